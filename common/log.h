@@ -1,0 +1,23 @@
+/*
+ * Logging: syslog (LOG_DAEMON) by default, stderr in the foreground (-d).
+ * Every line names the process ("kmd[parent]", "kmd[replmon]", ...).
+ */
+#ifndef KMD_LOG_H
+#define KMD_LOG_H
+
+#include <stdarg.h>
+
+void	log_init(int foreground, int verbose, const char *procname);
+void	log_setverbose(int);
+int	log_getverbose(void);
+void	log_procname(const char *);
+void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	fatal(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+void	fatalx(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

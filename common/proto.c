@@ -1,0 +1,34 @@
+#include <stddef.h>
+
+#include "proto.h"
+
+const char *
+imsg_type_name(uint16_t type)
+{
+	static const char *names[IMSG_MAX] = {
+		[IMSG_NONE] = "NONE",
+		[IMSG_CONF_WORKER] = "CONF_WORKER",
+		[IMSG_CONF_VERBOSE] = "CONF_VERBOSE",
+		[IMSG_CTL_STATUS] = "CTL_STATUS",
+		[IMSG_CTL_CLUSTER_INFO] = "CTL_CLUSTER_INFO",
+		[IMSG_CTL_PROC] = "CTL_PROC",
+		[IMSG_CTL_END] = "CTL_END",
+		[IMSG_CTL_ERROR] = "CTL_ERROR",
+		[IMSG_CLUSTER_INFO] = "CLUSTER_INFO",
+		[IMSG_CLUSTER_INFO_REPLY] = "CLUSTER_INFO_REPLY",
+	};
+
+	if (type >= IMSG_MAX || names[type] == NULL)
+		return "unknown";
+	return names[type];
+}
+
+const char *
+proc_name(enum proc_id p)
+{
+	static const char *names[PROC_MAX] = {
+		"parent", "replmon", "joiner", "hsm", "api", "kmctl"
+	};
+
+	return (unsigned)p < PROC_MAX ? names[p] : "unknown";
+}

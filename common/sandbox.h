@@ -1,0 +1,10 @@
+#ifndef KMD_SANDBOX_H
+#define KMD_SANDBOX_H
+
+#include <stddef.h>
+
+#include "proto.h"
+
+int	sandbox_enter(const struct conf_worker *, char *, size_t);
+
+#endif

@@ -1,0 +1,57 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <time.h>
+
+#include "util.h"
+
+/* Copy with truncation; returns strlen(src) so callers can detect it. */
+size_t
+kmd_strlcpy(char *dst, const char *src, size_t dstsize)
+{
+	size_t	 len = strlen(src);
+
+	if (dstsize > 0) {
+		size_t n = len < dstsize - 1 ? len : dstsize - 1;
+		memcpy(dst, src, n);
+		dst[n] = '\0';
+	}
+	return len;
+}
+
+/*
+ * Take a fixed-width string field out of a received message: it must be
+ * NUL-terminated inside its width.  Returns -1 (EBADMSG) otherwise.
+ */
+int
+kmd_strfield(char *dst, size_t dstsize, const void *field, size_t width)
+{
+	const char	*p = field;
+
+	if (memchr(p, '\0', width) == NULL || strlen(p) >= dstsize) {
+		errno = EBADMSG;
+		return -1;
+	}
+	memcpy(dst, p, strlen(p) + 1);
+	return 0;
+}
+
+int
+set_nonblock(int fd)
+{
+	int	 fl = fcntl(fd, F_GETFL);
+
+	if (fl == -1)
+		return -1;
+	return fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/* Seconds on the monotonic clock. */
+int64_t
+mono_now(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}

@@ -1,0 +1,22 @@
+#ifndef KMD_UTIL_H
+#define KMD_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+size_t	 kmd_strlcpy(char *, const char *, size_t);
+int	 kmd_strfield(char *, size_t, const void *, size_t);
+int	 set_nonblock(int);
+int64_t	 mono_now(void);
+
+
+
+/* glibc's <sys/queue.h> lacks the _SAFE iterators. */
+#ifndef TAILQ_FOREACH_SAFE
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
+	for ((var) = TAILQ_FIRST(head);					\
+	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
+	    (var) = (tvar))
+#endif
+
+#endif

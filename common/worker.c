@@ -1,0 +1,123 @@
+#include <sys/prctl.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sandbox.h"
+#include "util.h"
+#include "worker.h"
+
+/* Block until the parent's first frame, the config slice, has arrived. */
+static void
+worker_recv_conf(struct conf_worker *cw)
+{
+	struct kbuf	 kb;
+	struct kmsg	 m;
+	ssize_t		 n;
+	int		 r;
+
+	if (kbuf_init(&kb, KMD_PARENT_FD) == -1)
+		fatal("%s: kbuf_init", __func__);
+	while ((r = kbuf_get(&kb, &m)) == 0) {
+		if ((n = kbuf_read(&kb)) == -1 && errno != EINTR)
+			fatal("%s: read from parent", __func__);
+		if (n == 0)
+			fatalx("%s: parent closed the channel", __func__);
+	}
+	if (r == -1)
+		fatal("%s: malformed frame from parent", __func__);
+	if (m.hdr.type != IMSG_CONF_WORKER || m.datalen != sizeof(*cw) ||
+	    m.fd != -1)
+		fatalx("%s: expected CONF_WORKER, got %s (%zu bytes)",
+		    __func__, imsg_type_name(m.hdr.type), m.datalen);
+	memcpy(cw, m.data, sizeof(*cw));
+	if (memchr(cw->chrootdir, '\0', sizeof(cw->chrootdir)) == NULL)
+		fatalx("%s: chroot path not terminated", __func__);
+	kbuf_clear(&kb);
+}
+
+static void
+worker_parent_closed(struct kchan *ch, const char *why, void *arg)
+{
+	struct worker	*w = arg;
+
+	(void)ch;
+	/* The parent is trusted: anything malformed from it is fatal. */
+	if (why != NULL)
+		fatalx("channel to parent: %s", why);
+	log_debug("%s: parent went away, exiting", __func__);
+	event_base_loopexit(w->base, NULL);
+}
+
+static void
+worker_sig(evutil_socket_t sig, short ev, void *arg)
+{
+	struct worker	*w = arg;
+
+	(void)ev;
+	log_debug("%s: signal %d, exiting", __func__, (int)sig);
+	event_base_loopexit(w->base, NULL);
+}
+
+int
+worker_conf_verbose(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	int32_t	 v;
+
+	(void)ch;
+	(void)arg;
+	memcpy(&v, m->data, sizeof(v));
+	log_setverbose(v);
+	return 0;
+}
+
+int
+worker_run(const struct worker_def *def, int foreground, int verbose)
+{
+	struct worker	 w;
+	struct event	*evterm, *evint;
+	char		 title[16], err[256];
+
+	memset(&w, 0, sizeof(w));
+	w.role = def->role;
+	log_init(foreground, verbose, proc_name(def->role));
+	snprintf(title, sizeof(title), "kmd: %s", proc_name(def->role));
+	prctl(PR_SET_NAME, title, 0, 0, 0);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+
+	worker_recv_conf(&w.conf);
+	log_setverbose(w.conf.verbose);
+	if (sandbox_enter(&w.conf, err, sizeof(err)) == -1)
+		fatalx("cannot drop privileges: %s", err);
+	if (set_nonblock(KMD_PARENT_FD) == -1)
+		fatal("%s: set_nonblock", __func__);
+
+	if ((w.base = event_base_new()) == NULL)
+		fatalx("%s: event_base_new", __func__);
+	w.parent = kchan_new(w.base, KMD_PARENT_FD, PROC_PARENT, def->handlers,
+	    def->nhandlers, worker_parent_closed, &w);
+	evterm = evsignal_new(w.base, SIGTERM, worker_sig, &w);
+	evint = evsignal_new(w.base, SIGINT, worker_sig, &w);
+	if (w.parent == NULL || evterm == NULL || evint == NULL ||
+	    event_add(evterm, NULL) || event_add(evint, NULL))
+		fatalx("%s: cannot set up the event loop", __func__);
+	if (def->init != NULL && def->init(&w) == -1)
+		fatalx("%s: %s init failed", __func__, proc_name(def->role));
+	log_debug("running as uid %u, pid %d", w.conf.uid, (int)getpid());
+
+	event_base_dispatch(w.base);
+
+	kchan_free(w.parent);
+	event_free(evterm);
+	event_free(evint);
+	event_base_free(w.base);
+	return 0;
+}

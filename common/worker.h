@@ -1,0 +1,37 @@
+/*
+ * What every worker shares: receive its config slice from the parent on
+ * KMD_PARENT_FD, drop privileges (sandbox.c), then run its handler table
+ * on a libevent loop until the parent goes away or SIGTERM arrives.
+ */
+#ifndef KMD_WORKER_H
+#define KMD_WORKER_H
+
+#include "kchan.h"
+
+#define KMD_PARENT_FD	3
+
+struct worker {
+	enum proc_id		 role;
+	struct event_base	*base;
+	struct kchan		*parent;
+	struct conf_worker	 conf;
+	void			*ctx;		/* the role's own state */
+};
+
+struct worker_def {
+	enum proc_id		 role;
+	const struct kmsg_handler *handlers;
+	size_t			 nhandlers;
+	int			(*init)(struct worker *);
+};
+
+int	worker_run(const struct worker_def *, int, int);
+int	worker_conf_verbose(struct kchan *, struct kmsg *, void *);
+
+/* Entry points, one per role, listed in master's process table. */
+int	replmon_main(int, int);
+int	joiner_main(int, int);
+int	hsm_main(int, int);
+int	api_main(int, int);
+
+#endif

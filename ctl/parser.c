@@ -1,0 +1,374 @@
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parser.h"
+
+static const struct {
+	const char	*name;
+	int		 boolean;
+	const char	*arg;		/* shown in usage */
+} flags[F_MAX] = {
+	[F_HOST] = { "host", 0, "H" },
+	[F_URL] = { "url", 0, "U" },
+	[F_PUBADDR] = { "public-address", 0, "A" },
+	[F_MEMBER] = { "member", 0, "M" },
+	[F_CERT] = { "cert", 0, "FILE|PEM" },
+	[F_CACHAIN] = { "cachain", 0, "FILE|PEM" },
+	[F_MKEK] = { "mkek-blob", 0, "BLOB" },
+	[F_CSR] = { "csr", 0, "FILE|PEM" },
+	[F_NEWNODEHOST] = { "newnodehost", 0, "H" },
+	[F_NEWNODECONFIG] = { "newnodeconfig", 0, "FILE" },
+	[F_NEWNODEURL] = { "newnodeurl", 0, "U" },
+	[F_NEWNODEUSER] = { "newnodeuser", 0, "NAME" },
+	[F_NEWNODEPASS] = { "newnodepass", 0, "PASSWORD" },
+	[F_ID] = { "id", 0, "ID" },
+	[F_SKIP] = { "skip", 0, "N" },
+	[F_LIMIT] = { "limit", 0, "N" },
+	[F_SHAREDHSM] = { "shared-hsm-partition", 1, NULL },
+	[F_YES] = { "yes", 1, NULL },
+	[F_BLOCK] = { "block", 1, NULL },
+	[F_FORCE] = { "force", 1, NULL },
+};
+
+static const struct token t_nodes[] = {
+	{ "list", A_NODES_LIST, NULL, FM(F_SKIP) | FM(F_LIMIT), 0,
+	    "list the nodes of the cluster and their status" },
+	{ "get", A_NODES_GET, NULL, FM(F_ID), FM(F_ID),
+	    "show one node" },
+	{ "create", A_NODES_CREATE, NULL, FM(F_CSR) | FM(F_NEWNODEHOST) |
+	    FM(F_PUBADDR) | FM(F_SHAREDHSM), FM(F_CSR) | FM(F_NEWNODEHOST),
+	    "sign a joining node's CSR (run on a member)" },
+	{ "delete", A_NODES_DELETE, NULL, FM(F_ID) | FM(F_YES) | FM(F_FORCE),
+	    FM(F_ID), "remove another node from the cluster" },
+	{ NULL, A_NONE, NULL, 0, 0, NULL }
+};
+
+static const struct token t_cluster[] = {
+	{ "info", A_CLUSTER_INFO, NULL, 0, 0,
+	    "show this node's cluster status" },
+	{ "new", A_CLUSTER_NEW, NULL, FM(F_HOST) | FM(F_URL) | FM(F_PUBADDR),
+	    FM(F_HOST) | FM(F_URL), "create a cluster with this node" },
+	{ "csr", A_CLUSTER_CSR, NULL, FM(F_HOST) | FM(F_PUBADDR), FM(F_HOST),
+	    "make this node's certificate request for a join" },
+	{ "join", A_CLUSTER_JOIN, NULL, FM(F_MEMBER) | FM(F_HOST) |
+	    FM(F_CERT) | FM(F_CACHAIN) | FM(F_MKEK) | FM(F_PUBADDR) |
+	    FM(F_YES) | FM(F_BLOCK), FM(F_MEMBER) | FM(F_HOST) | FM(F_CERT) |
+	    FM(F_CACHAIN) | FM(F_MKEK), "join this node to a cluster" },
+	{ "fulljoin", A_CLUSTER_FULLJOIN, NULL, FM(F_MEMBER) |
+	    FM(F_NEWNODEHOST) | FM(F_NEWNODECONFIG) | FM(F_NEWNODEURL) |
+	    FM(F_NEWNODEUSER) | FM(F_NEWNODEPASS) | FM(F_SHAREDHSM) | FM(F_YES),
+	    FM(F_MEMBER) | FM(F_NEWNODEHOST),
+	    "csr, nodes create and join in one step" },
+	{ "summary", A_CLUSTER_SUMMARY, NULL, 0, 0,
+	    "every node's view of every node" },
+	{ "delete", A_CLUSTER_DELETE, NULL, FM(F_YES), 0,
+	    "clear the cluster configuration of a removed node" },
+	{ "nodes", A_NONE, t_nodes, 0, 0, "the nodes of the cluster" },
+	{ NULL, A_NONE, NULL, 0, 0, NULL }
+};
+
+static const struct token t_services[] = {
+	{ "reset", A_SERVICES_RESET, NULL, FM(F_YES), 0,
+	    "wipe this node to factory state" },
+	{ NULL, A_NONE, NULL, 0, 0, NULL }
+};
+
+static const struct token t_rotkeys[] = {
+	{ "list", A_ROTKEYS_LIST, NULL, 0, 0, "list root-of-trust keys" },
+	{ "rotate", A_ROTKEYS_ROTATE, NULL, FM(F_ID), 0,
+	    "re-wrap the KEK under another root-of-trust key" },
+	{ NULL, A_NONE, NULL, 0, 0, NULL }
+};
+
+static const struct token t_main[] = {
+	{ "cluster", A_NONE, t_cluster, 0, 0, "clusters and nodes" },
+	{ "services", A_NONE, t_services, 0, 0, "this node's services" },
+	{ "rot-keys", A_NONE, t_rotkeys, 0, 0, "root-of-trust keys" },
+	{ "status", A_STATUS, NULL, 0, 0, "kmd's processes" },
+	{ NULL, A_NONE, NULL, 0, 0, NULL }
+};
+
+const char *
+flag_name(enum flag f)
+{
+	return (unsigned)f < F_MAX ? flags[f].name : "?";
+}
+
+static int
+perr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static void
+append(char *dst, size_t dstlen, const char *s)
+{
+	size_t	 used = strlen(dst);
+
+	snprintf(dst + used, dstlen - used, "%s%s", used ? " " : "", s);
+}
+
+static void
+choices(const struct token *t, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	for (; t->keyword != NULL; t++)
+		append(buf, len, t->keyword);
+}
+
+/* Exact match wins; otherwise a unique prefix. */
+static const struct token *
+match(const struct token *table, const char *word, int *ambiguous)
+{
+	const struct token	*t, *found = NULL;
+	size_t			 len = strlen(word);
+	int			 n = 0;
+
+	*ambiguous = 0;
+	for (t = table; t->keyword != NULL; t++) {
+		if (strcmp(t->keyword, word) == 0)
+			return t;
+		if (len > 0 && strncmp(t->keyword, word, len) == 0) {
+			found = t;
+			n++;
+		}
+	}
+	if (n > 1)
+		*ambiguous = 1;
+	return n == 1 ? found : NULL;
+}
+
+static int
+lookup_flag(const char *name)
+{
+	int	 f;
+
+	if (strcmp(name, "y") == 0)
+		return F_YES;
+	for (f = 0; f < F_MAX; f++)
+		if (strcmp(flags[f].name, name) == 0)
+			return f;
+	return -1;
+}
+
+static int
+check_value(enum flag f, const char *v, char *err, size_t errlen)
+{
+	const char	*p;
+
+	if (*v == '\0')
+		return perr(err, errlen, "--%s needs a value", flags[f].name);
+	switch (f) {
+	case F_SKIP:
+	case F_LIMIT:
+		for (p = v; *p != '\0'; p++)
+			if (!isdigit((unsigned char)*p))
+				break;
+		if (*p != '\0' || strlen(v) > 9)
+			return perr(err, errlen, "--%s takes a whole number,"
+			    " not '%s'", flags[f].name, v);
+		break;
+	case F_HOST:
+	case F_NEWNODEHOST:
+	case F_PUBADDR:
+	case F_MEMBER:
+		for (p = v; *p != '\0'; p++)
+			if (!isalnum((unsigned char)*p) &&
+			    strchr(".-:_", *p) == NULL)
+				return perr(err, errlen, "--%s: '%s' is not an"
+				    " address or host name", flags[f].name, v);
+		break;
+	case F_URL:
+	case F_NEWNODEURL:
+		if (strncmp(v, "https://", 8) != 0 || v[8] == '\0')
+			return perr(err, errlen, "--%s: '%s' is not an"
+			    " https:// URL", flags[f].name, v);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static void
+flag_list(uint32_t mask, char *buf, size_t len)
+{
+	char	 one[64];
+	int	 f;
+
+	buf[0] = '\0';
+	for (f = 0; f < F_MAX; f++)
+		if (mask & FM(f)) {
+			snprintf(one, sizeof(one), "--%s", flags[f].name);
+			append(buf, len, one);
+		}
+	if (buf[0] == '\0')
+		snprintf(buf, len, "(none)");
+}
+
+static int
+parse_flags(int argc, char *argv[], int i, struct parse_result *res,
+    char *err, size_t errlen)
+{
+	const struct token	*leaf = res->leaf;
+	char			 name[64], list[512];
+	const char		*arg, *eq, *val;
+	int			 f;
+
+	for (; i < argc; i++) {
+		arg = argv[i];
+		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+			res->help = 1;
+			continue;
+		}
+		if (arg[0] != '-' || arg[1] == '\0')
+			return perr(err, errlen, "%s: unexpected argument '%s'",
+			    res->path, arg);
+		arg += arg[1] == '-' ? 2 : 1;
+		eq = strchr(arg, '=');
+		snprintf(name, sizeof(name), "%.*s",
+		    (int)(eq ? (size_t)(eq - arg) : strlen(arg)), arg);
+		f = lookup_flag(name);
+		if (f == -1 || (leaf->flags & FM(f)) == 0) {
+			flag_list(leaf->flags, list, sizeof(list));
+			return perr(err, errlen, "%s: unknown flag '%s'; valid"
+			    " flags: %s", res->path, argv[i], list);
+		}
+		if (res->flag[f] != NULL)
+			return perr(err, errlen, "%s: --%s given twice",
+			    res->path, flags[f].name);
+		if (flags[f].boolean) {
+			if (eq != NULL)
+				return perr(err, errlen, "%s: --%s takes no"
+				    " value", res->path, flags[f].name);
+			res->flag[f] = "";
+			continue;
+		}
+		if (eq != NULL)
+			val = eq + 1;
+		else if (i + 1 < argc)
+			val = argv[++i];
+		else
+			return perr(err, errlen, "%s: --%s needs a value",
+			    res->path, flags[f].name);
+		if (check_value(f, val, err, errlen) == -1)
+			return -1;
+		res->flag[f] = val;
+	}
+	if (res->help)
+		return 0;
+	for (f = 0; f < F_MAX; f++)
+		if ((leaf->required & FM(f)) && res->flag[f] == NULL)
+			return perr(err, errlen, "%s: --%s is required",
+			    res->path, flags[f].name);
+	return 0;
+}
+
+/* Global options before the command: -s socket, --help. */
+static int
+parse_globals(int argc, char *argv[], struct parse_result *res, char *err,
+    size_t errlen)
+{
+	int	 i;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			res->help = 1;
+		} else if (strcmp(argv[i], "-s") == 0) {
+			if (++i == argc || argv[i][0] == '\0')
+				return perr(err, errlen, "-s needs a socket"
+				    " path");
+			res->socket = argv[i];
+		} else
+			return perr(err, errlen, "unknown option '%s'; valid"
+			    " options: -s socket, --help", argv[i]);
+	}
+	return i;
+}
+
+/*
+ * Returns 0 with res filled (res->help set: print usage for res->table
+ * or res->leaf), or -1 with a one-line message in err.
+ */
+int
+parse(int argc, char *argv[], struct parse_result *res, char *err,
+    size_t errlen)
+{
+	const struct token	*table = t_main, *t;
+	char			 list[256];
+	int			 i, amb;
+
+	memset(res, 0, sizeof(*res));
+	if ((i = parse_globals(argc, argv, res, err, errlen)) == -1)
+		return -1;
+	for (; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			res->help = 1;
+			continue;
+		}
+		if ((t = match(table, argv[i], &amb)) == NULL) {
+			choices(table, list, sizeof(list));
+			return perr(err, errlen, "%s%s%s '%s'; valid choices:"
+			    " %s", res->path, res->path[0] ? ": " : "",
+			    amb ? "ambiguous" : "unknown command", argv[i],
+			    list);
+		}
+		append(res->path, sizeof(res->path), t->keyword);
+		if (t->next == NULL) {
+			res->leaf = t;
+			res->action = t->action;
+			return parse_flags(argc, argv, i + 1, res, err,
+			    errlen);
+		}
+		table = t->next;
+	}
+	res->table = table;
+	if (res->help)
+		return 0;
+	choices(table, list, sizeof(list));
+	return perr(err, errlen, "%s%smissing command; valid choices: %s",
+	    res->path, res->path[0] ? ": " : "", list);
+}
+
+static void
+usage_leaf(FILE *f, const struct parse_result *res)
+{
+	const struct token	*t = res->leaf;
+	int			 i;
+
+	fprintf(f, "usage: kmctl [-s socket] %s", res->path);
+	for (i = 0; i < F_MAX; i++) {
+		if ((t->flags & FM(i)) == 0)
+			continue;
+		if (flags[i].boolean)
+			fprintf(f, " [--%s]", flags[i].name);
+		else
+			fprintf(f, (t->required & FM(i)) ? " --%s=%s" :
+			    " [--%s=%s]", flags[i].name, flags[i].arg);
+	}
+	fprintf(f, "\n  %s\n", t->help);
+}
+
+void
+parse_usage(FILE *f, const struct parse_result *res)
+{
+	const struct token	*t;
+
+	if (res->leaf != NULL) {
+		usage_leaf(f, res);
+		return;
+	}
+	fprintf(f, "usage: kmctl [-s socket] %s%scommand [flags]\n"
+	    "commands:\n", res->path, res->path[0] ? " " : "");
+	for (t = res->table ? res->table : t_main; t->keyword != NULL; t++)
+		fprintf(f, "  %-10s %s\n", t->keyword, t->help);
+}

@@ -1,0 +1,64 @@
+/*
+ * kmctl's command line as a static tree of keyword tables (bgpctl-style).
+ * A leaf names an action and the flags it takes; parse() walks argv down
+ * the tree (a unique prefix of a keyword is enough), then reads the leaf's
+ * flags into a parse_result.  Pure: no I/O but the usage printer.
+ */
+#ifndef KMCTL_PARSER_H
+#define KMCTL_PARSER_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+enum action {
+	A_NONE = 0,
+	A_STATUS,
+	A_CLUSTER_INFO,
+	A_CLUSTER_NEW,
+	A_CLUSTER_CSR,
+	A_CLUSTER_JOIN,
+	A_CLUSTER_FULLJOIN,
+	A_CLUSTER_SUMMARY,
+	A_CLUSTER_DELETE,
+	A_NODES_LIST,
+	A_NODES_GET,
+	A_NODES_CREATE,
+	A_NODES_DELETE,
+	A_SERVICES_RESET,
+	A_ROTKEYS_LIST,
+	A_ROTKEYS_ROTATE,
+	A_MAX
+};
+
+enum flag {
+	F_HOST, F_URL, F_PUBADDR, F_MEMBER, F_CERT, F_CACHAIN, F_MKEK, F_CSR,
+	F_NEWNODEHOST, F_NEWNODECONFIG, F_NEWNODEURL, F_NEWNODEUSER,
+	F_NEWNODEPASS, F_ID, F_SKIP, F_LIMIT, F_SHAREDHSM, F_YES, F_BLOCK,
+	F_FORCE, F_MAX
+};
+#define FM(f)	(1u << (f))
+
+struct token {
+	const char		*keyword;
+	enum action		 action;	/* leaves */
+	const struct token	*next;		/* inner nodes */
+	uint32_t		 flags;		/* allowed */
+	uint32_t		 required;
+	const char		*help;
+};
+
+struct parse_result {
+	enum action		 action;
+	const char		*flag[F_MAX];	/* NULL: not given */
+	const char		*socket;	/* -s */
+	int			 help;		/* --help: print, exit 0 */
+	const struct token	*table;		/* level --help was given at */
+	const struct token	*leaf;
+	char			 path[128];	/* "cluster nodes get" */
+};
+
+int	 parse(int, char *[], struct parse_result *, char *, size_t);
+void	 parse_usage(FILE *, const struct parse_result *);
+const char *flag_name(enum flag);
+
+#endif

@@ -1,0 +1,438 @@
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "util.h"
+
+#define TOK_MAX		1024
+#define LINE_TOKS	8
+#define MAX_ERRORS	10
+
+enum toktype { T_WORD, T_STRING, T_NUMBER };
+
+struct token {
+	enum toktype	 type;
+	char		 text[TOK_MAX];
+};
+
+struct parser {
+	const char	*fname;
+	const char	*p, *end;
+	int		 line;
+	char		*err;
+	size_t		 errlen;
+	int		 nerrors;
+	int		 seen[8];	/* line a key was set on, by KEY_* */
+	struct kmd_conf	*conf;
+};
+
+enum { KEY_SOCKET, KEY_GROUP, KEY_USER, KEY_DATADIR, KEY_HOST, KEY_API };
+static const char *keynames[] = {
+	"socket", "socket group", "user", "datadir", "host", "api listen"
+};
+
+static void
+perr(struct parser *ps, const char *fmt, ...)
+{
+	size_t	 used = strlen(ps->err);
+	va_list	 ap;
+
+	if (++ps->nerrors > MAX_ERRORS || used + 1 >= ps->errlen)
+		return;
+	if (used > 0)
+		ps->err[used++] = '\n';
+	snprintf(ps->err + used, ps->errlen - used, "%s:%d: ", ps->fname,
+	    ps->line);
+	used = strlen(ps->err);
+	va_start(ap, fmt);
+	vsnprintf(ps->err + used, ps->errlen - used, fmt, ap);
+	va_end(ap);
+}
+
+static int
+isword(int c)
+{
+	return c != '\0' && (isalnum(c) || strchr("_.:/-@", c) != NULL);
+}
+
+/* Read a quoted string; p is on the opening quote. */
+static int
+lex_string(struct parser *ps, struct token *t)
+{
+	size_t	 n = 0;
+
+	t->type = T_STRING;
+	for (ps->p++; ps->p < ps->end && *ps->p != '"'; ps->p++) {
+		char c = *ps->p;
+
+		if (c == '\n' || c == '\0') {
+			perr(ps, "unterminated string");
+			return -1;
+		}
+		if (c == '\\' && ps->p + 1 < ps->end &&
+		    (ps->p[1] == '"' || ps->p[1] == '\\'))
+			c = *++ps->p;
+		if (n + 1 >= sizeof(t->text)) {
+			perr(ps, "string longer than %d bytes", TOK_MAX - 1);
+			return -1;
+		}
+		t->text[n++] = c;
+	}
+	if (ps->p >= ps->end) {
+		perr(ps, "unterminated string");
+		return -1;
+	}
+	ps->p++;
+	t->text[n] = '\0';
+	return 0;
+}
+
+/*
+ * Split one line into tokens.  Returns the count, or -1 after reporting an
+ * error (the rest of the line is skipped).  ps->p is left after the '\n'.
+ */
+static int
+lex_line(struct parser *ps, struct token *toks)
+{
+	int	 n = 0, bad = 0;
+
+	while (ps->p < ps->end && *ps->p != '\n') {
+		unsigned char c = *ps->p;
+		size_t len = 0;
+
+		if (c == ' ' || c == '\t' || c == '\r') {
+			ps->p++;
+			continue;
+		}
+		if (c == '#')
+			break;
+		if (bad || n == LINE_TOKS) {
+			if (!bad)
+				perr(ps, "too many words on one line");
+			bad = 1;
+			ps->p++;
+			continue;
+		}
+		if (c == '"') {
+			if (lex_string(ps, &toks[n]) == -1)
+				bad = 1;
+			else
+				n++;
+			continue;
+		}
+		if (!isword(c)) {
+			perr(ps, isprint(c) ? "unexpected character '%c'" :
+			    "unexpected byte 0x%02x", c);
+			bad = 1;
+			continue;
+		}
+		toks[n].type = T_NUMBER;
+		while (ps->p < ps->end && isword((unsigned char)*ps->p)) {
+			if (!isdigit((unsigned char)*ps->p))
+				toks[n].type = T_WORD;
+			if (len + 1 >= TOK_MAX) {
+				perr(ps, "word longer than %d bytes",
+				    TOK_MAX - 1);
+				bad = 1;
+				break;
+			}
+			toks[n].text[len++] = *ps->p++;
+		}
+		toks[n++].text[len] = '\0';
+	}
+	while (ps->p < ps->end && *ps->p++ != '\n')
+		;
+	return bad ? -1 : n;
+}
+
+static int
+is_kw(const struct token *t, const char *kw)
+{
+	return t->type == T_WORD && strcmp(t->text, kw) == 0;
+}
+
+/* Mark a key as set; complain about a second setting. */
+static int
+once(struct parser *ps, int key)
+{
+	if (ps->seen[key]) {
+		perr(ps, "'%s' is already set at line %d", keynames[key],
+		    ps->seen[key]);
+		return -1;
+	}
+	ps->seen[key] = ps->line;
+	return 0;
+}
+
+static int
+set_str(struct parser *ps, char *dst, size_t dstlen, const struct token *t,
+    const char *what)
+{
+	if (t->type == T_WORD && strcmp(t->text, "port") == 0) {
+		perr(ps, "expected %s, got keyword 'port'", what);
+		return -1;
+	}
+	if (t->text[0] == '\0') {
+		perr(ps, "%s must not be empty", what);
+		return -1;
+	}
+	if (strlen(t->text) >= dstlen) {
+		perr(ps, "%s is longer than %zu bytes", what, dstlen - 1);
+		return -1;
+	}
+	memcpy(dst, t->text, strlen(t->text) + 1);
+	return 0;
+}
+
+static int
+valid_host(const char *h)
+{
+	for (; *h != '\0'; h++)
+		if (!isalnum((unsigned char)*h) && strchr(".-:", *h) == NULL)
+			return 0;
+	return 1;
+}
+
+static int
+check_path(struct parser *ps, const char *path, const char *what)
+{
+	if (path[0] != '/') {
+		perr(ps, "%s must be an absolute path", what);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+st_socket(struct parser *ps, struct token *t, int n)
+{
+	struct kmd_conf	*c = ps->conf;
+
+	if (n >= 2 && is_kw(&t[1], "group")) {
+		if (n != 3) {
+			perr(ps, "expected: socket group \"name\"");
+			return;
+		}
+		if (once(ps, KEY_GROUP) == 0 && set_str(ps, c->sockgroup,
+		    sizeof(c->sockgroup), &t[2], "socket group") == 0 &&
+		    getgrnam(c->sockgroup) == NULL)
+			perr(ps, "socket group '%s' does not exist",
+			    c->sockgroup);
+		return;
+	}
+	if (n != 2) {
+		perr(ps, "expected: socket \"/path/to/kmd.sock\"");
+		return;
+	}
+	if (once(ps, KEY_SOCKET) == 0 && set_str(ps, c->socket,
+	    sizeof(c->socket), &t[1], "socket path") == 0)
+		check_path(ps, c->socket, "socket path");
+}
+
+static void
+st_simple(struct parser *ps, struct token *t, int n, int key)
+{
+	struct kmd_conf	*c = ps->conf;
+	char		*dst;
+	size_t		 len;
+
+	switch (key) {
+	case KEY_USER:
+		dst = c->user;
+		len = sizeof(c->user);
+		break;
+	case KEY_DATADIR:
+		dst = c->datadir;
+		len = sizeof(c->datadir);
+		break;
+	default:
+		dst = c->host;
+		len = sizeof(c->host);
+		break;
+	}
+	if (n != 2) {
+		perr(ps, "expected: %s \"value\"", keynames[key]);
+		return;
+	}
+	if (once(ps, key) == -1 || set_str(ps, dst, len, &t[1],
+	    keynames[key]) == -1)
+		return;
+	if (key == KEY_DATADIR)
+		check_path(ps, dst, "datadir");
+	else if (key == KEY_HOST && !valid_host(dst))
+		perr(ps, "host '%s' is not an address or host name", dst);
+}
+
+static void
+st_api(struct parser *ps, struct token *t, int n)
+{
+	struct kmd_conf	*c = ps->conf;
+	long		 port;
+
+	if (n < 3 || !is_kw(&t[1], "listen") || (n != 3 && n != 5) ||
+	    (n == 5 && !is_kw(&t[3], "port"))) {
+		perr(ps, "expected: api listen \"address\" [port number]");
+		return;
+	}
+	if (once(ps, KEY_API) == -1 || set_str(ps, c->api_addr,
+	    sizeof(c->api_addr), &t[2], "api listen address") == -1)
+		return;
+	if (!valid_host(c->api_addr))
+		perr(ps, "api listen '%s' is not an address or host name",
+		    c->api_addr);
+	if (n == 3)
+		return;
+	port = t[4].type == T_NUMBER && strlen(t[4].text) <= 5 ?
+	    strtol(t[4].text, NULL, 10) : -1;
+	if (port < 1 || port > 65535)
+		perr(ps, "port must be a number from 1 to 65535, not '%s'",
+		    t[4].text);
+	else
+		c->api_port = (uint16_t)port;
+}
+
+static void
+statement(struct parser *ps, struct token *t, int n)
+{
+	if (t[0].type != T_WORD)
+		perr(ps, "expected a keyword, got '%s'", t[0].text);
+	else if (strcmp(t[0].text, "socket") == 0)
+		st_socket(ps, t, n);
+	else if (strcmp(t[0].text, "user") == 0)
+		st_simple(ps, t, n, KEY_USER);
+	else if (strcmp(t[0].text, "datadir") == 0)
+		st_simple(ps, t, n, KEY_DATADIR);
+	else if (strcmp(t[0].text, "host") == 0)
+		st_simple(ps, t, n, KEY_HOST);
+	else if (strcmp(t[0].text, "api") == 0)
+		st_api(ps, t, n);
+	else
+		perr(ps, "unknown keyword '%s' (expected one of: socket, user,"
+		    " datadir, host, api)", t[0].text);
+}
+
+void
+conf_defaults(struct kmd_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	kmd_strlcpy(c->socket, "/run/kmd/kmd.sock", sizeof(c->socket));
+	kmd_strlcpy(c->user, "_kmd", sizeof(c->user));
+	kmd_strlcpy(c->datadir, "/var/lib/kmd", sizeof(c->datadir));
+	kmd_strlcpy(c->host, "127.0.0.1", sizeof(c->host));
+	kmd_strlcpy(c->api_addr, "127.0.0.1", sizeof(c->api_addr));
+	c->api_port = 8443;
+}
+
+/*
+ * Parse a config held in memory.  On success fills *conf (defaults for
+ * what is not set) and returns 0; otherwise returns -1 with one
+ * "file:line: message" per error in err, and *conf untouched.
+ */
+int
+conf_parse_buf(const char *fname, const char *buf, size_t len,
+    struct kmd_conf *conf, char *err, size_t errlen)
+{
+	struct token		 toks[LINE_TOKS];
+	struct parser		 ps;
+	struct kmd_conf		 c;
+	int			 n;
+
+	memset(&ps, 0, sizeof(ps));
+	ps.fname = fname;
+	ps.p = buf;
+	ps.end = buf + len;
+	ps.err = err;
+	ps.errlen = errlen;
+	ps.conf = &c;
+	if (errlen > 0)
+		err[0] = '\0';
+	conf_defaults(&c);
+	while (ps.p < ps.end) {
+		ps.line++;
+		if ((n = lex_line(&ps, toks)) > 0)
+			statement(&ps, toks, n);
+	}
+	if (ps.nerrors > 0)
+		return -1;
+	*conf = c;
+	return 0;
+}
+
+int
+conf_load(const char *path, struct kmd_conf *conf, char *err, size_t errlen)
+{
+	struct stat	 st;
+	char		*buf;
+	ssize_t		 n;
+	int		 fd, r;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > CONF_FILE_MAX) {
+		snprintf(err, errlen, "%s: not a regular file of at most %d"
+		    " bytes", path, CONF_FILE_MAX);
+		close(fd);
+		return -1;
+	}
+	if ((buf = malloc(st.st_size + 1)) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	n = read(fd, buf, st.st_size);
+	close(fd);
+	if (n != st.st_size) {
+		snprintf(err, errlen, "%s: short read", path);
+		free(buf);
+		return -1;
+	}
+	r = conf_parse_buf(path, buf, n, conf, err, errlen);
+	free(buf);
+	return r;
+}
+
+static void
+print_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+/* Print the config back in config syntax (kmd -n). */
+void
+conf_print(FILE *f, const struct kmd_conf *c)
+{
+	fputs("socket ", f);
+	print_str(f, c->socket);
+	fputc('\n', f);
+	if (c->sockgroup[0] != '\0') {
+		fputs("socket group ", f);
+		print_str(f, c->sockgroup);
+		fputc('\n', f);
+	}
+	fputs("user ", f);
+	print_str(f, c->user);
+	fputs("\ndatadir ", f);
+	print_str(f, c->datadir);
+	fputs("\nhost ", f);
+	print_str(f, c->host);
+	fputs("\napi listen ", f);
+	print_str(f, c->api_addr);
+	fprintf(f, " port %u\n", c->api_port);
+}

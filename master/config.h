@@ -1,0 +1,43 @@
+/*
+ * kmd.conf: one statement per line, '#' starts a comment, strings may be
+ * quoted ("...", with \" and \\) or bare words, numbers are decimal.
+ *
+ *	socket "/run/kmd/kmd.sock"
+ *	socket group "kmadmin"
+ *	user "_kmd"
+ *	datadir "/var/lib/kmd"
+ *	host "127.0.0.1"
+ *	api listen "127.0.0.1" port 8443
+ *
+ * Only the parent parses it; workers get their slice over kmsg.
+ */
+#ifndef KMD_CONFIG_H
+#define KMD_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "proto.h"
+
+#define CONF_FILE_MAX	(64 * 1024)
+#define CONF_HOST_MAX	254
+#define CONF_SOCK_MAX	108		/* sun_path */
+#define KMD_CONF_DEFAULT "/etc/kmd.conf"
+
+struct kmd_conf {
+	char		 socket[CONF_SOCK_MAX];
+	char		 sockgroup[KMD_USER_MAX];	/* "" : root only */
+	char		 user[KMD_USER_MAX];
+	char		 datadir[KMD_PATH_MAX];
+	char		 host[CONF_HOST_MAX];
+	char		 api_addr[CONF_HOST_MAX];
+	uint16_t	 api_port;
+};
+
+void	conf_defaults(struct kmd_conf *);
+int	conf_parse_buf(const char *, const char *, size_t, struct kmd_conf *,
+	    char *, size_t);
+int	conf_load(const char *, struct kmd_conf *, char *, size_t);
+void	conf_print(FILE *, const struct kmd_conf *);
+
+#endif

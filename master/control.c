@@ -1,0 +1,381 @@
+/*
+ * The control socket: kmctl's way in.  Mode 0600 root (0660 with a
+ * configured group), peer credentials checked on every accept.  Requests
+ * the parent can answer itself (status) are answered here; the others are
+ * routed to the worker that owns them under a request id the parent
+ * assigns, and the worker's reply frames are relayed back to the client
+ * until its END or ERROR.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <event2/event.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kmd.h"
+#include "log.h"
+#include "util.h"
+
+/* Which worker serves which kmctl request, and under which message. */
+static const struct route {
+	uint16_t	 ctl_type;
+	enum proc_id	 worker;
+	uint16_t	 worker_type;
+} routes[] = {
+	{ IMSG_CTL_CLUSTER_INFO, PROC_REPLMON, IMSG_CLUSTER_INFO },
+};
+
+struct ctl_client *
+control_client(struct parent *p, uint32_t id)
+{
+	struct ctl_client	*cl;
+
+	TAILQ_FOREACH(cl, &p->clients, entry)
+		if (cl->id == id)
+			return cl;
+	return NULL;
+}
+
+static void
+control_drop_client(struct parent *p, struct ctl_client *cl)
+{
+	struct pending	*pe, *tmp;
+
+	TAILQ_FOREACH_SAFE(pe, &p->pending, entry, tmp)
+		if (pe->client == cl->id) {
+			TAILQ_REMOVE(&p->pending, pe, entry);
+			free(pe);
+		}
+	TAILQ_REMOVE(&p->clients, cl, entry);
+	p->nclients--;
+	kchan_free(cl->ch);
+	free(cl);
+}
+
+static void
+control_client_closed(struct kchan *ch, const char *why, void *arg)
+{
+	struct parent		*p = arg;
+	struct ctl_client	*cl = control_client(p, ch->id);
+
+	if (why != NULL)
+		log_warnx("control client (uid %u): %s", cl ? cl->uid : 0, why);
+	if (cl != NULL)
+		control_drop_client(p, cl);
+}
+
+/* A worker went away: its pending requests get an error. */
+void
+control_worker_gone(struct parent *p, enum proc_id worker)
+{
+	struct pending		*pe, *tmp;
+	struct ctl_client	*cl;
+
+	TAILQ_FOREACH_SAFE(pe, &p->pending, entry, tmp) {
+		if (pe->worker != worker)
+			continue;
+		if ((cl = control_client(p, pe->client)) != NULL)
+			kchan_senderr(cl->ch, pe->client_reqid, "the %s process"
+			    " restarted before answering; try again",
+			    proc_name(worker));
+		TAILQ_REMOVE(&p->pending, pe, entry);
+		free(pe);
+	}
+}
+
+static int
+ctl_status(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct parent	*p = arg;
+	struct ctl_proc	 cp;
+	int64_t		 now = mono_now();
+	size_t		 i;
+
+	memset(&cp, 0, sizeof(cp));
+	kmd_strlcpy(cp.role, proc_name(PROC_PARENT), sizeof(cp.role));
+	kmd_strlcpy(cp.user, "root", sizeof(cp.user));
+	cp.pid = getpid();
+	cp.uptime = now - p->started;
+	kchan_send(ch, IMSG_CTL_PROC, m->hdr.reqid, -1, &cp, sizeof(cp));
+	for (i = 0; i < proc_table_len; i++) {
+		const struct child *c = &p->children[proc_table[i].id];
+
+		memset(&cp, 0, sizeof(cp));
+		kmd_strlcpy(cp.role, proc_name(c->def->id), sizeof(cp.role));
+		kmd_strlcpy(cp.user, p->conf.user, sizeof(cp.user));
+		cp.pid = c->pid;
+		cp.restarts = c->restarts;
+		cp.uptime = c->pid > 0 ? now - c->started : 0;
+		kchan_send(ch, IMSG_CTL_PROC, m->hdr.reqid, -1, &cp,
+		    sizeof(cp));
+	}
+	return kchan_send(ch, IMSG_CTL_END, m->hdr.reqid, -1, NULL, 0);
+}
+
+/* Forward a request to the worker that owns it. */
+static int
+ctl_forward(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct parent		*p = arg;
+	const struct route	*r = NULL;
+	struct child		*c;
+	struct pending		*pe;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (routes[i].ctl_type == m->hdr.type)
+			r = &routes[i];
+	if (r == NULL)
+		return -1;
+	c = proc_child(p, r->worker);
+	if (c == NULL || c->ch == NULL)
+		return kchan_senderr(ch, m->hdr.reqid, "the %s process is"
+		    " restarting; try again in a few seconds",
+		    proc_name(r->worker));
+	if ((pe = calloc(1, sizeof(*pe))) == NULL)
+		return kchan_senderr(ch, m->hdr.reqid, "out of memory");
+	pe->reqid = ++p->next_reqid;
+	pe->worker = r->worker;
+	pe->client = ch->id;
+	pe->client_reqid = m->hdr.reqid;
+	TAILQ_INSERT_TAIL(&p->pending, pe, entry);
+	if (kchan_send(c->ch, r->worker_type, pe->reqid, -1, m->data,
+	    m->datalen) == -1) {
+		log_warn("%s: to %s", __func__, proc_name(r->worker));
+		TAILQ_REMOVE(&p->pending, pe, entry);
+		free(pe);
+		return kchan_senderr(ch, m->hdr.reqid, "cannot reach the %s"
+		    " process; try again", proc_name(r->worker));
+	}
+	return 0;
+}
+
+static const struct kmsg_handler ctl_handlers[] = {
+	{ IMSG_CTL_STATUS, 0, FROM(PROC_CTL), ctl_status },
+	{ IMSG_CTL_CLUSTER_INFO, 0, FROM(PROC_CTL), ctl_forward },
+};
+
+/* Relay a worker's reply frame to the client waiting for it. */
+static int
+worker_reply(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct child		*c = arg;
+	struct parent		*p = c->p;
+	struct ctl_client	*cl;
+	struct pending		*pe;
+	int			 last;
+
+	if (m->hdr.type == IMSG_CTL_ERROR && (m->datalen == 0 ||
+	    m->datalen > KMD_ERR_MAX || m->data[m->datalen - 1] != '\0'))
+		return -1;
+	TAILQ_FOREACH(pe, &p->pending, entry)
+		if (pe->reqid == m->hdr.reqid && pe->worker == ch->peer)
+			break;
+	if (pe == NULL) {
+		log_debug("%s: late %s from %s dropped", __func__,
+		    imsg_type_name(m->hdr.type), proc_name(ch->peer));
+		return 0;
+	}
+	last = m->hdr.type == IMSG_CTL_END || m->hdr.type == IMSG_CTL_ERROR;
+	if ((cl = control_client(p, pe->client)) != NULL)
+		kchan_send(cl->ch, m->hdr.type, pe->client_reqid, -1, m->data,
+		    m->datalen);
+	if (last) {
+		TAILQ_REMOVE(&p->pending, pe, entry);
+		free(pe);
+	}
+	return 0;
+}
+
+#define WORKERS	(FROM(PROC_REPLMON) | FROM(PROC_JOINER) | FROM(PROC_HSM) | \
+		    FROM(PROC_API))
+const struct kmsg_handler parent_worker_handlers[] = {
+	{ IMSG_CLUSTER_INFO_REPLY, sizeof(struct cluster_info),
+	    FROM(PROC_REPLMON), worker_reply },
+	{ IMSG_CTL_END, 0, WORKERS, worker_reply },
+	{ IMSG_CTL_ERROR, KMSG_VARLEN, WORKERS, worker_reply },
+};
+const size_t parent_worker_nhandlers =
+    sizeof(parent_worker_handlers) / sizeof(parent_worker_handlers[0]);
+
+/* Root, or the configured group (primary or supplementary). */
+static int
+control_allowed(struct parent *p, const struct ucred *cr)
+{
+	struct passwd	*pw;
+	struct group	*gr;
+	char		**mem;
+
+	if (cr->uid == 0)
+		return 1;
+	if (p->conf.sockgroup[0] == '\0')
+		return 0;
+	if (cr->gid == p->sockgid)
+		return 1;
+	if ((pw = getpwuid(cr->uid)) == NULL ||
+	    (gr = getgrgid(p->sockgid)) == NULL)
+		return 0;
+	for (mem = gr->gr_mem; *mem != NULL; mem++)
+		if (strcmp(*mem, pw->pw_name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Tell a refused peer why, best effort, and hang up. */
+static void
+control_refuse(int fd, const char *msg)
+{
+	struct kbuf	 kb;
+
+	log_warnx("control: %s", msg);
+	if (kbuf_init(&kb, fd) == 0) {
+		if (kbuf_compose(&kb, IMSG_CTL_ERROR, 0, getpid(), -1, msg,
+		    strlen(msg) + 1) == 0)
+			kbuf_flush(&kb);
+		kbuf_clear(&kb);
+	}
+	close(fd);
+}
+
+static void
+control_accept(evutil_socket_t lfd, short ev, void *arg)
+{
+	struct parent		*p = arg;
+	struct ctl_client	*cl;
+	struct ucred		 cr;
+	socklen_t		 len = sizeof(cr);
+	char			 msg[KMD_ERR_MAX];
+	int			 fd;
+
+	(void)ev;
+	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
+	    -1) {
+		if (errno != EAGAIN && errno != EINTR)
+			log_warn("%s: accept", __func__);
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == -1) {
+		log_warn("%s: SO_PEERCRED", __func__);
+		close(fd);
+		return;
+	}
+	if (!control_allowed(p, &cr)) {
+		snprintf(msg, sizeof(msg), "permission denied: uid %u may not"
+		    " use the control socket", (unsigned)cr.uid);
+		control_refuse(fd, msg);
+		return;
+	}
+	if (p->nclients >= CTL_CLIENTS_MAX) {
+		control_refuse(fd, "too many control clients; try again");
+		return;
+	}
+	if ((cl = calloc(1, sizeof(*cl))) == NULL ||
+	    (cl->ch = kchan_new(p->base, fd, PROC_CTL, ctl_handlers,
+	    sizeof(ctl_handlers) / sizeof(ctl_handlers[0]),
+	    control_client_closed, p)) == NULL) {
+		log_warn("%s: new client", __func__);
+		free(cl);
+		close(fd);
+		return;
+	}
+	cl->id = cl->ch->id = ++p->next_client;
+	cl->uid = cr.uid;
+	TAILQ_INSERT_TAIL(&p->clients, cl, entry);
+	p->nclients++;
+}
+
+/* A socket someone answers on belongs to a running kmd: keep off it. */
+static int
+control_in_use(const struct sockaddr_un *sun)
+{
+	int	 fd, r;
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return 0;
+	r = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0;
+	close(fd);
+	return r;
+}
+
+int
+control_listen(struct parent *p)
+{
+	struct sockaddr_un	 sun;
+	mode_t			 old;
+	char			 dir[sizeof(sun.sun_path)], *slash;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	kmd_strlcpy(sun.sun_path, p->conf.socket, sizeof(sun.sun_path));
+	kmd_strlcpy(dir, p->conf.socket, sizeof(dir));
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+			log_warn("%s: mkdir %s", __func__, dir);
+			return -1;
+		}
+	}
+	if (control_in_use(&sun)) {
+		log_warnx("%s: another kmd is running on %s", __func__,
+		    sun.sun_path);
+		return -1;
+	}
+	if (unlink(sun.sun_path) == -1 && errno != ENOENT) {
+		log_warn("%s: unlink %s", __func__, sun.sun_path);
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1) {
+		log_warn("%s: socket", __func__);
+		return -1;
+	}
+	old = umask(0177);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		log_warn("%s: bind %s", __func__, sun.sun_path);
+		umask(old);
+		close(fd);
+		return -1;
+	}
+	umask(old);
+	if (p->conf.sockgroup[0] != '\0' && (chown(sun.sun_path, 0,
+	    p->sockgid) == -1 || chmod(sun.sun_path, 0660) == -1))
+		log_warn("%s: group access to %s", __func__, sun.sun_path);
+	if (listen(fd, 16) == -1) {
+		log_warn("%s: listen", __func__);
+		close(fd);
+		return -1;
+	}
+	p->ctl_fd = fd;
+	p->ctl_ev = event_new(p->base, fd, EV_READ | EV_PERSIST,
+	    control_accept, p);
+	if (p->ctl_ev == NULL || event_add(p->ctl_ev, NULL) == -1)
+		return -1;
+	return 0;
+}
+
+/* Stop listening, drop every client, remove the socket. */
+void
+control_close(struct parent *p)
+{
+	struct ctl_client	*cl;
+
+	while ((cl = TAILQ_FIRST(&p->clients)) != NULL)
+		control_drop_client(p, cl);
+	if (p->ctl_ev != NULL) {
+		event_free(p->ctl_ev);
+		p->ctl_ev = NULL;
+	}
+	if (p->ctl_fd != -1) {
+		close(p->ctl_fd);
+		p->ctl_fd = -1;
+		unlink(p->conf.socket);
+	}
+}

@@ -1,0 +1,101 @@
+/*
+ * The parent's one context.  Only the parent runs as root, parses the
+ * config and routes requests; it holds no keys and speaks no SQL.
+ */
+#ifndef KMD_PARENT_H
+#define KMD_PARENT_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "kchan.h"
+
+#define BACKOFF_MIN	1		/* seconds */
+#define BACKOFF_MAX	30
+#define BACKOFF_RESET	30		/* uptime that earns a fresh backoff */
+#define CTL_CLIENTS_MAX	64
+#define STOP_WAIT_MS	5000
+
+struct parent;
+
+/* One row of the process table. */
+struct proc_def {
+	enum proc_id	 id;
+	int		(*main)(int, int);
+	int		 chroot;	/* 1: chroot into <datadir>/empty */
+};
+
+struct child {
+	const struct proc_def	*def;
+	struct parent		*p;
+	pid_t			 pid;		/* 0: not running */
+	struct kchan		*ch;
+	int64_t			 started;
+	uint32_t		 restarts;
+	int			 backoff;	/* next delay, seconds */
+	struct event		*restart_ev;
+};
+
+struct ctl_client {
+	TAILQ_ENTRY(ctl_client)	 entry;
+	struct kchan		*ch;
+	uint32_t		 id;
+	uid_t			 uid;
+};
+
+/* A request forwarded to a worker, waiting for its END or ERROR. */
+struct pending {
+	TAILQ_ENTRY(pending)	 entry;
+	uint32_t		 reqid;		/* ours, towards the worker */
+	enum proc_id		 worker;
+	uint32_t		 client;	/* ctl_client id */
+	uint32_t		 client_reqid;
+};
+
+struct parent {
+	struct event_base	*base;
+	struct kmd_conf		 conf;
+	const char		*conffile;
+	char			 self[PATH_MAX];
+	int			 foreground;
+	int			 verbose;
+	uid_t			 uid;
+	gid_t			 gid;
+	gid_t			 sockgid;
+	int64_t			 started;
+	struct child		 children[PROC_MAX];
+	int			 ctl_fd;
+	struct event		*ctl_ev;
+	TAILQ_HEAD(, ctl_client) clients;
+	size_t			 nclients;
+	uint32_t		 next_client;
+	TAILQ_HEAD(, pending)	 pending;
+	uint32_t		 next_reqid;
+};
+
+extern const struct proc_def	 proc_table[];
+extern const size_t		 proc_table_len;
+
+/* proc.c */
+const struct proc_def *proc_lookup(const char *);
+void	proc_start_all(struct parent *);
+void	proc_reap(struct parent *);
+void	proc_stop_all(struct parent *);
+struct child *proc_child(struct parent *, enum proc_id);
+
+/* control.c */
+int	control_listen(struct parent *);
+void	control_close(struct parent *);
+struct ctl_client *control_client(struct parent *, uint32_t);
+void	control_worker_gone(struct parent *, enum proc_id);
+extern const struct kmsg_handler parent_worker_handlers[];
+extern const size_t parent_worker_nhandlers;
+
+/* parent.c */
+int	parent_main(struct parent *);
+
+#endif

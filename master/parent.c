@@ -1,0 +1,179 @@
+/*
+ * The parent's event loop: signals, the control socket, supervision.
+ * SIGTERM/SIGINT stop everything and remove the socket; SIGHUP re-reads
+ * the config and keeps the old one if the new one does not parse; SIGCHLD
+ * reaps and restarts workers.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <event2/event.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kmd.h"
+#include "log.h"
+#include "util.h"
+
+static void
+log_lines(const char *prefix, const char *text)
+{
+	char	 buf[2048], *line, *save = NULL;
+
+	kmd_strlcpy(buf, text, sizeof(buf));
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		log_warnx("%s%s", prefix, line);
+}
+
+static void
+parent_reload(struct parent *p)
+{
+	struct kmd_conf	 nc;
+	char		 err[2048];
+	int32_t		 v = p->verbose;
+	size_t		 i;
+
+	if (conf_load(p->conffile, &nc, err, sizeof(err)) == -1) {
+		log_lines("reload failed, keeping the running config: ", err);
+		return;
+	}
+	if (strcmp(nc.socket, p->conf.socket) != 0 ||
+	    strcmp(nc.sockgroup, p->conf.sockgroup) != 0 ||
+	    strcmp(nc.user, p->conf.user) != 0 ||
+	    strcmp(nc.datadir, p->conf.datadir) != 0) {
+		log_warnx("reload: socket, user and datadir changes take"
+		    " effect when kmd restarts; keeping the running values");
+		kmd_strlcpy(nc.socket, p->conf.socket, sizeof(nc.socket));
+		kmd_strlcpy(nc.sockgroup, p->conf.sockgroup,
+		    sizeof(nc.sockgroup));
+		kmd_strlcpy(nc.user, p->conf.user, sizeof(nc.user));
+		kmd_strlcpy(nc.datadir, p->conf.datadir, sizeof(nc.datadir));
+	}
+	p->conf = nc;
+	for (i = 0; i < PROC_MAX; i++)
+		if (p->children[i].ch != NULL)
+			kchan_send(p->children[i].ch, IMSG_CONF_VERBOSE, 0, -1,
+			    &v, sizeof(v));
+	log_info("configuration reloaded from %s", p->conffile);
+}
+
+static void
+parent_sig(evutil_socket_t sig, short ev, void *arg)
+{
+	struct parent	*p = arg;
+
+	(void)ev;
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		log_info("signal %d: stopping", (int)sig);
+		event_base_loopexit(p->base, NULL);
+		break;
+	case SIGHUP:
+		parent_reload(p);
+		break;
+	case SIGCHLD:
+		proc_reap(p);
+		break;
+	}
+}
+
+/* The worker user must exist and must not be root. */
+static int
+parent_user(struct parent *p)
+{
+	struct passwd	*pw;
+	struct group	*gr;
+
+	if ((pw = getpwnam(p->conf.user)) == NULL) {
+		log_warnx("the worker user '%s' does not exist; create it with:"
+		    " useradd --system --no-create-home --home-dir /nonexistent"
+		    " --shell /usr/sbin/nologin %s (or run etc/install-deps)",
+		    p->conf.user, p->conf.user);
+		return -1;
+	}
+	if (pw->pw_uid == 0 || pw->pw_gid == 0) {
+		log_warnx("the worker user '%s' must not be root",
+		    p->conf.user);
+		return -1;
+	}
+	p->uid = pw->pw_uid;
+	p->gid = pw->pw_gid;
+	if (p->conf.sockgroup[0] != '\0') {
+		if ((gr = getgrnam(p->conf.sockgroup)) == NULL) {
+			log_warnx("socket group '%s' does not exist",
+			    p->conf.sockgroup);
+			return -1;
+		}
+		p->sockgid = gr->gr_gid;
+	}
+	return 0;
+}
+
+/* <datadir> and the empty, root-owned chroot of the confined workers. */
+static int
+parent_dirs(struct parent *p)
+{
+	char	 empty[KMD_PATH_MAX + 8];
+
+	snprintf(empty, sizeof(empty), "%s/empty", p->conf.datadir);
+	if ((mkdir(p->conf.datadir, 0755) == -1 && errno != EEXIST) ||
+	    (mkdir(empty, 0755) == -1 && errno != EEXIST)) {
+		log_warn("%s: cannot create %s", __func__, empty);
+		return -1;
+	}
+	if (chown(empty, 0, 0) == -1 || chmod(empty, 0755) == -1) {
+		log_warn("%s: %s", __func__, empty);
+		return -1;
+	}
+	return 0;
+}
+
+int
+parent_main(struct parent *p)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
+	struct event	*sigev[4];
+	size_t		 i;
+
+	p->ctl_fd = -1;
+	TAILQ_INIT(&p->clients);
+	TAILQ_INIT(&p->pending);
+	if (parent_user(p) == -1 || parent_dirs(p) == -1)
+		return 1;
+	if (!p->foreground && daemon(0, 0) == -1) {
+		log_warn("daemon");
+		return 1;
+	}
+	log_init(p->foreground, p->verbose, "parent");
+	signal(SIGPIPE, SIG_IGN);
+	p->started = mono_now();
+	if ((p->base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	for (i = 0; i < 4; i++)
+		if ((sigev[i] = evsignal_new(p->base, sigs[i], parent_sig,
+		    p)) == NULL || event_add(sigev[i], NULL) == -1)
+			fatalx("%s: signal events", __func__);
+	if (control_listen(p) == -1)
+		return 1;
+	proc_start_all(p);
+	log_info("kmd %s started, control socket %s", KMD_VERSION,
+	    p->conf.socket);
+
+	event_base_dispatch(p->base);
+
+	control_close(p);
+	proc_stop_all(p);
+	for (i = 0; i < 4; i++)
+		event_free(sigev[i]);
+	event_base_free(p->base);
+	log_info("stopped");
+	return 0;
+}

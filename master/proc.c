@@ -1,0 +1,271 @@
+/*
+ * The process table, fork+exec of workers, and their supervision: a worker
+ * that dies is logged and restarted after a backoff that starts at 1 s and
+ * doubles to 30 s (reset once a worker has lived 30 s).
+ */
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kmd.h"
+#include "log.h"
+#include "util.h"
+#include "worker.h"
+
+const struct proc_def proc_table[] = {
+	{ PROC_REPLMON,	replmon_main,	1 },
+	{ PROC_JOINER,	joiner_main,	0 },
+	{ PROC_HSM,	hsm_main,	0 },
+	{ PROC_API,	api_main,	1 },
+};
+const size_t proc_table_len = sizeof(proc_table) / sizeof(proc_table[0]);
+
+static void	proc_spawn(struct child *);
+
+const struct proc_def *
+proc_lookup(const char *role)
+{
+	size_t	 i;
+
+	for (i = 0; i < proc_table_len; i++)
+		if (strcmp(proc_name(proc_table[i].id), role) == 0)
+			return &proc_table[i];
+	return NULL;
+}
+
+struct child *
+proc_child(struct parent *p, enum proc_id id)
+{
+	struct child	*c = &p->children[id];
+
+	return c->def != NULL ? c : NULL;
+}
+
+static void
+proc_channel_closed(struct kchan *ch, const char *why, void *arg)
+{
+	struct child	*c = arg;
+
+	(void)ch;
+	if (why != NULL) {
+		/* A worker that sends garbage is not trusted to go on. */
+		log_warnx("%s: %s: %s; killing it", __func__,
+		    proc_name(c->def->id), why);
+		if (c->pid > 0)
+			kill(c->pid, SIGKILL);
+	}
+	kchan_free(c->ch);
+	c->ch = NULL;
+	control_worker_gone(c->p, c->def->id);
+}
+
+static void
+proc_restart_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	proc_spawn(arg);
+}
+
+static void
+proc_schedule_restart(struct child *c)
+{
+	struct timeval	 tv = { c->backoff, 0 };
+
+	log_warnx("restarting %s in %d s", proc_name(c->def->id), c->backoff);
+	evtimer_add(c->restart_ev, &tv);
+	c->backoff = c->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX :
+	    c->backoff * 2;
+}
+
+/* Fork and exec "kmd -P role" with the channel on KMD_PARENT_FD. */
+static pid_t
+proc_exec(struct child *c, int fd)
+{
+	struct parent	*p = c->p;
+	char		 title[32], *argv[16];
+	int		 argc = 0, i;
+	pid_t		 pid;
+
+	snprintf(title, sizeof(title), "kmd: %s", proc_name(c->def->id));
+	argv[argc++] = title;
+	argv[argc++] = "-P";
+	argv[argc++] = (char *)proc_name(c->def->id);
+	if (p->foreground)
+		argv[argc++] = "-d";
+	for (i = 0; i < p->verbose && i < 3; i++)
+		argv[argc++] = "-v";
+	argv[argc] = NULL;
+
+	if ((pid = fork()) != 0)
+		return pid;
+	if (fd == KMD_PARENT_FD)
+		fcntl(fd, F_SETFD, 0);
+	else if (dup2(fd, KMD_PARENT_FD) == -1)
+		_exit(127);
+	execv(p->self, argv);
+	_exit(127);
+}
+
+static void
+proc_spawn(struct child *c)
+{
+	struct parent		*p = c->p;
+	struct conf_worker	 cw;
+	int			 sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("%s: socketpair", __func__);
+		proc_schedule_restart(c);
+		return;
+	}
+	if ((c->pid = proc_exec(c, sv[1])) == -1) {
+		log_warn("%s: fork", __func__);
+		c->pid = 0;
+		close(sv[0]);
+		close(sv[1]);
+		proc_schedule_restart(c);
+		return;
+	}
+	close(sv[1]);
+	c->started = mono_now();
+	if (set_nonblock(sv[0]) == -1 || (c->ch = kchan_new(p->base, sv[0],
+	    c->def->id, parent_worker_handlers, parent_worker_nhandlers,
+	    proc_channel_closed, c)) == NULL)
+		fatal("%s: channel to %s", __func__, proc_name(c->def->id));
+
+	memset(&cw, 0, sizeof(cw));
+	cw.uid = p->uid;
+	cw.gid = p->gid;
+	cw.verbose = p->verbose;
+	cw.chroot = c->def->chroot;
+	if ((size_t)snprintf(cw.chrootdir, sizeof(cw.chrootdir), "%s/empty",
+	    p->conf.datadir) >= sizeof(cw.chrootdir))
+		fatalx("%s: datadir path too long", __func__);
+	if (kchan_send(c->ch, IMSG_CONF_WORKER, 0, -1, &cw, sizeof(cw)) == -1)
+		fatal("%s: send config to %s", __func__, proc_name(c->def->id));
+	log_info("started %s, pid %d", proc_name(c->def->id), (int)c->pid);
+}
+
+void
+proc_start_all(struct parent *p)
+{
+	size_t	 i;
+
+	for (i = 0; i < proc_table_len; i++) {
+		struct child *c = &p->children[proc_table[i].id];
+
+		c->def = &proc_table[i];
+		c->p = p;
+		c->backoff = BACKOFF_MIN;
+		if ((c->restart_ev = evtimer_new(p->base, proc_restart_cb,
+		    c)) == NULL)
+			fatalx("%s: evtimer_new", __func__);
+		proc_spawn(c);
+	}
+}
+
+static struct child *
+proc_by_pid(struct parent *p, pid_t pid)
+{
+	size_t	 i;
+
+	for (i = 0; i < PROC_MAX; i++)
+		if (p->children[i].def != NULL && p->children[i].pid == pid)
+			return &p->children[i];
+	return NULL;
+}
+
+static void
+proc_log_exit(struct child *c, int status)
+{
+	if (WIFSIGNALED(status))
+		log_warnx("%s (pid %d) was killed by signal %d",
+		    proc_name(c->def->id), (int)c->pid, WTERMSIG(status));
+	else
+		log_warnx("%s (pid %d) exited with status %d",
+		    proc_name(c->def->id), (int)c->pid, WEXITSTATUS(status));
+}
+
+/* SIGCHLD: reap, log and schedule restarts. */
+void
+proc_reap(struct parent *p)
+{
+	struct child	*c;
+	pid_t		 pid;
+	int		 status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if ((c = proc_by_pid(p, pid)) == NULL)
+			continue;
+		proc_log_exit(c, status);
+		if (c->ch != NULL) {
+			kchan_free(c->ch);
+			c->ch = NULL;
+			control_worker_gone(p, c->def->id);
+		}
+		c->pid = 0;
+		c->restarts++;
+		if (mono_now() - c->started >= BACKOFF_RESET)
+			c->backoff = BACKOFF_MIN;
+		proc_schedule_restart(c);
+	}
+}
+
+static int
+proc_any_running(struct parent *p)
+{
+	size_t	 i;
+
+	for (i = 0; i < PROC_MAX; i++)
+		if (p->children[i].pid > 0)
+			return 1;
+	return 0;
+}
+
+/* SIGTERM the workers, wait up to STOP_WAIT_MS, then SIGKILL the rest. */
+void
+proc_stop_all(struct parent *p)
+{
+	struct timespec	 ts = { 0, 50 * 1000 * 1000 };
+	size_t		 i;
+	int		 waited, sig = SIGTERM, status;
+	pid_t		 pid;
+
+	for (waited = 0; proc_any_running(p); waited += 50) {
+		if (waited == 0 || waited == STOP_WAIT_MS) {
+			if (waited == STOP_WAIT_MS)
+				sig = SIGKILL;
+			for (i = 0; i < PROC_MAX; i++)
+				if (p->children[i].pid > 0)
+					kill(p->children[i].pid, sig);
+		}
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			struct child *c = proc_by_pid(p, pid);
+			if (c != NULL)
+				c->pid = 0;
+		}
+		if (proc_any_running(p))
+			nanosleep(&ts, NULL);
+	}
+	for (i = 0; i < PROC_MAX; i++) {
+		struct child *c = &p->children[i];
+
+		if (c->def == NULL)
+			continue;
+		kchan_free(c->ch);
+		c->ch = NULL;
+		event_free(c->restart_ev);
+		c->restart_ev = NULL;
+	}
+}
