@@ -142,8 +142,10 @@ ctl_run(int fd, const struct ctl_action *a, const char *path)
 	for (;;) {
 		while ((got = kbuf_get(&kb, &m)) == 1) {
 			kmsg_closefd(&m);
-			if (m.hdr.type == IMSG_CTL_END && m.datalen == 0)
+			if (m.hdr.type == IMSG_CTL_END && m.datalen == 0) {
+				kbuf_clear(&kb);
 				return a->done(&r);
+			}
 			if (m.hdr.type == IMSG_CTL_ERROR && m.datalen > 0 &&
 			    m.datalen <= KMD_ERR_MAX &&
 			    m.data[m.datalen - 1] == '\0')

@@ -65,8 +65,13 @@ control_client_closed(struct kchan *ch, const char *why, void *arg)
 	struct parent		*p = arg;
 	struct ctl_client	*cl = control_client(p, ch->id);
 
-	if (why != NULL)
+	if (why != NULL) {
+		/* Tell the client why before hanging up, best effort. */
 		log_warnx("control client (uid %u): %s", cl ? cl->uid : 0, why);
+		if (kbuf_compose(&ch->kb, IMSG_CTL_ERROR, 0, getpid(), -1, why,
+		    strlen(why) + 1) == 0)
+			kbuf_flush(&ch->kb);
+	}
 	if (cl != NULL)
 		control_drop_client(p, cl);
 }

@@ -1,0 +1,78 @@
+# Shared helpers for the end-to-end tests: each test gets its own temp dir,
+# config, socket and data dir, and drives the real kmd and kmctl.
+# KMD and KMCTL name the binaries (the GNUmakefile passes the ASan build).
+
+: "${KMD:=$(pwd)/build/kmd}"
+: "${KMCTL:=$(pwd)/build/kmctl}"
+T=$(mktemp -d /tmp/kmd-e2e.XXXXXX)
+chmod 755 "$T"
+SOCK=$T/kmd.sock
+CONF=$T/kmd.conf
+LOG=$T/kmd.log
+KPID=
+FAILS=0
+
+cleanup() {
+	[ -n "$KPID" ] && kill -9 "$KPID" 2>/dev/null
+	pkill -9 -f "kmd: .* -P" -P "${KPID:-0}" 2>/dev/null
+	if [ "$FAILS" -ne 0 ] && [ -s "$LOG" ]; then
+		echo "--- kmd log ($LOG) ---"; cat "$LOG"
+	fi
+	rm -rf "$T"
+}
+trap cleanup EXIT INT TERM
+
+ok() { echo "PASS: $1"; }
+fail() { echo "FAIL: $1"; FAILS=$((FAILS + 1)); }
+# check NAME COMMAND...: PASS when the command succeeds
+check() {
+	name=$1; shift
+	if "$@" >/dev/null 2>&1; then ok "$name"; else fail "$name"; fi
+}
+
+write_conf() {
+	{
+		printf 'socket "%s"\ndatadir "%s/data"\n' "$SOCK" "$T"
+		[ $# -gt 0 ] && printf '%s\n' "$@"
+	} > "$CONF"
+}
+
+ctl() { "$KMCTL" -s "$SOCK" "$@"; }
+
+# wait_for SECONDS COMMAND...: poll every 0.1 s
+wait_for() {
+	n=$(($1 * 10)); shift
+	while [ "$n" -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1; n=$((n - 1))
+	done
+	return 1
+}
+
+start_kmd() {
+	[ -f "$CONF" ] || write_conf
+	"$KMD" -d -f "$CONF" >>"$LOG" 2>&1 &
+	KPID=$!
+	wait_for 10 ctl status || { fail "kmd came up"; return 1; }
+}
+
+stop_kmd() {
+	[ -n "$KPID" ] || return 0
+	kill -TERM "$KPID" 2>/dev/null
+	wait "$KPID" 2>/dev/null
+	KPID=
+}
+
+# pid of a worker by role, from its process name "kmd: role"
+wpid() { pgrep -P "$KPID" -x "kmd: $1"; }
+
+# sanitizer reports in kmd's log fail the test
+sanitizer_clean() {
+	! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$LOG"
+}
+
+finish() {
+	stop_kmd
+	check "no sanitizer report in kmd's log" sanitizer_clean
+	exit "$FAILS"
+}

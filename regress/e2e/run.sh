@@ -1,0 +1,24 @@
+#!/bin/sh
+# Run every regress/e2e/t_*.sh (or those named) and count PASS/FAIL lines.
+# Needs root: kmd starts as root and drops to the worker user.
+cd "$(dirname "$0")/../.." || exit 1
+if [ "$(id -u)" -ne 0 ]; then
+	echo "e2e: run as root (kmd must start as root)" >&2
+	exit 1
+fi
+pass=0 failed=0 out=$(mktemp)
+for t in ${*:-regress/e2e/t_*.sh}; do
+	echo "== $t"
+	sh "$t" >"$out" 2>&1
+	rc=$?
+	cat "$out"
+	p=$(grep -c '^PASS:' "$out")
+	f=$(grep -c '^FAIL:' "$out")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "FAIL: $t exited $rc"; f=1
+	fi
+	pass=$((pass + p)) failed=$((failed + f))
+done
+rm -f "$out"
+echo "e2e: $pass passed, $failed failed"
+[ "$failed" -eq 0 ]

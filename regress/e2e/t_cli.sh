@@ -1,0 +1,46 @@
+# kmctl against a running kmd: exact output, errors, exit codes.
+. regress/e2e/lib.sh
+
+out=$(ctl cluster info 2>&1); rc=$?
+check "kmd not running: exit 1" test $rc -eq 1
+check "kmd not running: says where it tried" \
+    test "$out" = "kmctl: cannot connect to kmd at $SOCK: No such file or directory"
+
+start_kmd || finish
+expected='{
+  "nodeID": "",
+  "status": {
+    "code": "none",
+    "description": "not clustered"
+  }
+}'
+out=$(ctl cluster info); rc=$?
+check "cluster info exits 0" test $rc -eq 0
+check "cluster info prints the reference's JSON" test "$out" = "$expected"
+check "unique prefixes work (cl in)" test "$(ctl cl in)" = "$expected"
+check "KMCTL_SOCKET picks the socket" \
+    sh -c "KMCTL_SOCKET=$SOCK $KMCTL cluster info | grep -q 'not clustered'"
+
+out=$(ctl status); rc=$?
+check "status exits 0" test $rc -eq 0
+check "status has pid, user, uptime, restarts" \
+    sh -c "echo '$out' | grep -q '\"uptime\"' && echo '$out' | grep -q '\"restarts\": 0' && echo '$out' | grep -q '\"pid\": $KPID'"
+
+out=$(ctl cluster new --host=127.0.0.1 --url=https://127.0.0.1 2>&1); rc=$?
+check "unbuilt command exits 1" test $rc -eq 1
+check "unbuilt command says so" test "$out" = "kmctl: cluster new: not implemented yet"
+out=$(ctl cluster frobnicate 2>&1); rc=$?
+check "unknown word exits 1" test $rc -eq 1
+check "unknown word lists choices" \
+    sh -c "echo '$out' | grep -q 'valid choices: info new csr join fulljoin summary delete nodes'"
+out=$(ctl cluster n 2>&1); rc=$?
+check "ambiguous word exits 1 and says so" \
+    sh -c "[ $rc -eq 1 ] && echo '$out' | grep -q ambiguous"
+out=$(ctl cluster nodes get 2>&1); rc=$?
+check "missing required flag named" \
+    sh -c "[ $rc -eq 1 ] && [ '$out' = 'kmctl: cluster nodes get: --id is required' ]"
+check "--help exits 0" ctl cluster nodes --help
+check "leaf --help shows flags" \
+    sh -c "$KMCTL cluster new --help | grep -q -- '--host=H'"
+check "no arguments: usage, exit 1" sh -c "! $KMCTL 2>/dev/null"
+finish
