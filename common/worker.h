@@ -28,10 +28,8 @@ struct worker_def {
 int	worker_run(const struct worker_def *, int, int);
 int	worker_conf_verbose(struct kchan *, struct kmsg *, void *);
 
-/* Entry points, one per role, listed in master's process table. */
-int	replmon_main(int, int);
-int	joiner_main(int, int);
-int	hsm_main(int, int);
-int	api_main(int, int);
+/* One per role, listed in master's process table. */
+extern const struct worker_def	replmon_worker, joiner_worker, hsm_worker,
+				api_worker;
 
 #endif

@@ -309,6 +309,10 @@ control_in_use(const struct sockaddr_un *sun)
 	return r;
 }
 
+/*
+ * Bind and listen before kmd detaches, so that a busy socket or a bad
+ * path is an error its caller sees in the exit status.
+ */
 int
 control_listen(struct parent *p)
 {
@@ -359,7 +363,14 @@ control_listen(struct parent *p)
 		return -1;
 	}
 	p->ctl_fd = fd;
-	p->ctl_ev = event_new(p->base, fd, EV_READ | EV_PERSIST,
+	return 0;
+}
+
+/* Accept clients on the socket control_listen() bound. */
+int
+control_start(struct parent *p)
+{
+	p->ctl_ev = event_new(p->base, p->ctl_fd, EV_READ | EV_PERSIST,
 	    control_accept, p);
 	if (p->ctl_ev == NULL || event_add(p->ctl_ev, NULL) == -1)
 		return -1;

@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "kchan.h"
+#include "worker.h"
 
 #define BACKOFF_MIN	1		/* seconds */
 #define BACKOFF_MAX	30
@@ -25,7 +26,7 @@ struct parent;
 /* One row of the process table. */
 struct proc_def {
 	enum proc_id	 id;
-	int		(*main)(int, int);
+	const struct worker_def *worker;
 	int		 chroot;	/* 1: chroot into <datadir>/empty */
 };
 
@@ -89,6 +90,7 @@ struct child *proc_child(struct parent *, enum proc_id);
 
 /* control.c */
 int	control_listen(struct parent *);
+int	control_start(struct parent *);
 void	control_close(struct parent *);
 struct ctl_client *control_client(struct parent *, uint32_t);
 void	control_worker_gone(struct parent *, enum proc_id);

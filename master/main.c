@@ -58,7 +58,7 @@ main(int argc, char *argv[])
 			fprintf(stderr, "kmd: unknown role '%s'\n", role);
 			return 1;
 		}
-		return pd->main(p.foreground, p.verbose);
+		return worker_run(pd->worker, p.foreground, p.verbose);
 	}
 
 	if (conf_load(p.conffile, &p.conf, err, sizeof(err)) == -1) {

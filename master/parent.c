@@ -146,7 +146,8 @@ parent_main(struct parent *p)
 	p->ctl_fd = -1;
 	TAILQ_INIT(&p->clients);
 	TAILQ_INIT(&p->pending);
-	if (parent_user(p) == -1 || parent_dirs(p) == -1)
+	if (parent_user(p) == -1 || parent_dirs(p) == -1 ||
+	    control_listen(p) == -1)
 		return 1;
 	if (!p->foreground && daemon(0, 0) == -1) {
 		log_warn("daemon");
@@ -161,8 +162,8 @@ parent_main(struct parent *p)
 		if ((sigev[i] = evsignal_new(p->base, sigs[i], parent_sig,
 		    p)) == NULL || event_add(sigev[i], NULL) == -1)
 			fatalx("%s: signal events", __func__);
-	if (control_listen(p) == -1)
-		return 1;
+	if (control_start(p) == -1)
+		fatalx("%s: control socket events", __func__);
 	proc_start_all(p);
 	log_info("kmd %s started, control socket %s", KMD_VERSION,
 	    p->conf.socket);

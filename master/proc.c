@@ -23,10 +23,10 @@
 #include "worker.h"
 
 const struct proc_def proc_table[] = {
-	{ PROC_REPLMON,	replmon_main,	1 },
-	{ PROC_JOINER,	joiner_main,	0 },
-	{ PROC_HSM,	hsm_main,	0 },
-	{ PROC_API,	api_main,	1 },
+	{ PROC_REPLMON,	&replmon_worker,	1 },
+	{ PROC_JOINER,	&joiner_worker,		0 },
+	{ PROC_HSM,	&hsm_worker,		0 },
+	{ PROC_API,	&api_worker,		1 },
 };
 const size_t proc_table_len = sizeof(proc_table) / sizeof(proc_table[0]);
 

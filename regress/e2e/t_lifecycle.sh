@@ -28,7 +28,11 @@ out=$("$KMD" -d -f "$CONF" 2>&1); rc=$?
 check "a second kmd on the same socket is refused" \
     sh -c "[ $rc -eq 1 ] && echo '$out' | grep -q 'another kmd is running'"
 
-write_conf 'host "10.0.0.1"' 
+out=$("$KMD" -f "$CONF" 2>&1); rc=$?
+check "without -d too, a busy socket fails before kmd detaches" \
+    sh -c "[ $rc -eq 1 ] && echo '$out' | grep -q 'another kmd is running'"
+
+write_conf 'host "10.0.0.1"'
 kill -HUP "$KPID"
 check "SIGHUP with a good config reloads" \
     wait_for 3 grep -q "configuration reloaded" "$LOG"
@@ -53,4 +57,15 @@ check "parent killed: the workers exit by themselves" wait_for 5 gone
 check "parent killed: a stale socket is left" test -S "$SOCK"
 start_kmd
 check "the next start takes over the stale socket" ctl cluster info
+stop_kmd
+
+# Without -d kmd detaches, logs to syslog, and stops on SIGTERM all the same.
+"$KMD" -f "$CONF" >>"$LOG" 2>&1; rc=$?
+check "kmd without -d returns 0 once detached" test $rc -eq 0
+check "the detached kmd answers" wait_for 10 ctl status
+dpid=$(ctl status | sed -n 's/.*"pid": \([0-9]*\),.*/\1/p' | head -1)
+check "the detached parent runs as root" test "$(ps -o user= -p "$dpid")" = root
+kill -TERM "$dpid"
+check "the detached kmd stops on SIGTERM and removes its socket" \
+    wait_for 10 test ! -e "$SOCK"
 finish

@@ -9,13 +9,7 @@ static const struct kmsg_handler api_handlers[] = {
 	    worker_conf_verbose },
 };
 
-int
-api_main(int foreground, int verbose)
-{
-	static const struct worker_def def = {
-		PROC_API, api_handlers,
-		sizeof(api_handlers) / sizeof(api_handlers[0]), NULL
-	};
-
-	return worker_run(&def, foreground, verbose);
-}
+const struct worker_def api_worker = {
+	PROC_API, api_handlers,
+	sizeof(api_handlers) / sizeof(api_handlers[0]), NULL
+};

@@ -10,13 +10,7 @@ static const struct kmsg_handler hsm_handlers[] = {
 	    worker_conf_verbose },
 };
 
-int
-hsm_main(int foreground, int verbose)
-{
-	static const struct worker_def def = {
-		PROC_HSM, hsm_handlers,
-		sizeof(hsm_handlers) / sizeof(hsm_handlers[0]), NULL
-	};
-
-	return worker_run(&def, foreground, verbose);
-}
+const struct worker_def hsm_worker = {
+	PROC_HSM, hsm_handlers,
+	sizeof(hsm_handlers) / sizeof(hsm_handlers[0]), NULL
+};

@@ -9,13 +9,7 @@ static const struct kmsg_handler joiner_handlers[] = {
 	    worker_conf_verbose },
 };
 
-int
-joiner_main(int foreground, int verbose)
-{
-	static const struct worker_def def = {
-		PROC_JOINER, joiner_handlers,
-		sizeof(joiner_handlers) / sizeof(joiner_handlers[0]), NULL
-	};
-
-	return worker_run(&def, foreground, verbose);
-}
+const struct worker_def joiner_worker = {
+	PROC_JOINER, joiner_handlers,
+	sizeof(joiner_handlers) / sizeof(joiner_handlers[0]), NULL
+};

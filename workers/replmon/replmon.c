@@ -31,13 +31,7 @@ static const struct kmsg_handler replmon_handlers[] = {
 	{ IMSG_CLUSTER_INFO, 0, FROM(PROC_PARENT), replmon_cluster_info },
 };
 
-int
-replmon_main(int foreground, int verbose)
-{
-	static const struct worker_def def = {
-		PROC_REPLMON, replmon_handlers,
-		sizeof(replmon_handlers) / sizeof(replmon_handlers[0]), NULL
-	};
-
-	return worker_run(&def, foreground, verbose);
-}
+const struct worker_def replmon_worker = {
+	PROC_REPLMON, replmon_handlers,
+	sizeof(replmon_handlers) / sizeof(replmon_handlers[0]), NULL
+};
