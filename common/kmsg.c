@@ -93,7 +93,7 @@ kbuf_wanted(const struct kbuf *kb)
 	return h.len - kb->rlen;
 }
 
-/* Append received bytes (used by kbuf_read and by the fuzzers). */
+/* Append bytes that arrived some other way (the fuzzers, the tests). */
 int
 kbuf_feed(struct kbuf *kb, const void *data, size_t len)
 {

@@ -197,6 +197,19 @@ check_value(enum flag f, const char *v, char *err, size_t errlen)
 	return 0;
 }
 
+/* "--name" or "--name=..." of a known flag (a PEM's dashes are not). */
+static int
+is_flag(const char *arg)
+{
+	char	 name[64];
+
+	if (strncmp(arg, "--", 2) != 0)
+		return 0;
+	snprintf(name, sizeof(name), "%.*s", (int)strcspn(arg + 2, "="),
+	    arg + 2);
+	return lookup_flag(name) != -1;
+}
+
 static void
 flag_list(uint32_t mask, char *buf, size_t len)
 {
@@ -228,9 +241,11 @@ parse_flags(int argc, char *argv[], int i, struct parse_result *res,
 			res->help = 1;
 			continue;
 		}
-		if (arg[0] != '-' || arg[1] == '\0')
-			return perr(err, errlen, "%s: unexpected argument '%s'",
-			    res->path, arg);
+		if (arg[0] != '-' || arg[1] == '\0') {
+			flag_list(leaf->flags, list, sizeof(list));
+			return perr(err, errlen, "%s: unexpected argument '%s';"
+			    " valid flags: %s", res->path, arg, list);
+		}
 		arg += arg[1] == '-' ? 2 : 1;
 		eq = strchr(arg, '=');
 		snprintf(name, sizeof(name), "%.*s",
@@ -253,7 +268,7 @@ parse_flags(int argc, char *argv[], int i, struct parse_result *res,
 		}
 		if (eq != NULL)
 			val = eq + 1;
-		else if (i + 1 < argc)
+		else if (i + 1 < argc && !is_flag(argv[i + 1]))
 			val = argv[++i];
 		else
 			return perr(err, errlen, "%s: --%s needs a value",

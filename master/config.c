@@ -42,9 +42,14 @@ static const char *keynames[] = {
 static void
 perr(struct parser *ps, const char *fmt, ...)
 {
-	size_t	 used = strlen(ps->err);
+	size_t	 used;
 	va_list	 ap;
 
+	if (ps->errlen == 0) {
+		ps->nerrors++;
+		return;
+	}
+	used = strlen(ps->err);
 	if (++ps->nerrors > MAX_ERRORS || used + 1 >= ps->errlen)
 		return;
 	if (used > 0)

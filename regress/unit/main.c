@@ -1,0 +1,26 @@
+/*
+ * The unit tests' one runner.  Run from regress/ (the config tests read
+ * the .conf files in conf/); `make check-unit` does, with CK_FORK=yes.
+ */
+#include <stdlib.h>
+
+#include <check.h>
+
+Suite	*kmsg_suite(void);
+Suite	*conf_suite(void);
+Suite	*parser_suite(void);
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	sr = srunner_create(kmsg_suite());
+	srunner_add_suite(sr, conf_suite());
+	srunner_add_suite(sr, parser_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
