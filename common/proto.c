@@ -27,7 +27,7 @@ const char *
 proc_name(enum proc_id p)
 {
 	static const char *names[PROC_MAX] = {
-		"parent", "replmon", "joiner", "hsm", "api", "kmctl"
+		"parent", "replmon", "joiner", "hsm", "api", "postgres", "kmctl"
 	};
 
 	return (unsigned)p < PROC_MAX ? names[p] : "unknown";

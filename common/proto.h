@@ -26,6 +26,7 @@ enum proc_id {
 	PROC_JOINER,
 	PROC_HSM,
 	PROC_API,
+	PROC_POSTGRES,		/* supervised, no channel */
 	PROC_CTL,		/* a kmctl client on the control socket */
 	PROC_MAX
 };

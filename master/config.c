@@ -30,13 +30,15 @@ struct parser {
 	char		*err;
 	size_t		 errlen;
 	int		 nerrors;
-	int		 seen[8];	/* line a key was set on, by KEY_* */
+	int		 seen[10];	/* line a key was set on, by KEY_* */
 	struct kmd_conf	*conf;
 };
 
-enum { KEY_SOCKET, KEY_GROUP, KEY_USER, KEY_DATADIR, KEY_HOST, KEY_API };
+enum { KEY_SOCKET, KEY_GROUP, KEY_USER, KEY_DATADIR, KEY_HOST, KEY_API,
+	KEY_DBUSER, KEY_PGBIN };
 static const char *keynames[] = {
-	"socket", "socket group", "user", "datadir", "host", "api listen"
+	"socket", "socket group", "user", "datadir", "host", "api listen",
+	"dbuser", "pgbin"
 };
 
 static void
@@ -254,6 +256,14 @@ st_simple(struct parser *ps, struct token *t, int n, int key)
 		dst = c->user;
 		len = sizeof(c->user);
 		break;
+	case KEY_DBUSER:
+		dst = c->dbuser;
+		len = sizeof(c->dbuser);
+		break;
+	case KEY_PGBIN:
+		dst = c->pgbin;
+		len = sizeof(c->pgbin);
+		break;
 	case KEY_DATADIR:
 		dst = c->datadir;
 		len = sizeof(c->datadir);
@@ -270,8 +280,8 @@ st_simple(struct parser *ps, struct token *t, int n, int key)
 	if (once(ps, key) == -1 || set_str(ps, dst, len, &t[1],
 	    keynames[key]) == -1)
 		return;
-	if (key == KEY_DATADIR)
-		check_path(ps, dst, "datadir");
+	if (key == KEY_DATADIR || key == KEY_PGBIN)
+		check_path(ps, dst, keynames[key]);
 	else if (key == KEY_HOST && !valid_host(dst))
 		perr(ps, "host '%s' is not an address or host name", dst);
 }
@@ -319,9 +329,13 @@ statement(struct parser *ps, struct token *t, int n)
 		st_simple(ps, t, n, KEY_HOST);
 	else if (strcmp(t[0].text, "api") == 0)
 		st_api(ps, t, n);
+	else if (strcmp(t[0].text, "dbuser") == 0)
+		st_simple(ps, t, n, KEY_DBUSER);
+	else if (strcmp(t[0].text, "pgbin") == 0)
+		st_simple(ps, t, n, KEY_PGBIN);
 	else
 		perr(ps, "unknown keyword '%s' (expected one of: socket, user,"
-		    " datadir, host, api)", t[0].text);
+		    " datadir, host, api, dbuser, pgbin)", t[0].text);
 }
 
 void
@@ -334,6 +348,8 @@ conf_defaults(struct kmd_conf *c)
 	kmd_strlcpy(c->host, "127.0.0.1", sizeof(c->host));
 	kmd_strlcpy(c->api_addr, "127.0.0.1", sizeof(c->api_addr));
 	c->api_port = 8443;
+	kmd_strlcpy(c->dbuser, "postgres", sizeof(c->dbuser));
+	kmd_strlcpy(c->pgbin, "/usr/lib/postgresql/15/bin", sizeof(c->pgbin));
 }
 
 /*
@@ -439,5 +455,9 @@ conf_print(FILE *f, const struct kmd_conf *c)
 	print_str(f, c->host);
 	fputs("\napi listen ", f);
 	print_str(f, c->api_addr);
-	fprintf(f, " port %u\n", c->api_port);
+	fprintf(f, " port %u\ndbuser ", c->api_port);
+	print_str(f, c->dbuser);
+	fputs("\npgbin ", f);
+	print_str(f, c->pgbin);
+	fputc('\n', f);
 }

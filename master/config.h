@@ -8,6 +8,8 @@
  *	datadir "/var/lib/kmd"
  *	host "127.0.0.1"
  *	api listen "127.0.0.1" port 8443
+ *	dbuser "postgres"
+ *	pgbin "/usr/lib/postgresql/15/bin"
  *
  * Only the parent parses it; workers get their slice over kmsg.
  */
@@ -32,6 +34,8 @@ struct kmd_conf {
 	char		 host[CONF_HOST_MAX];
 	char		 api_addr[CONF_HOST_MAX];
 	uint16_t	 api_port;
+	char		 dbuser[KMD_USER_MAX];
+	char		 pgbin[KMD_PATH_MAX];
 };
 
 void	conf_defaults(struct kmd_conf *);

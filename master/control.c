@@ -114,7 +114,8 @@ ctl_status(struct kchan *ch, struct kmsg *m, void *arg)
 
 		memset(&cp, 0, sizeof(cp));
 		kmd_strlcpy(cp.role, proc_name(c->def->id), sizeof(cp.role));
-		kmd_strlcpy(cp.user, p->conf.user, sizeof(cp.user));
+		kmd_strlcpy(cp.user, c->def->worker != NULL ? p->conf.user :
+		    p->conf.dbuser, sizeof(cp.user));
 		cp.pid = c->pid;
 		cp.restarts = c->restarts;
 		cp.uptime = c->pid > 0 ? now - c->started : 0;

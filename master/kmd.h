@@ -20,13 +20,14 @@
 #define BACKOFF_RESET	30		/* uptime that earns a fresh backoff */
 #define CTL_CLIENTS_MAX	64
 #define STOP_WAIT_MS	5000
+#define PG_STOP_WAIT_MS	30000
 
 struct parent;
 
 /* One row of the process table. */
 struct proc_def {
 	enum proc_id	 id;
-	const struct worker_def *worker;
+	const struct worker_def *worker;	/* NULL: postgres */
 	int		 chroot;	/* 1: chroot into <datadir>/empty */
 };
 
@@ -66,6 +67,8 @@ struct parent {
 	int			 verbose;
 	uid_t			 uid;
 	gid_t			 gid;
+	uid_t			 dbuid;
+	gid_t			 dbgid;
 	gid_t			 sockgid;
 	int64_t			 started;
 	struct child		 children[PROC_MAX];
@@ -96,6 +99,11 @@ struct ctl_client *control_client(struct parent *, uint32_t);
 void	control_worker_gone(struct parent *, enum proc_id);
 extern const struct kmsg_handler parent_worker_handlers[];
 extern const size_t parent_worker_nhandlers;
+
+/* pg.c */
+int	pg_prepare(struct parent *);
+int	pg_write_conf(const struct parent *);
+pid_t	pg_spawn(struct parent *);
 
 /* parent.c */
 int	parent_main(struct parent *);

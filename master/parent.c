@@ -56,6 +56,14 @@ parent_reload(struct parent *p)
 		kmd_strlcpy(nc.user, p->conf.user, sizeof(nc.user));
 		kmd_strlcpy(nc.datadir, p->conf.datadir, sizeof(nc.datadir));
 	}
+	if (strcmp(nc.dbuser, p->conf.dbuser) != 0 ||
+	    strcmp(nc.pgbin, p->conf.pgbin) != 0 ||
+	    strcmp(nc.host, p->conf.host) != 0)
+		log_warnx("reload: dbuser, pgbin and host changes take effect"
+		    " when kmd restarts");
+	kmd_strlcpy(nc.dbuser, p->conf.dbuser, sizeof(nc.dbuser));
+	kmd_strlcpy(nc.pgbin, p->conf.pgbin, sizeof(nc.pgbin));
+	kmd_strlcpy(nc.host, p->conf.host, sizeof(nc.host));
 	p->conf = nc;
 	for (i = 0; i < PROC_MAX; i++)
 		if (p->children[i].ch != NULL)
@@ -146,8 +154,9 @@ parent_main(struct parent *p)
 	p->ctl_fd = -1;
 	TAILQ_INIT(&p->clients);
 	TAILQ_INIT(&p->pending);
+	/* The socket first: a second kmd must not touch the first's db. */
 	if (parent_user(p) == -1 || parent_dirs(p) == -1 ||
-	    control_listen(p) == -1)
+	    control_listen(p) == -1 || pg_prepare(p) == -1)
 		return 1;
 	if (!p->foreground && daemon(0, 0) == -1) {
 		log_warn("daemon");

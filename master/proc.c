@@ -23,6 +23,7 @@
 #include "worker.h"
 
 const struct proc_def proc_table[] = {
+	{ PROC_POSTGRES, NULL,			0 },
 	{ PROC_REPLMON,	&replmon_worker,	1 },
 	{ PROC_JOINER,	&joiner_worker,		0 },
 	{ PROC_HSM,	&hsm_worker,		0 },
@@ -124,6 +125,17 @@ proc_spawn(struct child *c)
 	struct conf_worker	 cw;
 	int			 sv[2];
 
+	if (c->def->worker == NULL) {
+		if ((c->pid = pg_spawn(p)) == -1) {
+			log_warn("%s: fork", __func__);
+			c->pid = 0;
+			proc_schedule_restart(c);
+			return;
+		}
+		c->started = mono_now();
+		log_info("started postgres, pid %d", (int)c->pid);
+		return;
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
 		log_warn("%s: socketpair", __func__);
 		proc_schedule_restart(c);
@@ -223,41 +235,55 @@ proc_reap(struct parent *p)
 }
 
 static int
-proc_any_running(struct parent *p)
+proc_any_running(struct parent *p, int pg)
 {
 	size_t	 i;
 
 	for (i = 0; i < PROC_MAX; i++)
-		if (p->children[i].pid > 0)
+		if (p->children[i].pid > 0 &&
+		    (i == PROC_POSTGRES) == (pg != 0))
 			return 1;
 	return 0;
 }
 
-/* SIGTERM the workers, wait up to STOP_WAIT_MS, then SIGKILL the rest. */
-void
-proc_stop_all(struct parent *p)
+/* Signal one group (the workers, or postgres), wait, then insist. */
+static void
+proc_stop_group(struct parent *p, int pg, int sig, int lastsig, int waitms)
 {
 	struct timespec	 ts = { 0, 50 * 1000 * 1000 };
 	size_t		 i;
-	int		 waited, sig = SIGTERM, status;
+	int		 waited, status;
 	pid_t		 pid;
 
-	for (waited = 0; proc_any_running(p); waited += 50) {
-		if (waited == 0 || waited == STOP_WAIT_MS) {
-			if (waited == STOP_WAIT_MS)
-				sig = SIGKILL;
+	for (waited = 0; proc_any_running(p, pg); waited += 50) {
+		if (waited == 0 || waited == waitms) {
 			for (i = 0; i < PROC_MAX; i++)
-				if (p->children[i].pid > 0)
-					kill(p->children[i].pid, sig);
+				if (p->children[i].pid > 0 &&
+				    (i == PROC_POSTGRES) == (pg != 0))
+					kill(p->children[i].pid,
+					    waited ? lastsig : sig);
 		}
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 			struct child *c = proc_by_pid(p, pid);
 			if (c != NULL)
 				c->pid = 0;
 		}
-		if (proc_any_running(p))
+		if (proc_any_running(p, pg))
 			nanosleep(&ts, NULL);
 	}
+}
+
+/*
+ * Stop the workers (SIGTERM, SIGKILL after 5 s), then postgres with a
+ * fast shutdown (SIGINT, SIGQUIT after 30 s).
+ */
+void
+proc_stop_all(struct parent *p)
+{
+	size_t	 i;
+
+	proc_stop_group(p, 0, SIGTERM, SIGKILL, STOP_WAIT_MS);
+	proc_stop_group(p, 1, SIGINT, SIGQUIT, PG_STOP_WAIT_MS);
 	for (i = 0; i < PROC_MAX; i++) {
 		struct child *c = &p->children[i];
 

@@ -13,7 +13,14 @@ KPID=
 FAILS=0
 
 cleanup() {
-	[ -n "$KPID" ] && kill -9 "$KPID" 2>/dev/null
+	if [ -n "$KPID" ]; then
+		kill -TERM "$KPID" 2>/dev/null
+		i=0
+		while kill -0 "$KPID" 2>/dev/null && [ $i -lt 400 ]; do
+			sleep 0.1; i=$((i + 1))
+		done
+		kill -9 "$KPID" 2>/dev/null
+	fi
 	pkill -9 -f "kmd: .* -P" -P "${KPID:-0}" 2>/dev/null
 	if [ "$FAILS" -ne 0 ] && [ -s "$LOG" ]; then
 		echo "--- kmd log ($LOG) ---"; cat "$LOG"

@@ -6,6 +6,18 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "e2e: run as root (kmd must start as root)" >&2
 	exit 1
 fi
+# Every test runs inside a network namespace of its own making, so each
+# kmd's PostgreSQL has 127.0.0.1:5432 to itself and nothing listens outside.
+if [ -z "${KMD_E2E_NETNS:-}" ]; then
+	ns=kmd-e2e-$$
+	ip netns add "$ns" || exit 1
+	ip netns exec "$ns" ip link set lo up
+	KMD_E2E_NETNS=$ns ip netns exec "$ns" sh "$0" "$@"
+	rc=$?
+	ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+	ip netns del "$ns"
+	exit $rc
+fi
 pass=0 failed=0 out=$(mktemp)
 for t in ${*:-regress/e2e/t_*.sh}; do
 	echo "== $t"

@@ -1,10 +1,10 @@
-# Five processes with the right users, titles and sandbox.
+# Six processes with the right users, titles and sandbox.
 . regress/e2e/lib.sh
 start_kmd || finish
 
 kuid=$(id -u _kmd)
-check "status lists five processes" \
-    test "$(ctl status | grep -c '"role"')" -eq 5
+check "status lists six processes (parent, postgres, four workers)" \
+    test "$(ctl status | grep -c '"role"')" -eq 6
 check "parent runs as root" test "$(ps -o user= -p "$KPID")" = root
 for role in replmon joiner hsm api; do
 	pid=$(wpid $role)

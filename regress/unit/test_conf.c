@@ -237,6 +237,9 @@ START_TEST(t_missing_value)
 	BAD("api\n", 1, "expected: api listen");
 	BAD("api listen\n", 1, "expected: api listen");
 	BAD("api listen h port\n", 1, "expected: api listen");
+	BAD("pgbin usr/lib/postgresql/15/bin\n", 1, "absolute path");
+	BAD("dbuser\n", 1, "expected: dbuser");
+	BAD("dbuser a\ndbuser b\n", 2, "already set at line 1");
 	BAD("user \"\"\n", 1, "must not be empty");
 	BAD("user port\n", 1, "keyword 'port'");
 }

@@ -1,0 +1,283 @@
+/*
+ * The node's PostgreSQL, supervised by the parent: initdb on first start
+ * (as the database user), the settings kmd owns written on every start,
+ * postgres started directly (no shell, no pg_ctl) with its log in
+ * <datadir>/pg/postgres.log, restarted by proc.c like a worker, stopped
+ * with a fast shutdown.  The parent writes files and sends signals; it
+ * speaks no SQL.
+ */
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kmd.h"
+#include "log.h"
+#include "util.h"
+
+#define PG_PORT		5432
+
+static void
+pg_path(const struct parent *p, char *buf, size_t len, const char *leaf)
+{
+	snprintf(buf, len, "%s/pg%s%s", p->conf.datadir, leaf[0] ? "/" : "",
+	    leaf);
+}
+
+/* Write a file owned by the database user, atomically. */
+static int
+pg_write(const struct parent *p, const char *leaf, const char *text)
+{
+	char	 path[PATH_MAX], tmp[PATH_MAX + 8];
+	size_t	 len = strlen(text);
+	int	 fd;
+
+	pg_path(p, path, sizeof(path), leaf);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) ==
+	    -1 || write(fd, text, len) != (ssize_t)len ||
+	    fchown(fd, p->dbuid, p->dbgid) == -1 || fsync(fd) == -1 ||
+	    close(fd) == -1 || rename(tmp, path) == -1) {
+		log_warn("%s: %s", __func__, path);
+		if (fd != -1)
+			close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+pg_tls_ready(const struct parent *p)
+{
+	char	 path[PATH_MAX];
+
+	pg_path(p, path, sizeof(path), "data/kmd-tls/server.crt");
+	return access(path, R_OK) == 0;
+}
+
+/* postgresql.conf, pg_hba.conf, pg_ident.conf: kmd owns them. */
+int
+pg_write_conf(const struct parent *p)
+{
+	char	 conf[4096], tls[1024] = "ssl = off\n", hba[1024];
+	int	 ssl = pg_tls_ready(p);
+
+	if (ssl)
+		snprintf(tls, sizeof(tls),
+		    "ssl = on\n"
+		    "ssl_min_protocol_version = 'TLSv1.2'\n"
+		    "ssl_cert_file = 'kmd-tls/server.crt'\n"
+		    "ssl_key_file = 'kmd-tls/server.key'\n"
+		    "ssl_ca_file = 'kmd-tls/ca.crt'\n");
+	snprintf(conf, sizeof(conf),
+	    "# Written by kmd on every start; local changes go in local.conf.\n"
+	    "listen_addresses = '%s'\n"
+	    "port = %d\n"
+	    "unix_socket_directories = '%s/run'\n"
+	    "unix_socket_permissions = 0777\n"
+	    "max_connections = 64\n"
+	    "shared_buffers = 32MB\n"
+	    "dynamic_shared_memory_type = posix\n"
+	    "wal_level = logical\n"
+	    "max_worker_processes = 48\n"
+	    "max_replication_slots = 48\n"
+	    "max_wal_senders = 48\n"
+	    "max_wal_size = 256MB\n"
+	    "min_wal_size = 32MB\n"
+	    "shared_preload_libraries = 'pglogical'\n"
+	    "track_commit_timestamp = on\n"
+	    "pglogical.conflict_resolution = 'last_update_wins'\n"
+	    "wal_sender_timeout = 10s\n"
+	    "wal_receiver_timeout = 10s\n"
+	    "tcp_keepalives_idle = 5\n"
+	    "tcp_keepalives_interval = 2\n"
+	    "tcp_keepalives_count = 3\n"
+	    "password_encryption = 'scram-sha-256'\n"
+	    "logging_collector = off\n"
+	    "log_line_prefix = '%%m [%%p] %%q%%u@%%d '\n"
+	    "lc_messages = 'C'\n"
+	    "timezone = 'UTC'\n"
+	    "%s"
+	    "include_if_exists = 'local.conf'\n",
+	    p->conf.host, PG_PORT, p->conf.datadir, tls);
+	snprintf(hba, sizeof(hba),
+	    "# Written by kmd on every start.\n"
+	    "local all kmd,kmd_replmon peer map=kmd\n"
+	    "%s",
+	    ssl ? "hostssl kmd,replication kmd_repl all cert\n" : "");
+	return pg_write(p, "data/postgresql.conf", conf) == -1 ||
+	    pg_write(p, "data/pg_hba.conf", hba) == -1 ||
+	    pg_write(p, "data/pg_ident.conf", "# Written by kmd.\n"
+	    "kmd _kmd kmd\nkmd _kmd kmd_replmon\nkmd postgres kmd\n") == -1 ?
+	    -1 : 0;
+}
+
+/* In a child: become the database user, stdout/stderr to the log. */
+static void
+pg_child_setup(const struct parent *p)
+{
+	char	 log[PATH_MAX];
+	int	 fd;
+
+	pg_path(p, log, sizeof(log), "postgres.log");
+	if ((fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600)) == -1 ||
+	    fchown(fd, p->dbuid, p->dbgid) == -1)
+		_exit(126);
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	if (fd > STDERR_FILENO)
+		close(fd);
+	if (setgroups(1, &p->dbgid) == -1 || setresgid(p->dbgid, p->dbgid,
+	    p->dbgid) == -1 || setresuid(p->dbuid, p->dbuid, p->dbuid) == -1)
+		_exit(126);
+	signal(SIGPIPE, SIG_DFL);
+}
+
+static int
+pg_initdb(const struct parent *p)
+{
+	char	 data[PATH_MAX], bin[PATH_MAX];
+	pid_t	 pid;
+	int	 status;
+
+	pg_path(p, data, sizeof(data), "data");
+	snprintf(bin, sizeof(bin), "%s/initdb", p->conf.pgbin);
+	log_info("initializing the database in %s", data);
+	if ((pid = fork()) == -1) {
+		log_warn("%s: fork", __func__);
+		return -1;
+	}
+	if (pid == 0) {
+		pg_child_setup(p);
+		execl(bin, "initdb", "-D", data, "-U", "kmd", "-E", "UTF8",
+		    "--locale=C.UTF-8", "--auth-local=peer",
+		    "--auth-host=reject", "--no-instructions", (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		log_warnx("initdb failed (status %d); see %s/pg/postgres.log",
+		    WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+		    p->conf.datadir);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A postmaster left running by a parent that was killed: ask it for a
+ * fast shutdown and wait, so the new one starts on a clean data dir.
+ */
+static void
+pg_stop_stale(const struct parent *p)
+{
+	struct timespec	 ts = { 0, 100 * 1000 * 1000 };
+	char		 path[PATH_MAX], comm[64] = "";
+	FILE		*f;
+	long		 pid = 0;
+	int		 i;
+
+	pg_path(p, path, sizeof(path), "data/postmaster.pid");
+	if ((f = fopen(path, "re")) == NULL)
+		return;
+	if (fscanf(f, "%ld", &pid) != 1)
+		pid = 0;
+	fclose(f);
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	if (pid <= 1 || (f = fopen(path, "re")) == NULL)
+		return;
+	if (fgets(comm, sizeof(comm), f) == NULL)
+		comm[0] = '\0';
+	fclose(f);
+	if (strncmp(comm, "postgres", 8) != 0)
+		return;
+	log_warnx("stopping postgres pid %ld left by an earlier kmd", pid);
+	kill(pid, SIGINT);
+	for (i = 0; i < PG_STOP_WAIT_MS / 100 && kill(pid, 0) == 0; i++)
+		nanosleep(&ts, NULL);
+	if (kill(pid, 0) == 0)
+		kill(pid, SIGQUIT);
+}
+
+static int
+pg_mkdir(const struct parent *p, const char *leaf, mode_t mode)
+{
+	char	 path[PATH_MAX];
+
+	if (strcmp(leaf, "run") == 0)
+		snprintf(path, sizeof(path), "%s/run", p->conf.datadir);
+	else
+		pg_path(p, path, sizeof(path), leaf);
+	if ((mkdir(path, mode) == -1 && errno != EEXIST) ||
+	    chown(path, p->dbuid, p->dbgid) == -1 || chmod(path, mode) == -1) {
+		log_warn("%s: %s", __func__, path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Before the event loop: directories, initdb once, config, stale pm. */
+int
+pg_prepare(struct parent *p)
+{
+	char		 path[PATH_MAX];
+	struct passwd	*pw;
+
+	if ((pw = getpwnam(p->conf.dbuser)) == NULL || pw->pw_uid == 0) {
+		log_warnx("the database user '%s' %s (install postgresql-15:"
+		    " sh etc/install-deps)", p->conf.dbuser, pw == NULL ?
+		    "does not exist" : "must not be root");
+		return -1;
+	}
+	p->dbuid = pw->pw_uid;
+	p->dbgid = pw->pw_gid;
+	snprintf(path, sizeof(path), "%s/postgres", p->conf.pgbin);
+	if (access(path, X_OK) == -1) {
+		log_warn("%s (set pgbin in kmd.conf, or install postgresql-15)",
+		    path);
+		return -1;
+	}
+	if (pg_mkdir(p, "", 0700) == -1 || pg_mkdir(p, "run", 0755) == -1)
+		return -1;
+	pg_path(p, path, sizeof(path), "data/PG_VERSION");
+	if (access(path, F_OK) == -1 && pg_initdb(p) == -1)
+		return -1;
+	if (pg_mkdir(p, "data/kmd-tls", 0700) == -1)
+		return -1;
+	pg_stop_stale(p);
+	return pg_write_conf(p);
+}
+
+/* Fork and exec postgres; called by proc.c like a worker spawn. */
+pid_t
+pg_spawn(struct parent *p)
+{
+	char	 data[PATH_MAX], bin[PATH_MAX];
+	pid_t	 pid, parent = getpid();
+
+	pg_path(p, data, sizeof(data), "data");
+	snprintf(bin, sizeof(bin), "%s/postgres", p->conf.pgbin);
+	if ((pid = fork()) != 0)
+		return pid;
+	pg_child_setup(p);
+	/* A killed parent takes postgres down with a fast shutdown. */
+	prctl(PR_SET_PDEATHSIG, SIGINT, 0, 0, 0);
+	if (getppid() != parent)
+		_exit(0);
+	execl(bin, "postgres", "-D", data, (char *)NULL);
+	_exit(127);
+}
