@@ -61,6 +61,7 @@ struct conf_worker {
 	int32_t		 verbose;
 	int32_t		 chroot;		/* 1: chroot into dir */
 	char		 chrootdir[KMD_PATH_MAX];
+	char		 pgsock[KMD_PATH_MAX];	/* as the worker sees it */
 };
 
 struct ctl_proc {

@@ -31,33 +31,44 @@ __lsan_is_turned_off(void)
 }
 #endif
 
-/* Block until the parent's first frame, the config slice, has arrived. */
+/* Read exactly len bytes, blocking: nothing past them is consumed. */
 static void
-worker_recv_conf(struct conf_worker *cw)
+worker_read_exact(void *buf, size_t len)
 {
-	struct kbuf	 kb;
-	struct kmsg	 m;
-	ssize_t		 n;
-	int		 r;
+	size_t	 off = 0;
+	ssize_t	 n;
 
-	if (kbuf_init(&kb, KMD_PARENT_FD) == -1)
-		fatal("%s: kbuf_init", __func__);
-	while ((r = kbuf_get(&kb, &m)) == 0) {
-		if ((n = kbuf_read(&kb)) == -1 && errno != EINTR)
+	while (off < len) {
+		n = read(KMD_PARENT_FD, (char *)buf + off, len - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
 			fatal("%s: read from parent", __func__);
 		if (n == 0)
 			fatalx("%s: parent closed the channel", __func__);
+		off += n;
 	}
-	if (r == -1)
-		fatal("%s: malformed frame from parent", __func__);
-	if (m.hdr.type != IMSG_CONF_WORKER || m.datalen != sizeof(*cw) ||
-	    m.fd != -1)
-		fatalx("%s: expected CONF_WORKER, got %s (%zu bytes)",
-		    __func__, imsg_type_name(m.hdr.type), m.datalen);
-	memcpy(cw, m.data, sizeof(*cw));
-	if (memchr(cw->chrootdir, '\0', sizeof(cw->chrootdir)) == NULL)
-		fatalx("%s: chroot path not terminated", __func__);
-	kbuf_clear(&kb);
+}
+
+/*
+ * Block until the parent's first frame, the config slice, has arrived.
+ * It is read to its exact length: requests the parent queued behind it
+ * stay in the socket for the event loop.
+ */
+static void
+worker_recv_conf(struct conf_worker *cw)
+{
+	struct kmsg_hdr	 h;
+
+	worker_read_exact(&h, sizeof(h));
+	if (h.type != IMSG_CONF_WORKER || h.flags != 0 ||
+	    h.len != KMSG_HDR_SIZE + sizeof(*cw))
+		fatalx("%s: expected CONF_WORKER, got %s (%u bytes)",
+		    __func__, imsg_type_name(h.type), h.len);
+	worker_read_exact(cw, sizeof(*cw));
+	if (memchr(cw->chrootdir, '\0', sizeof(cw->chrootdir)) == NULL ||
+	    memchr(cw->pgsock, '\0', sizeof(cw->pgsock)) == NULL)
+		fatalx("%s: path not terminated", __func__);
 }
 
 static void
@@ -135,6 +146,8 @@ worker_run(const struct worker_def *def, int foreground, int verbose)
 
 	event_base_dispatch(w.base);
 
+	if (def->fini != NULL)
+		def->fini(&w);
 	kchan_free(w.parent);
 	event_free(evterm);
 	event_free(evint);

@@ -23,6 +23,7 @@ struct worker_def {
 	const struct kmsg_handler *handlers;
 	size_t			 nhandlers;
 	int			(*init)(struct worker *);
+	void			(*fini)(struct worker *);	/* at exit */
 };
 
 int	worker_run(const struct worker_def *, int, int);

@@ -28,7 +28,7 @@ struct parent;
 struct proc_def {
 	enum proc_id	 id;
 	const struct worker_def *worker;	/* NULL: postgres */
-	int		 chroot;	/* 1: chroot into <datadir>/empty */
+	const char	*chroot;	/* <datadir>/<this>, or NULL */
 };
 
 struct child {

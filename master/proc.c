@@ -23,11 +23,12 @@
 #include "worker.h"
 
 const struct proc_def proc_table[] = {
-	{ PROC_POSTGRES, NULL,			0 },
-	{ PROC_REPLMON,	&replmon_worker,	1 },
-	{ PROC_JOINER,	&joiner_worker,		0 },
-	{ PROC_HSM,	&hsm_worker,		0 },
-	{ PROC_API,	&api_worker,		1 },
+	/* replmon's chroot holds only PostgreSQL's socket directory. */
+	{ PROC_POSTGRES, NULL,			NULL },
+	{ PROC_REPLMON,	&replmon_worker,	"run" },
+	{ PROC_JOINER,	&joiner_worker,		NULL },
+	{ PROC_HSM,	&hsm_worker,		NULL },
+	{ PROC_API,	&api_worker,		"empty" },
 };
 const size_t proc_table_len = sizeof(proc_table) / sizeof(proc_table[0]);
 
@@ -160,10 +161,14 @@ proc_spawn(struct child *c)
 	cw.uid = p->uid;
 	cw.gid = p->gid;
 	cw.verbose = p->verbose;
-	cw.chroot = c->def->chroot;
-	if ((size_t)snprintf(cw.chrootdir, sizeof(cw.chrootdir), "%s/empty",
-	    p->conf.datadir) >= sizeof(cw.chrootdir))
+	cw.chroot = c->def->chroot != NULL;
+	if ((size_t)snprintf(cw.chrootdir, sizeof(cw.chrootdir), "%s/%s",
+	    p->conf.datadir, cw.chroot ? c->def->chroot : "") >=
+	    sizeof(cw.chrootdir) || (size_t)snprintf(cw.pgsock,
+	    sizeof(cw.pgsock), "%s/run", p->conf.datadir) >= sizeof(cw.pgsock))
 		fatalx("%s: datadir path too long", __func__);
+	if (cw.chroot && strcmp(c->def->chroot, "run") == 0)
+		kmd_strlcpy(cw.pgsock, "/", sizeof(cw.pgsock));
 	if (kchan_send(c->ch, IMSG_CONF_WORKER, 0, -1, &cw, sizeof(cw)) == -1)
 		fatal("%s: send config to %s", __func__, proc_name(c->def->id));
 	log_info("started %s, pid %d", proc_name(c->def->id), (int)c->pid);

@@ -60,7 +60,8 @@ start_kmd() {
 	[ -f "$CONF" ] || write_conf
 	"$KMD" -d -f "$CONF" >>"$LOG" 2>&1 &
 	KPID=$!
-	wait_for 10 ctl status || { fail "kmd came up"; return 1; }
+	# Up means the database answers too (initdb, schema on first start).
+	wait_for 30 ctl cluster info || { fail "kmd came up"; return 1; }
 }
 
 stop_kmd() {

@@ -22,7 +22,8 @@ for role in replmon joiner hsm api; do
 	check "$role: status reports user _kmd" \
 	    sh -c "$KMCTL -s $SOCK status | grep -A3 '\"role\": \"$role\"' | grep -q '\"user\": \"_kmd\"'"
 	case $role in
-	replmon|api) want="$T/data/empty" ;;
+	replmon) want="$T/data/run" ;;
+	api) want="$T/data/empty" ;;
 	*) want=/ ;;
 	esac
 	check "$role: root directory is $want" \

@@ -11,5 +11,5 @@ static const struct kmsg_handler api_handlers[] = {
 
 const struct worker_def api_worker = {
 	PROC_API, api_handlers,
-	sizeof(api_handlers) / sizeof(api_handlers[0]), NULL
+	sizeof(api_handlers) / sizeof(api_handlers[0]), NULL, NULL
 };

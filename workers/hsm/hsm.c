@@ -12,5 +12,5 @@ static const struct kmsg_handler hsm_handlers[] = {
 
 const struct worker_def hsm_worker = {
 	PROC_HSM, hsm_handlers,
-	sizeof(hsm_handlers) / sizeof(hsm_handlers[0]), NULL
+	sizeof(hsm_handlers) / sizeof(hsm_handlers[0]), NULL, NULL
 };

@@ -1,8 +1,177 @@
 /*
- * joiner: the join coordinator (cluster new, csr, join and its five stages,
- * node removal).  Its operations arrive with the node-database and join issues.
+ * joiner: the join coordinator.  It owns the node database's schema: at
+ * start it creates the database if needed and applies the pending
+ * migrations (common/schema.c), one transaction each.  Cluster
+ * operations (new, csr, join and its five stages, removal) build on it.
  */
-#include "worker.h"
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "joiner.h"
+#include "log.h"
+#include "schema.h"
+
+#define SQL_VERSION \
+	"CREATE TABLE IF NOT EXISTS kmd_schema (version int NOT NULL);" \
+	"INSERT INTO kmd_schema SELECT 0" \
+	" WHERE NOT EXISTS (SELECT FROM kmd_schema);" \
+	"SELECT version FROM kmd_schema"
+
+static void	joiner_check_schema(struct joiner *);
+
+static void
+joiner_step_done(struct pq *db, PGresult *res, void *arg)
+{
+	struct joiner	*j = arg;
+
+	(void)db;
+	if (!pq_ok(res)) {
+		log_warnx("schema migration to version %d failed: %s",
+		    j->migrating, res ? PQresultErrorMessage(res) :
+		    pq_error(j->db));
+		return;
+	}
+	log_info("database schema migrated to version %d", j->migrating);
+	joiner_check_schema(j);
+}
+
+static void
+joiner_version(struct pq *db, PGresult *res, void *arg)
+{
+	struct joiner		*j = arg;
+	const struct migration	*m;
+	char			 sql[16384];
+	int			 v, n;
+
+	if (!pq_ok(res) || PQntuples(res) != 1) {
+		log_warnx("cannot read the schema version: %s", res ?
+		    PQresultErrorMessage(res) : pq_error(db));
+		return;
+	}
+	v = atoi(PQgetvalue(res, 0, 0));
+	if ((n = schema_pending(v, &m)) == -1) {
+		log_warnx("the database schema (version %d) is newer than this"
+		    " kmd knows (%d); upgrade kmd", v, schema_latest());
+		return;
+	}
+	if (n == 0) {
+		if (!j->ready)
+			log_info("database schema is at version %d", v);
+		j->ready = 1;
+		return;
+	}
+	j->migrating = m->version;
+	if (schema_step_sql(m, sql, sizeof(sql)) == -1)
+		fatalx("%s: migration %d too long", __func__, m->version);
+	pq_query(db, sql, 0, NULL, joiner_step_done, j);
+}
+
+static void
+joiner_check_schema(struct joiner *j)
+{
+	pq_query(j->db, SQL_VERSION, 0, NULL, joiner_version, j);
+}
+
+static void
+joiner_db_connected(struct pq *db, void *arg)
+{
+	(void)db;
+	joiner_check_schema(arg);
+}
+
+static void
+joiner_free_admin(evutil_socket_t fd, short ev, void *arg)
+{
+	struct joiner	*j = arg;
+
+	(void)fd;
+	(void)ev;
+	pq_free(j->admin);
+	j->admin = NULL;
+}
+
+/* The database exists: connect to it, drop the bootstrap connection. */
+static void
+joiner_open_db(struct joiner *j)
+{
+	char	 ci[512];
+
+	if (j->db == NULL) {
+		snprintf(ci, sizeof(ci), "host=%s dbname=%s user=kmd"
+		    " application_name=kmd-joiner", j->w->conf.pgsock,
+		    SCHEMA_DB);
+		j->db = pq_new(j->w->base, ci, joiner_db_connected, j);
+	}
+	event_base_once(j->w->base, -1, EV_TIMEOUT, joiner_free_admin, j,
+	    NULL);
+}
+
+static void
+joiner_created(struct pq *db, PGresult *res, void *arg)
+{
+	const char	*state = res ? PQresultErrorField(res,
+			    PG_DIAG_SQLSTATE) : NULL;
+
+	if (!pq_ok(res) && (state == NULL || strcmp(state, "42P04") != 0)) {
+		log_warnx("cannot create the database: %s", res ?
+		    PQresultErrorMessage(res) : pq_error(db));
+		return;
+	}
+	log_info("created the database %s", SCHEMA_DB);
+	joiner_open_db(arg);
+}
+
+static void
+joiner_db_exists(struct pq *db, PGresult *res, void *arg)
+{
+	if (!pq_ok(res)) {
+		log_warnx("cannot look for the database: %s", res ?
+		    PQresultErrorMessage(res) : pq_error(db));
+		return;
+	}
+	if (PQntuples(res) == 1)
+		joiner_open_db(arg);
+	else
+		pq_query(db, "CREATE DATABASE " SCHEMA_DB, 0, NULL,
+		    joiner_created, arg);
+}
+
+static void
+joiner_admin_connected(struct pq *db, void *arg)
+{
+	const char	*params[1] = { SCHEMA_DB };
+
+	pq_query(db, "SELECT 1 FROM pg_database WHERE datname = $1", 1,
+	    params, joiner_db_exists, arg);
+}
+
+static int
+joiner_init(struct worker *w)
+{
+	struct joiner	*j;
+	char		 ci[512];
+
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return -1;
+	j->w = w;
+	w->ctx = j;
+	snprintf(ci, sizeof(ci), "host=%s dbname=postgres user=kmd"
+	    " application_name=kmd-joiner", w->conf.pgsock);
+	j->admin = pq_new(w->base, ci, joiner_admin_connected, j);
+	return 0;
+}
+
+static void
+joiner_fini(struct worker *w)
+{
+	struct joiner	*j = w->ctx;
+
+	pq_free(j->admin);
+	pq_free(j->db);
+	free(j);
+}
 
 static const struct kmsg_handler joiner_handlers[] = {
 	{ IMSG_CONF_VERBOSE, sizeof(int32_t), FROM(PROC_PARENT),
@@ -11,5 +180,6 @@ static const struct kmsg_handler joiner_handlers[] = {
 
 const struct worker_def joiner_worker = {
 	PROC_JOINER, joiner_handlers,
-	sizeof(joiner_handlers) / sizeof(joiner_handlers[0]), NULL
+	sizeof(joiner_handlers) / sizeof(joiner_handlers[0]), joiner_init,
+	joiner_fini
 };

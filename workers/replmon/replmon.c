@@ -1,28 +1,125 @@
 /*
- * replmon: the replication monitor.  For now it answers cluster info from
- * what it knows (nothing yet: "not clustered"); the node-database issue
- * gives it a libpq connection and the replicated node table.
+ * replmon: the replication monitor.  It answers cluster info (and, with
+ * the later issues, nodes list/get and summary) from the node database,
+ * as the least-privileged role kmd_replmon, from inside a chroot that
+ * holds only PostgreSQL's socket directory.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
+#include "pq.h"
+#include "schema.h"
+#include "status.h"
 #include "util.h"
 #include "worker.h"
+
+struct replmon {
+	struct worker	*w;
+	struct pq	*db;
+};
+
+/* What a query callback needs to answer the request it serves. */
+struct rm_req {
+	struct replmon	*rm;
+	uint32_t	 reqid;
+};
+
+#define SQL_INFO \
+	"SELECT l.node_id, coalesce(n.state, 'u')," \
+	" (SELECT count(*) FROM kmd_nodes WHERE state <> 'v')" \
+	" FROM kmd_local l LEFT JOIN kmd_nodes n ON n.node_id = l.node_id"
+
+static struct rm_req *
+rm_req_new(struct replmon *rm, const struct kmsg *m)
+{
+	struct rm_req	*r;
+
+	if ((r = malloc(sizeof(*r))) == NULL)
+		fatal("%s", __func__);
+	r->rm = rm;
+	r->reqid = m->hdr.reqid;
+	return r;
+}
+
+/* A query failed: tell the client in words it can act on. */
+static void
+rm_fail(struct rm_req *r, PGresult *res, const char *what)
+{
+	char	 msg[KMD_ERR_MAX];
+
+	snprintf(msg, sizeof(msg), "%s", res ? PQresultErrorMessage(res) :
+	    pq_error(r->rm->db));
+	msg[strcspn(msg, "\n")] = '\0';
+	kchan_senderr(r->rm->w->parent, r->reqid, "%s: the node database is"
+	    " not ready (%s); try again in a few seconds", what, msg);
+}
+
+static void
+rm_info_done(struct pq *db, PGresult *res, void *arg)
+{
+	struct rm_req		*r = arg;
+	struct cluster_info	 ci;
+	const char		*code = "none";
+
+	(void)db;
+	if (!pq_ok(res)) {
+		rm_fail(r, res, "cluster info");
+		free(r);
+		return;
+	}
+	memset(&ci, 0, sizeof(ci));
+	ci.nodecount = -1;
+	if (PQntuples(res) == 1) {
+		kmd_strlcpy(ci.nodeid, PQgetvalue(res, 0, 0),
+		    sizeof(ci.nodeid));
+		code = PQgetvalue(res, 0, 1);
+		ci.nodecount = atoi(PQgetvalue(res, 0, 2));
+	}
+	kmd_strlcpy(ci.code, code, sizeof(ci.code));
+	kmd_strlcpy(ci.desc, status_desc(code), sizeof(ci.desc));
+	if (kchan_send(r->rm->w->parent, IMSG_CLUSTER_INFO_REPLY, r->reqid, -1,
+	    &ci, sizeof(ci)) == 0)
+		kchan_send(r->rm->w->parent, IMSG_CTL_END, r->reqid, -1, NULL,
+		    0);
+	free(r);
+}
 
 static int
 replmon_cluster_info(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct cluster_info	 ci;
+	struct worker	*w = arg;
+	struct replmon	*rm = w->ctx;
 
-	(void)arg;
-	memset(&ci, 0, sizeof(ci));
-	kmd_strlcpy(ci.code, "none", sizeof(ci.code));
-	kmd_strlcpy(ci.desc, "not clustered", sizeof(ci.desc));
-	ci.nodecount = -1;
-	if (kchan_send(ch, IMSG_CLUSTER_INFO_REPLY, m->hdr.reqid, -1, &ci,
-	    sizeof(ci)) == -1)
+	(void)ch;
+	return pq_query(rm->db, SQL_INFO, 0, NULL, rm_info_done,
+	    rm_req_new(rm, m));
+}
+
+static int
+replmon_init(struct worker *w)
+{
+	struct replmon	*rm;
+	char		 ci[512];
+
+	if ((rm = calloc(1, sizeof(*rm))) == NULL)
 		return -1;
-	return kchan_send(ch, IMSG_CTL_END, m->hdr.reqid, -1, NULL, 0);
+	rm->w = w;
+	w->ctx = rm;
+	snprintf(ci, sizeof(ci), "host=%s dbname=%s user=kmd_replmon"
+	    " application_name=kmd-replmon", w->conf.pgsock, SCHEMA_DB);
+	rm->db = pq_new(w->base, ci, NULL, NULL);
+	return 0;
+}
+
+static void
+replmon_fini(struct worker *w)
+{
+	struct replmon	*rm = w->ctx;
+
+	pq_free(rm->db);
+	free(rm);
 }
 
 static const struct kmsg_handler replmon_handlers[] = {
@@ -33,5 +130,6 @@ static const struct kmsg_handler replmon_handlers[] = {
 
 const struct worker_def replmon_worker = {
 	PROC_REPLMON, replmon_handlers,
-	sizeof(replmon_handlers) / sizeof(replmon_handlers[0]), NULL
+	sizeof(replmon_handlers) / sizeof(replmon_handlers[0]), replmon_init,
+	replmon_fini
 };

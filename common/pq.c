@@ -1,0 +1,304 @@
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "pq.h"
+#include "util.h"
+
+#define PQ_PARAMS_MAX	16
+#define PQ_RETRY_MAX	4
+
+struct pq_req {
+	TAILQ_ENTRY(pq_req)	 entry;
+	char			*sql;
+	int			 nparams;
+	char			*params[PQ_PARAMS_MAX];
+	pq_cb			 cb;
+	void			*arg;
+};
+
+struct pq {
+	struct event_base	*base;
+	char			*conninfo;
+	PGconn			*conn;
+	int			 connected;
+	struct event		*ev;		/* on PQsocket() */
+	struct event		*retry;
+	int			 backoff;
+	char			 err[256];
+	TAILQ_HEAD(, pq_req)	 queue;
+	struct pq_req		*inflight;
+	PGresult		*last;
+	void			(*on_connect)(struct pq *, void *);
+	void			*arg;
+};
+
+static void	pq_connect(struct pq *);
+static void	pq_next(struct pq *);
+
+int
+pq_ok(const PGresult *r)
+{
+	ExecStatusType	 s;
+
+	if (r == NULL)
+		return 0;
+	s = PQresultStatus(r);
+	return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
+}
+
+int
+pq_connected(const struct pq *db)
+{
+	return db->connected;
+}
+
+const char *
+pq_error(const struct pq *db)
+{
+	return db->err;
+}
+
+static void
+pq_req_free(struct pq_req *r)
+{
+	int	 i;
+
+	for (i = 0; i < r->nparams; i++)
+		free(r->params[i]);
+	free(r->sql);
+	free(r);
+}
+
+/* Watch the socket for what libpq waits for. */
+static void
+pq_watch(struct pq *db, short what, event_callback_fn fn)
+{
+	if (db->ev != NULL)
+		event_free(db->ev);
+	db->ev = event_new(db->base, PQsocket(db->conn), what, fn, db);
+	if (db->ev == NULL || event_add(db->ev, NULL) == -1)
+		fatalx("%s: event_new", __func__);
+}
+
+/* The connection is gone: answer everything with NULL, try again later. */
+static void
+pq_lost(struct pq *db)
+{
+	struct timeval	 tv = { db->backoff, 0 };
+	struct pq_req	*r;
+
+	kmd_strlcpy(db->err, PQerrorMessage(db->conn), sizeof(db->err));
+	db->err[strcspn(db->err, "\n")] = '\0';
+	if (db->connected || db->backoff == PQ_RETRY_MAX)
+		log_warnx("database: %s", db->err);
+	db->connected = 0;
+	if (db->ev != NULL) {
+		event_free(db->ev);
+		db->ev = NULL;
+	}
+	PQfinish(db->conn);
+	db->conn = NULL;
+	PQclear(db->last);
+	db->last = NULL;
+	if ((r = db->inflight) != NULL) {
+		db->inflight = NULL;
+		r->cb(db, NULL, r->arg);
+		pq_req_free(r);
+	}
+	while ((r = TAILQ_FIRST(&db->queue)) != NULL) {
+		TAILQ_REMOVE(&db->queue, r, entry);
+		r->cb(db, NULL, r->arg);
+		pq_req_free(r);
+	}
+	evtimer_add(db->retry, &tv);
+	if (db->backoff < PQ_RETRY_MAX)
+		db->backoff *= 2;
+}
+
+static void
+pq_io(evutil_socket_t fd, short what, void *arg)
+{
+	struct pq	*db = arg;
+	struct pq_req	*r = db->inflight;
+	PGresult	*res;
+
+	(void)fd;
+	if ((what & EV_WRITE) && PQflush(db->conn) == 1)
+		return;
+	if (PQconsumeInput(db->conn) == 0) {
+		pq_lost(db);
+		return;
+	}
+	while (!PQisBusy(db->conn)) {
+		if ((res = PQgetResult(db->conn)) == NULL) {
+			db->inflight = NULL;
+			if (r != NULL) {
+				r->cb(db, db->last, r->arg);
+				pq_req_free(r);
+			}
+			PQclear(db->last);
+			db->last = NULL;
+			pq_next(db);
+			return;
+		}
+		PQclear(db->last);	/* keep the last result of a batch */
+		db->last = res;
+	}
+	if (PQstatus(db->conn) == CONNECTION_BAD)
+		pq_lost(db);
+}
+
+/* Send the next queued query if the connection is idle. */
+static void
+pq_next(struct pq *db)
+{
+	struct pq_req	*r;
+	int		 ok;
+
+	if (!db->connected || db->inflight != NULL ||
+	    (r = TAILQ_FIRST(&db->queue)) == NULL) {
+		if (db->connected)
+			pq_watch(db, EV_READ | EV_PERSIST, pq_io);
+		return;
+	}
+	TAILQ_REMOVE(&db->queue, r, entry);
+	db->inflight = r;
+	if (r->nparams == 0)
+		ok = PQsendQuery(db->conn, r->sql);
+	else
+		ok = PQsendQueryParams(db->conn, r->sql, r->nparams, NULL,
+		    (const char *const *)r->params, NULL, NULL, 0);
+	if (!ok) {
+		pq_lost(db);
+		return;
+	}
+	pq_watch(db, EV_READ | EV_WRITE | EV_PERSIST, pq_io);
+}
+
+static void
+pq_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct pq	*db = arg;
+
+	(void)fd;
+	(void)what;
+	switch (PQconnectPoll(db->conn)) {
+	case PGRES_POLLING_READING:
+		pq_watch(db, EV_READ, pq_poll);
+		break;
+	case PGRES_POLLING_WRITING:
+		pq_watch(db, EV_WRITE, pq_poll);
+		break;
+	case PGRES_POLLING_OK:
+		db->connected = 1;
+		db->backoff = 1;
+		db->err[0] = '\0';
+		log_debug("database: connected");
+		if (db->on_connect != NULL)
+			db->on_connect(db, db->arg);
+		pq_next(db);
+		break;
+	default:
+		pq_lost(db);
+		break;
+	}
+}
+
+static void
+pq_connect(struct pq *db)
+{
+	if ((db->conn = PQconnectStart(db->conninfo)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	if (PQstatus(db->conn) == CONNECTION_BAD ||
+	    PQsetnonblocking(db->conn, 1) == -1) {
+		pq_lost(db);
+		return;
+	}
+	pq_watch(db, EV_WRITE, pq_poll);
+}
+
+static void
+pq_retry(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	pq_connect(arg);
+}
+
+struct pq *
+pq_new(struct event_base *base, const char *conninfo,
+    void (*on_connect)(struct pq *, void *), void *arg)
+{
+	struct pq	*db;
+
+	if ((db = calloc(1, sizeof(*db))) == NULL ||
+	    (db->conninfo = strdup(conninfo)) == NULL)
+		fatal("%s", __func__);
+	db->base = base;
+	db->backoff = 1;
+	db->on_connect = on_connect;
+	db->arg = arg;
+	TAILQ_INIT(&db->queue);
+	if ((db->retry = evtimer_new(base, pq_retry, db)) == NULL)
+		fatalx("%s: evtimer_new", __func__);
+	pq_connect(db);
+	return db;
+}
+
+void
+pq_free(struct pq *db)
+{
+	struct pq_req	*r;
+
+	if (db == NULL)
+		return;
+	if (db->inflight != NULL)
+		pq_req_free(db->inflight);
+	while ((r = TAILQ_FIRST(&db->queue)) != NULL) {
+		TAILQ_REMOVE(&db->queue, r, entry);
+		pq_req_free(r);
+	}
+	if (db->ev != NULL)
+		event_free(db->ev);
+	event_free(db->retry);
+	PQclear(db->last);
+	PQfinish(db->conn);
+	free(db->conninfo);
+	free(db);
+}
+
+/*
+ * Queue a query.  Without parameters it may hold several statements
+ * (simple protocol); the callback then sees the last result, or the
+ * first error.  Returns -1 (the callback is not called) on bad input.
+ */
+int
+pq_query(struct pq *db, const char *sql, int nparams,
+    const char *const *params, pq_cb cb, void *arg)
+{
+	struct pq_req	*r;
+	int		 i;
+
+	if (nparams < 0 || nparams > PQ_PARAMS_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->sql = strdup(sql)) == NULL)
+		fatal("%s", __func__);
+	for (i = 0; i < nparams; i++)
+		if (params[i] != NULL && (r->params[i] = strdup(params[i])) ==
+		    NULL)
+			fatal("%s", __func__);
+	r->nparams = nparams;
+	r->cb = cb;
+	r->arg = arg;
+	TAILQ_INSERT_TAIL(&db->queue, r, entry);
+	pq_next(db);
+	return 0;
+}

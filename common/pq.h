@@ -1,0 +1,27 @@
+/*
+ * pq: libpq on the libevent loop, never blocking.  One connection, one
+ * query in flight, the rest queued; the connection is made again (1 s
+ * doubling to 4 s) whenever it fails or drops.  A query's callback gets
+ * its PGresult (freed after the callback returns), or NULL when the
+ * connection failed before an answer.
+ */
+#ifndef KMD_PQ_H
+#define KMD_PQ_H
+
+#include <libpq-fe.h>
+
+struct event_base;
+struct pq;
+
+typedef void	(*pq_cb)(struct pq *, PGresult *, void *);
+
+struct pq	*pq_new(struct event_base *, const char *,
+		    void (*)(struct pq *, void *), void *);
+void		 pq_free(struct pq *);
+int		 pq_query(struct pq *, const char *, int, const char *const *,
+		    pq_cb, void *);
+int		 pq_connected(const struct pq *);
+const char	*pq_error(const struct pq *);
+int		 pq_ok(const PGresult *);
+
+#endif

@@ -1,0 +1,115 @@
+#include <stdio.h>
+
+#include "schema.h"
+
+/*
+ * Replicated tables (kmd_cluster, kmd_nodes, kmd_node_health, kmd_users,
+ * kmd_keys) join the pglogical replication set when the node is
+ * clustered; node-local ones (kmd_local, kmd_alarms) never do.
+ */
+static const char v1[] =
+    "CREATE EXTENSION IF NOT EXISTS pglogical;\n"
+    "CREATE TABLE kmd_cluster (\n"
+    "  cluster_id uuid PRIMARY KEY,\n"
+    "  created timestamptz NOT NULL DEFAULT now(),\n"
+    "  ca_cert text NOT NULL,\n"
+    "  ca_key_sealed bytea NOT NULL,\n"
+    "  schema_version int NOT NULL,\n"
+    "  kmd_version text NOT NULL);\n"
+    "CREATE TABLE kmd_nodes (\n"
+    "  node_id uuid PRIMARY KEY,\n"
+    "  host text NOT NULL,\n"
+    "  port int NOT NULL DEFAULT 5432,\n"
+    "  public_address text NOT NULL,\n"
+    "  url text,\n"
+    "  state text NOT NULL,\n"
+    "  joined_at timestamptz NOT NULL DEFAULT now(),\n"
+    "  version text NOT NULL,\n"
+    "  shared_hsm boolean NOT NULL DEFAULT false,\n"
+    "  cert text NOT NULL);\n"
+    "CREATE TABLE kmd_node_health (\n"
+    "  reporter uuid NOT NULL,\n"
+    "  peer uuid NOT NULL,\n"
+    "  view jsonb NOT NULL,\n"
+    "  last_updated timestamptz NOT NULL,\n"
+    "  PRIMARY KEY (reporter, peer));\n"
+    "CREATE TABLE kmd_users (\n"
+    "  name text PRIMARY KEY,\n"
+    "  hash text NOT NULL,\n"
+    "  created timestamptz NOT NULL DEFAULT now());\n"
+    "CREATE TABLE kmd_keys (\n"
+    "  key_id uuid PRIMARY KEY,\n"
+    "  name text NOT NULL,\n"
+    "  version int NOT NULL,\n"
+    "  algorithm text NOT NULL,\n"
+    "  material_sealed bytea NOT NULL,\n"
+    "  created timestamptz NOT NULL DEFAULT now(),\n"
+    "  UNIQUE (name, version));\n"
+    "CREATE TABLE kmd_local (\n"
+    "  one boolean PRIMARY KEY DEFAULT true CHECK (one),\n"
+    "  node_id uuid NOT NULL,\n"
+    "  cluster_id uuid NOT NULL,\n"
+    "  kek_wrapped bytea NOT NULL,\n"
+    "  created timestamptz NOT NULL DEFAULT now());\n"
+    "CREATE TABLE kmd_alarms (\n"
+    "  alarm_id bigserial PRIMARY KEY,\n"
+    "  kind text NOT NULL,\n"
+    "  subject text NOT NULL,\n"
+    "  message text NOT NULL,\n"
+    "  raised timestamptz NOT NULL DEFAULT now(),\n"
+    "  cleared timestamptz);\n"
+    "DO $$ BEGIN\n"
+    "  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'kmd_replmon')\n"
+    "  THEN CREATE ROLE kmd_replmon LOGIN; END IF;\n"
+    "END $$;\n"
+    "GRANT pg_monitor TO kmd_replmon;\n"
+    "GRANT SELECT ON kmd_cluster, kmd_nodes, kmd_node_health, kmd_local,\n"
+    "  kmd_alarms TO kmd_replmon;\n"
+    "GRANT INSERT, UPDATE, DELETE ON kmd_node_health, kmd_alarms\n"
+    "  TO kmd_replmon;\n"
+    "GRANT USAGE ON SEQUENCE kmd_alarms_alarm_id_seq TO kmd_replmon;\n";
+
+const struct migration schema_migrations[] = {
+	{ 1, v1 },
+};
+const size_t schema_nmigrations =
+    sizeof(schema_migrations) / sizeof(schema_migrations[0]);
+
+int
+schema_latest(void)
+{
+	return schema_migrations[schema_nmigrations - 1].version;
+}
+
+/*
+ * Steps to apply to a database at version `current`: returns how many
+ * and sets *first to the first of them; -1 when the database is newer
+ * than this kmd knows.
+ */
+int
+schema_pending(int current, const struct migration **first)
+{
+	size_t	 i;
+
+	*first = NULL;
+	if (current > schema_latest() || current < 0)
+		return -1;
+	for (i = 0; i < schema_nmigrations; i++)
+		if (schema_migrations[i].version > current) {
+			*first = &schema_migrations[i];
+			return (int)(schema_nmigrations - i);
+		}
+	return 0;
+}
+
+/* One step as one transaction that also records its version. */
+int
+schema_step_sql(const struct migration *m, char *buf, size_t len)
+{
+	int	 n;
+
+	n = snprintf(buf, len, "BEGIN;\n%s"
+	    "UPDATE kmd_schema SET version = %d;\n"
+	    "COMMIT;\n", m->sql, m->version);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}

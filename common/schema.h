@@ -1,0 +1,25 @@
+/*
+ * The node database's schema as an ordered list of migrations.  The
+ * joiner applies, in one transaction each, every step above the version
+ * recorded in kmd_schema; a database newer than this kmd is refused.
+ */
+#ifndef KMD_SCHEMA_H
+#define KMD_SCHEMA_H
+
+#include <stddef.h>
+
+struct migration {
+	int		 version;
+	const char	*sql;
+};
+
+#define SCHEMA_DB	"kmd"
+
+extern const struct migration	 schema_migrations[];
+extern const size_t		 schema_nmigrations;
+
+int	schema_latest(void);
+int	schema_pending(int, const struct migration **);
+int	schema_step_sql(const struct migration *, char *, size_t);
+
+#endif
