@@ -209,11 +209,20 @@ pq_poll(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Server notices ("already exists, skipping") are debug output. */
+static void
+pq_notice(void *arg, const char *msg)
+{
+	(void)arg;
+	log_debug("database: %.*s", (int)strcspn(msg, "\n"), msg);
+}
+
 static void
 pq_connect(struct pq *db)
 {
 	if ((db->conn = PQconnectStart(db->conninfo)) == NULL)
 		fatalx("%s: out of memory", __func__);
+	PQsetNoticeProcessor(db->conn, pq_notice, db);
 	if (PQstatus(db->conn) == CONNECTION_BAD ||
 	    PQsetnonblocking(db->conn, 1) == -1) {
 		pq_lost(db);

@@ -52,7 +52,97 @@ enum imsg_type {
 	IMSG_CLUSTER_INFO,	/* empty */
 	IMSG_CLUSTER_INFO_REPLY, /* struct cluster_info */
 
+	/* kmctl -> parent -> joiner: cluster new; replies CLUSTER_INFO_REPLY */
+	IMSG_CTL_CLUSTER_NEW,	/* struct cluster_new */
+	IMSG_CLUSTER_NEW,	/* struct cluster_new */
+
+	/* kmctl -> parent -> replmon: nodes list/get */
+	IMSG_CTL_NODES,		/* struct nodes_query */
+	IMSG_NODES,		/* struct nodes_query */
+	IMSG_NODES_PAGE,	/* struct nodes_page, then NODE_INFO frames */
+	IMSG_NODE_INFO,		/* struct node_info */
+
+	/* joiner <-> hsm, relayed by the parent */
+	IMSG_HSM_CLUSTER_CREATE,	/* struct hsm_create */
+	IMSG_HSM_CLUSTER_CREATED,	/* struct hsm_created */
+	IMSG_HSM_TLS_INSTALL,		/* struct hsm_tls_install */
+	IMSG_HSM_ERROR,			/* NUL-terminated message */
+
+	/* parent -> hsm: the root-of-trust key file, as a passed fd */
+	IMSG_HSM_ROT_FD,	/* empty, with fd */
+	/* hsm -> parent: PostgreSQL's TLS files (holds a private key) */
+	IMSG_TLS_WRITE,		/* struct tls_files */
+	/* parent -> joiner: the outcome of TLS_WRITE */
+	IMSG_TLS_INSTALLED,	/* struct tls_result */
+
 	IMSG_MAX
+};
+
+#define KMD_HOST_MAX	254
+#define KMD_URL_MAX	512
+#define KMD_PEM_MAX	4096
+#define KMD_SEALED_MAX	2048		/* hex of nonce|ciphertext|tag */
+#define KMD_WRAPPED_MAX	256
+
+struct cluster_new {
+	char		 host[KMD_HOST_MAX];
+	char		 url[KMD_URL_MAX];
+	char		 pubaddr[KMD_HOST_MAX];	/* "" : same as host */
+};
+
+struct nodes_query {
+	int32_t		 skip;
+	int32_t		 limit;
+	char		 id[KMD_NODEID_MAX];	/* "" : list */
+};
+
+struct nodes_page {
+	int32_t		 skip;
+	int32_t		 limit;
+	int32_t		 total;
+};
+
+struct node_info {
+	char		 nodeid[KMD_NODEID_MAX];
+	char		 code[KMD_STATUS_CODE_MAX];
+	char		 desc[KMD_STATUS_DESC_MAX];
+	char		 host[KMD_HOST_MAX];
+	char		 pubaddr[KMD_HOST_MAX];
+	int32_t		 port;
+	int32_t		 this_node;
+};
+
+struct hsm_create {
+	char		 cluster_id[KMD_NODEID_MAX];
+	char		 node_id[KMD_NODEID_MAX];
+	char		 host[KMD_HOST_MAX];
+};
+
+struct hsm_created {
+	char		 ca_cert[KMD_PEM_MAX];
+	char		 node_cert[KMD_PEM_MAX];
+	char		 ca_key_sealed[KMD_SEALED_MAX];
+	char		 node_key_sealed[KMD_SEALED_MAX];
+	char		 kek_wrapped[KMD_WRAPPED_MAX];
+};
+
+struct hsm_tls_install {
+	char		 node_id[KMD_NODEID_MAX];
+	char		 kek_wrapped[KMD_WRAPPED_MAX];
+	char		 node_key_sealed[KMD_SEALED_MAX];
+	char		 node_cert[KMD_PEM_MAX];
+	char		 ca_cert[KMD_PEM_MAX];
+};
+
+struct tls_files {
+	char		 key[KMD_SEALED_MAX];
+	char		 cert[KMD_PEM_MAX];
+	char		 ca[KMD_PEM_MAX];
+};
+
+struct tls_result {
+	int32_t		 ok;
+	char		 err[KMD_ERR_MAX];
 };
 
 struct conf_worker {
@@ -62,6 +152,7 @@ struct conf_worker {
 	int32_t		 chroot;		/* 1: chroot into dir */
 	char		 chrootdir[KMD_PATH_MAX];
 	char		 pgsock[KMD_PATH_MAX];	/* as the worker sees it */
+	char		 host[KMD_HOST_MAX];	/* kmd.conf host */
 };
 
 struct ctl_proc {

@@ -50,6 +50,8 @@ static const char v1[] =
     "  node_id uuid NOT NULL,\n"
     "  cluster_id uuid NOT NULL,\n"
     "  kek_wrapped bytea NOT NULL,\n"
+    "  node_key_sealed bytea NOT NULL,\n"
+    "  node_cert text NOT NULL,\n"
     "  created timestamptz NOT NULL DEFAULT now());\n"
     "CREATE TABLE kmd_alarms (\n"
     "  alarm_id bigserial PRIMARY KEY,\n"

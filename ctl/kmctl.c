@@ -7,6 +7,7 @@
 #include <sys/time.h>
 #include <sys/un.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,33 +25,53 @@
 #define KMCTL_TIMEOUT	60		/* seconds without a frame */
 #define PROCS_MAX	16
 
+#define NODES_MAX	64
+
 struct reply {
 	struct cluster_info	 info;
 	struct ctl_proc		 procs[PROCS_MAX];
 	size_t			 nprocs;
+	struct nodes_page	 page;
+	int			 havepage;
+	struct node_info	 nodes[NODES_MAX];
+	size_t			 nnodes;
 };
 
+typedef int	(*build_fn)(const struct parse_result *, void *, size_t *);
+typedef int	(*frame_fn)(struct reply *, const struct kmsg *);
+typedef int	(*done_fn)(struct reply *);
+
+static int	build_new(const struct parse_result *, void *, size_t *);
+static int	build_nodes(const struct parse_result *, void *, size_t *);
 static int	on_proc(struct reply *, const struct kmsg *);
 static int	on_info(struct reply *, const struct kmsg *);
+static int	on_nodes(struct reply *, const struct kmsg *);
 static int	done_status(struct reply *);
 static int	done_info(struct reply *);
+static int	done_nodes_list(struct reply *);
+static int	done_nodes_get(struct reply *);
 
-/* One row per action kmctl can send; the others are not built yet. */
+/*
+ * One row per action kmctl can send: its request (and the builder of its
+ * payload), the reader of each reply frame, the printer at END.  The
+ * actions not listed are not built yet.
+ */
 static const struct ctl_action {
 	enum action	 action;
 	uint16_t	 type;
-	uint16_t	 reply_type;
-	size_t		 reply_len;
-	int		(*on_frame)(struct reply *, const struct kmsg *);
-	int		(*done)(struct reply *);
+	build_fn	 build;
+	frame_fn	 on_frame;
+	done_fn		 done;
 } actions[] = {
-	{ A_STATUS, IMSG_CTL_STATUS, IMSG_CTL_PROC, sizeof(struct ctl_proc),
-	    on_proc, done_status },
-	{ A_CLUSTER_INFO, IMSG_CTL_CLUSTER_INFO, IMSG_CLUSTER_INFO_REPLY,
-	    sizeof(struct cluster_info), on_info, done_info },
+	{ A_STATUS, IMSG_CTL_STATUS, NULL, on_proc, done_status },
+	{ A_CLUSTER_INFO, IMSG_CTL_CLUSTER_INFO, NULL, on_info, done_info },
+	{ A_CLUSTER_NEW, IMSG_CTL_CLUSTER_NEW, build_new, on_info, done_info },
+	{ A_NODES_LIST, IMSG_CTL_NODES, build_nodes, on_nodes,
+	    done_nodes_list },
+	{ A_NODES_GET, IMSG_CTL_NODES, build_nodes, on_nodes, done_nodes_get },
 };
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
+static void
 die(const char *fmt, ...)
 {
 	va_list	 ap;
@@ -63,12 +84,115 @@ die(const char *fmt, ...)
 	exit(1);
 }
 
+static void	die(const char *, ...)
+		    __attribute__((noreturn, format(printf, 1, 2)));
+
+/* Copy a flag into a fixed field, or say which flag is too long. */
+static void
+field(char *dst, size_t len, const char *v, const char *flag)
+{
+	if (v != NULL && kmd_strlcpy(dst, v, len) >= len)
+		die("--%s is longer than %zu bytes", flag, len - 1);
+}
+
+static int
+build_new(const struct parse_result *res, void *buf, size_t *len)
+{
+	struct cluster_new	*cn = buf;
+
+	memset(cn, 0, sizeof(*cn));
+	field(cn->host, sizeof(cn->host), res->flag[F_HOST], "host");
+	field(cn->url, sizeof(cn->url), res->flag[F_URL], "url");
+	field(cn->pubaddr, sizeof(cn->pubaddr), res->flag[F_PUBADDR],
+	    "public-address");
+	*len = sizeof(*cn);
+	return 0;
+}
+
+/* A node id: a UUID, with or without its dashes; kept with them. */
+static void
+node_id(char *dst, size_t len, const char *v)
+{
+	char	 hex[33];
+	size_t	 i, n = 0;
+
+	for (i = 0; v[i] != '\0' && n < 33; i++) {
+		if (v[i] == '-' && (i == 8 || i == 13 || i == 18 || i == 23))
+			continue;
+		if (!isxdigit((unsigned char)v[i]))
+			break;
+		hex[n++] = tolower((unsigned char)v[i]);
+	}
+	if (v[i] != '\0' || n != 32)
+		die("--id: '%s' is not a node id (a UUID, as cluster nodes"
+		    " list shows them)", v);
+	snprintf(dst, len, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8,
+	    hex + 12, hex + 16, hex + 20);
+}
+
+static int
+build_nodes(const struct parse_result *res, void *buf, size_t *len)
+{
+	struct nodes_query	*q = buf;
+
+	memset(q, 0, sizeof(*q));
+	q->skip = res->flag[F_SKIP] ? atoi(res->flag[F_SKIP]) : 0;
+	q->limit = res->flag[F_LIMIT] ? atoi(res->flag[F_LIMIT]) : 256;
+	if (q->limit > 1000)
+		die("--limit is at most 1000");
+	if (res->flag[F_ID] != NULL)
+		node_id(q->id, sizeof(q->id), res->flag[F_ID]);
+	*len = sizeof(*q);
+	return 0;
+}
+
+static int
+fields_ok(const struct node_info *n)
+{
+	return memchr(n->nodeid, '\0', sizeof(n->nodeid)) != NULL &&
+	    memchr(n->code, '\0', sizeof(n->code)) != NULL &&
+	    memchr(n->desc, '\0', sizeof(n->desc)) != NULL &&
+	    memchr(n->host, '\0', sizeof(n->host)) != NULL &&
+	    memchr(n->pubaddr, '\0', sizeof(n->pubaddr)) != NULL;
+}
+
+static int
+on_nodes(struct reply *r, const struct kmsg *m)
+{
+	if (m->hdr.type == IMSG_NODES_PAGE && m->datalen == sizeof(r->page) &&
+	    !r->havepage) {
+		memcpy(&r->page, m->data, sizeof(r->page));
+		r->havepage = 1;
+		return 0;
+	}
+	if (m->hdr.type != IMSG_NODE_INFO || m->datalen !=
+	    sizeof(struct node_info) || r->nnodes == NODES_MAX)
+		return -1;
+	memcpy(&r->nodes[r->nnodes], m->data, sizeof(struct node_info));
+	return fields_ok(&r->nodes[r->nnodes++]) ? 0 : -1;
+}
+
+static int
+done_nodes_list(struct reply *r)
+{
+	return print_nodes(&r->page, r->nodes, r->nnodes);
+}
+
+static int
+done_nodes_get(struct reply *r)
+{
+	if (r->nnodes != 1)
+		return -1;
+	return print_node(&r->nodes[0]);
+}
+
 static int
 on_proc(struct reply *r, const struct kmsg *m)
 {
 	struct ctl_proc	*cp;
 
-	if (r->nprocs == PROCS_MAX)
+	if (m->hdr.type != IMSG_CTL_PROC || m->datalen != sizeof(*cp) ||
+	    r->nprocs == PROCS_MAX)
 		return -1;
 	cp = &r->procs[r->nprocs];
 	memcpy(cp, m->data, sizeof(*cp));
@@ -82,6 +206,9 @@ on_proc(struct reply *r, const struct kmsg *m)
 static int
 on_info(struct reply *r, const struct kmsg *m)
 {
+	if (m->hdr.type != IMSG_CLUSTER_INFO_REPLY ||
+	    m->datalen != sizeof(r->info))
+		return -1;
 	memcpy(&r->info, m->data, sizeof(r->info));
 	if (memchr(r->info.nodeid, '\0', sizeof(r->info.nodeid)) == NULL ||
 	    memchr(r->info.code, '\0', sizeof(r->info.code)) == NULL ||
@@ -124,17 +251,25 @@ ctl_connect(const char *path)
 
 /* Read frames until END or ERROR; every frame is checked before use. */
 static int
-ctl_run(int fd, const struct ctl_action *a, const char *path)
+ctl_run(int fd, const struct ctl_action *a, const struct parse_result *res,
+    const char *path)
 {
-	struct reply	 r;
+	static struct reply r;
+	union {
+		struct cluster_new	 cn;
+		struct nodes_query	 nq;
+	}		 req;
+	size_t		 reqlen = 0;
 	struct kbuf	 kb;
 	struct kmsg	 m;
 	ssize_t		 n;
 	int		 got, senderr = 0;
 
 	memset(&r, 0, sizeof(r));
+	if (a->build != NULL && a->build(res, &req, &reqlen) == -1)
+		die("%s: bad arguments", res->path);
 	if (kbuf_init(&kb, fd) == -1 ||
-	    kbuf_compose(&kb, a->type, 0, getpid(), -1, NULL, 0) == -1)
+	    kbuf_compose(&kb, a->type, 0, getpid(), -1, &req, reqlen) == -1)
 		die("%s: %s", __func__, strerror(errno));
 	/* A refused client still reads kmd's reason, so go on reading. */
 	if (kbuf_flush(&kb) != 1)
@@ -150,8 +285,7 @@ ctl_run(int fd, const struct ctl_action *a, const char *path)
 			    m.datalen <= KMD_ERR_MAX &&
 			    m.data[m.datalen - 1] == '\0')
 				die("%s", (const char *)m.data);
-			if (m.hdr.type != a->reply_type ||
-			    m.datalen != a->reply_len || a->on_frame(&r, &m))
+			if (a->on_frame(&r, &m) == -1)
 				die("unexpected reply from kmd (%s, %zu bytes)",
 				    imsg_type_name(m.hdr.type), m.datalen);
 		}
@@ -203,7 +337,7 @@ main(int argc, char *argv[])
 	    NULL)
 		path = KMCTL_SOCKET;
 	fd = ctl_connect(path);
-	if (ctl_run(fd, a, path) == -1)
+	if (ctl_run(fd, a, &res, path) == -1)
 		die("cannot write the output: %s", strerror(errno));
 	close(fd);
 	return 0;

@@ -100,3 +100,58 @@ print_status(const struct ctl_proc *procs, size_t n)
 	yajl_gen_map_close(g);
 	return gen_print(g);
 }
+
+static void
+gen_node(yajl_gen g, const struct node_info *n)
+{
+	yajl_gen_map_open(g);
+	gen_str(g, "nodeID");
+	gen_str(g, n->nodeid);
+	gen_status(g, n->code, n->desc);
+	gen_str(g, "host");
+	gen_str(g, n->host);
+	gen_str(g, "port");
+	yajl_gen_integer(g, n->port);
+	gen_str(g, "publicAddress");
+	gen_str(g, n->pubaddr);
+	gen_str(g, "isThisNode");
+	yajl_gen_bool(g, n->this_node);
+	yajl_gen_map_close(g);
+}
+
+/* {"skip","limit","total","resources":[...]}, as the reference lists. */
+int
+print_nodes(const struct nodes_page *pg, const struct node_info *nodes,
+    size_t n)
+{
+	yajl_gen	 g;
+	size_t		 i;
+
+	if ((g = gen_new()) == NULL)
+		return -1;
+	yajl_gen_map_open(g);
+	gen_str(g, "skip");
+	yajl_gen_integer(g, pg->skip);
+	gen_str(g, "limit");
+	yajl_gen_integer(g, pg->limit);
+	gen_str(g, "total");
+	yajl_gen_integer(g, pg->total);
+	gen_str(g, "resources");
+	yajl_gen_array_open(g);
+	for (i = 0; i < n; i++)
+		gen_node(g, &nodes[i]);
+	yajl_gen_array_close(g);
+	yajl_gen_map_close(g);
+	return gen_print(g);
+}
+
+int
+print_node(const struct node_info *n)
+{
+	yajl_gen	 g;
+
+	if ((g = gen_new()) == NULL)
+		return -1;
+	gen_node(g, n);
+	return gen_print(g);
+}

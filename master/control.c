@@ -15,6 +15,7 @@
 #include <event2/event.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,6 +31,8 @@ static const struct route {
 	uint16_t	 worker_type;
 } routes[] = {
 	{ IMSG_CTL_CLUSTER_INFO, PROC_REPLMON, IMSG_CLUSTER_INFO },
+	{ IMSG_CTL_CLUSTER_NEW, PROC_JOINER, IMSG_CLUSTER_NEW },
+	{ IMSG_CTL_NODES, PROC_REPLMON, IMSG_NODES },
 };
 
 struct ctl_client *
@@ -166,6 +169,10 @@ ctl_forward(struct kchan *ch, struct kmsg *m, void *arg)
 static const struct kmsg_handler ctl_handlers[] = {
 	{ IMSG_CTL_STATUS, 0, FROM(PROC_CTL), ctl_status },
 	{ IMSG_CTL_CLUSTER_INFO, 0, FROM(PROC_CTL), ctl_forward },
+	{ IMSG_CTL_CLUSTER_NEW, sizeof(struct cluster_new), FROM(PROC_CTL),
+	    ctl_forward },
+	{ IMSG_CTL_NODES, sizeof(struct nodes_query), FROM(PROC_CTL),
+	    ctl_forward },
 };
 
 /* Relay a worker's reply frame to the client waiting for it. */
@@ -200,11 +207,62 @@ worker_reply(struct kchan *ch, struct kmsg *m, void *arg)
 	return 0;
 }
 
+/* Between workers, through the parent: joiner <-> hsm. */
+static int
+worker_relay(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct child	*c = arg, *to;
+	enum proc_id	 dst = ch->peer == PROC_JOINER ? PROC_HSM : PROC_JOINER;
+
+	if (m->hdr.type == IMSG_HSM_ERROR && (m->datalen == 0 ||
+	    m->datalen > KMD_ERR_MAX || m->data[m->datalen - 1] != '\0'))
+		return -1;
+	if ((to = proc_child(c->p, dst)) == NULL || to->ch == NULL) {
+		log_warnx("%s: %s is not running; %s dropped", __func__,
+		    proc_name(dst), imsg_type_name(m->hdr.type));
+		return 0;
+	}
+	return kchan_send(to->ch, m->hdr.type, m->hdr.reqid, -1, m->data,
+	    m->datalen) == -1 ? -1 : 0;
+}
+
+/* hsm hands over PostgreSQL's TLS files; the joiner hears the outcome. */
+static int
+worker_tls_write(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct child		*c = arg, *joiner;
+	struct tls_result	 tr;
+
+	(void)ch;
+	memset(&tr, 0, sizeof(tr));
+	tr.ok = pg_tls_write(c->p, (const struct tls_files *)m->data, tr.err,
+	    sizeof(tr.err)) == 0;
+	sodium_memzero((void *)m->data, m->datalen);
+	if ((joiner = proc_child(c->p, PROC_JOINER)) != NULL &&
+	    joiner->ch != NULL)
+		kchan_send(joiner->ch, IMSG_TLS_INSTALLED, m->hdr.reqid, -1,
+		    &tr, sizeof(tr));
+	return 0;
+}
+
 #define WORKERS	(FROM(PROC_REPLMON) | FROM(PROC_JOINER) | FROM(PROC_HSM) | \
 		    FROM(PROC_API))
 const struct kmsg_handler parent_worker_handlers[] = {
 	{ IMSG_CLUSTER_INFO_REPLY, sizeof(struct cluster_info),
-	    FROM(PROC_REPLMON), worker_reply },
+	    FROM(PROC_REPLMON) | FROM(PROC_JOINER), worker_reply },
+	{ IMSG_NODES_PAGE, sizeof(struct nodes_page), FROM(PROC_REPLMON),
+	    worker_reply },
+	{ IMSG_NODE_INFO, sizeof(struct node_info), FROM(PROC_REPLMON),
+	    worker_reply },
+	{ IMSG_HSM_CLUSTER_CREATE, sizeof(struct hsm_create),
+	    FROM(PROC_JOINER), worker_relay },
+	{ IMSG_HSM_TLS_INSTALL, sizeof(struct hsm_tls_install),
+	    FROM(PROC_JOINER), worker_relay },
+	{ IMSG_HSM_CLUSTER_CREATED, sizeof(struct hsm_created),
+	    FROM(PROC_HSM), worker_relay },
+	{ IMSG_HSM_ERROR, KMSG_VARLEN, FROM(PROC_HSM), worker_relay },
+	{ IMSG_TLS_WRITE, sizeof(struct tls_files), FROM(PROC_HSM),
+	    worker_tls_write },
 	{ IMSG_CTL_END, 0, WORKERS, worker_reply },
 	{ IMSG_CTL_ERROR, KMSG_VARLEN, WORKERS, worker_reply },
 };

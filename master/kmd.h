@@ -73,6 +73,7 @@ struct parent {
 	int64_t			 started;
 	struct child		 children[PROC_MAX];
 	int			 ctl_fd;
+	int			 rot_fd;	/* passed to hsm, never read */
 	struct event		*ctl_ev;
 	TAILQ_HEAD(, ctl_client) clients;
 	size_t			 nclients;
@@ -103,6 +104,9 @@ extern const size_t parent_worker_nhandlers;
 /* pg.c */
 int	pg_prepare(struct parent *);
 int	pg_write_conf(const struct parent *);
+int	pg_tls_write(struct parent *, const struct tls_files *, char *,
+	    size_t);
+int	rot_open(const struct parent *);
 pid_t	pg_spawn(struct parent *);
 
 /* parent.c */

@@ -152,11 +152,13 @@ parent_main(struct parent *p)
 	size_t		 i;
 
 	p->ctl_fd = -1;
+	p->rot_fd = -1;
 	TAILQ_INIT(&p->clients);
 	TAILQ_INIT(&p->pending);
 	/* The socket first: a second kmd must not touch the first's db. */
 	if (parent_user(p) == -1 || parent_dirs(p) == -1 ||
-	    control_listen(p) == -1 || pg_prepare(p) == -1)
+	    control_listen(p) == -1 || pg_prepare(p) == -1 ||
+	    (p->rot_fd = rot_open(p)) == -1)
 		return 1;
 	if (!p->foreground && daemon(0, 0) == -1) {
 		log_warn("daemon");

@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "kmd.h"
 #include "log.h"
 #include "util.h"
@@ -280,4 +282,71 @@ pg_spawn(struct parent *p)
 		_exit(0);
 	execl(bin, "postgres", "-D", data, (char *)NULL);
 	_exit(127);
+}
+
+/*
+ * Install PostgreSQL's TLS files (from the hsm worker) and reload it so
+ * it serves TLS and accepts peers' certificates.  The key is wiped from
+ * the message buffer by the caller.
+ */
+int
+pg_tls_write(struct parent *p, const struct tls_files *tf, char *err,
+    size_t errlen)
+{
+	struct child	*c = proc_child(p, PROC_POSTGRES);
+
+	if (memchr(tf->key, '\0', sizeof(tf->key)) == NULL ||
+	    memchr(tf->cert, '\0', sizeof(tf->cert)) == NULL ||
+	    memchr(tf->ca, '\0', sizeof(tf->ca)) == NULL ||
+	    strncmp(tf->cert, "-----BEGIN CERTIFICATE-----", 27) != 0 ||
+	    strncmp(tf->ca, "-----BEGIN CERTIFICATE-----", 27) != 0 ||
+	    strstr(tf->key, "PRIVATE KEY-----") == NULL) {
+		snprintf(err, errlen, "malformed TLS files");
+		return -1;
+	}
+	if (pg_write(p, "data/kmd-tls/server.key", tf->key) == -1 ||
+	    pg_write(p, "data/kmd-tls/server.crt", tf->cert) == -1 ||
+	    pg_write(p, "data/kmd-tls/ca.crt", tf->ca) == -1 ||
+	    pg_write_conf(p) == -1) {
+		snprintf(err, errlen, "cannot write PostgreSQL's TLS files: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (c != NULL && c->pid > 0)
+		kill(c->pid, SIGHUP);
+	log_info("installed this node's TLS certificate; postgres reloaded");
+	return 0;
+}
+
+/*
+ * The software root-of-trust key: 32 random bytes in a root-only file,
+ * made once.  The parent never reads it; it passes the open file to the
+ * hsm worker.
+ */
+int
+rot_open(const struct parent *p)
+{
+	char		 path[PATH_MAX];
+	unsigned char	 key[32];
+	int		 fd;
+
+	snprintf(path, sizeof(path), "%s/rot.key", p->conf.datadir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) != -1)
+		return fd;
+	if (errno != ENOENT ||
+	    (fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) ==
+	    -1) {
+		log_warn("%s: %s", __func__, path);
+		return -1;
+	}
+	randombytes_buf(key, sizeof(key));
+	if (write(fd, key, sizeof(key)) != sizeof(key) || fsync(fd) == -1) {
+		log_warn("%s: %s", __func__, path);
+		close(fd);
+		unlink(path);
+		fd = -1;
+	} else
+		log_info("created the software root-of-trust key %s", path);
+	sodium_memzero(key, sizeof(key));
+	return fd;
 }

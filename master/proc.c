@@ -169,8 +169,12 @@ proc_spawn(struct child *c)
 		fatalx("%s: datadir path too long", __func__);
 	if (cw.chroot && strcmp(c->def->chroot, "run") == 0)
 		kmd_strlcpy(cw.pgsock, "/", sizeof(cw.pgsock));
+	kmd_strlcpy(cw.host, p->conf.host, sizeof(cw.host));
 	if (kchan_send(c->ch, IMSG_CONF_WORKER, 0, -1, &cw, sizeof(cw)) == -1)
 		fatal("%s: send config to %s", __func__, proc_name(c->def->id));
+	if (c->def->id == PROC_HSM && kchan_send(c->ch, IMSG_HSM_ROT_FD, 0,
+	    dup(p->rot_fd), NULL, 0) == -1)
+		fatal("%s: pass the root-of-trust key to hsm", __func__);
 	log_info("started %s, pid %d", proc_name(c->def->id), (int)c->pid);
 }
 

@@ -46,6 +46,11 @@ write_conf() {
 
 ctl() { "$KMCTL" -s "$SOCK" "$@"; }
 
+# has TEXT PATTERN: TEXT contains a match for the grep PATTERN
+has() { printf '%s\n' "$1" | grep -q -- "$2"; }
+# refused RC TEXT PATTERN: exit status 1 and a message matching PATTERN
+refused() { [ "$1" -eq 1 ] && has "$2" "$3"; }
+
 # wait_for SECONDS COMMAND...: poll every 0.1 s
 wait_for() {
 	n=$(($1 * 10)); shift

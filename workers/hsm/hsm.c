@@ -1,16 +1,222 @@
 /*
- * hsm: the HSM/root-of-trust agent, the only process that will touch key
- * material (PKCS#11 via SoftHSM2, or a software RoT key).  Its operations
- * arrive with the root-of-trust issue.
+ * hsm: the HSM/root-of-trust agent, the only process that sees key
+ * material.  Now: the software root-of-trust key (a root-only file the
+ * parent opens and passes as an fd), the cluster KEK, the cluster CA and
+ * node certificates.  It keeps no state between requests: what it makes
+ * leaves sealed (the CA and node keys under the KEK, the KEK under the
+ * RoT key) and comes back sealed when needed.  PKCS#11 (SoftHSM2) comes
+ * with the root-of-trust issue.
  */
+#include <errno.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ca.h"
+#include "log.h"
 #include "worker.h"
+
+struct hsm {
+	uint8_t		*rot;		/* sodium_malloc'd, SEAL_KEYLEN */
+};
+
+/* Secrets live in one guarded allocation, wiped when freed. */
+struct secrets {
+	uint8_t		 kek[SEAL_KEYLEN];
+	char		 ca_key[KMD_SEALED_MAX];
+	char		 node_key[KMD_SEALED_MAX];
+};
+
+static int
+hsm_fail(struct kchan *ch, uint32_t reqid, const char *fmt, ...)
+{
+	char	 msg[KMD_ERR_MAX];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warnx("%s", msg);
+	return kchan_send(ch, IMSG_HSM_ERROR, reqid, -1, msg, strlen(msg) + 1);
+}
+
+static int
+hsm_rot_fd(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct worker	*w = arg;
+	struct hsm	*h = w->ctx;
+	ssize_t		 n;
+
+	(void)ch;
+	if (m->fd == -1)
+		return -1;
+	if (h->rot == NULL && (h->rot = sodium_malloc(SEAL_KEYLEN)) == NULL)
+		fatal("%s: sodium_malloc", __func__);
+	n = pread(m->fd, h->rot, SEAL_KEYLEN, 0);
+	kmsg_closefd(m);
+	if (n != SEAL_KEYLEN) {
+		log_warnx("the root-of-trust key file is unreadable or short");
+		sodium_free(h->rot);
+		h->rot = NULL;
+	}
+	return 0;
+}
+
+static void
+ad(char *buf, size_t len, const char *what, const char *id)
+{
+	snprintf(buf, len, "kmd:%s:%s", what, id);
+}
+
+/* Make the CA and this node's key and certificate, all sealed. */
+static int
+hsm_create(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct worker		*w = arg;
+	struct hsm		*h = w->ctx;
+	struct hsm_create	 req;
+	struct hsm_created	*out = NULL;
+	struct secrets		*s = NULL;
+	EVP_PKEY		*cakey = NULL, *nodekey = NULL;
+	X509			*cacert = NULL, *nodecert = NULL;
+	char			 a[128];
+	int			 ok = 0;
+
+	memcpy(&req, m->data, sizeof(req));
+	if (memchr(req.cluster_id, '\0', sizeof(req.cluster_id)) == NULL ||
+	    memchr(req.node_id, '\0', sizeof(req.node_id)) == NULL ||
+	    memchr(req.host, '\0', sizeof(req.host)) == NULL)
+		return -1;
+	if (h->rot == NULL)
+		return hsm_fail(ch, m->hdr.reqid, "no root-of-trust key");
+	if ((out = calloc(1, sizeof(*out))) == NULL ||
+	    (s = sodium_malloc(sizeof(*s))) == NULL)
+		fatal("%s", __func__);
+	randombytes_buf(s->kek, sizeof(s->kek));
+	if ((cakey = ca_keygen()) == NULL || (nodekey = ca_keygen()) == NULL ||
+	    (cacert = ca_make_root(cakey, req.cluster_id)) == NULL ||
+	    (nodecert = ca_issue(cakey, cacert, nodekey, req.node_id,
+	    req.host)) == NULL || pem_cert(cacert, out->ca_cert,
+	    sizeof(out->ca_cert)) == -1 || pem_cert(nodecert, out->node_cert,
+	    sizeof(out->node_cert)) == -1 ||
+	    pem_key(cakey, s->ca_key, sizeof(s->ca_key)) == -1 ||
+	    pem_key(nodekey, s->node_key, sizeof(s->node_key)) == -1)
+		goto done;
+	ad(a, sizeof(a), "ca-key", req.cluster_id);
+	if (seal_hex(s->kek, a, s->ca_key, strlen(s->ca_key),
+	    out->ca_key_sealed, sizeof(out->ca_key_sealed)) == -1)
+		goto done;
+	ad(a, sizeof(a), "node-key", req.node_id);
+	if (seal_hex(s->kek, a, s->node_key, strlen(s->node_key),
+	    out->node_key_sealed, sizeof(out->node_key_sealed)) == -1)
+		goto done;
+	ad(a, sizeof(a), "kek", req.node_id);
+	if (seal_hex(h->rot, a, s->kek, sizeof(s->kek), out->kek_wrapped,
+	    sizeof(out->kek_wrapped)) == -1)
+		goto done;
+	ok = 1;
+	log_info("created the cluster CA and the certificate of node %s",
+	    req.node_id);
+	kchan_send(ch, IMSG_HSM_CLUSTER_CREATED, m->hdr.reqid, -1, out,
+	    sizeof(*out));
+done:
+	if (!ok)
+		hsm_fail(ch, m->hdr.reqid, "cannot create the cluster CA and"
+		    " certificates (OpenSSL)");
+	EVP_PKEY_free(cakey);
+	EVP_PKEY_free(nodekey);
+	X509_free(cacert);
+	X509_free(nodecert);
+	sodium_free(s);
+	free(out);
+	return 0;
+}
+
+/* Unseal this node's TLS key and hand the files to the parent to write. */
+static int
+hsm_tls_install(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct worker		*w = arg;
+	struct hsm		*h = w->ctx;
+	struct hsm_tls_install	 req;
+	struct tls_files	*tf;
+	uint8_t			*kek;
+	size_t			 n;
+	char			 a[128];
+	int			 r = -1;
+
+	memcpy(&req, m->data, sizeof(req));
+	if (memchr(req.node_id, '\0', sizeof(req.node_id)) == NULL ||
+	    memchr(req.kek_wrapped, '\0', sizeof(req.kek_wrapped)) == NULL ||
+	    memchr(req.node_key_sealed, '\0', sizeof(req.node_key_sealed)) ==
+	    NULL || memchr(req.node_cert, '\0', sizeof(req.node_cert)) ==
+	    NULL || memchr(req.ca_cert, '\0', sizeof(req.ca_cert)) == NULL)
+		return -1;
+	if (h->rot == NULL)
+		return hsm_fail(ch, m->hdr.reqid, "no root-of-trust key");
+	if ((kek = sodium_malloc(SEAL_KEYLEN)) == NULL ||
+	    (tf = sodium_malloc(sizeof(*tf))) == NULL)
+		fatal("%s", __func__);
+	memset(tf, 0, sizeof(*tf));
+	ad(a, sizeof(a), "kek", req.node_id);
+	if (unseal_hex(h->rot, a, req.kek_wrapped, kek, SEAL_KEYLEN, &n) ==
+	    -1 || n != SEAL_KEYLEN) {
+		hsm_fail(ch, m->hdr.reqid, "the KEK does not unwrap under this"
+		    " node's root-of-trust key");
+		goto done;
+	}
+	ad(a, sizeof(a), "node-key", req.node_id);
+	if (unseal_hex(kek, a, req.node_key_sealed, (uint8_t *)tf->key,
+	    sizeof(tf->key) - 1, &n) == -1) {
+		hsm_fail(ch, m->hdr.reqid, "the node key does not unseal under"
+		    " the cluster KEK");
+		goto done;
+	}
+	tf->key[n] = '\0';
+	memcpy(tf->cert, req.node_cert, sizeof(tf->cert));
+	memcpy(tf->ca, req.ca_cert, sizeof(tf->ca));
+	r = kchan_send(ch, IMSG_TLS_WRITE, m->hdr.reqid, -1, tf, sizeof(*tf));
+done:
+	sodium_free(kek);
+	sodium_free(tf);
+	(void)r;
+	return 0;
+}
+
+static int
+hsm_init(struct worker *w)
+{
+	struct hsm	*h;
+
+	if (sodium_init() == -1 || (h = calloc(1, sizeof(*h))) == NULL)
+		return -1;
+	w->ctx = h;
+	return 0;
+}
+
+static void
+hsm_fini(struct worker *w)
+{
+	struct hsm	*h = w->ctx;
+
+	sodium_free(h->rot);
+	free(h);
+}
 
 static const struct kmsg_handler hsm_handlers[] = {
 	{ IMSG_CONF_VERBOSE, sizeof(int32_t), FROM(PROC_PARENT),
 	    worker_conf_verbose },
+	{ IMSG_HSM_ROT_FD, 0, FROM(PROC_PARENT), hsm_rot_fd },
+	{ IMSG_HSM_CLUSTER_CREATE, sizeof(struct hsm_create),
+	    FROM(PROC_PARENT), hsm_create },
+	{ IMSG_HSM_TLS_INSTALL, sizeof(struct hsm_tls_install),
+	    FROM(PROC_PARENT), hsm_tls_install },
 };
 
 const struct worker_def hsm_worker = {
 	PROC_HSM, hsm_handlers,
-	sizeof(hsm_handlers) / sizeof(hsm_handlers[0]), NULL, NULL
+	sizeof(hsm_handlers) / sizeof(hsm_handlers[0]), hsm_init, hsm_fini
 };

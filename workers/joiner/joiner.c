@@ -57,8 +57,10 @@ joiner_version(struct pq *db, PGresult *res, void *arg)
 		return;
 	}
 	if (n == 0) {
-		if (!j->ready)
+		if (!j->ready) {
 			log_info("database schema is at version %d", v);
+			joiner_tls_reinstall(j);
+		}
 		j->ready = 1;
 		return;
 	}
@@ -170,12 +172,20 @@ joiner_fini(struct worker *w)
 
 	pq_free(j->admin);
 	pq_free(j->db);
+	free(j->op);
 	free(j);
 }
 
 static const struct kmsg_handler joiner_handlers[] = {
 	{ IMSG_CONF_VERBOSE, sizeof(int32_t), FROM(PROC_PARENT),
 	    worker_conf_verbose },
+	{ IMSG_CLUSTER_NEW, sizeof(struct cluster_new), FROM(PROC_PARENT),
+	    joiner_cluster_new },
+	{ IMSG_HSM_CLUSTER_CREATED, sizeof(struct hsm_created),
+	    FROM(PROC_PARENT), joiner_hsm_created },
+	{ IMSG_HSM_ERROR, KMSG_VARLEN, FROM(PROC_PARENT), joiner_hsm_error },
+	{ IMSG_TLS_INSTALLED, sizeof(struct tls_result), FROM(PROC_PARENT),
+	    joiner_tls_installed },
 };
 
 const struct worker_def joiner_worker = {

@@ -97,6 +97,95 @@ replmon_cluster_info(struct kchan *ch, struct kmsg *m, void *arg)
 	    rm_req_new(rm, m));
 }
 
+/* One row with the total, and the page's nodes (none past the end). */
+#define SQL_NODES \
+	"SELECT t.total, n.node_id, n.state, n.host, n.public_address," \
+	" n.port, n.this" \
+	" FROM (SELECT count(*) AS total FROM kmd_nodes) t LEFT JOIN LATERAL" \
+	" (SELECT node_id, state, host, public_address, port," \
+	"  node_id = (SELECT node_id FROM kmd_local) AS this" \
+	"  FROM kmd_nodes WHERE $3 = '' OR node_id::text = $3" \
+	"  ORDER BY joined_at, node_id OFFSET $1 LIMIT $2) n ON true"
+
+struct rm_nodes {
+	struct rm_req		 r;
+	struct nodes_query	 q;
+};
+
+static void
+rm_nodes_done(struct pq *db, PGresult *res, void *arg)
+{
+	struct rm_nodes		*rn = arg;
+	struct kchan		*ch = rn->r.rm->w->parent;
+	struct nodes_page	 pg;
+	struct node_info	 ni;
+	int			 i, n;
+
+	(void)db;
+	if (!pq_ok(res)) {
+		rm_fail(&rn->r, res, "cluster nodes");
+		free(rn);
+		return;
+	}
+	n = PQntuples(res);
+	if (rn->q.id[0] != '\0' && (n != 1 || PQgetisnull(res, 0, 1))) {
+		kchan_senderr(ch, rn->r.reqid, "cluster nodes get: no node %s"
+		    " in this node's cluster; see kmctl cluster nodes list",
+		    rn->q.id);
+		free(rn);
+		return;
+	}
+	memset(&pg, 0, sizeof(pg));
+	pg.skip = rn->q.skip;
+	pg.limit = rn->q.limit;
+	pg.total = n > 0 ? atoi(PQgetvalue(res, 0, 0)) : 0;
+	kchan_send(ch, IMSG_NODES_PAGE, rn->r.reqid, -1, &pg, sizeof(pg));
+	for (i = 0; i < n; i++) {
+		if (PQgetisnull(res, i, 1))
+			continue;
+		memset(&ni, 0, sizeof(ni));
+		kmd_strlcpy(ni.nodeid, PQgetvalue(res, i, 1),
+		    sizeof(ni.nodeid));
+		kmd_strlcpy(ni.code, PQgetvalue(res, i, 2), sizeof(ni.code));
+		kmd_strlcpy(ni.desc, status_desc(ni.code), sizeof(ni.desc));
+		kmd_strlcpy(ni.host, PQgetvalue(res, i, 3), sizeof(ni.host));
+		kmd_strlcpy(ni.pubaddr, PQgetvalue(res, i, 4),
+		    sizeof(ni.pubaddr));
+		ni.port = atoi(PQgetvalue(res, i, 5));
+		ni.this_node = strcmp(PQgetvalue(res, i, 6), "t") == 0;
+		kchan_send(ch, IMSG_NODE_INFO, rn->r.reqid, -1, &ni,
+		    sizeof(ni));
+	}
+	kchan_send(ch, IMSG_CTL_END, rn->r.reqid, -1, NULL, 0);
+	free(rn);
+}
+
+static int
+replmon_nodes(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct worker	*w = arg;
+	struct replmon	*rm = w->ctx;
+	struct rm_nodes	*rn;
+	char		 skip[16], limit[16];
+	const char	*params[3] = { skip, limit, NULL };
+
+	(void)ch;
+	if ((rn = calloc(1, sizeof(*rn))) == NULL)
+		fatal("%s", __func__);
+	memcpy(&rn->q, m->data, sizeof(rn->q));
+	if (memchr(rn->q.id, '\0', sizeof(rn->q.id)) == NULL ||
+	    rn->q.skip < 0 || rn->q.limit < 0 || rn->q.limit > 1000) {
+		free(rn);
+		return -1;
+	}
+	rn->r.rm = rm;
+	rn->r.reqid = m->hdr.reqid;
+	snprintf(skip, sizeof(skip), "%d", rn->q.skip);
+	snprintf(limit, sizeof(limit), "%d", rn->q.limit);
+	params[2] = rn->q.id;
+	return pq_query(rm->db, SQL_NODES, 3, params, rm_nodes_done, rn);
+}
+
 static int
 replmon_init(struct worker *w)
 {
@@ -126,6 +215,8 @@ static const struct kmsg_handler replmon_handlers[] = {
 	{ IMSG_CONF_VERBOSE, sizeof(int32_t), FROM(PROC_PARENT),
 	    worker_conf_verbose },
 	{ IMSG_CLUSTER_INFO, 0, FROM(PROC_PARENT), replmon_cluster_info },
+	{ IMSG_NODES, sizeof(struct nodes_query), FROM(PROC_PARENT),
+	    replmon_nodes },
 };
 
 const struct worker_def replmon_worker = {

@@ -1,0 +1,31 @@
+/*
+ * The cluster CA and node certificates (OpenSSL), and sealing with
+ * libsodium.  Used only inside the hsm worker.
+ */
+#ifndef KMD_HSM_CA_H
+#define KMD_HSM_CA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#define SEAL_KEYLEN	32
+#define KMD_SEAL_BUF	1024		/* nonce + a PEM key + tag */
+
+EVP_PKEY	*ca_keygen(void);
+X509		*ca_make_root(EVP_PKEY *, const char *);
+X509		*ca_issue(EVP_PKEY *, X509 *, EVP_PKEY *, const char *,
+		    const char *);
+int		 pem_key(EVP_PKEY *, char *, size_t);
+int		 pem_cert(X509 *, char *, size_t);
+EVP_PKEY	*pem_read_key(const char *);
+X509		*pem_read_cert(const char *);
+
+int	seal_hex(const uint8_t *, const char *, const void *, size_t, char *,
+	    size_t);
+int	unseal_hex(const uint8_t *, const char *, const char *, uint8_t *,
+	    size_t, size_t *);
+
+#endif

@@ -1,0 +1,322 @@
+/*
+ * cluster new: this node becomes a cluster of one.
+ *
+ *   1. refuse if the node is clustered; two fresh UUIDs from PostgreSQL
+ *   2. hsm: the CA, this node's key and certificate, the KEK (all sealed)
+ *   3. one transaction: pglogical node, replication set, cluster, node and
+ *      local rows -- nothing is recorded unless all of it is
+ *   4. hsm -> parent: PostgreSQL's TLS files; postgres reloads
+ *   5. the reply, in the reference's shape
+ *
+ * A failure before 3 changes nothing; TLS (4) is installed again at every
+ * start of a clustered node, so a failure there heals.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "joiner.h"
+#include "log.h"
+#include "schema.h"
+#include "status.h"
+#include "util.h"
+
+#define REPLICATED \
+	"ARRAY['kmd_cluster','kmd_nodes','kmd_node_health','kmd_users'," \
+	"'kmd_keys']"
+
+static void	op_error(struct joiner *, int, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+/* Tell the client why the operation failed; end it when `end`. */
+static void
+op_error(struct joiner *j, int end, const char *fmt, ...)
+{
+	char	 msg[KMD_ERR_MAX];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_warnx("cluster new: %s", msg);
+	if (j->op == NULL)
+		return;
+	kchan_senderr(j->w->parent, j->op->reqid, "cluster new: %s", msg);
+	j->op->failed = 1;
+	if (end) {
+		free(j->op);
+		j->op = NULL;
+	}
+}
+#define op_fail(j, ...)	op_error((j), 1, __VA_ARGS__)
+
+static const char *
+pq_msg(struct joiner *j, PGresult *res)
+{
+	return res != NULL ? PQresultErrorMessage(res) : pq_error(j->db);
+}
+
+/* Step 1's answer: is this node clustered?  Two new ids. */
+static void
+new_checked(struct pq *db, PGresult *res, void *arg)
+{
+	struct joiner		*j = arg;
+	struct hsm_create	 hc;
+
+	(void)db;
+	if (j->op == NULL)
+		return;
+	if (!pq_ok(res) || PQntuples(res) != 1) {
+		op_fail(j, "%s", pq_msg(j, res));
+		return;
+	}
+	if (!PQgetisnull(res, 0, 0)) {
+		op_fail(j, "this node is already in a cluster (node %s);"
+		    " nothing was changed.  To start over, remove it (cluster"
+		    " nodes delete on another node, then cluster delete) or"
+		    " reset it (services reset)", PQgetvalue(res, 0, 0));
+		return;
+	}
+	kmd_strlcpy(j->op->cluster_id, PQgetvalue(res, 0, 1),
+	    sizeof(j->op->cluster_id));
+	kmd_strlcpy(j->op->node_id, PQgetvalue(res, 0, 2),
+	    sizeof(j->op->node_id));
+	memset(&hc, 0, sizeof(hc));
+	memcpy(hc.cluster_id, j->op->cluster_id, sizeof(hc.cluster_id));
+	memcpy(hc.node_id, j->op->node_id, sizeof(hc.node_id));
+	kmd_strlcpy(hc.host, j->op->cn.host, sizeof(hc.host));
+	kchan_send(j->w->parent, IMSG_HSM_CLUSTER_CREATE, j->op->reqid, -1,
+	    &hc, sizeof(hc));
+}
+
+int
+joiner_cluster_new(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct worker		*w = arg;
+	struct joiner		*j = w->ctx;
+	struct cluster_new	 cn;
+
+	memcpy(&cn, m->data, sizeof(cn));
+	if (memchr(cn.host, '\0', sizeof(cn.host)) == NULL ||
+	    memchr(cn.url, '\0', sizeof(cn.url)) == NULL ||
+	    memchr(cn.pubaddr, '\0', sizeof(cn.pubaddr)) == NULL)
+		return -1;
+	if (!j->ready)
+		return kchan_senderr(ch, m->hdr.reqid, "cluster new: the node"
+		    " database is not ready yet; try again in a few seconds");
+	if (j->op != NULL)
+		return kchan_senderr(ch, m->hdr.reqid, "cluster new: another"
+		    " cluster operation is under way on this node; try again"
+		    " when it has finished");
+	if (strcmp(cn.host, w->conf.host) != 0)
+		return kchan_senderr(ch, m->hdr.reqid, "cluster new: --host=%s"
+		    " is not this node's address; peers reach it at %s (host"
+		    " in kmd.conf)", cn.host, w->conf.host);
+	if (cn.pubaddr[0] == '\0')
+		memcpy(cn.pubaddr, cn.host, sizeof(cn.pubaddr));
+	if ((j->op = calloc(1, sizeof(*j->op))) == NULL)
+		fatal("%s", __func__);
+	j->op->reqid = m->hdr.reqid;
+	j->op->cn = cn;
+	return pq_query(j->db, "SELECT (SELECT node_id FROM kmd_local),"
+	    " gen_random_uuid(), gen_random_uuid()", 0, NULL, new_checked, j);
+}
+
+int
+joiner_hsm_error(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct worker	*w = arg;
+	struct joiner	*j = w->ctx;
+
+	(void)ch;
+	if (m->datalen == 0 || m->data[m->datalen - 1] != '\0')
+		return -1;
+	if (j->op != NULL && j->op->reqid == m->hdr.reqid)
+		op_fail(j, "%s; nothing was changed", (const char *)m->data);
+	else
+		log_warnx("hsm: %s", (const char *)m->data);
+	return 0;
+}
+
+static void
+tls_install(struct joiner *j, uint32_t reqid, const char *node_id,
+    const char *kek, const char *nodekey, const char *cert, const char *ca)
+{
+	struct hsm_tls_install	 ti;
+
+	memset(&ti, 0, sizeof(ti));
+	kmd_strlcpy(ti.node_id, node_id, sizeof(ti.node_id));
+	kmd_strlcpy(ti.kek_wrapped, kek, sizeof(ti.kek_wrapped));
+	kmd_strlcpy(ti.node_key_sealed, nodekey, sizeof(ti.node_key_sealed));
+	kmd_strlcpy(ti.node_cert, cert, sizeof(ti.node_cert));
+	kmd_strlcpy(ti.ca_cert, ca, sizeof(ti.ca_cert));
+	kchan_send(j->w->parent, IMSG_HSM_TLS_INSTALL, reqid, -1, &ti,
+	    sizeof(ti));
+}
+
+/* Step 3's end: COMMIT, or ROLLBACK after an error. */
+static void
+new_committed(struct pq *db, PGresult *res, void *arg)
+{
+	struct joiner	*j = arg;
+	struct jop	*op = j->op;
+
+	(void)db;
+	if (op == NULL)
+		return;
+	if (op->failed) {
+		free(op);
+		j->op = NULL;
+		return;
+	}
+	if (!pq_ok(res) || strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+		op_fail(j, "%s; nothing was changed", pq_msg(j, res));
+		return;
+	}
+	log_info("cluster %s created with node %s", op->cluster_id,
+	    op->node_id);
+	tls_install(j, op->reqid, op->node_id, op->made.kek_wrapped,
+	    op->made.node_key_sealed, op->made.node_cert, op->made.ca_cert);
+}
+
+/* Any statement of the transaction: the first error is the answer. */
+static void
+new_stmt(struct pq *db, PGresult *res, void *arg)
+{
+	struct joiner	*j = arg;
+
+	(void)db;
+	if (j->op == NULL || j->op->failed || pq_ok(res))
+		return;
+	/* The queued statements fail in turn; COMMIT rolls back. */
+	op_error(j, 0, "%s; nothing was changed", pq_msg(j, res));
+}
+
+static void
+new_record(struct joiner *j)
+{
+	struct jop	*op = j->op;
+	char		 name[64], dsn[KMD_HOST_MAX + 96], port[8];
+	const char	*p_node[2] = { name, dsn };
+	const char	*p_cluster[4] = { op->cluster_id, op->made.ca_cert,
+			    op->made.ca_key_sealed, KMD_VERSION };
+	const char	*p_nodes[7] = { op->node_id, op->cn.host, port,
+			    op->cn.pubaddr, op->cn.url, KMD_VERSION,
+			    op->made.node_cert };
+	const char	*p_local[5] = { op->node_id, op->cluster_id,
+			    op->made.kek_wrapped, op->made.node_key_sealed,
+			    op->made.node_cert };
+
+	snprintf(name, sizeof(name), "kmd_%.8s%.4s%.4s%.4s%.12s", op->node_id,
+	    op->node_id + 9, op->node_id + 14, op->node_id + 19,
+	    op->node_id + 24);
+	snprintf(dsn, sizeof(dsn), "host=%s port=5432 dbname=%s user=kmd_repl",
+	    op->cn.host, SCHEMA_DB);
+	snprintf(port, sizeof(port), "%d", 5432);
+	pq_query(j->db, "BEGIN", 0, NULL, new_stmt, j);
+	pq_query(j->db, "SELECT pglogical.create_node(node_name := $1,"
+	    " dsn := $2)", 2, p_node, new_stmt, j);
+	pq_query(j->db, "SELECT pglogical.replication_set_add_table('default',"
+	    " t::regclass, false) FROM unnest(" REPLICATED ") t", 0, NULL,
+	    new_stmt, j);
+	pq_query(j->db, "INSERT INTO kmd_cluster (cluster_id, ca_cert,"
+	    " ca_key_sealed, schema_version, kmd_version) VALUES ($1, $2,"
+	    " decode($3, 'hex'), (SELECT version FROM kmd_schema), $4)", 4,
+	    p_cluster, new_stmt, j);
+	pq_query(j->db, "INSERT INTO kmd_nodes (node_id, host, port,"
+	    " public_address, url, state, version, cert) VALUES ($1, $2,"
+	    " $3::int, $4, $5, 'r', $6, $7)", 7, p_nodes, new_stmt, j);
+	pq_query(j->db, "INSERT INTO kmd_local (node_id, cluster_id,"
+	    " kek_wrapped, node_key_sealed, node_cert) VALUES ($1, $2,"
+	    " decode($3, 'hex'), decode($4, 'hex'), $5)", 5, p_local,
+	    new_stmt, j);
+	pq_query(j->db, "COMMIT", 0, NULL, new_committed, j);
+}
+
+int
+joiner_hsm_created(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct worker		*w = arg;
+	struct joiner		*j = w->ctx;
+	const struct hsm_created *hc = (const void *)m->data;
+
+	(void)ch;
+	if (memchr(hc->ca_cert, '\0', sizeof(hc->ca_cert)) == NULL ||
+	    memchr(hc->node_cert, '\0', sizeof(hc->node_cert)) == NULL ||
+	    memchr(hc->ca_key_sealed, '\0', sizeof(hc->ca_key_sealed)) ==
+	    NULL || memchr(hc->node_key_sealed, '\0',
+	    sizeof(hc->node_key_sealed)) == NULL ||
+	    memchr(hc->kek_wrapped, '\0', sizeof(hc->kek_wrapped)) == NULL)
+		return -1;
+	if (j->op == NULL || j->op->reqid != m->hdr.reqid) {
+		log_debug("%s: no operation waits for it", __func__);
+		return 0;
+	}
+	memcpy(&j->op->made, hc, sizeof(*hc));
+	new_record(j);
+	return 0;
+}
+
+int
+joiner_tls_installed(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct worker		*w = arg;
+	struct joiner		*j = w->ctx;
+	struct tls_result	 tr;
+	struct cluster_info	 ci;
+
+	memcpy(&tr, m->data, sizeof(tr));
+	if (memchr(tr.err, '\0', sizeof(tr.err)) == NULL)
+		return -1;
+	if (j->op == NULL || j->op->reqid != m->hdr.reqid || m->hdr.reqid == 0) {
+		if (!tr.ok)
+			log_warnx("TLS install failed: %s", tr.err);
+		return 0;
+	}
+	if (!tr.ok) {
+		op_fail(j, "the cluster was created but PostgreSQL's TLS files"
+		    " could not be written (%s); fix that and restart kmd,"
+		    " which installs them again", tr.err);
+		return 0;
+	}
+	memset(&ci, 0, sizeof(ci));
+	memcpy(ci.nodeid, j->op->node_id, sizeof(ci.nodeid));
+	kmd_strlcpy(ci.code, "r", sizeof(ci.code));
+	kmd_strlcpy(ci.desc, status_desc("r"), sizeof(ci.desc));
+	ci.nodecount = 1;
+	kchan_send(ch, IMSG_CLUSTER_INFO_REPLY, m->hdr.reqid, -1, &ci,
+	    sizeof(ci));
+	kchan_send(ch, IMSG_CTL_END, m->hdr.reqid, -1, NULL, 0);
+	free(j->op);
+	j->op = NULL;
+	return 0;
+}
+
+static void
+reinstall_read(struct pq *db, PGresult *res, void *arg)
+{
+	struct joiner	*j = arg;
+
+	if (!pq_ok(res)) {
+		log_warnx("cannot read this node's TLS material: %s",
+		    res ? PQresultErrorMessage(res) : pq_error(db));
+		return;
+	}
+	if (PQntuples(res) != 1)
+		return;		/* not clustered */
+	tls_install(j, 0, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
+	    PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3),
+	    PQgetvalue(res, 0, 4));
+}
+
+/* At start: a clustered node serves TLS with its own certificate. */
+void
+joiner_tls_reinstall(struct joiner *j)
+{
+	pq_query(j->db, "SELECT l.node_id, encode(l.kek_wrapped, 'hex'),"
+	    " encode(l.node_key_sealed, 'hex'), l.node_cert, c.ca_cert"
+	    " FROM kmd_local l JOIN kmd_cluster c USING (cluster_id)", 0, NULL,
+	    reinstall_read, j);
+}
