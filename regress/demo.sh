@@ -1,38 +1,31 @@
 #!/bin/sh
-# demo.sh BUILDDIR: start kmd in the foreground with a throw-away config,
-# show what kmctl sees, stop it.  Run as root (make demo).
+# demo.sh BUILDDIR [down]: three nodes on 127.0.0.1-3 in a network
+# namespace, a cluster made on node 1, what kmctl shows.  The cluster
+# stays up for you to try kmctl against; with "down" it is torn down.
 set -u
 B=$1
+export KMD=$B/kmd KMCTL=$B/kmctl
+C="sh $(dirname "$0")/cluster.sh"
 if [ "$(id -u)" -ne 0 ]; then
 	echo "demo: run as root (kmd starts as root and drops privileges)" >&2
 	exit 1
 fi
-T=$(mktemp -d /tmp/kmd-demo.XXXXXX)
-chmod 755 "$T"
-trap 'kill $KPID 2>/dev/null; wait $KPID 2>/dev/null; rm -rf "$T"' EXIT INT TERM
-printf 'socket "%s/kmd.sock"\ndatadir "%s/data"\n' "$T" "$T" > "$T/kmd.conf"
-
 say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+run() { say "$@"; "$@" || exit 1; }
 
-say kmd -n -f "$T/kmd.conf"
-"$B/kmd" -n -f "$T/kmd.conf"
-say kmd -d -f "$T/kmd.conf" "&"
-"$B/kmd" -d -f "$T/kmd.conf" &
-KPID=$!
-i=0
-until "$B/kmctl" -s "$T/kmd.sock" status >/dev/null 2>&1; do
-	i=$((i + 1))
-	if [ $i -gt 50 ]; then echo "demo: kmd did not come up" >&2; exit 1; fi
-	sleep 0.1
-done
-say kmctl cluster info
-"$B/kmctl" -s "$T/kmd.sock" cluster info
-say kmctl status
-"$B/kmctl" -s "$T/kmd.sock" status
-say ps -o pid,user,args --ppid $KPID
-ps -o pid,user,args --ppid $KPID
-say kill -TERM $KPID
-kill -TERM $KPID
-wait $KPID
-KPID=
-echo "demo: kmd stopped; socket removed: $(test -e "$T/kmd.sock" && echo no || echo yes)"
+$C down >/dev/null 2>&1
+run $C up 3
+run $C ctl 1 cluster info
+run $C ctl 1 cluster new --host=127.0.0.1 --url=https://127.0.0.1:8443
+run $C ctl 1 cluster info
+run $C ctl 1 cluster nodes list
+run $C ctl 2 cluster info
+run $C ctl 1 status
+say "ip netns exec kmd-cluster ss -ltn"
+ip netns exec kmd-cluster ss -ltn
+if [ "${2:-}" = down ]; then
+	run $C down
+else
+	printf '\nThe cluster is still up.  Try:  sh regress/cluster.sh ctl 2 status\n'
+	printf 'Tear it down with:           sh regress/cluster.sh down\n'
+fi
