@@ -292,7 +292,10 @@ proc_stop_all(struct parent *p)
 	size_t	 i;
 
 	proc_stop_group(p, 0, SIGTERM, SIGKILL, STOP_WAIT_MS);
-	proc_stop_group(p, 1, SIGINT, SIGQUIT, PG_STOP_WAIT_MS);
+	if (proc_any_running(p, 1)) {
+		proc_stop_group(p, 1, SIGINT, SIGQUIT, PG_STOP_WAIT_MS);
+		log_info("postgres stopped");
+	}
 	for (i = 0; i < PROC_MAX; i++) {
 		struct child *c = &p->children[i];
 

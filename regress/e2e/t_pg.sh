@@ -50,6 +50,7 @@ echo "figure: postgres restart after kill -9 to accepting connections: $(( $(ms)
 
 pgpid=$(pgpid)
 stop_kmd
+check "SIGTERM: kmd logs that postgres stopped" grep -q "postgres stopped" "$LOG"
 check "SIGTERM: postgres got a fast shutdown" \
     grep -q "received fast shutdown request" "$PGLOG"
 check "SIGTERM: postgres is gone" sh -c "! kill -0 $pgpid 2>/dev/null"
