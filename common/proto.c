@@ -29,6 +29,11 @@ imsg_type_name(uint16_t type)
 		[IMSG_HSM_ROT_FD] = "HSM_ROT_FD",
 		[IMSG_TLS_WRITE] = "TLS_WRITE",
 		[IMSG_TLS_INSTALLED] = "TLS_INSTALLED",
+		[IMSG_CTL_USER_SET] = "CTL_USER_SET",
+		[IMSG_USER_SET] = "USER_SET",
+		[IMSG_AUTH_CHECK] = "AUTH_CHECK",
+		[IMSG_AUTH_RESULT] = "AUTH_RESULT",
+		[IMSG_API_LISTEN] = "API_LISTEN",
 	};
 
 	if (type >= IMSG_MAX || names[type] == NULL)

@@ -75,7 +75,36 @@ enum imsg_type {
 	/* parent -> joiner: the outcome of TLS_WRITE */
 	IMSG_TLS_INSTALLED,	/* struct tls_result */
 
+	/* kmctl (local only) -> parent -> joiner: set a user's password */
+	IMSG_CTL_USER_SET,	/* struct user_set; reply END or ERROR */
+	IMSG_USER_SET,		/* struct user_set */
+
+	/* api -> parent -> joiner: check a login; reply AUTH_RESULT */
+	IMSG_AUTH_CHECK,	/* struct user_set */
+	IMSG_AUTH_RESULT,	/* struct auth_result */
+
+	/* parent -> api: the listening socket (fd) and its TLS files */
+	IMSG_API_LISTEN,	/* struct api_conf, with the fd */
+
 	IMSG_MAX
+};
+
+#define KMD_NAME_MAX		64
+#define KMD_PASSWORD_MAX	256
+
+struct user_set {
+	char		 name[KMD_NAME_MAX];
+	char		 password[KMD_PASSWORD_MAX];
+};
+
+struct auth_result {
+	int32_t		 ok;		/* 1: the password matches */
+};
+
+struct api_conf {
+	char		 key[KMD_PEM_MAX];	/* PEM, the interface key */
+	char		 cert[2 * KMD_PEM_MAX];	/* PEM, leaf first */
+	int32_t		 token_lifetime;	/* seconds */
 };
 
 #define KMD_HOST_MAX	254
