@@ -18,6 +18,11 @@
 #define KMD_NODEID_MAX		40
 #define KMD_STATUS_CODE_MAX	16
 #define KMD_STATUS_DESC_MAX	64
+#define KMD_HOST_MAX	254
+#define KMD_URL_MAX	512
+#define KMD_PEM_MAX	4096
+#define KMD_SEALED_MAX	2048		/* hex of nonce|ciphertext|tag */
+#define KMD_WRAPPED_MAX	256
 
 /* Who is on the other end of a channel; handler tables allow by mask. */
 enum proc_id {
@@ -107,11 +112,6 @@ struct api_conf {
 	int32_t		 token_lifetime;	/* seconds */
 };
 
-#define KMD_HOST_MAX	254
-#define KMD_URL_MAX	512
-#define KMD_PEM_MAX	4096
-#define KMD_SEALED_MAX	2048		/* hex of nonce|ciphertext|tag */
-#define KMD_WRAPPED_MAX	256
 
 struct cluster_new {
 	char		 host[KMD_HOST_MAX];
