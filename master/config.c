@@ -35,10 +35,10 @@ struct parser {
 };
 
 enum { KEY_SOCKET, KEY_GROUP, KEY_USER, KEY_DATADIR, KEY_HOST, KEY_API,
-	KEY_DBUSER, KEY_PGBIN };
+	KEY_DBUSER, KEY_PGBIN, KEY_TOKEN };
 static const char *keynames[] = {
 	"socket", "socket group", "user", "datadir", "host", "api listen",
-	"dbuser", "pgbin"
+	"dbuser", "pgbin", "api token lifetime"
 };
 
 static void
@@ -286,11 +286,37 @@ st_simple(struct parser *ps, struct token *t, int n, int key)
 		perr(ps, "host '%s' is not an address or host name", dst);
 }
 
+/* api token lifetime SECONDS */
+static void
+st_token(struct parser *ps, struct token *t, int n)
+{
+	long	 secs;
+
+	if (n != 4 || !is_kw(&t[2], "lifetime")) {
+		perr(ps, "expected: api token lifetime seconds");
+		return;
+	}
+	if (once(ps, KEY_TOKEN) == -1)
+		return;
+	secs = t[3].type == T_NUMBER && strlen(t[3].text) <= 6 ?
+	    strtol(t[3].text, NULL, 10) : -1;
+	if (secs < 10 || secs > 86400)
+		perr(ps, "token lifetime must be from 10 to 86400 seconds, not"
+		    " '%s'", t[3].text);
+	else
+		ps->conf->token_lifetime = (int)secs;
+}
+
 static void
 st_api(struct parser *ps, struct token *t, int n)
 {
 	struct kmd_conf	*c = ps->conf;
 	long		 port;
+
+	if (n >= 2 && is_kw(&t[1], "token")) {
+		st_token(ps, t, n);
+		return;
+	}
 
 	if (n < 3 || !is_kw(&t[1], "listen") || (n != 3 && n != 5) ||
 	    (n == 5 && !is_kw(&t[3], "port"))) {
@@ -348,6 +374,7 @@ conf_defaults(struct kmd_conf *c)
 	kmd_strlcpy(c->host, "127.0.0.1", sizeof(c->host));
 	kmd_strlcpy(c->api_addr, "127.0.0.1", sizeof(c->api_addr));
 	c->api_port = 8443;
+	c->token_lifetime = 3600;
 	kmd_strlcpy(c->dbuser, "postgres", sizeof(c->dbuser));
 	kmd_strlcpy(c->pgbin, "/usr/lib/postgresql/15/bin", sizeof(c->pgbin));
 }
@@ -455,7 +482,8 @@ conf_print(FILE *f, const struct kmd_conf *c)
 	print_str(f, c->host);
 	fputs("\napi listen ", f);
 	print_str(f, c->api_addr);
-	fprintf(f, " port %u\ndbuser ", c->api_port);
+	fprintf(f, " port %u\napi token lifetime %d\ndbuser ", c->api_port,
+	    c->token_lifetime);
 	print_str(f, c->dbuser);
 	fputs("\npgbin ", f);
 	print_str(f, c->pgbin);

@@ -8,6 +8,7 @@
  *	datadir "/var/lib/kmd"
  *	host "127.0.0.1"
  *	api listen "127.0.0.1" port 8443
+ *	api token lifetime 3600
  *	dbuser "postgres"
  *	pgbin "/usr/lib/postgresql/15/bin"
  *
@@ -34,6 +35,7 @@ struct kmd_conf {
 	char		 host[CONF_HOST_MAX];
 	char		 api_addr[CONF_HOST_MAX];
 	uint16_t	 api_port;
+	int		 token_lifetime;	/* seconds */
 	char		 dbuser[KMD_USER_MAX];
 	char		 pgbin[KMD_PATH_MAX];
 };

@@ -74,6 +74,8 @@ struct parent {
 	struct child		 children[PROC_MAX];
 	int			 ctl_fd;
 	int			 rot_fd;	/* passed to hsm, never read */
+	int			 api_fd;	/* passed to api */
+	struct api_conf		*apiconf;	/* sodium_malloc'd */
 	struct event		*ctl_ev;
 	TAILQ_HEAD(, ctl_client) clients;
 	size_t			 nclients;
@@ -108,6 +110,11 @@ int	pg_tls_write(struct parent *, const struct tls_files *, char *,
 	    size_t);
 int	rot_open(const struct parent *);
 pid_t	pg_spawn(struct parent *);
+
+/* apilisten.c */
+int	api_load_cert(struct parent *);
+int	api_listen(struct parent *);
+void	api_send_conf(struct parent *, struct kchan *);
 
 /* parent.c */
 int	parent_main(struct parent *);

@@ -3,6 +3,7 @@
  * parent; "kmd -P role" is how the parent re-executes itself as a worker.
  */
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,11 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
+	/* Before any sandbox: it may need /dev/urandom on old kernels. */
+	if (sodium_init() == -1) {
+		fprintf(stderr, "kmd: cannot initialise libsodium\n");
+		return 1;
+	}
 
 	if (role != NULL) {
 		if ((pd = proc_lookup(role)) == NULL) {

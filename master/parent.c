@@ -69,6 +69,8 @@ parent_reload(struct parent *p)
 		if (p->children[i].ch != NULL)
 			kchan_send(p->children[i].ch, IMSG_CONF_VERBOSE, 0, -1,
 			    &v, sizeof(v));
+	if (api_load_cert(p) == 0 && p->children[PROC_API].ch != NULL)
+		api_send_conf(p, p->children[PROC_API].ch);
 	log_info("configuration reloaded from %s", p->conffile);
 }
 
@@ -153,12 +155,14 @@ parent_main(struct parent *p)
 
 	p->ctl_fd = -1;
 	p->rot_fd = -1;
+	p->api_fd = -1;
 	TAILQ_INIT(&p->clients);
 	TAILQ_INIT(&p->pending);
 	/* The socket first: a second kmd must not touch the first's db. */
 	if (parent_user(p) == -1 || parent_dirs(p) == -1 ||
 	    control_listen(p) == -1 || pg_prepare(p) == -1 ||
-	    (p->rot_fd = rot_open(p)) == -1)
+	    (p->rot_fd = rot_open(p)) == -1 || api_load_cert(p) == -1 ||
+	    api_listen(p) == -1)
 		return 1;
 	if (!p->foreground && daemon(0, 0) == -1) {
 		log_warn("daemon");

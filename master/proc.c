@@ -175,6 +175,8 @@ proc_spawn(struct child *c)
 	if (c->def->id == PROC_HSM && kchan_send(c->ch, IMSG_HSM_ROT_FD, 0,
 	    dup(p->rot_fd), NULL, 0) == -1)
 		fatal("%s: pass the root-of-trust key to hsm", __func__);
+	if (c->def->id == PROC_API)
+		api_send_conf(p, c->ch);
 	log_info("started %s, pid %d", proc_name(c->def->id), (int)c->pid);
 }
 

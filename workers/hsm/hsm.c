@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ca.h"
+#include "cert.h"
 #include "log.h"
 #include "worker.h"
 
@@ -191,7 +191,7 @@ hsm_init(struct worker *w)
 {
 	struct hsm	*h;
 
-	if (sodium_init() == -1 || (h = calloc(1, sizeof(*h))) == NULL)
+	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return -1;
 	w->ctx = h;
 	return 0;

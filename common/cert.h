@@ -1,9 +1,10 @@
 /*
- * The cluster CA and node certificates (OpenSSL), and sealing with
- * libsodium.  Used only inside the hsm worker.
+ * X.509 with OpenSSL: the cluster CA and node certificates (made only by
+ * the hsm worker), the node-local self-signed API certificate (made by the
+ * parent); sealing with libsodium.
  */
-#ifndef KMD_HSM_CA_H
-#define KMD_HSM_CA_H
+#ifndef KMD_CERT_H
+#define KMD_CERT_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -22,6 +23,7 @@ int		 pem_key(EVP_PKEY *, char *, size_t);
 int		 pem_cert(X509 *, char *, size_t);
 EVP_PKEY	*pem_read_key(const char *);
 X509		*pem_read_cert(const char *);
+X509		*cert_self_signed(EVP_PKEY *, const char *);
 
 int	seal_hex(const uint8_t *, const char *, const void *, size_t, char *,
 	    size_t);

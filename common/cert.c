@@ -9,7 +9,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "ca.h"
+#include "cert.h"
 
 #define CA_DAYS		3650
 #define NODE_DAYS	825
@@ -107,6 +107,35 @@ ca_issue(EVP_PKEY *cakey, X509 *cacert, EVP_PKEY *pub, const char *node_id,
 	    -1 || add_ext(cacert, x, NID_subject_alt_name, san) == -1 ||
 	    add_ext(cacert, x, NID_authority_key_identifier, "keyid") == -1 ||
 	    X509_sign(x, cakey, EVP_sha256()) == 0) {
+		X509_free(x);
+		return NULL;
+	}
+	return x;
+}
+
+/*
+ * The API's interface certificate: self-signed, CN and SAN the listen
+ * address, for TLS servers only.  Node-local; an admin may replace it.
+ */
+X509 *
+cert_self_signed(EVP_PKEY *key, const char *host)
+{
+	X509		*x;
+	unsigned char	 addr[16];
+	char		 san[300];
+
+	if (inet_pton(AF_INET, host, addr) == 1 ||
+	    inet_pton(AF_INET6, host, addr) == 1)
+		snprintf(san, sizeof(san), "IP:%s", host);
+	else
+		snprintf(san, sizeof(san), "DNS:%s", host);
+	if ((x = cert_new(key, host, NODE_DAYS)) == NULL)
+		return NULL;
+	if (X509_set_issuer_name(x, X509_get_subject_name(x)) != 1 ||
+	    add_ext(x, x, NID_basic_constraints, "critical,CA:FALSE") == -1 ||
+	    add_ext(x, x, NID_ext_key_usage, "serverAuth") == -1 ||
+	    add_ext(x, x, NID_subject_alt_name, san) == -1 ||
+	    X509_sign(x, key, EVP_sha256()) == 0) {
 		X509_free(x);
 		return NULL;
 	}
