@@ -33,7 +33,24 @@ static const struct route {
 	{ IMSG_CTL_CLUSTER_INFO, PROC_REPLMON, IMSG_CLUSTER_INFO },
 	{ IMSG_CTL_CLUSTER_NEW, PROC_JOINER, IMSG_CLUSTER_NEW },
 	{ IMSG_CTL_NODES, PROC_REPLMON, IMSG_NODES },
+	{ IMSG_CTL_USER_SET, PROC_JOINER, IMSG_USER_SET },
+	{ IMSG_AUTH_CHECK, PROC_JOINER, IMSG_AUTH_CHECK },
 };
+
+/* Client 0 is the api worker, whose requests are routed like kmctl's. */
+#define API_CLIENT	0
+
+/* Where replies to a client go: its socket, or the api worker. */
+static struct kchan *
+reply_chan(struct parent *p, uint32_t id)
+{
+	struct ctl_client	*cl;
+	struct child		*api;
+
+	if (id == API_CLIENT)
+		return (api = proc_child(p, PROC_API)) != NULL ? api->ch : NULL;
+	return (cl = control_client(p, id)) != NULL ? cl->ch : NULL;
+}
 
 struct ctl_client *
 control_client(struct parent *p, uint32_t id)
@@ -84,13 +101,18 @@ void
 control_worker_gone(struct parent *p, enum proc_id worker)
 {
 	struct pending		*pe, *tmp;
-	struct ctl_client	*cl;
+	struct kchan		*to;
 
 	TAILQ_FOREACH_SAFE(pe, &p->pending, entry, tmp) {
+		if (pe->client == API_CLIENT && worker == PROC_API) {
+			TAILQ_REMOVE(&p->pending, pe, entry);
+			free(pe);
+			continue;
+		}
 		if (pe->worker != worker)
 			continue;
-		if ((cl = control_client(p, pe->client)) != NULL)
-			kchan_senderr(cl->ch, pe->client_reqid, "the %s process"
+		if ((to = reply_chan(p, pe->client)) != NULL)
+			kchan_senderr(to, pe->client_reqid, "the %s process"
 			    " restarted before answering; try again",
 			    proc_name(worker));
 		TAILQ_REMOVE(&p->pending, pe, entry);
@@ -173,7 +195,20 @@ static const struct kmsg_handler ctl_handlers[] = {
 	    ctl_forward },
 	{ IMSG_CTL_NODES, sizeof(struct nodes_query), FROM(PROC_CTL),
 	    ctl_forward },
+	{ IMSG_CTL_USER_SET, sizeof(struct user_set), FROM(PROC_CTL),
+	    ctl_forward },
 };
+
+/* The api worker's requests: the same handlers, on its channel. */
+static int
+api_request(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct child	*c = arg;
+
+	if (m->hdr.type == IMSG_CTL_STATUS)
+		return ctl_status(ch, m, c->p);
+	return ctl_forward(ch, m, c->p);
+}
 
 /* Relay a worker's reply frame to the client waiting for it. */
 static int
@@ -181,7 +216,7 @@ worker_reply(struct kchan *ch, struct kmsg *m, void *arg)
 {
 	struct child		*c = arg;
 	struct parent		*p = c->p;
-	struct ctl_client	*cl;
+	struct kchan		*to;
 	struct pending		*pe;
 	int			 last;
 
@@ -196,9 +231,10 @@ worker_reply(struct kchan *ch, struct kmsg *m, void *arg)
 		    imsg_type_name(m->hdr.type), proc_name(ch->peer));
 		return 0;
 	}
-	last = m->hdr.type == IMSG_CTL_END || m->hdr.type == IMSG_CTL_ERROR;
-	if ((cl = control_client(p, pe->client)) != NULL)
-		kchan_send(cl->ch, m->hdr.type, pe->client_reqid, -1, m->data,
+	last = m->hdr.type == IMSG_CTL_END || m->hdr.type == IMSG_CTL_ERROR ||
+	    m->hdr.type == IMSG_AUTH_RESULT;
+	if ((to = reply_chan(p, pe->client)) != NULL)
+		kchan_send(to, m->hdr.type, pe->client_reqid, -1, m->data,
 		    m->datalen);
 	if (last) {
 		TAILQ_REMOVE(&p->pending, pe, entry);
@@ -263,6 +299,16 @@ const struct kmsg_handler parent_worker_handlers[] = {
 	{ IMSG_HSM_ERROR, KMSG_VARLEN, FROM(PROC_HSM), worker_relay },
 	{ IMSG_TLS_WRITE, sizeof(struct tls_files), FROM(PROC_HSM),
 	    worker_tls_write },
+	{ IMSG_AUTH_RESULT, sizeof(struct auth_result), FROM(PROC_JOINER),
+	    worker_reply },
+	{ IMSG_CTL_STATUS, 0, FROM(PROC_API), api_request },
+	{ IMSG_CTL_CLUSTER_INFO, 0, FROM(PROC_API), api_request },
+	{ IMSG_CTL_CLUSTER_NEW, sizeof(struct cluster_new), FROM(PROC_API),
+	    api_request },
+	{ IMSG_CTL_NODES, sizeof(struct nodes_query), FROM(PROC_API),
+	    api_request },
+	{ IMSG_AUTH_CHECK, sizeof(struct user_set), FROM(PROC_API),
+	    api_request },
 	{ IMSG_CTL_END, 0, WORKERS, worker_reply },
 	{ IMSG_CTL_ERROR, KMSG_VARLEN, WORKERS, worker_reply },
 };

@@ -5,6 +5,7 @@
  * operations (new, csr, join and its five stages, removal) build on it.
  */
 #include <event2/event.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,6 +187,10 @@ static const struct kmsg_handler joiner_handlers[] = {
 	{ IMSG_HSM_ERROR, KMSG_VARLEN, FROM(PROC_PARENT), joiner_hsm_error },
 	{ IMSG_TLS_INSTALLED, sizeof(struct tls_result), FROM(PROC_PARENT),
 	    joiner_tls_installed },
+	{ IMSG_USER_SET, sizeof(struct user_set), FROM(PROC_PARENT),
+	    joiner_user_set },
+	{ IMSG_AUTH_CHECK, sizeof(struct user_set), FROM(PROC_PARENT),
+	    joiner_auth_check },
 };
 
 const struct worker_def joiner_worker = {

@@ -30,4 +30,8 @@ int	joiner_hsm_error(struct kchan *, struct kmsg *, void *);
 int	joiner_tls_installed(struct kchan *, struct kmsg *, void *);
 void	joiner_tls_reinstall(struct joiner *);
 
+/* users.c */
+int	joiner_user_set(struct kchan *, struct kmsg *, void *);
+int	joiner_auth_check(struct kchan *, struct kmsg *, void *);
+
 #endif
