@@ -1,6 +1,8 @@
 /*
  * kmctl: kmd's admin tool.  Locally it speaks kmsg over kmd's control
- * socket; each action maps to one request message and a reply reader.
+ * socket; with a URL it speaks HTTPS to kmd's REST API (remote.c).  Each
+ * action maps to one typed request, which both transports carry, and the
+ * JSON printed is the same either way.
  * Exit status: 0 on success, 1 on any error (one line on stderr).
  */
 #include <sys/socket.h>
@@ -15,63 +17,44 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kmctl.h"
 #include "kmsg.h"
 #include "output.h"
 #include "parser.h"
 #include "proto.h"
+#include "reply.h"
 #include "util.h"
 
 #define KMCTL_SOCKET	"/run/kmd/kmd.sock"
-#define KMCTL_TIMEOUT	60		/* seconds without a frame */
-#define PROCS_MAX	16
-
-#define NODES_MAX	64
-
-struct reply {
-	struct cluster_info	 info;
-	struct ctl_proc		 procs[PROCS_MAX];
-	size_t			 nprocs;
-	struct nodes_page	 page;
-	int			 havepage;
-	struct node_info	 nodes[NODES_MAX];
-	size_t			 nnodes;
-};
-
-typedef int	(*build_fn)(const struct parse_result *, void *, size_t *);
-typedef int	(*frame_fn)(struct reply *, const struct kmsg *);
-typedef int	(*done_fn)(struct reply *);
 
 static int	build_new(const struct parse_result *, void *, size_t *);
 static int	build_nodes(const struct parse_result *, void *, size_t *);
-static int	on_proc(struct reply *, const struct kmsg *);
-static int	on_info(struct reply *, const struct kmsg *);
-static int	on_nodes(struct reply *, const struct kmsg *);
-static int	done_status(struct reply *);
-static int	done_info(struct reply *);
-static int	done_nodes_list(struct reply *);
-static int	done_nodes_get(struct reply *);
+static int	build_user(const struct parse_result *, void *, size_t *);
+static int	rest_new(const void *, struct rest_req *);
+static int	rest_nodes(const void *, struct rest_req *);
 
 /*
- * One row per action kmctl can send: its request (and the builder of its
- * payload), the reader of each reply frame, the printer at END.  The
+ * One row per action kmctl can send: its request message and the builder
+ * of its typed payload, what is printed at END, and the REST call the
+ * same typed payload becomes in remote mode (NULL path: local only).  The
  * actions not listed are not built yet.
  */
-static const struct ctl_action {
-	enum action	 action;
-	uint16_t	 type;
-	build_fn	 build;
-	frame_fn	 on_frame;
-	done_fn		 done;
-} actions[] = {
-	{ A_STATUS, IMSG_CTL_STATUS, NULL, on_proc, done_status },
-	{ A_CLUSTER_INFO, IMSG_CTL_CLUSTER_INFO, NULL, on_info, done_info },
-	{ A_CLUSTER_NEW, IMSG_CTL_CLUSTER_NEW, build_new, on_info, done_info },
-	{ A_NODES_LIST, IMSG_CTL_NODES, build_nodes, on_nodes,
-	    done_nodes_list },
-	{ A_NODES_GET, IMSG_CTL_NODES, build_nodes, on_nodes, done_nodes_get },
+static const struct ctl_action actions[] = {
+	{ A_STATUS, IMSG_CTL_STATUS, NULL, P_STATUS,
+	    "GET", "system/processes", NULL },
+	{ A_CLUSTER_INFO, IMSG_CTL_CLUSTER_INFO, NULL, P_INFO,
+	    "GET", "cluster", NULL },
+	{ A_CLUSTER_NEW, IMSG_CTL_CLUSTER_NEW, build_new, P_INFO,
+	    "POST", "cluster/new", rest_new },
+	{ A_NODES_LIST, IMSG_CTL_NODES, build_nodes, P_NODES,
+	    "GET", "nodes", rest_nodes },
+	{ A_NODES_GET, IMSG_CTL_NODES, build_nodes, P_NODE,
+	    "GET", "nodes", rest_nodes },
+	{ A_USERS_SETPW, IMSG_CTL_USER_SET, build_user, P_NONE,
+	    NULL, NULL, NULL },
 };
 
-static void
+void
 die(const char *fmt, ...)
 {
 	va_list	 ap;
@@ -83,9 +66,6 @@ die(const char *fmt, ...)
 	fputc('\n', stderr);
 	exit(1);
 }
-
-static void	die(const char *, ...)
-		    __attribute__((noreturn, format(printf, 1, 2)));
 
 /* Copy a flag into a fixed field, or say which flag is too long. */
 static void
@@ -146,87 +126,58 @@ build_nodes(const struct parse_result *res, void *buf, size_t *len)
 	return 0;
 }
 
+/* The password comes from the terminal (asked twice) or one stdin line. */
 static int
-fields_ok(const struct node_info *n)
+build_user(const struct parse_result *res, void *buf, size_t *len)
 {
-	return memchr(n->nodeid, '\0', sizeof(n->nodeid)) != NULL &&
-	    memchr(n->code, '\0', sizeof(n->code)) != NULL &&
-	    memchr(n->desc, '\0', sizeof(n->desc)) != NULL &&
-	    memchr(n->host, '\0', sizeof(n->host)) != NULL &&
-	    memchr(n->pubaddr, '\0', sizeof(n->pubaddr)) != NULL;
-}
+	struct user_set	*u = buf;
+	char		 again[KMD_PASSWORD_MAX];
+	const char	*p;
 
-static int
-on_nodes(struct reply *r, const struct kmsg *m)
-{
-	if (m->hdr.type == IMSG_NODES_PAGE && m->datalen == sizeof(r->page) &&
-	    !r->havepage) {
-		memcpy(&r->page, m->data, sizeof(r->page));
-		r->havepage = 1;
-		return 0;
+	memset(u, 0, sizeof(*u));
+	field(u->name, sizeof(u->name), res->flag[F_NAME], "name");
+	for (p = u->name; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr("._-", *p) == NULL)
+			die("--name: '%s' is not a user name (letters, digits,"
+			    " '.', '_' and '-')", u->name);
+	read_password("New password: ", u->password, sizeof(u->password));
+	if (isatty(STDIN_FILENO)) {
+		read_password("Again: ", again, sizeof(again));
+		if (strcmp(again, u->password) != 0)
+			die("the passwords do not match; nothing changed");
+		explicit_bzero(again, sizeof(again));
 	}
-	if (m->hdr.type != IMSG_NODE_INFO || m->datalen !=
-	    sizeof(struct node_info) || r->nnodes == NODES_MAX)
-		return -1;
-	memcpy(&r->nodes[r->nnodes], m->data, sizeof(struct node_info));
-	return fields_ok(&r->nodes[r->nnodes++]) ? 0 : -1;
-}
-
-static int
-done_nodes_list(struct reply *r)
-{
-	return print_nodes(&r->page, r->nodes, r->nnodes);
-}
-
-static int
-done_nodes_get(struct reply *r)
-{
-	if (r->nnodes != 1)
-		return -1;
-	return print_node(&r->nodes[0]);
-}
-
-static int
-on_proc(struct reply *r, const struct kmsg *m)
-{
-	struct ctl_proc	*cp;
-
-	if (m->hdr.type != IMSG_CTL_PROC || m->datalen != sizeof(*cp) ||
-	    r->nprocs == PROCS_MAX)
-		return -1;
-	cp = &r->procs[r->nprocs];
-	memcpy(cp, m->data, sizeof(*cp));
-	if (memchr(cp->role, '\0', sizeof(cp->role)) == NULL ||
-	    memchr(cp->user, '\0', sizeof(cp->user)) == NULL)
-		return -1;
-	r->nprocs++;
+	if (strlen(u->password) < 8)
+		die("the password must have at least 8 characters");
+	*len = sizeof(*u);
 	return 0;
 }
 
+/* cluster new: {"host","url","publicAddress"}, the names the API takes. */
 static int
-on_info(struct reply *r, const struct kmsg *m)
+rest_new(const void *req, struct rest_req *rr)
 {
-	if (m->hdr.type != IMSG_CLUSTER_INFO_REPLY ||
-	    m->datalen != sizeof(r->info))
-		return -1;
-	memcpy(&r->info, m->data, sizeof(r->info));
-	if (memchr(r->info.nodeid, '\0', sizeof(r->info.nodeid)) == NULL ||
-	    memchr(r->info.code, '\0', sizeof(r->info.code)) == NULL ||
-	    memchr(r->info.desc, '\0', sizeof(r->info.desc)) == NULL)
-		return -1;
-	return 0;
+	const struct cluster_new	*cn = req;
+	const char			*kv[] = {
+		"host", cn->host, "url", cn->url,
+		"publicAddress", cn->pubaddr[0] ? cn->pubaddr : NULL,
+	};
+
+	return rest_body(rr, kv, sizeof(kv) / sizeof(kv[0]) / 2);
 }
 
 static int
-done_status(struct reply *r)
+rest_nodes(const void *req, struct rest_req *rr)
 {
-	return print_status(r->procs, r->nprocs);
-}
+	const struct nodes_query	*q = req;
+	int				 n;
 
-static int
-done_info(struct reply *r)
-{
-	return print_cluster_info(&r->info);
+	if (q->id[0] != '\0')
+		n = snprintf(rr->path, sizeof(rr->path), "nodes/%s", q->id);
+	else
+		n = snprintf(rr->path, sizeof(rr->path),
+		    "nodes?skip=%d&limit=%d", q->skip, q->limit);
+	return n < 0 || (size_t)n >= sizeof(rr->path) ? -1 : 0;
 }
 
 static int
@@ -249,27 +200,45 @@ ctl_connect(const char *path)
 	return fd;
 }
 
+/* Print what the reply holds; a reply that lacks it is kmd's fault. */
+static int
+ctl_done(const struct ctl_action *a, struct reply *r)
+{
+	int	 ok;
+
+	switch (a->print) {
+	case P_INFO:
+		ok = r->haveinfo;
+		break;
+	case P_NODES:
+		ok = r->havepage;
+		break;
+	case P_NODE:
+		ok = r->nnodes == 1;
+		break;
+	default:
+		ok = 1;
+		break;
+	}
+	if (!ok)
+		die("incomplete reply from kmd");
+	return print_reply(r, a->print);
+}
+
 /* Read frames until END or ERROR; every frame is checked before use. */
 static int
-ctl_run(int fd, const struct ctl_action *a, const struct parse_result *res,
+ctl_run(int fd, const struct ctl_action *a, const void *req, size_t reqlen,
     const char *path)
 {
 	static struct reply r;
-	union {
-		struct cluster_new	 cn;
-		struct nodes_query	 nq;
-	}		 req;
-	size_t		 reqlen = 0;
 	struct kbuf	 kb;
 	struct kmsg	 m;
+	const char	*msg;
 	ssize_t		 n;
-	int		 got, senderr = 0;
+	int		 got, senderr = 0, ret;
 
-	memset(&r, 0, sizeof(r));
-	if (a->build != NULL && a->build(res, &req, &reqlen) == -1)
-		die("%s: bad arguments", res->path);
 	if (kbuf_init(&kb, fd) == -1 ||
-	    kbuf_compose(&kb, a->type, 0, getpid(), -1, &req, reqlen) == -1)
+	    kbuf_compose(&kb, a->type, 0, getpid(), -1, req, reqlen) == -1)
 		die("%s: %s", __func__, strerror(errno));
 	/* A refused client still reads kmd's reason, so go on reading. */
 	if (kbuf_flush(&kb) != 1)
@@ -279,13 +248,13 @@ ctl_run(int fd, const struct ctl_action *a, const struct parse_result *res,
 			kmsg_closefd(&m);
 			if (m.hdr.type == IMSG_CTL_END && m.datalen == 0) {
 				kbuf_clear(&kb);
-				return a->done(&r);
+				ret = ctl_done(a, &r);
+				reply_clear(&r);
+				return ret;
 			}
-			if (m.hdr.type == IMSG_CTL_ERROR && m.datalen > 0 &&
-			    m.datalen <= KMD_ERR_MAX &&
-			    m.data[m.datalen - 1] == '\0')
-				die("%s", (const char *)m.data);
-			if (a->on_frame(&r, &m) == -1)
+			if (reply_error(&m, &msg) == 0)
+				die("%s", msg);
+			if (reply_frame(&r, &m) == -1)
 				die("unexpected reply from kmd (%s, %zu bytes)",
 				    imsg_type_name(m.hdr.type), m.datalen);
 		}
@@ -311,11 +280,17 @@ int
 main(int argc, char *argv[])
 {
 	struct parse_result	 res;
+	struct remote		 rem;
 	const struct ctl_action	*a = NULL;
 	const char		*path;
+	union {
+		struct cluster_new	 cn;
+		struct nodes_query	 nq;
+		struct user_set		 us;
+	}			 req;
+	size_t			 reqlen = 0, i;
 	char			 err[1024];
-	size_t			 i;
-	int			 fd;
+	int			 fd, ret;
 
 	if (argc < 2) {
 		memset(&res, 0, sizeof(res));
@@ -333,12 +308,25 @@ main(int argc, char *argv[])
 			a = &actions[i];
 	if (a == NULL)
 		die("%s: not implemented yet", res.path);
+	if (remote_settings(&res, &rem) == -1)
+		die("%s", rem.err);
+	if (rem.url[0] != '\0' && a->rest_path == NULL)
+		die("%s works on the local socket only: run it on the node,"
+		    " without --url", res.path);
+	if (a->build != NULL && a->build(&res, &req, &reqlen) == -1)
+		die("%s: bad arguments", res.path);
+	if (rem.url[0] != '\0') {
+		ret = remote_run(&rem, a, &req);
+		explicit_bzero(&rem, sizeof(rem));
+		return ret;
+	}
 	if ((path = res.socket) == NULL && (path = getenv("KMCTL_SOCKET")) ==
 	    NULL)
 		path = KMCTL_SOCKET;
 	fd = ctl_connect(path);
-	if (ctl_run(fd, a, &res, path) == -1)
+	if (ctl_run(fd, a, &req, reqlen, path) == -1)
 		die("cannot write the output: %s", strerror(errno));
+	explicit_bzero(&req, sizeof(req));
 	close(fd);
 	return 0;
 }

@@ -1,18 +1,15 @@
 /*
- * JSON at the edge: typed replies from kmd become the reference's JSON,
- * pretty-printed with yajl.
+ * JSON at the edge: typed replies from kmd become the reference's JSON
+ * (common/json.c), pretty-printed with yajl.  Remote replies arrive as
+ * JSON already and are re-printed the same way.
  */
 #include <stdio.h>
 #include <string.h>
 #include <yajl_gen.h>
+#include <yajl_tree.h>
 
+#include "json.h"
 #include "output.h"
-
-static void
-gen_str(yajl_gen g, const char *s)
-{
-	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
-}
 
 static yajl_gen
 gen_new(void)
@@ -40,118 +37,70 @@ gen_print(yajl_gen g)
 	return r;
 }
 
-static void
-gen_status(yajl_gen g, const char *code, const char *desc)
-{
-	gen_str(g, "status");
-	yajl_gen_map_open(g);
-	gen_str(g, "code");
-	gen_str(g, code);
-	gen_str(g, "description");
-	gen_str(g, desc);
-	yajl_gen_map_close(g);
-}
-
 int
-print_cluster_info(const struct cluster_info *ci)
+print_reply(const struct reply *r, enum print_what what)
 {
 	yajl_gen	 g;
 
 	if ((g = gen_new()) == NULL)
 		return -1;
-	yajl_gen_map_open(g);
-	gen_str(g, "nodeID");
-	gen_str(g, ci->nodeid);
-	gen_status(g, ci->code, ci->desc);
-	if (ci->nodecount >= 0) {
-		gen_str(g, "nodeCount");
-		yajl_gen_integer(g, ci->nodecount);
+	switch (what) {
+	case P_INFO:
+		json_cluster_info(g, &r->info);
+		break;
+	case P_STATUS:
+		json_procs(g, r->procs, r->nprocs);
+		break;
+	case P_NODES:
+		json_nodes(g, &r->page, r->nodes, r->nnodes);
+		break;
+	case P_NODE:
+		json_node(g, &r->nodes[0]);
+		break;
+	case P_NONE:
+		yajl_gen_free(g);
+		return 0;
 	}
-	yajl_gen_map_close(g);
 	return gen_print(g);
 }
 
-int
-print_status(const struct ctl_proc *procs, size_t n)
+/* Copy a parsed value into g, keys in their order, numbers verbatim. */
+static void
+gen_value(yajl_gen g, yajl_val v)
 {
-	yajl_gen	 g;
-	size_t		 i;
+	size_t	 i;
 
-	if ((g = gen_new()) == NULL)
-		return -1;
-	yajl_gen_map_open(g);
-	gen_str(g, "processes");
-	yajl_gen_array_open(g);
-	for (i = 0; i < n; i++) {
+	if (YAJL_IS_OBJECT(v)) {
 		yajl_gen_map_open(g);
-		gen_str(g, "role");
-		gen_str(g, procs[i].role);
-		gen_str(g, "pid");
-		yajl_gen_integer(g, procs[i].pid);
-		gen_str(g, "user");
-		gen_str(g, procs[i].user);
-		gen_str(g, "uptime");
-		yajl_gen_integer(g, procs[i].uptime);
-		gen_str(g, "restarts");
-		yajl_gen_integer(g, procs[i].restarts);
+		for (i = 0; i < v->u.object.len; i++) {
+			json_str(g, v->u.object.keys[i]);
+			gen_value(g, v->u.object.values[i]);
+		}
 		yajl_gen_map_close(g);
-	}
-	yajl_gen_array_close(g);
-	yajl_gen_map_close(g);
-	return gen_print(g);
-}
-
-static void
-gen_node(yajl_gen g, const struct node_info *n)
-{
-	yajl_gen_map_open(g);
-	gen_str(g, "nodeID");
-	gen_str(g, n->nodeid);
-	gen_status(g, n->code, n->desc);
-	gen_str(g, "host");
-	gen_str(g, n->host);
-	gen_str(g, "port");
-	yajl_gen_integer(g, n->port);
-	gen_str(g, "publicAddress");
-	gen_str(g, n->pubaddr);
-	gen_str(g, "isThisNode");
-	yajl_gen_bool(g, n->this_node);
-	yajl_gen_map_close(g);
-}
-
-/* {"skip","limit","total","resources":[...]}, as the reference lists. */
-int
-print_nodes(const struct nodes_page *pg, const struct node_info *nodes,
-    size_t n)
-{
-	yajl_gen	 g;
-	size_t		 i;
-
-	if ((g = gen_new()) == NULL)
-		return -1;
-	yajl_gen_map_open(g);
-	gen_str(g, "skip");
-	yajl_gen_integer(g, pg->skip);
-	gen_str(g, "limit");
-	yajl_gen_integer(g, pg->limit);
-	gen_str(g, "total");
-	yajl_gen_integer(g, pg->total);
-	gen_str(g, "resources");
-	yajl_gen_array_open(g);
-	for (i = 0; i < n; i++)
-		gen_node(g, &nodes[i]);
-	yajl_gen_array_close(g);
-	yajl_gen_map_close(g);
-	return gen_print(g);
+	} else if (YAJL_IS_ARRAY(v)) {
+		yajl_gen_array_open(g);
+		for (i = 0; i < v->u.array.len; i++)
+			gen_value(g, v->u.array.values[i]);
+		yajl_gen_array_close(g);
+	} else if (YAJL_IS_STRING(v))
+		json_str(g, v->u.string);
+	else if (YAJL_IS_NUMBER(v))
+		yajl_gen_number(g, v->u.number.r, strlen(v->u.number.r));
+	else if (YAJL_IS_TRUE(v))
+		yajl_gen_bool(g, 1);
+	else if (YAJL_IS_FALSE(v))
+		yajl_gen_bool(g, 0);
+	else
+		yajl_gen_null(g);
 }
 
 int
-print_node(const struct node_info *n)
+print_json(yajl_val v)
 {
 	yajl_gen	 g;
 
 	if ((g = gen_new()) == NULL)
 		return -1;
-	gen_node(g, n);
+	gen_value(g, v);
 	return gen_print(g);
 }

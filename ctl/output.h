@@ -1,14 +1,13 @@
 #ifndef KMCTL_OUTPUT_H
 #define KMCTL_OUTPUT_H
 
-#include <stddef.h>
+#include <yajl_tree.h>
 
-#include "proto.h"
+#include "reply.h"
 
-int	print_cluster_info(const struct cluster_info *);
-int	print_status(const struct ctl_proc *, size_t);
-int	print_nodes(const struct nodes_page *, const struct node_info *,
-	    size_t);
-int	print_node(const struct node_info *);
+enum print_what { P_NONE, P_INFO, P_STATUS, P_NODES, P_NODE };
+
+int	print_reply(const struct reply *, enum print_what);
+int	print_json(yajl_val);
 
 #endif

@@ -30,7 +30,26 @@ static const struct {
 	[F_YES] = { "yes", 1, NULL },
 	[F_BLOCK] = { "block", 1, NULL },
 	[F_FORCE] = { "force", 1, NULL },
+	[F_NAME] = { "name", 0, "USER" },
 };
+
+static const struct {
+	const char	*name;
+	int		 boolean;
+} gopts[G_MAX] = {
+	[G_URL] = { "url", 0 },
+	[G_USER] = { "user", 0 },
+	[G_PASSWORD] = { "password", 0 },
+	[G_NOSSLVERIFY] = { "nosslverify", 1 },
+	[G_CACERT] = { "cacert", 0 },
+	[G_TIMEOUT] = { "timeout", 0 },
+	[G_CONFIG] = { "config", 0 },
+};
+
+#define GLOBAL_USAGE	"[-s socket] [--url URL [--user NAME]" \
+	" [--password PASSWORD] [--cacert FILE] [--nosslverify]]" \
+	" [--timeout SECONDS] [--config FILE]"
+
 
 static const struct token t_nodes[] = {
 	{ "list", A_NODES_LIST, NULL, FM(F_SKIP) | FM(F_LIMIT), 0,
@@ -82,11 +101,18 @@ static const struct token t_rotkeys[] = {
 	{ NULL, A_NONE, NULL, 0, 0, NULL }
 };
 
+static const struct token t_users[] = {
+	{ "set-password", A_USERS_SETPW, NULL, FM(F_NAME), FM(F_NAME),
+	    "set an API user's password (local socket only)" },
+	{ NULL, A_NONE, NULL, 0, 0, NULL }
+};
+
 static const struct token t_main[] = {
 	{ "cluster", A_NONE, t_cluster, 0, 0, "clusters and nodes" },
 	{ "services", A_NONE, t_services, 0, 0, "this node's services" },
 	{ "rot-keys", A_NONE, t_rotkeys, 0, 0, "root-of-trust keys" },
 	{ "status", A_STATUS, NULL, 0, 0, "kmd's processes" },
+	{ "users", A_NONE, t_users, 0, 0, "users of the HTTPS API" },
 	{ NULL, A_NONE, NULL, 0, 0, NULL }
 };
 
@@ -94,6 +120,12 @@ const char *
 flag_name(enum flag f)
 {
 	return (unsigned)f < F_MAX ? flags[f].name : "?";
+}
+
+const char *
+gopt_name(enum gopt g)
+{
+	return (unsigned)g < G_MAX ? gopts[g].name : "?";
 }
 
 static int
@@ -286,25 +318,55 @@ parse_flags(int argc, char *argv[], int i, struct parse_result *res,
 	return 0;
 }
 
-/* Global options before the command: -s socket, --help. */
+/* Global options before the command: -s, --url and friends, --help. */
 static int
 parse_globals(int argc, char *argv[], struct parse_result *res, char *err,
     size_t errlen)
 {
-	int	 i;
+	const char	*arg, *eq;
+	size_t		 n;
+	int		 i, g;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if (strcmp(argv[i], "--help") == 0 ||
-		    strcmp(argv[i], "-h") == 0) {
+		arg = argv[i];
+		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
 			res->help = 1;
-		} else if (strcmp(argv[i], "-s") == 0) {
+			continue;
+		}
+		if (strcmp(arg, "-s") == 0) {
 			if (++i == argc || argv[i][0] == '\0')
 				return perr(err, errlen, "-s needs a socket"
 				    " path");
 			res->socket = argv[i];
-		} else
-			return perr(err, errlen, "unknown option '%s'; valid"
-			    " options: -s socket, --help", argv[i]);
+			continue;
+		}
+		eq = strchr(arg, '=');
+		n = eq ? (size_t)(eq - arg) : strlen(arg);
+		for (g = 0; g < G_MAX; g++)
+			if (strncmp(arg, "--", 2) == 0 && n - 2 ==
+			    strlen(gopts[g].name) && strncmp(arg + 2,
+			    gopts[g].name, n - 2) == 0)
+				break;
+		if (g == G_MAX)
+			return perr(err, errlen, "unknown option '%s'; usage:"
+			    " kmctl %s command", arg, GLOBAL_USAGE);
+		if (res->global[g] != NULL)
+			return perr(err, errlen, "--%s given twice",
+			    gopts[g].name);
+		if (gopts[g].boolean) {
+			if (eq != NULL)
+				return perr(err, errlen, "--%s takes no value",
+				    gopts[g].name);
+			res->global[g] = "";
+			continue;
+		}
+		if (eq != NULL)
+			res->global[g] = eq + 1;
+		else if (i + 1 < argc)
+			res->global[g] = argv[++i];
+		else
+			return perr(err, errlen, "--%s needs a value",
+			    gopts[g].name);
 	}
 	return i;
 }
@@ -360,7 +422,7 @@ usage_leaf(FILE *f, const struct parse_result *res)
 	const struct token	*t = res->leaf;
 	int			 i;
 
-	fprintf(f, "usage: kmctl [-s socket] %s", res->path);
+	fprintf(f, "usage: kmctl [options] %s", res->path);
 	for (i = 0; i < F_MAX; i++) {
 		if ((t->flags & FM(i)) == 0)
 			continue;
@@ -382,8 +444,11 @@ parse_usage(FILE *f, const struct parse_result *res)
 		usage_leaf(f, res);
 		return;
 	}
-	fprintf(f, "usage: kmctl [-s socket] %s%scommand [flags]\n"
-	    "commands:\n", res->path, res->path[0] ? " " : "");
+	fprintf(f, "usage: kmctl [options] %s%scommand [flags]\n",
+	    res->path, res->path[0] ? " " : "");
+	if (res->path[0] == '\0')
+		fprintf(f, "options: %s\n", GLOBAL_USAGE);
+	fprintf(f, "commands:\n");
 	for (t = res->table ? res->table : t_main; t->keyword != NULL; t++)
 		fprintf(f, "  %-10s %s\n", t->keyword, t->help);
 }

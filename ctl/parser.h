@@ -27,6 +27,7 @@ enum action {
 	A_SERVICES_RESET,
 	A_ROTKEYS_LIST,
 	A_ROTKEYS_ROTATE,
+	A_USERS_SETPW,
 	A_MAX
 };
 
@@ -34,7 +35,13 @@ enum flag {
 	F_HOST, F_URL, F_PUBADDR, F_MEMBER, F_CERT, F_CACHAIN, F_MKEK, F_CSR,
 	F_NEWNODEHOST, F_NEWNODECONFIG, F_NEWNODEURL, F_NEWNODEUSER,
 	F_NEWNODEPASS, F_ID, F_SKIP, F_LIMIT, F_SHAREDHSM, F_YES, F_BLOCK,
-	F_FORCE, F_MAX
+	F_FORCE, F_NAME, F_MAX
+};
+
+/* Global options, before the command words: where and how to connect. */
+enum gopt {
+	G_URL, G_USER, G_PASSWORD, G_NOSSLVERIFY, G_CACERT, G_TIMEOUT,
+	G_CONFIG, G_MAX
 };
 #define FM(f)	(1u << (f))
 
@@ -51,6 +58,7 @@ struct parse_result {
 	enum action		 action;
 	const char		*flag[F_MAX];	/* NULL: not given */
 	const char		*socket;	/* -s */
+	const char		*global[G_MAX];	/* NULL: not given */
 	int			 help;		/* --help: print, exit 0 */
 	const struct token	*table;		/* level --help was given at */
 	const struct token	*leaf;
@@ -60,5 +68,6 @@ struct parse_result {
 int	 parse(int, char *[], struct parse_result *, char *, size_t);
 void	 parse_usage(FILE *, const struct parse_result *);
 const char *flag_name(enum flag);
+const char *gopt_name(enum gopt);
 
 #endif

@@ -53,7 +53,7 @@ run(const char *first, ...)
 
 /*
  * Every leaf with exactly its required flags, and its usage line (as in
- * kmctl.8's synopses) after "usage: kmctl [-s socket] <path>".
+ * kmctl.8's synopses) after "usage: kmctl [options] <path>".
  */
 static const struct {
 	const char	*argv[MAXARGS];
@@ -97,6 +97,8 @@ static const struct {
 	{ { "rot-keys", "list" }, A_ROTKEYS_LIST, "rot-keys list", "" },
 	{ { "rot-keys", "rotate" }, A_ROTKEYS_ROTATE, "rot-keys rotate",
 	    " [--id=ID]" },
+	{ { "users", "set-password", "--name", "admin" }, A_USERS_SETPW,
+	    "users set-password", " --name=USER" },
 };
 #define NPATHS	((int)(sizeof(paths) / sizeof(paths[0])))
 
@@ -328,7 +330,7 @@ START_TEST(t_usage)
 	ck_assert_ptr_nonnull(f = open_memstream(&buf, &len));
 	parse_usage(f, &res);
 	fclose(f);
-	ck_assert_str_eq(buf, "usage: kmctl [-s socket] cluster new"
+	ck_assert_str_eq(buf, "usage: kmctl [options] cluster new"
 	    " --host=H --url=U [--public-address=A]\n"
 	    "  create a cluster with this node\n");
 	free(buf);
@@ -337,7 +339,7 @@ START_TEST(t_usage)
 	ck_assert_ptr_nonnull(f = open_memstream(&buf, &len));
 	parse_usage(f, &res);
 	fclose(f);
-	ck_assert_str_eq(buf, "usage: kmctl [-s socket] rot-keys command"
+	ck_assert_str_eq(buf, "usage: kmctl [options] rot-keys command"
 	    " [flags]\ncommands:\n"
 	    "  list       list root-of-trust keys\n"
 	    "  rotate     re-wrap the KEK under another root-of-trust key\n");
@@ -358,13 +360,35 @@ START_TEST(t_usage_leaf)
 	ck_assert_ptr_nonnull(f = open_memstream(&buf, &len));
 	parse_usage(f, &res);
 	fclose(f);
-	snprintf(want, sizeof(want), "usage: kmctl [-s socket] %s%s\n  ",
+	snprintf(want, sizeof(want), "usage: kmctl [options] %s%s\n  ",
 	    paths[_i].path, paths[_i].usage);
 	ck_assert_msg(strncmp(buf, want, strlen(want)) == 0,
 	    "got '%s', want '%s'", buf, want);
 	ck_assert_uint_gt(len, strlen(want) + 1);
 	ck_assert_int_eq(buf[len - 1], '\n');
 	free(buf);
+}
+END_TEST
+
+/* Global options come before the command words, in either form. */
+START_TEST(t_globals)
+{
+	ck_assert_int_eq(RUN("--url", "https://10.0.0.1:8443", "--user=admin",
+	    "--nosslverify", "--timeout", "5", "cluster", "info"), 0);
+	ck_assert_int_eq(res.action, A_CLUSTER_INFO);
+	ck_assert_str_eq(res.global[G_URL], "https://10.0.0.1:8443");
+	ck_assert_str_eq(res.global[G_USER], "admin");
+	ck_assert_str_eq(res.global[G_NOSSLVERIFY], "");
+	ck_assert_str_eq(res.global[G_TIMEOUT], "5");
+	ck_assert_ptr_null(res.global[G_PASSWORD]);
+	FAIL("--url given twice", "--url", "a", "--url=b", "status");
+	FAIL("--nosslverify takes no value", "--nosslverify=1", "status");
+	FAIL("--cacert needs a value", "--cacert");
+	FAIL("unknown option '--urlx'", "--urlx", "x", "status");
+	/* After the command words, --url is cluster new's flag. */
+	ck_assert_int_eq(RUN("cluster", "new", "--host", "h", "--url",
+	    "https://h:1"), 0);
+	ck_assert_ptr_null(res.global[G_URL]);
 }
 END_TEST
 
@@ -558,6 +582,7 @@ parser_suite(void)
 
 	tc = tcase_create("flags");
 	tcase_add_test(tc, t_unknown_flag);
+	tcase_add_test(tc, t_globals);
 	tcase_add_test(tc, t_bad_argument);
 	tcase_add_test(tc, t_duplicate_flag);
 	tcase_add_test(tc, t_flag_forms);

@@ -1,0 +1,16 @@
+#ifndef KMD_JSON_H
+#define KMD_JSON_H
+
+#include <yajl_gen.h>
+
+#include "proto.h"
+
+void	json_str(yajl_gen, const char *);
+void	json_cluster_info(yajl_gen, const struct cluster_info *);
+void	json_node(yajl_gen, const struct node_info *);
+void	json_nodes(yajl_gen, const struct nodes_page *,
+	    const struct node_info *, size_t);
+void	json_procs(yajl_gen, const struct ctl_proc *, size_t);
+void	json_error(yajl_gen, int, const char *, const char *);
+
+#endif

@@ -1,0 +1,105 @@
+/*
+ * Reading replies: each data frame is checked for its exact size and for
+ * terminated strings before it is kept.  An unexpected or malformed frame
+ * makes reply_frame() fail; the caller reports it and drops the reply.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "reply.h"
+
+#define TERMINATED(f)	(memchr((f), '\0', sizeof(f)) != NULL)
+
+static int
+node_ok(const struct node_info *n)
+{
+	return TERMINATED(n->nodeid) && TERMINATED(n->code) &&
+	    TERMINATED(n->desc) && TERMINATED(n->host) &&
+	    TERMINATED(n->pubaddr);
+}
+
+static int
+add_node(struct reply *r, const struct kmsg *m)
+{
+	struct node_info	*n;
+	size_t			 cap;
+
+	if (!r->havepage || r->nnodes == REPLY_NODES_MAX)
+		return -1;
+	if (r->nnodes == r->nodescap) {
+		cap = r->nodescap ? 2 * r->nodescap : 8;
+		if ((n = reallocarray(r->nodes, cap, sizeof(*n))) == NULL)
+			return -1;
+		r->nodes = n;
+		r->nodescap = cap;
+	}
+	n = &r->nodes[r->nnodes];
+	memcpy(n, m->data, sizeof(*n));
+	if (!node_ok(n))
+		return -1;
+	r->nnodes++;
+	return 0;
+}
+
+int
+reply_frame(struct reply *r, const struct kmsg *m)
+{
+	struct ctl_proc	*cp;
+
+	switch (m->hdr.type) {
+	case IMSG_CLUSTER_INFO_REPLY:
+		if (m->datalen != sizeof(r->info) || r->haveinfo)
+			return -1;
+		memcpy(&r->info, m->data, sizeof(r->info));
+		if (!TERMINATED(r->info.nodeid) || !TERMINATED(r->info.code) ||
+		    !TERMINATED(r->info.desc))
+			return -1;
+		r->haveinfo = 1;
+		return 0;
+	case IMSG_NODES_PAGE:
+		if (m->datalen != sizeof(r->page) || r->havepage)
+			return -1;
+		memcpy(&r->page, m->data, sizeof(r->page));
+		r->havepage = 1;
+		return 0;
+	case IMSG_NODE_INFO:
+		if (m->datalen != sizeof(struct node_info))
+			return -1;
+		return add_node(r, m);
+	case IMSG_CTL_PROC:
+		if (m->datalen != sizeof(*cp) || r->nprocs == REPLY_PROCS_MAX)
+			return -1;
+		cp = &r->procs[r->nprocs];
+		memcpy(cp, m->data, sizeof(*cp));
+		if (!TERMINATED(cp->role) || !TERMINATED(cp->user))
+			return -1;
+		r->nprocs++;
+		return 0;
+	case IMSG_AUTH_RESULT:
+		if (m->datalen != sizeof(r->auth) || r->haveauth)
+			return -1;
+		memcpy(&r->auth, m->data, sizeof(r->auth));
+		r->haveauth = 1;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* An ERROR frame's message, when it is well formed. */
+int
+reply_error(const struct kmsg *m, const char **msg)
+{
+	if (m->hdr.type != IMSG_CTL_ERROR || m->datalen == 0 ||
+	    m->datalen > KMD_ERR_MAX || m->data[m->datalen - 1] != '\0')
+		return -1;
+	*msg = (const char *)m->data;
+	return 0;
+}
+
+void
+reply_clear(struct reply *r)
+{
+	free(r->nodes);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,35 @@
+/*
+ * The typed reply to one request, collected frame by frame until END or
+ * ERROR.  kmctl and the api worker read replies with the same code, so a
+ * frame is checked (size, NUL-terminated strings, order) in one place.
+ */
+#ifndef KMD_REPLY_H
+#define KMD_REPLY_H
+
+#include <stddef.h>
+
+#include "kmsg.h"
+#include "proto.h"
+
+#define REPLY_PROCS_MAX	16
+#define REPLY_NODES_MAX	1000
+
+struct reply {
+	struct cluster_info	 info;
+	int			 haveinfo;
+	struct ctl_proc		 procs[REPLY_PROCS_MAX];
+	size_t			 nprocs;
+	struct nodes_page	 page;
+	int			 havepage;
+	struct node_info	*nodes;
+	size_t			 nnodes;
+	size_t			 nodescap;
+	struct auth_result	 auth;
+	int			 haveauth;
+};
+
+int	reply_frame(struct reply *, const struct kmsg *);
+int	reply_error(const struct kmsg *, const char **);
+void	reply_clear(struct reply *);
+
+#endif

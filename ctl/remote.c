@@ -1,0 +1,617 @@
+/*
+ * kmctl's remote mode: settings from flags, then KMCTL_* variables, then
+ * the config file (~/.kmctl.conf), first found winning; then HTTPS to
+ * kmd's REST API with libevent's HTTP client over OpenSSL.  A login
+ * (POST auth/tokens) and the request share one keep-alive connection.
+ * The JSON that comes back is re-printed like local output.
+ */
+#include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <termios.h>
+#include <unistd.h>
+#include <yajl_gen.h>
+#include <yajl_tree.h>
+
+#include "kmctl.h"
+#include "util.h"
+
+#define RESPONSE_MAX	(4 * 1024 * 1024)
+
+/* One setting: its global option, variable and config-file key. */
+static const struct setting {
+	enum gopt	 opt;
+	const char	*env;
+	const char	*key;
+} settings[] = {
+	{ G_URL, "KMCTL_URL", "url" },
+	{ G_USER, "KMCTL_USER", "user" },
+	{ G_PASSWORD, "KMCTL_PASSWORD", "password" },
+	{ G_CACERT, "KMCTL_CACERT", "cacert" },
+	{ G_NOSSLVERIFY, "KMCTL_NOSSLVERIFY", "nosslverify" },
+	{ G_TIMEOUT, "KMCTL_TIMEOUT", "timeout" },
+};
+#define NSETTINGS	(sizeof(settings) / sizeof(settings[0]))
+
+static int
+rerr(struct remote *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+rerr(struct remote *r, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->err, sizeof(r->err), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static char *
+trim(char *s)
+{
+	char	*e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/*
+ * "key = value" lines, '#' comments.  A file that holds a password must
+ * be readable by its owner only, as ssh insists for its keys.
+ */
+static int
+read_config(struct remote *r, const char *path, int must, char
+    vals[NSETTINGS][1024])
+{
+	struct stat	 st;
+	FILE		*f;
+	char		 line[2048], *k, *v, *eq;
+	size_t		 i;
+	int		 lineno = 0, havepw = 0;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		if (!must && errno == ENOENT)
+			return 0;
+		return rerr(r, "cannot read %s: %s", path, strerror(errno));
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			fclose(f);
+			return rerr(r, "%s:%d: line too long", path, lineno);
+		}
+		k = trim(line);
+		if (*k == '#' || *k == '\0')
+			continue;
+		if ((eq = strchr(k, '=')) == NULL) {
+			fclose(f);
+			return rerr(r, "%s:%d: expected 'key = value'", path,
+			    lineno);
+		}
+		*eq = '\0';
+		k = trim(k);
+		v = trim(eq + 1);
+		for (i = 0; i < NSETTINGS; i++)
+			if (strcmp(settings[i].key, k) == 0)
+				break;
+		if (i == NSETTINGS) {
+			fclose(f);
+			return rerr(r, "%s:%d: unknown key '%s'; valid keys:"
+			    " url user password cacert nosslverify timeout",
+			    path, lineno, k);
+		}
+		if (settings[i].opt == G_PASSWORD)
+			havepw = 1;
+		if (vals[i][0] == '\0')
+			kmd_strlcpy(vals[i], v, sizeof(vals[i]));
+	}
+	if (havepw && fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0) {
+		fclose(f);
+		return rerr(r, "%s holds a password but others can read it:"
+		    " chmod 600 %s", path, path);
+	}
+	explicit_bzero(line, sizeof(line));
+	fclose(f);
+	return 0;
+}
+
+static int
+boolean(const char *v, int *out)
+{
+	if (strcmp(v, "") == 0 || strcmp(v, "1") == 0 ||
+	    strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0)
+		*out = 1;
+	else if (strcmp(v, "0") == 0 || strcasecmp(v, "no") == 0 ||
+	    strcasecmp(v, "false") == 0)
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+static int
+store(struct remote *r, enum gopt opt, const char *v, const char *from)
+{
+	char	*end;
+	long	 n;
+
+	switch (opt) {
+	case G_URL:
+		if (strncmp(v, "https://", 8) != 0 || v[8] == '\0')
+			return rerr(r, "%s: '%s' is not an https:// URL", from,
+			    v);
+		if (kmd_strlcpy(r->url, v, sizeof(r->url)) >= sizeof(r->url))
+			return rerr(r, "%s: the URL is too long", from);
+		break;
+	case G_USER:
+		if (kmd_strlcpy(r->user, v, sizeof(r->user)) >=
+		    sizeof(r->user))
+			return rerr(r, "%s: the user name is too long", from);
+		break;
+	case G_PASSWORD:
+		if (kmd_strlcpy(r->password, v, sizeof(r->password)) >=
+		    sizeof(r->password))
+			return rerr(r, "%s: the password is too long", from);
+		break;
+	case G_CACERT:
+		if (kmd_strlcpy(r->cacert, v, sizeof(r->cacert)) >=
+		    sizeof(r->cacert))
+			return rerr(r, "%s: the path is too long", from);
+		break;
+	case G_NOSSLVERIFY:
+		if (boolean(v, &r->nosslverify) == -1)
+			return rerr(r, "%s: nosslverify is yes or no, not"
+			    " '%s'", from, v);
+		break;
+	case G_TIMEOUT:
+		n = strtol(v, &end, 10);
+		if (*v == '\0' || *end != '\0' || n < 1 || n > 3600)
+			return rerr(r, "%s: the timeout is 1 to 3600 seconds,"
+			    " not '%s'", from, v);
+		r->timeout = (int)n;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* Merge flags, environment and config file into r; r->url "" is local. */
+int
+remote_settings(const struct parse_result *res, struct remote *r)
+{
+	static char	 vals[NSETTINGS][1024];
+	const char	*from[NSETTINGS], *cfg, *home;
+	char		 path[1024], where[1100];
+	size_t		 i;
+	int		 must = 1, ret = 0;
+
+	memset(r, 0, sizeof(*r));
+	memset(vals, 0, sizeof(vals));
+	r->timeout = KMCTL_TIMEOUT;
+	for (i = 0; i < NSETTINGS; i++) {
+		from[i] = NULL;
+		if (res->global[settings[i].opt] != NULL) {
+			kmd_strlcpy(vals[i], res->global[settings[i].opt],
+			    sizeof(vals[i]));
+			from[i] = "--";
+		} else if (getenv(settings[i].env) != NULL) {
+			kmd_strlcpy(vals[i], getenv(settings[i].env),
+			    sizeof(vals[i]));
+			from[i] = settings[i].env;
+		}
+		/* "--nosslverify" is given as "": still a value. */
+		if (from[i] != NULL && vals[i][0] == '\0' &&
+		    settings[i].opt == G_NOSSLVERIFY)
+			kmd_strlcpy(vals[i], "yes", sizeof(vals[i]));
+	}
+	if ((cfg = res->global[G_CONFIG]) == NULL &&
+	    (cfg = getenv("KMCTL_CONFIG")) == NULL) {
+		must = 0;
+		if ((home = getenv("HOME")) == NULL || *home == '\0')
+			home = getpwuid(getuid()) ? getpwuid(getuid())->pw_dir :
+			    "/";
+		snprintf(path, sizeof(path), "%s/.kmctl.conf", home);
+		cfg = path;
+	}
+	if (read_config(r, cfg, must, vals) == -1)
+		ret = -1;
+	for (i = 0; ret == 0 && i < NSETTINGS; i++) {
+		if (vals[i][0] == '\0')
+			continue;
+		if (from[i] != NULL && strcmp(from[i], "--") == 0)
+			snprintf(where, sizeof(where), "--%s",
+			    gopt_name(settings[i].opt));
+		else
+			snprintf(where, sizeof(where), "%s", from[i] ? from[i] :
+			    cfg);
+		ret = store(r, settings[i].opt, vals[i], where);
+	}
+	explicit_bzero(vals, sizeof(vals));
+	if (ret == 0 && r->url[0] == '\0' && (r->user[0] != '\0' ||
+	    res->global[G_PASSWORD] != NULL || res->global[G_CACERT] != NULL))
+		return rerr(r, "--user, --password and --cacert are for the"
+		    " API: give --url too (or KMCTL_URL)");
+	return ret;
+}
+
+/* Read a secret: from the terminal without echo, else one stdin line. */
+void
+read_password(const char *prompt, char *buf, size_t len)
+{
+	struct termios	 t, saved;
+	int		 tty = isatty(STDIN_FILENO);
+	size_t		 n;
+
+	if (tty) {
+		fputs(prompt, stderr);
+		if (tcgetattr(STDIN_FILENO, &saved) == -1)
+			die("cannot read the terminal: %s", strerror(errno));
+		t = saved;
+		t.c_lflag &= ~(ECHO | ECHONL);
+		t.c_lflag |= ICANON;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &t);
+	}
+	if (fgets(buf, len, stdin) == NULL)
+		buf[0] = '\0';
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+		fputc('\n', stderr);
+	}
+	n = strcspn(buf, "\n");
+	if (buf[n] != '\n' && !feof(stdin) && strlen(buf) == len - 1)
+		die("the password is longer than %zu bytes", len - 2);
+	buf[n] = '\0';
+	if (buf[0] == '\0')
+		die("no password given");
+}
+
+/* A JSON object of string members (NULL values left out). */
+int
+rest_body(struct rest_req *rr, const char **kv, size_t n)
+{
+	yajl_gen		 g = yajl_gen_alloc(NULL);
+	const unsigned char	*buf;
+	size_t			 i, len;
+	int			 r = -1;
+
+	if (g == NULL)
+		return -1;
+	yajl_gen_map_open(g);
+	for (i = 0; i < n; i++) {
+		if (kv[2 * i + 1] == NULL)
+			continue;
+		yajl_gen_string(g, (const unsigned char *)kv[2 * i],
+		    strlen(kv[2 * i]));
+		yajl_gen_string(g, (const unsigned char *)kv[2 * i + 1],
+		    strlen(kv[2 * i + 1]));
+	}
+	yajl_gen_map_close(g);
+	if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok &&
+	    len <= sizeof(rr->body)) {
+		memcpy(rr->body, buf, len);
+		rr->bodylen = len;
+		r = 0;
+	}
+	yajl_gen_clear(g);
+	yajl_gen_free(g);
+	return r;
+}
+
+/* ---- HTTPS ------------------------------------------------------------ */
+
+struct conn {
+	struct event_base	*base;
+	SSL_CTX			*ctx;
+	SSL			*ssl;
+	struct bufferevent	*bev;
+	struct evhttp_connection *evcon;
+	struct evhttp_uri	*uri;
+	const char		*host;
+	char			 hostport[300];
+	const struct remote	*rem;
+	/* the call in progress */
+	int			 code;
+	int			 failed;
+	char			 err[256];
+	char			*body;
+	size_t			 bodylen;
+};
+
+static void
+call_error(enum evhttp_request_error e, void *arg)
+{
+	struct conn	*c = arg;
+
+	c->failed = 1;
+	switch (e) {
+	case EVREQ_HTTP_TIMEOUT:
+		snprintf(c->err, sizeof(c->err), "no answer within %d s",
+		    c->rem->timeout);
+		break;
+	case EVREQ_HTTP_DATA_TOO_LONG:
+		snprintf(c->err, sizeof(c->err), "the reply is larger than"
+		    " %d bytes", RESPONSE_MAX);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Why the connection failed: TLS first, then the socket. */
+static void
+conn_reason(struct conn *c)
+{
+	unsigned long	 e;
+	long		 vr;
+	int		 serr;
+
+	if (c->err[0] != '\0')
+		return;
+	if (c->ssl != NULL && (vr = SSL_get_verify_result(c->ssl)) !=
+	    X509_V_OK) {
+		snprintf(c->err, sizeof(c->err), "the server's certificate"
+		    " is not trusted (%s); give --cacert with the node's API"
+		    " certificate, or --nosslverify",
+		    X509_verify_cert_error_string(vr));
+		return;
+	}
+	while ((e = bufferevent_get_openssl_error(c->bev)) != 0)
+		snprintf(c->err, sizeof(c->err), "TLS: %s",
+		    ERR_reason_error_string(e) ? ERR_reason_error_string(e) :
+		    "handshake failed");
+	if (c->err[0] != '\0')
+		return;
+	serr = EVUTIL_SOCKET_ERROR();
+	snprintf(c->err, sizeof(c->err), "%s", serr != 0 ?
+	    evutil_socket_error_to_string(serr) : "the connection failed");
+}
+
+static void
+call_done(struct evhttp_request *req, void *arg)
+{
+	struct conn	*c = arg;
+	struct evbuffer	*in;
+	size_t		 n;
+
+	event_base_loopexit(c->base, NULL);
+	if (req == NULL || evhttp_request_get_response_code(req) == 0) {
+		c->failed = 1;
+		conn_reason(c);
+		return;
+	}
+	c->code = evhttp_request_get_response_code(req);
+	in = evhttp_request_get_input_buffer(req);
+	n = evbuffer_get_length(in);
+	if ((c->body = malloc(n + 1)) == NULL)
+		die("out of memory");
+	evbuffer_remove(in, c->body, n);
+	c->body[n] = '\0';
+	c->bodylen = n;
+}
+
+static SSL_CTX *
+client_ctx(const struct remote *rem)
+{
+	SSL_CTX	*ctx;
+
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
+	    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
+		die("cannot set up TLS");
+	if (rem->nosslverify) {
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+		return ctx;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (rem->cacert[0] != '\0') {
+		if (SSL_CTX_load_verify_locations(ctx, rem->cacert, NULL) != 1)
+			die("--cacert %s: not a readable PEM certificate file",
+			    rem->cacert);
+	} else
+		SSL_CTX_set_default_verify_paths(ctx);
+	return ctx;
+}
+
+static void
+conn_open(struct conn *c, const struct remote *rem)
+{
+	X509_VERIFY_PARAM	*vp;
+	unsigned char		 a[16];
+	const char		*path;
+	int			 port, ip;
+
+	memset(c, 0, sizeof(*c));
+	c->rem = rem;
+	if ((c->uri = evhttp_uri_parse(rem->url)) == NULL ||
+	    (c->host = evhttp_uri_get_host(c->uri)) == NULL ||
+	    *c->host == '\0')
+		die("'%s' is not a URL (https://host[:port])", rem->url);
+	if ((path = evhttp_uri_get_path(c->uri)) != NULL && *path != '\0' &&
+	    strcmp(path, "/") != 0)
+		die("'%s': give the node's address only, without a path",
+		    rem->url);
+	if ((port = evhttp_uri_get_port(c->uri)) == -1)
+		port = 443;
+	snprintf(c->hostport, sizeof(c->hostport), strchr(c->host, ':') ?
+	    "[%s]:%d" : "%s:%d", c->host, port);
+	ip = inet_pton(AF_INET, c->host, a) == 1 ||
+	    inet_pton(AF_INET6, c->host, a) == 1;
+	if ((c->base = event_base_new()) == NULL)
+		die("cannot set up the event loop");
+	c->ctx = client_ctx(rem);
+	if ((c->ssl = SSL_new(c->ctx)) == NULL)
+		die("cannot set up TLS");
+	if (!rem->nosslverify) {
+		vp = SSL_get0_param(c->ssl);
+		if ((ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, c->host) :
+		    X509_VERIFY_PARAM_set1_host(vp, c->host, 0)) != 1)
+			die("cannot check the name %s", c->host);
+	}
+	if (!ip)
+		SSL_set_tlsext_host_name(c->ssl, c->host);
+	c->bev = bufferevent_openssl_socket_new(c->base, -1, c->ssl,
+	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE |
+	    BEV_OPT_DEFER_CALLBACKS);
+	if (c->bev == NULL)
+		die("cannot set up the connection");
+	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	c->evcon = evhttp_connection_base_bufferevent_new(c->base, NULL,
+	    c->bev, c->host, port);
+	if (c->evcon == NULL)
+		die("cannot set up the connection");
+	evhttp_connection_set_timeout(c->evcon, rem->timeout);
+	evhttp_connection_set_max_body_size(c->evcon, RESPONSE_MAX);
+	evhttp_connection_set_retries(c->evcon, 0);
+}
+
+static void
+conn_close(struct conn *c)
+{
+	evhttp_connection_free(c->evcon);	/* frees bev and ssl */
+	SSL_CTX_free(c->ctx);
+	evhttp_uri_free(c->uri);
+	event_base_free(c->base);
+}
+
+/* One request; dies with a clear reason unless a reply came back. */
+static void
+conn_call(struct conn *c, const char *method, const char *path,
+    const char *token, const char *body, size_t bodylen)
+{
+	struct evhttp_request	*req;
+	struct evkeyvalq	*h;
+	char			 uri[600], auth[128];
+
+	free(c->body);
+	c->body = NULL;
+	c->code = c->failed = 0;
+	c->err[0] = '\0';
+	if ((req = evhttp_request_new(call_done, c)) == NULL)
+		die("out of memory");
+	evhttp_request_set_error_cb(req, call_error);
+	h = evhttp_request_get_output_headers(req);
+	evhttp_add_header(h, "Host", c->hostport);
+	evhttp_add_header(h, "Accept", "application/json");
+	evhttp_add_header(h, "User-Agent", "kmctl/" KMD_VERSION);
+	if (token != NULL) {
+		snprintf(auth, sizeof(auth), "Bearer %s", token);
+		evhttp_add_header(h, "Authorization", auth);
+		explicit_bzero(auth, sizeof(auth));
+	}
+	if (body != NULL) {
+		evhttp_add_header(h, "Content-Type", "application/json");
+		evbuffer_add(evhttp_request_get_output_buffer(req), body,
+		    bodylen);
+	}
+	snprintf(uri, sizeof(uri), "/api/v1/%s", path);
+	if (evhttp_make_request(c->evcon, req, strcmp(method, "POST") == 0 ?
+	    EVHTTP_REQ_POST : strcmp(method, "DELETE") == 0 ?
+	    EVHTTP_REQ_DELETE : EVHTTP_REQ_GET, uri) == -1)
+		die("cannot send the request to %s", c->rem->url);
+	event_base_dispatch(c->base);
+	if (c->failed || c->body == NULL) {
+		conn_reason(c);
+		die("%s: %s", c->rem->url, c->err);
+	}
+}
+
+/* A non-2xx reply: the API's {"code","codeDesc","message"}, or the code. */
+static void
+die_status(struct conn *c)
+{
+	yajl_val	 v, msg = NULL;
+	const char	*msgpath[] = { "message", NULL };
+
+	if ((v = yajl_tree_parse(c->body, NULL, 0)) != NULL)
+		msg = yajl_tree_get(v, msgpath, yajl_t_string);
+	if (msg != NULL)
+		die("%s", YAJL_GET_STRING(msg));
+	die("%s answered HTTP %d", c->rem->url, c->code);
+}
+
+int
+remote_run(struct remote *rem, const struct ctl_action *a, const void *req)
+{
+	static struct rest_req	 rr;
+	struct conn		 c;
+	yajl_val		 v, tok;
+	const char		*tokpath[] = { "token", NULL };
+	const char		*login[4];
+	char			 token[128];
+	int			 r;
+
+	if (rem->user[0] == '\0')
+		die("--user is needed with --url (or KMCTL_USER, or user in"
+		    " ~/.kmctl.conf)");
+	if (rem->password[0] == '\0') {
+		if (!isatty(STDIN_FILENO))
+			die("no password for the API: give --password, set"
+			    " KMCTL_PASSWORD or put password in ~/.kmctl.conf");
+		read_password("Password: ", rem->password,
+		    sizeof(rem->password));
+	}
+	memset(&rr, 0, sizeof(rr));
+	kmd_strlcpy(rr.path, a->rest_path, sizeof(rr.path));
+	if (a->rest != NULL && a->rest(req, &rr) == -1)
+		die("the request is too large");
+
+	conn_open(&c, rem);
+	login[0] = "username";
+	login[1] = rem->user;
+	login[2] = "password";
+	login[3] = rem->password;
+	{
+		struct rest_req	 lr;
+
+		if (rest_body(&lr, login, 2) == -1)
+			die("the user name or password is too long");
+		conn_call(&c, "POST", "auth/tokens", NULL, lr.body,
+		    lr.bodylen);
+		explicit_bzero(&lr, sizeof(lr));
+	}
+	if (c.code != 200)
+		die_status(&c);
+	if ((v = yajl_tree_parse(c.body, NULL, 0)) == NULL ||
+	    (tok = yajl_tree_get(v, tokpath, yajl_t_string)) == NULL ||
+	    kmd_strlcpy(token, YAJL_GET_STRING(tok), sizeof(token)) >=
+	    sizeof(token))
+		die("%s: the login reply holds no token", rem->url);
+	yajl_tree_free(v);
+	explicit_bzero(c.body, c.bodylen);
+
+	conn_call(&c, a->method, rr.path, token, rr.bodylen ? rr.body : NULL,
+	    rr.bodylen);
+	explicit_bzero(token, sizeof(token));
+	if (c.code < 200 || c.code > 299)
+		die_status(&c);
+	if ((v = yajl_tree_parse(c.body, NULL, 0)) == NULL)
+		die("%s: the reply is not JSON", rem->url);
+	r = print_json(v);
+	yajl_tree_free(v);
+	free(c.body);
+	conn_close(&c);
+	if (r == -1)
+		die("cannot write the output: %s", strerror(errno));
+	return 0;
+}
