@@ -1,15 +1,138 @@
 /*
- * api: the HTTPS REST listener (evhttp + OpenSSL).  It receives its
- * listening socket from the parent in the HTTPS API issue.
+ * api: the HTTPS REST listener.  It runs unprivileged in an empty chroot,
+ * holds no database credentials and no keys but its own interface key:
+ * the parent passes it the listening socket and certificate
+ * (IMSG_API_LISTEN), and every operation goes back to the parent as the
+ * typed request kmctl would send, so both reach the same code.
  */
-#include "worker.h"
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api.h"
+#include <sodium.h>
+
+#include "log.h"
+
+static struct areq *
+areq_find(struct api *a, uint32_t id)
+{
+	struct areq	*r;
+
+	TAILQ_FOREACH(r, &a->pending, entry)
+		if (r->id == id)
+			return r;
+	return NULL;
+}
+
+static void
+areq_done(struct api *a, struct areq *r, int ok, const char *msg)
+{
+	TAILQ_REMOVE(&a->pending, r, entry);
+	http_finish(a, r, ok, msg);
+	reply_clear(&r->r);
+	free(r);
+}
+
+static int
+api_listen_msg(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct worker	*w = arg;
+	struct api	*a = w->ctx;
+	struct api_conf	*ac;
+
+	(void)ch;
+	if ((ac = sodium_malloc(sizeof(*ac))) == NULL)
+		fatal("%s", __func__);
+	memcpy(ac, m->data, sizeof(*ac));
+	if (memchr(ac->key, '\0', sizeof(ac->key)) == NULL ||
+	    memchr(ac->cert, '\0', sizeof(ac->cert)) == NULL ||
+	    ac->token_lifetime < 10 || ac->token_lifetime > 86400)
+		fatalx("%s: malformed API configuration", __func__);
+	if (http_start(a, m->fd, ac) == -1)
+		fatalx("cannot serve the API: no usable certificate and key");
+	m->fd = -1;
+	sodium_free(ac);
+	return 0;
+}
+
+/* A reply frame for one of our requests; END, ERROR and AUTH end it. */
+static int
+api_reply(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct worker	*w = arg;
+	struct api	*a = w->ctx;
+	struct areq	*r;
+	const char	*msg;
+
+	(void)ch;
+	if ((r = areq_find(a, m->hdr.reqid)) == NULL) {
+		log_debug("%s: no request %u for %s", __func__, m->hdr.reqid,
+		    imsg_type_name(m->hdr.type));
+		return 0;
+	}
+	switch (m->hdr.type) {
+	case IMSG_CTL_END:
+		areq_done(a, r, 1, NULL);
+		return 0;
+	case IMSG_CTL_ERROR:
+		if (reply_error(m, &msg) == -1)
+			msg = "kmd sent a malformed error";
+		areq_done(a, r, 0, msg);
+		return 0;
+	}
+	if (reply_frame(&r->r, m) == -1) {
+		log_warnx("%s: unexpected %s for request %u", __func__,
+		    imsg_type_name(m->hdr.type), r->id);
+		areq_done(a, r, 0, "kmd sent an unexpected reply");
+		return 0;
+	}
+	if (m->hdr.type == IMSG_AUTH_RESULT)
+		areq_done(a, r, r->r.auth.ok == 1, NULL);
+	return 0;
+}
+
+static int
+api_init(struct worker *w)
+{
+	struct api	*a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return -1;
+	a->w = w;
+	TAILQ_INIT(&a->pending);
+	w->ctx = a;
+	return 0;
+}
+
+static void
+api_fini(struct worker *w)
+{
+	struct api	*a = w->ctx;
+	struct areq	*r;
+
+	while ((r = TAILQ_FIRST(&a->pending)) != NULL)
+		areq_done(a, r, 0, "kmd is shutting down; try again");
+	http_free(a);
+	sodium_memzero(a->tokens, sizeof(a->tokens));
+	free(a);
+}
+
+#define FP	FROM(PROC_PARENT)
 
 static const struct kmsg_handler api_handlers[] = {
-	{ IMSG_CONF_VERBOSE, sizeof(int32_t), FROM(PROC_PARENT),
-	    worker_conf_verbose },
+	{ IMSG_CONF_VERBOSE, sizeof(int32_t), FP, worker_conf_verbose },
+	{ IMSG_API_LISTEN, sizeof(struct api_conf), FP, api_listen_msg },
+	{ IMSG_CLUSTER_INFO_REPLY, KMSG_VARLEN, FP, api_reply },
+	{ IMSG_NODES_PAGE, KMSG_VARLEN, FP, api_reply },
+	{ IMSG_NODE_INFO, KMSG_VARLEN, FP, api_reply },
+	{ IMSG_CTL_PROC, KMSG_VARLEN, FP, api_reply },
+	{ IMSG_AUTH_RESULT, KMSG_VARLEN, FP, api_reply },
+	{ IMSG_CTL_END, KMSG_VARLEN, FP, api_reply },
+	{ IMSG_CTL_ERROR, KMSG_VARLEN, FP, api_reply },
 };
 
 const struct worker_def api_worker = {
 	PROC_API, api_handlers,
-	sizeof(api_handlers) / sizeof(api_handlers[0]), NULL, NULL
+	sizeof(api_handlers) / sizeof(api_handlers[0]), api_init, api_fini
 };

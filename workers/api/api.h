@@ -1,0 +1,62 @@
+#ifndef KMD_API_H
+#define KMD_API_H
+
+#include <sys/queue.h>
+
+#include <openssl/ssl.h>
+#include <time.h>
+
+#include "reply.h"
+#include "worker.h"
+
+#define TOKENS_MAX	1024
+#define PEERS_MAX	256
+#define FAILS_MAX	5		/* failed logins per window and address */
+#define FAILS_WINDOW	60		/* seconds */
+#define NODES_MAX	REPLY_NODES_MAX
+
+enum areq_kind { R_INFO, R_HEALTH, R_NEW, R_NODES, R_NODE, R_STATUS,
+	R_LOGIN };
+
+/* A REST request waiting for the parent's answer. */
+struct areq {
+	TAILQ_ENTRY(areq)	 entry;
+	uint32_t		 id;
+	enum areq_kind		 kind;
+	struct evhttp_request	*req;
+	struct timespec		 t0;
+	char			 user[KMD_NAME_MAX];
+	char			 peer[64];
+	struct reply		 r;
+};
+
+struct token {
+	char			 hex[65];
+	char			 user[KMD_NAME_MAX];
+	int64_t			 expires;	/* monotonic seconds */
+};
+
+struct peer_fails {
+	char			 addr[64];
+	int			 fails;
+	int64_t			 since;
+};
+
+struct api {
+	struct worker		*w;
+	struct evhttp		*http;
+	SSL_CTX			*ctx;
+	int			 lifetime;
+	uint32_t		 next_id;
+	TAILQ_HEAD(, areq)	 pending;
+	struct token		 tokens[TOKENS_MAX];
+	struct peer_fails	 peers[PEERS_MAX];
+};
+
+/* http.c */
+int	http_start(struct api *, int, const struct api_conf *);
+void	http_finish(struct api *, struct areq *, int, const char *);
+void	http_stop(struct api *);
+void	http_free(struct api *);
+
+#endif

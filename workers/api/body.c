@@ -1,0 +1,123 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl_tree.h>
+
+#include "body.h"
+
+/* One string field of the request: where it goes and how long it may be. */
+struct field {
+	const char	*name;
+	char		*dst;
+	size_t		 len;
+	int		 required;
+};
+
+/*
+ * Parse an object whose members are all strings from `fields`; anything
+ * else (not JSON, not an object, an unknown or mistyped member, a missing
+ * required one, too long a value) is an error naming the member.
+ */
+static int
+body_fields(const char *body, size_t len, struct field *f, size_t nf,
+    char *err, size_t errlen)
+{
+	char		*copy, perr[256];
+	yajl_val	 root;
+	size_t		 i, k;
+	int		 r = -1;
+
+	if (len > BODY_MAX) {
+		snprintf(err, errlen, "the request body is larger than %d"
+		    " bytes", BODY_MAX);
+		return -1;
+	}
+	if ((copy = malloc(len + 1)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	memcpy(copy, body, len);
+	copy[len] = '\0';
+	if (memchr(body, '\0', len) != NULL)
+		root = NULL, snprintf(perr, sizeof(perr), "NUL byte");
+	else
+		root = yajl_tree_parse(copy, perr, sizeof(perr));
+	if (root == NULL) {
+		perr[strcspn(perr, "\n")] = '\0';
+		snprintf(err, errlen, "the request body is not JSON (%s)", perr);
+		goto done;
+	}
+	if (!YAJL_IS_OBJECT(root)) {
+		snprintf(err, errlen, "the request body must be a JSON object");
+		goto done;
+	}
+	for (k = 0; k < root->u.object.len; k++) {
+		const char	*key = root->u.object.keys[k];
+		yajl_val	 v = root->u.object.values[k];
+
+		for (i = 0; i < nf && strcmp(f[i].name, key) != 0; i++)
+			;
+		if (i == nf) {
+			snprintf(err, errlen, "unknown field '%.64s'", key);
+			goto done;
+		}
+		if (!YAJL_IS_STRING(v)) {
+			snprintf(err, errlen, "field '%s' must be a string",
+			    key);
+			goto done;
+		}
+		if (strlen(v->u.string) >= f[i].len) {
+			snprintf(err, errlen, "field '%s' is longer than %zu"
+			    " bytes", key, f[i].len - 1);
+			goto done;
+		}
+		strcpy(f[i].dst, v->u.string);
+	}
+	for (i = 0; i < nf; i++)
+		if (f[i].required && f[i].dst[0] == '\0') {
+			snprintf(err, errlen, "field '%s' is required",
+			    f[i].name);
+			goto done;
+		}
+	r = 0;
+done:
+	yajl_tree_free(root);
+	explicit_bzero(copy, len);
+	free(copy);
+	return r;
+}
+
+/* {"username": ..., "password": ...} */
+int
+body_login(const char *body, size_t len, struct user_set *u, char *err,
+    size_t errlen)
+{
+	struct field	 f[] = {
+		{ "username", u->name, sizeof(u->name), 1 },
+		{ "password", u->password, sizeof(u->password), 1 },
+	};
+
+	memset(u, 0, sizeof(*u));
+	return body_fields(body, len, f, 2, err, errlen);
+}
+
+/* {"host": ..., "url": ..., "publicAddress": ...} */
+int
+body_cluster_new(const char *body, size_t len, struct cluster_new *cn,
+    char *err, size_t errlen)
+{
+	struct field	 f[] = {
+		{ "host", cn->host, sizeof(cn->host), 1 },
+		{ "url", cn->url, sizeof(cn->url), 1 },
+		{ "publicAddress", cn->pubaddr, sizeof(cn->pubaddr), 0 },
+	};
+
+	memset(cn, 0, sizeof(*cn));
+	if (body_fields(body, len, f, 3, err, errlen) == -1)
+		return -1;
+	if (strncmp(cn->url, "https://", 8) != 0 || cn->url[8] == '\0') {
+		snprintf(err, errlen, "field 'url' must be an https:// URL");
+		return -1;
+	}
+	return 0;
+}

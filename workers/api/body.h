@@ -1,0 +1,18 @@
+/*
+ * Request bodies of the REST API: size-capped JSON objects parsed with
+ * yajl's tree parser into typed requests.  Pure, so the fuzzer feeds it.
+ */
+#ifndef KMD_API_BODY_H
+#define KMD_API_BODY_H
+
+#include <stddef.h>
+
+#include "proto.h"
+
+#define BODY_MAX	(16 * 1024)
+
+int	body_login(const char *, size_t, struct user_set *, char *, size_t);
+int	body_cluster_new(const char *, size_t, struct cluster_new *, char *,
+	    size_t);
+
+#endif

@@ -1,0 +1,594 @@
+/*
+ * The REST API on evhttp over OpenSSL: routing, bearer tokens, login rate
+ * limiting, JSON errors, one log line per request.  Operations go to the
+ * parent as the same typed requests kmctl sends (api.c).
+ */
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <yajl_gen.h>
+
+#include "api.h"
+#include "body.h"
+#include "json.h"
+#include "log.h"
+#include "util.h"
+
+#define API	"/api/v1"
+#define M_GET	EVHTTP_REQ_GET
+#define M_POST	EVHTTP_REQ_POST
+
+static void	 api_send(struct api *, struct evhttp_request *, enum areq_kind,
+		    const char *, uint16_t, const void *, size_t);
+
+static const char *
+code_desc(int code)
+{
+	switch (code) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 429: return "Too Many Requests";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	default: return "Internal Server Error";
+	}
+}
+
+static void
+peer_of(struct evhttp_request *req, char *buf, size_t len)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	const char	*addr = "-";
+	ev_uint16_t	 port = 0;
+
+	/* The client may have left: the request lives on, unconnected. */
+	if (evcon != NULL)
+		evhttp_connection_get_peer(evcon, (char **)&addr, &port);
+	snprintf(buf, len, "%s", addr);
+}
+
+static void
+log_request(struct evhttp_request *req, int code, const char *user,
+    const struct timespec *t0)
+{
+	struct timespec	 t1;
+	char		 peer[64];
+	const char	*m = evhttp_request_get_command(req) == M_POST ? "POST" :
+			    evhttp_request_get_command(req) == M_GET ? "GET" :
+			    "other";
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	peer_of(req, peer, sizeof(peer));
+	log_info("%s %s %s %d user=%s %.1fms", peer, m,
+	    evhttp_request_get_uri(req), code, user[0] ? user : "-",
+	    (t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6);
+}
+
+/* Send a JSON body built by fill (or an error when msg is set). */
+static void
+respond(struct evhttp_request *req, int code, yajl_gen g,
+    const struct timespec *t0, const char *user)
+{
+	struct evbuffer		*out = evbuffer_new();
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	const unsigned char	*buf;
+	size_t			 len;
+
+	yajl_gen_get_buf(g, &buf, &len);
+	if (out != NULL)
+		evbuffer_add(out, buf, len);
+	evhttp_add_header(h, "Content-Type", "application/json");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_send_reply(req, code, code_desc(code), out);
+	log_request(req, code, user, t0);
+	if (out != NULL)
+		evbuffer_free(out);
+	yajl_gen_free(g);
+}
+
+static void
+respond_error(struct evhttp_request *req, int code, const char *msg,
+    const struct timespec *t0, const char *user)
+{
+	yajl_gen	 g = yajl_gen_alloc(NULL);
+
+	if (g == NULL) {
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	if (code == 401)
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "WWW-Authenticate", "Bearer");
+	json_error(g, code, code_desc(code), msg);
+	respond(req, code, g, t0, user);
+}
+
+/* An operation's error message says what kind of failure it is. */
+static int
+error_code(const char *msg)
+{
+	if (strstr(msg, "try again") != NULL)
+		return 503;
+	if (strstr(msg, "no node") != NULL)
+		return 404;
+	if (strstr(msg, "already") != NULL)
+		return 409;
+	return 400;
+}
+
+static void
+token_issue(struct api *a, const char *user, char *hex)
+{
+	struct token	*t = NULL, *oldest = &a->tokens[0];
+	unsigned char	 raw[32];
+	int64_t		 now = mono_now();
+	size_t		 i;
+
+	for (i = 0; i < TOKENS_MAX && t == NULL; i++) {
+		if (a->tokens[i].expires <= now)
+			t = &a->tokens[i];
+		else if (a->tokens[i].expires < oldest->expires)
+			oldest = &a->tokens[i];
+	}
+	if (t == NULL)
+		t = oldest;
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(t->hex, sizeof(t->hex), raw, sizeof(raw));
+	kmd_strlcpy(t->user, user, sizeof(t->user));
+	t->expires = now + a->lifetime;
+	memcpy(hex, t->hex, sizeof(t->hex));
+	sodium_memzero(raw, sizeof(raw));
+}
+
+/* The user a valid "Authorization: Bearer" token belongs to, or NULL. */
+static const char *
+token_user(struct api *a, struct evhttp_request *req)
+{
+	const char	*h = evhttp_find_header(
+			    evhttp_request_get_input_headers(req),
+			    "Authorization");
+	int64_t		 now = mono_now();
+	size_t		 i;
+
+	if (h == NULL || strncmp(h, "Bearer ", 7) != 0 || strlen(h + 7) != 64)
+		return NULL;
+	for (i = 0; i < TOKENS_MAX; i++)
+		if (a->tokens[i].expires > now &&
+		    sodium_memcmp(a->tokens[i].hex, h + 7, 64) == 0)
+			return a->tokens[i].user;
+	return NULL;
+}
+
+static struct peer_fails *
+peer_fails(struct api *a, const char *addr, int create)
+{
+	struct peer_fails	*p, *free_slot = NULL;
+	int64_t			 now = mono_now();
+	size_t			 i;
+
+	for (i = 0; i < PEERS_MAX; i++) {
+		p = &a->peers[i];
+		if (p->addr[0] != '\0' && now - p->since >= FAILS_WINDOW)
+			p->addr[0] = '\0';
+		if (p->addr[0] != '\0' && strcmp(p->addr, addr) == 0)
+			return p;
+		if (p->addr[0] == '\0' && free_slot == NULL)
+			free_slot = p;
+	}
+	if (!create)
+		return NULL;
+	if (free_slot == NULL)
+		free_slot = &a->peers[randombytes_uniform(PEERS_MAX)];
+	memset(free_slot, 0, sizeof(*free_slot));
+	kmd_strlcpy(free_slot->addr, addr, sizeof(free_slot->addr));
+	free_slot->since = now;
+	return free_slot;
+}
+
+/* The parent answered a request: reply to its client. */
+void
+http_finish(struct api *a, struct areq *r, int ok, const char *errmsg)
+{
+	struct evhttp_request	*req = r->req;
+	struct peer_fails	*pf;
+	yajl_gen		 g;
+	char			 hex[65];
+
+	if (req == NULL)
+		return;
+	if (!ok && r->kind == R_LOGIN) {
+		if ((pf = peer_fails(a, r->peer, 1)) != NULL)
+			pf->fails++;
+		log_warnx("failed login for '%s' from %s", r->user, r->peer);
+		respond_error(req, 401, "wrong user name or password", &r->t0,
+		    "");
+		return;
+	}
+	if (!ok && r->kind == R_HEALTH)
+		errmsg = "the node database is not available";
+	if (!ok) {
+		respond_error(req, r->kind == R_HEALTH ? 503 :
+		    error_code(errmsg), errmsg, &r->t0, r->user);
+		return;
+	}
+	if ((g = yajl_gen_alloc(NULL)) == NULL) {
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	switch (r->kind) {
+	case R_LOGIN:
+		if ((pf = peer_fails(a, r->peer, 0)) != NULL)
+			pf->addr[0] = '\0';
+		token_issue(a, r->user, hex);
+		yajl_gen_map_open(g);
+		json_str(g, "token");
+		json_str(g, hex);
+		json_str(g, "token_type");
+		json_str(g, "Bearer");
+		json_str(g, "expires_in");
+		yajl_gen_integer(g, a->lifetime);
+		yajl_gen_map_close(g);
+		sodium_memzero(hex, sizeof(hex));
+		break;
+	case R_HEALTH:
+		yajl_gen_map_open(g);
+		json_str(g, "status");
+		json_str(g, r->r.info.code);
+		json_str(g, "description");
+		json_str(g, r->r.info.desc);
+		yajl_gen_map_close(g);
+		respond(req, strcmp(r->r.info.code, "r") == 0 ? 200 : 503, g,
+		    &r->t0, "");
+		return;
+	case R_INFO:
+	case R_NEW:
+		json_cluster_info(g, &r->r.info);
+		break;
+	case R_NODES:
+		json_nodes(g, &r->r.page, r->r.nodes, r->r.nnodes);
+		break;
+	case R_NODE:
+		json_node(g, &r->r.nodes[0]);
+		break;
+	case R_STATUS:
+		json_procs(g, r->r.procs, r->r.nprocs);
+		break;
+	}
+	respond(req, 200, g, &r->t0, r->user);
+}
+
+static int
+query_int(struct evhttp_request *req, const char *name, int def, int max,
+    int *out, char *err, size_t errlen)
+{
+	struct evkeyvalq	 q;
+	const char		*v, *s = evhttp_uri_get_query(
+				    evhttp_request_get_evhttp_uri(req));
+	char			*end;
+	long			 n;
+	int			 r = 0;
+
+	*out = def;
+	TAILQ_INIT(&q);
+	if (s == NULL)
+		return 0;
+	if (evhttp_parse_query_str(s, &q) == -1) {
+		snprintf(err, errlen, "malformed query string");
+		return -1;
+	}
+	if ((v = evhttp_find_header(&q, name)) != NULL) {
+		n = strtol(v, &end, 10);
+		if (*v == '\0' || *end != '\0' || n < 0 || n > max) {
+			snprintf(err, errlen, "query parameter '%s' must be a"
+			    " whole number from 0 to %d", name, max);
+			r = -1;
+		} else
+			*out = (int)n;
+	}
+	evhttp_clear_headers(&q);
+	return r;
+}
+
+static int
+read_body(struct evhttp_request *req, char *buf, size_t *len)
+{
+	struct evbuffer	*in = evhttp_request_get_input_buffer(req);
+	size_t		 n = evbuffer_get_length(in);
+
+	if (n > BODY_MAX)
+		return -1;
+	evbuffer_remove(in, buf, n);
+	*len = n;
+	return 0;
+}
+
+/* One route: path (exact, or a prefix ending in '/'), methods, auth. */
+struct route {
+	const char	*path;
+	int		 prefix;
+	int		 methods;
+	int		 auth;
+	void		(*fn)(struct api *, struct evhttp_request *,
+			    const char *, const struct timespec *);
+};
+
+static void
+do_login(struct api *a, struct evhttp_request *req, const char *user,
+    const struct timespec *t0)
+{
+	struct peer_fails	*pf;
+	struct user_set		*u;
+	char			 body[BODY_MAX], err[256], peer[64];
+	size_t			 len;
+
+	(void)user;
+	peer_of(req, peer, sizeof(peer));
+	if ((pf = peer_fails(a, peer, 0)) != NULL && pf->fails >= FAILS_MAX) {
+		snprintf(err, sizeof(err), "too many failed logins from %s;"
+		    " try again in %lld s", peer,
+		    (long long)(FAILS_WINDOW - (mono_now() - pf->since)));
+		log_warnx("login from %s refused: rate limit", peer);
+		respond_error(req, 429, err, t0, "");
+		return;
+	}
+	if (read_body(req, body, &len) == -1) {
+		respond_error(req, 413, "the request body is too large", t0, "");
+		return;
+	}
+	if ((u = sodium_malloc(sizeof(*u))) == NULL)
+		fatal("%s", __func__);
+	if (body_login(body, len, u, err, sizeof(err)) == -1)
+		respond_error(req, 400, err, t0, "");
+	else
+		api_send(a, req, R_LOGIN, u->name, IMSG_AUTH_CHECK, u,
+		    sizeof(*u));
+	sodium_memzero(body, sizeof(body));
+	sodium_free(u);
+}
+
+static void
+do_new(struct api *a, struct evhttp_request *req, const char *user,
+    const struct timespec *t0)
+{
+	struct cluster_new	 cn;
+	char			 body[BODY_MAX], err[256];
+	size_t			 len;
+
+	if (read_body(req, body, &len) == -1) {
+		respond_error(req, 413, "the request body is too large", t0,
+		    user);
+		return;
+	}
+	if (body_cluster_new(body, len, &cn, err, sizeof(err)) == -1) {
+		respond_error(req, 400, err, t0, user);
+		return;
+	}
+	api_send(a, req, R_NEW, user, IMSG_CTL_CLUSTER_NEW, &cn, sizeof(cn));
+}
+
+static void
+do_nodes(struct api *a, struct evhttp_request *req, const char *user,
+    const struct timespec *t0)
+{
+	const char		*path = evhttp_uri_get_path(
+				    evhttp_request_get_evhttp_uri(req));
+	struct nodes_query	 q;
+	char			 err[256];
+
+	memset(&q, 0, sizeof(q));
+	if (strncmp(path, API "/nodes/", strlen(API "/nodes/")) == 0) {
+		path += strlen(API "/nodes/");
+		if (strlen(path) >= sizeof(q.id) || *path == '\0') {
+			respond_error(req, 404, "no such node", t0, user);
+			return;
+		}
+		kmd_strlcpy(q.id, path, sizeof(q.id));
+		q.limit = 1;
+		api_send(a, req, R_NODE, user, IMSG_CTL_NODES, &q, sizeof(q));
+		return;
+	}
+	if (query_int(req, "skip", 0, 1000000, &q.skip, err, sizeof(err)) ==
+	    -1 || query_int(req, "limit", 256, NODES_MAX, &q.limit, err,
+	    sizeof(err)) == -1) {
+		respond_error(req, 400, err, t0, user);
+		return;
+	}
+	api_send(a, req, R_NODES, user, IMSG_CTL_NODES, &q, sizeof(q));
+}
+
+static void
+do_simple(struct api *a, struct evhttp_request *req, const char *user,
+    const struct timespec *t0)
+{
+	const char	*path = evhttp_uri_get_path(
+			    evhttp_request_get_evhttp_uri(req));
+
+	if (strcmp(path, API "/cluster") == 0)
+		api_send(a, req, R_INFO, user, IMSG_CTL_CLUSTER_INFO, NULL, 0);
+	else if (strcmp(path, API "/system/health") == 0)
+		api_send(a, req, R_HEALTH, "", IMSG_CTL_CLUSTER_INFO, NULL, 0);
+	else if (strcmp(path, API "/system/processes") == 0)
+		api_send(a, req, R_STATUS, user, IMSG_CTL_STATUS, NULL, 0);
+	else
+		respond_error(req, 501, "not implemented yet", t0, user);
+}
+
+static const struct route routes[] = {
+	{ API "/auth/tokens", 0, M_POST, 0, do_login },
+	{ API "/system/health", 0, M_GET, 0, do_simple },
+	{ API "/system/processes", 0, M_GET, 1, do_simple },
+	{ API "/cluster", 0, M_GET, 1, do_simple },
+	{ API "/cluster/new", 0, M_POST, 1, do_new },
+	{ API "/cluster/summary", 0, M_GET, 1, do_simple },
+	{ API "/nodes", 0, M_GET, 1, do_nodes },
+	{ API "/nodes/", 1, M_GET, 1, do_nodes },
+};
+
+static void
+http_dispatch(struct evhttp_request *req, void *arg)
+{
+	struct api		*a = arg;
+	const struct route	*rt = NULL;
+	const char		*path, *user = "";
+	struct timespec		 t0;
+	size_t			 i;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+	if (path == NULL)
+		path = "";
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (routes[i].prefix ? strncmp(path, routes[i].path,
+		    strlen(routes[i].path)) == 0 : strcmp(path,
+		    routes[i].path) == 0)
+			rt = &routes[i];
+	if (rt == NULL) {
+		respond_error(req, 404, "no such resource", &t0, "");
+		return;
+	}
+	if ((evhttp_request_get_command(req) & rt->methods) == 0) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", rt->methods == M_POST ? "POST" : "GET");
+		respond_error(req, 405, "method not allowed here", &t0, "");
+		return;
+	}
+	if (rt->auth && (user = token_user(a, req)) == NULL) {
+		respond_error(req, 401, "a valid bearer token is required:"
+		    " POST " API "/auth/tokens first", &t0, "");
+		return;
+	}
+	rt->fn(a, req, user, &t0);
+}
+
+/* Hand a request to the parent; the answer comes to http_finish(). */
+static void
+api_send(struct api *a, struct evhttp_request *req, enum areq_kind kind,
+    const char *user, uint16_t type, const void *data, size_t len)
+{
+	struct areq	*r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		fatal("%s", __func__);
+	clock_gettime(CLOCK_MONOTONIC, &r->t0);
+	r->id = ++a->next_id;
+	r->kind = kind;
+	r->req = req;
+	kmd_strlcpy(r->user, user, sizeof(r->user));
+	peer_of(req, r->peer, sizeof(r->peer));
+	TAILQ_INSERT_TAIL(&a->pending, r, entry);
+	if (kchan_send(a->w->parent, type, r->id, -1, data, len) == -1) {
+		TAILQ_REMOVE(&a->pending, r, entry);
+		respond_error(req, 503, "kmd is busy; try again", &r->t0, user);
+		free(r);
+	}
+}
+
+static struct bufferevent *
+http_bevcb(struct event_base *base, void *arg)
+{
+	struct api	*a = arg;
+	SSL		*ssl = SSL_new(a->ctx);
+
+	if (ssl == NULL)
+		return NULL;
+	return bufferevent_openssl_socket_new(base, -1, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+}
+
+static SSL_CTX *
+tls_ctx(const struct api_conf *ac)
+{
+	SSL_CTX		*ctx = SSL_CTX_new(TLS_server_method());
+	BIO		*kb = BIO_new_mem_buf(ac->key, -1);
+	BIO		*cb = BIO_new_mem_buf(ac->cert, -1);
+	EVP_PKEY	*key = kb ? PEM_read_bio_PrivateKey(kb, NULL, NULL,
+			    NULL) : NULL;
+	X509		*x = cb ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
+	int		 ok = ctx != NULL && key != NULL && x != NULL &&
+			    SSL_CTX_set_min_proto_version(ctx,
+			    TLS1_2_VERSION) == 1 &&
+			    SSL_CTX_set_cipher_list(ctx,
+			    "ECDHE+AESGCM:ECDHE+CHACHA20") == 1 &&
+			    SSL_CTX_use_certificate(ctx, x) == 1 &&
+			    SSL_CTX_use_PrivateKey(ctx, key) == 1 &&
+			    SSL_CTX_check_private_key(ctx) == 1;
+
+	while (ok && cb != NULL && (X509_free(x), x = PEM_read_bio_X509(cb,
+	    NULL, NULL, NULL)) != NULL)
+		if (SSL_CTX_add_extra_chain_cert(ctx, x) == 1)
+			x = NULL;
+	ERR_clear_error();
+	EVP_PKEY_free(key);
+	X509_free(x);
+	BIO_free(kb);
+	BIO_free(cb);
+	if (!ok) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+	return ctx;
+}
+
+/* The listening socket and certificate from the parent (again on HUP). */
+int
+http_start(struct api *a, int fd, const struct api_conf *ac)
+{
+	SSL_CTX	*ctx;
+
+	if ((ctx = tls_ctx(ac)) == NULL) {
+		log_warnx("the API certificate or key is unusable; keeping"
+		    " the one in use");
+		if (fd != -1)
+			close(fd);
+		return a->ctx != NULL ? 0 : -1;
+	}
+	SSL_CTX_free(a->ctx);
+	a->ctx = ctx;
+	a->lifetime = ac->token_lifetime;
+	if (a->http != NULL) {
+		if (fd != -1)
+			close(fd);
+		return 0;
+	}
+	if (fd == -1)
+		return -1;
+	if ((a->http = evhttp_new(a->w->base)) == NULL)
+		fatalx("%s: evhttp_new", __func__);
+	evhttp_set_bevcb(a->http, http_bevcb, a);
+	evhttp_set_gencb(a->http, http_dispatch, a);
+	evhttp_set_max_body_size(a->http, 4 * BODY_MAX);
+	evhttp_set_max_headers_size(a->http, 16 * 1024);
+	evhttp_set_timeout(a->http, 30);
+	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+	    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
+	    EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
+	if (evhttp_accept_socket(a->http, fd) == -1)
+		fatalx("%s: evhttp_accept_socket", __func__);
+	log_info("serving the API");
+	return 0;
+}
+
+void
+http_free(struct api *a)
+{
+	if (a->http != NULL)
+		evhttp_free(a->http);
+	SSL_CTX_free(a->ctx);
+}
