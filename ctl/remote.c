@@ -91,7 +91,9 @@ read_config(struct remote *r, const char *path, int must, char
 	int		 lineno = 0, havepw = 0;
 
 	if ((f = fopen(path, "re")) == NULL) {
-		if (!must && errno == ENOENT)
+		/* The default file is optional, and HOME may be another's. */
+		if (!must && (errno == ENOENT || errno == EACCES ||
+		    errno == ENOTDIR))
 			return 0;
 		return rerr(r, "cannot read %s: %s", path, strerror(errno));
 	}
