@@ -10,6 +10,7 @@ Suite	*kmsg_suite(void);
 Suite	*conf_suite(void);
 Suite	*parser_suite(void);
 Suite	*schema_suite(void);
+Suite	*body_suite(void);
 
 int
 main(void)
@@ -21,6 +22,7 @@ main(void)
 	srunner_add_suite(sr, conf_suite());
 	srunner_add_suite(sr, parser_suite());
 	srunner_add_suite(sr, schema_suite());
+	srunner_add_suite(sr, body_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

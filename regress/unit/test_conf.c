@@ -219,6 +219,19 @@ START_TEST(t_port)
 }
 END_TEST
 
+START_TEST(t_token_lifetime)
+{
+	BAD("api token lifetime 9\n", 1, "from 10 to 86400 seconds");
+	BAD("api token lifetime 86401\n", 1, "from 10 to 86400 seconds");
+	BAD("api token lifetime 9999999999\n", 1, "from 10 to 86400");
+	BAD("api token lifetime \"60\"\n", 1, "from 10 to 86400");
+	BAD("api token lifetime\n", 1, "expected: api token lifetime");
+	BAD("api token life 60\n", 1, "expected: api token lifetime");
+	BAD("api token lifetime 60\napi token lifetime 70\n", 2,
+	    "already set at line 1");
+}
+END_TEST
+
 START_TEST(t_relative)
 {
 	BAD("datadir \"var/lib/kmd\"\n", 1, "datadir must be an absolute");
@@ -491,6 +504,7 @@ conf_suite(void)
 	tcase_add_test(tc, t_duplicate);
 	tcase_add_test(tc, t_unterminated);
 	tcase_add_test(tc, t_port);
+	tcase_add_test(tc, t_token_lifetime);
 	tcase_add_test(tc, t_relative);
 	tcase_add_test(tc, t_missing_value);
 	tcase_add_test(tc, t_too_many_words);

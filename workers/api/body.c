@@ -11,6 +11,7 @@ struct field {
 	char		*dst;
 	size_t		 len;
 	int		 required;
+	int		 seen;
 };
 
 /*
@@ -61,6 +62,10 @@ body_fields(const char *body, size_t len, struct field *f, size_t nf,
 			snprintf(err, errlen, "unknown field '%.64s'", key);
 			goto done;
 		}
+		if (f[i].seen++) {
+			snprintf(err, errlen, "field '%s' is given twice", key);
+			goto done;
+		}
 		if (!YAJL_IS_STRING(v)) {
 			snprintf(err, errlen, "field '%s' must be a string",
 			    key);
@@ -93,8 +98,8 @@ body_login(const char *body, size_t len, struct user_set *u, char *err,
     size_t errlen)
 {
 	struct field	 f[] = {
-		{ "username", u->name, sizeof(u->name), 1 },
-		{ "password", u->password, sizeof(u->password), 1 },
+		{ "username", u->name, sizeof(u->name), 1, 0 },
+		{ "password", u->password, sizeof(u->password), 1, 0 },
 	};
 
 	memset(u, 0, sizeof(*u));
@@ -107,9 +112,9 @@ body_cluster_new(const char *body, size_t len, struct cluster_new *cn,
     char *err, size_t errlen)
 {
 	struct field	 f[] = {
-		{ "host", cn->host, sizeof(cn->host), 1 },
-		{ "url", cn->url, sizeof(cn->url), 1 },
-		{ "publicAddress", cn->pubaddr, sizeof(cn->pubaddr), 0 },
+		{ "host", cn->host, sizeof(cn->host), 1, 0 },
+		{ "url", cn->url, sizeof(cn->url), 1, 0 },
+		{ "publicAddress", cn->pubaddr, sizeof(cn->pubaddr), 0, 0 },
 	};
 
 	memset(cn, 0, sizeof(*cn));
