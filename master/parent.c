@@ -58,9 +58,14 @@ parent_reload(struct parent *p)
 	}
 	if (strcmp(nc.dbuser, p->conf.dbuser) != 0 ||
 	    strcmp(nc.pgbin, p->conf.pgbin) != 0 ||
-	    strcmp(nc.host, p->conf.host) != 0)
-		log_warnx("reload: dbuser, pgbin and host changes take effect"
-		    " when kmd restarts");
+	    strcmp(nc.host, p->conf.host) != 0 ||
+	    strcmp(nc.api_addr, p->conf.api_addr) != 0 ||
+	    nc.api_port != p->conf.api_port)
+		log_warnx("reload: dbuser, pgbin, host and api listen changes"
+		    " take effect when kmd restarts");
+	/* The listening socket stays bound where it is. */
+	kmd_strlcpy(nc.api_addr, p->conf.api_addr, sizeof(nc.api_addr));
+	nc.api_port = p->conf.api_port;
 	kmd_strlcpy(nc.dbuser, p->conf.dbuser, sizeof(nc.dbuser));
 	kmd_strlcpy(nc.pgbin, p->conf.pgbin, sizeof(nc.pgbin));
 	kmd_strlcpy(nc.host, p->conf.host, sizeof(nc.host));
