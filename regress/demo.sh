@@ -21,6 +21,18 @@ run $C ctl 1 cluster info
 run $C ctl 1 cluster nodes list
 run $C ctl 2 cluster info
 run $C ctl 1 status
+# The HTTPS API: root sets a password locally, then kmctl goes remote.
+D=${KMD_CLUSTER_DIR:-/tmp/kmd-cluster}
+say "echo demo-password | $C ctl 1 users set-password --name admin"
+echo demo-password | $C ctl 1 users set-password --name admin || exit 1
+run ip netns exec kmd-cluster "$KMCTL" --url https://127.0.0.1:8443 \
+    --user admin --password demo-password \
+    --cacert "$D/node1/data/api/api.crt" cluster nodes list
+say "curl https://127.0.0.1:8443/api/v1/system/health (node 1, then node 2)"
+ip netns exec kmd-cluster curl -s --cacert "$D/node1/data/api/api.crt" \
+    -w ' HTTP %{http_code}\n' https://127.0.0.1:8443/api/v1/system/health
+ip netns exec kmd-cluster curl -s --cacert "$D/node2/data/api/api.crt" \
+    -w ' HTTP %{http_code}\n' https://127.0.0.2:8443/api/v1/system/health
 say "ip netns exec kmd-cluster ss -ltn"
 ip netns exec kmd-cluster ss -ltn
 if [ "${2:-}" = down ]; then
