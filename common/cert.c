@@ -252,3 +252,173 @@ unseal_hex(const uint8_t *key, const char *ad, const char *hex, uint8_t *pt,
 	sodium_memzero(buf, sizeof(buf));
 	return r;
 }
+
+/*
+ * Join requests.  A CSR from `cluster csr` names the joining node (CN, a
+ * UUID it chose) and carries, in a private extension, the X25519 public
+ * key the member seals the cluster KEK to (mkek_blob): so the blob can be
+ * opened only by the node that holds the CSR's private keys.
+ */
+#define KMD_OID_BOXPK	"1.3.6.1.4.1.57264.42.1"
+
+static int
+nid_boxpk(void)
+{
+	int	 nid;
+
+	if ((nid = OBJ_txt2nid(KMD_OID_BOXPK)) == NID_undef)
+		nid = OBJ_create(KMD_OID_BOXPK, "kmdJoinSealKey",
+		    "kmd join sealing key");
+	return nid;
+}
+
+static int
+san_value(const char *host, char *buf, size_t len)
+{
+	unsigned char	 addr[16];
+
+	if (inet_pton(AF_INET, host, addr) == 1 ||
+	    inet_pton(AF_INET6, host, addr) == 1)
+		return snprintf(buf, len, "IP:%s", host) >= (int)len ? -1 : 0;
+	return snprintf(buf, len, "DNS:%s", host) >= (int)len ? -1 : 0;
+}
+
+X509_REQ *
+csr_make(EVP_PKEY *key, const char *node_id, const char *host,
+    const uint8_t boxpk[CSR_BOXPK_LEN])
+{
+	X509_REQ		*r;
+	X509_NAME		*name;
+	X509_EXTENSION		*e = NULL;
+	ASN1_OCTET_STRING	*os = NULL;
+	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+	char			 san[300];
+	int			 ok = 0;
+
+	if ((r = X509_REQ_new()) == NULL || exts == NULL ||
+	    san_value(host, san, sizeof(san)) == -1 ||
+	    X509_REQ_set_version(r, 0) != 1 ||
+	    X509_REQ_set_pubkey(r, key) != 1 ||
+	    (name = X509_REQ_get_subject_name(r)) == NULL ||
+	    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+	    (const unsigned char *)"kmd", -1, -1, 0) != 1 ||
+	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+	    (const unsigned char *)node_id, -1, -1, 0) != 1)
+		goto done;
+	if ((e = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name,
+	    san)) == NULL || sk_X509_EXTENSION_push(exts, e) == 0)
+		goto done;
+	e = NULL;
+	if ((os = ASN1_OCTET_STRING_new()) == NULL ||
+	    ASN1_OCTET_STRING_set(os, boxpk, CSR_BOXPK_LEN) != 1 ||
+	    (e = X509_EXTENSION_create_by_NID(NULL, nid_boxpk(), 0, os)) ==
+	    NULL || sk_X509_EXTENSION_push(exts, e) == 0)
+		goto done;
+	e = NULL;
+	if (X509_REQ_add_extensions(r, exts) != 1 ||
+	    X509_REQ_sign(r, key, EVP_sha256()) == 0)
+		goto done;
+	ok = 1;
+done:
+	X509_EXTENSION_free(e);
+	ASN1_OCTET_STRING_free(os);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	if (!ok) {
+		X509_REQ_free(r);
+		r = NULL;
+	}
+	return r;
+}
+
+int
+pem_csr(X509_REQ *r, char *buf, size_t len)
+{
+	BIO	*b = BIO_new(BIO_s_mem());
+
+	if (b == NULL || PEM_write_bio_X509_REQ(b, r) != 1) {
+		BIO_free(b);
+		return -1;
+	}
+	return bio_out(b, buf, len);	/* frees b */
+}
+
+static int
+is_uuid(const char *s)
+{
+	static const char	 form[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+	size_t			 i;
+
+	for (i = 0; form[i] != '\0'; i++)
+		if (form[i] == '-' ? s[i] != '-' :
+		    strchr("0123456789abcdef", s[i]) == NULL || s[i] == '\0')
+			return 0;
+	return s[i] == '\0';
+}
+
+/*
+ * Read and check a join CSR: PEM, its own signature, a P-256 key, CN a
+ * lower-case UUID, the sealing key present.  On error, err says which.
+ */
+X509_REQ *
+csr_parse(const char *pem, char *node_id, size_t idlen,
+    uint8_t boxpk[CSR_BOXPK_LEN], char *err, size_t errlen)
+{
+	X509_REQ		*r = NULL;
+	BIO			*b;
+	EVP_PKEY		*pub;
+	X509_NAME		*name;
+	X509_EXTENSION		*e;
+	ASN1_OCTET_STRING	*os;
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	char			 cn[128], curve[32];
+	int			 i, idx;
+
+	if ((b = BIO_new_mem_buf(pem, -1)) != NULL)
+		r = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL);
+	BIO_free(b);
+	if (r == NULL) {
+		snprintf(err, errlen, "not a PEM certificate request");
+		goto bad;
+	}
+	if ((pub = X509_REQ_get0_pubkey(r)) == NULL ||
+	    X509_REQ_verify(r, pub) != 1) {
+		snprintf(err, errlen, "the certificate request's signature"
+		    " does not verify");
+		goto bad;
+	}
+	if (EVP_PKEY_get_group_name(pub, curve, sizeof(curve), NULL) != 1 ||
+	    strcmp(curve, "prime256v1") != 0) {
+		snprintf(err, errlen, "the certificate request's key is not"
+		    " an EC P-256 key (make it with kmctl cluster csr)");
+		goto bad;
+	}
+	name = X509_REQ_get_subject_name(r);
+	if (X509_NAME_get_text_by_NID(name, NID_commonName, cn, sizeof(cn)) <=
+	    0 || !is_uuid(cn) || strlen(cn) >= idlen) {
+		snprintf(err, errlen, "the certificate request's CN is not a"
+		    " node id (make it with kmctl cluster csr)");
+		goto bad;
+	}
+	exts = X509_REQ_get_extensions(r);
+	idx = -1;
+	for (i = 0; exts != NULL && i < sk_X509_EXTENSION_num(exts); i++) {
+		e = sk_X509_EXTENSION_value(exts, i);
+		if (OBJ_obj2nid(X509_EXTENSION_get_object(e)) == nid_boxpk())
+			idx = i;
+	}
+	if (idx == -1 || (os = X509_EXTENSION_get_data(
+	    sk_X509_EXTENSION_value(exts, idx))) == NULL ||
+	    ASN1_STRING_length(os) != CSR_BOXPK_LEN) {
+		snprintf(err, errlen, "the certificate request carries no join"
+		    " sealing key (make it with kmctl cluster csr)");
+		goto bad;
+	}
+	memcpy(boxpk, ASN1_STRING_get0_data(os), CSR_BOXPK_LEN);
+	snprintf(node_id, idlen, "%s", cn);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	return r;
+bad:
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	X509_REQ_free(r);
+	return NULL;
+}

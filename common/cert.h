@@ -25,6 +25,13 @@ EVP_PKEY	*pem_read_key(const char *);
 X509		*pem_read_cert(const char *);
 X509		*cert_self_signed(EVP_PKEY *, const char *);
 
+#define CSR_BOXPK_LEN	32		/* crypto_box_PUBLICKEYBYTES */
+X509_REQ	*csr_make(EVP_PKEY *, const char *, const char *,
+		    const uint8_t [CSR_BOXPK_LEN]);
+int		 pem_csr(X509_REQ *, char *, size_t);
+X509_REQ	*csr_parse(const char *, char *, size_t,
+		    uint8_t [CSR_BOXPK_LEN], char *, size_t);
+
 int	seal_hex(const uint8_t *, const char *, const void *, size_t, char *,
 	    size_t);
 int	unseal_hex(const uint8_t *, const char *, const char *, uint8_t *,
