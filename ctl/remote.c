@@ -5,11 +5,13 @@
  * (POST auth/tokens) and the request share one keep-alive connection.
  * The JSON that comes back is re-printed like local output.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <netdb.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
@@ -331,6 +333,7 @@ struct conn {
 	struct evhttp_connection *evcon;
 	struct evhttp_uri	*uri;
 	const char		*host;
+	int			 port;
 	char			 hostport[300];
 	const struct remote	*rem;
 	/* the call in progress */
@@ -361,13 +364,45 @@ call_error(enum evhttp_request_error e, void *arg)
 	}
 }
 
-/* Why the connection failed: TLS first, then the socket. */
+/* The errno of a plain TCP connect to host:port, 0 if it connects. */
+static int
+probe(const char *host, int port, int timeout)
+{
+	struct addrinfo	 hints, *res, *ai;
+	struct timeval	 tv = { timeout, 0 };
+	char		 serv[8];
+	int		 fd, e = EHOSTUNREACH;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	snprintf(serv, sizeof(serv), "%d", port);
+	if (getaddrinfo(host, serv, &hints, &res) != 0)
+		return EHOSTUNREACH;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		    ai->ai_protocol)) == -1)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		e = connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ? 0 : errno;
+		close(fd);
+		if (e == 0)
+			break;
+	}
+	freeaddrinfo(res);
+	return e == EINPROGRESS ? ETIMEDOUT : e;
+}
+
+/*
+ * Why the connection failed: an untrusted certificate first, then the
+ * socket's error (OpenSSL queues those as system errors too), then TLS.
+ */
 static void
 conn_reason(struct conn *c)
 {
-	unsigned long	 e;
+	unsigned long	 e, tls = 0;
 	long		 vr;
-	int		 serr;
+	int		 serr = 0;
 
 	if (c->err[0] != '\0')
 		return;
@@ -379,15 +414,28 @@ conn_reason(struct conn *c)
 		    X509_verify_cert_error_string(vr));
 		return;
 	}
-	while ((e = bufferevent_get_openssl_error(c->bev)) != 0)
+	while ((e = bufferevent_get_openssl_error(c->bev)) != 0) {
+		if (ERR_GET_LIB(e) == ERR_LIB_SYS)
+			serr = ERR_GET_REASON(e);
+		else if (tls == 0)
+			tls = e;
+	}
+	if (serr == 0)
+		serr = EVUTIL_SOCKET_ERROR();
+	/* libevent may lose the connect error: ask the network again. */
+	if (serr == 0 || serr == ENOTCONN)
+		serr = probe(c->host, c->port, c->rem->timeout);
+	if (serr == EAGAIN || serr == ETIMEDOUT)
+		snprintf(c->err, sizeof(c->err), "no answer within %d s",
+		    c->rem->timeout);
+	else if (serr != 0)
+		snprintf(c->err, sizeof(c->err), "%s", strerror(serr));
+	else if (tls != 0)
 		snprintf(c->err, sizeof(c->err), "TLS: %s",
-		    ERR_reason_error_string(e) ? ERR_reason_error_string(e) :
-		    "handshake failed");
-	if (c->err[0] != '\0')
-		return;
-	serr = EVUTIL_SOCKET_ERROR();
-	snprintf(c->err, sizeof(c->err), "%s", serr != 0 ?
-	    evutil_socket_error_to_string(serr) : "the connection failed");
+		    ERR_reason_error_string(tls) ?
+		    ERR_reason_error_string(tls) : "handshake failed");
+	else
+		snprintf(c->err, sizeof(c->err), "the connection failed");
 }
 
 static void
@@ -455,6 +503,7 @@ conn_open(struct conn *c, const struct remote *rem)
 		    rem->url);
 	if ((port = evhttp_uri_get_port(c->uri)) == -1)
 		port = 443;
+	c->port = port;
 	snprintf(c->hostport, sizeof(c->hostport), strchr(c->host, ':') ?
 	    "[%s]:%d" : "%s:%d", c->host, port);
 	ip = inet_pton(AF_INET, c->host, a) == 1 ||

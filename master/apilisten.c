@@ -9,6 +9,9 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -17,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
 
 #include "cert.h"
 #include "kmd.h"
@@ -92,11 +97,37 @@ read_file(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-/* Read (or make) the interface certificate into p->apiconf. */
+/* The key and the first certificate must parse and belong together. */
+static int
+pair_check(const struct api_conf *ac, char *err, size_t errlen)
+{
+	EVP_PKEY	*k = pem_read_key(ac->key);
+	X509		*x = pem_read_cert(ac->cert);
+	int		 r = -1;
+
+	if (k == NULL)
+		snprintf(err, errlen, "api.key is not a PEM private key");
+	else if (x == NULL)
+		snprintf(err, errlen, "api.crt is not a PEM certificate");
+	else if (X509_check_private_key(x, k) != 1)
+		snprintf(err, errlen, "api.key is not the key of api.crt");
+	else
+		r = 0;
+	EVP_PKEY_free(k);
+	X509_free(x);
+	ERR_clear_error();
+	return r;
+}
+
+/*
+ * Read (or make) the interface certificate into p->apiconf.  A pair that
+ * does not parse or match leaves the one in use in place.
+ */
 int
 api_load_cert(struct parent *p)
 {
-	char	 dir[PATH_MAX], key[PATH_MAX], cert[PATH_MAX];
+	struct api_conf	*ac;
+	char		 dir[PATH_MAX], key[PATH_MAX], cert[PATH_MAX], err[256];
 
 	api_path(p, dir, sizeof(dir), "");
 	api_path(p, key, sizeof(key), "api.key");
@@ -107,17 +138,25 @@ api_load_cert(struct parent *p)
 	}
 	if (access(key, F_OK) == -1 && api_make_cert(p, key, cert) == -1)
 		return -1;
-	if (p->apiconf == NULL &&
-	    (p->apiconf = sodium_malloc(sizeof(*p->apiconf))) == NULL)
+	if ((ac = sodium_malloc(sizeof(*ac))) == NULL)
 		fatal("%s", __func__);
-	memset(p->apiconf, 0, sizeof(*p->apiconf));
-	if (read_file(key, p->apiconf->key, sizeof(p->apiconf->key)) == -1 ||
-	    read_file(cert, p->apiconf->cert, sizeof(p->apiconf->cert)) ==
-	    -1) {
-		log_warn("%s: cannot read %s or %s", __func__, key, cert);
+	memset(ac, 0, sizeof(*ac));
+	if (read_file(key, ac->key, sizeof(ac->key)) == -1 ||
+	    read_file(cert, ac->cert, sizeof(ac->cert)) == -1) {
+		log_warn("API certificate: cannot read %s or %s%s", key, cert,
+		    p->apiconf ? "; keeping the one in use" : "");
+		sodium_free(ac);
 		return -1;
 	}
-	p->apiconf->token_lifetime = p->conf.token_lifetime;
+	if (pair_check(ac, err, sizeof(err)) == -1) {
+		log_warnx("API certificate %s: %s%s", cert, err,
+		    p->apiconf ? "; keeping the one in use" : "");
+		sodium_free(ac);
+		return -1;
+	}
+	ac->token_lifetime = p->conf.token_lifetime;
+	sodium_free(p->apiconf);
+	p->apiconf = ac;
 	return 0;
 }
 
@@ -140,7 +179,10 @@ api_listen(struct parent *p)
 	}
 	fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
+	/* Accepted sockets inherit TCP_NODELAY on Linux: no Nagle delay
+	 * between a reply's header and body records. */
 	if (fd == -1 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
+	    sizeof(on)) == -1 || setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on,
 	    sizeof(on)) == -1 || bind(fd, res->ai_addr, res->ai_addrlen) ==
 	    -1 || listen(fd, 128) == -1) {
 		log_warn("cannot listen on %s port %s (api listen in kmd.conf)",

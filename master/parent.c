@@ -74,8 +74,12 @@ parent_reload(struct parent *p)
 		if (p->children[i].ch != NULL)
 			kchan_send(p->children[i].ch, IMSG_CONF_VERBOSE, 0, -1,
 			    &v, sizeof(v));
-	if (api_load_cert(p) == 0 && p->children[PROC_API].ch != NULL)
-		api_send_conf(p, p->children[PROC_API].ch);
+	(void)api_load_cert(p);		/* a bad pair keeps the old one */
+	if (p->apiconf != NULL) {
+		p->apiconf->token_lifetime = p->conf.token_lifetime;
+		if (p->children[PROC_API].ch != NULL)
+			api_send_conf(p, p->children[PROC_API].ch);
+	}
 	log_info("configuration reloaded from %s", p->conffile);
 }
 
