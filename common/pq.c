@@ -74,10 +74,17 @@ pq_req_free(struct pq_req *r)
 	free(r);
 }
 
-/* Watch the socket for what libpq waits for. */
+/*
+ * Watch the socket for what libpq waits for.  The event is kept while
+ * nothing changes: a query costs no event_new/event_free.
+ */
 static void
 pq_watch(struct pq *db, short what, event_callback_fn fn)
 {
+	if (db->ev != NULL && event_get_events(db->ev) == what &&
+	    event_get_callback(db->ev) == fn &&
+	    event_get_fd(db->ev) == PQsocket(db->conn))
+		return;
 	if (db->ev != NULL)
 		event_free(db->ev);
 	db->ev = event_new(db->base, PQsocket(db->conn), what, fn, db);
@@ -128,8 +135,19 @@ pq_io(evutil_socket_t fd, short what, void *arg)
 	PGresult	*res;
 
 	(void)fd;
-	if ((what & EV_WRITE) && PQflush(db->conn) == 1)
-		return;
+	if (what & EV_WRITE) {
+		/* Watch for writing only while libpq has unsent data. */
+		switch (PQflush(db->conn)) {
+		case 1:
+			return;
+		case 0:
+			pq_watch(db, EV_READ | EV_PERSIST, pq_io);
+			break;
+		default:
+			pq_lost(db);
+			return;
+		}
+	}
 	if (PQconsumeInput(db->conn) == 0) {
 		pq_lost(db);
 		return;
@@ -173,11 +191,12 @@ pq_next(struct pq *db)
 	else
 		ok = PQsendQueryParams(db->conn, r->sql, r->nparams, NULL,
 		    (const char *const *)r->params, NULL, NULL, 0);
-	if (!ok) {
+	if (!ok || (ok = PQflush(db->conn)) == -1) {
 		pq_lost(db);
 		return;
 	}
-	pq_watch(db, EV_READ | EV_WRITE | EV_PERSIST, pq_io);
+	pq_watch(db, ok == 1 ? EV_READ | EV_WRITE | EV_PERSIST :
+	    EV_READ | EV_PERSIST, pq_io);
 }
 
 static void
