@@ -14,6 +14,7 @@
 #define FAILS_MAX	5		/* failed logins per window and address */
 #define FAILS_WINDOW	60		/* seconds */
 #define NODES_MAX	REPLY_NODES_MAX
+#define INFO_CACHE_MS	1000		/* GET cluster */
 
 enum areq_kind { R_INFO, R_HEALTH, R_NEW, R_NODES, R_NODE, R_STATUS,
 	R_LOGIN };
@@ -49,6 +50,8 @@ struct api {
 	int			 lifetime;
 	uint32_t		 next_id;
 	TAILQ_HEAD(, areq)	 pending;
+	struct cluster_info	 info;		/* the last answer ... */
+	int64_t			 info_at;	/* ... at (ms), 0: none */
 	struct token		 tokens[TOKENS_MAX];
 	struct peer_fails	 peers[PEERS_MAX];
 };

@@ -50,6 +50,15 @@ code_desc(int code)
 	}
 }
 
+static int64_t
+ms_now(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void
 peer_of(struct evhttp_request *req, char *buf, size_t len)
 {
@@ -63,15 +72,30 @@ peer_of(struct evhttp_request *req, char *buf, size_t len)
 	snprintf(buf, len, "%s", addr);
 }
 
+static const char *
+method_name(enum evhttp_cmd_type cmd)
+{
+	switch (cmd) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_HEAD: return "HEAD";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+	case EVHTTP_REQ_TRACE: return "TRACE";
+	case EVHTTP_REQ_CONNECT: return "CONNECT";
+	case EVHTTP_REQ_PATCH: return "PATCH";
+	default: return "other";
+	}
+}
+
 static void
 log_request(struct evhttp_request *req, int code, const char *user,
     const struct timespec *t0)
 {
 	struct timespec	 t1;
 	char		 peer[64];
-	const char	*m = evhttp_request_get_command(req) == M_POST ? "POST" :
-			    evhttp_request_get_command(req) == M_GET ? "GET" :
-			    "other";
+	const char	*m = method_name(evhttp_request_get_command(req));
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	peer_of(req, peer, sizeof(peer));
@@ -213,19 +237,33 @@ http_finish(struct api *a, struct areq *r, int ok, const char *errmsg)
 	if (req == NULL)
 		return;
 	if (!ok && r->kind == R_LOGIN) {
-		if ((pf = peer_fails(a, r->peer, 1)) != NULL)
-			pf->fails++;
+		/* Counted as a failure when it started (do_login). */
 		log_warnx("failed login for '%s' from %s", r->user, r->peer);
 		respond_error(req, 401, "wrong user name or password", &r->t0,
 		    "");
 		return;
 	}
-	if (!ok && r->kind == R_HEALTH)
-		errmsg = "the node database is not available";
+	if (!ok && r->kind == R_HEALTH) {
+		kmd_strlcpy(r->r.info.code, "unknown", sizeof(r->r.info.code));
+		kmd_strlcpy(r->r.info.desc, "the node database is not"
+		    " available", sizeof(r->r.info.desc));
+		r->r.haveinfo = ok = 1;
+	}
 	if (!ok) {
 		respond_error(req, r->kind == R_HEALTH ? 503 :
 		    error_code(errmsg), errmsg, &r->t0, r->user);
 		return;
+	}
+	if (((r->kind == R_INFO || r->kind == R_NEW || r->kind == R_HEALTH) &&
+	    !r->r.haveinfo) || (r->kind == R_NODE && r->r.nnodes != 1) ||
+	    (r->kind == R_NODES && !r->r.havepage)) {
+		respond_error(req, 500, "kmd sent an incomplete reply", &r->t0,
+		    r->user);
+		return;
+	}
+	if (r->kind == R_INFO) {
+		a->info = r->r.info;
+		a->info_at = ms_now();
 	}
 	if ((g = yajl_gen_alloc(NULL)) == NULL) {
 		evhttp_send_error(req, 500, NULL);
@@ -334,15 +372,25 @@ do_login(struct api *a, struct evhttp_request *req, const char *user,
 {
 	struct peer_fails	*pf;
 	struct user_set		*u;
-	char			 body[BODY_MAX], err[256], peer[64];
+	char			 body[BODY_MAX], err[256], peer[64], retry[24];
+	long long		 secs;
 	size_t			 len;
 
 	(void)user;
 	peer_of(req, peer, sizeof(peer));
-	if ((pf = peer_fails(a, peer, 0)) != NULL && pf->fails >= FAILS_MAX) {
+	/*
+	 * A password check counts as a failure from the moment it is asked
+	 * for, and a success clears the count: so concurrent attempts cannot get more
+	 * than FAILS_MAX guesses past the limit.
+	 */
+	pf = peer_fails(a, peer, 1);
+	if (pf->fails >= FAILS_MAX) {
+		secs = FAILS_WINDOW - (mono_now() - pf->since);
 		snprintf(err, sizeof(err), "too many failed logins from %s;"
-		    " try again in %lld s", peer,
-		    (long long)(FAILS_WINDOW - (mono_now() - pf->since)));
+		    " try again in %lld s", peer, secs);
+		snprintf(retry, sizeof(retry), "%lld", secs);
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Retry-After", retry);
 		log_warnx("login from %s refused: rate limit", peer);
 		respond_error(req, 429, err, t0, "");
 		return;
@@ -355,9 +403,11 @@ do_login(struct api *a, struct evhttp_request *req, const char *user,
 		fatal("%s", __func__);
 	if (body_login(body, len, u, err, sizeof(err)) == -1)
 		respond_error(req, 400, err, t0, "");
-	else
+	else {
+		pf->fails++;
 		api_send(a, req, R_LOGIN, u->name, IMSG_AUTH_CHECK, u,
 		    sizeof(*u));
+	}
 	sodium_memzero(body, sizeof(body));
 	sodium_free(u);
 }
@@ -412,6 +462,31 @@ do_nodes(struct api *a, struct evhttp_request *req, const char *user,
 	api_send(a, req, R_NODES, user, IMSG_CTL_NODES, &q, sizeof(q));
 }
 
+/*
+ * GET cluster is what dashboards poll: it is answered from the last
+ * answer for up to INFO_CACHE_MS, and an operation through this API drops
+ * the cache at once.  Health is always asked afresh, so that a load
+ * balancer sees a database outage however short.
+ */
+static int
+from_cache(struct api *a, struct evhttp_request *req, enum areq_kind kind,
+    const char *user, const struct timespec *t0)
+{
+	struct areq	 r;
+
+	if (a->info_at == 0 || ms_now() - a->info_at >= INFO_CACHE_MS)
+		return 0;
+	memset(&r, 0, sizeof(r));
+	r.kind = kind;
+	r.req = req;
+	r.t0 = *t0;
+	kmd_strlcpy(r.user, user, sizeof(r.user));
+	r.r.info = a->info;
+	r.r.haveinfo = 1;
+	http_finish(a, &r, 1, NULL);
+	return 1;
+}
+
 static void
 do_simple(struct api *a, struct evhttp_request *req, const char *user,
     const struct timespec *t0)
@@ -419,9 +494,11 @@ do_simple(struct api *a, struct evhttp_request *req, const char *user,
 	const char	*path = evhttp_uri_get_path(
 			    evhttp_request_get_evhttp_uri(req));
 
-	if (strcmp(path, API "/cluster") == 0)
-		api_send(a, req, R_INFO, user, IMSG_CTL_CLUSTER_INFO, NULL, 0);
-	else if (strcmp(path, API "/system/health") == 0)
+	if (strcmp(path, API "/cluster") == 0) {
+		if (!from_cache(a, req, R_INFO, user, t0))
+			api_send(a, req, R_INFO, user, IMSG_CTL_CLUSTER_INFO,
+			    NULL, 0);
+	} else if (strcmp(path, API "/system/health") == 0)
 		api_send(a, req, R_HEALTH, "", IMSG_CTL_CLUSTER_INFO, NULL, 0);
 	else if (strcmp(path, API "/system/processes") == 0)
 		api_send(a, req, R_STATUS, user, IMSG_CTL_STATUS, NULL, 0);
@@ -483,6 +560,9 @@ api_send(struct api *a, struct evhttp_request *req, enum areq_kind kind,
 {
 	struct areq	*r;
 
+	if (kind != R_INFO && kind != R_HEALTH && kind != R_LOGIN &&
+	    kind != R_NODES && kind != R_NODE && kind != R_STATUS)
+		a->info_at = 0;		/* a change may follow */
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		fatal("%s", __func__);
 	clock_gettime(CLOCK_MONOTONIC, &r->t0);
@@ -573,7 +653,11 @@ http_start(struct api *a, int fd, const struct api_conf *ac)
 		fatalx("%s: evhttp_new", __func__);
 	evhttp_set_bevcb(a->http, http_bevcb, a);
 	evhttp_set_gencb(a->http, http_dispatch, a);
-	evhttp_set_max_body_size(a->http, 4 * BODY_MAX);
+	/*
+	 * Bodies up to this size get our JSON 413 from read_body(); past it
+	 * libevent 2.1 answers 413 itself, before any callback.
+	 */
+	evhttp_set_max_body_size(a->http, 1024 * 1024);
 	evhttp_set_max_headers_size(a->http, 16 * 1024);
 	evhttp_set_timeout(a->http, 30);
 	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
