@@ -83,20 +83,28 @@ ca_make_root(EVP_PKEY *key, const char *cluster_id)
 	return x;
 }
 
+/* "IP:host" for an address, "DNS:host" for a name. */
+static int
+san_value(const char *host, char *buf, size_t len)
+{
+	unsigned char	 addr[16];
+
+	if (inet_pton(AF_INET, host, addr) == 1 ||
+	    inet_pton(AF_INET6, host, addr) == 1)
+		return snprintf(buf, len, "IP:%s", host) >= (int)len ? -1 : 0;
+	return snprintf(buf, len, "DNS:%s", host) >= (int)len ? -1 : 0;
+}
+
 /* A node's certificate: CN node id, SAN its host, server and client. */
 X509 *
 ca_issue(EVP_PKEY *cakey, X509 *cacert, EVP_PKEY *pub, const char *node_id,
     const char *host)
 {
 	X509		*x;
-	unsigned char	 addr[16];
 	char		 san[300];
 
-	if (inet_pton(AF_INET, host, addr) == 1 ||
-	    inet_pton(AF_INET6, host, addr) == 1)
-		snprintf(san, sizeof(san), "IP:%s", host);
-	else
-		snprintf(san, sizeof(san), "DNS:%s", host);
+	if (san_value(host, san, sizeof(san)) == -1)
+		return NULL;
 	if ((x = cert_new(pub, node_id, NODE_DAYS)) == NULL)
 		return NULL;
 	if (X509_set_issuer_name(x, X509_get_subject_name(cacert)) != 1 ||
@@ -121,14 +129,10 @@ X509 *
 cert_self_signed(EVP_PKEY *key, const char *host)
 {
 	X509		*x;
-	unsigned char	 addr[16];
 	char		 san[300];
 
-	if (inet_pton(AF_INET, host, addr) == 1 ||
-	    inet_pton(AF_INET6, host, addr) == 1)
-		snprintf(san, sizeof(san), "IP:%s", host);
-	else
-		snprintf(san, sizeof(san), "DNS:%s", host);
+	if (san_value(host, san, sizeof(san)) == -1)
+		return NULL;
 	if ((x = cert_new(key, host, NODE_DAYS)) == NULL)
 		return NULL;
 	if (X509_set_issuer_name(x, X509_get_subject_name(x)) != 1 ||
@@ -270,17 +274,6 @@ nid_boxpk(void)
 		nid = OBJ_create(KMD_OID_BOXPK, "kmdJoinSealKey",
 		    "kmd join sealing key");
 	return nid;
-}
-
-static int
-san_value(const char *host, char *buf, size_t len)
-{
-	unsigned char	 addr[16];
-
-	if (inet_pton(AF_INET, host, addr) == 1 ||
-	    inet_pton(AF_INET6, host, addr) == 1)
-		return snprintf(buf, len, "IP:%s", host) >= (int)len ? -1 : 0;
-	return snprintf(buf, len, "DNS:%s", host) >= (int)len ? -1 : 0;
 }
 
 X509_REQ *
