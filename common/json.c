@@ -117,3 +117,27 @@ json_error(yajl_gen g, int code, const char *desc, const char *msg)
 	json_str(g, msg);
 	yajl_gen_map_close(g);
 }
+
+/* cluster csr: {"csr": PEM} */
+void
+json_csr(yajl_gen g, const struct csr_reply *c)
+{
+	yajl_gen_map_open(g);
+	json_str(g, "csr");
+	json_str(g, c->csr);
+	yajl_gen_map_close(g);
+}
+
+/* cluster nodes create: {"cert", "cachain", "mkek_blob"} */
+void
+json_credentials(yajl_gen g, const struct node_credentials *c)
+{
+	yajl_gen_map_open(g);
+	json_str(g, "cert");
+	json_str(g, c->cert);
+	json_str(g, "cachain");
+	json_str(g, c->cachain);
+	json_str(g, "mkek_blob");
+	json_str(g, c->mkek_blob);
+	yajl_gen_map_close(g);
+}

@@ -91,6 +91,22 @@ enum imsg_type {
 	/* parent -> api: the listening socket (fd) and its TLS files */
 	IMSG_API_LISTEN,	/* struct api_conf, with the fd */
 
+	/* kmctl/api -> parent -> joiner: cluster csr; reply CSR_REPLY */
+	IMSG_CTL_CLUSTER_CSR,	/* struct cluster_csr */
+	IMSG_CLUSTER_CSR,	/* struct cluster_csr */
+	IMSG_CSR_REPLY,		/* struct csr_reply */
+
+	/* kmctl/api -> parent -> joiner: nodes create; reply CREDENTIALS */
+	IMSG_CTL_NODES_CREATE,	/* struct nodes_create */
+	IMSG_NODES_CREATE,	/* struct nodes_create */
+	IMSG_NODE_CREDENTIALS,	/* struct node_credentials */
+
+	/* joiner <-> hsm, relayed: the join's keys */
+	IMSG_HSM_CSR_MAKE,	/* struct hsm_csr_make */
+	IMSG_HSM_CSR_MADE,	/* struct hsm_csr_made */
+	IMSG_HSM_NODE_SIGN,	/* struct hsm_node_sign */
+	IMSG_HSM_NODE_SIGNED,	/* struct hsm_node_signed */
+
 	IMSG_MAX
 };
 
@@ -112,6 +128,57 @@ struct api_conf {
 	int32_t		 token_lifetime;	/* seconds */
 };
 
+
+#define KMD_BLOB_MAX	512		/* mkek_blob, base64 */
+
+struct cluster_csr {
+	char		 host[KMD_HOST_MAX];
+	char		 pubaddr[KMD_HOST_MAX];	/* "" : same as host */
+};
+
+struct csr_reply {
+	char		 csr[KMD_PEM_MAX];
+};
+
+struct nodes_create {
+	char		 csr[KMD_PEM_MAX];
+	char		 host[KMD_HOST_MAX];	/* --newnodehost */
+	char		 pubaddr[KMD_HOST_MAX];
+	int32_t		 shared_hsm;
+};
+
+struct node_credentials {
+	char		 cert[KMD_PEM_MAX];
+	char		 cachain[KMD_PEM_MAX];
+	char		 mkek_blob[KMD_BLOB_MAX];
+};
+
+struct hsm_csr_make {
+	char		 node_id[KMD_NODEID_MAX];
+	char		 host[KMD_HOST_MAX];
+};
+
+struct hsm_csr_made {
+	char		 csr[KMD_PEM_MAX];
+	char		 node_key_sealed[KMD_SEALED_MAX];	/* under RoT */
+	char		 box_sk_sealed[KMD_SEALED_MAX];		/* under RoT */
+};
+
+struct hsm_node_sign {
+	char		 csr[KMD_PEM_MAX];
+	char		 host[KMD_HOST_MAX];
+	char		 cluster_id[KMD_NODEID_MAX];
+	char		 my_node_id[KMD_NODEID_MAX];	/* the signer */
+	char		 kek_wrapped[KMD_WRAPPED_MAX];
+	char		 ca_key_sealed[KMD_SEALED_MAX];
+	char		 ca_cert[KMD_PEM_MAX];
+};
+
+struct hsm_node_signed {
+	char		 node_id[KMD_NODEID_MAX];	/* the CSR's CN */
+	char		 cert[KMD_PEM_MAX];
+	char		 mkek_blob[KMD_BLOB_MAX];
+};
 
 struct cluster_new {
 	char		 host[KMD_HOST_MAX];

@@ -75,6 +75,20 @@ reply_frame(struct reply *r, const struct kmsg *m)
 			return -1;
 		r->nprocs++;
 		return 0;
+	case IMSG_CSR_REPLY:
+		if (m->datalen != sizeof(*r->csr) || r->csr != NULL ||
+		    (r->csr = malloc(sizeof(*r->csr))) == NULL)
+			return -1;
+		memcpy(r->csr, m->data, sizeof(*r->csr));
+		return TERMINATED(r->csr->csr) ? 0 : -1;
+	case IMSG_NODE_CREDENTIALS:
+		if (m->datalen != sizeof(*r->cred) || r->cred != NULL ||
+		    (r->cred = malloc(sizeof(*r->cred))) == NULL)
+			return -1;
+		memcpy(r->cred, m->data, sizeof(*r->cred));
+		return TERMINATED(r->cred->cert) &&
+		    TERMINATED(r->cred->cachain) &&
+		    TERMINATED(r->cred->mkek_blob) ? 0 : -1;
 	case IMSG_AUTH_RESULT:
 		if (m->datalen != sizeof(r->auth) || r->haveauth)
 			return -1;
@@ -101,5 +115,9 @@ void
 reply_clear(struct reply *r)
 {
 	free(r->nodes);
+	free(r->csr);
+	if (r->cred != NULL)
+		explicit_bzero(r->cred, sizeof(*r->cred));
+	free(r->cred);
 	memset(r, 0, sizeof(*r));
 }

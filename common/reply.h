@@ -26,6 +26,8 @@ struct reply {
 	size_t			 nodescap;
 	struct auth_result	 auth;
 	int			 haveauth;
+	struct csr_reply	*csr;		/* malloc'd */
+	struct node_credentials	*cred;		/* malloc'd */
 };
 
 int	reply_frame(struct reply *, const struct kmsg *);

@@ -71,8 +71,21 @@ static const char v1[] =
     "  TO kmd_replmon;\n"
     "GRANT USAGE ON SEQUENCE kmd_alarms_alarm_id_seq TO kmd_replmon;\n";
 
+/* Join: the keys of a pending cluster csr, node-local. */
+static const char v2[] =
+    "CREATE TABLE kmd_join_pending (\n"
+    "  one boolean PRIMARY KEY DEFAULT true CHECK (one),\n"
+    "  node_id uuid NOT NULL,\n"
+    "  host text NOT NULL,\n"
+    "  public_address text NOT NULL,\n"
+    "  csr text NOT NULL,\n"
+    "  node_key_sealed bytea NOT NULL,\n"
+    "  box_sk_sealed bytea NOT NULL,\n"
+    "  created timestamptz NOT NULL DEFAULT now());\n";
+
 const struct migration schema_migrations[] = {
 	{ 1, v1 },
+	{ 2, v2 },
 };
 const size_t schema_nmigrations =
     sizeof(schema_migrations) / sizeof(schema_migrations[0]);

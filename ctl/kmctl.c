@@ -30,7 +30,11 @@
 static int	build_new(const struct parse_result *, void *, size_t *);
 static int	build_nodes(const struct parse_result *, void *, size_t *);
 static int	build_user(const struct parse_result *, void *, size_t *);
+static int	build_csr(const struct parse_result *, void *, size_t *);
+static int	build_create(const struct parse_result *, void *, size_t *);
 static int	rest_new(const void *, struct rest_req *);
+static int	rest_csr(const void *, struct rest_req *);
+static int	rest_create(const void *, struct rest_req *);
 static int	rest_nodes(const void *, struct rest_req *);
 
 /*
@@ -50,6 +54,10 @@ static const struct ctl_action actions[] = {
 	    "GET", "nodes", rest_nodes },
 	{ A_NODES_GET, IMSG_CTL_NODES, build_nodes, P_NODE,
 	    "GET", "nodes", rest_nodes },
+	{ A_CLUSTER_CSR, IMSG_CTL_CLUSTER_CSR, build_csr, P_CSR,
+	    "POST", "cluster/csr", rest_csr },
+	{ A_NODES_CREATE, IMSG_CTL_NODES_CREATE, build_create, P_CRED,
+	    "POST", "nodes", rest_create },
 	{ A_USERS_SETPW, IMSG_CTL_USER_SET, build_user, P_NONE,
 	    NULL, NULL, NULL },
 };
@@ -86,6 +94,58 @@ build_new(const struct parse_result *res, void *buf, size_t *len)
 	field(cn->pubaddr, sizeof(cn->pubaddr), res->flag[F_PUBADDR],
 	    "public-address");
 	*len = sizeof(*cn);
+	return 0;
+}
+
+static int
+build_csr(const struct parse_result *res, void *buf, size_t *len)
+{
+	struct cluster_csr	*cc = buf;
+
+	memset(cc, 0, sizeof(*cc));
+	field(cc->host, sizeof(cc->host), res->flag[F_HOST], "host");
+	field(cc->pubaddr, sizeof(cc->pubaddr), res->flag[F_PUBADDR],
+	    "public-address");
+	*len = sizeof(*cc);
+	return 0;
+}
+
+/* A PEM given inline, or the name of a file holding it. */
+static void
+pem_arg(char *dst, size_t len, const char *v, const char *flag)
+{
+	FILE	*f;
+	size_t	 n;
+
+	if (strncmp(v, "-----BEGIN ", 11) == 0) {
+		field(dst, len, v, flag);
+		return;
+	}
+	if ((f = fopen(v, "re")) == NULL)
+		die("--%s: cannot read %s: %s", flag, v, strerror(errno));
+	n = fread(dst, 1, len - 1, f);
+	if (ferror(f) || (n == len - 1 && fgetc(f) != EOF))
+		die("--%s: %s is not a PEM file of at most %zu bytes", flag, v,
+		    len - 1);
+	fclose(f);
+	dst[n] = '\0';
+	if (strstr(dst, "-----BEGIN ") == NULL)
+		die("--%s: %s holds no PEM block", flag, v);
+}
+
+static int
+build_create(const struct parse_result *res, void *buf, size_t *len)
+{
+	struct nodes_create	*nc = buf;
+
+	memset(nc, 0, sizeof(*nc));
+	pem_arg(nc->csr, sizeof(nc->csr), res->flag[F_CSR], "csr");
+	field(nc->host, sizeof(nc->host), res->flag[F_NEWNODEHOST],
+	    "newnodehost");
+	field(nc->pubaddr, sizeof(nc->pubaddr), res->flag[F_PUBADDR],
+	    "public-address");
+	nc->shared_hsm = res->flag[F_SHAREDHSM] != NULL;
+	*len = sizeof(*nc);
 	return 0;
 }
 
@@ -167,6 +227,31 @@ rest_new(const void *req, struct rest_req *rr)
 }
 
 static int
+rest_csr(const void *req, struct rest_req *rr)
+{
+	const struct cluster_csr	*cc = req;
+	const char			*kv[] = {
+		"host", cc->host,
+		"publicAddress", cc->pubaddr[0] ? cc->pubaddr : NULL,
+	};
+
+	return rest_body(rr, kv, sizeof(kv) / sizeof(kv[0]) / 2);
+}
+
+static int
+rest_create(const void *req, struct rest_req *rr)
+{
+	const struct nodes_create	*nc = req;
+	const char			*kv[] = {
+		"csr", nc->csr, "newnodehost", nc->host,
+		"publicAddress", nc->pubaddr[0] ? nc->pubaddr : NULL,
+	};
+
+	return rest_body_flag(rr, kv, sizeof(kv) / sizeof(kv[0]) / 2,
+	    "sharedHsmPartition", nc->shared_hsm);
+}
+
+static int
 rest_nodes(const void *req, struct rest_req *rr)
 {
 	const struct nodes_query	*q = req;
@@ -215,6 +300,12 @@ ctl_done(const struct ctl_action *a, struct reply *r)
 		break;
 	case P_NODE:
 		ok = r->nnodes == 1;
+		break;
+	case P_CSR:
+		ok = r->csr != NULL;
+		break;
+	case P_CRED:
+		ok = r->cred != NULL;
 		break;
 	default:
 		ok = 1;
@@ -287,6 +378,8 @@ main(int argc, char *argv[])
 		struct cluster_new	 cn;
 		struct nodes_query	 nq;
 		struct user_set		 us;
+		struct cluster_csr	 cc;
+		struct nodes_create	 nc;
 	}			 req;
 	size_t			 reqlen = 0, i;
 	char			 err[1024];

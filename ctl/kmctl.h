@@ -15,7 +15,7 @@
 
 struct rest_req {
 	char		 path[512];	/* under /api/v1/ */
-	char		 body[4096];
+	char		 body[16384];
 	size_t		 bodylen;
 };
 
@@ -49,5 +49,7 @@ void	read_password(const char *, char *, size_t);
 int	remote_settings(const struct parse_result *, struct remote *);
 int	remote_run(struct remote *, const struct ctl_action *, const void *);
 int	rest_body(struct rest_req *, const char **, size_t);
+int	rest_body_flag(struct rest_req *, const char **, size_t,
+	    const char *, int);
 
 #endif

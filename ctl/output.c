@@ -57,6 +57,12 @@ print_reply(const struct reply *r, enum print_what what)
 	case P_NODE:
 		json_node(g, &r->nodes[0]);
 		break;
+	case P_CSR:
+		json_csr(g, r->csr);
+		break;
+	case P_CRED:
+		json_credentials(g, r->cred);
+		break;
 	case P_NONE:
 		yajl_gen_free(g);
 		return 0;

@@ -5,7 +5,7 @@
 
 #include "reply.h"
 
-enum print_what { P_NONE, P_INFO, P_STATUS, P_NODES, P_NODE };
+enum print_what { P_NONE, P_INFO, P_STATUS, P_NODES, P_NODE, P_CSR, P_CRED };
 
 int	print_reply(const struct reply *, enum print_what);
 int	print_json(yajl_val);

@@ -295,6 +295,14 @@ read_password(const char *prompt, char *buf, size_t len)
 int
 rest_body(struct rest_req *rr, const char **kv, size_t n)
 {
+	return rest_body_flag(rr, kv, n, NULL, 0);
+}
+
+/* The same, and one boolean member `flag` when it is not NULL. */
+int
+rest_body_flag(struct rest_req *rr, const char **kv, size_t n,
+    const char *flag, int value)
+{
 	yajl_gen		 g = yajl_gen_alloc(NULL);
 	const unsigned char	*buf;
 	size_t			 i, len;
@@ -310,6 +318,10 @@ rest_body(struct rest_req *rr, const char **kv, size_t n)
 		    strlen(kv[2 * i]));
 		yajl_gen_string(g, (const unsigned char *)kv[2 * i + 1],
 		    strlen(kv[2 * i + 1]));
+	}
+	if (flag != NULL) {
+		yajl_gen_string(g, (const unsigned char *)flag, strlen(flag));
+		yajl_gen_bool(g, value);
 	}
 	yajl_gen_map_close(g);
 	if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok &&

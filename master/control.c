@@ -24,17 +24,35 @@
 #include "log.h"
 #include "util.h"
 
-/* Which worker serves which kmctl request, and under which message. */
+/*
+ * The one list of client requests: the message, its payload size, who
+ * may send it (kmctl on the socket, the api worker, or both), the worker
+ * that serves it and under which message.  It makes the routing table
+ * and both handler tables below.
+ */
+#define CA	(FROM(PROC_CTL) | FROM(PROC_API))
+#define REQUESTS(R) \
+	R(IMSG_CTL_CLUSTER_INFO, 0, CA, PROC_REPLMON, IMSG_CLUSTER_INFO) \
+	R(IMSG_CTL_CLUSTER_NEW, sizeof(struct cluster_new), CA, PROC_JOINER, \
+	    IMSG_CLUSTER_NEW) \
+	R(IMSG_CTL_NODES, sizeof(struct nodes_query), CA, PROC_REPLMON, \
+	    IMSG_NODES) \
+	R(IMSG_CTL_CLUSTER_CSR, sizeof(struct cluster_csr), CA, PROC_JOINER, \
+	    IMSG_CLUSTER_CSR) \
+	R(IMSG_CTL_NODES_CREATE, sizeof(struct nodes_create), CA, \
+	    PROC_JOINER, IMSG_NODES_CREATE) \
+	R(IMSG_CTL_USER_SET, sizeof(struct user_set), FROM(PROC_CTL), \
+	    PROC_JOINER, IMSG_USER_SET) \
+	R(IMSG_AUTH_CHECK, sizeof(struct user_set), FROM(PROC_API), \
+	    PROC_JOINER, IMSG_AUTH_CHECK)
+
 static const struct route {
 	uint16_t	 ctl_type;
 	enum proc_id	 worker;
 	uint16_t	 worker_type;
 } routes[] = {
-	{ IMSG_CTL_CLUSTER_INFO, PROC_REPLMON, IMSG_CLUSTER_INFO },
-	{ IMSG_CTL_CLUSTER_NEW, PROC_JOINER, IMSG_CLUSTER_NEW },
-	{ IMSG_CTL_NODES, PROC_REPLMON, IMSG_NODES },
-	{ IMSG_CTL_USER_SET, PROC_JOINER, IMSG_USER_SET },
-	{ IMSG_AUTH_CHECK, PROC_JOINER, IMSG_AUTH_CHECK },
+#define R_ROUTE(t, len, from, w, wt)	{ t, w, wt },
+	REQUESTS(R_ROUTE)
 };
 
 /* Client 0 is the api worker, whose requests are routed like kmctl's. */
@@ -188,16 +206,15 @@ ctl_forward(struct kchan *ch, struct kmsg *m, void *arg)
 	return 0;
 }
 
+#define R_HANDLER(t, len, from, w, wt)	{ t, len, from, REQ_FN },
+
+/* kmctl's requests on a control connection (arg: the parent). */
+#define REQ_FN	ctl_forward
 static const struct kmsg_handler ctl_handlers[] = {
 	{ IMSG_CTL_STATUS, 0, FROM(PROC_CTL), ctl_status },
-	{ IMSG_CTL_CLUSTER_INFO, 0, FROM(PROC_CTL), ctl_forward },
-	{ IMSG_CTL_CLUSTER_NEW, sizeof(struct cluster_new), FROM(PROC_CTL),
-	    ctl_forward },
-	{ IMSG_CTL_NODES, sizeof(struct nodes_query), FROM(PROC_CTL),
-	    ctl_forward },
-	{ IMSG_CTL_USER_SET, sizeof(struct user_set), FROM(PROC_CTL),
-	    ctl_forward },
+	REQUESTS(R_HANDLER)
 };
+#undef REQ_FN
 
 /* The api worker's requests: the same handlers, on its channel. */
 static int
@@ -302,13 +319,21 @@ const struct kmsg_handler parent_worker_handlers[] = {
 	{ IMSG_AUTH_RESULT, sizeof(struct auth_result), FROM(PROC_JOINER),
 	    worker_reply },
 	{ IMSG_CTL_STATUS, 0, FROM(PROC_API), api_request },
-	{ IMSG_CTL_CLUSTER_INFO, 0, FROM(PROC_API), api_request },
-	{ IMSG_CTL_CLUSTER_NEW, sizeof(struct cluster_new), FROM(PROC_API),
-	    api_request },
-	{ IMSG_CTL_NODES, sizeof(struct nodes_query), FROM(PROC_API),
-	    api_request },
-	{ IMSG_AUTH_CHECK, sizeof(struct user_set), FROM(PROC_API),
-	    api_request },
+#define REQ_FN	api_request
+	REQUESTS(R_HANDLER)
+#undef REQ_FN
+	{ IMSG_CSR_REPLY, sizeof(struct csr_reply), FROM(PROC_JOINER),
+	    worker_reply },
+	{ IMSG_NODE_CREDENTIALS, sizeof(struct node_credentials),
+	    FROM(PROC_JOINER), worker_reply },
+	{ IMSG_HSM_CSR_MAKE, sizeof(struct hsm_csr_make), FROM(PROC_JOINER),
+	    worker_relay },
+	{ IMSG_HSM_CSR_MADE, sizeof(struct hsm_csr_made), FROM(PROC_HSM),
+	    worker_relay },
+	{ IMSG_HSM_NODE_SIGN, sizeof(struct hsm_node_sign), FROM(PROC_JOINER),
+	    worker_relay },
+	{ IMSG_HSM_NODE_SIGNED, sizeof(struct hsm_node_signed),
+	    FROM(PROC_HSM), worker_relay },
 	{ IMSG_CTL_END, 0, WORKERS, worker_reply },
 	{ IMSG_CTL_ERROR, KMSG_VARLEN, WORKERS, worker_reply },
 };

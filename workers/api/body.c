@@ -12,6 +12,7 @@ struct field {
 	size_t		 len;
 	int		 required;
 	int		 seen;
+	int32_t		*flag;		/* a boolean member, not a string */
 };
 
 /*
@@ -66,6 +67,15 @@ body_fields(const char *body, size_t len, struct field *f, size_t nf,
 			snprintf(err, errlen, "field '%s' is given twice", key);
 			goto done;
 		}
+		if (f[i].flag != NULL) {
+			if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v)) {
+				snprintf(err, errlen, "field '%s' must be true"
+				    " or false", key);
+				goto done;
+			}
+			*f[i].flag = YAJL_IS_TRUE(v);
+			continue;
+		}
 		if (!YAJL_IS_STRING(v)) {
 			snprintf(err, errlen, "field '%s' must be a string",
 			    key);
@@ -79,7 +89,7 @@ body_fields(const char *body, size_t len, struct field *f, size_t nf,
 		strcpy(f[i].dst, v->u.string);
 	}
 	for (i = 0; i < nf; i++)
-		if (f[i].required && f[i].dst[0] == '\0') {
+		if (f[i].required && f[i].flag == NULL && f[i].dst[0] == '\0') {
 			snprintf(err, errlen, "field '%s' is required",
 			    f[i].name);
 			goto done;
@@ -98,8 +108,8 @@ body_login(const char *body, size_t len, struct user_set *u, char *err,
     size_t errlen)
 {
 	struct field	 f[] = {
-		{ "username", u->name, sizeof(u->name), 1, 0 },
-		{ "password", u->password, sizeof(u->password), 1, 0 },
+		{ "username", u->name, sizeof(u->name), 1, 0, NULL },
+		{ "password", u->password, sizeof(u->password), 1, 0, NULL },
 	};
 
 	memset(u, 0, sizeof(*u));
@@ -112,9 +122,10 @@ body_cluster_new(const char *body, size_t len, struct cluster_new *cn,
     char *err, size_t errlen)
 {
 	struct field	 f[] = {
-		{ "host", cn->host, sizeof(cn->host), 1, 0 },
-		{ "url", cn->url, sizeof(cn->url), 1, 0 },
-		{ "publicAddress", cn->pubaddr, sizeof(cn->pubaddr), 0, 0 },
+		{ "host", cn->host, sizeof(cn->host), 1, 0, NULL },
+		{ "url", cn->url, sizeof(cn->url), 1, 0, NULL },
+		{ "publicAddress", cn->pubaddr, sizeof(cn->pubaddr), 0, 0,
+		    NULL },
 	};
 
 	memset(cn, 0, sizeof(*cn));
@@ -125,4 +136,36 @@ body_cluster_new(const char *body, size_t len, struct cluster_new *cn,
 		return -1;
 	}
 	return 0;
+}
+
+/* {"host": ..., "publicAddress": ...} */
+int
+body_cluster_csr(const char *body, size_t len, struct cluster_csr *cc,
+    char *err, size_t errlen)
+{
+	struct field	 f[] = {
+		{ "host", cc->host, sizeof(cc->host), 1, 0, NULL },
+		{ "publicAddress", cc->pubaddr, sizeof(cc->pubaddr), 0, 0,
+		    NULL },
+	};
+
+	memset(cc, 0, sizeof(*cc));
+	return body_fields(body, len, f, 2, err, errlen);
+}
+
+/* {"csr", "newnodehost", "publicAddress", "sharedHsmPartition": bool} */
+int
+body_nodes_create(const char *body, size_t len, struct nodes_create *nc,
+    char *err, size_t errlen)
+{
+	struct field	 f[] = {
+		{ "csr", nc->csr, sizeof(nc->csr), 1, 0, NULL },
+		{ "newnodehost", nc->host, sizeof(nc->host), 1, 0, NULL },
+		{ "publicAddress", nc->pubaddr, sizeof(nc->pubaddr), 0, 0,
+		    NULL },
+		{ "sharedHsmPartition", NULL, 0, 0, 0, &nc->shared_hsm },
+	};
+
+	memset(nc, 0, sizeof(*nc));
+	return body_fields(body, len, f, 4, err, errlen);
 }

@@ -15,4 +15,9 @@ int	body_login(const char *, size_t, struct user_set *, char *, size_t);
 int	body_cluster_new(const char *, size_t, struct cluster_new *, char *,
 	    size_t);
 
+int	body_cluster_csr(const char *, size_t, struct cluster_csr *, char *,
+	    size_t);
+int	body_nodes_create(const char *, size_t, struct nodes_create *, char *,
+	    size_t);
+
 #endif

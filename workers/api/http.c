@@ -256,7 +256,9 @@ http_finish(struct api *a, struct areq *r, int ok, const char *errmsg)
 	}
 	if (((r->kind == R_INFO || r->kind == R_NEW || r->kind == R_HEALTH) &&
 	    !r->r.haveinfo) || (r->kind == R_NODE && r->r.nnodes != 1) ||
-	    (r->kind == R_NODES && !r->r.havepage)) {
+	    (r->kind == R_NODES && !r->r.havepage) ||
+	    (r->kind == R_CSR && r->r.csr == NULL) ||
+	    (r->kind == R_CREATE && r->r.cred == NULL)) {
 		respond_error(req, 500, "kmd sent an incomplete reply", &r->t0,
 		    r->user);
 		return;
@@ -306,6 +308,12 @@ http_finish(struct api *a, struct areq *r, int ok, const char *errmsg)
 		break;
 	case R_STATUS:
 		json_procs(g, r->r.procs, r->r.nprocs);
+		break;
+	case R_CSR:
+		json_csr(g, r->r.csr);
+		break;
+	case R_CREATE:
+		json_credentials(g, r->r.cred);
 		break;
 	}
 	respond(req, 200, g, &r->t0, r->user);
@@ -432,6 +440,39 @@ do_new(struct api *a, struct evhttp_request *req, const char *user,
 	api_send(a, req, R_NEW, user, IMSG_CTL_CLUSTER_NEW, &cn, sizeof(cn));
 }
 
+/* POST cluster/csr and POST nodes: a body, one typed request. */
+static void
+do_join_step(struct api *a, struct evhttp_request *req, const char *user,
+    const struct timespec *t0)
+{
+	union {
+		struct cluster_csr	 cc;
+		struct nodes_create	 nc;
+	}		 u;
+	const char	*path = evhttp_uri_get_path(
+			    evhttp_request_get_evhttp_uri(req));
+	char		 body[BODY_MAX], err[256];
+	size_t		 len;
+	int		 csr = strcmp(path, API "/cluster/csr") == 0;
+
+	if (read_body(req, body, &len) == -1) {
+		respond_error(req, 413, "the request body is too large", t0,
+		    user);
+		return;
+	}
+	if ((csr ? body_cluster_csr(body, len, &u.cc, err, sizeof(err)) :
+	    body_nodes_create(body, len, &u.nc, err, sizeof(err))) == -1) {
+		respond_error(req, 400, err, t0, user);
+		return;
+	}
+	if (csr)
+		api_send(a, req, R_CSR, user, IMSG_CTL_CLUSTER_CSR, &u.cc,
+		    sizeof(u.cc));
+	else
+		api_send(a, req, R_CREATE, user, IMSG_CTL_NODES_CREATE, &u.nc,
+		    sizeof(u.nc));
+}
+
 static void
 do_nodes(struct api *a, struct evhttp_request *req, const char *user,
     const struct timespec *t0)
@@ -441,6 +482,10 @@ do_nodes(struct api *a, struct evhttp_request *req, const char *user,
 	struct nodes_query	 q;
 	char			 err[256];
 
+	if (evhttp_request_get_command(req) == M_POST) {
+		do_join_step(a, req, user, t0);
+		return;
+	}
 	memset(&q, 0, sizeof(q));
 	if (strncmp(path, API "/nodes/", strlen(API "/nodes/")) == 0) {
 		path += strlen(API "/nodes/");
@@ -513,7 +558,8 @@ static const struct route routes[] = {
 	{ API "/cluster", 0, M_GET, 1, do_simple },
 	{ API "/cluster/new", 0, M_POST, 1, do_new },
 	{ API "/cluster/summary", 0, M_GET, 1, do_simple },
-	{ API "/nodes", 0, M_GET, 1, do_nodes },
+	{ API "/cluster/csr", 0, M_POST, 1, do_join_step },
+	{ API "/nodes", 0, M_GET | M_POST, 1, do_nodes },
 	{ API "/nodes/", 1, M_GET, 1, do_nodes },
 };
 
@@ -541,7 +587,8 @@ http_dispatch(struct evhttp_request *req, void *arg)
 	}
 	if ((evhttp_request_get_command(req) & rt->methods) == 0) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Allow", rt->methods == M_POST ? "POST" : "GET");
+		    "Allow", rt->methods == M_POST ? "POST" :
+		    rt->methods == M_GET ? "GET" : "GET, POST");
 		respond_error(req, 405, "method not allowed here", &t0, "");
 		return;
 	}
@@ -560,8 +607,7 @@ api_send(struct api *a, struct evhttp_request *req, enum areq_kind kind,
 {
 	struct areq	*r;
 
-	if (kind != R_INFO && kind != R_HEALTH && kind != R_LOGIN &&
-	    kind != R_NODES && kind != R_NODE && kind != R_STATUS)
+	if (kind == R_NEW || kind == R_CSR || kind == R_CREATE)
 		a->info_at = 0;		/* a change may follow */
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		fatal("%s", __func__);

@@ -30,6 +30,9 @@ struct secrets {
 	char		 node_key[KMD_SEALED_MAX];
 };
 
+static int	hsm_fail(struct kchan *, uint32_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
 static int
 hsm_fail(struct kchan *ch, uint32_t reqid, const char *fmt, ...)
 {
@@ -186,6 +189,150 @@ done:
 	return 0;
 }
 
+/*
+ * cluster csr: the joining node's key and a sealing key pair, sealed
+ * under this node's root of trust until the join, and the CSR.
+ */
+static int
+hsm_csr_make(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct worker		*w = arg;
+	struct hsm		*h = w->ctx;
+	struct hsm_csr_make	 req;
+	struct hsm_csr_made	*out;
+	struct secrets		*s;
+	uint8_t			 pk[crypto_box_PUBLICKEYBYTES];
+	uint8_t			*sk;
+	EVP_PKEY		*key = NULL;
+	X509_REQ		*csr = NULL;
+	char			 a[128];
+	int			 ok = 0;
+
+	memcpy(&req, m->data, sizeof(req));
+	if (memchr(req.node_id, '\0', sizeof(req.node_id)) == NULL ||
+	    memchr(req.host, '\0', sizeof(req.host)) == NULL)
+		return -1;
+	if (h->rot == NULL)
+		return hsm_fail(ch, m->hdr.reqid, "no root-of-trust key");
+	if ((out = calloc(1, sizeof(*out))) == NULL ||
+	    (s = sodium_malloc(sizeof(*s))) == NULL ||
+	    (sk = sodium_malloc(crypto_box_SECRETKEYBYTES)) == NULL)
+		fatal("%s", __func__);
+	crypto_box_keypair(pk, sk);
+	if ((key = ca_keygen()) == NULL ||
+	    (csr = csr_make(key, req.node_id, req.host, pk)) == NULL ||
+	    pem_csr(csr, out->csr, sizeof(out->csr)) == -1 ||
+	    pem_key(key, s->node_key, sizeof(s->node_key)) == -1)
+		goto done;
+	ad(a, sizeof(a), "join-node-key", req.node_id);
+	if (seal_hex(h->rot, a, s->node_key, strlen(s->node_key),
+	    out->node_key_sealed, sizeof(out->node_key_sealed)) == -1)
+		goto done;
+	ad(a, sizeof(a), "join-box-key", req.node_id);
+	if (seal_hex(h->rot, a, sk, crypto_box_SECRETKEYBYTES,
+	    out->box_sk_sealed, sizeof(out->box_sk_sealed)) == -1)
+		goto done;
+	ok = 1;
+	kchan_send(ch, IMSG_HSM_CSR_MADE, m->hdr.reqid, -1, out, sizeof(*out));
+done:
+	if (!ok)
+		hsm_fail(ch, m->hdr.reqid, "cannot make the certificate"
+		    " request (OpenSSL)");
+	EVP_PKEY_free(key);
+	X509_REQ_free(csr);
+	sodium_free(sk);
+	sodium_free(s);
+	free(out);
+	return 0;
+}
+
+/*
+ * nodes create: check the CSR, sign it with the cluster CA, and seal the
+ * KEK to the CSR's sealing key.  The blob is "kmd1:" + base64 of
+ * crypto_box_seal(cluster id | KEK): only the holder of the CSR's
+ * sealing secret opens it, and it names the cluster it belongs to.
+ */
+static int
+hsm_node_sign(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct worker		*w = arg;
+	struct hsm		*h = w->ctx;
+	const struct hsm_node_sign *req = (const void *)m->data;
+	struct hsm_node_signed	*out;
+	uint8_t			*kek, pk[CSR_BOXPK_LEN];
+	uint8_t			 plain[KMD_NODEID_MAX + SEAL_KEYLEN];
+	uint8_t			 boxed[sizeof(plain) + crypto_box_SEALBYTES];
+	char			*cakey_pem, a[128], err[256];
+	EVP_PKEY		*cakey = NULL;
+	X509			*ca = NULL, *x = NULL;
+	X509_REQ		*csr = NULL;
+	size_t			 n;
+
+	if (memchr(req->csr, '\0', sizeof(req->csr)) == NULL ||
+	    memchr(req->host, '\0', sizeof(req->host)) == NULL ||
+	    memchr(req->cluster_id, '\0', sizeof(req->cluster_id)) == NULL ||
+	    memchr(req->my_node_id, '\0', sizeof(req->my_node_id)) == NULL ||
+	    memchr(req->kek_wrapped, '\0', sizeof(req->kek_wrapped)) == NULL ||
+	    memchr(req->ca_key_sealed, '\0', sizeof(req->ca_key_sealed)) ==
+	    NULL || memchr(req->ca_cert, '\0', sizeof(req->ca_cert)) == NULL)
+		return -1;
+	if (h->rot == NULL)
+		return hsm_fail(ch, m->hdr.reqid, "no root-of-trust key");
+	if ((out = calloc(1, sizeof(*out))) == NULL ||
+	    (kek = sodium_malloc(SEAL_KEYLEN)) == NULL ||
+	    (cakey_pem = sodium_malloc(KMD_SEALED_MAX)) == NULL)
+		fatal("%s", __func__);
+	if ((csr = csr_parse(req->csr, out->node_id, sizeof(out->node_id), pk,
+	    err, sizeof(err))) == NULL) {
+		hsm_fail(ch, m->hdr.reqid, "--csr: %s", err);
+		goto done;
+	}
+	ad(a, sizeof(a), "kek", req->my_node_id);
+	if (unseal_hex(h->rot, a, req->kek_wrapped, kek, SEAL_KEYLEN, &n) ==
+	    -1 || n != SEAL_KEYLEN) {
+		hsm_fail(ch, m->hdr.reqid, "the KEK does not unwrap under this"
+		    " node's root-of-trust key");
+		goto done;
+	}
+	ad(a, sizeof(a), "ca-key", req->cluster_id);
+	if (unseal_hex(kek, a, req->ca_key_sealed, (uint8_t *)cakey_pem,
+	    KMD_SEALED_MAX - 1, &n) == -1) {
+		hsm_fail(ch, m->hdr.reqid, "the cluster CA key does not unseal"
+		    " under the cluster KEK");
+		goto done;
+	}
+	cakey_pem[n] = '\0';
+	if ((cakey = pem_read_key(cakey_pem)) == NULL ||
+	    (ca = pem_read_cert(req->ca_cert)) == NULL ||
+	    (x = ca_issue(cakey, ca, X509_REQ_get0_pubkey(csr), out->node_id,
+	    req->host)) == NULL || pem_cert(x, out->cert, sizeof(out->cert)) ==
+	    -1) {
+		hsm_fail(ch, m->hdr.reqid, "cannot sign the certificate"
+		    " (OpenSSL)");
+		goto done;
+	}
+	memset(plain, 0, sizeof(plain));
+	memcpy(plain, req->cluster_id, strlen(req->cluster_id));
+	memcpy(plain + KMD_NODEID_MAX, kek, SEAL_KEYLEN);
+	crypto_box_seal(boxed, plain, sizeof(plain), pk);
+	memcpy(out->mkek_blob, "kmd1:", 5);
+	sodium_bin2base64(out->mkek_blob + 5, sizeof(out->mkek_blob) - 5,
+	    boxed, sizeof(boxed), sodium_base64_VARIANT_ORIGINAL);
+	log_info("signed the certificate of node %s", out->node_id);
+	kchan_send(ch, IMSG_HSM_NODE_SIGNED, m->hdr.reqid, -1, out,
+	    sizeof(*out));
+done:
+	sodium_memzero(plain, sizeof(plain));
+	EVP_PKEY_free(cakey);
+	X509_free(ca);
+	X509_free(x);
+	X509_REQ_free(csr);
+	sodium_free(kek);
+	sodium_free(cakey_pem);
+	free(out);
+	return 0;
+}
+
 static int
 hsm_init(struct worker *w)
 {
@@ -214,6 +361,10 @@ static const struct kmsg_handler hsm_handlers[] = {
 	    FROM(PROC_PARENT), hsm_create },
 	{ IMSG_HSM_TLS_INSTALL, sizeof(struct hsm_tls_install),
 	    FROM(PROC_PARENT), hsm_tls_install },
+	{ IMSG_HSM_CSR_MAKE, sizeof(struct hsm_csr_make), FROM(PROC_PARENT),
+	    hsm_csr_make },
+	{ IMSG_HSM_NODE_SIGN, sizeof(struct hsm_node_sign), FROM(PROC_PARENT),
+	    hsm_node_sign },
 };
 
 const struct worker_def hsm_worker = {

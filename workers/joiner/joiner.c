@@ -6,6 +6,7 @@
  */
 #include <event2/event.h>
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,79 @@ joiner_admin_connected(struct pq *db, void *arg)
 	    params, joiner_db_exists, arg);
 }
 
+/* Tell the client why the operation failed; end it when `end`. */
+void
+op_error(struct joiner *j, int end, const char *fmt, ...)
+{
+	char		 msg[KMD_ERR_MAX];
+	const char	*what = j->op != NULL ? j->op->what : "cluster";
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_warnx("%s: %s", what, msg);
+	if (j->op == NULL)
+		return;
+	kchan_senderr(j->w->parent, j->op->reqid, "%s: %s", what, msg);
+	j->op->failed = 1;
+	if (end) {
+		free(j->op->reply);
+		free(j->op);
+		j->op = NULL;
+	}
+}
+
+const char *
+pq_msg(struct joiner *j, PGresult *res)
+{
+	return res != NULL ? PQresultErrorMessage(res) : pq_error(j->db);
+}
+
+/*
+ * Start an operation, or say why not: the database is not ready, or
+ * another operation is under way (they are serialized).  NULL: refused,
+ * the client has its error.
+ */
+struct jop *
+op_start(struct joiner *j, struct kchan *ch, uint32_t reqid,
+    const char *what)
+{
+	if (!j->ready) {
+		kchan_senderr(ch, reqid, "%s: the node database is not ready"
+		    " yet; try again in a few seconds", what);
+		return NULL;
+	}
+	if (j->op != NULL) {
+		kchan_senderr(ch, reqid, "%s: another cluster operation (%s)"
+		    " is under way on this node; try again when it has"
+		    " finished", what, j->op->what);
+		return NULL;
+	}
+	if ((j->op = calloc(1, sizeof(*j->op))) == NULL)
+		fatal("%s", __func__);
+	j->op->reqid = reqid;
+	j->op->what = what;
+	return j->op;
+}
+
+int
+joiner_hsm_error(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct worker	*w = arg;
+	struct joiner	*j = w->ctx;
+
+	(void)ch;
+	if (m->datalen == 0 || m->data[m->datalen - 1] != '\0')
+		return -1;
+	if (j->op != NULL && j->op->reqid == m->hdr.reqid)
+		op_fail(j, "%s; nothing was changed", (const char *)m->data);
+	else
+		log_warnx("hsm: %s", (const char *)m->data);
+	return 0;
+}
+
 static int
 joiner_init(struct worker *w)
 {
@@ -191,6 +265,14 @@ static const struct kmsg_handler joiner_handlers[] = {
 	    joiner_user_set },
 	{ IMSG_AUTH_CHECK, sizeof(struct user_set), FROM(PROC_PARENT),
 	    joiner_auth_check },
+	{ IMSG_CLUSTER_CSR, sizeof(struct cluster_csr), FROM(PROC_PARENT),
+	    joiner_cluster_csr },
+	{ IMSG_HSM_CSR_MADE, sizeof(struct hsm_csr_made), FROM(PROC_PARENT),
+	    joiner_csr_made },
+	{ IMSG_NODES_CREATE, sizeof(struct nodes_create), FROM(PROC_PARENT),
+	    joiner_nodes_create },
+	{ IMSG_HSM_NODE_SIGNED, sizeof(struct hsm_node_signed),
+	    FROM(PROC_PARENT), joiner_node_signed },
 };
 
 const struct worker_def joiner_worker = {

@@ -7,10 +7,14 @@
 /* The one cluster operation under way (they are serialized). */
 struct jop {
 	uint32_t		 reqid;		/* the client's request */
+	const char		*what;		/* "cluster new", for messages */
 	struct cluster_new	 cn;
+	struct cluster_csr	 csr;
+	struct nodes_create	 nc;
 	char			 cluster_id[KMD_NODEID_MAX];
 	char			 node_id[KMD_NODEID_MAX];
 	struct hsm_created	 made;
+	void			*reply;		/* malloc'd, freed with op */
 	int			 failed;	/* an error was sent */
 };
 
@@ -23,10 +27,24 @@ struct joiner {
 	struct jop	*op;
 };
 
+/* joiner.c */
+void	op_error(struct joiner *, int, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+#define op_fail(j, ...)	op_error((j), 1, __VA_ARGS__)
+const char *pq_msg(struct joiner *, PGresult *);
+struct jop *op_start(struct joiner *, struct kchan *, uint32_t,
+	    const char *);
+int	joiner_hsm_error(struct kchan *, struct kmsg *, void *);
+
+/* join.c */
+int	joiner_cluster_csr(struct kchan *, struct kmsg *, void *);
+int	joiner_csr_made(struct kchan *, struct kmsg *, void *);
+int	joiner_nodes_create(struct kchan *, struct kmsg *, void *);
+int	joiner_node_signed(struct kchan *, struct kmsg *, void *);
+
 /* new.c */
 int	joiner_cluster_new(struct kchan *, struct kmsg *, void *);
 int	joiner_hsm_created(struct kchan *, struct kmsg *, void *);
-int	joiner_hsm_error(struct kchan *, struct kmsg *, void *);
 int	joiner_tls_installed(struct kchan *, struct kmsg *, void *);
 void	joiner_tls_reinstall(struct joiner *);
 

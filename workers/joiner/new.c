@@ -26,38 +26,6 @@
 	"ARRAY['kmd_cluster','kmd_nodes','kmd_node_health','kmd_users'," \
 	"'kmd_keys']"
 
-static void	op_error(struct joiner *, int, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-
-/* Tell the client why the operation failed; end it when `end`. */
-static void
-op_error(struct joiner *j, int end, const char *fmt, ...)
-{
-	char	 msg[KMD_ERR_MAX];
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	msg[strcspn(msg, "\n")] = '\0';
-	log_warnx("cluster new: %s", msg);
-	if (j->op == NULL)
-		return;
-	kchan_senderr(j->w->parent, j->op->reqid, "cluster new: %s", msg);
-	j->op->failed = 1;
-	if (end) {
-		free(j->op);
-		j->op = NULL;
-	}
-}
-#define op_fail(j, ...)	op_error((j), 1, __VA_ARGS__)
-
-static const char *
-pq_msg(struct joiner *j, PGresult *res)
-{
-	return res != NULL ? PQresultErrorMessage(res) : pq_error(j->db);
-}
-
 /* Step 1's answer: is this node clustered?  Two new ids. */
 static void
 new_checked(struct pq *db, PGresult *res, void *arg)
@@ -103,41 +71,17 @@ joiner_cluster_new(struct kchan *ch, struct kmsg *m, void *arg)
 	    memchr(cn.url, '\0', sizeof(cn.url)) == NULL ||
 	    memchr(cn.pubaddr, '\0', sizeof(cn.pubaddr)) == NULL)
 		return -1;
-	if (!j->ready)
-		return kchan_senderr(ch, m->hdr.reqid, "cluster new: the node"
-		    " database is not ready yet; try again in a few seconds");
-	if (j->op != NULL)
-		return kchan_senderr(ch, m->hdr.reqid, "cluster new: another"
-		    " cluster operation is under way on this node; try again"
-		    " when it has finished");
 	if (strcmp(cn.host, w->conf.host) != 0)
 		return kchan_senderr(ch, m->hdr.reqid, "cluster new: --host=%s"
 		    " is not this node's address; peers reach it at %s (host"
 		    " in kmd.conf)", cn.host, w->conf.host);
 	if (cn.pubaddr[0] == '\0')
 		memcpy(cn.pubaddr, cn.host, sizeof(cn.pubaddr));
-	if ((j->op = calloc(1, sizeof(*j->op))) == NULL)
-		fatal("%s", __func__);
-	j->op->reqid = m->hdr.reqid;
+	if (op_start(j, ch, m->hdr.reqid, "cluster new") == NULL)
+		return 0;
 	j->op->cn = cn;
 	return pq_query(j->db, "SELECT (SELECT node_id FROM kmd_local),"
 	    " gen_random_uuid(), gen_random_uuid()", 0, NULL, new_checked, j);
-}
-
-int
-joiner_hsm_error(struct kchan *ch, struct kmsg *m, void *arg)
-{
-	struct worker	*w = arg;
-	struct joiner	*j = w->ctx;
-
-	(void)ch;
-	if (m->datalen == 0 || m->data[m->datalen - 1] != '\0')
-		return -1;
-	if (j->op != NULL && j->op->reqid == m->hdr.reqid)
-		op_fail(j, "%s; nothing was changed", (const char *)m->data);
-	else
-		log_warnx("hsm: %s", (const char *)m->data);
-	return 0;
 }
 
 static void

@@ -1,0 +1,259 @@
+/*
+ * The first two of the three join steps.
+ *
+ * cluster csr, on the joining node:
+ *   1. refuse if the node is clustered; a fresh node id
+ *   2. hsm: the node's key and an X25519 sealing key pair, both sealed
+ *      under this node's root of trust, and a CSR (CN the node id, the
+ *      sealing public key in a private extension)
+ *   3. the sealed keys wait in the node-local kmd_join_pending (a newer
+ *      csr replaces an older one); the reply is the CSR
+ *
+ * cluster nodes create, on a member:
+ *   1. refuse unless this node is clustered and ready, the cluster has
+ *      fewer than KMD_NODES_MAX nodes and none is joining
+ *   2. hsm: check the CSR, sign it with the cluster CA (unsealed with the
+ *      KEK, unwrapped with this node's root of trust), and seal the KEK
+ *      to the CSR's sealing key: the mkek_blob
+ *   3. the reply: {cert, cachain, mkek_blob}
+ * Nothing is written on the member: the join itself registers the node.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "joiner.h"
+#include "log.h"
+#include "util.h"
+
+#define KMD_NODES_MAX	20
+
+#define TERMINATED(f)	(memchr((f), '\0', sizeof(f)) != NULL)
+
+static void
+csr_checked(struct pq *db, PGresult *res, void *arg)
+{
+	struct joiner		*j = arg;
+	struct hsm_csr_make	 hm;
+
+	(void)db;
+	if (j->op == NULL)
+		return;
+	if (!pq_ok(res) || PQntuples(res) != 1) {
+		op_fail(j, "%s", pq_msg(j, res));
+		return;
+	}
+	if (!PQgetisnull(res, 0, 0)) {
+		op_fail(j, "this node is already in a cluster (node %s): a"
+		    " certificate request is made on the node that joins."
+		    " To join this node elsewhere, remove it first (cluster"
+		    " nodes delete on another node, then cluster delete)",
+		    PQgetvalue(res, 0, 0));
+		return;
+	}
+	memset(&hm, 0, sizeof(hm));
+	kmd_strlcpy(hm.node_id, PQgetvalue(res, 0, 1), sizeof(hm.node_id));
+	kmd_strlcpy(j->op->node_id, hm.node_id, sizeof(j->op->node_id));
+	kmd_strlcpy(hm.host, j->op->csr.host, sizeof(hm.host));
+	kchan_send(j->w->parent, IMSG_HSM_CSR_MAKE, j->op->reqid, -1, &hm,
+	    sizeof(hm));
+}
+
+int
+joiner_cluster_csr(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct worker		*w = arg;
+	struct joiner		*j = w->ctx;
+	struct cluster_csr	 cc;
+
+	memcpy(&cc, m->data, sizeof(cc));
+	if (!TERMINATED(cc.host) || !TERMINATED(cc.pubaddr))
+		return -1;
+	if (strcmp(cc.host, w->conf.host) != 0)
+		return kchan_senderr(ch, m->hdr.reqid, "cluster csr: --host=%s"
+		    " is not this node's address; peers reach it at %s (host"
+		    " in kmd.conf)", cc.host, w->conf.host);
+	if (cc.pubaddr[0] == '\0')
+		memcpy(cc.pubaddr, cc.host, sizeof(cc.pubaddr));
+	if (op_start(j, ch, m->hdr.reqid, "cluster csr") == NULL)
+		return 0;
+	j->op->csr = cc;
+	return pq_query(j->db, "SELECT (SELECT node_id FROM kmd_local),"
+	    " gen_random_uuid()", 0, NULL, csr_checked, j);
+}
+
+static void
+csr_stored(struct pq *db, PGresult *res, void *arg)
+{
+	struct joiner	*j = arg;
+
+	(void)db;
+	if (j->op == NULL)
+		return;
+	if (!pq_ok(res)) {
+		op_fail(j, "cannot keep the join keys: %s", pq_msg(j, res));
+		return;
+	}
+	log_info("made a certificate request for joining as node %s",
+	    j->op->node_id);
+	kchan_send(j->w->parent, IMSG_CSR_REPLY, j->op->reqid, -1,
+	    j->op->reply, sizeof(struct csr_reply));
+	kchan_send(j->w->parent, IMSG_CTL_END, j->op->reqid, -1, NULL, 0);
+	free(j->op->reply);
+	free(j->op);
+	j->op = NULL;
+}
+
+int
+joiner_csr_made(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct worker			*w = arg;
+	struct joiner			*j = w->ctx;
+	const struct hsm_csr_made	*hm = (const void *)m->data;
+	struct csr_reply		*cr;
+	const char			*p[6];
+
+	(void)ch;
+	if (!TERMINATED(hm->csr) || !TERMINATED(hm->node_key_sealed) ||
+	    !TERMINATED(hm->box_sk_sealed))
+		return -1;
+	if (j->op == NULL || j->op->reqid != m->hdr.reqid)
+		return 0;
+	if ((cr = calloc(1, sizeof(*cr))) == NULL)
+		fatal("%s", __func__);
+	kmd_strlcpy(cr->csr, hm->csr, sizeof(cr->csr));
+	j->op->reply = cr;
+	p[0] = j->op->node_id;
+	p[1] = j->op->csr.host;
+	p[2] = j->op->csr.pubaddr;
+	p[3] = hm->csr;
+	p[4] = hm->node_key_sealed;
+	p[5] = hm->box_sk_sealed;
+	pq_query(j->db, "INSERT INTO kmd_join_pending (node_id, host,"
+	    " public_address, csr, node_key_sealed, box_sk_sealed) VALUES"
+	    " ($1, $2, $3, $4, decode($5, 'hex'), decode($6, 'hex'))"
+	    " ON CONFLICT (one) DO UPDATE SET node_id = EXCLUDED.node_id,"
+	    " host = EXCLUDED.host, public_address = EXCLUDED.public_address,"
+	    " csr = EXCLUDED.csr, node_key_sealed = EXCLUDED.node_key_sealed,"
+	    " box_sk_sealed = EXCLUDED.box_sk_sealed, created = now()", 6, p,
+	    csr_stored, j);
+	return 0;
+}
+
+/* The member's state and secrets, or why it cannot sign. */
+static void
+create_checked(struct pq *db, PGresult *res, void *arg)
+{
+	struct joiner		*j = arg;
+	struct hsm_node_sign	*ns;
+	int			 nodes, joining;
+
+	(void)db;
+	if (j->op == NULL)
+		return;
+	if (!pq_ok(res)) {
+		op_fail(j, "%s", pq_msg(j, res));
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		op_fail(j, "this node is not in a cluster: run nodes create on"
+		    " a member of the cluster the new node joins");
+		return;
+	}
+	nodes = atoi(PQgetvalue(res, 0, 5));
+	joining = atoi(PQgetvalue(res, 0, 6));
+	if (strcmp(PQgetvalue(res, 0, 7), "r") != 0) {
+		op_fail(j, "this node is not ready (%s); run nodes create on a"
+		    " ready member", PQgetvalue(res, 0, 7));
+		return;
+	}
+	if (joining > 0) {
+		op_fail(j, "a node is joining the cluster; one join at a time:"
+		    " wait until it is ready (cluster nodes list)");
+		return;
+	}
+	if (nodes >= KMD_NODES_MAX) {
+		op_fail(j, "the cluster has %d nodes, the most it may have;"
+		    " remove one first (cluster nodes delete)", nodes);
+		return;
+	}
+	if ((ns = calloc(1, sizeof(*ns))) == NULL)
+		fatal("%s", __func__);
+	kmd_strlcpy(ns->csr, j->op->nc.csr, sizeof(ns->csr));
+	kmd_strlcpy(ns->host, j->op->nc.host, sizeof(ns->host));
+	kmd_strlcpy(ns->cluster_id, PQgetvalue(res, 0, 0),
+	    sizeof(ns->cluster_id));
+	kmd_strlcpy(ns->my_node_id, PQgetvalue(res, 0, 1),
+	    sizeof(ns->my_node_id));
+	kmd_strlcpy(ns->kek_wrapped, PQgetvalue(res, 0, 2),
+	    sizeof(ns->kek_wrapped));
+	kmd_strlcpy(ns->ca_key_sealed, PQgetvalue(res, 0, 3),
+	    sizeof(ns->ca_key_sealed));
+	kmd_strlcpy(ns->ca_cert, PQgetvalue(res, 0, 4), sizeof(ns->ca_cert));
+	j->op->reply = strdup(PQgetvalue(res, 0, 4));	/* the CA chain */
+	if (j->op->reply == NULL)
+		fatal("%s", __func__);
+	kchan_send(j->w->parent, IMSG_HSM_NODE_SIGN, j->op->reqid, -1, ns,
+	    sizeof(*ns));
+	explicit_bzero(ns, sizeof(*ns));
+	free(ns);
+}
+
+int
+joiner_nodes_create(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct worker		*w = arg;
+	struct joiner		*j = w->ctx;
+	const struct nodes_create *nc = (const void *)m->data;
+
+	if (!TERMINATED(nc->csr) || !TERMINATED(nc->host) ||
+	    !TERMINATED(nc->pubaddr))
+		return -1;
+	if (nc->shared_hsm)
+		return kchan_senderr(ch, m->hdr.reqid, "cluster nodes create:"
+		    " --shared-hsm-partition needs an HSM root of trust,"
+		    " which this node does not have yet; leave the flag out"
+		    " to seal the cluster's secrets to the joining node");
+	if (op_start(j, ch, m->hdr.reqid, "cluster nodes create") == NULL)
+		return 0;
+	memcpy(&j->op->nc, nc, sizeof(*nc));
+	return pq_query(j->db, "SELECT l.cluster_id, l.node_id,"
+	    " encode(l.kek_wrapped, 'hex'), encode(c.ca_key_sealed, 'hex'),"
+	    " c.ca_cert, (SELECT count(*) FROM kmd_nodes WHERE state NOT IN"
+	    " ('m', 'v')), (SELECT count(*) FROM kmd_nodes WHERE state IN"
+	    " ('creating', 'b', 'i', 'c', 'o')), n.state FROM kmd_local l"
+	    " JOIN kmd_cluster c USING (cluster_id) JOIN kmd_nodes n ON"
+	    " n.node_id = l.node_id", 0, NULL, create_checked, j);
+}
+
+int
+joiner_node_signed(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct worker			*w = arg;
+	struct joiner			*j = w->ctx;
+	const struct hsm_node_signed	*ns = (const void *)m->data;
+	struct node_credentials		*nc;
+
+	(void)ch;
+	if (!TERMINATED(ns->node_id) || !TERMINATED(ns->cert) ||
+	    !TERMINATED(ns->mkek_blob))
+		return -1;
+	if (j->op == NULL || j->op->reqid != m->hdr.reqid)
+		return 0;
+	if ((nc = calloc(1, sizeof(*nc))) == NULL)
+		fatal("%s", __func__);
+	kmd_strlcpy(nc->cert, ns->cert, sizeof(nc->cert));
+	kmd_strlcpy(nc->cachain, j->op->reply, sizeof(nc->cachain));
+	kmd_strlcpy(nc->mkek_blob, ns->mkek_blob, sizeof(nc->mkek_blob));
+	log_info("signed the certificate of joining node %s (%s)",
+	    ns->node_id, j->op->nc.host);
+	kchan_send(j->w->parent, IMSG_NODE_CREDENTIALS, j->op->reqid, -1, nc,
+	    sizeof(*nc));
+	kchan_send(j->w->parent, IMSG_CTL_END, j->op->reqid, -1, NULL, 0);
+	explicit_bzero(nc, sizeof(*nc));
+	free(nc);
+	free(j->op->reply);
+	free(j->op);
+	j->op = NULL;
+	return 0;
+}
