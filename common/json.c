@@ -36,6 +36,10 @@ json_cluster_info(yajl_gen g, const struct cluster_info *ci)
 		json_str(g, "nodeCount");
 		yajl_gen_integer(g, ci->nodecount);
 	}
+	if (ci->error[0] != '\0') {
+		json_str(g, "error");
+		json_str(g, ci->error);
+	}
 	yajl_gen_map_close(g);
 }
 
@@ -139,5 +143,19 @@ json_credentials(yajl_gen g, const struct node_credentials *c)
 	json_str(g, c->cachain);
 	json_str(g, "mkek_blob");
 	json_str(g, c->mkek_blob);
+	yajl_gen_map_close(g);
+}
+
+/* One preflight item, as cluster join reports it. */
+void
+json_check(yajl_gen g, const struct join_check *c)
+{
+	yajl_gen_map_open(g);
+	json_str(g, "check");
+	json_str(g, c->item);
+	json_str(g, "ok");
+	yajl_gen_bool(g, c->ok);
+	json_str(g, "detail");
+	json_str(g, c->detail);
 	yajl_gen_map_close(g);
 }

@@ -13,6 +13,7 @@ void	json_nodes(yajl_gen, const struct nodes_page *,
 void	json_procs(yajl_gen, const struct ctl_proc *, size_t);
 void	json_csr(yajl_gen, const struct csr_reply *);
 void	json_credentials(yajl_gen, const struct node_credentials *);
+void	json_check(yajl_gen, const struct join_check *);
 void	json_error(yajl_gen, int, const char *, const char *);
 
 #endif

@@ -101,7 +101,15 @@ enum imsg_type {
 	IMSG_NODES_CREATE,	/* struct nodes_create */
 	IMSG_NODE_CREDENTIALS,	/* struct node_credentials */
 
+	/* kmctl/api -> parent -> joiner: cluster join; reply JOIN_CHECK
+	 * frames (the preflight), then CLUSTER_INFO_REPLY, END */
+	IMSG_CTL_CLUSTER_JOIN,	/* struct cluster_join */
+	IMSG_CLUSTER_JOIN,	/* struct cluster_join */
+	IMSG_JOIN_CHECK,	/* struct join_check */
+
 	/* joiner <-> hsm, relayed: the join's keys */
+	IMSG_HSM_JOIN_OPEN,	/* struct hsm_join_open */
+	IMSG_HSM_JOIN_OPENED,	/* struct hsm_join_opened */
 	IMSG_HSM_CSR_MAKE,	/* struct hsm_csr_make */
 	IMSG_HSM_CSR_MADE,	/* struct hsm_csr_made */
 	IMSG_HSM_NODE_SIGN,	/* struct hsm_node_sign */
@@ -151,6 +159,38 @@ struct node_credentials {
 	char		 cert[KMD_PEM_MAX];
 	char		 cachain[KMD_PEM_MAX];
 	char		 mkek_blob[KMD_BLOB_MAX];
+};
+
+struct cluster_join {
+	char		 member[KMD_HOST_MAX];
+	char		 host[KMD_HOST_MAX];
+	char		 pubaddr[KMD_HOST_MAX];
+	char		 cert[KMD_PEM_MAX];
+	char		 cachain[KMD_PEM_MAX];
+	char		 mkek_blob[KMD_BLOB_MAX];
+	int32_t		 preflight_only;	/* check, change nothing */
+};
+
+struct join_check {
+	char		 item[32];
+	int32_t		 ok;
+	char		 detail[256];
+};
+
+struct hsm_join_open {
+	char		 node_id[KMD_NODEID_MAX];
+	char		 csr[KMD_PEM_MAX];
+	char		 cert[KMD_PEM_MAX];
+	char		 cachain[KMD_PEM_MAX];
+	char		 mkek_blob[KMD_BLOB_MAX];
+	char		 box_sk_sealed[KMD_SEALED_MAX];		/* under RoT */
+	char		 node_key_sealed[KMD_SEALED_MAX];	/* under RoT */
+};
+
+struct hsm_join_opened {
+	char		 cluster_id[KMD_NODEID_MAX];
+	char		 kek_wrapped[KMD_WRAPPED_MAX];		/* under RoT */
+	char		 node_key_sealed[KMD_SEALED_MAX];	/* under KEK */
 };
 
 struct hsm_csr_make {
@@ -264,6 +304,7 @@ struct cluster_info {
 	char		 code[KMD_STATUS_CODE_MAX];
 	char		 desc[KMD_STATUS_DESC_MAX];
 	int32_t		 nodecount;		/* -1: not clustered */
+	char		 error[256];		/* why a join failed, or "" */
 };
 
 const char	*imsg_type_name(uint16_t);

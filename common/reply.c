@@ -52,7 +52,7 @@ reply_frame(struct reply *r, const struct kmsg *m)
 			return -1;
 		memcpy(&r->info, m->data, sizeof(r->info));
 		if (!TERMINATED(r->info.nodeid) || !TERMINATED(r->info.code) ||
-		    !TERMINATED(r->info.desc))
+		    !TERMINATED(r->info.desc) || !TERMINATED(r->info.error))
 			return -1;
 		r->haveinfo = 1;
 		return 0;
@@ -89,6 +89,17 @@ reply_frame(struct reply *r, const struct kmsg *m)
 		return TERMINATED(r->cred->cert) &&
 		    TERMINATED(r->cred->cachain) &&
 		    TERMINATED(r->cred->mkek_blob) ? 0 : -1;
+	case IMSG_JOIN_CHECK:
+		if (m->datalen != sizeof(struct join_check) ||
+		    r->nchecks == REPLY_CHECKS_MAX)
+			return -1;
+		memcpy(&r->checks[r->nchecks], m->data,
+		    sizeof(struct join_check));
+		if (!TERMINATED(r->checks[r->nchecks].item) ||
+		    !TERMINATED(r->checks[r->nchecks].detail))
+			return -1;
+		r->nchecks++;
+		return 0;
 	case IMSG_AUTH_RESULT:
 		if (m->datalen != sizeof(r->auth) || r->haveauth)
 			return -1;

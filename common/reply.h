@@ -13,6 +13,7 @@
 
 #define REPLY_PROCS_MAX	16
 #define REPLY_NODES_MAX	1000
+#define REPLY_CHECKS_MAX	16
 
 struct reply {
 	struct cluster_info	 info;
@@ -27,6 +28,8 @@ struct reply {
 	struct auth_result	 auth;
 	int			 haveauth;
 	struct csr_reply	*csr;		/* malloc'd */
+	struct join_check	 checks[REPLY_CHECKS_MAX];
+	size_t			 nchecks;
 	struct node_credentials	*cred;		/* malloc'd */
 };
 

@@ -83,9 +83,32 @@ static const char v2[] =
     "  box_sk_sealed bytea NOT NULL,\n"
     "  created timestamptz NOT NULL DEFAULT now());\n";
 
+/*
+ * Join: peers (a certificate of the cluster CA whose CN is a node id, see
+ * pg_ident.conf) log in as kmd_repl; pglogical's provider side and the
+ * joiner's remote steps need a superuser.  dblink carries the joiner's
+ * queries to a member through this node's PostgreSQL, which holds the
+ * TLS key: the joiner never does.  Markers prove a join caught up.
+ */
+static const char v3[] =
+    "CREATE EXTENSION IF NOT EXISTS dblink;\n"
+    "DO $$ BEGIN\n"
+    "  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'kmd_repl')\n"
+    "  THEN CREATE ROLE kmd_repl LOGIN REPLICATION SUPERUSER; END IF;\n"
+    "END $$;\n"
+    "CREATE TABLE kmd_join_markers (\n"
+    "  join_id uuid NOT NULL,\n"
+    "  origin uuid NOT NULL,\n"
+    "  made timestamptz NOT NULL DEFAULT now(),\n"
+    "  PRIMARY KEY (join_id, origin));\n"
+    "ALTER TABLE kmd_local ADD COLUMN join_state text,\n"
+    "  ADD COLUMN join_error text, ADD COLUMN join_member text;\n"
+    "GRANT SELECT ON kmd_join_pending TO kmd_replmon;\n";
+
 const struct migration schema_migrations[] = {
 	{ 1, v1 },
 	{ 2, v2 },
+	{ 3, v3 },
 };
 const size_t schema_nmigrations =
     sizeof(schema_migrations) / sizeof(schema_migrations[0]);

@@ -32,6 +32,8 @@ static int	build_nodes(const struct parse_result *, void *, size_t *);
 static int	build_user(const struct parse_result *, void *, size_t *);
 static int	build_csr(const struct parse_result *, void *, size_t *);
 static int	build_create(const struct parse_result *, void *, size_t *);
+static int	build_join(const struct parse_result *, void *, size_t *);
+static int	rest_join(const void *, struct rest_req *);
 static int	rest_new(const void *, struct rest_req *);
 static int	rest_csr(const void *, struct rest_req *);
 static int	rest_create(const void *, struct rest_req *);
@@ -58,6 +60,8 @@ static const struct ctl_action actions[] = {
 	    "POST", "cluster/csr", rest_csr },
 	{ A_NODES_CREATE, IMSG_CTL_NODES_CREATE, build_create, P_CRED,
 	    "POST", "nodes", rest_create },
+	{ A_CLUSTER_JOIN, IMSG_CTL_CLUSTER_JOIN, build_join, P_INFO,
+	    "POST", "cluster/join", rest_join },
 	{ A_USERS_SETPW, IMSG_CTL_USER_SET, build_user, P_NONE,
 	    NULL, NULL, NULL },
 };
@@ -146,6 +150,26 @@ build_create(const struct parse_result *res, void *buf, size_t *len)
 	    "public-address");
 	nc->shared_hsm = res->flag[F_SHAREDHSM] != NULL;
 	*len = sizeof(*nc);
+	return 0;
+}
+
+static int
+build_join(const struct parse_result *res, void *buf, size_t *len)
+{
+	struct cluster_join	*cj = buf;
+
+	memset(cj, 0, sizeof(*cj));
+	field(cj->member, sizeof(cj->member), res->flag[F_MEMBER], "member");
+	field(cj->host, sizeof(cj->host), res->flag[F_HOST], "host");
+	field(cj->pubaddr, sizeof(cj->pubaddr), res->flag[F_PUBADDR],
+	    "public-address");
+	pem_arg(cj->cert, sizeof(cj->cert), res->flag[F_CERT], "cert");
+	pem_arg(cj->cachain, sizeof(cj->cachain), res->flag[F_CACHAIN],
+	    "cachain");
+	field(cj->mkek_blob, sizeof(cj->mkek_blob), res->flag[F_MKEK],
+	    "mkek-blob");
+	cj->preflight_only = 1;		/* main() asks, then joins */
+	*len = sizeof(*cj);
 	return 0;
 }
 
@@ -252,6 +276,21 @@ rest_create(const void *req, struct rest_req *rr)
 }
 
 static int
+rest_join(const void *req, struct rest_req *rr)
+{
+	const struct cluster_join	*cj = req;
+	const char			*kv[] = {
+		"member", cj->member, "host", cj->host,
+		"publicAddress", cj->pubaddr[0] ? cj->pubaddr : NULL,
+		"cert", cj->cert, "cachain", cj->cachain,
+		"mkek_blob", cj->mkek_blob,
+	};
+
+	return rest_body_flag(rr, kv, sizeof(kv) / sizeof(kv[0]) / 2,
+	    "preflightOnly", cj->preflight_only);
+}
+
+static int
 rest_nodes(const void *req, struct rest_req *rr)
 {
 	const struct nodes_query	*q = req;
@@ -291,6 +330,8 @@ ctl_done(const struct ctl_action *a, struct reply *r)
 {
 	int	 ok;
 
+	if (r->nchecks > 0 && !r->haveinfo)
+		return 0;		/* a preflight: its lines are out */
 	switch (a->print) {
 	case P_INFO:
 		ok = r->haveinfo;
@@ -316,20 +357,27 @@ ctl_done(const struct ctl_action *a, struct reply *r)
 	return print_reply(r, a->print);
 }
 
-/* Read frames until END or ERROR; every frame is checked before use. */
-static int
-ctl_run(int fd, const struct ctl_action *a, const void *req, size_t reqlen,
-    const char *path)
+/*
+ * Send one request and read frames until END (0, r filled) or ERROR
+ * (dies with kmd's message); every frame is checked before use.
+ * Preflight lines of a join are printed as they come.
+ */
+static int	show_checks = 1;
+
+static void
+ctl_call(const char *path, uint16_t type, const void *req, size_t reqlen,
+    struct reply *r)
 {
-	static struct reply r;
 	struct kbuf	 kb;
 	struct kmsg	 m;
 	const char	*msg;
 	ssize_t		 n;
-	int		 got, senderr = 0, ret;
+	int		 fd, got, senderr = 0;
 
+	fd = ctl_connect(path);
+	memset(r, 0, sizeof(*r));
 	if (kbuf_init(&kb, fd) == -1 ||
-	    kbuf_compose(&kb, a->type, 0, getpid(), -1, req, reqlen) == -1)
+	    kbuf_compose(&kb, type, 0, getpid(), -1, req, reqlen) == -1)
 		die("%s: %s", __func__, strerror(errno));
 	/* A refused client still reads kmd's reason, so go on reading. */
 	if (kbuf_flush(&kb) != 1)
@@ -339,15 +387,16 @@ ctl_run(int fd, const struct ctl_action *a, const void *req, size_t reqlen,
 			kmsg_closefd(&m);
 			if (m.hdr.type == IMSG_CTL_END && m.datalen == 0) {
 				kbuf_clear(&kb);
-				ret = ctl_done(a, &r);
-				reply_clear(&r);
-				return ret;
+				close(fd);
+				return;
 			}
 			if (reply_error(&m, &msg) == 0)
 				die("%s", msg);
-			if (reply_frame(&r, &m) == -1)
+			if (reply_frame(r, &m) == -1)
 				die("unexpected reply from kmd (%s, %zu bytes)",
 				    imsg_type_name(m.hdr.type), m.datalen);
+			if (m.hdr.type == IMSG_JOIN_CHECK && show_checks)
+				print_check(&r->checks[r->nchecks - 1]);
 		}
 		if (got == -1)
 			die("malformed reply from kmd: %s", strerror(errno));
@@ -367,6 +416,85 @@ ctl_run(int fd, const struct ctl_action *a, const void *req, size_t reqlen,
 	}
 }
 
+static int
+ctl_run(const char *path, const struct ctl_action *a, const void *req,
+    size_t reqlen)
+{
+	static struct reply r;
+	int		 ret;
+
+	ctl_call(path, a->type, req, reqlen, &r);
+	ret = ctl_done(a, &r);
+	reply_clear(&r);
+	return ret;
+}
+
+/* "Are you sure" on the terminal; -y answers it; no terminal, no yes. */
+static void
+confirm(const struct parse_result *res, const char *question)
+{
+	char	 line[16];
+
+	if (res->flag[F_YES] != NULL)
+		return;
+	if (!isatty(STDIN_FILENO))
+		die("%s: give -y to confirm (there is no terminal to ask)",
+		    res->path);
+	fprintf(stderr, "%s [y/N] ", question);
+	if (fgets(line, sizeof(line), stdin) == NULL ||
+	    (strcmp(line, "y\n") != 0 && strcmp(line, "yes\n") != 0))
+		die("%s: not confirmed; nothing was changed", res->path);
+}
+
+/*
+ * cluster join: the preflight (its lines on stderr), the question, the
+ * join; with --block, the stages as they pass, until ready or killed.
+ */
+static int
+ctl_join(const char *path, const struct parse_result *res,
+    const struct ctl_action *a, struct cluster_join *cj)
+{
+	static struct reply r;
+	char		 last[KMD_STATUS_CODE_MAX] = "";
+	int		 ret;
+
+	ctl_call(path, a->type, cj, sizeof(*cj), &r);
+	reply_clear(&r);
+	confirm(res, "When you add a node to a cluster, the existing data of"
+	    " the node is deleted. Are you sure want to join?");
+	cj->preflight_only = 0;
+	show_checks = 0;	/* the same checks again, already shown */
+	ctl_call(path, a->type, cj, sizeof(*cj), &r);
+	explicit_bzero(cj, sizeof(*cj));
+	if (!r.haveinfo)
+		die("incomplete reply from kmd");
+	if (res->flag[F_BLOCK] == NULL) {
+		ret = print_reply(&r, P_INFO);
+		reply_clear(&r);
+		return ret;
+	}
+	for (;;) {
+		if (strcmp(r.info.code, last) != 0) {
+			fprintf(stderr, "join: %s\n", r.info.desc);
+			kmd_strlcpy(last, r.info.code, sizeof(last));
+		}
+		if (strcmp(r.info.code, "r") == 0)
+			break;
+		if (strcmp(r.info.code, "k") == 0 ||
+		    strcmp(r.info.code, "u") == 0) {
+			print_reply(&r, P_INFO);
+			die("cluster join failed: %s", r.info.error[0] ?
+			    r.info.error : r.info.desc);
+		}
+		reply_clear(&r);
+		usleep(500000);
+		ctl_call(path, IMSG_CTL_CLUSTER_INFO, NULL, 0, &r);
+	}
+	ret = print_reply(&r, P_INFO);
+	reply_clear(&r);
+	return ret;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -380,10 +508,11 @@ main(int argc, char *argv[])
 		struct user_set		 us;
 		struct cluster_csr	 cc;
 		struct nodes_create	 nc;
+		struct cluster_join	 cj;
 	}			 req;
 	size_t			 reqlen = 0, i;
 	char			 err[1024];
-	int			 fd, ret;
+	int			 ret;
 
 	if (argc < 2) {
 		memset(&res, 0, sizeof(res));
@@ -408,6 +537,9 @@ main(int argc, char *argv[])
 		    " without --url", res.path);
 	if (a->build != NULL && a->build(&res, &req, &reqlen) == -1)
 		die("%s: bad arguments", res.path);
+	if (rem.url[0] != '\0' && a->action == A_CLUSTER_JOIN)
+		die("cluster join over --url is not built yet: run it on the"
+		    " joining node");
 	if (rem.url[0] != '\0') {
 		ret = remote_run(&rem, a, &req);
 		explicit_bzero(&rem, sizeof(rem));
@@ -416,10 +548,12 @@ main(int argc, char *argv[])
 	if ((path = res.socket) == NULL && (path = getenv("KMCTL_SOCKET")) ==
 	    NULL)
 		path = KMCTL_SOCKET;
-	fd = ctl_connect(path);
-	if (ctl_run(fd, a, &req, reqlen, path) == -1)
+	if (a->action == A_CLUSTER_JOIN)
+		ret = ctl_join(path, &res, a, &req.cj);
+	else
+		ret = ctl_run(path, a, &req, reqlen);
+	if (ret == -1)
 		die("cannot write the output: %s", strerror(errno));
 	explicit_bzero(&req, sizeof(req));
-	close(fd);
 	return 0;
 }

@@ -110,3 +110,11 @@ print_json(yajl_val v)
 	gen_value(g, v);
 	return gen_print(g);
 }
+
+/* A preflight item of cluster join, one line on stderr. */
+void
+print_check(const struct join_check *c)
+{
+	fprintf(stderr, "preflight: %-12s %s  %s\n", c->item,
+	    c->ok ? "ok    " : "FAILED", c->detail);
+}

@@ -9,5 +9,6 @@ enum print_what { P_NONE, P_INFO, P_STATUS, P_NODES, P_NODE, P_CSR, P_CRED };
 
 int	print_reply(const struct reply *, enum print_what);
 int	print_json(yajl_val);
+void	print_check(const struct join_check *);
 
 #endif

@@ -41,6 +41,8 @@
 	    IMSG_CLUSTER_CSR) \
 	R(IMSG_CTL_NODES_CREATE, sizeof(struct nodes_create), CA, \
 	    PROC_JOINER, IMSG_NODES_CREATE) \
+	R(IMSG_CTL_CLUSTER_JOIN, sizeof(struct cluster_join), CA, \
+	    PROC_JOINER, IMSG_CLUSTER_JOIN) \
 	R(IMSG_CTL_USER_SET, sizeof(struct user_set), FROM(PROC_CTL), \
 	    PROC_JOINER, IMSG_USER_SET) \
 	R(IMSG_AUTH_CHECK, sizeof(struct user_set), FROM(PROC_API), \
@@ -332,6 +334,12 @@ const struct kmsg_handler parent_worker_handlers[] = {
 	    worker_relay },
 	{ IMSG_HSM_NODE_SIGN, sizeof(struct hsm_node_sign), FROM(PROC_JOINER),
 	    worker_relay },
+	{ IMSG_HSM_JOIN_OPEN, sizeof(struct hsm_join_open), FROM(PROC_JOINER),
+	    worker_relay },
+	{ IMSG_HSM_JOIN_OPENED, sizeof(struct hsm_join_opened),
+	    FROM(PROC_HSM), worker_relay },
+	{ IMSG_JOIN_CHECK, sizeof(struct join_check), FROM(PROC_JOINER),
+	    worker_reply },
 	{ IMSG_HSM_NODE_SIGNED, sizeof(struct hsm_node_signed),
 	    FROM(PROC_HSM), worker_relay },
 	{ IMSG_CTL_END, 0, WORKERS, worker_reply },

@@ -119,11 +119,14 @@ pg_write_conf(const struct parent *p)
 	    "# Written by kmd on every start.\n"
 	    "local all kmd,kmd_replmon peer map=kmd\n"
 	    "%s",
-	    ssl ? "hostssl kmd,replication kmd_repl all cert\n" : "");
+	    ssl ? "hostssl kmd,replication kmd_repl all cert map=peers\n" : "");
 	return pg_write(p, "data/postgresql.conf", conf) == -1 ||
 	    pg_write(p, "data/pg_hba.conf", hba) == -1 ||
 	    pg_write(p, "data/pg_ident.conf", "# Written by kmd.\n"
-	    "kmd _kmd kmd\nkmd _kmd kmd_replmon\nkmd postgres kmd\n") == -1 ?
+	    "kmd _kmd kmd\nkmd _kmd kmd_replmon\nkmd postgres kmd\n"
+	    "# peers: a certificate of the cluster CA whose CN is a node id\n"
+	    "peers /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-"
+	    "[0-9a-f]{12}$ kmd_repl\n") == -1 ?
 	    -1 : 0;
 }
 
@@ -264,6 +267,16 @@ pg_prepare(struct parent *p)
 	return pg_write_conf(p);
 }
 
+static void
+pg_env(const char *data, const char *name, const char *leaf)
+{
+	char	 path[PATH_MAX + 32];
+
+	if (snprintf(path, sizeof(path), "%s/%s", data, leaf) <
+	    (int)sizeof(path))
+		setenv(name, path, 1);
+}
+
 /* Fork and exec postgres; called by proc.c like a worker spawn. */
 pid_t
 pg_spawn(struct parent *p)
@@ -280,6 +293,14 @@ pg_spawn(struct parent *p)
 	prctl(PR_SET_PDEATHSIG, SIGINT, 0, 0, 0);
 	if (getppid() != parent)
 		_exit(0);
+	/*
+	 * Connections PostgreSQL makes to peers (pglogical's workers, dblink
+	 * from the joiner's queries) present this node's certificate and
+	 * check the peer's against the cluster CA: libpq reads these.
+	 */
+	pg_env(data, "PGSSLCERT", "kmd-tls/server.crt");
+	pg_env(data, "PGSSLKEY", "kmd-tls/server.key");
+	pg_env(data, "PGSSLROOTCERT", "kmd-tls/ca.crt");
 	execl(bin, "postgres", "-D", data, (char *)NULL);
 	_exit(127);
 }

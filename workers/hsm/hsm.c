@@ -15,8 +15,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/x509v3.h>
+
 #include "cert.h"
 #include "log.h"
+#include "util.h"
 #include "worker.h"
 
 struct hsm {
@@ -333,6 +336,153 @@ done:
 	return 0;
 }
 
+/* The certificate from nodes create: for our CSR, signed by the chain. */
+static int
+join_cert_ok(const struct hsm_join_open *req, X509_REQ *csr, X509 *cert,
+    X509 *ca, const char *cluster_id, char *err, size_t errlen)
+{
+	X509_STORE	*st = X509_STORE_new();
+	X509_STORE_CTX	*ctx = X509_STORE_CTX_new();
+	char		 cn[128], want[128];
+	int		 ok = 0;
+
+	if (cert == NULL)
+		snprintf(err, errlen, "--cert is not a PEM certificate");
+	else if (ca == NULL)
+		snprintf(err, errlen, "--cachain is not a PEM certificate");
+	else if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert),
+	    NID_commonName, cn, sizeof(cn)) <= 0 ||
+	    strcmp(cn, req->node_id) != 0)
+		snprintf(err, errlen, "--cert is not for this node's"
+		    " certificate request (node %s): run cluster csr and nodes"
+		    " create again", req->node_id);
+	else if (EVP_PKEY_eq(X509_get0_pubkey(cert),
+	    X509_REQ_get0_pubkey(csr)) != 1)
+		snprintf(err, errlen, "--cert does not certify this node's"
+		    " key: it was made for an older cluster csr");
+	else if (st == NULL || ctx == NULL || X509_STORE_add_cert(st, ca) !=
+	    1 || X509_STORE_CTX_init(ctx, st, cert, NULL) != 1 ||
+	    X509_verify_cert(ctx) != 1)
+		snprintf(err, errlen, "--cert does not verify under --cachain"
+		    " (%s)", X509_verify_cert_error_string(ctx ?
+		    X509_STORE_CTX_get_error(ctx) : 0));
+	else if (snprintf(want, sizeof(want), "kmd cluster CA %s",
+	    cluster_id), X509_NAME_get_text_by_NID(X509_get_subject_name(ca),
+	    NID_commonName, cn, sizeof(cn)) <= 0 || strcmp(cn, want) != 0)
+		snprintf(err, errlen, "--mkek-blob is for another cluster than"
+		    " --cachain");
+	else
+		ok = 1;
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(st);
+	return ok ? 0 : -1;
+}
+
+/*
+ * cluster join: open the mkek_blob with the CSR's sealing secret, check
+ * the certificate, and re-seal for this node as cluster new would: the
+ * node key under the KEK, the KEK under this node's root of trust.
+ */
+static int
+hsm_join_open(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct worker		*w = arg;
+	struct hsm		*h = w->ctx;
+	const struct hsm_join_open *req = (const void *)m->data;
+	struct hsm_join_opened	*out;
+	uint8_t			*sk, pk[crypto_box_PUBLICKEYBYTES], csrpk[32];
+	uint8_t			*plain, boxed[KMD_BLOB_MAX];
+	char			*nodekey, a[128], err[256], id[KMD_NODEID_MAX];
+	X509_REQ		*csr = NULL;
+	X509			*cert = NULL, *ca = NULL;
+	size_t			 n, blen;
+	const size_t		 plen = KMD_NODEID_MAX + SEAL_KEYLEN;
+
+	if (memchr(req->node_id, '\0', sizeof(req->node_id)) == NULL ||
+	    memchr(req->csr, '\0', sizeof(req->csr)) == NULL ||
+	    memchr(req->cert, '\0', sizeof(req->cert)) == NULL ||
+	    memchr(req->cachain, '\0', sizeof(req->cachain)) == NULL ||
+	    memchr(req->mkek_blob, '\0', sizeof(req->mkek_blob)) == NULL ||
+	    memchr(req->box_sk_sealed, '\0', sizeof(req->box_sk_sealed)) ==
+	    NULL || memchr(req->node_key_sealed, '\0',
+	    sizeof(req->node_key_sealed)) == NULL)
+		return -1;
+	if (h->rot == NULL)
+		return hsm_fail(ch, m->hdr.reqid, "no root-of-trust key");
+	if ((out = calloc(1, sizeof(*out))) == NULL ||
+	    (sk = sodium_malloc(crypto_box_SECRETKEYBYTES)) == NULL ||
+	    (plain = sodium_malloc(plen)) == NULL ||
+	    (nodekey = sodium_malloc(KMD_SEALED_MAX)) == NULL)
+		fatal("%s", __func__);
+	if ((csr = csr_parse(req->csr, id, sizeof(id), csrpk, err,
+	    sizeof(err))) == NULL || strcmp(id, req->node_id) != 0) {
+		hsm_fail(ch, m->hdr.reqid, "this node's certificate request is"
+		    " unusable; run cluster csr again");
+		goto done;
+	}
+	ad(a, sizeof(a), "join-box-key", req->node_id);
+	if (unseal_hex(h->rot, a, req->box_sk_sealed, sk,
+	    crypto_box_SECRETKEYBYTES, &n) == -1 ||
+	    n != crypto_box_SECRETKEYBYTES) {
+		hsm_fail(ch, m->hdr.reqid, "the join keys do not unseal under"
+		    " this node's root-of-trust key; run cluster csr again");
+		goto done;
+	}
+	crypto_scalarmult_base(pk, sk);
+	if (strncmp(req->mkek_blob, "kmd1:", 5) != 0 ||
+	    sodium_base642bin(boxed, sizeof(boxed), req->mkek_blob + 5,
+	    strlen(req->mkek_blob + 5), NULL, &blen, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    blen != plen + crypto_box_SEALBYTES ||
+	    crypto_box_seal_open(plain, boxed, blen, pk, sk) != 0 ||
+	    memchr(plain, '\0', KMD_NODEID_MAX) == NULL) {
+		hsm_fail(ch, m->hdr.reqid, "--mkek-blob does not open with this"
+		    " node's join key: it was made for another certificate"
+		    " request (run nodes create with this node's latest CSR)");
+		goto done;
+	}
+	kmd_strlcpy(out->cluster_id, (const char *)plain,
+	    sizeof(out->cluster_id));
+	cert = pem_read_cert(req->cert);
+	ca = pem_read_cert(req->cachain);
+	if (join_cert_ok(req, csr, cert, ca, out->cluster_id, err,
+	    sizeof(err)) == -1) {
+		hsm_fail(ch, m->hdr.reqid, "%s", err);
+		goto done;
+	}
+	ad(a, sizeof(a), "join-node-key", req->node_id);
+	if (unseal_hex(h->rot, a, req->node_key_sealed, (uint8_t *)nodekey,
+	    KMD_SEALED_MAX - 1, &n) == -1) {
+		hsm_fail(ch, m->hdr.reqid, "the node key does not unseal; run"
+		    " cluster csr again");
+		goto done;
+	}
+	nodekey[n] = '\0';
+	ad(a, sizeof(a), "node-key", req->node_id);
+	if (seal_hex(plain + KMD_NODEID_MAX, a, nodekey, n,
+	    out->node_key_sealed, sizeof(out->node_key_sealed)) == -1) {
+		hsm_fail(ch, m->hdr.reqid, "cannot seal the node key");
+		goto done;
+	}
+	ad(a, sizeof(a), "kek", req->node_id);
+	if (seal_hex(h->rot, a, plain + KMD_NODEID_MAX, SEAL_KEYLEN,
+	    out->kek_wrapped, sizeof(out->kek_wrapped)) == -1) {
+		hsm_fail(ch, m->hdr.reqid, "cannot wrap the KEK");
+		goto done;
+	}
+	kchan_send(ch, IMSG_HSM_JOIN_OPENED, m->hdr.reqid, -1, out,
+	    sizeof(*out));
+done:
+	X509_REQ_free(csr);
+	X509_free(cert);
+	X509_free(ca);
+	sodium_free(sk);
+	sodium_free(plain);
+	sodium_free(nodekey);
+	free(out);
+	return 0;
+}
+
 static int
 hsm_init(struct worker *w)
 {
@@ -365,6 +515,8 @@ static const struct kmsg_handler hsm_handlers[] = {
 	    hsm_csr_make },
 	{ IMSG_HSM_NODE_SIGN, sizeof(struct hsm_node_sign), FROM(PROC_PARENT),
 	    hsm_node_sign },
+	{ IMSG_HSM_JOIN_OPEN, sizeof(struct hsm_join_open), FROM(PROC_PARENT),
+	    hsm_join_open },
 };
 
 const struct worker_def hsm_worker = {

@@ -26,8 +26,6 @@
 #include "log.h"
 #include "util.h"
 
-#define KMD_NODES_MAX	20
-
 #define TERMINATED(f)	(memchr((f), '\0', sizeof(f)) != NULL)
 
 static void

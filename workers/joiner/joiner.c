@@ -195,6 +195,11 @@ op_start(struct joiner *j, struct kchan *ch, uint32_t reqid,
 		    " yet; try again in a few seconds", what);
 		return NULL;
 	}
+	if (j->join != NULL) {
+		kchan_senderr(ch, reqid, "%s: a cluster join is under way on"
+		    " this node; try again when it has finished", what);
+		return NULL;
+	}
 	if (j->op != NULL) {
 		kchan_senderr(ch, reqid, "%s: another cluster operation (%s)"
 		    " is under way on this node; try again when it has"
@@ -219,6 +224,9 @@ joiner_hsm_error(struct kchan *ch, struct kmsg *m, void *arg)
 		return -1;
 	if (j->op != NULL && j->op->reqid == m->hdr.reqid)
 		op_fail(j, "%s; nothing was changed", (const char *)m->data);
+	else if (j->join != NULL && m->hdr.reqid != 0 &&
+	    join_reqid(j->join) == m->hdr.reqid)
+		join_hsm_refused(j, (const char *)m->data);
 	else
 		log_warnx("hsm: %s", (const char *)m->data);
 	return 0;
@@ -245,6 +253,8 @@ joiner_fini(struct worker *w)
 {
 	struct joiner	*j = w->ctx;
 
+	if (j->join != NULL)
+		join_abandon(j);
 	pq_free(j->admin);
 	pq_free(j->db);
 	free(j->op);
@@ -273,6 +283,10 @@ static const struct kmsg_handler joiner_handlers[] = {
 	    joiner_nodes_create },
 	{ IMSG_HSM_NODE_SIGNED, sizeof(struct hsm_node_signed),
 	    FROM(PROC_PARENT), joiner_node_signed },
+	{ IMSG_CLUSTER_JOIN, sizeof(struct cluster_join), FROM(PROC_PARENT),
+	    joiner_cluster_join },
+	{ IMSG_HSM_JOIN_OPENED, sizeof(struct hsm_join_opened),
+	    FROM(PROC_PARENT), joiner_join_opened },
 };
 
 const struct worker_def joiner_worker = {

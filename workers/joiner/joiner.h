@@ -4,7 +4,27 @@
 #include "pq.h"
 #include "worker.h"
 
+/* The tables in pglogical's replication set; the others stay local. */
+#define REPLICATED \
+	"ARRAY['kmd_cluster','kmd_nodes','kmd_node_health','kmd_users'," \
+	"'kmd_keys','kmd_join_markers']"
+
+/*
+ * Every node publishes the replicated tables in two sets: "default" for
+ * the mesh, JOIN_SET for a joining node's catch-up subscription, which
+ * pglogical would refuse on the same set as the direct one.
+ */
+#define JOIN_SET	"kmd_join"
+#define SQL_SETS \
+	"SELECT pglogical.replication_set_add_table('default', t::regclass," \
+	" false) FROM unnest(" REPLICATED ") t; SELECT" \
+	" pglogical.create_replication_set('" JOIN_SET "'); SELECT" \
+	" pglogical.replication_set_add_table('" JOIN_SET "', t::regclass," \
+	" false) FROM unnest(" REPLICATED ") t"
+
 /* The one cluster operation under way (they are serialized). */
+struct join;
+
 struct jop {
 	uint32_t		 reqid;		/* the client's request */
 	const char		*what;		/* "cluster new", for messages */
@@ -25,7 +45,10 @@ struct joiner {
 	int		 ready;		/* schema is current */
 	int		 migrating;	/* version being applied */
 	struct jop	*op;
+	struct join	*join;		/* a cluster join, may outlive op */
 };
+
+#define KMD_NODES_MAX	20
 
 /* joiner.c */
 void	op_error(struct joiner *, int, const char *, ...)
@@ -42,7 +65,17 @@ int	joiner_csr_made(struct kchan *, struct kmsg *, void *);
 int	joiner_nodes_create(struct kchan *, struct kmsg *, void *);
 int	joiner_node_signed(struct kchan *, struct kmsg *, void *);
 
+/* join_run.c */
+int	joiner_cluster_join(struct kchan *, struct kmsg *, void *);
+int	joiner_join_opened(struct kchan *, struct kmsg *, void *);
+void	join_tls_installed(struct joiner *, const struct tls_result *);
+uint32_t join_reqid(const struct join *);
+void	join_hsm_refused(struct joiner *, const char *);
+void	join_abandon(struct joiner *);
+
 /* new.c */
+void	joiner_tls_install(struct joiner *, uint32_t, const char *,
+	    const char *, const char *, const char *, const char *);
 int	joiner_cluster_new(struct kchan *, struct kmsg *, void *);
 int	joiner_hsm_created(struct kchan *, struct kmsg *, void *);
 int	joiner_tls_installed(struct kchan *, struct kmsg *, void *);

@@ -22,9 +22,6 @@
 #include "status.h"
 #include "util.h"
 
-#define REPLICATED \
-	"ARRAY['kmd_cluster','kmd_nodes','kmd_node_health','kmd_users'," \
-	"'kmd_keys']"
 
 /* Step 1's answer: is this node clustered?  Two new ids. */
 static void
@@ -84,8 +81,8 @@ joiner_cluster_new(struct kchan *ch, struct kmsg *m, void *arg)
 	    " gen_random_uuid(), gen_random_uuid()", 0, NULL, new_checked, j);
 }
 
-static void
-tls_install(struct joiner *j, uint32_t reqid, const char *node_id,
+void
+joiner_tls_install(struct joiner *j, uint32_t reqid, const char *node_id,
     const char *kek, const char *nodekey, const char *cert, const char *ca)
 {
 	struct hsm_tls_install	 ti;
@@ -121,7 +118,7 @@ new_committed(struct pq *db, PGresult *res, void *arg)
 	}
 	log_info("cluster %s created with node %s", op->cluster_id,
 	    op->node_id);
-	tls_install(j, op->reqid, op->node_id, op->made.kek_wrapped,
+	joiner_tls_install(j, op->reqid, op->node_id, op->made.kek_wrapped,
 	    op->made.node_key_sealed, op->made.node_cert, op->made.ca_cert);
 }
 
@@ -162,9 +159,7 @@ new_record(struct joiner *j)
 	pq_query(j->db, "BEGIN", 0, NULL, new_stmt, j);
 	pq_query(j->db, "SELECT pglogical.create_node(node_name := $1,"
 	    " dsn := $2)", 2, p_node, new_stmt, j);
-	pq_query(j->db, "SELECT pglogical.replication_set_add_table('default',"
-	    " t::regclass, false) FROM unnest(" REPLICATED ") t", 0, NULL,
-	    new_stmt, j);
+	pq_query(j->db, SQL_SETS, 0, NULL, new_stmt, j);
 	pq_query(j->db, "INSERT INTO kmd_cluster (cluster_id, ca_cert,"
 	    " ca_key_sealed, schema_version, kmd_version) VALUES ($1, $2,"
 	    " decode($3, 'hex'), (SELECT version FROM kmd_schema), $4)", 4,
@@ -214,6 +209,11 @@ joiner_tls_installed(struct kchan *ch, struct kmsg *m, void *arg)
 	memcpy(&tr, m->data, sizeof(tr));
 	if (memchr(tr.err, '\0', sizeof(tr.err)) == NULL)
 		return -1;
+	if (j->join != NULL && m->hdr.reqid != 0 && m->hdr.reqid ==
+	    join_reqid(j->join)) {
+		join_tls_installed(j, &tr);
+		return 0;
+	}
 	if (j->op == NULL || j->op->reqid != m->hdr.reqid || m->hdr.reqid == 0) {
 		if (!tr.ok)
 			log_warnx("TLS install failed: %s", tr.err);
@@ -250,7 +250,7 @@ reinstall_read(struct pq *db, PGresult *res, void *arg)
 	}
 	if (PQntuples(res) != 1)
 		return;		/* not clustered */
-	tls_install(j, 0, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
+	joiner_tls_install(j, 0, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
 	    PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3),
 	    PQgetvalue(res, 0, 4));
 }

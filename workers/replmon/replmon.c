@@ -26,9 +26,11 @@ struct rm_req {
 	uint32_t	 reqid;
 };
 
+/* A joining node shows its own view of the join (kmd_local.join_state). */
 #define SQL_INFO \
-	"SELECT l.node_id, coalesce(n.state, 'u')," \
-	" (SELECT count(*) FROM kmd_nodes WHERE state <> 'v')" \
+	"SELECT l.node_id, coalesce(l.join_state, n.state, 'u')," \
+	" (SELECT count(*) FROM kmd_nodes WHERE state <> 'v')," \
+	" coalesce(l.join_error, '')" \
 	" FROM kmd_local l LEFT JOIN kmd_nodes n ON n.node_id = l.node_id"
 
 static struct rm_req *
@@ -76,6 +78,7 @@ rm_info_done(struct pq *db, PGresult *res, void *arg)
 		    sizeof(ci.nodeid));
 		code = PQgetvalue(res, 0, 1);
 		ci.nodecount = atoi(PQgetvalue(res, 0, 2));
+		kmd_strlcpy(ci.error, PQgetvalue(res, 0, 3), sizeof(ci.error));
 	}
 	kmd_strlcpy(ci.code, code, sizeof(ci.code));
 	kmd_strlcpy(ci.desc, status_desc(code), sizeof(ci.desc));
