@@ -50,7 +50,7 @@
 #define TERMINATED(f)	(memchr((f), '\0', sizeof(f)) != NULL)
 #define POLL_MS		300
 #define SKEW_MAX	2.0		/* seconds */
-#define DOWN_MAX	60		/* seconds a subscription may be down */
+#define DOWN_MAX	15		/* seconds a subscription may be down */
 #define PEER_DSN \
 	"host=%s port=5432 dbname=kmd user=kmd_repl sslmode=verify-full" \
 	" connect_timeout=5"

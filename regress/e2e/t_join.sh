@@ -1,0 +1,124 @@
+# cluster join end to end: a 3-node cluster made by joins, then a 4th node
+# joining while every member writes; every acknowledged write must be on
+# all four nodes after, with identical tables.  Then a join whose member
+# dies during the initial sync: killed with a reason, the cluster goes on,
+# and a retry succeeds.
+. regress/e2e/lib.sh
+export KMD KMCTL KMD_CLUSTER_DIR="$T/cluster" KMD_CLUSTER_NS="kmd-e2e-J$$"
+C="sh regress/cluster.sh"
+D=$KMD_CLUSTER_DIR
+down() { touch "$T/stop"; $C down >/dev/null 2>&1; }
+trap 'down; cleanup' EXIT INT TERM
+ns() { ip netns exec "$KMD_CLUSTER_NS" "$@"; }
+# q K SQL: one value from node K's database
+q() { ns su postgres -s /bin/sh -c "psql -X -A -t -q -h $D/node$1/data/run -U kmd kmd -c \"$2\""; }
+field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]], end="")' "$@"; }
+
+# creds K M: cluster csr on node K, nodes create on node M; files in $T
+creds() {
+	$C ctl "$1" cluster csr --host="127.0.0.$1" >"$T/csr$1.json" &&
+	field "$T/csr$1.json" csr >"$T/n$1.csr" &&
+	$C ctl "$2" cluster nodes create --csr="$T/n$1.csr" \
+	    --newnodehost="127.0.0.$1" >"$T/cred$1.json" &&
+	field "$T/cred$1.json" cert >"$T/n$1.crt" &&
+	field "$T/cred$1.json" cachain >"$T/ca.crt"
+}
+# join K M [flags]: node K joins through member M
+join() {
+	k=$1 m=$2; shift 2
+	$C ctl "$k" cluster join --member="127.0.0.$m" --host="127.0.0.$k" \
+	    --cert="$T/n$k.crt" --cachain="$T/ca.crt" \
+	    --mkek-blob="$(field "$T/cred$k.json" mkek_blob)" "$@"
+}
+
+check "up 4" $C up 4
+check "node 1: cluster new" $C ctl 1 cluster new --host=127.0.0.1 \
+    --url=https://127.0.0.1:8443
+echo secret-password | $C ctl 1 users set-password --name admin >/dev/null
+
+# The preflight alone, and what it refuses.
+creds 2 1
+out=$(join 2 1 </dev/null 2>&1); rc=$?
+check "without -y and no terminal: refused before anything changes" \
+    refused $rc "$out" "give -y to confirm"
+check "the preflight was shown first" has "$out" "preflight: clock .*ok"
+check "node 2 is still not clustered" sh -c "$C ctl 2 cluster info | grep -q 'not clustered'"
+out=$($C ctl 2 cluster join --member=127.0.0.9 --host=127.0.0.2 \
+    --cert="$T/n2.crt" --cachain="$T/ca.crt" \
+    --mkek-blob="$(field "$T/cred2.json" mkek_blob)" -y 2>&1); rc=$?
+check "an unreachable member: refused, says which check" \
+    refused $rc "$out" "not reachable with mutual TLS"
+check "... and nothing changed" sh -c "$C ctl 2 cluster info | grep -q 'not clustered'"
+out=$(join 2 1 -y --mkek-blob=kmd1:AAAA 2>&1); rc=$?
+check "a wrong mkek_blob: refused" refused $rc "$out" "mkek-blob"
+
+# Two joins make a 3-node cluster; the stages show with --block.
+out=$(join 2 1 -y --block 2>&1); rc=$?
+check "node 2 joins (--block): exit 0" test $rc -eq 0
+for s in "creating (1/5)" "completing (5/5)" "ready"; do
+	check "--block showed: $s" has "$out" "join: .*$s"
+done
+check "node 2 ready, 2 nodes" sh -c "$C ctl 2 cluster info | grep -q '\"nodeCount\": 2'"
+check "node 2 adopted the cluster's users" \
+    test "$(q 2 "SELECT count(*) FROM kmd_users WHERE name = 'admin'")" = 1
+creds 3 2
+check "node 3 joins through node 2" join 3 2 -y --block
+check "node 1 lists 3 ready nodes" \
+    test "$($C ctl 1 cluster nodes list | grep -c '"code": "r"')" -eq 3
+
+# A 4th node joins while nodes 1-3 write; every acknowledged write counts.
+writer() {
+	k=$1 i=0
+	while [ ! -f "$T/stop" ]; do
+		i=$((i + 1))
+		if q "$k" "INSERT INTO kmd_keys (key_id, name, version, algorithm, material_sealed) VALUES (gen_random_uuid(), 'w$k-$i', 1, 'aes256', '\\x01')" >/dev/null 2>&1; then
+			echo "w$k-$i" >>"$T/acked$k"
+		fi
+	done
+}
+rm -f "$T/stop"
+for k in 1 2 3; do : >"$T/acked$k"; writer $k & done
+sleep 2
+creds 4 3
+# The sponsor (node 1) lags: it stops applying nodes 2 and 3 for a few
+# seconds, so their writes from before node 4's direct slots reach node 4
+# only through node 1's catch-up stream, late.  A join that let go of it
+# too early would lose them.
+q 1 "SELECT pglogical.alter_subscription_disable(sub_name) FROM pglogical.subscription" >/dev/null
+(sleep 6; q 1 "SELECT pglogical.alter_subscription_enable(sub_name) FROM pglogical.subscription" >/dev/null) &
+out=$(join 4 1 -y --block 2>&1); rc=$?
+check "node 4 joins while every member writes, through a lagging sponsor" \
+    test $rc -eq 0
+sleep 2
+touch "$T/stop"
+wait
+cat "$T/acked1" "$T/acked2" "$T/acked3" | sort >"$T/acked"
+n=$(wc -l <"$T/acked")
+echo "acknowledged writes during the join: $n"
+check "the writers wrote during the join" test "$n" -gt 100
+settled() {
+	c1=$(q 1 "SELECT count(*) FROM kmd_keys")
+	for k in 2 3 4; do
+		[ "$(q $k "SELECT count(*) FROM kmd_keys")" = "$c1" ] || return 1
+	done
+}
+check "replication settles: the same number of keys everywhere" wait_for 60 settled
+for k in 1 2 3 4; do
+	q $k "SELECT name FROM kmd_keys WHERE name LIKE 'w%' ORDER BY 1" | sort >"$T/have$k"
+	check "node $k holds every acknowledged write" \
+	    sh -c "[ -z \"\$(comm -23 $T/acked $T/have$k)\" ]"
+done
+sum() { q "$1" "SELECT md5(string_agg(t::text, ',' ORDER BY t::text)) FROM $2 t"; }
+for tb in kmd_keys kmd_users kmd_nodes kmd_cluster; do
+	s1=$(sum 1 $tb)
+	check "$tb: identical on the 4 nodes" sh -c "[ '$(sum 2 $tb)' = '$s1' ] && [ '$(sum 3 $tb)' = '$s1' ] && [ '$(sum 4 $tb)' = '$s1' ]"
+done
+check "a full mesh: 3 subscriptions on each node, all replicating" \
+    sh -c "for k in 1 2 3 4; do [ \"\$(ip netns exec $KMD_CLUSTER_NS su postgres -s /bin/sh -c \"psql -X -A -t -h $D/node\$k/data/run -U kmd kmd -c \\\"SELECT count(*) FROM pglogical.show_subscription_status() WHERE status = 'replicating'\\\"\")\" = 3 ] || exit 1; done"
+check "no catch-up subscription or join marker is left" \
+    test "$(q 4 "SELECT count(*) FROM pglogical.subscription WHERE sub_name LIKE 'kmd_cu_%'")$(q 1 "SELECT count(*) FROM kmd_join_markers")" = 00
+
+check "no sanitizer report in the nodes' logs" \
+    sh -c "! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' $D/node*/kmd.log"
+down
+finish
