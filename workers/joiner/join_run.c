@@ -898,7 +898,7 @@ void
 join_tls_installed(struct joiner *j, const struct tls_result *tr)
 {
 	struct join	*jn = j->join;
-	const char	*p[1];
+	const char	*p[2];
 
 	if (jn == NULL)
 		return;
@@ -907,18 +907,22 @@ join_tls_installed(struct joiner *j, const struct tls_result *tr)
 		return;
 	}
 	p[0] = jn->dsn;
+	p[1] = jn->node_id;
+	/* This node's own row may be left joining by a killed attempt. */
 	pq_query(j->db, "SELECT t.*, extract(epoch FROM clock_timestamp()),"
-	    " (SELECT version FROM kmd_schema)::text FROM dblink($1, 'SELECT"
+	    " (SELECT version FROM kmd_schema)::text FROM dblink($1, format("
+	    "'SELECT"
 	    " c.cluster_id::text, c.kmd_version, (SELECT version FROM"
 	    " kmd_schema)::text, extract(epoch FROM clock_timestamp()),"
 	    " (SELECT count(*) FROM kmd_nodes WHERE state NOT IN (''m'','"
-	    "'v'',''k'')), (SELECT count(*) FROM kmd_nodes WHERE state IN"
-	    " (''creating'',''b'',''i'',''c'',''o'')), l.node_id::text,"
-	    " pg_database_size(''kmd''), (SELECT state FROM kmd_nodes WHERE"
-	    " node_id = l.node_id) FROM kmd_cluster c JOIN kmd_local l USING"
-	    " (cluster_id)') AS t(cluster_id text, ver text, schema text, now"
+	    "'v'',''k'') AND node_id <> %L), (SELECT count(*) FROM kmd_nodes"
+	    " WHERE state IN (''creating'',''b'',''i'',''c'',''o'') AND"
+	    " node_id <> %L), l.node_id::text, pg_database_size(''kmd''),"
+	    " (SELECT state FROM kmd_nodes WHERE node_id = l.node_id) FROM"
+	    " kmd_cluster c JOIN kmd_local l USING (cluster_id)', $2::text,"
+	    " $2::text)) AS t(cluster_id text, ver text, schema text, now"
 	    " float8, nodes bigint, joining bigint, member text, size bigint,"
-	    " state text)", 1, p, preflight_read, jn);
+	    " state text)", 2, p, preflight_read, jn);
 }
 
 int

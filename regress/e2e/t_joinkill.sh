@@ -1,0 +1,60 @@
+# A join whose member is killed during the initial sync: the joining node
+# ends killed with the reason in cluster info, the rest of the cluster
+# goes on, and a retry succeeds once the member is back.
+. regress/e2e/lib.sh
+export KMD KMCTL KMD_CLUSTER_DIR="$T/cluster" KMD_CLUSTER_NS="kmd-e2e-K$$"
+C="sh regress/cluster.sh"
+D=$KMD_CLUSTER_DIR
+down() { $C down >/dev/null 2>&1; }
+trap 'down; cleanup' EXIT INT TERM
+ns() { ip netns exec "$KMD_CLUSTER_NS" "$@"; }
+q() { ns su postgres -s /bin/sh -c "psql -X -A -t -q -h $D/node$1/data/run -U kmd kmd -c \"$2\""; }
+field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]], end="")' "$@"; }
+creds() {
+	$C ctl "$1" cluster csr --host="127.0.0.$1" >"$T/csr$1.json" &&
+	field "$T/csr$1.json" csr >"$T/n$1.csr" &&
+	$C ctl "$2" cluster nodes create --csr="$T/n$1.csr" \
+	    --newnodehost="127.0.0.$1" >"$T/cred$1.json" &&
+	field "$T/cred$1.json" cert >"$T/n$1.crt" &&
+	field "$T/cred$1.json" cachain >"$T/ca.crt"
+}
+join() {
+	k=$1 m=$2; shift 2
+	$C ctl "$k" cluster join --member="127.0.0.$m" --host="127.0.0.$k" \
+	    --cert="$T/n$k.crt" --cachain="$T/ca.crt" \
+	    --mkek-blob="$(field "$T/cred$k.json" mkek_blob)" "$@"
+}
+state() { $C ctl "$1" cluster info 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"]["code"])'; }
+
+check "up 3" $C up 3
+check "node 1: cluster new" $C ctl 1 cluster new --host=127.0.0.1 \
+    --url=https://127.0.0.1:8443
+creds 2 1
+check "node 2 joins" join 2 1 -y --block
+# Enough rows that the initial sync of node 3 takes a while.
+q 1 "INSERT INTO kmd_keys (key_id, name, version, algorithm, material_sealed) SELECT gen_random_uuid(), 'bulk-' || i, 1, 'aes256', decode(repeat('ab', 512), 'hex') FROM generate_series(1, 400000) i" >/dev/null
+check "node 2 has the bulk rows" wait_for 120 sh -c "[ \"\$(ip netns exec $KMD_CLUSTER_NS su postgres -s /bin/sh -c \"psql -X -A -t -h $D/node2/data/run -U kmd kmd -c 'SELECT count(*) FROM kmd_keys'\")\" = 400000 ]"
+
+creds 3 1
+join 3 1 -y >/dev/null 2>&1
+check "node 3 reaches the initial sync" wait_for 30 sh -c "[ \"\$($C ctl 3 cluster info | grep -c 'initial sync')\" = 1 ]"
+kill -9 "$(cat "$D/node1/kmd.pid")"
+echo "node 1 killed during node 3's initial sync"
+check "node 3 ends killed" wait_for 60 sh -c "[ \"\$($C ctl 3 cluster info | grep -c '\"code\": \"k\"')\" = 1 ]"
+check "cluster info on node 3 says why" \
+    sh -c "$C ctl 3 cluster info | grep -q '\"error\": \".*down for'"
+check "node 2 still works: a write there is kept" \
+    sh -c "[ \"\$(ip netns exec $KMD_CLUSTER_NS su postgres -s /bin/sh -c \"psql -X -A -t -q -h $D/node2/data/run -U kmd kmd -c \\\"INSERT INTO kmd_keys (key_id, name, version, algorithm, material_sealed) VALUES (gen_random_uuid(), 'while-1-down', 1, 'aes256', '\\\\\\\\x01') RETURNING name\\\"\")\" = while-1-down ]"
+
+check "node 1 comes back" $C up 3
+check "node 1 gets node 2's write from while it was down" \
+    wait_for 60 sh -c "[ \"\$(ip netns exec $KMD_CLUSTER_NS su postgres -s /bin/sh -c \"psql -X -A -t -h $D/node1/data/run -U kmd kmd -c \\\"SELECT count(*) FROM kmd_keys WHERE name = 'while-1-down'\\\"\")\" = 1 ]"
+out=$(join 3 1 -y --block 2>&1); rc=$?
+check "the retry of node 3's join succeeds" test $rc -eq 0
+check "node 3 is ready with every row" sh -c "[ \"\$($C ctl 3 cluster info | grep -c '\"code\": \"r\"')\" = 1 ] && [ \"\$(ip netns exec $KMD_CLUSTER_NS su postgres -s /bin/sh -c \"psql -X -A -t -h $D/node3/data/run -U kmd kmd -c 'SELECT count(*) FROM kmd_keys'\")\" = 400001 ]"
+check "node 1 lists 3 ready nodes" \
+    test "$($C ctl 1 cluster nodes list | grep -c '"code": "r"')" -eq 3
+check "no sanitizer report in the nodes' logs" \
+    sh -c "! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' $D/node*/kmd.log"
+down
+finish
