@@ -430,7 +430,7 @@ ctl_run(const char *path, const struct ctl_action *a, const void *req,
 }
 
 /* "Are you sure" on the terminal; -y answers it; no terminal, no yes. */
-static void
+void
 confirm(const struct parse_result *res, const char *question)
 {
 	char	 line[16];
@@ -537,11 +537,10 @@ main(int argc, char *argv[])
 		    " without --url", res.path);
 	if (a->build != NULL && a->build(&res, &req, &reqlen) == -1)
 		die("%s: bad arguments", res.path);
-	if (rem.url[0] != '\0' && a->action == A_CLUSTER_JOIN)
-		die("cluster join over --url is not built yet: run it on the"
-		    " joining node");
 	if (rem.url[0] != '\0') {
-		ret = remote_run(&rem, a, &req);
+		ret = a->action == A_CLUSTER_JOIN ?
+		    remote_join(&rem, &res, a, &req.cj) :
+		    remote_run(&rem, a, &req);
 		explicit_bzero(&rem, sizeof(rem));
 		return ret;
 	}

@@ -48,6 +48,9 @@ void	read_password(const char *, char *, size_t);
 /* remote.c */
 int	remote_settings(const struct parse_result *, struct remote *);
 int	remote_run(struct remote *, const struct ctl_action *, const void *);
+int	remote_join(struct remote *, const struct parse_result *,
+	    const struct ctl_action *, struct cluster_join *);
+void	confirm(const struct parse_result *, const char *);
 int	rest_body(struct rest_req *, const char **, size_t);
 int	rest_body_flag(struct rest_req *, const char **, size_t,
 	    const char *, int);

@@ -613,16 +613,14 @@ die_status(struct conn *c)
 	die("%s answered HTTP %d", c->rem->url, c->code);
 }
 
-int
-remote_run(struct remote *rem, const struct ctl_action *a, const void *req)
+/* Open the connection and log in: the bearer token goes to token. */
+static void
+remote_login(struct conn *c, struct remote *rem, char *token, size_t len)
 {
-	static struct rest_req	 rr;
-	struct conn		 c;
-	yajl_val		 v, tok;
-	const char		*tokpath[] = { "token", NULL };
-	const char		*login[4];
-	char			 token[128];
-	int			 r;
+	struct rest_req	 lr;
+	yajl_val	 v, tok;
+	const char	*tokpath[] = { "token", NULL };
+	const char	*login[4];
 
 	if (rem->user[0] == '\0')
 		die("--user is needed with --url (or KMCTL_USER, or user in"
@@ -634,42 +632,144 @@ remote_run(struct remote *rem, const struct ctl_action *a, const void *req)
 		read_password("Password: ", rem->password,
 		    sizeof(rem->password));
 	}
-	memset(&rr, 0, sizeof(rr));
-	kmd_strlcpy(rr.path, a->rest_path, sizeof(rr.path));
-	if (a->rest != NULL && a->rest(req, &rr) == -1)
-		die("the request is too large");
-
-	conn_open(&c, rem);
+	conn_open(c, rem);
 	login[0] = "username";
 	login[1] = rem->user;
 	login[2] = "password";
 	login[3] = rem->password;
-	{
-		struct rest_req	 lr;
-
-		if (rest_body(&lr, login, 2) == -1)
-			die("the user name or password is too long");
-		conn_call(&c, "POST", "auth/tokens", NULL, lr.body,
-		    lr.bodylen);
-		explicit_bzero(&lr, sizeof(lr));
-	}
-	if (c.code != 200)
-		die_status(&c);
-	if ((v = yajl_tree_parse(c.body, NULL, 0)) == NULL ||
+	if (rest_body(&lr, login, 2) == -1)
+		die("the user name or password is too long");
+	conn_call(c, "POST", "auth/tokens", NULL, lr.body, lr.bodylen);
+	explicit_bzero(&lr, sizeof(lr));
+	if (c->code != 200)
+		die_status(c);
+	if ((v = yajl_tree_parse(c->body, NULL, 0)) == NULL ||
 	    (tok = yajl_tree_get(v, tokpath, yajl_t_string)) == NULL ||
-	    kmd_strlcpy(token, YAJL_GET_STRING(tok), sizeof(token)) >=
-	    sizeof(token))
+	    kmd_strlcpy(token, YAJL_GET_STRING(tok), len) >= len)
 		die("%s: the login reply holds no token", rem->url);
 	yajl_tree_free(v);
-	explicit_bzero(c.body, c.bodylen);
+	explicit_bzero(c->body, c->bodylen);
+}
 
-	conn_call(&c, a->method, rr.path, token, rr.bodylen ? rr.body : NULL,
-	    rr.bodylen);
+/* One call that must succeed; its JSON, parsed. */
+static yajl_val
+remote_json(struct conn *c, const char *method, const char *path,
+    const char *token, const struct rest_req *rr)
+{
+	yajl_val	 v;
+
+	conn_call(c, method, path, token, rr != NULL && rr->bodylen ?
+	    rr->body : NULL, rr != NULL ? rr->bodylen : 0);
+	if (c->code < 200 || c->code > 299)
+		die_status(c);
+	if ((v = yajl_tree_parse(c->body, NULL, 0)) == NULL)
+		die("%s: the reply is not JSON", c->rem->url);
+	return v;
+}
+
+int
+remote_run(struct remote *rem, const struct ctl_action *a, const void *req)
+{
+	static struct rest_req	 rr;
+	struct conn		 c;
+	yajl_val		 v;
+	char			 token[128];
+	int			 r;
+
+	memset(&rr, 0, sizeof(rr));
+	kmd_strlcpy(rr.path, a->rest_path, sizeof(rr.path));
+	if (a->rest != NULL && a->rest(req, &rr) == -1)
+		die("the request is too large");
+	remote_login(&c, rem, token, sizeof(token));
+	v = remote_json(&c, a->method, rr.path, token, &rr);
 	explicit_bzero(token, sizeof(token));
-	if (c.code < 200 || c.code > 299)
-		die_status(&c);
-	if ((v = yajl_tree_parse(c.body, NULL, 0)) == NULL)
-		die("%s: the reply is not JSON", rem->url);
+	r = print_json(v);
+	yajl_tree_free(v);
+	free(c.body);
+	conn_close(&c);
+	if (r == -1)
+		die("cannot write the output: %s", strerror(errno));
+	return 0;
+}
+
+static const char *
+jstr(yajl_val v, const char *key)
+{
+	const char	*path[] = { key, NULL };
+	yajl_val	 s = yajl_tree_get(v, path, yajl_t_string);
+
+	return s != NULL ? YAJL_GET_STRING(s) : "";
+}
+
+/*
+ * cluster join over HTTPS: the preflight's checks, the question, the
+ * join; with --block, GET cluster until ready or killed.
+ */
+int
+remote_join(struct remote *rem, const struct parse_result *res,
+    const struct ctl_action *a, struct cluster_join *cj)
+{
+	static struct rest_req	 rr;
+	struct conn		 c;
+	struct join_check	 jc;
+	yajl_val		 v, checks, ok;
+	const char		*cpath[] = { "checks", NULL };
+	const char		*spath[] = { "status", "code", NULL };
+	const char		*dpath[] = { "status", "description", NULL };
+	const char		*okpath[] = { "ok", NULL };
+	char			 token[128], last[32] = "", code[32];
+	size_t			 i;
+	int			 r;
+
+	remote_login(&c, rem, token, sizeof(token));
+	memset(&rr, 0, sizeof(rr));
+	cj->preflight_only = 1;
+	if (a->rest(cj, &rr) == -1)
+		die("the request is too large");
+	v = remote_json(&c, a->method, a->rest_path, token, &rr);
+	if ((checks = yajl_tree_get(v, cpath, yajl_t_array)) != NULL)
+		for (i = 0; i < checks->u.array.len; i++) {
+			memset(&jc, 0, sizeof(jc));
+			kmd_strlcpy(jc.item, jstr(checks->u.array.values[i],
+			    "check"), sizeof(jc.item));
+			kmd_strlcpy(jc.detail, jstr(checks->u.array.values[i],
+			    "detail"), sizeof(jc.detail));
+			ok = yajl_tree_get(checks->u.array.values[i], okpath,
+			    yajl_t_true);
+			jc.ok = ok != NULL;
+			print_check(&jc);
+		}
+	yajl_tree_free(v);
+	confirm(res, "When you add a node to a cluster, the existing data of"
+	    " the node is deleted. Are you sure want to join?");
+	memset(&rr, 0, sizeof(rr));
+	cj->preflight_only = 0;
+	if (a->rest(cj, &rr) == -1)
+		die("the request is too large");
+	v = remote_json(&c, a->method, a->rest_path, token, &rr);
+	explicit_bzero(&rr, sizeof(rr));
+	while (res->flag[F_BLOCK] != NULL) {
+		kmd_strlcpy(code, yajl_tree_get(v, spath, yajl_t_string) ?
+		    YAJL_GET_STRING(yajl_tree_get(v, spath, yajl_t_string)) :
+		    "", sizeof(code));
+		if (strcmp(code, last) != 0) {
+			fprintf(stderr, "join: %s\n", yajl_tree_get(v, dpath,
+			    yajl_t_string) ? YAJL_GET_STRING(yajl_tree_get(v,
+			    dpath, yajl_t_string)) : code);
+			kmd_strlcpy(last, code, sizeof(last));
+		}
+		if (strcmp(code, "r") == 0)
+			break;
+		if (strcmp(code, "k") == 0 || strcmp(code, "u") == 0) {
+			print_json(v);
+			die("cluster join failed: %s", *jstr(v, "error") ?
+			    jstr(v, "error") : code);
+		}
+		yajl_tree_free(v);
+		usleep(1000000);
+		v = remote_json(&c, "GET", "cluster", token, NULL);
+	}
+	explicit_bzero(token, sizeof(token));
 	r = print_json(v);
 	yajl_tree_free(v);
 	free(c.body);

@@ -89,6 +89,26 @@ check "POST nodes: a non-boolean sharedHsmPartition is a 400 naming it" \
 out=$(ns curl -s --cacert "$D/node1/data/api/api.crt" -H "Authorization: Bearer $tok" -w ' %{http_code}' https://127.0.0.1:8443/api/v1/nodes -d '{"newnodehost":"h"}')
 check "POST nodes: a missing csr is a 400 naming it" \
     has "$out" "'csr' is required.* 400$"
+# Step 3 over HTTPS too: the joining node's API, its latest CSR's creds.
+field "$T/rcred.json" cachain >"$T/rca.crt"
+out=$(r2 cluster join --member=127.0.0.1 --host=127.0.0.2 \
+    --cert="$T/r2.crt" --cachain="$T/rca.crt" \
+    --mkek-blob="$(field "$T/rcred.json" mkek_blob)" -y --block 2>&1); rc=$?
+check "remote cluster join --block: exit 0" test $rc -eq 0
+check "remote join: the preflight lines came" has "$out" "preflight: member .*ok"
+check "remote join: ready" has "$out" '"code": "r"'
+check "node 1 lists 2 ready nodes" \
+    test "$($C ctl 1 cluster nodes list | grep -c '"code": "r"')" -eq 2
+# Node 2 adopted the cluster's users: node 1's password works there now.
+out=$(r2 cluster info 2>&1); rc=$?
+check "node 2's own old password is gone with its data" \
+    refused $rc "$out" "wrong user name or password"
+r2b() { ns "$KMCTL" --url https://127.0.0.2:8443 --user admin --password api-password1 --cacert "$D/node2/data/api/api.crt" "$@"; }
+out=$(r2b cluster join --member=127.0.0.1 --host=127.0.0.2 \
+    --cert="$T/r2.crt" --cachain="$T/rca.crt" \
+    --mkek-blob="$(field "$T/rcred.json" mkek_blob)" -y 2>&1); rc=$?
+check "the cluster's password logs in on node 2; joining again: refused" \
+    refused $rc "$out" "already in a cluster"
 check "both kmd logs are free of sanitizer reports" \
     sh -c "! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' $D/node1/kmd.log $D/node2/kmd.log"
 down

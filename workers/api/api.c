@@ -129,6 +129,7 @@ static const struct kmsg_handler api_handlers[] = {
 	{ IMSG_CTL_PROC, KMSG_VARLEN, FP, api_reply },
 	{ IMSG_AUTH_RESULT, KMSG_VARLEN, FP, api_reply },
 	{ IMSG_CSR_REPLY, KMSG_VARLEN, FP, api_reply },
+	{ IMSG_JOIN_CHECK, KMSG_VARLEN, FP, api_reply },
 	{ IMSG_NODE_CREDENTIALS, KMSG_VARLEN, FP, api_reply },
 	{ IMSG_CTL_END, KMSG_VARLEN, FP, api_reply },
 	{ IMSG_CTL_ERROR, KMSG_VARLEN, FP, api_reply },

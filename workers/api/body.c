@@ -169,3 +169,25 @@ body_nodes_create(const char *body, size_t len, struct nodes_create *nc,
 	memset(nc, 0, sizeof(*nc));
 	return body_fields(body, len, f, 4, err, errlen);
 }
+
+/* {"member", "host", "publicAddress", "cert", "cachain", "mkek_blob",
+ *  "preflightOnly": bool} */
+int
+body_cluster_join(const char *body, size_t len, struct cluster_join *cj,
+    char *err, size_t errlen)
+{
+	struct field	 f[] = {
+		{ "member", cj->member, sizeof(cj->member), 1, 0, NULL },
+		{ "host", cj->host, sizeof(cj->host), 1, 0, NULL },
+		{ "publicAddress", cj->pubaddr, sizeof(cj->pubaddr), 0, 0,
+		    NULL },
+		{ "cert", cj->cert, sizeof(cj->cert), 1, 0, NULL },
+		{ "cachain", cj->cachain, sizeof(cj->cachain), 1, 0, NULL },
+		{ "mkek_blob", cj->mkek_blob, sizeof(cj->mkek_blob), 1, 0,
+		    NULL },
+		{ "preflightOnly", NULL, 0, 0, 0, &cj->preflight_only },
+	};
+
+	memset(cj, 0, sizeof(*cj));
+	return body_fields(body, len, f, 7, err, errlen);
+}

@@ -20,4 +20,7 @@ int	body_cluster_csr(const char *, size_t, struct cluster_csr *, char *,
 int	body_nodes_create(const char *, size_t, struct nodes_create *, char *,
 	    size_t);
 
+int	body_cluster_join(const char *, size_t, struct cluster_join *, char *,
+	    size_t);
+
 #endif

@@ -233,6 +233,7 @@ http_finish(struct api *a, struct areq *r, int ok, const char *errmsg)
 	struct peer_fails	*pf;
 	yajl_gen		 g;
 	char			 hex[65];
+	size_t			 i;
 
 	if (req == NULL)
 		return;
@@ -314,6 +315,20 @@ http_finish(struct api *a, struct areq *r, int ok, const char *errmsg)
 		break;
 	case R_CREATE:
 		json_credentials(g, r->r.cred);
+		break;
+	case R_JOIN:
+		if (r->r.haveinfo) {
+			json_cluster_info(g, &r->r.info);
+			break;
+		}
+		/* A preflight: {"checks": [...]} */
+		yajl_gen_map_open(g);
+		json_str(g, "checks");
+		yajl_gen_array_open(g);
+		for (i = 0; i < r->r.nchecks; i++)
+			json_check(g, &r->r.checks[i]);
+		yajl_gen_array_close(g);
+		yajl_gen_map_close(g);
 		break;
 	}
 	respond(req, 200, g, &r->t0, r->user);
@@ -448,24 +463,30 @@ do_join_step(struct api *a, struct evhttp_request *req, const char *user,
 	union {
 		struct cluster_csr	 cc;
 		struct nodes_create	 nc;
+		struct cluster_join	 cj;
 	}		 u;
 	const char	*path = evhttp_uri_get_path(
 			    evhttp_request_get_evhttp_uri(req));
 	char		 body[BODY_MAX], err[256];
 	size_t		 len;
 	int		 csr = strcmp(path, API "/cluster/csr") == 0;
+	int		 join = strcmp(path, API "/cluster/join") == 0;
 
 	if (read_body(req, body, &len) == -1) {
 		respond_error(req, 413, "the request body is too large", t0,
 		    user);
 		return;
 	}
-	if ((csr ? body_cluster_csr(body, len, &u.cc, err, sizeof(err)) :
+	if ((join ? body_cluster_join(body, len, &u.cj, err, sizeof(err)) :
+	    csr ? body_cluster_csr(body, len, &u.cc, err, sizeof(err)) :
 	    body_nodes_create(body, len, &u.nc, err, sizeof(err))) == -1) {
 		respond_error(req, 400, err, t0, user);
 		return;
 	}
-	if (csr)
+	if (join)
+		api_send(a, req, R_JOIN, user, IMSG_CTL_CLUSTER_JOIN, &u.cj,
+		    sizeof(u.cj));
+	else if (csr)
 		api_send(a, req, R_CSR, user, IMSG_CTL_CLUSTER_CSR, &u.cc,
 		    sizeof(u.cc));
 	else
@@ -559,6 +580,7 @@ static const struct route routes[] = {
 	{ API "/cluster/new", 0, M_POST, 1, do_new },
 	{ API "/cluster/summary", 0, M_GET, 1, do_simple },
 	{ API "/cluster/csr", 0, M_POST, 1, do_join_step },
+	{ API "/cluster/join", 0, M_POST, 1, do_join_step },
 	{ API "/nodes", 0, M_GET | M_POST, 1, do_nodes },
 	{ API "/nodes/", 1, M_GET, 1, do_nodes },
 };
@@ -607,7 +629,8 @@ api_send(struct api *a, struct evhttp_request *req, enum areq_kind kind,
 {
 	struct areq	*r;
 
-	if (kind == R_NEW || kind == R_CSR || kind == R_CREATE)
+	if (kind == R_NEW || kind == R_CSR || kind == R_CREATE ||
+	    kind == R_JOIN)
 		a->info_at = 0;		/* a change may follow */
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		fatal("%s", __func__);

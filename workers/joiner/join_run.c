@@ -957,17 +957,18 @@ pending_read(struct pq *db, PGresult *res, void *arg)
 		join_refuse(jn, pq_msg(jn->j, res));
 		return;
 	}
-	if (PQntuples(res) != 1) {
-		join_refuse(jn, "this node has made no certificate request:"
-		    " run cluster csr here, then cluster nodes create on a"
-		    " member");
-		return;
-	}
-	if (!PQgetisnull(res, 0, 4) && (PQgetisnull(res, 0, 5) ||
-	    strcmp(PQgetvalue(res, 0, 5), "k") != 0)) {
+	if (PQntuples(res) != 1 || (!PQgetisnull(res, 0, 4) &&
+	    (PQgetisnull(res, 0, 5) || strcmp(PQgetvalue(res, 0, 5), "k") !=
+	    0))) {
 		join_refuse(jn, "this node is already in a cluster; remove it"
 		    " first (cluster nodes delete on another node, then"
 		    " cluster delete)");
+		return;
+	}
+	if (PQgetisnull(res, 0, 0)) {
+		join_refuse(jn, "this node has made no certificate request:"
+		    " run cluster csr here, then cluster nodes create on a"
+		    " member");
 		return;
 	}
 	if ((jn->open = calloc(1, sizeof(*jn->open))) == NULL)
@@ -1030,7 +1031,8 @@ joiner_cluster_join(struct kchan *ch, struct kmsg *m, void *arg)
 	return pq_query(j->db, "SELECT p.node_id::text, p.csr,"
 	    " encode(p.node_key_sealed, 'hex'), encode(p.box_sk_sealed,"
 	    " 'hex'), (SELECT node_id FROM kmd_local), (SELECT join_state FROM"
-	    " kmd_local) FROM kmd_join_pending p", 0, NULL, pending_read, jn);
+	    " kmd_local) FROM (SELECT 1) one LEFT JOIN kmd_join_pending p ON"
+	    " true", 0, NULL, pending_read, jn);
 }
 
 
