@@ -62,6 +62,7 @@ static const struct ctl_action actions[] = {
 	    "POST", "nodes", rest_create },
 	{ A_CLUSTER_JOIN, IMSG_CTL_CLUSTER_JOIN, build_join, P_INFO,
 	    "POST", "cluster/join", rest_join },
+	{ A_CLUSTER_FULLJOIN, IMSG_NONE, NULL, P_NONE, NULL, NULL, NULL },
 	{ A_USERS_SETPW, IMSG_CTL_USER_SET, build_user, P_NONE,
 	    NULL, NULL, NULL },
 };
@@ -495,6 +496,153 @@ ctl_join(const char *path, const struct parse_result *res,
 	return ret;
 }
 
+/* The joining node's API: --newnodeconfig, or the three flags. */
+static void
+newnode_settings(const struct parse_result *res, const struct remote *rem,
+    struct remote *nn)
+{
+	const char	*url = res->flag[F_NEWNODEURL];
+
+	if (res->flag[F_NEWNODECONFIG] != NULL) {
+		if (url != NULL || res->flag[F_NEWNODEUSER] != NULL ||
+		    res->flag[F_NEWNODEPASS] != NULL)
+			die("%s: give --newnodeconfig or --newnodeurl,"
+			    " --newnodeuser and --newnodepass, not both",
+			    res->path);
+		if (remote_config_file(res->flag[F_NEWNODECONFIG], nn) == -1)
+			die("--newnodeconfig: %s", nn->err);
+	} else {
+		if (url == NULL || res->flag[F_NEWNODEUSER] == NULL ||
+		    res->flag[F_NEWNODEPASS] == NULL)
+			die("%s: give --newnodeconfig, or --newnodeurl,"
+			    " --newnodeuser and --newnodepass", res->path);
+		memset(nn, 0, sizeof(*nn));
+		nn->timeout = rem->timeout;
+		field(nn->url, sizeof(nn->url), url, "newnodeurl");
+		field(nn->user, sizeof(nn->user), res->flag[F_NEWNODEUSER],
+		    "newnodeuser");
+		field(nn->password, sizeof(nn->password),
+		    res->flag[F_NEWNODEPASS], "newnodepass");
+	}
+	/* Trust as for the member unless the file says otherwise. */
+	if (nn->cacert[0] == '\0' && !nn->nosslverify) {
+		memcpy(nn->cacert, rem->cacert, sizeof(nn->cacert));
+		nn->nosslverify = rem->nosslverify;
+	}
+}
+
+/*
+ * cluster fulljoin, run against a member (its socket, or --url): the
+ * joining node's CSR over its API, nodes create here, the join there.
+ */
+static int
+ctl_fulljoin(const char *path, const struct parse_result *res,
+    struct remote *rem)
+{
+	static struct reply	 r;
+	static struct rest_req	 rr;
+	static struct nodes_create nc;
+	static struct cluster_join cj;
+	struct remote		 nn;
+	struct rsession		*ns, *ms;
+	yajl_val		 v;
+	const char		*cfg = res->flag[F_NEWNODECONFIG];
+	const char		*kv[2];
+	int			 ret;
+
+	newnode_settings(res, rem, &nn);
+	confirm(res, "When you add a node to a cluster, the existing data of"
+	    " the node is deleted. Are you sure want to join?");
+
+	fprintf(stderr, "Attempting to get the CSR from the joining"
+	    " node...\n");
+	ns = rsession_open(&nn);
+	kv[0] = "host";
+	kv[1] = res->flag[F_NEWNODEHOST];
+	if (rest_body(&rr, kv, 1) == -1)
+		die("--newnodehost is too long");
+	v = rsession_call(ns, "POST", "cluster/csr", &rr);
+	field(nc.csr, sizeof(nc.csr), json_member(v, "csr", "cluster csr"),
+	    "csr");
+	yajl_tree_free(v);
+	fprintf(stderr, "Finished getting the CSR from the joining node...\n");
+
+	fprintf(stderr, "Attempting to get the Certificate and CA Chain from"
+	    " the member node...\n");
+	field(nc.host, sizeof(nc.host), res->flag[F_NEWNODEHOST],
+	    "newnodehost");
+	nc.shared_hsm = res->flag[F_SHAREDHSM] != NULL;
+	if (rem->url[0] != '\0') {
+		ms = rsession_open(rem);
+		memset(&rr, 0, sizeof(rr));
+		if (rest_create(&nc, &rr) == -1)
+			die("the request is too large");
+		v = rsession_call(ms, "POST", "nodes", &rr);
+		field(cj.cert, sizeof(cj.cert), json_member(v, "cert",
+		    "nodes create"), "cert");
+		field(cj.cachain, sizeof(cj.cachain), json_member(v, "cachain",
+		    "nodes create"), "cachain");
+		field(cj.mkek_blob, sizeof(cj.mkek_blob), json_member(v,
+		    "mkek_blob", "nodes create"), "mkek_blob");
+		yajl_tree_free(v);
+		rsession_close(ms);
+	} else {
+		ctl_call(path, IMSG_CTL_NODES_CREATE, &nc, sizeof(nc), &r);
+		if (r.cred == NULL)
+			die("incomplete reply from kmd");
+		memcpy(cj.cert, r.cred->cert, sizeof(cj.cert));
+		memcpy(cj.cachain, r.cred->cachain, sizeof(cj.cachain));
+		memcpy(cj.mkek_blob, r.cred->mkek_blob, sizeof(cj.mkek_blob));
+		reply_clear(&r);
+	}
+	fprintf(stderr, "Finished getting the Certificate and CA Chain from"
+	    " the member node...\n");
+
+	fprintf(stderr, "Attempting to join the new node to the member's"
+	    " cluster...\n");
+	field(cj.member, sizeof(cj.member), res->flag[F_MEMBER], "member");
+	field(cj.host, sizeof(cj.host), res->flag[F_NEWNODEHOST],
+	    "newnodehost");
+	memset(&rr, 0, sizeof(rr));
+	if (rest_join(&cj, &rr) == -1)
+		die("the request is too large");
+	v = rsession_call(ns, "POST", "cluster/join", &rr);
+	explicit_bzero(&cj, sizeof(cj));
+	explicit_bzero(&rr, sizeof(rr));
+	ret = print_json(v);
+	yajl_tree_free(v);
+	rsession_close(ns);
+	explicit_bzero(&nn, sizeof(nn));
+	if (cfg == NULL)
+		return ret;
+	if (res->flag[F_YES] == NULL && !isatty(STDIN_FILENO)) {
+		fprintf(stderr, "kmctl: %s keeps the joining node's old"
+		    " credentials (no terminal to ask, no -y)\n", cfg);
+		return ret;
+	}
+	if (res->flag[F_YES] == NULL) {
+		char	 line[16];
+
+		fprintf(stderr, "When a node joins a cluster, the node adopts"
+		    " the credentials of the cluster. Would you like to write"
+		    " the new cluster credentials to the provided"
+		    " configuration file? [y/N] ");
+		if (fgets(line, sizeof(line), stdin) == NULL ||
+		    (strcmp(line, "y\n") != 0 && strcmp(line, "yes\n") != 0))
+			return ret;
+	}
+	if (rem->url[0] == '\0') {
+		fprintf(stderr, "kmctl: the member was reached over its control"
+		    " socket, so the cluster's API credentials are not known"
+		    " here: put the cluster's user and password in %s\n", cfg);
+		return ret;
+	}
+	if (remote_config_write(cfg, rem->user, rem->password) == -1)
+		die("cannot write %s: %s", cfg, strerror(errno));
+	fprintf(stderr, "Wrote the cluster's credentials to %s\n", cfg);
+	return ret;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -532,6 +680,14 @@ main(int argc, char *argv[])
 		die("%s: not implemented yet", res.path);
 	if (remote_settings(&res, &rem) == -1)
 		die("%s", rem.err);
+	if ((path = res.socket) == NULL && (path = getenv("KMCTL_SOCKET")) ==
+	    NULL)
+		path = KMCTL_SOCKET;
+	if (a->action == A_CLUSTER_FULLJOIN) {
+		ret = ctl_fulljoin(path, &res, &rem);
+		explicit_bzero(&rem, sizeof(rem));
+		return ret == -1 ? 1 : 0;
+	}
 	if (rem.url[0] != '\0' && a->rest_path == NULL)
 		die("%s works on the local socket only: run it on the node,"
 		    " without --url", res.path);
@@ -544,9 +700,6 @@ main(int argc, char *argv[])
 		explicit_bzero(&rem, sizeof(rem));
 		return ret;
 	}
-	if ((path = res.socket) == NULL && (path = getenv("KMCTL_SOCKET")) ==
-	    NULL)
-		path = KMCTL_SOCKET;
 	if (a->action == A_CLUSTER_JOIN)
 		ret = ctl_join(path, &res, a, &req.cj);
 	else

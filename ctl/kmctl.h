@@ -51,6 +51,14 @@ int	remote_run(struct remote *, const struct ctl_action *, const void *);
 int	remote_join(struct remote *, const struct parse_result *,
 	    const struct ctl_action *, struct cluster_join *);
 void	confirm(const struct parse_result *, const char *);
+struct rsession;
+struct rsession	*rsession_open(struct remote *);
+yajl_val	 rsession_call(struct rsession *, const char *, const char *,
+		    const struct rest_req *);
+void		 rsession_close(struct rsession *);
+int		 remote_config_file(const char *, struct remote *);
+int		 remote_config_write(const char *, const char *, const char *);
+const char	*json_member(yajl_val, const char *, const char *);
 int	rest_body(struct rest_req *, const char **, size_t);
 int	rest_body_flag(struct rest_req *, const char **, size_t,
 	    const char *, int);

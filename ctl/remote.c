@@ -253,10 +253,11 @@ remote_settings(const struct parse_result *res, struct remote *r)
 		ret = store(r, settings[i].opt, vals[i], where);
 	}
 	explicit_bzero(vals, sizeof(vals));
+	/* --cacert and --nosslverify also serve fulljoin's joining node. */
 	if (ret == 0 && r->url[0] == '\0' && (r->user[0] != '\0' ||
-	    res->global[G_PASSWORD] != NULL || res->global[G_CACERT] != NULL))
-		return rerr(r, "--user, --password and --cacert are for the"
-		    " API: give --url too (or KMCTL_URL)");
+	    res->global[G_PASSWORD] != NULL))
+		return rerr(r, "--user and --password are for the API: give"
+		    " --url too (or KMCTL_URL)");
 	return ret;
 }
 
@@ -776,5 +777,111 @@ remote_join(struct remote *rem, const struct parse_result *res,
 	conn_close(&c);
 	if (r == -1)
 		die("cannot write the output: %s", strerror(errno));
+	return 0;
+}
+
+/* ---- sessions, for commands that talk to two nodes (fulljoin) ------- */
+
+struct rsession {
+	struct conn	 c;
+	char		 token[128];
+};
+
+struct rsession *
+rsession_open(struct remote *rem)
+{
+	struct rsession	*rs;
+
+	if ((rs = calloc(1, sizeof(*rs))) == NULL)
+		die("out of memory");
+	remote_login(&rs->c, rem, rs->token, sizeof(rs->token));
+	return rs;
+}
+
+yajl_val
+rsession_call(struct rsession *rs, const char *method, const char *path,
+    const struct rest_req *rr)
+{
+	return remote_json(&rs->c, method, path, rs->token, rr);
+}
+
+void
+rsession_close(struct rsession *rs)
+{
+	explicit_bzero(rs->token, sizeof(rs->token));
+	free(rs->c.body);
+	conn_close(&rs->c);
+	free(rs);
+}
+
+/* Settings from one config file only (fulljoin's --newnodeconfig). */
+int
+remote_config_file(const char *path, struct remote *r)
+{
+	static char	 vals[NSETTINGS][1024];
+	size_t		 i;
+	int		 ret;
+
+	memset(r, 0, sizeof(*r));
+	memset(vals, 0, sizeof(vals));
+	r->timeout = KMCTL_TIMEOUT;
+	ret = read_config(r, path, 1, vals);
+	for (i = 0; ret == 0 && i < NSETTINGS; i++)
+		if (vals[i][0] != '\0')
+			ret = store(r, settings[i].opt, vals[i], path);
+	explicit_bzero(vals, sizeof(vals));
+	if (ret == 0 && r->url[0] == '\0')
+		return rerr(r, "%s names no url", path);
+	return ret;
+}
+
+/* A string member of a parsed reply, or die naming it. */
+const char *
+json_member(yajl_val v, const char *key, const char *what)
+{
+	const char	*path[] = { key, NULL };
+	yajl_val	 s = yajl_tree_get(v, path, yajl_t_string);
+
+	if (s == NULL)
+		die("%s: the reply has no %s", what, key);
+	return YAJL_GET_STRING(s);
+}
+
+/*
+ * Put user and password into a config file, keeping its other lines;
+ * written to a temporary file, mode 600, then renamed over it.
+ */
+int
+remote_config_write(const char *path, const char *user, const char *pw)
+{
+	FILE	*in, *out;
+	char	 tmp[1100], line[2048], *k;
+	int	 fd;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp) ||
+	    (fd = mkstemp(tmp)) == -1)
+		return -1;
+	if ((out = fdopen(fd, "w")) == NULL) {
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	if ((in = fopen(path, "re")) != NULL) {
+		while (fgets(line, sizeof(line), in) != NULL) {
+			k = line + strspn(line, " \t");
+			if ((strncmp(k, "user", 4) == 0 && strchr(" \t=",
+			    k[4]) != NULL) || (strncmp(k, "password", 8) == 0 &&
+			    strchr(" \t=", k[8]) != NULL))
+				continue;
+			fputs(line, out);
+		}
+		fclose(in);
+	}
+	fprintf(out, "user = %s\npassword = %s\n", user, pw);
+	explicit_bzero(line, sizeof(line));
+	if (fclose(out) != 0 || rename(tmp, path) == -1) {
+		unlink(tmp);
+		return -1;
+	}
 	return 0;
 }

@@ -281,7 +281,7 @@ answer_started(struct join *jn, const char *code)
 	kmd_strlcpy(ci.nodeid, jn->node_id, sizeof(ci.nodeid));
 	kmd_strlcpy(ci.code, code, sizeof(ci.code));
 	kmd_strlcpy(ci.desc, status_desc(code), sizeof(ci.desc));
-	ci.nodecount = jn->nmembers + 1;
+	ci.nodecount = -1;		/* as the reference shows it */
 	kchan_send(jn->j->w->parent, IMSG_CLUSTER_INFO_REPLY, jn->reqid, -1,
 	    &ci, sizeof(ci));
 	kchan_send(jn->j->w->parent, IMSG_CTL_END, jn->reqid, -1, NULL, 0);

@@ -1,0 +1,74 @@
+# cluster fulljoin: the three join steps in one command, run against a
+# member (its socket, or --url), reaching the joining node over HTTPS.
+. regress/e2e/lib.sh
+export KMD KMCTL KMD_CLUSTER_DIR="$T/cluster" KMD_CLUSTER_NS="kmd-e2e-f$$"
+C="sh regress/cluster.sh"
+D=$KMD_CLUSTER_DIR
+down() { $C down >/dev/null 2>&1; }
+trap 'down; cleanup' EXIT INT TERM
+ns() { ip netns exec "$KMD_CLUSTER_NS" "$@"; }
+ready() { $C ctl "$1" cluster info 2>/dev/null | grep -q '"code": "r"'; }
+
+check "up 3" $C up 3
+check "node 1: cluster new" $C ctl 1 cluster new --host=127.0.0.1 \
+    --url=https://127.0.0.1:8443
+for k in 1 2 3; do
+	echo "password-of-$k" | $C ctl $k users set-password --name admin >/dev/null
+done
+
+out=$(ns "$KMCTL" -s "$D/node1/kmd.sock" cluster fulljoin --member=127.0.0.1 \
+    --newnodehost=127.0.0.2 --newnodeurl=https://127.0.0.2:8443 \
+    --newnodeuser=admin --newnodepass=password-of-2 </dev/null 2>&1); rc=$?
+check "without -y and no terminal: refused" refused $rc "$out" "give -y"
+out=$(ns "$KMCTL" -s "$D/node1/kmd.sock" cluster fulljoin --member=127.0.0.1 \
+    --newnodehost=127.0.0.2 -y 2>&1); rc=$?
+check "no way to reach the joining node: refused, says what to give" \
+    refused $rc "$out" "give --newnodeconfig, or --newnodeurl"
+out=$(ns "$KMCTL" -s "$D/node1/kmd.sock" --cacert "$D/node2/data/api/api.crt" \
+    cluster fulljoin --member=127.0.0.1 --newnodehost=127.0.0.2 \
+    --newnodeurl=https://127.0.0.2:8443 --newnodeuser=admin \
+    --newnodepass=wrong-password -y 2>&1); rc=$?
+check "a wrong password for the joining node: refused" \
+    refused $rc "$out" "wrong user name or password"
+check "... before anything changed on node 2" \
+    sh -c "$C ctl 2 cluster info | grep -q 'not clustered'"
+
+# From node 1's socket, the joining node by flags.
+ns "$KMCTL" -s "$D/node1/kmd.sock" --cacert "$D/node2/data/api/api.crt" \
+    cluster fulljoin --member=127.0.0.1 --newnodehost=127.0.0.2 \
+    --newnodeurl=https://127.0.0.2:8443 --newnodeuser=admin \
+    --newnodepass=password-of-2 -y >"$T/out2" 2>"$T/err2"; rc=$?
+check "fulljoin from the member's socket: exit 0" test $rc -eq 0
+for l in "Attempting to get the CSR from the joining node..." \
+    "Finished getting the CSR from the joining node..." \
+    "Attempting to get the Certificate and CA Chain from the member node..." \
+    "Finished getting the Certificate and CA Chain from the member node..." \
+    "Attempting to join the new node to the member's cluster..."; do
+	check "said: $l" grep -qF "$l" "$T/err2"
+done
+check "printed the status: creating (1/5)" \
+    grep -q '"description": "joining: creating (1/5)"' "$T/out2"
+check "node 2 becomes ready" wait_for 60 ready 2
+
+# Over HTTPS from anywhere, the joining node from a config file.
+printf 'url = https://127.0.0.3:8443\nuser = admin\npassword = password-of-3\ncacert = %s\n' \
+    "$D/node3/data/api/api.crt" >"$T/node3.conf"
+chmod 600 "$T/node3.conf"
+ns "$KMCTL" --url https://127.0.0.1:8443 --user admin \
+    --password password-of-1 --cacert "$D/node1/data/api/api.crt" \
+    cluster fulljoin --member=127.0.0.1 --newnodehost=127.0.0.3 \
+    --newnodeconfig="$T/node3.conf" -y >"$T/out3" 2>"$T/err3"; rc=$?
+check "fulljoin over HTTPS with --newnodeconfig: exit 0" test $rc -eq 0
+check "node 3 becomes ready" wait_for 60 ready 3
+check "the config file now holds the cluster's credentials" \
+    grep -q '^password = password-of-1$' "$T/node3.conf"
+check "... and kept its other lines, mode 600" \
+    sh -c "grep -q '^url = https://127.0.0.3:8443$' $T/node3.conf && [ \$(stat -c %a $T/node3.conf) = 600 ]"
+check "the written file logs in on node 3" \
+    sh -c "ip netns exec $KMD_CLUSTER_NS $KMCTL --config $T/node3.conf cluster info | grep -q '\"nodeCount\": 3'"
+check "node 1 lists 3 ready nodes" \
+    test "$($C ctl 1 cluster nodes list | grep -c '"code": "r"')" -eq 3
+check "no sanitizer report in the nodes' logs" \
+    sh -c "! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' $D/node*/kmd.log"
+down
+finish
