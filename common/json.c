@@ -40,6 +40,10 @@ json_cluster_info(yajl_gen g, const struct cluster_info *ci)
 		json_str(g, "error");
 		json_str(g, ci->error);
 	}
+	if (ci->progress[0] != '\0') {
+		json_str(g, "progress");
+		json_str(g, ci->progress);
+	}
 	yajl_gen_map_close(g);
 }
 

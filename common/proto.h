@@ -305,6 +305,7 @@ struct cluster_info {
 	char		 desc[KMD_STATUS_DESC_MAX];
 	int32_t		 nodecount;		/* -1: not clustered */
 	char		 error[256];		/* why a join failed, or "" */
+	char		 progress[128];		/* a join's copy, or "" */
 };
 
 const char	*imsg_type_name(uint16_t);

@@ -52,7 +52,8 @@ reply_frame(struct reply *r, const struct kmsg *m)
 			return -1;
 		memcpy(&r->info, m->data, sizeof(r->info));
 		if (!TERMINATED(r->info.nodeid) || !TERMINATED(r->info.code) ||
-		    !TERMINATED(r->info.desc) || !TERMINATED(r->info.error))
+		    !TERMINATED(r->info.desc) || !TERMINATED(r->info.error) ||
+		    !TERMINATED(r->info.progress))
 			return -1;
 		r->haveinfo = 1;
 		return 0;

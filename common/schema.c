@@ -102,7 +102,8 @@ static const char v3[] =
     "  made timestamptz NOT NULL DEFAULT now(),\n"
     "  PRIMARY KEY (join_id, origin));\n"
     "ALTER TABLE kmd_local ADD COLUMN join_state text,\n"
-    "  ADD COLUMN join_error text, ADD COLUMN join_member text;\n"
+    "  ADD COLUMN join_error text, ADD COLUMN join_member text,\n"
+    "  ADD COLUMN join_progress text;\n"
     "GRANT SELECT ON kmd_join_pending TO kmd_replmon;\n";
 
 const struct migration schema_migrations[] = {

@@ -456,7 +456,7 @@ ctl_join(const char *path, const struct parse_result *res,
     const struct ctl_action *a, struct cluster_join *cj)
 {
 	static struct reply r;
-	char		 last[KMD_STATUS_CODE_MAX] = "";
+	char		 last[KMD_STATUS_CODE_MAX] = "", lastp[128] = "";
 	int		 ret;
 
 	ctl_call(path, a->type, cj, sizeof(*cj), &r);
@@ -475,9 +475,12 @@ ctl_join(const char *path, const struct parse_result *res,
 		return ret;
 	}
 	for (;;) {
-		if (strcmp(r.info.code, last) != 0) {
-			fprintf(stderr, "join: %s\n", r.info.desc);
+		if (strcmp(r.info.code, last) != 0 ||
+		    strcmp(r.info.progress, lastp) != 0) {
+			fprintf(stderr, "join: %s%s%s\n", r.info.desc,
+			    r.info.progress[0] ? ": " : "", r.info.progress);
 			kmd_strlcpy(last, r.info.code, sizeof(last));
+			kmd_strlcpy(lastp, r.info.progress, sizeof(lastp));
 		}
 		if (strcmp(r.info.code, "r") == 0)
 			break;

@@ -718,7 +718,8 @@ remote_join(struct remote *rem, const struct parse_result *res,
 	const char		*spath[] = { "status", "code", NULL };
 	const char		*dpath[] = { "status", "description", NULL };
 	const char		*okpath[] = { "ok", NULL };
-	char			 token[128], last[32] = "", code[32];
+	char			 token[128], last[300] = "", code[32];
+	char			 line[300];
 	size_t			 i;
 	int			 r;
 
@@ -753,11 +754,13 @@ remote_join(struct remote *rem, const struct parse_result *res,
 		kmd_strlcpy(code, yajl_tree_get(v, spath, yajl_t_string) ?
 		    YAJL_GET_STRING(yajl_tree_get(v, spath, yajl_t_string)) :
 		    "", sizeof(code));
-		if (strcmp(code, last) != 0) {
-			fprintf(stderr, "join: %s\n", yajl_tree_get(v, dpath,
-			    yajl_t_string) ? YAJL_GET_STRING(yajl_tree_get(v,
-			    dpath, yajl_t_string)) : code);
-			kmd_strlcpy(last, code, sizeof(last));
+		snprintf(line, sizeof(line), "%s%s%s", yajl_tree_get(v, dpath,
+		    yajl_t_string) ? YAJL_GET_STRING(yajl_tree_get(v, dpath,
+		    yajl_t_string)) : code, *jstr(v, "progress") ? ": " : "",
+		    jstr(v, "progress"));
+		if (strcmp(line, last) != 0) {
+			fprintf(stderr, "join: %s\n", line);
+			kmd_strlcpy(last, line, sizeof(last));
 		}
 		if (strcmp(code, "r") == 0)
 			break;

@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "joiner.h"
 #include "log.h"
@@ -70,6 +71,9 @@ struct join {
 	char			 dsn[KMD_HOST_MAX + 128];	/* to S */
 	char			 cu_sub[64];	/* the catch-up subscription */
 	char			 wal[32];	/* W on S */
+	long long		 size;		/* S's database, bytes */
+	long long		 copied;	/* at the last progress note */
+	int64_t			 copied_at;	/* ms */
 	struct hsm_join_open	*open;
 	struct hsm_join_opened	 opened;
 	struct member		 members[KMD_NODES_MAX];
@@ -320,7 +324,7 @@ join_kill(struct join *jn, const char *fmt, ...)
 	p[2] = jn->node_id;
 	/* Best effort, each on its own: the member may be the one gone. */
 	pq_query(jn->j->db, "UPDATE kmd_local SET join_state = 'k',"
-	    " join_error = $1", 1, p, kill_done, NULL);
+	    " join_error = $1, join_progress = NULL", 1, p, kill_done, NULL);
 	pq_query(jn->j->db, "SELECT pglogical.drop_subscription(sub_name,"
 	    " true) FROM pglogical.subscription", 0, NULL, kill_done, NULL);
 	pq_query(jn->j->db, "SELECT dblink_exec($2, format('UPDATE kmd_nodes"
@@ -371,8 +375,9 @@ stage_set(struct join *jn, const char *code, void (*fn)(struct join *))
 
 	log_info("join of node %s: %s", jn->node_id, status_desc(code));
 	jn->poll_fn = fn;
-	jq(jn, "recording the stage", "UPDATE kmd_local SET join_state = $1"
-	    " RETURNING join_state", 1, p, stage_local_set);
+	jq(jn, "recording the stage", "UPDATE kmd_local SET join_state = $1,"
+	    " join_progress = NULL RETURNING join_state", 1, p,
+	    stage_local_set);
 }
 
 /* ---- 5/5 completing ------------------------------------------------------ */
@@ -393,7 +398,8 @@ complete_local(struct join *jn, PGresult *res)
 {
 	(void)res;
 	jq(jn, "marking the node ready here", "UPDATE kmd_local SET"
-	    " join_state = NULL, join_error = NULL, join_member = NULL;"
+	    " join_state = NULL, join_error = NULL, join_member = NULL,"
+	    " join_progress = NULL;"
 	    " DELETE FROM kmd_join_pending", 0, NULL, complete_done);
 }
 
@@ -684,11 +690,50 @@ stage_catchup(struct join *jn)
 
 /* ---- 3/5 initial sync ----------------------------------------------------- */
 
+static int64_t
+ms_now(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+progress_done(struct pq *db, PGresult *res, void *arg)
+{
+	(void)db;
+	(void)res;
+	(void)arg;
+}
+
+/* About once a second: bytes copied so far, of how many, how fast. */
+static void
+sync_progress(struct join *jn, long long bytes)
+{
+	char		 text[128];
+	const char	*p[1] = { text };
+	int64_t		 now = ms_now();
+	double		 rate;
+
+	if (jn->copied_at != 0 && now - jn->copied_at < 1000)
+		return;
+	rate = jn->copied_at == 0 ? 0 : (double)(bytes - jn->copied) /
+	    1048576.0 / ((now - jn->copied_at) / 1000.0);
+	snprintf(text, sizeof(text), "%lld of %lld MB copied, %.1f MB/s",
+	    bytes / 1048576, jn->size / 1048576, rate < 0 ? 0 : rate);
+	jn->copied = bytes;
+	jn->copied_at = now;
+	pq_query(jn->j->db, "UPDATE kmd_local SET join_progress = $1", 1, p,
+	    progress_done, NULL);
+}
+
 static void
 sync_polled(struct join *jn, PGresult *res)
 {
 	const char	*status = PQgetvalue(res, 0, 0);
 
+	sync_progress(jn, atoll(PQgetvalue(res, 0, 3)));
 	if (still_down(jn, "the copy from the member", status))
 		return;
 	if (strcmp(status, "replicating") != 0 ||
@@ -700,8 +745,9 @@ sync_polled(struct join *jn, PGresult *res)
 		poll_again(jn, stage_sync);
 		return;
 	}
-	log_info("join of node %s: initial sync done (%s rows of keys)",
-	    jn->node_id, PQgetvalue(res, 0, 2));
+	log_info("join of node %s: initial sync done (%s rows of keys, %lld"
+	    " MB)", jn->node_id, PQgetvalue(res, 0, 2),
+	    atoll(PQgetvalue(res, 0, 3)) / 1048576);
 	stage_set(jn, "c", stage_catchup);
 }
 
@@ -715,7 +761,7 @@ stage_sync(struct join *jn)
 	    " (SELECT count(*) FROM pglogical.local_sync_status l JOIN"
 	    " pglogical.subscription s ON s.sub_id = l.sync_subid WHERE"
 	    " s.sub_name = $1 AND l.sync_status <> 'r'), (SELECT count(*)"
-	    " FROM kmd_keys)", 1, p, sync_polled);
+	    " FROM kmd_keys), pg_database_size('kmd')", 1, p, sync_polled);
 }
 
 /* ---- 2/5 bootstrapping ---------------------------------------------------- */
@@ -871,7 +917,8 @@ preflight_read(struct pq *db, PGresult *res, void *arg)
 	CHECK(strcmp(PQgetvalue(res, 0, 8), "r") == 0, "member state",
 	    "the member is %s; join through a ready member",
 	    status_desc(PQgetvalue(res, 0, 8)));
-	need = 2 * atoll(PQgetvalue(res, 0, 7)) + 64 * 1024 * 1024;
+	jn->size = atoll(PQgetvalue(res, 0, 7));
+	need = 2 * jn->size + 64 * 1024 * 1024;
 	avail = statvfs(jn->j->w->conf.pgsock, &sv) == 0 ?
 	    (long long)sv.f_bavail * (long long)sv.f_frsize : -1;
 	CHECK(avail < 0 || avail >= need, "disk", "%lld MB free here for a"

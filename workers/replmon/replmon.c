@@ -30,7 +30,7 @@ struct rm_req {
 #define SQL_INFO \
 	"SELECT l.node_id, coalesce(l.join_state, n.state, 'u')," \
 	" (SELECT count(*) FROM kmd_nodes WHERE state <> 'v')," \
-	" coalesce(l.join_error, '')" \
+	" coalesce(l.join_error, ''), coalesce(l.join_progress, '')" \
 	" FROM kmd_local l LEFT JOIN kmd_nodes n ON n.node_id = l.node_id"
 
 static struct rm_req *
@@ -79,6 +79,8 @@ rm_info_done(struct pq *db, PGresult *res, void *arg)
 		code = PQgetvalue(res, 0, 1);
 		ci.nodecount = atoi(PQgetvalue(res, 0, 2));
 		kmd_strlcpy(ci.error, PQgetvalue(res, 0, 3), sizeof(ci.error));
+		kmd_strlcpy(ci.progress, PQgetvalue(res, 0, 4),
+		    sizeof(ci.progress));
 	}
 	kmd_strlcpy(ci.code, code, sizeof(ci.code));
 	kmd_strlcpy(ci.desc, status_desc(code), sizeof(ci.desc));
