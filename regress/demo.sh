@@ -18,16 +18,41 @@ run $C up 3
 run $C ctl 1 cluster info
 run $C ctl 1 cluster new --host=127.0.0.1 --url=https://127.0.0.1:8443
 run $C ctl 1 cluster info
-run $C ctl 1 cluster nodes list
 run $C ctl 2 cluster info
-run $C ctl 1 status
-# The HTTPS API: root sets a password locally, then kmctl goes remote.
 D=${KMD_CLUSTER_DIR:-/tmp/kmd-cluster}
-say "echo demo-password | $C ctl 1 users set-password --name admin"
-echo demo-password | $C ctl 1 users set-password --name admin || exit 1
-run ip netns exec kmd-cluster "$KMCTL" --url https://127.0.0.1:8443 \
-    --user admin --password demo-password \
-    --cacert "$D/node1/data/api/api.crt" cluster nodes list
+for k in 1 2 3; do
+	say "echo demo-password-$k | $C ctl $k users set-password --name admin"
+	echo "demo-password-$k" | $C ctl $k users set-password --name admin ||
+	    exit 1
+done
+# Node 2 joins in three steps, node 3 with fulljoin.
+say "$C ctl 2 cluster csr --host=127.0.0.2 > $D/csr2.json"
+$C ctl 2 cluster csr --host=127.0.0.2 >"$D/csr2.json" || exit 1
+python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["csr"])' \
+    "$D/csr2.json" >"$D/node2.csr"
+say "$C ctl 1 cluster nodes create --csr=$D/node2.csr --newnodehost=127.0.0.2 > $D/cred2.json"
+$C ctl 1 cluster nodes create --csr="$D/node2.csr" --newnodehost=127.0.0.2 \
+    >"$D/cred2.json" || exit 1
+for f in cert cachain mkek_blob; do
+	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]], end="")' \
+	    "$D/cred2.json" $f >"$D/$f.2"
+done
+run $C ctl 2 cluster join --member=127.0.0.1 --host=127.0.0.2 \
+    --cert="$D/cert.2" --cachain="$D/cachain.2" \
+    --mkek-blob="$(cat "$D/mkek_blob.2")" -y --block
+run ip netns exec kmd-cluster "$KMCTL" -s "$D/node1/kmd.sock" \
+    --cacert "$D/node3/data/api/api.crt" cluster fulljoin \
+    --member=127.0.0.1 --newnodehost=127.0.0.3 \
+    --newnodeurl=https://127.0.0.3:8443 --newnodeuser=admin \
+    --newnodepass=demo-password-3 -y
+say "waiting for node 3 to be ready"
+until $C ctl 3 cluster info 2>/dev/null | grep -q '"code": "r"'; do sleep 0.5; done
+run $C ctl 3 cluster nodes list
+run $C ctl 1 status
+# The HTTPS API: node 1's password, now the cluster's, works on node 2.
+run ip netns exec kmd-cluster "$KMCTL" --url https://127.0.0.2:8443 \
+    --user admin --password demo-password-1 \
+    --cacert "$D/node2/data/api/api.crt" cluster info
 say "curl https://127.0.0.1:8443/api/v1/system/health (node 1, then node 2)"
 ip netns exec kmd-cluster curl -s --cacert "$D/node1/data/api/api.crt" \
     -w ' HTTP %{http_code}\n' https://127.0.0.1:8443/api/v1/system/health

@@ -82,5 +82,30 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	} else if (err[0] == '\0')
 		abort();
+	/* The other bodies: accepted with terminated fields, or refused
+	 * with a reason. */
+	{
+		static struct cluster_csr	cc;
+		static struct nodes_create	nc;
+		static struct cluster_join	cj;
+
+		err[0] = '\0';
+		if (body_cluster_csr((const char *)data, size, &cc, err,
+		    sizeof(err)) == 0 ? !TERMINATED(cc.host) ||
+		    !TERMINATED(cc.pubaddr) : err[0] == '\0')
+			abort();
+		err[0] = '\0';
+		if (body_nodes_create((const char *)data, size, &nc, err,
+		    sizeof(err)) == 0 ? !TERMINATED(nc.csr) ||
+		    !TERMINATED(nc.host) || (nc.shared_hsm != 0 &&
+		    nc.shared_hsm != 1) : err[0] == '\0')
+			abort();
+		err[0] = '\0';
+		if (body_cluster_join((const char *)data, size, &cj, err,
+		    sizeof(err)) == 0 ? !TERMINATED(cj.member) ||
+		    !TERMINATED(cj.cert) || !TERMINATED(cj.mkek_blob) :
+		    err[0] == '\0')
+			abort();
+	}
 	return 0;
 }
