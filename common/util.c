@@ -47,6 +47,16 @@ set_nonblock(int fd)
 }
 
 /* Seconds on the monotonic clock. */
+/* Monotonic milliseconds. */
+int64_t
+mono_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int64_t
 mono_now(void)
 {

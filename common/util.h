@@ -8,6 +8,7 @@ size_t	 kmd_strlcpy(char *, const char *, size_t);
 int	 kmd_strfield(char *, size_t, const void *, size_t);
 int	 set_nonblock(int);
 int64_t	 mono_now(void);
+int64_t	 mono_ms(void);
 
 
 

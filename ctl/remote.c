@@ -668,6 +668,20 @@ remote_json(struct conn *c, const char *method, const char *path,
 	return v;
 }
 
+/* Print the last reply, end the session. */
+static int
+print_and_close(struct conn *c, yajl_val v)
+{
+	int	 r = print_json(v);
+
+	yajl_tree_free(v);
+	free(c->body);
+	conn_close(c);
+	if (r == -1)
+		die("cannot write the output: %s", strerror(errno));
+	return 0;
+}
+
 int
 remote_run(struct remote *rem, const struct ctl_action *a, const void *req)
 {
@@ -675,7 +689,6 @@ remote_run(struct remote *rem, const struct ctl_action *a, const void *req)
 	struct conn		 c;
 	yajl_val		 v;
 	char			 token[128];
-	int			 r;
 
 	memset(&rr, 0, sizeof(rr));
 	kmd_strlcpy(rr.path, a->rest_path, sizeof(rr.path));
@@ -684,13 +697,7 @@ remote_run(struct remote *rem, const struct ctl_action *a, const void *req)
 	remote_login(&c, rem, token, sizeof(token));
 	v = remote_json(&c, a->method, rr.path, token, &rr);
 	explicit_bzero(token, sizeof(token));
-	r = print_json(v);
-	yajl_tree_free(v);
-	free(c.body);
-	conn_close(&c);
-	if (r == -1)
-		die("cannot write the output: %s", strerror(errno));
-	return 0;
+	return print_and_close(&c, v);
 }
 
 static const char *
@@ -721,7 +728,6 @@ remote_join(struct remote *rem, const struct parse_result *res,
 	char			 token[128], last[300] = "", code[32];
 	char			 line[300];
 	size_t			 i;
-	int			 r;
 
 	remote_login(&c, rem, token, sizeof(token));
 	memset(&rr, 0, sizeof(rr));
@@ -774,13 +780,7 @@ remote_join(struct remote *rem, const struct parse_result *res,
 		v = remote_json(&c, "GET", "cluster", token, NULL);
 	}
 	explicit_bzero(token, sizeof(token));
-	r = print_json(v);
-	yajl_tree_free(v);
-	free(c.body);
-	conn_close(&c);
-	if (r == -1)
-		die("cannot write the output: %s", strerror(errno));
-	return 0;
+	return print_and_close(&c, v);
 }
 
 /* ---- sessions, for commands that talk to two nodes (fulljoin) ------- */

@@ -1,36 +1,9 @@
 # cluster join end to end: a 3-node cluster made by joins, then a 4th node
 # joining while every member writes; every acknowledged write must be on
-# all four nodes after, with identical tables.  Then a join whose member
-# dies during the initial sync: killed with a reason, the cluster goes on,
-# and a retry succeeds.
+# all four nodes after, with identical tables.  (A member dying during a
+# join: t_joinkill.sh.)
 . regress/e2e/lib.sh
-export KMD KMCTL KMD_CLUSTER_DIR="$T/cluster" KMD_CLUSTER_NS="kmd-e2e-J$$"
-C="sh regress/cluster.sh"
-D=$KMD_CLUSTER_DIR
-down() { touch "$T/stop"; $C down >/dev/null 2>&1; }
-trap 'down; cleanup' EXIT INT TERM
-ns() { ip netns exec "$KMD_CLUSTER_NS" "$@"; }
-# q K SQL: one value from node K's database
-q() { ns su postgres -s /bin/sh -c "psql -X -A -t -q -h $D/node$1/data/run -U kmd kmd -c \"$2\""; }
-field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]], end="")' "$@"; }
-
-# creds K M: cluster csr on node K, nodes create on node M; files in $T
-creds() {
-	$C ctl "$1" cluster csr --host="127.0.0.$1" >"$T/csr$1.json" &&
-	field "$T/csr$1.json" csr >"$T/n$1.csr" &&
-	$C ctl "$2" cluster nodes create --csr="$T/n$1.csr" \
-	    --newnodehost="127.0.0.$1" >"$T/cred$1.json" &&
-	field "$T/cred$1.json" cert >"$T/n$1.crt" &&
-	field "$T/cred$1.json" cachain >"$T/ca.crt"
-}
-# join K M [flags]: node K joins through member M
-join() {
-	k=$1 m=$2; shift 2
-	$C ctl "$k" cluster join --member="127.0.0.$m" --host="127.0.0.$k" \
-	    --cert="$T/n$k.crt" --cachain="$T/ca.crt" \
-	    --mkek-blob="$(field "$T/cred$k.json" mkek_blob)" "$@"
-}
-
+. regress/e2e/cluster_lib.sh J
 check "up 4" $C up 4
 check "node 1: cluster new" $C ctl 1 cluster new --host=127.0.0.1 \
     --url=https://127.0.0.1:8443
@@ -118,7 +91,6 @@ check "a full mesh: 3 subscriptions on each node, all replicating" \
 check "no catch-up subscription or join marker is left" \
     test "$(q 4 "SELECT count(*) FROM pglogical.subscription WHERE sub_name LIKE 'kmd_cu_%'")$(q 1 "SELECT count(*) FROM kmd_join_markers")" = 00
 
-check "no sanitizer report in the nodes' logs" \
-    sh -c "! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' $D/node*/kmd.log"
+check "no sanitizer report in the nodes' logs" nodes_clean
 down
 finish

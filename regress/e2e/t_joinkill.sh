@@ -2,29 +2,7 @@
 # ends killed with the reason in cluster info, the rest of the cluster
 # goes on, and a retry succeeds once the member is back.
 . regress/e2e/lib.sh
-export KMD KMCTL KMD_CLUSTER_DIR="$T/cluster" KMD_CLUSTER_NS="kmd-e2e-K$$"
-C="sh regress/cluster.sh"
-D=$KMD_CLUSTER_DIR
-down() { $C down >/dev/null 2>&1; }
-trap 'down; cleanup' EXIT INT TERM
-ns() { ip netns exec "$KMD_CLUSTER_NS" "$@"; }
-q() { ns su postgres -s /bin/sh -c "psql -X -A -t -q -h $D/node$1/data/run -U kmd kmd -c \"$2\""; }
-field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]], end="")' "$@"; }
-creds() {
-	$C ctl "$1" cluster csr --host="127.0.0.$1" >"$T/csr$1.json" &&
-	field "$T/csr$1.json" csr >"$T/n$1.csr" &&
-	$C ctl "$2" cluster nodes create --csr="$T/n$1.csr" \
-	    --newnodehost="127.0.0.$1" >"$T/cred$1.json" &&
-	field "$T/cred$1.json" cert >"$T/n$1.crt" &&
-	field "$T/cred$1.json" cachain >"$T/ca.crt"
-}
-join() {
-	k=$1 m=$2; shift 2
-	$C ctl "$k" cluster join --member="127.0.0.$m" --host="127.0.0.$k" \
-	    --cert="$T/n$k.crt" --cachain="$T/ca.crt" \
-	    --mkek-blob="$(field "$T/cred$k.json" mkek_blob)" "$@"
-}
-state() { $C ctl "$1" cluster info 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"]["code"])'; }
+. regress/e2e/cluster_lib.sh K
 
 check "up 3" $C up 3
 check "node 1: cluster new" $C ctl 1 cluster new --host=127.0.0.1 \
@@ -54,7 +32,6 @@ check "the retry of node 3's join succeeds" test $rc -eq 0
 check "node 3 is ready with every row" sh -c "[ \"\$($C ctl 3 cluster info | grep -c '\"code\": \"r\"')\" = 1 ] && [ \"\$(ip netns exec $KMD_CLUSTER_NS su postgres -s /bin/sh -c \"psql -X -A -t -h $D/node3/data/run -U kmd kmd -c 'SELECT count(*) FROM kmd_keys'\")\" = 400001 ]"
 check "node 1 lists 3 ready nodes" \
     test "$($C ctl 1 cluster nodes list | grep -c '"code": "r"')" -eq 3
-check "no sanitizer report in the nodes' logs" \
-    sh -c "! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' $D/node*/kmd.log"
+check "no sanitizer report in the nodes' logs" nodes_clean
 down
 finish

@@ -50,15 +50,6 @@ code_desc(int code)
 	}
 }
 
-static int64_t
-ms_now(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 peer_of(struct evhttp_request *req, char *buf, size_t len)
 {
@@ -266,7 +257,7 @@ http_finish(struct api *a, struct areq *r, int ok, const char *errmsg)
 	}
 	if (r->kind == R_INFO) {
 		a->info = r->r.info;
-		a->info_at = ms_now();
+		a->info_at = mono_ms();
 	}
 	if ((g = yajl_gen_alloc(NULL)) == NULL) {
 		evhttp_send_error(req, 500, NULL);
@@ -540,7 +531,7 @@ from_cache(struct api *a, struct evhttp_request *req, enum areq_kind kind,
 {
 	struct areq	 r;
 
-	if (a->info_at == 0 || ms_now() - a->info_at >= INFO_CACHE_MS)
+	if (a->info_at == 0 || mono_ms() - a->info_at >= INFO_CACHE_MS)
 		return 0;
 	memset(&r, 0, sizeof(r));
 	r.kind = kind;

@@ -44,8 +44,7 @@ csr_checked(struct pq *db, PGresult *res, void *arg)
 	if (!PQgetisnull(res, 0, 0)) {
 		op_fail(j, "this node is already in a cluster (node %s): a"
 		    " certificate request is made on the node that joins."
-		    " To join this node elsewhere, remove it first (cluster"
-		    " nodes delete on another node, then cluster delete)",
+		    " To join this node elsewhere, " HOW_TO_LEAVE,
 		    PQgetvalue(res, 0, 0));
 		return;
 	}
@@ -219,7 +218,7 @@ joiner_nodes_create(struct kchan *ch, struct kmsg *m, void *arg)
 	    " encode(l.kek_wrapped, 'hex'), encode(c.ca_key_sealed, 'hex'),"
 	    " c.ca_cert, (SELECT count(*) FROM kmd_nodes WHERE state NOT IN"
 	    " ('m', 'v')), (SELECT count(*) FROM kmd_nodes WHERE state IN"
-	    " ('creating', 'b', 'i', 'c', 'o')), n.state FROM kmd_local l"
+	    " " JOINING_STATES "), n.state FROM kmd_local l"
 	    " JOIN kmd_cluster c USING (cluster_id) JOIN kmd_nodes n ON"
 	    " n.node_id = l.node_id", 0, NULL, create_checked, j);
 }

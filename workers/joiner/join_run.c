@@ -690,15 +690,6 @@ stage_catchup(struct join *jn)
 
 /* ---- 3/5 initial sync ----------------------------------------------------- */
 
-static int64_t
-ms_now(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 progress_done(struct pq *db, PGresult *res, void *arg)
 {
@@ -713,7 +704,7 @@ sync_progress(struct join *jn, long long bytes)
 {
 	char		 text[128];
 	const char	*p[1] = { text };
-	int64_t		 now = ms_now();
+	int64_t		 now = mono_ms();
 	double		 rate;
 
 	if (jn->copied_at != 0 && now - jn->copied_at < 1000)
@@ -1007,9 +998,8 @@ pending_read(struct pq *db, PGresult *res, void *arg)
 	if (PQntuples(res) != 1 || (!PQgetisnull(res, 0, 4) &&
 	    (PQgetisnull(res, 0, 5) || strcmp(PQgetvalue(res, 0, 5), "k") !=
 	    0))) {
-		join_refuse(jn, "this node is already in a cluster; remove it"
-		    " first (cluster nodes delete on another node, then"
-		    " cluster delete)");
+		join_refuse(jn, "this node is already in a cluster; "
+		    HOW_TO_LEAVE);
 		return;
 	}
 	if (PQgetisnull(res, 0, 0)) {

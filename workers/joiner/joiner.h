@@ -50,6 +50,13 @@ struct joiner {
 
 #define KMD_NODES_MAX	20
 
+/* The states of a node that is joining, as an SQL list. */
+#define JOINING_STATES	"('creating', 'b', 'i', 'c', 'o')"
+
+/* What to do about a node that is in a cluster already. */
+#define HOW_TO_LEAVE	"remove it first (cluster nodes delete on another" \
+	" node, then cluster delete) or reset it (services reset)"
+
 /* joiner.c */
 void	op_error(struct joiner *, int, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));

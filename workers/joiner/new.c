@@ -39,9 +39,8 @@ new_checked(struct pq *db, PGresult *res, void *arg)
 	}
 	if (!PQgetisnull(res, 0, 0)) {
 		op_fail(j, "this node is already in a cluster (node %s);"
-		    " nothing was changed.  To start over, remove it (cluster"
-		    " nodes delete on another node, then cluster delete) or"
-		    " reset it (services reset)", PQgetvalue(res, 0, 0));
+		    " nothing was changed.  To start over, " HOW_TO_LEAVE,
+		    PQgetvalue(res, 0, 0));
 		return;
 	}
 	kmd_strlcpy(j->op->cluster_id, PQgetvalue(res, 0, 1),
