@@ -79,6 +79,8 @@ enum imsg_type {
 	IMSG_TLS_WRITE,		/* struct tls_files */
 	/* parent -> joiner: the outcome of TLS_WRITE */
 	IMSG_TLS_INSTALLED,	/* struct tls_result */
+	/* joiner -> parent: a refused join takes its TLS files back */
+	IMSG_TLS_REMOVE,	/* empty */
 
 	/* kmctl (local only) -> parent -> joiner: set a user's password */
 	IMSG_CTL_USER_SET,	/* struct user_set; reply END or ERROR */

@@ -300,6 +300,18 @@ worker_tls_write(struct kchan *ch, struct kmsg *m, void *arg)
 	return 0;
 }
 
+/* The joiner's refused join: PostgreSQL goes back to serving no TLS. */
+static int
+worker_tls_remove(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct child	*c = arg;
+
+	(void)ch;
+	(void)m;
+	pg_tls_remove(c->p);
+	return 0;
+}
+
 #define WORKERS	(FROM(PROC_REPLMON) | FROM(PROC_JOINER) | FROM(PROC_HSM) | \
 		    FROM(PROC_API))
 const struct kmsg_handler parent_worker_handlers[] = {
@@ -318,6 +330,7 @@ const struct kmsg_handler parent_worker_handlers[] = {
 	{ IMSG_HSM_ERROR, KMSG_VARLEN, FROM(PROC_HSM), worker_relay },
 	{ IMSG_TLS_WRITE, sizeof(struct tls_files), FROM(PROC_HSM),
 	    worker_tls_write },
+	{ IMSG_TLS_REMOVE, 0, FROM(PROC_JOINER), worker_tls_remove },
 	{ IMSG_AUTH_RESULT, sizeof(struct auth_result), FROM(PROC_JOINER),
 	    worker_reply },
 	{ IMSG_CTL_STATUS, 0, FROM(PROC_API), api_request },

@@ -106,6 +106,7 @@ extern const size_t parent_worker_nhandlers;
 /* pg.c */
 int	pg_prepare(struct parent *);
 int	pg_write_conf(const struct parent *);
+void	pg_tls_remove(struct parent *);
 int	pg_tls_write(struct parent *, const struct tls_files *, char *,
 	    size_t);
 int	rot_open(const struct parent *);

@@ -339,6 +339,30 @@ pg_tls_write(struct parent *p, const struct tls_files *tf, char *err,
 	return 0;
 }
 
+/* Take the TLS files away again (a join refused before it changed data). */
+void
+pg_tls_remove(struct parent *p)
+{
+	struct child	*c = proc_child(p, PROC_POSTGRES);
+	char		 path[PATH_MAX];
+	const char	*leaf[] = { "data/kmd-tls/server.key",
+			    "data/kmd-tls/server.crt", "data/kmd-tls/ca.crt" };
+	size_t		 i;
+
+	for (i = 0; i < sizeof(leaf) / sizeof(leaf[0]); i++) {
+		pg_path(p, path, sizeof(path), leaf[i]);
+		if (unlink(path) == -1 && errno != ENOENT)
+			log_warn("%s: %s", __func__, path);
+	}
+	if (pg_write_conf(p) == -1)
+		log_warn("%s: cannot rewrite PostgreSQL's configuration",
+		    __func__);
+	if (c != NULL && c->pid > 0)
+		kill(c->pid, SIGHUP);
+	log_info("removed the TLS certificate of a refused join; postgres"
+	    " reloaded");
+}
+
 /*
  * The software root-of-trust key: 32 random bytes in a root-only file,
  * made once.  The parent never reads it; it passes the open file to the

@@ -76,6 +76,9 @@ struct join {
 	int64_t			 copied_at;	/* ms */
 	struct hsm_join_open	*open;
 	struct hsm_join_opened	 opened;
+	int			 tls_new;	/* we installed TLS files */
+	int			 retry;		/* of a killed join */
+	int64_t			 kicked_at;	/* ms */
 	struct member		 members[KMD_NODES_MAX];
 	int			 nmembers;
 	int			 polls;
@@ -223,14 +226,49 @@ poll_again(struct join *jn, void (*fn)(struct join *))
 	evtimer_add(jn->timer, &tv);
 }
 
+static void
+kick_done(struct pq *db, PGresult *res, void *arg)
+{
+	(void)db;
+	(void)arg;
+	if (!pq_ok(res))
+		log_debug("restarting a subscription: %s", res ?
+		    PQresultErrorMessage(res) : "no connection");
+}
+
+/*
+ * A local subscription is down: its apply worker died.  In the overlap
+ * of a join the same row can come through two subscriptions at the same
+ * moment; one of them then fails on the unique index and pglogical would
+ * restart it only minutes later.  Restart it now: the retry finds the row
+ * and resolves the conflict.
+ */
+static void
+kick(struct join *jn, const char *sub)
+{
+	const char	*p[1] = { sub };
+
+	if (jn->kicked_at != 0 && mono_ms() - jn->kicked_at < 2000)
+		return;
+	jn->kicked_at = mono_ms();
+	log_info("join of node %s: restarting subscription %s", jn->node_id,
+	    sub);
+	pq_query(jn->j->db, "SELECT pglogical.alter_subscription_disable($1,"
+	    " true), pglogical.alter_subscription_enable($1, true)", 1, p,
+	    kick_done, NULL);
+}
+
 /* A subscription that stays down too long kills the join. */
 static int
-still_down(struct join *jn, const char *what, const char *status)
+still_down(struct join *jn, const char *what, const char *status,
+    const char *sub)
 {
 	if (strcmp(status, "down") != 0) {
 		jn->down_since = 0;
 		return 0;
 	}
+	if (sub != NULL)
+		kick(jn, sub);
 	if (jn->down_since == 0)
 		jn->down_since = mono_now();
 	if (mono_now() - jn->down_since < DOWN_MAX)
@@ -268,6 +306,9 @@ static void
 join_refuse(struct join *jn, const char *msg)
 {
 	log_warnx("cluster join: %s", msg);
+	/* A node out of any cluster had no TLS before this join's. */
+	if (jn->tls_new)
+		kchan_send(jn->j->w->parent, IMSG_TLS_REMOVE, 0, -1, NULL, 0);
 	if (jn->reqid != 0)
 		kchan_senderr(jn->j->w->parent, jn->reqid, "cluster join: %s;"
 		    " nothing was changed", msg);
@@ -320,15 +361,15 @@ join_kill(struct join *jn, const char *fmt, ...)
 		    why);
 	jn->reqid = 0;
 	p[0] = why;
-	p[1] = jn->dsn;
-	p[2] = jn->node_id;
 	/* Best effort, each on its own: the member may be the one gone. */
 	pq_query(jn->j->db, "UPDATE kmd_local SET join_state = 'k',"
 	    " join_error = $1, join_progress = NULL", 1, p, kill_done, NULL);
 	pq_query(jn->j->db, "SELECT pglogical.drop_subscription(sub_name,"
 	    " true) FROM pglogical.subscription", 0, NULL, kill_done, NULL);
-	pq_query(jn->j->db, "SELECT dblink_exec($2, format('UPDATE kmd_nodes"
-	    " SET state = ''k'' WHERE node_id = %L', $3::text))", 3, p,
+	p[0] = jn->dsn;
+	p[1] = jn->node_id;
+	pq_query(jn->j->db, "SELECT dblink_exec($1, format('UPDATE kmd_nodes"
+	    " SET state = ''k'' WHERE node_id = %L', $2::text))", 2, p,
 	    kill_done, NULL);
 	for (i = 0; i < jn->nmembers; i++) {
 		sub_name(jn->node_id, jn->members[i].id, sub, sizeof(sub));
@@ -415,6 +456,35 @@ complete_ready(struct join *jn, PGresult *res)
 	    " $2::text, $2::text))", 2, p, complete_local);
 }
 
+static void	complete_local_wait(struct join *);
+
+/* This node's own subscriptions all replicate (a race may have hit one). */
+static void
+complete_local_polled(struct join *jn, PGresult *res)
+{
+	int	 i;
+
+	for (i = 0; i < PQntuples(res); i++) {
+		if (still_down(jn, "a subscription to a member",
+		    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1)))
+			return;
+		if (strcmp(PQgetvalue(res, i, 0), "replicating") != 0) {
+			poll_again(jn, complete_local_wait);
+			return;
+		}
+	}
+	complete_ready(jn, NULL);
+}
+
+static void
+complete_local_wait(struct join *jn)
+{
+	jq(jn, "watching this node's subscriptions", "SELECT s.status,"
+	    " u.sub_name FROM pglogical.subscription u,"
+	    " pglogical.show_subscription_status(u.sub_name) s", 0, NULL,
+	    complete_local_polled);
+}
+
 static void
 complete_polled(struct join *jn, PGresult *res)
 {
@@ -422,14 +492,14 @@ complete_polled(struct join *jn, PGresult *res)
 
 	for (i = 0; i < PQntuples(res); i++) {
 		if (still_down(jn, "a member's subscription to this node",
-		    PQgetvalue(res, i, 0)))
+		    PQgetvalue(res, i, 0), NULL))
 			return;
 		if (strcmp(PQgetvalue(res, i, 0), "replicating") != 0) {
 			poll_again(jn, complete_wait);
 			return;
 		}
 	}
-	complete_ready(jn, NULL);
+	complete_local_wait(jn);
 }
 
 /* Every member's subscription to N, seen from the member. */
@@ -503,7 +573,7 @@ catchup_origin_polled(struct join *jn, PGresult *res)
 
 	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
 		if (still_down(jn, "the catch-up subscription",
-		    PQgetvalue(res, 0, 1)))
+		    PQgetvalue(res, 0, 1), jn->cu_sub))
 			return;
 		poll_again(jn, catchup_origin_wait);
 		return;
@@ -611,7 +681,7 @@ catchup_direct_polled(struct join *jn, PGresult *res)
 
 	for (i = 0; i < PQntuples(res); i++) {
 		if (still_down(jn, "a direct subscription to a member",
-		    PQgetvalue(res, i, 0)))
+		    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1)))
 			return;
 		if (strcmp(PQgetvalue(res, i, 0), "replicating") != 0) {
 			poll_again(jn, catchup_direct_wait);
@@ -626,10 +696,10 @@ catchup_direct_wait(struct join *jn)
 {
 	const char	*p[1] = { jn->cu_sub };
 
-	jq(jn, "watching the direct subscriptions", "SELECT s.status FROM"
-	    " pglogical.subscription u, pglogical.show_subscription_status("
-	    "u.sub_name) s WHERE u.sub_name <> $1", 1, p,
-	    catchup_direct_polled);
+	jq(jn, "watching the direct subscriptions", "SELECT s.status,"
+	    " u.sub_name FROM pglogical.subscription u,"
+	    " pglogical.show_subscription_status(u.sub_name) s WHERE"
+	    " u.sub_name <> $1", 1, p, catchup_direct_polled);
 }
 
 static void
@@ -725,7 +795,7 @@ sync_polled(struct join *jn, PGresult *res)
 	const char	*status = PQgetvalue(res, 0, 0);
 
 	sync_progress(jn, atoll(PQgetvalue(res, 0, 3)));
-	if (still_down(jn, "the copy from the member", status))
+	if (still_down(jn, "the copy from the member", status, NULL))
 		return;
 	if (strcmp(status, "replicating") != 0 ||
 	    atoi(PQgetvalue(res, 0, 1)) != 0) {
@@ -921,6 +991,10 @@ preflight_read(struct pq *db, PGresult *res, void *arg)
 		return;
 	}
 	if (jn->req.preflight_only) {
+		/* Only a look: what the preflight installed goes too. */
+		if (jn->tls_new)
+			kchan_send(jn->j->w->parent, IMSG_TLS_REMOVE, 0, -1,
+			    NULL, 0);
 		if (jn->reqid != 0)
 			kchan_send(jn->j->w->parent, IMSG_CTL_END, jn->reqid,
 			    -1, NULL, 0);
@@ -928,6 +1002,7 @@ preflight_read(struct pq *db, PGresult *res, void *arg)
 		join_free(jn);
 		return;
 	}
+	jn->tls_new = 0;	/* past the preflight: the files stay */
 	stage_wipe(jn);
 }
 
@@ -945,6 +1020,7 @@ join_tls_installed(struct joiner *j, const struct tls_result *tr)
 		return;
 	}
 	p[0] = jn->dsn;
+	jn->tls_new = !jn->retry;
 	p[1] = jn->node_id;
 	/* This node's own row may be left joining by a killed attempt. */
 	pq_query(j->db, "SELECT t.*, extract(epoch FROM clock_timestamp()),"
@@ -1010,6 +1086,7 @@ pending_read(struct pq *db, PGresult *res, void *arg)
 	}
 	if ((jn->open = calloc(1, sizeof(*jn->open))) == NULL)
 		fatal("%s", __func__);
+	jn->retry = !PQgetisnull(res, 0, 4);	/* killed before */
 	kmd_strlcpy(jn->node_id, PQgetvalue(res, 0, 0), sizeof(jn->node_id));
 	join_names(jn);
 	kmd_strlcpy(jn->open->node_id, jn->node_id,
