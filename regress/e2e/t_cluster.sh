@@ -58,8 +58,10 @@ check "cluster new on a clustered node: refused, says what to do" \
 
 check "the pglogical node exists" \
     test "$(sql 'select count(*) from pglogical.node')" = 1
-check "replicated tables are in the replication set, local ones are not" \
-    test "$(sql "select string_agg(set_reloid::text, ',' order by set_reloid::text) from pglogical.replication_set_table")" = "kmd_cluster,kmd_keys,kmd_node_health,kmd_nodes,kmd_users"
+for set in default kmd_join; do
+	check "replicated tables are in replication set $set, local ones are not" \
+	    test "$(sql "select string_agg(t.set_reloid::text, ',' order by t.set_reloid::text) from pglogical.replication_set_table t join pglogical.replication_set s using (set_id) where s.set_name = '$set'")" = "kmd_cluster,kmd_join_markers,kmd_keys,kmd_node_health,kmd_nodes,kmd_users"
+done
 check "the CA key is stored sealed, not in clear" \
     sh -c "! runuser -u postgres -- psql -h $RUN -U kmd -d kmd -XAtc 'select convert_from(ca_key_sealed, '\''SQL_ASCII'\'') from kmd_cluster' 2>/dev/null | grep -q 'PRIVATE KEY'"
 check "postgres serves TLS" test "$(sql 'show ssl')" = on
