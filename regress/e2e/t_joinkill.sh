@@ -16,6 +16,8 @@ check "node 2 has the bulk rows" wait_for 120 sh -c "[ \"\$(ip netns exec $KMD_C
 creds 3 1
 join 3 1 -y >/dev/null 2>&1
 check "node 3 reaches the initial sync" wait_for 30 sh -c "[ \"\$($C ctl 3 cluster info | grep -c 'initial sync')\" = 1 ]"
+check "a member shows the stage too: node 2 lists node 3 in initial sync" \
+    sh -c "$C ctl 2 cluster nodes list | grep -q 'joining: initial sync (3/5)'"
 kill -9 "$(cat "$D/node1/kmd.pid")"
 echo "node 1 killed during node 3's initial sync"
 check "node 3 ends killed" wait_for 60 sh -c "[ \"\$($C ctl 3 cluster info | grep -c '\"code\": \"k\"')\" = 1 ]"
