@@ -14,6 +14,13 @@ q 1 "INSERT INTO kmd_keys (key_id, name, version, algorithm, material_sealed) SE
 check "node 2 has the bulk rows" wait_for 120 sh -c "[ \"\$(ip netns exec $KMD_CLUSTER_NS su postgres -s /bin/sh -c \"psql -X -A -t -h $D/node2/data/run -U kmd kmd -c 'SELECT count(*) FROM kmd_keys'\")\" = 400000 ]"
 
 creds 3 1
+# The joining node's joiner dies mid-join: the join is killed, not stuck.
+join 3 1 -y >/dev/null 2>&1
+check "node 3 reaches the initial sync (first try)" wait_for 30 sh -c "[ \"\$($C ctl 3 cluster info | grep -c 'initial sync')\" = 1 ]"
+kill -9 "$(pgrep -P "$(cat "$D/node3/kmd.pid")" -x 'kmd: joiner')"
+check "the restarted joiner marks the join killed, interrupted" \
+    wait_for 20 sh -c "$C ctl 3 cluster info | grep -q '\"error\": \"the join was interrupted'"
+
 join 3 1 -y >/dev/null 2>&1
 check "node 3 reaches the initial sync" wait_for 30 sh -c "[ \"\$($C ctl 3 cluster info | grep -c 'initial sync')\" = 1 ]"
 check "a member shows the stage too: node 2 lists node 3 in initial sync" \

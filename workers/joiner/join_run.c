@@ -52,6 +52,14 @@
 #define POLL_MS		300
 #define SKEW_MAX	2.0		/* seconds */
 #define DOWN_MAX	15		/* seconds a subscription may be down */
+#define SQL_SUBS_STOP \
+	"SELECT pglogical.alter_subscription_disable(sub_name, true) FROM" \
+	" pglogical.subscription"
+/* Workers still running for the subscriptions named like $1. */
+#define SQL_SUBS_WORKERS \
+	"SELECT count(*) FROM pg_stat_activity a, pglogical.subscription s" \
+	" WHERE s.sub_name LIKE $1 AND a.backend_type LIKE 'pglogical %:'" \
+	" || s.sub_id"
 #define PEER_DSN \
 	"host=%s port=5432 dbname=kmd user=kmd_repl sslmode=verify-full" \
 	" connect_timeout=5"
@@ -343,6 +351,81 @@ kill_done(struct pq *db, PGresult *res, void *arg)
 	(void)arg;
 }
 
+/*
+ * After a kill: stop this node's subscriptions now, drop them (and their
+ * slots on the members) once their workers are gone; see stage_wipe().
+ * It outlives the join, so it has its own little state.
+ */
+struct subs_drop {
+	struct joiner	*j;
+	struct event	*timer;
+	int		 polls;
+};
+
+static void	subs_drop_poll(evutil_socket_t, short, void *);
+
+static void
+subs_drop_polled(struct pq *db, PGresult *res, void *arg)
+{
+	struct subs_drop	*sd = arg;
+	struct timeval		 tv = { 0, POLL_MS * 1000 };
+
+	(void)db;
+	if (pq_ok(res) && atoi(PQgetvalue(res, 0, 0)) > 0 &&
+	    ++sd->polls < 100) {
+		evtimer_add(sd->timer, &tv);
+		return;
+	}
+	if (pq_ok(res) && atoi(PQgetvalue(res, 0, 0)) == 0)
+		pq_query(sd->j->db, "SELECT pglogical.drop_subscription("
+		    "sub_name, true) FROM pglogical.subscription", 0, NULL,
+		    kill_done, NULL);
+	else
+		log_warnx("the subscriptions of a killed join did not stop;"
+		    " they stay, disabled, until the next join or reset");
+	subs_drop_free(sd->j);
+}
+
+/* At the end of a kill's cleanup, or at exit. */
+void
+subs_drop_free(struct joiner *j)
+{
+	struct subs_drop	*sd = j->subs_drop;
+
+	if (sd == NULL)
+		return;
+	event_free(sd->timer);
+	free(sd);
+	j->subs_drop = NULL;
+}
+
+static void
+subs_drop_poll(evutil_socket_t fd, short ev, void *arg)
+{
+	struct subs_drop	*sd = arg;
+	const char		*p[1] = { "%" };
+
+	(void)fd;
+	(void)ev;
+	pq_query(sd->j->db, SQL_SUBS_WORKERS, 1, p, subs_drop_polled, sd);
+}
+
+static void
+subs_drop_later(struct joiner *j)
+{
+	struct subs_drop	*sd;
+
+	if (j->subs_drop != NULL)	/* one under way drops them all */
+		return;
+	if ((sd = calloc(1, sizeof(*sd))) == NULL ||
+	    (sd->timer = evtimer_new(j->w->base, subs_drop_poll, sd)) == NULL)
+		fatal("%s", __func__);
+	sd->j = j;
+	j->subs_drop = sd;
+	pq_query(j->db, SQL_SUBS_STOP, 0, NULL, kill_done, NULL);
+	subs_drop_poll(-1, 0, sd);
+}
+
 static void
 join_kill(struct join *jn, const char *fmt, ...)
 {
@@ -364,8 +447,7 @@ join_kill(struct join *jn, const char *fmt, ...)
 	/* Best effort, each on its own: the member may be the one gone. */
 	pq_query(jn->j->db, "UPDATE kmd_local SET join_state = 'k',"
 	    " join_error = $1, join_progress = NULL", 1, p, kill_done, NULL);
-	pq_query(jn->j->db, "SELECT pglogical.drop_subscription(sub_name,"
-	    " true) FROM pglogical.subscription", 0, NULL, kill_done, NULL);
+	subs_drop_later(jn->j);
 	p[0] = jn->dsn;
 	p[1] = jn->node_id;
 	pq_query(jn->j->db, "SELECT dblink_exec($1, format('UPDATE kmd_nodes"
@@ -566,6 +648,38 @@ catchup_dropped(struct join *jn, PGresult *res)
 	stage_set(jn, "o", stage_complete);
 }
 
+static void	catchup_stop_wait(struct join *);
+
+static void
+catchup_stop_polled(struct join *jn, PGresult *res)
+{
+	const char	*p[1] = { jn->cu_sub };
+
+	if (atoi(PQgetvalue(res, 0, 0)) > 0) {
+		poll_again(jn, catchup_stop_wait);
+		return;
+	}
+	jq(jn, "dropping the catch-up subscription", "SELECT"
+	    " pglogical.drop_subscription($1)", 1, p, catchup_dropped);
+}
+
+/* Its worker is gone: see stage_wipe() for why that matters. */
+static void
+catchup_stop_wait(struct join *jn)
+{
+	const char	*p[1] = { jn->cu_sub };
+
+	jq(jn, "waiting for the catch-up subscription to stop",
+	    SQL_SUBS_WORKERS, 1, p, catchup_stop_polled);
+}
+
+static void
+catchup_stopped(struct join *jn, PGresult *res)
+{
+	(void)res;
+	catchup_stop_wait(jn);
+}
+
 static void
 catchup_origin_polled(struct join *jn, PGresult *res)
 {
@@ -580,8 +694,9 @@ catchup_origin_polled(struct join *jn, PGresult *res)
 	}
 	log_info("join of node %s: caught up with the member past %s",
 	    jn->node_id, jn->wal);
-	jq(jn, "dropping the catch-up subscription", "SELECT"
-	    " pglogical.drop_subscription($1)", 1, p, catchup_dropped);
+	jq(jn, "stopping the catch-up subscription", "SELECT"
+	    " pglogical.alter_subscription_disable($1, true)", 1, p,
+	    catchup_stopped);
 }
 
 /* N has applied S's stream past W. */
@@ -908,12 +1023,21 @@ stage_wiped(struct join *jn, PGresult *res)
 	    " decode($4, 'hex'), $5, 'creating', $6)", 6, p, created_local);
 }
 
-/* What an earlier, killed join left goes first; then the data. */
+/* The rest of the wipe, once the old subscriptions' workers are stopped. */
+static void	wipe_wait(struct join *);
+
 static void
-stage_wipe(struct join *jn)
+wipe_polled(struct join *jn, PGresult *res)
 {
-	log_info("join of node %s: %s (the node's data is wiped)",
-	    jn->node_id, status_desc("creating"));
+	if (atoi(PQgetvalue(res, 0, 0)) > 0) {
+		if (jn->polls > 100) {
+			join_kill(jn, "the old subscriptions' workers did not"
+			    " stop within 30 s");
+			return;
+		}
+		poll_again(jn, wipe_wait);
+		return;
+	}
 	jq(jn, "wiping this node", "SELECT pglogical.drop_subscription("
 	    "sub_name, true) FROM pglogical.subscription; SELECT"
 	    " pglogical.drop_node(n.node_name, true) FROM pglogical.node n JOIN"
@@ -921,6 +1045,38 @@ stage_wipe(struct join *jn)
 	    " kmd_cluster, kmd_nodes, kmd_node_health, kmd_users, kmd_keys,"
 	    " kmd_join_markers; DELETE FROM kmd_local; COMMIT", 0, NULL,
 	    stage_wiped);
+}
+
+static void
+wipe_wait(struct join *jn)
+{
+	const char	*p[1] = { "%" };
+
+	jq(jn, "waiting for the old subscriptions to stop", SQL_SUBS_WORKERS,
+	    1, p, wipe_polled);
+}
+
+static void
+wipe_disabled(struct join *jn, PGresult *res)
+{
+	(void)res;
+	jn->polls = 0;
+	wipe_wait(jn);
+}
+
+/*
+ * What an earlier, killed join left goes first; then the data.  A
+ * subscription is disabled (its workers stopped, committed) before it is
+ * dropped: dropping one whose worker is still copying waits for that
+ * worker, which waits for the dropping transaction.
+ */
+static void
+stage_wipe(struct join *jn)
+{
+	log_info("join of node %s: %s (the node's data is wiped)",
+	    jn->node_id, status_desc("creating"));
+	jq(jn, "stopping old subscriptions", SQL_SUBS_STOP, 0, NULL,
+	    wipe_disabled);
 }
 
 /* ---- preflight ---------------------------------------------------------------- */
@@ -1169,4 +1325,35 @@ join_abandon(struct joiner *j)
 	log_warnx("cluster join of node %s abandoned: kmd is stopping",
 	    j->join->node_id);
 	join_free(j->join);
+}
+
+static void
+interrupted_done(struct pq *db, PGresult *res, void *arg)
+{
+	(void)arg;
+	if (!pq_ok(res))
+		log_warnx("cannot mark an interrupted join: %s", res ?
+		    PQresultErrorMessage(res) : pq_error(db));
+	else if (PQntuples(res) == 1)
+		log_warnx("the join of node %s was interrupted (kmd or its"
+		    " joiner restarted): it is killed; run cluster join again",
+		    PQgetvalue(res, 0, 0));
+}
+
+/*
+ * At start: a join that was under way when the joiner went is over; say
+ * so rather than show a stage nothing drives any more.
+ */
+void
+join_interrupted(struct joiner *j)
+{
+	pq_query(j->db, "UPDATE kmd_local SET join_state = 'k', join_error ="
+	    " 'the join was interrupted: kmd or its joiner restarted; run"
+	    " cluster join again', join_progress = NULL WHERE join_state IN "
+	    JOINING_STATES " RETURNING node_id", 0, NULL, interrupted_done,
+	    NULL);
+	/* Its copy would go on, holding a slot on the member: stop it. */
+	pq_query(j->db, "SELECT pglogical.alter_subscription_disable(sub_name,"
+	    " true) FROM pglogical.subscription, kmd_local WHERE join_state ="
+	    " 'k'", 0, NULL, kill_done, NULL);
 }

@@ -62,6 +62,7 @@ joiner_version(struct pq *db, PGresult *res, void *arg)
 		if (!j->ready) {
 			log_info("database schema is at version %d", v);
 			joiner_tls_reinstall(j);
+			join_interrupted(j);
 		}
 		j->ready = 1;
 		return;
@@ -255,6 +256,7 @@ joiner_fini(struct worker *w)
 
 	if (j->join != NULL)
 		join_abandon(j);
+	subs_drop_free(j);
 	pq_free(j->admin);
 	pq_free(j->db);
 	free(j->op);

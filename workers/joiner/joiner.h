@@ -24,6 +24,7 @@
 
 /* The one cluster operation under way (they are serialized). */
 struct join;
+struct subs_drop;
 
 struct jop {
 	uint32_t		 reqid;		/* the client's request */
@@ -46,6 +47,7 @@ struct joiner {
 	int		 migrating;	/* version being applied */
 	struct jop	*op;
 	struct join	*join;		/* a cluster join, may outlive op */
+	struct subs_drop *subs_drop;	/* a killed join's cleanup */
 };
 
 #define KMD_NODES_MAX	20
@@ -79,6 +81,8 @@ void	join_tls_installed(struct joiner *, const struct tls_result *);
 uint32_t join_reqid(const struct join *);
 void	join_hsm_refused(struct joiner *, const char *);
 void	join_abandon(struct joiner *);
+void	join_interrupted(struct joiner *);
+void	subs_drop_free(struct joiner *);
 
 /* new.c */
 void	joiner_tls_install(struct joiner *, uint32_t, const char *,
