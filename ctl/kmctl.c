@@ -491,7 +491,7 @@ ctl_join(const char *path, const struct parse_result *res,
 			    r.info.error : r.info.desc);
 		}
 		reply_clear(&r);
-		usleep(500000);
+		usleep(200000);
 		ctl_call(path, IMSG_CTL_CLUSTER_INFO, NULL, 0, &r);
 	}
 	ret = print_reply(&r, P_INFO);

@@ -49,7 +49,7 @@
 #include "util.h"
 
 #define TERMINATED(f)	(memchr((f), '\0', sizeof(f)) != NULL)
-#define POLL_MS		300
+#define POLL_MS		100
 #define SKEW_MAX	2.0		/* seconds */
 #define DOWN_MAX	15		/* seconds a subscription may be down */
 #define SQL_SUBS_STOP \
@@ -372,7 +372,7 @@ subs_drop_polled(struct pq *db, PGresult *res, void *arg)
 
 	(void)db;
 	if (pq_ok(res) && atoi(PQgetvalue(res, 0, 0)) > 0 &&
-	    ++sd->polls < 100) {
+	    ++sd->polls < 300) {
 		evtimer_add(sd->timer, &tv);
 		return;
 	}
@@ -915,14 +915,13 @@ sync_polled(struct join *jn, PGresult *res)
 	if (strcmp(status, "replicating") != 0 ||
 	    atoi(PQgetvalue(res, 0, 1)) != 0) {
 		if (jn->polls % 20 == 0)
-			log_info("join of node %s: initial sync: %s, %s rows"
-			    " of keys so far", jn->node_id, status,
-			    PQgetvalue(res, 0, 2));
+			log_info("join of node %s: initial sync: %s, %lld MB"
+			    " so far", jn->node_id, status,
+			    atoll(PQgetvalue(res, 0, 3)) / 1048576);
 		poll_again(jn, stage_sync);
 		return;
 	}
-	log_info("join of node %s: initial sync done (%s rows of keys, %lld"
-	    " MB)", jn->node_id, PQgetvalue(res, 0, 2),
+	log_info("join of node %s: initial sync done (%lld MB)", jn->node_id,
 	    atoll(PQgetvalue(res, 0, 3)) / 1048576);
 	stage_set(jn, "c", stage_catchup);
 }
@@ -936,8 +935,8 @@ stage_sync(struct join *jn)
 	    " FROM pglogical.show_subscription_status($1)), 'initializing'),"
 	    " (SELECT count(*) FROM pglogical.local_sync_status l JOIN"
 	    " pglogical.subscription s ON s.sub_id = l.sync_subid WHERE"
-	    " s.sub_name = $1 AND l.sync_status <> 'r'), (SELECT count(*)"
-	    " FROM kmd_keys), pg_database_size('kmd')", 1, p, sync_polled);
+	    " s.sub_name = $1 AND l.sync_status <> 'r'), 0,"
+	    " pg_database_size('kmd')", 1, p, sync_polled);
 }
 
 /* ---- 2/5 bootstrapping ---------------------------------------------------- */
@@ -977,7 +976,7 @@ stage_bootstrap(struct join *jn)
 
 	snprintf(name, sizeof(name), "kmd_");
 	short_id(jn->node_id, name + 4, sizeof(name) - 4, 32);
-	peer_dsn(jn->req.host, mine, sizeof(mine));
+	local_dsn(jn->j, mine, sizeof(mine));
 	jq(jn, "the pglogical node", "SELECT pglogical.create_node(node_name"
 	    " := $1, dsn := $2)", 2, p, bootstrap_node);
 }
@@ -1030,7 +1029,7 @@ static void
 wipe_polled(struct join *jn, PGresult *res)
 {
 	if (atoi(PQgetvalue(res, 0, 0)) > 0) {
-		if (jn->polls > 100) {
+		if (jn->polls > 300) {
 			join_kill(jn, "the old subscriptions' workers did not"
 			    " stop within 30 s");
 			return;

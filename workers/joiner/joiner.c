@@ -176,6 +176,18 @@ op_error(struct joiner *j, int end, const char *fmt, ...)
 	}
 }
 
+/*
+ * The DSN this node's pglogical node is made with: the local socket.
+ * pglogical connects to its own node through it (the initial copy goes
+ * in that way); peers use their own DSN for this node, over TLS.
+ */
+void
+local_dsn(struct joiner *j, char *buf, size_t len)
+{
+	snprintf(buf, len, "host=%s dbname=%s user=kmd", j->w->conf.pgsock,
+	    SCHEMA_DB);
+}
+
 const char *
 pq_msg(struct joiner *j, PGresult *res)
 {

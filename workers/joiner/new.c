@@ -138,7 +138,7 @@ static void
 new_record(struct joiner *j)
 {
 	struct jop	*op = j->op;
-	char		 name[64], dsn[KMD_HOST_MAX + 96], port[8];
+	char		 name[64], dsn[KMD_PATH_MAX + 64], port[8];
 	const char	*p_node[2] = { name, dsn };
 	const char	*p_cluster[4] = { op->cluster_id, op->made.ca_cert,
 			    op->made.ca_key_sealed, KMD_VERSION };
@@ -152,8 +152,7 @@ new_record(struct joiner *j)
 	snprintf(name, sizeof(name), "kmd_%.8s%.4s%.4s%.4s%.12s", op->node_id,
 	    op->node_id + 9, op->node_id + 14, op->node_id + 19,
 	    op->node_id + 24);
-	snprintf(dsn, sizeof(dsn), "host=%s port=5432 dbname=%s user=kmd_repl",
-	    op->cn.host, SCHEMA_DB);
+	local_dsn(j, dsn, sizeof(dsn));
 	snprintf(port, sizeof(port), "%d", 5432);
 	pq_query(j->db, "BEGIN", 0, NULL, new_stmt, j);
 	pq_query(j->db, "SELECT pglogical.create_node(node_name := $1,"
