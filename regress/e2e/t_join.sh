@@ -91,8 +91,28 @@ for tb in kmd_keys kmd_users kmd_nodes kmd_cluster; do
 done
 check "a full mesh: 3 subscriptions on each node, all replicating" \
     sh -c "for k in 1 2 3 4; do [ \"\$(ip netns exec $KMD_CLUSTER_NS su postgres -s /bin/sh -c \"psql -X -A -t -h $D/node\$k/data/run -U kmd kmd -c \\\"SELECT count(*) FROM pglogical.show_subscription_status() WHERE status = 'replicating'\\\"\")\" = 3 ] || exit 1; done"
+check "node 4 has kmd_keys' unique (name, version) again, as the others" \
+    test "$(q 4 "SELECT count(*) FROM pg_constraint WHERE conname = 'kmd_keys_name_version_key'")" = 1
 check "no catch-up subscription or join marker is left" \
     test "$(q 4 "SELECT count(*) FROM pglogical.subscription WHERE sub_name LIKE 'kmd_cu_%'")$(q 1 "SELECT count(*) FROM kmd_join_markers")" = 00
+
+# PostgreSQL takes peers only with a certificate of the cluster CA.
+id=$(python3 -c 'import uuid; print(uuid.uuid4())')
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$T/rogue.key" -out "$T/rogue.crt" -subj "/CN=$id" -days 1 \
+    2>/dev/null
+chmod 600 "$T/rogue.key"
+peer() {
+	ns env PGSSLCERT="$1" PGSSLKEY="$2" PGSSLROOTCERT="$T/ca.crt" \
+	    PGCONNECT_TIMEOUT=5 psql -X -A -t "host=127.0.0.1 port=5432 dbname=kmd user=kmd_repl sslmode=verify-full" -c "SELECT 1" 2>&1
+}
+out=$(peer "$T/rogue.crt" "$T/rogue.key")
+check "a certificate of another CA is refused by a node's PostgreSQL" \
+    sh -c "! echo '$out' | grep -qx 1"
+out=$(peer /nonexistent /nonexistent)
+check "no client certificate: refused" sh -c "! echo '$out' | grep -qx 1"
+check "a node's own certificate is taken (the same check can pass)" \
+    sh -c "[ \"\$(ip netns exec $KMD_CLUSTER_NS env PGSSLCERT=$D/node2/data/pg/data/kmd-tls/server.crt PGSSLKEY=$D/node2/data/pg/data/kmd-tls/server.key PGSSLROOTCERT=$T/ca.crt psql -X -A -t 'host=127.0.0.1 port=5432 dbname=kmd user=kmd_repl sslmode=verify-full' -c 'SELECT 1' 2>&1)\" = 1 ]"
 
 check "no sanitizer report in the nodes' logs" nodes_clean
 down

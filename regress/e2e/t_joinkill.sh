@@ -23,11 +23,16 @@ check "the restarted joiner marks the join killed, interrupted" \
 
 join 3 1 -y >/dev/null 2>&1
 check "node 3 reaches the initial sync" wait_for 30 sh -c "[ \"\$($C ctl 3 cluster info | grep -c 'initial sync')\" = 1 ]"
+out=$($C ctl 1 cluster nodes create --csr="$T/n3.csr" --newnodehost=127.0.0.9 2>&1); rc=$?
+check "nodes create while a node joins: refused, one join at a time" \
+    refused $rc "$out" "one join at a time"
 check "a member shows the stage too: node 2 lists node 3 in initial sync" \
     sh -c "$C ctl 2 cluster nodes list | grep -q 'joining: initial sync (3/5)'"
 kill -9 "$(cat "$D/node1/kmd.pid")"
 echo "node 1 killed during node 3's initial sync"
 check "node 3 ends killed" wait_for 60 sh -c "[ \"\$($C ctl 3 cluster info | grep -c '\"code\": \"k\"')\" = 1 ]"
+check "a killed node keeps kmd_keys' unique (name, version)" \
+    wait_for 10 sh -c "[ \"\$(ip netns exec $KMD_CLUSTER_NS su postgres -s /bin/sh -c \"psql -X -A -t -h $D/node3/data/run -U kmd kmd -c \\\"SELECT count(*) FROM pg_constraint WHERE conname = 'kmd_keys_name_version_key'\\\"\")\" = 1 ]"
 check "cluster info on node 3 says why" \
     sh -c "$C ctl 3 cluster info | grep -q '\"error\": \".*down for'"
 check "node 2 still works: a write there is kept" \

@@ -52,6 +52,20 @@
 #define POLL_MS		100
 #define SKEW_MAX	2.0		/* seconds */
 #define DOWN_MAX	15		/* seconds a subscription may be down */
+/*
+ * The initial copy goes faster into kmd_keys without its second unique
+ * index: it is dropped in the wipe and built again once the copy is in,
+ * before any change streams (and after a kill, so a node never stays
+ * without it).
+ */
+#define SQL_KEYS_UNIQUE_DROP \
+	"ALTER TABLE kmd_keys DROP CONSTRAINT IF EXISTS" \
+	" kmd_keys_name_version_key"
+#define SQL_KEYS_UNIQUE_ADD \
+	"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_constraint WHERE conname =" \
+	" 'kmd_keys_name_version_key') THEN ALTER TABLE kmd_keys ADD" \
+	" CONSTRAINT kmd_keys_name_version_key UNIQUE (name, version);" \
+	" END IF; END $$"
 #define SQL_SUBS_STOP \
 	"SELECT pglogical.alter_subscription_disable(sub_name, true) FROM" \
 	" pglogical.subscription"
@@ -445,6 +459,7 @@ join_kill(struct join *jn, const char *fmt, ...)
 	jn->reqid = 0;
 	p[0] = why;
 	/* Best effort, each on its own: the member may be the one gone. */
+	pq_query(jn->j->db, SQL_KEYS_UNIQUE_ADD, 0, NULL, kill_done, NULL);
 	pq_query(jn->j->db, "UPDATE kmd_local SET join_state = 'k',"
 	    " join_error = $1, join_progress = NULL", 1, p, kill_done, NULL);
 	subs_drop_later(jn->j);
@@ -905,6 +920,13 @@ sync_progress(struct join *jn, long long bytes)
 }
 
 static void
+sync_indexed(struct join *jn, PGresult *res)
+{
+	(void)res;
+	stage_set(jn, "c", stage_catchup);
+}
+
+static void
 sync_polled(struct join *jn, PGresult *res)
 {
 	const char	*status = PQgetvalue(res, 0, 0);
@@ -923,7 +945,8 @@ sync_polled(struct join *jn, PGresult *res)
 	}
 	log_info("join of node %s: initial sync done (%lld MB)", jn->node_id,
 	    atoll(PQgetvalue(res, 0, 3)) / 1048576);
-	stage_set(jn, "c", stage_catchup);
+	jq(jn, "building kmd_keys' unique index", SQL_KEYS_UNIQUE_ADD, 0,
+	    NULL, sync_indexed);
 }
 
 static void
@@ -1042,8 +1065,8 @@ wipe_polled(struct join *jn, PGresult *res)
 	    " pglogical.drop_node(n.node_name, true) FROM pglogical.node n JOIN"
 	    " pglogical.local_node l ON l.node_id = n.node_id; BEGIN; TRUNCATE"
 	    " kmd_cluster, kmd_nodes, kmd_node_health, kmd_users, kmd_keys,"
-	    " kmd_join_markers; DELETE FROM kmd_local; COMMIT", 0, NULL,
-	    stage_wiped);
+	    " kmd_join_markers; " SQL_KEYS_UNIQUE_DROP "; DELETE FROM"
+	    " kmd_local; COMMIT", 0, NULL, stage_wiped);
 }
 
 static void
@@ -1355,4 +1378,5 @@ join_interrupted(struct joiner *j)
 	pq_query(j->db, "SELECT pglogical.alter_subscription_disable(sub_name,"
 	    " true) FROM pglogical.subscription, kmd_local WHERE join_state ="
 	    " 'k'", 0, NULL, kill_done, NULL);
+	pq_query(j->db, SQL_KEYS_UNIQUE_ADD, 0, NULL, kill_done, NULL);
 }
