@@ -98,6 +98,7 @@ pg_write_conf(const struct parent *p)
 	    "max_replication_slots = 48\n"
 	    "max_wal_senders = 48\n"
 	    "max_wal_size = 1GB\n"
+	    "wal_compression = lz4\n"
 	    "min_wal_size = 32MB\n"
 	    "shared_preload_libraries = 'pglogical'\n"
 	    "track_commit_timestamp = on\n"
