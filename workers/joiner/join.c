@@ -35,19 +35,9 @@ csr_checked(struct pq *db, PGresult *res, void *arg)
 	struct hsm_csr_make	 hm;
 
 	(void)db;
-	if (j->op == NULL)
+	if (op_unclustered(j, res, "a certificate request is made on the"
+	    " node that joins.  To join this node elsewhere, ") == -1)
 		return;
-	if (!pq_ok(res) || PQntuples(res) != 1) {
-		op_fail(j, "%s", pq_msg(j, res));
-		return;
-	}
-	if (!PQgetisnull(res, 0, 0)) {
-		op_fail(j, "this node is already in a cluster (node %s): a"
-		    " certificate request is made on the node that joins."
-		    " To join this node elsewhere, " HOW_TO_LEAVE,
-		    PQgetvalue(res, 0, 0));
-		return;
-	}
 	memset(&hm, 0, sizeof(hm));
 	kmd_strlcpy(hm.node_id, PQgetvalue(res, 0, 1), sizeof(hm.node_id));
 	kmd_strlcpy(j->op->node_id, hm.node_id, sizeof(j->op->node_id));

@@ -188,6 +188,28 @@ local_dsn(struct joiner *j, char *buf, size_t len)
 	    SCHEMA_DB);
 }
 
+/*
+ * The answer to "SELECT (SELECT node_id FROM kmd_local), ...": go on
+ * (0) only if the operation is still wanted and this node is in no
+ * cluster; otherwise the client has its error (-1).
+ */
+int
+op_unclustered(struct joiner *j, PGresult *res, const char *what_then)
+{
+	if (j->op == NULL)
+		return -1;
+	if (!pq_ok(res) || PQntuples(res) != 1) {
+		op_fail(j, "%s", pq_msg(j, res));
+		return -1;
+	}
+	if (!PQgetisnull(res, 0, 0)) {
+		op_fail(j, "this node is already in a cluster (node %s); %s"
+		    HOW_TO_LEAVE, PQgetvalue(res, 0, 0), what_then);
+		return -1;
+	}
+	return 0;
+}
+
 const char *
 pq_msg(struct joiner *j, PGresult *res)
 {

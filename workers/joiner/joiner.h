@@ -64,6 +64,7 @@ void	op_error(struct joiner *, int, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 #define op_fail(j, ...)	op_error((j), 1, __VA_ARGS__)
 const char *pq_msg(struct joiner *, PGresult *);
+int	op_unclustered(struct joiner *, PGresult *, const char *);
 void	local_dsn(struct joiner *, char *, size_t);
 struct jop *op_start(struct joiner *, struct kchan *, uint32_t,
 	    const char *);

@@ -31,18 +31,9 @@ new_checked(struct pq *db, PGresult *res, void *arg)
 	struct hsm_create	 hc;
 
 	(void)db;
-	if (j->op == NULL)
+	if (op_unclustered(j, res, "nothing was changed.  To start over, ") ==
+	    -1)
 		return;
-	if (!pq_ok(res) || PQntuples(res) != 1) {
-		op_fail(j, "%s", pq_msg(j, res));
-		return;
-	}
-	if (!PQgetisnull(res, 0, 0)) {
-		op_fail(j, "this node is already in a cluster (node %s);"
-		    " nothing was changed.  To start over, " HOW_TO_LEAVE,
-		    PQgetvalue(res, 0, 0));
-		return;
-	}
 	kmd_strlcpy(j->op->cluster_id, PQgetvalue(res, 0, 1),
 	    sizeof(j->op->cluster_id));
 	kmd_strlcpy(j->op->node_id, PQgetvalue(res, 0, 2),
