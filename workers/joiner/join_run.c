@@ -200,7 +200,8 @@ jq_done(struct pq *db, PGresult *res, void *arg)
 
 	(void)db;
 	if (!pq_ok(res))
-		join_kill(jn, "%s: %s", q->what, pq_msg(jn->j, res));
+		join_kill(jn, "%s: %s", q->what, res != NULL ?
+		    PQresultErrorMessage(res) : pq_error(jn->j->jdb));
 	else if (q->next != NULL)
 		q->next(jn, res);
 	free(q);
@@ -218,7 +219,7 @@ jq(struct join *jn, const char *what, const char *sql, int n,
 	q->jn = jn;
 	q->next = next;
 	q->what = what;
-	if (pq_query(jn->j->db, sql, n, p, jq_done, q) == -1) {
+	if (pq_query(jn->j->jdb, sql, n, p, jq_done, q) == -1) {
 		free(q);
 		join_kill(jn, "%s: bad query", what);
 	}
@@ -275,7 +276,7 @@ kick(struct join *jn, const char *sub)
 	jn->kicked_at = mono_ms();
 	log_info("join of node %s: restarting subscription %s", jn->node_id,
 	    sub);
-	pq_query(jn->j->db, "SELECT pglogical.alter_subscription_disable($1,"
+	pq_query(jn->j->jdb, "SELECT pglogical.alter_subscription_disable($1,"
 	    " true), pglogical.alter_subscription_enable($1, true)", 1, p,
 	    kick_done, NULL);
 }
@@ -391,7 +392,7 @@ subs_drop_polled(struct pq *db, PGresult *res, void *arg)
 		return;
 	}
 	if (pq_ok(res) && atoi(PQgetvalue(res, 0, 0)) == 0)
-		pq_query(sd->j->db, "SELECT pglogical.drop_subscription("
+		pq_query(sd->j->jdb, "SELECT pglogical.drop_subscription("
 		    "sub_name, true) FROM pglogical.subscription", 0, NULL,
 		    kill_done, NULL);
 	else
@@ -421,7 +422,7 @@ subs_drop_poll(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
-	pq_query(sd->j->db, SQL_SUBS_WORKERS, 1, p, subs_drop_polled, sd);
+	pq_query(sd->j->jdb, SQL_SUBS_WORKERS, 1, p, subs_drop_polled, sd);
 }
 
 static void
@@ -436,7 +437,7 @@ subs_drop_later(struct joiner *j)
 		fatal("%s", __func__);
 	sd->j = j;
 	j->subs_drop = sd;
-	pq_query(j->db, SQL_SUBS_STOP, 0, NULL, kill_done, NULL);
+	pq_query(j->jdb, SQL_SUBS_STOP, 0, NULL, kill_done, NULL);
 	subs_drop_poll(-1, 0, sd);
 }
 
@@ -459,13 +460,13 @@ join_kill(struct join *jn, const char *fmt, ...)
 	jn->reqid = 0;
 	p[0] = why;
 	/* Best effort, each on its own: the member may be the one gone. */
-	pq_query(jn->j->db, SQL_KEYS_UNIQUE_ADD, 0, NULL, kill_done, NULL);
-	pq_query(jn->j->db, "UPDATE kmd_local SET join_state = 'k',"
+	pq_query(jn->j->jdb, SQL_KEYS_UNIQUE_ADD, 0, NULL, kill_done, NULL);
+	pq_query(jn->j->jdb, "UPDATE kmd_local SET join_state = 'k',"
 	    " join_error = $1, join_progress = NULL", 1, p, kill_done, NULL);
 	subs_drop_later(jn->j);
 	p[0] = jn->dsn;
 	p[1] = jn->node_id;
-	pq_query(jn->j->db, "SELECT dblink_exec($1, format('UPDATE kmd_nodes"
+	pq_query(jn->j->jdb, "SELECT dblink_exec($1, format('UPDATE kmd_nodes"
 	    " SET state = ''k'' WHERE node_id = %L', $2::text))", 2, p,
 	    kill_done, NULL);
 	for (i = 0; i < jn->nmembers; i++) {
@@ -473,7 +474,7 @@ join_kill(struct join *jn, const char *fmt, ...)
 		peer_dsn(jn->members[i].host, dsn, sizeof(dsn));
 		p[0] = dsn;
 		p[1] = sub;
-		pq_query(jn->j->db, "SELECT x FROM dblink($1, format('SELECT"
+		pq_query(jn->j->jdb, "SELECT x FROM dblink($1, format('SELECT"
 		    " pglogical.drop_subscription(%L, true)::text', $2::text))"
 		    " AS t(x text)", 2, p, kill_done, NULL);
 	}
@@ -915,7 +916,7 @@ sync_progress(struct join *jn, long long bytes)
 	    bytes / 1048576, jn->size / 1048576, rate < 0 ? 0 : rate);
 	jn->copied = bytes;
 	jn->copied_at = now;
-	pq_query(jn->j->db, "UPDATE kmd_local SET join_progress = $1", 1, p,
+	pq_query(jn->j->jdb, "UPDATE kmd_local SET join_progress = $1", 1, p,
 	    progress_done, NULL);
 }
 
@@ -1116,8 +1117,8 @@ preflight_read(struct pq *db, PGresult *res, void *arg)
 	(void)db;
 	if (!pq_ok(res) || PQntuples(res) != 1) {
 		snprintf(msg, sizeof(msg), "member %s:5432 is not reachable"
-		    " with mutual TLS (%s)", jn->req.member, pq_msg(jn->j,
-		    res));
+		    " with mutual TLS (%s)", jn->req.member, res != NULL ?
+		    PQresultErrorMessage(res) : pq_error(jn->j->jdb));
 		msg[strcspn(msg, "\n")] = '\0';
 		send_check(jn, "member", 0, "%s", msg);
 		join_refuse(jn, msg);
@@ -1201,7 +1202,7 @@ join_tls_installed(struct joiner *j, const struct tls_result *tr)
 	jn->tls_new = !jn->retry;
 	p[1] = jn->node_id;
 	/* This node's own row may be left joining by a killed attempt. */
-	pq_query(j->db, "SELECT t.*, extract(epoch FROM clock_timestamp()),"
+	pq_query(j->jdb, "SELECT t.*, extract(epoch FROM clock_timestamp()),"
 	    " (SELECT version FROM kmd_schema)::text FROM dblink($1, format("
 	    "'SELECT"
 	    " c.cluster_id::text, c.kmd_version, (SELECT version FROM"
@@ -1246,7 +1247,8 @@ pending_read(struct pq *db, PGresult *res, void *arg)
 
 	(void)db;
 	if (!pq_ok(res)) {
-		join_refuse(jn, pq_msg(jn->j, res));
+		join_refuse(jn, res != NULL ? PQresultErrorMessage(res) :
+		    pq_error(jn->j->jdb));
 		return;
 	}
 	if (PQntuples(res) != 1 || (!PQgetisnull(res, 0, 4) &&
@@ -1320,7 +1322,7 @@ joiner_cluster_join(struct kchan *ch, struct kmsg *m, void *arg)
 		    sizeof(jn->req.pubaddr));
 	peer_dsn(jn->req.member, jn->dsn, sizeof(jn->dsn));
 	j->join = jn;
-	return pq_query(j->db, "SELECT p.node_id::text, p.csr,"
+	return pq_query(j->jdb, "SELECT p.node_id::text, p.csr,"
 	    " encode(p.node_key_sealed, 'hex'), encode(p.box_sk_sealed,"
 	    " 'hex'), (SELECT node_id FROM kmd_local), (SELECT join_state FROM"
 	    " kmd_local) FROM (SELECT 1) one LEFT JOIN kmd_join_pending p ON"
@@ -1369,14 +1371,14 @@ interrupted_done(struct pq *db, PGresult *res, void *arg)
 void
 join_interrupted(struct joiner *j)
 {
-	pq_query(j->db, "UPDATE kmd_local SET join_state = 'k', join_error ="
+	pq_query(j->jdb, "UPDATE kmd_local SET join_state = 'k', join_error ="
 	    " 'the join was interrupted: kmd or its joiner restarted; run"
 	    " cluster join again', join_progress = NULL WHERE join_state IN "
 	    JOINING_STATES " RETURNING node_id", 0, NULL, interrupted_done,
 	    NULL);
 	/* Its copy would go on, holding a slot on the member: stop it. */
-	pq_query(j->db, "SELECT pglogical.alter_subscription_disable(sub_name,"
+	pq_query(j->jdb, "SELECT pglogical.alter_subscription_disable(sub_name,"
 	    " true) FROM pglogical.subscription, kmd_local WHERE join_state ="
 	    " 'k'", 0, NULL, kill_done, NULL);
-	pq_query(j->db, SQL_KEYS_UNIQUE_ADD, 0, NULL, kill_done, NULL);
+	pq_query(j->jdb, SQL_KEYS_UNIQUE_ADD, 0, NULL, kill_done, NULL);
 }

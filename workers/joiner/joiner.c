@@ -108,6 +108,15 @@ joiner_open_db(struct joiner *j)
 		    " application_name=kmd-joiner", j->w->conf.pgsock,
 		    SCHEMA_DB);
 		j->db = pq_new(j->w->base, ci, joiner_db_connected, j);
+		/*
+		 * A join's own connection: its steps may wait seconds on a
+		 * member (dblink, pglogical), and logins and the other
+		 * operations should not wait behind them.
+		 */
+		snprintf(ci, sizeof(ci), "host=%s dbname=%s user=kmd"
+		    " application_name=kmd-joiner-join", j->w->conf.pgsock,
+		    SCHEMA_DB);
+		j->jdb = pq_new(j->w->base, ci, NULL, NULL);
 	}
 	event_base_once(j->w->base, -1, EV_TIMEOUT, joiner_free_admin, j,
 	    NULL);
@@ -292,6 +301,7 @@ joiner_fini(struct worker *w)
 		join_abandon(j);
 	subs_drop_free(j);
 	pq_free(j->admin);
+	pq_free(j->jdb);
 	pq_free(j->db);
 	free(j->op);
 	free(j);

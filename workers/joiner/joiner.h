@@ -43,6 +43,7 @@ struct joiner {
 	struct worker	*w;
 	struct pq	*admin;		/* dbname=postgres, until db exists */
 	struct pq	*db;
+	struct pq	*jdb;		/* a join's steps */
 	int		 ready;		/* schema is current */
 	int		 migrating;	/* version being applied */
 	struct jop	*op;
