@@ -7,8 +7,7 @@
 #include <string.h>
 
 #include "reply.h"
-
-#define TERMINATED(f)	(memchr((f), '\0', sizeof(f)) != NULL)
+#include "util.h"
 
 static int
 node_ok(const struct node_info *n)

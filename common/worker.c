@@ -66,8 +66,8 @@ worker_recv_conf(struct conf_worker *cw)
 		fatalx("%s: expected CONF_WORKER, got %s (%u bytes)",
 		    __func__, imsg_type_name(h.type), h.len);
 	worker_read_exact(cw, sizeof(*cw));
-	if (memchr(cw->chrootdir, '\0', sizeof(cw->chrootdir)) == NULL ||
-	    memchr(cw->pgsock, '\0', sizeof(cw->pgsock)) == NULL)
+	if (!TERMINATED(cw->chrootdir) ||
+	    !TERMINATED(cw->pgsock))
 		fatalx("%s: path not terminated", __func__);
 }
 

@@ -317,9 +317,9 @@ pg_tls_write(struct parent *p, const struct tls_files *tf, char *err,
 {
 	struct child	*c = proc_child(p, PROC_POSTGRES);
 
-	if (memchr(tf->key, '\0', sizeof(tf->key)) == NULL ||
-	    memchr(tf->cert, '\0', sizeof(tf->cert)) == NULL ||
-	    memchr(tf->ca, '\0', sizeof(tf->ca)) == NULL ||
+	if (!TERMINATED(tf->key) ||
+	    !TERMINATED(tf->cert) ||
+	    !TERMINATED(tf->ca) ||
 	    strncmp(tf->cert, "-----BEGIN CERTIFICATE-----", 27) != 0 ||
 	    strncmp(tf->ca, "-----BEGIN CERTIFICATE-----", 27) != 0 ||
 	    strstr(tf->key, "PRIVATE KEY-----") == NULL) {

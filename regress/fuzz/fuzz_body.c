@@ -11,10 +11,9 @@
 #include <yajl_gen.h>
 
 #include "body.h"
+#include "util.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-#define TERMINATED(f)	(memchr((f), '\0', sizeof(f)) != NULL)
 
 static size_t
 encode(char *out, size_t outlen, const char **kv, size_t n)

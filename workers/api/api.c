@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "log.h"
+#include "util.h"
 
 static struct areq *
 areq_find(struct api *a, uint32_t id)
@@ -45,8 +46,8 @@ api_listen_msg(struct kchan *ch, struct kmsg *m, void *arg)
 	if ((ac = sodium_malloc(sizeof(*ac))) == NULL)
 		fatal("%s", __func__);
 	memcpy(ac, m->data, sizeof(*ac));
-	if (memchr(ac->key, '\0', sizeof(ac->key)) == NULL ||
-	    memchr(ac->cert, '\0', sizeof(ac->cert)) == NULL ||
+	if (!TERMINATED(ac->key) ||
+	    !TERMINATED(ac->cert) ||
 	    ac->token_lifetime < 10 || ac->token_lifetime > 86400)
 		fatalx("%s: malformed API configuration", __func__);
 	if (http_start(a, m->fd, ac) == -1)

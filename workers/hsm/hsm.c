@@ -92,9 +92,9 @@ hsm_create(struct kchan *ch, struct kmsg *m, void *arg)
 	int			 ok = 0;
 
 	memcpy(&req, m->data, sizeof(req));
-	if (memchr(req.cluster_id, '\0', sizeof(req.cluster_id)) == NULL ||
-	    memchr(req.node_id, '\0', sizeof(req.node_id)) == NULL ||
-	    memchr(req.host, '\0', sizeof(req.host)) == NULL)
+	if (!TERMINATED(req.cluster_id) ||
+	    !TERMINATED(req.node_id) ||
+	    !TERMINATED(req.host))
 		return -1;
 	if (h->rot == NULL)
 		return hsm_fail(ch, m->hdr.reqid, "no root-of-trust key");
@@ -155,11 +155,9 @@ hsm_tls_install(struct kchan *ch, struct kmsg *m, void *arg)
 	int			 r = -1;
 
 	memcpy(&req, m->data, sizeof(req));
-	if (memchr(req.node_id, '\0', sizeof(req.node_id)) == NULL ||
-	    memchr(req.kek_wrapped, '\0', sizeof(req.kek_wrapped)) == NULL ||
-	    memchr(req.node_key_sealed, '\0', sizeof(req.node_key_sealed)) ==
-	    NULL || memchr(req.node_cert, '\0', sizeof(req.node_cert)) ==
-	    NULL || memchr(req.ca_cert, '\0', sizeof(req.ca_cert)) == NULL)
+	if (!TERMINATED(req.node_id) ||
+	    !TERMINATED(req.kek_wrapped) ||
+	    !TERMINATED(req.node_key_sealed) || !TERMINATED(req.node_cert) || !TERMINATED(req.ca_cert))
 		return -1;
 	if (h->rot == NULL)
 		return hsm_fail(ch, m->hdr.reqid, "no root-of-trust key");
@@ -212,8 +210,8 @@ hsm_csr_make(struct kchan *ch, struct kmsg *m, void *arg)
 	int			 ok = 0;
 
 	memcpy(&req, m->data, sizeof(req));
-	if (memchr(req.node_id, '\0', sizeof(req.node_id)) == NULL ||
-	    memchr(req.host, '\0', sizeof(req.host)) == NULL)
+	if (!TERMINATED(req.node_id) ||
+	    !TERMINATED(req.host))
 		return -1;
 	if (h->rot == NULL)
 		return hsm_fail(ch, m->hdr.reqid, "no root-of-trust key");
@@ -271,13 +269,12 @@ hsm_node_sign(struct kchan *ch, struct kmsg *m, void *arg)
 	X509_REQ		*csr = NULL;
 	size_t			 n;
 
-	if (memchr(req->csr, '\0', sizeof(req->csr)) == NULL ||
-	    memchr(req->host, '\0', sizeof(req->host)) == NULL ||
-	    memchr(req->cluster_id, '\0', sizeof(req->cluster_id)) == NULL ||
-	    memchr(req->my_node_id, '\0', sizeof(req->my_node_id)) == NULL ||
-	    memchr(req->kek_wrapped, '\0', sizeof(req->kek_wrapped)) == NULL ||
-	    memchr(req->ca_key_sealed, '\0', sizeof(req->ca_key_sealed)) ==
-	    NULL || memchr(req->ca_cert, '\0', sizeof(req->ca_cert)) == NULL)
+	if (!TERMINATED(req->csr) ||
+	    !TERMINATED(req->host) ||
+	    !TERMINATED(req->cluster_id) ||
+	    !TERMINATED(req->my_node_id) ||
+	    !TERMINATED(req->kek_wrapped) ||
+	    !TERMINATED(req->ca_key_sealed) || !TERMINATED(req->ca_cert))
 		return -1;
 	if (h->rot == NULL)
 		return hsm_fail(ch, m->hdr.reqid, "no root-of-trust key");
@@ -398,14 +395,12 @@ hsm_join_open(struct kchan *ch, struct kmsg *m, void *arg)
 	size_t			 n, blen;
 	const size_t		 plen = KMD_NODEID_MAX + SEAL_KEYLEN;
 
-	if (memchr(req->node_id, '\0', sizeof(req->node_id)) == NULL ||
-	    memchr(req->csr, '\0', sizeof(req->csr)) == NULL ||
-	    memchr(req->cert, '\0', sizeof(req->cert)) == NULL ||
-	    memchr(req->cachain, '\0', sizeof(req->cachain)) == NULL ||
-	    memchr(req->mkek_blob, '\0', sizeof(req->mkek_blob)) == NULL ||
-	    memchr(req->box_sk_sealed, '\0', sizeof(req->box_sk_sealed)) ==
-	    NULL || memchr(req->node_key_sealed, '\0',
-	    sizeof(req->node_key_sealed)) == NULL)
+	if (!TERMINATED(req->node_id) ||
+	    !TERMINATED(req->csr) ||
+	    !TERMINATED(req->cert) ||
+	    !TERMINATED(req->cachain) ||
+	    !TERMINATED(req->mkek_blob) ||
+	    !TERMINATED(req->box_sk_sealed) || !TERMINATED(req->node_key_sealed))
 		return -1;
 	if (h->rot == NULL)
 		return hsm_fail(ch, m->hdr.reqid, "no root-of-trust key");

@@ -26,8 +26,6 @@
 #include "log.h"
 #include "util.h"
 
-#define TERMINATED(f)	(memchr((f), '\0', sizeof(f)) != NULL)
-
 static void
 csr_checked(struct pq *db, PGresult *res, void *arg)
 {
@@ -56,13 +54,9 @@ joiner_cluster_csr(struct kchan *ch, struct kmsg *m, void *arg)
 	memcpy(&cc, m->data, sizeof(cc));
 	if (!TERMINATED(cc.host) || !TERMINATED(cc.pubaddr))
 		return -1;
-	if (strcmp(cc.host, w->conf.host) != 0)
-		return kchan_senderr(ch, m->hdr.reqid, "cluster csr: --host=%s"
-		    " is not this node's address; peers reach it at %s (host"
-		    " in kmd.conf)", cc.host, w->conf.host);
-	if (cc.pubaddr[0] == '\0')
-		memcpy(cc.pubaddr, cc.host, sizeof(cc.pubaddr));
-	if (op_start(j, ch, m->hdr.reqid, "cluster csr") == NULL)
+	if (own_host(j, ch, m->hdr.reqid, "cluster csr", cc.host, cc.pubaddr,
+	    sizeof(cc.pubaddr)) == -1 ||
+	    op_start(j, ch, m->hdr.reqid, "cluster csr") == NULL)
 		return 0;
 	j->op->csr = cc;
 	return pq_query(j->db, "SELECT (SELECT node_id FROM kmd_local),"

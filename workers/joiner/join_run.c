@@ -48,7 +48,6 @@
 #include "status.h"
 #include "util.h"
 
-#define TERMINATED(f)	(memchr((f), '\0', sizeof(f)) != NULL)
 #define POLL_MS		100
 #define SKEW_MAX	2.0		/* seconds */
 #define DOWN_MAX	15		/* seconds a subscription may be down */
@@ -1298,17 +1297,6 @@ joiner_cluster_join(struct kchan *ch, struct kmsg *m, void *arg)
 	    !TERMINATED(cj->pubaddr) || !TERMINATED(cj->cert) ||
 	    !TERMINATED(cj->cachain) || !TERMINATED(cj->mkek_blob))
 		return -1;
-	if (!j->ready)
-		return kchan_senderr(ch, m->hdr.reqid, "cluster join: the node"
-		    " database is not ready yet; try again in a few seconds");
-	if (j->op != NULL || j->join != NULL)
-		return kchan_senderr(ch, m->hdr.reqid, "cluster join: another"
-		    " cluster operation is under way on this node; try again"
-		    " when it has finished");
-	if (strcmp(cj->host, w->conf.host) != 0)
-		return kchan_senderr(ch, m->hdr.reqid, "cluster join: --host=%s"
-		    " is not this node's address; peers reach it at %s (host"
-		    " in kmd.conf)", cj->host, w->conf.host);
 	if (!valid_host(cj->member) || strcmp(cj->member, cj->host) == 0)
 		return kchan_senderr(ch, m->hdr.reqid, "cluster join:"
 		    " --member=%s is not another node's address", cj->member);
@@ -1317,9 +1305,12 @@ joiner_cluster_join(struct kchan *ch, struct kmsg *m, void *arg)
 	jn->j = j;
 	jn->reqid = m->hdr.reqid;
 	memcpy(&jn->req, cj, sizeof(*cj));
-	if (jn->req.pubaddr[0] == '\0')
-		kmd_strlcpy(jn->req.pubaddr, jn->req.host,
-		    sizeof(jn->req.pubaddr));
+	if (op_busy(j, ch, jn->reqid, "cluster join") == -1 ||
+	    own_host(j, ch, jn->reqid, "cluster join", jn->req.host,
+	    jn->req.pubaddr, sizeof(jn->req.pubaddr)) == -1) {
+		free(jn);
+		return 0;
+	}
 	peer_dsn(jn->req.member, jn->dsn, sizeof(jn->dsn));
 	j->join = jn;
 	return pq_query(j->jdb, "SELECT p.node_id::text, p.csr,"

@@ -14,6 +14,7 @@
 #include "joiner.h"
 #include "log.h"
 #include "schema.h"
+#include "util.h"
 
 #define SQL_VERSION \
 	"CREATE TABLE IF NOT EXISTS kmd_schema (version int NOT NULL);" \
@@ -230,26 +231,53 @@ pq_msg(struct joiner *j, PGresult *res)
  * another operation is under way (they are serialized).  NULL: refused,
  * the client has its error.
  */
-struct jop *
-op_start(struct joiner *j, struct kchan *ch, uint32_t reqid,
-    const char *what)
+int
+op_busy(struct joiner *j, struct kchan *ch, uint32_t reqid, const char *what)
 {
 	if (!j->ready) {
 		kchan_senderr(ch, reqid, "%s: the node database is not ready"
 		    " yet; try again in a few seconds", what);
-		return NULL;
+		return -1;
 	}
 	if (j->join != NULL) {
 		kchan_senderr(ch, reqid, "%s: a cluster join is under way on"
 		    " this node; try again when it has finished", what);
-		return NULL;
+		return -1;
 	}
 	if (j->op != NULL) {
 		kchan_senderr(ch, reqid, "%s: another cluster operation (%s)"
 		    " is under way on this node; try again when it has"
 		    " finished", what, j->op->what);
-		return NULL;
+		return -1;
 	}
+	return 0;
+}
+
+/*
+ * --host must be this node's kmd.conf host, the address peers reach its
+ * PostgreSQL at; pubaddr (len bytes) defaults to it.  -1: refused.
+ */
+int
+own_host(struct joiner *j, struct kchan *ch, uint32_t reqid,
+    const char *what, const char *host, char *pubaddr, size_t len)
+{
+	if (strcmp(host, j->w->conf.host) != 0) {
+		kchan_senderr(ch, reqid, "%s: --host=%s is not this node's"
+		    " address; peers reach it at %s (host in kmd.conf)", what,
+		    host, j->w->conf.host);
+		return -1;
+	}
+	if (pubaddr[0] == '\0')
+		kmd_strlcpy(pubaddr, host, len);
+	return 0;
+}
+
+struct jop *
+op_start(struct joiner *j, struct kchan *ch, uint32_t reqid,
+    const char *what)
+{
+	if (op_busy(j, ch, reqid, what) == -1)
+		return NULL;
 	if ((j->op = calloc(1, sizeof(*j->op))) == NULL)
 		fatal("%s", __func__);
 	j->op->reqid = reqid;

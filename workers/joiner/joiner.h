@@ -69,6 +69,9 @@ int	op_unclustered(struct joiner *, PGresult *, const char *);
 void	local_dsn(struct joiner *, char *, size_t);
 struct jop *op_start(struct joiner *, struct kchan *, uint32_t,
 	    const char *);
+int	op_busy(struct joiner *, struct kchan *, uint32_t, const char *);
+int	own_host(struct joiner *, struct kchan *, uint32_t, const char *,
+	    const char *, char *, size_t);
 int	joiner_hsm_error(struct kchan *, struct kmsg *, void *);
 
 /* join.c */

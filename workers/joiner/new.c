@@ -54,17 +54,12 @@ joiner_cluster_new(struct kchan *ch, struct kmsg *m, void *arg)
 	struct cluster_new	 cn;
 
 	memcpy(&cn, m->data, sizeof(cn));
-	if (memchr(cn.host, '\0', sizeof(cn.host)) == NULL ||
-	    memchr(cn.url, '\0', sizeof(cn.url)) == NULL ||
-	    memchr(cn.pubaddr, '\0', sizeof(cn.pubaddr)) == NULL)
+	if (!TERMINATED(cn.host) || !TERMINATED(cn.url) ||
+	    !TERMINATED(cn.pubaddr))
 		return -1;
-	if (strcmp(cn.host, w->conf.host) != 0)
-		return kchan_senderr(ch, m->hdr.reqid, "cluster new: --host=%s"
-		    " is not this node's address; peers reach it at %s (host"
-		    " in kmd.conf)", cn.host, w->conf.host);
-	if (cn.pubaddr[0] == '\0')
-		memcpy(cn.pubaddr, cn.host, sizeof(cn.pubaddr));
-	if (op_start(j, ch, m->hdr.reqid, "cluster new") == NULL)
+	if (own_host(j, ch, m->hdr.reqid, "cluster new", cn.host, cn.pubaddr,
+	    sizeof(cn.pubaddr)) == -1 ||
+	    op_start(j, ch, m->hdr.reqid, "cluster new") == NULL)
 		return 0;
 	j->op->cn = cn;
 	return pq_query(j->db, "SELECT (SELECT node_id FROM kmd_local),"
@@ -171,12 +166,10 @@ joiner_hsm_created(struct kchan *ch, struct kmsg *m, void *arg)
 	const struct hsm_created *hc = (const void *)m->data;
 
 	(void)ch;
-	if (memchr(hc->ca_cert, '\0', sizeof(hc->ca_cert)) == NULL ||
-	    memchr(hc->node_cert, '\0', sizeof(hc->node_cert)) == NULL ||
-	    memchr(hc->ca_key_sealed, '\0', sizeof(hc->ca_key_sealed)) ==
-	    NULL || memchr(hc->node_key_sealed, '\0',
-	    sizeof(hc->node_key_sealed)) == NULL ||
-	    memchr(hc->kek_wrapped, '\0', sizeof(hc->kek_wrapped)) == NULL)
+	if (!TERMINATED(hc->ca_cert) ||
+	    !TERMINATED(hc->node_cert) ||
+	    !TERMINATED(hc->ca_key_sealed) || !TERMINATED(hc->node_key_sealed) ||
+	    !TERMINATED(hc->kek_wrapped))
 		return -1;
 	if (j->op == NULL || j->op->reqid != m->hdr.reqid) {
 		log_debug("%s: no operation waits for it", __func__);
@@ -196,7 +189,7 @@ joiner_tls_installed(struct kchan *ch, struct kmsg *m, void *arg)
 	struct cluster_info	 ci;
 
 	memcpy(&tr, m->data, sizeof(tr));
-	if (memchr(tr.err, '\0', sizeof(tr.err)) == NULL)
+	if (!TERMINATED(tr.err))
 		return -1;
 	if (j->join != NULL && m->hdr.reqid != 0 && m->hdr.reqid ==
 	    join_reqid(j->join)) {

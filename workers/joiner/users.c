@@ -11,6 +11,7 @@
 
 #include "joiner.h"
 #include "log.h"
+#include "util.h"
 
 struct ureq {
 	struct joiner	*j;
@@ -40,8 +41,8 @@ take(const struct kmsg *m)
 		fatal("%s", __func__);
 	memcpy(u, m->data, sizeof(*u));
 	sodium_memzero((void *)m->data, m->datalen);
-	if (memchr(u->name, '\0', sizeof(u->name)) == NULL ||
-	    memchr(u->password, '\0', sizeof(u->password)) == NULL) {
+	if (!TERMINATED(u->name) ||
+	    !TERMINATED(u->password)) {
 		sodium_free(u);
 		return NULL;
 	}

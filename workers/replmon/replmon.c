@@ -178,7 +178,7 @@ replmon_nodes(struct kchan *ch, struct kmsg *m, void *arg)
 	if ((rn = calloc(1, sizeof(*rn))) == NULL)
 		fatal("%s", __func__);
 	memcpy(&rn->q, m->data, sizeof(rn->q));
-	if (memchr(rn->q.id, '\0', sizeof(rn->q.id)) == NULL ||
+	if (!TERMINATED(rn->q.id) ||
 	    rn->q.skip < 0 || rn->q.limit < 0 || rn->q.limit > 1000) {
 		free(rn);
 		return -1;
