@@ -138,15 +138,7 @@ trap 'exit 130' INT TERM
 
 ctl() { "$KMCTL" -s "$SOCK" "$@"; }
 
-# wait_for SECONDS COMMAND...: poll every 0.1 s
-wait_for() {
-	n=$(($1 * 10)); shift
-	while [ "$n" -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1; n=$((n - 1))
-	done
-	return 1
-}
+. regress/common.sh
 
 # get URL OUT: GET with the token; true on 200
 get() {

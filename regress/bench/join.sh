@@ -103,7 +103,7 @@ C="sh regress/cluster.sh"
 D= PHASE= OK=
 
 # use PHASE: the cluster dir of a phase (empty, large)
-use() { PHASE=$1 D=$T/$1; export KMD_CLUSTER_DIR="$D"; }
+use() { PHASE=$1 D=$T/$1 CREDS_DIR=$T/$1; export KMD_CLUSTER_DIR="$D"; }
 
 # Keep the nodes' logs in $T/logs, then stop the phase's cluster.
 down() {
@@ -144,17 +144,9 @@ q() {
 	pg "$PGBIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 \
 	    -h "$D/node$1/data/run" -U kmd -d "${3:-kmd}" -c "$2"
 }
-field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]], end="")' "$@"; }
 
-# creds K M: cluster csr on node K, nodes create on node M; files in $D
-creds() {
-	$C ctl "$1" cluster csr --host="127.0.0.$1" >"$D/csr$1.json" &&
-	field "$D/csr$1.json" csr >"$D/n$1.csr" &&
-	$C ctl "$2" cluster nodes create --csr="$D/n$1.csr" \
-	    --newnodehost="127.0.0.$1" >"$D/cred$1.json" &&
-	field "$D/cred$1.json" cert >"$D/n$1.crt" &&
-	field "$D/cred$1.json" cachain >"$D/ca.crt"
-}
+. regress/common.sh
+
 
 # timed_join K M OUT: node K joins through member M with --block; every
 # line kmctl prints, time-stamped, in OUT; JOIN_S the seconds it took.

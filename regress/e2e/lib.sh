@@ -29,6 +29,8 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+. regress/common.sh
+
 ok() { echo "PASS: $1"; }
 fail() { echo "FAIL: $1"; FAILS=$((FAILS + 1)); }
 # check NAME COMMAND...: PASS when the command succeeds
@@ -51,15 +53,6 @@ has() { printf '%s\n' "$1" | grep -q -- "$2"; }
 # refused RC TEXT PATTERN: exit status 1 and a message matching PATTERN
 refused() { [ "$1" -eq 1 ] && has "$2" "$3"; }
 
-# wait_for SECONDS COMMAND...: poll every 0.1 s
-wait_for() {
-	n=$(($1 * 10)); shift
-	while [ "$n" -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1; n=$((n - 1))
-	done
-	return 1
-}
 
 start_kmd() {
 	[ -f "$CONF" ] || write_conf

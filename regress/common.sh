@@ -1,0 +1,26 @@
+# Shell helpers the test and benchmark scripts share; sourced from the top
+# of the tree.  C (regress/cluster.sh) must be set for creds.
+
+# wait_for SECONDS COMMAND...: poll every 0.1 s
+wait_for() {
+	n=$(($1 * 10)); shift
+	while [ "$n" -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1; n=$((n - 1))
+	done
+	return 1
+}
+
+# field FILE KEY: a string member of a JSON file
+field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]], end="")' "$@"; }
+
+# creds K M: cluster csr on node K, nodes create on node M; the files
+# (nK.csr, credK.json, nK.crt, ca.crt) go to $CREDS_DIR
+creds() {
+	$C ctl "$1" cluster csr --host="127.0.0.$1" >"$CREDS_DIR/csr$1.json" &&
+	field "$CREDS_DIR/csr$1.json" csr >"$CREDS_DIR/n$1.csr" &&
+	$C ctl "$2" cluster nodes create --csr="$CREDS_DIR/n$1.csr" \
+	    --newnodehost="127.0.0.$1" >"$CREDS_DIR/cred$1.json" &&
+	field "$CREDS_DIR/cred$1.json" cert >"$CREDS_DIR/n$1.crt" &&
+	field "$CREDS_DIR/cred$1.json" cachain >"$CREDS_DIR/ca.crt"
+}
