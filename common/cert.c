@@ -3,9 +3,11 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
@@ -414,4 +416,29 @@ bad:
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	X509_REQ_free(r);
 	return NULL;
+}
+
+/*
+ * Days from now until a PEM certificate's notAfter (negative once it has
+ * passed), and that date as YYYY-MM-DD.  -1 when the PEM is no certificate.
+ */
+int
+cert_days_left(const char *pem, int *days, char *date, size_t datelen)
+{
+	BIO		*b = BIO_new_mem_buf(pem, -1);
+	X509		*x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+	struct tm	 tm;
+	int		 d, s, r = -1;
+
+	if (x != NULL && ASN1_TIME_diff(&d, &s, NULL,
+	    X509_get0_notAfter(x)) == 1 &&
+	    ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1) {
+		*days = d;
+		strftime(date, datelen, "%Y-%m-%d", &tm);
+		r = 0;
+	}
+	ERR_clear_error();
+	X509_free(x);
+	BIO_free(b);
+	return r;
 }

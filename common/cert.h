@@ -29,6 +29,7 @@ X509		*cert_self_signed(EVP_PKEY *, const char *);
 X509_REQ	*csr_make(EVP_PKEY *, const char *, const char *,
 		    const uint8_t [CSR_BOXPK_LEN]);
 int		 pem_csr(X509_REQ *, char *, size_t);
+int		 cert_days_left(const char *, int *, char *, size_t);
 X509_REQ	*csr_parse(const char *, char *, size_t,
 		    uint8_t [CSR_BOXPK_LEN], char *, size_t);
 

@@ -3,7 +3,9 @@
  * order.  kmctl prints them (pretty) and the API sends them (compact) from
  * this one place, so local and remote output cannot drift apart.
  */
+#include <stdlib.h>
 #include <string.h>
+#include <yajl_tree.h>
 
 #include "json.h"
 
@@ -65,12 +67,10 @@ json_node(yajl_gen g, const struct node_info *n)
 	yajl_gen_map_close(g);
 }
 
-void
-json_nodes(yajl_gen g, const struct nodes_page *pg,
-    const struct node_info *nodes, size_t n)
+/* A page's head: skip, limit, total, and "resources" opened. */
+static void
+page_open(yajl_gen g, const struct nodes_page *pg)
 {
-	size_t	 i;
-
 	yajl_gen_map_open(g);
 	json_str(g, "skip");
 	yajl_gen_integer(g, pg->skip);
@@ -79,9 +79,150 @@ json_nodes(yajl_gen g, const struct nodes_page *pg,
 	json_str(g, "total");
 	yajl_gen_integer(g, pg->total);
 	json_str(g, "resources");
+}
+
+void
+json_nodes(yajl_gen g, const struct nodes_page *pg,
+    const struct node_info *nodes, size_t n)
+{
+	size_t	 i;
+
+	page_open(g, pg);
 	yajl_gen_array_open(g);
 	for (i = 0; i < n; i++)
 		json_node(g, &nodes[i]);
+	yajl_gen_array_close(g);
+	yajl_gen_map_close(g);
+}
+
+static const char	**sort_keys;
+
+static int
+key_cmp(const void *a, const void *b)
+{
+	return strcmp(sort_keys[*(const size_t *)a],
+	    sort_keys[*(const size_t *)b]);
+}
+
+/*
+ * Copy a parsed value into g, numbers verbatim; with sorted, an object's
+ * keys in byte order (the reference's order for the summary, whatever
+ * order jsonb stored them in).
+ */
+void
+json_value(yajl_gen g, yajl_val v, int sorted)
+{
+	size_t	 i, n, *idx;
+
+	if (YAJL_IS_OBJECT(v)) {
+		n = v->u.object.len;
+		if ((idx = calloc(n ? n : 1, sizeof(*idx))) == NULL) {
+			yajl_gen_null(g);
+			return;
+		}
+		for (i = 0; i < n; i++)
+			idx[i] = i;
+		if (sorted) {
+			sort_keys = v->u.object.keys;
+			qsort(idx, n, sizeof(*idx), key_cmp);
+		}
+		yajl_gen_map_open(g);
+		for (i = 0; i < n; i++) {
+			json_str(g, v->u.object.keys[idx[i]]);
+			json_value(g, v->u.object.values[idx[i]], sorted);
+		}
+		yajl_gen_map_close(g);
+		free(idx);
+	} else if (YAJL_IS_ARRAY(v)) {
+		yajl_gen_array_open(g);
+		for (i = 0; i < v->u.array.len; i++)
+			json_value(g, v->u.array.values[i], sorted);
+		yajl_gen_array_close(g);
+	} else if (YAJL_IS_STRING(v))
+		json_str(g, v->u.string);
+	else if (YAJL_IS_NUMBER(v))
+		yajl_gen_number(g, v->u.number.r, strlen(v->u.number.r));
+	else if (YAJL_IS_TRUE(v))
+		yajl_gen_bool(g, 1);
+	else if (YAJL_IS_FALSE(v))
+		yajl_gen_bool(g, 0);
+	else
+		yajl_gen_null(g);
+}
+
+/*
+ * cluster summary: rows sorted by reporter, then node.  Each reporter's
+ * views of every node under "clusterSummary", and when it last wrote.
+ * A view that does not parse as an object (it came from another node's
+ * database) is shown as null.
+ */
+void
+json_summary(yajl_gen g, const struct summary_row *rows, size_t n)
+{
+	struct nodes_page	 pg;
+	yajl_val		 v;
+	char			 err[128];
+	size_t			 i, j;
+
+	memset(&pg, 0, sizeof(pg));
+	for (i = 0; i < n; i++)
+		if (i == 0 || strcmp(rows[i].reporter, rows[i - 1].reporter))
+			pg.total++;
+	page_open(g, &pg);
+	yajl_gen_map_open(g);
+	for (i = 0; i < n; i = j) {
+		json_str(g, rows[i].reporter);
+		yajl_gen_map_open(g);
+		json_str(g, "clusterSummary");
+		yajl_gen_map_open(g);
+		for (j = i; j < n && strcmp(rows[j].reporter,
+		    rows[i].reporter) == 0; j++) {
+			json_str(g, rows[j].node);
+			v = yajl_tree_parse(rows[j].view, err, sizeof(err));
+			if (YAJL_IS_OBJECT(v))
+				json_value(g, v, 1);
+			else
+				yajl_gen_null(g);
+			yajl_tree_free(v);
+		}
+		yajl_gen_map_close(g);
+		json_str(g, "lastUpdated");
+		json_str(g, rows[i].updated);
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_map_close(g);
+	yajl_gen_map_close(g);
+}
+
+void
+json_alarms(yajl_gen g, const struct nodes_page *pg,
+    const struct alarm_info *a, size_t n)
+{
+	size_t	 i;
+
+	page_open(g, pg);
+	yajl_gen_array_open(g);
+	for (i = 0; i < n; i++) {
+		yajl_gen_map_open(g);
+		json_str(g, "id");
+		yajl_gen_integer(g, a[i].id);
+		json_str(g, "kind");
+		json_str(g, a[i].kind);
+		json_str(g, "subject");
+		json_str(g, a[i].subject);
+		json_str(g, "message");
+		json_str(g, a[i].message);
+		json_str(g, "raised");
+		json_str(g, a[i].raised);
+		json_str(g, "cleared");
+		if (a[i].cleared[0] != '\0')
+			json_str(g, a[i].cleared);
+		else
+			yajl_gen_null(g);
+		json_str(g, "active");
+		yajl_gen_bool(g, a[i].cleared[0] == '\0');
+		yajl_gen_map_close(g);
+	}
 	yajl_gen_array_close(g);
 	yajl_gen_map_close(g);
 }

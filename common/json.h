@@ -2,6 +2,7 @@
 #define KMD_JSON_H
 
 #include <yajl_gen.h>
+#include <yajl_tree.h>
 
 #include "proto.h"
 
@@ -15,5 +16,9 @@ void	json_csr(yajl_gen, const struct csr_reply *);
 void	json_credentials(yajl_gen, const struct node_credentials *);
 void	json_check(yajl_gen, const struct join_check *);
 void	json_error(yajl_gen, int, const char *, const char *);
+void	json_value(yajl_gen, yajl_val, int);
+void	json_summary(yajl_gen, const struct summary_row *, size_t);
+void	json_alarms(yajl_gen, const struct nodes_page *,
+	    const struct alarm_info *, size_t);
 
 #endif

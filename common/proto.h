@@ -117,6 +117,19 @@ enum imsg_type {
 	IMSG_HSM_NODE_SIGN,	/* struct hsm_node_sign */
 	IMSG_HSM_NODE_SIGNED,	/* struct hsm_node_signed */
 
+	/* kmctl/api -> parent -> replmon: cluster summary; replies
+	 * SUMMARY_ROW frames (one per reporter and node), END */
+	IMSG_CTL_SUMMARY,	/* empty */
+	IMSG_SUMMARY,		/* empty */
+	IMSG_SUMMARY_ROW,	/* struct summary_row */
+
+	/* kmctl/api -> parent -> replmon: alarms list; replies ALARMS_PAGE,
+	 * ALARM_INFO frames, END */
+	IMSG_CTL_ALARMS,	/* struct alarms_query */
+	IMSG_ALARMS,		/* struct alarms_query */
+	IMSG_ALARMS_PAGE,	/* struct nodes_page */
+	IMSG_ALARM_INFO,	/* struct alarm_info */
+
 	IMSG_MAX
 };
 
@@ -250,6 +263,32 @@ struct node_info {
 	int32_t		 this_node;
 };
 
+#define KMD_VIEW_MAX	4096
+#define KMD_TIME_MAX	40
+
+/* One reporter's view of one node, as kmd_node_health holds it. */
+struct summary_row {
+	char		 reporter[KMD_NODEID_MAX];
+	char		 node[KMD_NODEID_MAX];
+	char		 updated[KMD_TIME_MAX];	/* the reporter's last write */
+	char		 view[KMD_VIEW_MAX];	/* JSON object */
+};
+
+struct alarms_query {
+	int32_t		 skip;
+	int32_t		 limit;
+	int32_t		 all;		/* 1: cleared ones too */
+};
+
+struct alarm_info {
+	int64_t		 id;
+	char		 kind[16];
+	char		 subject[KMD_NODEID_MAX];
+	char		 message[KMD_ERR_MAX];
+	char		 raised[KMD_TIME_MAX];
+	char		 cleared[KMD_TIME_MAX];	/* "": still active */
+};
+
 struct hsm_create {
 	char		 cluster_id[KMD_NODEID_MAX];
 	char		 node_id[KMD_NODEID_MAX];
@@ -291,6 +330,11 @@ struct conf_worker {
 	char		 chrootdir[KMD_PATH_MAX];
 	char		 pgsock[KMD_PATH_MAX];	/* as the worker sees it */
 	char		 host[KMD_HOST_MAX];	/* kmd.conf host */
+	int32_t		 rm_interval;		/* replmon: ms per tick */
+	int32_t		 rm_down_after;		/* ms without a heartbeat */
+	int32_t		 alarm_wal_mb;
+	int32_t		 alarm_skew_ms;
+	int32_t		 alarm_cert_days;
 };
 
 struct ctl_proc {

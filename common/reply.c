@@ -17,26 +17,70 @@ node_ok(const struct node_info *n)
 	    TERMINATED(n->pubaddr);
 }
 
+/* Room for one more element of a growing array, at most max of them. */
+static void *
+grow(void **arr, size_t n, size_t *cap, size_t max, size_t size)
+{
+	void	*a;
+	size_t	 c;
+
+	if (n == max)
+		return NULL;
+	if (n == *cap) {
+		c = *cap ? 2 * *cap : 8;
+		if ((a = reallocarray(*arr, c, size)) == NULL)
+			return NULL;
+		*arr = a;
+		*cap = c;
+	}
+	return (char *)*arr + n * size;
+}
+
 static int
 add_node(struct reply *r, const struct kmsg *m)
 {
 	struct node_info	*n;
-	size_t			 cap;
 
-	if (!r->havepage || r->nnodes == REPLY_NODES_MAX)
+	if (!r->havepage || (n = grow((void **)&r->nodes, r->nnodes,
+	    &r->nodescap, REPLY_NODES_MAX, sizeof(*n))) == NULL)
 		return -1;
-	if (r->nnodes == r->nodescap) {
-		cap = r->nodescap ? 2 * r->nodescap : 8;
-		if ((n = reallocarray(r->nodes, cap, sizeof(*n))) == NULL)
-			return -1;
-		r->nodes = n;
-		r->nodescap = cap;
-	}
-	n = &r->nodes[r->nnodes];
 	memcpy(n, m->data, sizeof(*n));
 	if (!node_ok(n))
 		return -1;
 	r->nnodes++;
+	return 0;
+}
+
+static int
+add_row(struct reply *r, const struct kmsg *m)
+{
+	struct summary_row	*s;
+
+	if ((s = grow((void **)&r->rows, r->nrows, &r->rowscap,
+	    REPLY_ROWS_MAX, sizeof(*s))) == NULL)
+		return -1;
+	memcpy(s, m->data, sizeof(*s));
+	if (!TERMINATED(s->reporter) || !TERMINATED(s->node) ||
+	    !TERMINATED(s->updated) || !TERMINATED(s->view))
+		return -1;
+	r->nrows++;
+	return 0;
+}
+
+static int
+add_alarm(struct reply *r, const struct kmsg *m)
+{
+	struct alarm_info	*a;
+
+	if (!r->havepage || (a = grow((void **)&r->alarms, r->nalarms,
+	    &r->alarmscap, REPLY_ALARMS_MAX, sizeof(*a))) == NULL)
+		return -1;
+	memcpy(a, m->data, sizeof(*a));
+	if (!TERMINATED(a->kind) || !TERMINATED(a->subject) ||
+	    !TERMINATED(a->message) || !TERMINATED(a->raised) ||
+	    !TERMINATED(a->cleared))
+		return -1;
+	r->nalarms++;
 	return 0;
 }
 
@@ -56,6 +100,15 @@ reply_frame(struct reply *r, const struct kmsg *m)
 			return -1;
 		r->haveinfo = 1;
 		return 0;
+	case IMSG_SUMMARY_ROW:
+		if (m->datalen != sizeof(struct summary_row))
+			return -1;
+		return add_row(r, m);
+	case IMSG_ALARM_INFO:
+		if (m->datalen != sizeof(struct alarm_info))
+			return -1;
+		return add_alarm(r, m);
+	case IMSG_ALARMS_PAGE:
 	case IMSG_NODES_PAGE:
 		if (m->datalen != sizeof(r->page) || r->havepage)
 			return -1;
@@ -126,6 +179,8 @@ void
 reply_clear(struct reply *r)
 {
 	free(r->nodes);
+	free(r->rows);
+	free(r->alarms);
 	free(r->csr);
 	if (r->cred != NULL)
 		explicit_bzero(r->cred, sizeof(*r->cred));

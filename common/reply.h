@@ -14,6 +14,8 @@
 #define REPLY_PROCS_MAX	16
 #define REPLY_NODES_MAX	1000
 #define REPLY_CHECKS_MAX	16
+#define REPLY_ROWS_MAX	1024	/* summary: 20 reporters x 20 nodes, and some */
+#define REPLY_ALARMS_MAX	1000
 
 struct reply {
 	struct cluster_info	 info;
@@ -31,6 +33,13 @@ struct reply {
 	struct join_check	 checks[REPLY_CHECKS_MAX];
 	size_t			 nchecks;
 	struct node_credentials	*cred;		/* malloc'd */
+	struct summary_row	*rows;		/* malloc'd */
+	size_t			 nrows;
+	size_t			 rowscap;
+	int			 havesummary;	/* END with no rows is one */
+	struct alarm_info	*alarms;	/* malloc'd */
+	size_t			 nalarms;
+	size_t			 alarmscap;
 };
 
 int	reply_frame(struct reply *, const struct kmsg *);

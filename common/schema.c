@@ -106,10 +106,78 @@ static const char v3[] =
     "  ADD COLUMN join_progress text;\n"
     "GRANT SELECT ON kmd_join_pending TO kmd_replmon;\n";
 
+/*
+ * Monitoring.  A node's replmon rewrites its row about itself in
+ * kmd_node_health every tick: that is its heartbeat.  When the row comes
+ * in through replication, a REPLICA trigger notes on this node when it
+ * arrived and the reporter's clock in it (kmd_peer_seen, node-local): how
+ * long ago a peer was last heard from, and how far its clock is off.
+ * kmd_slot_name is the name pglogical gives a subscriber's slot on its
+ * provider (see pglogical's gen_slot_name; hashtext is its hash_any).
+ * replmon is no superuser: two SECURITY DEFINER functions give it what
+ * it reads of pglogical and of the replication origins, and nothing else.
+ */
+static const char v4[] =
+    "CREATE TABLE kmd_peer_seen (\n"
+    "  peer uuid PRIMARY KEY,\n"
+    "  peer_clock timestamptz NOT NULL,\n"
+    "  seen timestamptz NOT NULL);\n"
+    "CREATE FUNCTION kmd_heartbeat_seen() RETURNS trigger LANGUAGE plpgsql\n"
+    "  AS $$ BEGIN\n"
+    "  INSERT INTO kmd_peer_seen VALUES (NEW.reporter, NEW.last_updated,\n"
+    "    clock_timestamp()) ON CONFLICT (peer) DO UPDATE SET\n"
+    "    peer_clock = EXCLUDED.peer_clock, seen = EXCLUDED.seen;\n"
+    "  RETURN NULL;\n"
+    "END $$;\n"
+    "CREATE TRIGGER kmd_heartbeat AFTER INSERT OR UPDATE ON kmd_node_health\n"
+    "  FOR EACH ROW WHEN (NEW.reporter = NEW.peer)\n"
+    "  EXECUTE FUNCTION kmd_heartbeat_seen();\n"
+    "ALTER TABLE kmd_node_health ENABLE REPLICA TRIGGER kmd_heartbeat;\n"
+    "CREATE FUNCTION kmd_hex(id uuid, n int) RETURNS text LANGUAGE sql\n"
+    "  IMMUTABLE AS $$ SELECT left(replace(id::text, '-', ''), n) $$;\n"
+    "CREATE FUNCTION kmd_sub_name(provider uuid, subscriber uuid)\n"
+    "  RETURNS text LANGUAGE sql IMMUTABLE AS\n"
+    "  $$ SELECT 'kmd_' || kmd_hex(provider, 12) || '_' ||\n"
+    "    kmd_hex(subscriber, 12) $$;\n"
+    "CREATE FUNCTION kmd_short(s text) RETURNS text LANGUAGE sql IMMUTABLE\n"
+    "  AS $$ SELECT CASE WHEN length(s) <= 16 THEN s ELSE left(s, 8) ||\n"
+    "    left(lpad(to_hex(hashtext(s)), 8, '0'), 7) END $$;\n"
+    "CREATE FUNCTION kmd_slot_name(provider uuid, subscriber uuid)\n"
+    "  RETURNS text LANGUAGE sql IMMUTABLE AS\n"
+    "  $$ SELECT 'pgl_' || kmd_short(current_database()) || '_' ||\n"
+    "    kmd_short('kmd_' || kmd_hex(provider, 32)) || '_' ||\n"
+    "    kmd_short(kmd_sub_name(provider, subscriber)) $$;\n"
+    "CREATE FUNCTION kmd_subs() RETURNS TABLE (sub text, status text,\n"
+    "  remote_lsn pg_lsn) LANGUAGE sql SECURITY DEFINER\n"
+    "  SET search_path = pg_catalog AS $$\n"
+    "  SELECT s.subscription_name::text, s.status, o.remote_lsn\n"
+    "  FROM pglogical.show_subscription_status() s\n"
+    "  LEFT JOIN pg_replication_origin_status o ON o.external_id = s.slot_name\n"
+    "$$;\n"
+    "REVOKE ALL ON FUNCTION kmd_subs() FROM PUBLIC;\n"
+    "GRANT EXECUTE ON FUNCTION kmd_subs() TO kmd_replmon;\n"
+    "GRANT SELECT ON kmd_peer_seen TO kmd_replmon;\n"
+    "CREATE VIEW kmd_node_status AS\n"
+    "  WITH me AS (SELECT node_id FROM kmd_local),\n"
+    "  mine AS (SELECT h.peer, h.view #>> '{nodeInfo,status,code}' AS code\n"
+    "    FROM kmd_node_health h JOIN me ON h.reporter = me.node_id),\n"
+    "  trusted AS (SELECT node_id AS r FROM me\n"
+    "    UNION SELECT peer FROM mine WHERE code = 'r'),\n"
+    "  views AS (SELECT h.peer, h.view #>> '{nodeInfo,status,code}' AS code\n"
+    "    FROM kmd_node_health h JOIN trusted t ON t.r = h.reporter\n"
+    "    UNION ALL SELECT node_id, 'r' FROM me)\n"
+    "  SELECT n.node_id, CASE WHEN n.state <> 'r' THEN n.state ELSE\n"
+    "    (SELECT CASE count(DISTINCT v.code) WHEN 0 THEN 'u'\n"
+    "      WHEN 1 THEN min(v.code) ELSE 'x' END\n"
+    "      FROM views v WHERE v.peer = n.node_id) END AS code\n"
+    "  FROM kmd_nodes n;\n"
+    "GRANT SELECT ON kmd_node_status TO kmd_replmon;\n";
+
 const struct migration schema_migrations[] = {
 	{ 1, v1 },
 	{ 2, v2 },
 	{ 3, v3 },
+	{ 4, v4 },
 };
 const size_t schema_nmigrations =
     sizeof(schema_migrations) / sizeof(schema_migrations[0]);

@@ -38,6 +38,8 @@ static int	rest_new(const void *, struct rest_req *);
 static int	rest_csr(const void *, struct rest_req *);
 static int	rest_create(const void *, struct rest_req *);
 static int	rest_nodes(const void *, struct rest_req *);
+static int	build_alarms(const struct parse_result *, void *, size_t *);
+static int	rest_alarms(const void *, struct rest_req *);
 
 /*
  * One row per action kmctl can send: its request message and the builder
@@ -63,6 +65,10 @@ static const struct ctl_action actions[] = {
 	{ A_CLUSTER_JOIN, IMSG_CTL_CLUSTER_JOIN, build_join, P_INFO,
 	    "POST", "cluster/join", rest_join },
 	{ A_CLUSTER_FULLJOIN, IMSG_NONE, NULL, P_NONE, NULL, NULL, NULL },
+	{ A_CLUSTER_SUMMARY, IMSG_CTL_SUMMARY, NULL, P_SUMMARY,
+	    "GET", "cluster/summary", NULL },
+	{ A_ALARMS_LIST, IMSG_CTL_ALARMS, build_alarms, P_ALARMS,
+	    "GET", "alarms", rest_alarms },
 	{ A_USERS_SETPW, IMSG_CTL_USER_SET, build_user, P_NONE,
 	    NULL, NULL, NULL },
 };
@@ -211,6 +217,21 @@ build_nodes(const struct parse_result *res, void *buf, size_t *len)
 	return 0;
 }
 
+static int
+build_alarms(const struct parse_result *res, void *buf, size_t *len)
+{
+	struct alarms_query	*q = buf;
+
+	memset(q, 0, sizeof(*q));
+	q->skip = res->flag[F_SKIP] ? atoi(res->flag[F_SKIP]) : 0;
+	q->limit = res->flag[F_LIMIT] ? atoi(res->flag[F_LIMIT]) : 256;
+	if (q->limit > 1000)
+		die("--limit is at most 1000");
+	q->all = res->flag[F_ALL] != NULL;
+	*len = sizeof(*q);
+	return 0;
+}
+
 /* The password comes from the terminal (asked twice) or one stdin line. */
 static int
 build_user(const struct parse_result *res, void *buf, size_t *len)
@@ -306,6 +327,17 @@ rest_nodes(const void *req, struct rest_req *rr)
 }
 
 static int
+rest_alarms(const void *req, struct rest_req *rr)
+{
+	const struct alarms_query	*q = req;
+	int				 n;
+
+	n = snprintf(rr->path, sizeof(rr->path), "alarms?skip=%d&limit=%d%s",
+	    q->skip, q->limit, q->all ? "&all=1" : "");
+	return n < 0 || (size_t)n >= sizeof(rr->path) ? -1 : 0;
+}
+
+static int
 ctl_connect(const char *path)
 {
 	struct sockaddr_un	 sun;
@@ -338,6 +370,7 @@ ctl_done(const struct ctl_action *a, struct reply *r)
 		ok = r->haveinfo;
 		break;
 	case P_NODES:
+	case P_ALARMS:
 		ok = r->havepage;
 		break;
 	case P_NODE:

@@ -57,6 +57,12 @@ print_reply(const struct reply *r, enum print_what what)
 	case P_NODE:
 		json_node(g, &r->nodes[0]);
 		break;
+	case P_SUMMARY:
+		json_summary(g, r->rows, r->nrows);
+		break;
+	case P_ALARMS:
+		json_alarms(g, &r->page, r->alarms, r->nalarms);
+		break;
 	case P_CSR:
 		json_csr(g, r->csr);
 		break;
@@ -70,36 +76,6 @@ print_reply(const struct reply *r, enum print_what what)
 	return gen_print(g);
 }
 
-/* Copy a parsed value into g, keys in their order, numbers verbatim. */
-static void
-gen_value(yajl_gen g, yajl_val v)
-{
-	size_t	 i;
-
-	if (YAJL_IS_OBJECT(v)) {
-		yajl_gen_map_open(g);
-		for (i = 0; i < v->u.object.len; i++) {
-			json_str(g, v->u.object.keys[i]);
-			gen_value(g, v->u.object.values[i]);
-		}
-		yajl_gen_map_close(g);
-	} else if (YAJL_IS_ARRAY(v)) {
-		yajl_gen_array_open(g);
-		for (i = 0; i < v->u.array.len; i++)
-			gen_value(g, v->u.array.values[i]);
-		yajl_gen_array_close(g);
-	} else if (YAJL_IS_STRING(v))
-		json_str(g, v->u.string);
-	else if (YAJL_IS_NUMBER(v))
-		yajl_gen_number(g, v->u.number.r, strlen(v->u.number.r));
-	else if (YAJL_IS_TRUE(v))
-		yajl_gen_bool(g, 1);
-	else if (YAJL_IS_FALSE(v))
-		yajl_gen_bool(g, 0);
-	else
-		yajl_gen_null(g);
-}
-
 int
 print_json(yajl_val v)
 {
@@ -107,7 +83,7 @@ print_json(yajl_val v)
 
 	if ((g = gen_new()) == NULL)
 		return -1;
-	gen_value(g, v);
+	json_value(g, v, 0);
 	return gen_print(g);
 }
 

@@ -31,6 +31,7 @@ static const struct {
 	[F_BLOCK] = { "block", 1, NULL },
 	[F_FORCE] = { "force", 1, NULL },
 	[F_NAME] = { "name", 0, "USER" },
+	[F_ALL] = { "all", 1, NULL },
 };
 
 static const struct {
@@ -107,7 +108,14 @@ static const struct token t_users[] = {
 	{ NULL, A_NONE, NULL, 0, 0, NULL }
 };
 
+static const struct token t_alarms[] = {
+	{ "list", A_ALARMS_LIST, NULL, FM(F_SKIP) | FM(F_LIMIT) | FM(F_ALL), 0,
+	    "this node's active alarms (--all: cleared ones too)" },
+	{ NULL, A_NONE, NULL, 0, 0, NULL }
+};
+
 static const struct token t_main[] = {
+	{ "alarms", A_NONE, t_alarms, 0, 0, "this node's alarms" },
 	{ "cluster", A_NONE, t_cluster, 0, 0, "clusters and nodes" },
 	{ "services", A_NONE, t_services, 0, 0, "this node's services" },
 	{ "rot-keys", A_NONE, t_rotkeys, 0, 0, "root-of-trust keys" },

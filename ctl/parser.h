@@ -28,6 +28,7 @@ enum action {
 	A_ROTKEYS_LIST,
 	A_ROTKEYS_ROTATE,
 	A_USERS_SETPW,
+	A_ALARMS_LIST,
 	A_MAX
 };
 
@@ -35,7 +36,7 @@ enum flag {
 	F_HOST, F_URL, F_PUBADDR, F_MEMBER, F_CERT, F_CACHAIN, F_MKEK, F_CSR,
 	F_NEWNODEHOST, F_NEWNODECONFIG, F_NEWNODEURL, F_NEWNODEUSER,
 	F_NEWNODEPASS, F_ID, F_SKIP, F_LIMIT, F_SHAREDHSM, F_YES, F_BLOCK,
-	F_FORCE, F_NAME, F_MAX
+	F_FORCE, F_NAME, F_ALL, F_MAX
 };
 
 /* Global options, before the command words: where and how to connect. */

@@ -1,6 +1,7 @@
 #include <sys/stat.h>
 
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -23,6 +24,38 @@ struct token {
 	char		 text[TOK_MAX];
 };
 
+/*
+ * Numeric settings: the words that name one, its unit and range, and
+ * where it goes.  Each is one statement "words N".
+ */
+static const struct numkey {
+	const char	*words;
+	const char	*unit;
+	long		 min, max;
+	size_t		 off;
+} numkeys[] = {
+	{ "api token lifetime", "seconds", 10, 86400,
+	    offsetof(struct kmd_conf, token_lifetime) },
+	{ "replmon interval", "milliseconds", 100, 60000,
+	    offsetof(struct kmd_conf, rm_interval) },
+	{ "replmon down-after", "milliseconds", 1000, 600000,
+	    offsetof(struct kmd_conf, rm_down_after) },
+	{ "alarm retained-wal", "megabytes", 1, 1048576,
+	    offsetof(struct kmd_conf, alarm_wal_mb) },
+	{ "alarm clock-skew", "milliseconds", 0, 3600000,
+	    offsetof(struct kmd_conf, alarm_skew_ms) },
+	{ "alarm cert-expiry", "days", 0, 3650,
+	    offsetof(struct kmd_conf, alarm_cert_days) },
+};
+#define NNUMKEYS	(sizeof(numkeys) / sizeof(numkeys[0]))
+
+enum { KEY_SOCKET, KEY_GROUP, KEY_USER, KEY_DATADIR, KEY_HOST, KEY_API,
+	KEY_DBUSER, KEY_PGBIN, KEY_NUM, KEY_MAX = KEY_NUM + NNUMKEYS };
+static const char *keynames[] = {
+	"socket", "socket group", "user", "datadir", "host", "api listen",
+	"dbuser", "pgbin"
+};
+
 struct parser {
 	const char	*fname;
 	const char	*p, *end;
@@ -30,16 +63,10 @@ struct parser {
 	char		*err;
 	size_t		 errlen;
 	int		 nerrors;
-	int		 seen[10];	/* line a key was set on, by KEY_* */
+	int		 seen[KEY_MAX];	/* line a key was set on */
 	struct kmd_conf	*conf;
 };
 
-enum { KEY_SOCKET, KEY_GROUP, KEY_USER, KEY_DATADIR, KEY_HOST, KEY_API,
-	KEY_DBUSER, KEY_PGBIN, KEY_TOKEN };
-static const char *keynames[] = {
-	"socket", "socket group", "user", "datadir", "host", "api listen",
-	"dbuser", "pgbin", "api token lifetime"
-};
 
 static void
 perr(struct parser *ps, const char *fmt, ...)
@@ -171,7 +198,8 @@ static int
 once(struct parser *ps, int key)
 {
 	if (ps->seen[key]) {
-		perr(ps, "'%s' is already set at line %d", keynames[key],
+		perr(ps, "'%s' is already set at line %d", key >= KEY_NUM ?
+		    numkeys[key - KEY_NUM].words : keynames[key],
 		    ps->seen[key]);
 		return -1;
 	}
@@ -286,25 +314,51 @@ st_simple(struct parser *ps, struct token *t, int n, int key)
 		perr(ps, "host '%s' is not an address or host name", dst);
 }
 
-/* api token lifetime SECONDS */
-static void
-st_token(struct parser *ps, struct token *t, int n)
+/* Does the statement start with these words (space-separated)? */
+static int
+starts_with(const struct token *t, int n, const char *words, int *nwords)
 {
-	long	 secs;
+	char	 w[64], *p, *save = NULL;
+	int	 i = 0;
 
-	if (n != 4 || !is_kw(&t[2], "lifetime")) {
-		perr(ps, "expected: api token lifetime seconds");
-		return;
+	kmd_strlcpy(w, words, sizeof(w));
+	for (p = strtok_r(w, " ", &save); p != NULL;
+	    p = strtok_r(NULL, " ", &save), i++)
+		if (i >= n || !is_kw(&t[i], p))
+			return 0;
+	*nwords = i;
+	return 1;
+}
+
+/* A numeric setting: "words N", N within its range.  0: not one. */
+static int
+st_num(struct parser *ps, struct token *t, int n)
+{
+	const struct numkey	*k;
+	size_t			 i;
+	long			 v;
+	int			 nw;
+
+	for (i = 0; i < NNUMKEYS; i++)
+		if (starts_with(t, n, numkeys[i].words, &nw))
+			break;
+	if (i == NNUMKEYS)
+		return 0;
+	k = &numkeys[i];
+	if (n != nw + 1) {
+		perr(ps, "expected: %s %s", k->words, k->unit);
+		return 1;
 	}
-	if (once(ps, KEY_TOKEN) == -1)
-		return;
-	secs = t[3].type == T_NUMBER && strlen(t[3].text) <= 6 ?
-	    strtol(t[3].text, NULL, 10) : -1;
-	if (secs < 10 || secs > 86400)
-		perr(ps, "token lifetime must be from 10 to 86400 seconds, not"
-		    " '%s'", t[3].text);
+	if (once(ps, KEY_NUM + i) == -1)
+		return 1;
+	v = t[nw].type == T_NUMBER && strlen(t[nw].text) <= 9 ?
+	    strtol(t[nw].text, NULL, 10) : -1;
+	if (v < k->min || v > k->max)
+		perr(ps, "%s must be from %ld to %ld %s, not '%s'", k->words,
+		    k->min, k->max, k->unit, t[nw].text);
 	else
-		ps->conf->token_lifetime = (int)secs;
+		*(int *)((char *)ps->conf + k->off) = (int)v;
+	return 1;
 }
 
 static void
@@ -314,10 +368,9 @@ st_api(struct parser *ps, struct token *t, int n)
 	long		 port;
 
 	if (n >= 2 && is_kw(&t[1], "token")) {
-		st_token(ps, t, n);
+		perr(ps, "expected: api token lifetime seconds");
 		return;
 	}
-
 	if (n < 3 || !is_kw(&t[1], "listen") || (n != 3 && n != 5) ||
 	    (n == 5 && !is_kw(&t[3], "port"))) {
 		perr(ps, "expected: api listen \"address\" [port number]");
@@ -345,6 +398,8 @@ statement(struct parser *ps, struct token *t, int n)
 {
 	if (t[0].type != T_WORD)
 		perr(ps, "expected a keyword, got '%s'", t[0].text);
+	else if (st_num(ps, t, n))
+		;
 	else if (strcmp(t[0].text, "socket") == 0)
 		st_socket(ps, t, n);
 	else if (strcmp(t[0].text, "user") == 0)
@@ -359,9 +414,14 @@ statement(struct parser *ps, struct token *t, int n)
 		st_simple(ps, t, n, KEY_DBUSER);
 	else if (strcmp(t[0].text, "pgbin") == 0)
 		st_simple(ps, t, n, KEY_PGBIN);
+	else if (strcmp(t[0].text, "replmon") == 0 ||
+	    strcmp(t[0].text, "alarm") == 0)
+		perr(ps, "expected: %s followed by one of its settings (see"
+		    " kmd.conf(5))", t[0].text);
 	else
 		perr(ps, "unknown keyword '%s' (expected one of: socket, user,"
-		    " datadir, host, api, dbuser, pgbin)", t[0].text);
+		    " datadir, host, api, dbuser, pgbin, replmon, alarm)",
+		    t[0].text);
 }
 
 void
@@ -375,6 +435,11 @@ conf_defaults(struct kmd_conf *c)
 	kmd_strlcpy(c->api_addr, "127.0.0.1", sizeof(c->api_addr));
 	c->api_port = 8443;
 	c->token_lifetime = 3600;
+	c->rm_interval = 1000;
+	c->rm_down_after = 3000;
+	c->alarm_wal_mb = 1024;
+	c->alarm_skew_ms = 2000;
+	c->alarm_cert_days = 30;
 	kmd_strlcpy(c->dbuser, "postgres", sizeof(c->dbuser));
 	kmd_strlcpy(c->pgbin, "/usr/lib/postgresql/15/bin", sizeof(c->pgbin));
 }
@@ -466,6 +531,8 @@ print_str(FILE *f, const char *s)
 void
 conf_print(FILE *f, const struct kmd_conf *c)
 {
+	size_t	 i;
+
 	fputs("socket ", f);
 	print_str(f, c->socket);
 	fputc('\n', f);
@@ -482,10 +549,12 @@ conf_print(FILE *f, const struct kmd_conf *c)
 	print_str(f, c->host);
 	fputs("\napi listen ", f);
 	print_str(f, c->api_addr);
-	fprintf(f, " port %u\napi token lifetime %d\ndbuser ", c->api_port,
-	    c->token_lifetime);
+	fprintf(f, " port %u\ndbuser ", c->api_port);
 	print_str(f, c->dbuser);
 	fputs("\npgbin ", f);
 	print_str(f, c->pgbin);
 	fputc('\n', f);
+	for (i = 0; i < NNUMKEYS; i++)
+		fprintf(f, "%s %d\n", numkeys[i].words,
+		    *(const int *)((const char *)c + numkeys[i].off));
 }

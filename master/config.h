@@ -11,6 +11,11 @@
  *	api token lifetime 3600
  *	dbuser "postgres"
  *	pgbin "/usr/lib/postgresql/15/bin"
+ *	replmon interval 1000		milliseconds between ticks
+ *	replmon down-after 3000		milliseconds without a peer's heartbeat
+ *	alarm retained-wal 1024		megabytes of WAL kept for one peer
+ *	alarm clock-skew 2000		milliseconds
+ *	alarm cert-expiry 30		days before this node's certificate ends
  *
  * Only the parent parses it; workers get their slice over kmsg.
  */
@@ -38,6 +43,11 @@ struct kmd_conf {
 	int		 token_lifetime;	/* seconds */
 	char		 dbuser[KMD_USER_MAX];
 	char		 pgbin[KMD_PATH_MAX];
+	int		 rm_interval;		/* ms */
+	int		 rm_down_after;		/* ms */
+	int		 alarm_wal_mb;
+	int		 alarm_skew_ms;
+	int		 alarm_cert_days;
 };
 
 void	conf_defaults(struct kmd_conf *);

@@ -46,7 +46,10 @@
 	R(IMSG_CTL_USER_SET, sizeof(struct user_set), FROM(PROC_CTL), \
 	    PROC_JOINER, IMSG_USER_SET) \
 	R(IMSG_AUTH_CHECK, sizeof(struct user_set), FROM(PROC_API), \
-	    PROC_JOINER, IMSG_AUTH_CHECK)
+	    PROC_JOINER, IMSG_AUTH_CHECK) \
+	R(IMSG_CTL_SUMMARY, 0, CA, PROC_REPLMON, IMSG_SUMMARY) \
+	R(IMSG_CTL_ALARMS, sizeof(struct alarms_query), CA, PROC_REPLMON, \
+	    IMSG_ALARMS)
 
 static const struct route {
 	uint16_t	 ctl_type;
@@ -320,6 +323,12 @@ const struct kmsg_handler parent_worker_handlers[] = {
 	{ IMSG_NODES_PAGE, sizeof(struct nodes_page), FROM(PROC_REPLMON),
 	    worker_reply },
 	{ IMSG_NODE_INFO, sizeof(struct node_info), FROM(PROC_REPLMON),
+	    worker_reply },
+	{ IMSG_SUMMARY_ROW, sizeof(struct summary_row), FROM(PROC_REPLMON),
+	    worker_reply },
+	{ IMSG_ALARMS_PAGE, sizeof(struct nodes_page), FROM(PROC_REPLMON),
+	    worker_reply },
+	{ IMSG_ALARM_INFO, sizeof(struct alarm_info), FROM(PROC_REPLMON),
 	    worker_reply },
 	{ IMSG_HSM_CLUSTER_CREATE, sizeof(struct hsm_create),
 	    FROM(PROC_JOINER), worker_relay },

@@ -74,7 +74,7 @@ pg_tls_ready(const struct parent *p)
 int
 pg_write_conf(const struct parent *p)
 {
-	char	 conf[4096], tls[1024] = "ssl = off\n", hba[1024];
+	char	 conf[4096], tls[1024] = "ssl = off\n", hba[1024], ident[512];
 	int	 ssl = pg_tls_ready(p);
 
 	if (ssl)
@@ -103,11 +103,12 @@ pg_write_conf(const struct parent *p)
 	    "shared_preload_libraries = 'pglogical'\n"
 	    "track_commit_timestamp = on\n"
 	    "pglogical.conflict_resolution = 'last_update_wins'\n"
-	    "wal_sender_timeout = 10s\n"
-	    "wal_receiver_timeout = 10s\n"
-	    "tcp_keepalives_idle = 5\n"
-	    "tcp_keepalives_interval = 2\n"
-	    "tcp_keepalives_count = 3\n"
+	    "wal_sender_timeout = 5s\n"
+	    "wal_receiver_timeout = 5s\n"
+	    "tcp_keepalives_idle = 2\n"
+	    "tcp_keepalives_interval = 1\n"
+	    "tcp_keepalives_count = 2\n"
+	    "tcp_user_timeout = 5000\n"
 	    "password_encryption = 'scram-sha-256'\n"
 	    "logging_collector = off\n"
 	    "log_line_prefix = '%%m [%%p] %%q%%u@%%d '\n"
@@ -121,14 +122,14 @@ pg_write_conf(const struct parent *p)
 	    "local all kmd,kmd_replmon peer map=kmd\n"
 	    "%s",
 	    ssl ? "hostssl kmd,replication kmd_repl all cert map=peers\n" : "");
-	return pg_write(p, "data/postgresql.conf", conf) == -1 ||
-	    pg_write(p, "data/pg_hba.conf", hba) == -1 ||
-	    pg_write(p, "data/pg_ident.conf", "# Written by kmd.\n"
-	    "kmd _kmd kmd\nkmd _kmd kmd_replmon\nkmd postgres kmd\n"
+	snprintf(ident, sizeof(ident), "# Written by kmd.\n"
+	    "kmd _kmd kmd\nkmd _kmd kmd_replmon\nkmd %s kmd\n"
 	    "# peers: a certificate of the cluster CA whose CN is a node id\n"
 	    "peers /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-"
-	    "[0-9a-f]{12}$ kmd_repl\n") == -1 ?
-	    -1 : 0;
+	    "[0-9a-f]{12}$ kmd_repl\n", p->conf.dbuser);
+	return pg_write(p, "data/postgresql.conf", conf) == -1 ||
+	    pg_write(p, "data/pg_hba.conf", hba) == -1 ||
+	    pg_write(p, "data/pg_ident.conf", ident) == -1 ? -1 : 0;
 }
 
 /* In a child: become the database user, stdout/stderr to the log. */

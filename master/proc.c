@@ -170,6 +170,11 @@ proc_spawn(struct child *c)
 	if (cw.chroot && strcmp(c->def->chroot, "run") == 0)
 		kmd_strlcpy(cw.pgsock, "/", sizeof(cw.pgsock));
 	kmd_strlcpy(cw.host, p->conf.host, sizeof(cw.host));
+	cw.rm_interval = p->conf.rm_interval;
+	cw.rm_down_after = p->conf.rm_down_after;
+	cw.alarm_wal_mb = p->conf.alarm_wal_mb;
+	cw.alarm_skew_ms = p->conf.alarm_skew_ms;
+	cw.alarm_cert_days = p->conf.alarm_cert_days;
 	if (kchan_send(c->ch, IMSG_CONF_WORKER, 0, -1, &cw, sizeof(cw)) == -1)
 		fatal("%s: send config to %s", __func__, proc_name(c->def->id));
 	if (c->def->id == PROC_HSM && kchan_send(c->ch, IMSG_HSM_ROT_FD, 0,

@@ -52,7 +52,6 @@ if [ -z "${KMD_BENCH_DIR:-}" ]; then
 	[ "$(id -u)" -eq 0 ] || die "run as root (kmd must start as root)"
 	[ -x "$KMD" ] && [ -x "$KMCTL" ] || die "$KMD or $KMCTL not built (make)"
 	getent passwd _kmd >/dev/null || die "no user _kmd: run etc/install-deps"
-	getent passwd postgres >/dev/null || die "no user postgres: install postgresql-15"
 	for b in pg_dump psql createdb dropdb; do
 		[ -x "$PGBIN/$b" ] || die "no $PGBIN/$b (install postgresql-15)"
 	done
@@ -137,11 +136,12 @@ now() { date +%s.%N; }
 # secs T0 T1: T1 - T0 in seconds
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 ns() { ip netns exec "$KMD_CLUSTER_NS" "$@"; }
-# pg ARGS: a PostgreSQL client as OS user postgres (pg_ident: role kmd)
-pg() { (cd / && ns runuser -u postgres -- "$@"); }
+# pg K ARGS: a PostgreSQL client as node K's database user (pg_ident:
+# role kmd; see regress/cluster.sh)
+pg() { k=$1; shift; (cd / && ns runuser -u "kmdpg$k" -- "$@"); }
 # q K SQL [DB]: node K's database as role kmd; unaligned, tuples only
 q() {
-	pg "$PGBIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 \
+	pg "$1" "$PGBIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 \
 	    -h "$D/node$1/data/run" -U kmd -d "${3:-kmd}" -c "$2"
 }
 
@@ -295,15 +295,15 @@ STAGES=$(stages "$T/stages-large.txt")
 # Everything but pglogical's own catalog rows (CREATE EXTENSION makes them
 # empty), so that the copy is no pglogical node.
 echo "bench: pg_dump of node 1 | psql into a fresh database on node 3 ..."
-pg "$PGBIN/createdb" -h "$R3" -U kmd bench_restore ||
+pg 3 "$PGBIN/createdb" -h "$R3" -U kmd bench_restore ||
     die "createdb bench_restore on node 3 failed"
 q 3 "CHECKPOINT" >/dev/null
 w0=$(wal 3) l0=$(loglines 3)
 t0=$(now)
 {
-	pg "$PGBIN/pg_dump" -h "$R1" -U kmd --exclude-table-data='pglogical.*' kmd
+	pg 1 "$PGBIN/pg_dump" -h "$R1" -U kmd --exclude-table-data='pglogical.*' kmd
 	echo $? >"$T/dump.rc"
-} 2>"$T/dump.err" | pg "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$R3" -U kmd \
+} 2>"$T/dump.err" | pg 3 "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$R3" -U kmd \
     -d bench_restore >/dev/null 2>"$T/restore.err" ||
     { cat "$T/restore.err"; die "psql restoring the dump failed"; }
 t1=$(now)
@@ -318,7 +318,7 @@ echo "bench: pg_dump | psql took $DUMP_S s"
 # (its supervisor never accepts the ProcSignalBarrier; pglogical issues
 # 399, 418): then the database goes with node 3's data dir below.
 if [ "$(q 3 "SELECT pglogical.pglogical_version_num() >= 20403")" = t ]; then
-	pg timeout 60 "$PGBIN/dropdb" -h "$R3" -U kmd bench_restore \
+	pg 3 timeout 60 "$PGBIN/dropdb" -h "$R3" -U kmd bench_restore \
 	    2>/dev/null ||
 	    echo "bench: dropdb bench_restore on node 3 failed" >&2
 else

@@ -10,7 +10,13 @@ trap 'down; cleanup' EXIT INT TERM
 
 ns() { ip netns exec "$KMD_CLUSTER_NS" "$@"; }
 # q K SQL: run SQL on node K's database, values only
-q() { ns su postgres -s /bin/sh -c "psql -X -A -t -q -h $D/node$1/data/run -U kmd kmd -c \"$2\""; }
+q() { $C sql "$1" "$2"; }
+# q_is K SQL VALUE: the query's answer on node K is VALUE
+q_is() { [ "$(q "$1" "$2")" = "$3" ]; }
+# q_all N SQL VALUE: the query's answer is VALUE on each of nodes 1..N
+q_all() {
+	for k in $(seq 1 "$1"); do q_is "$k" "$2" "$3" || return 1; done
+}
 # ready K: node K is in a cluster and ready
 ready() { $C ctl "$1" cluster info 2>/dev/null | grep -q '"code": "r"'; }
 

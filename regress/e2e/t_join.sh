@@ -90,7 +90,7 @@ for tb in kmd_keys kmd_users kmd_nodes kmd_cluster; do
 	check "$tb: identical on the 4 nodes" sh -c "[ '$(sum 2 $tb)' = '$s1' ] && [ '$(sum 3 $tb)' = '$s1' ] && [ '$(sum 4 $tb)' = '$s1' ]"
 done
 check "a full mesh: 3 subscriptions on each node, all replicating" \
-    sh -c "for k in 1 2 3 4; do [ \"\$(ip netns exec $KMD_CLUSTER_NS su postgres -s /bin/sh -c \"psql -X -A -t -h $D/node\$k/data/run -U kmd kmd -c \\\"SELECT count(*) FROM pglogical.show_subscription_status() WHERE status = 'replicating'\\\"\")\" = 3 ] || exit 1; done"
+    q_all 4 "SELECT count(*) FROM pglogical.show_subscription_status() WHERE status = 'replicating'" 3
 check "node 4 has kmd_keys' unique (name, version) again, as the others" \
     test "$(q 4 "SELECT count(*) FROM pg_constraint WHERE conname = 'kmd_keys_name_version_key'")" = 1
 check "no catch-up subscription or join marker is left" \

@@ -11,7 +11,8 @@ creds 2 1
 check "node 2 joins" join 2 1 -y --block
 # Enough rows that the initial sync of node 3 takes a while.
 q 1 "INSERT INTO kmd_keys (key_id, name, version, algorithm, material_sealed) SELECT gen_random_uuid(), 'bulk-' || i, 1, 'aes256', decode(repeat('ab', 512), 'hex') FROM generate_series(1, 400000) i" >/dev/null
-check "node 2 has the bulk rows" wait_for 120 sh -c "[ \"\$(ip netns exec $KMD_CLUSTER_NS su postgres -s /bin/sh -c \"psql -X -A -t -h $D/node2/data/run -U kmd kmd -c 'SELECT count(*) FROM kmd_keys'\")\" = 400000 ]"
+check "node 2 has the bulk rows" \
+    wait_for 120 q_is 2 "SELECT count(*) FROM kmd_keys" 400000
 
 creds 3 1
 # The joining node's joiner dies mid-join: the join is killed, not stuck.
@@ -32,18 +33,19 @@ kill -9 "$(cat "$D/node1/kmd.pid")"
 echo "node 1 killed during node 3's initial sync"
 check "node 3 ends killed" wait_for 60 sh -c "[ \"\$($C ctl 3 cluster info | grep -c '\"code\": \"k\"')\" = 1 ]"
 check "a killed node keeps kmd_keys' unique (name, version)" \
-    wait_for 10 sh -c "[ \"\$(ip netns exec $KMD_CLUSTER_NS su postgres -s /bin/sh -c \"psql -X -A -t -h $D/node3/data/run -U kmd kmd -c \\\"SELECT count(*) FROM pg_constraint WHERE conname = 'kmd_keys_name_version_key'\\\"\")\" = 1 ]"
+    wait_for 10 q_is 3 "SELECT count(*) FROM pg_constraint WHERE conname = 'kmd_keys_name_version_key'" 1
 check "cluster info on node 3 says why" \
     sh -c "$C ctl 3 cluster info | grep -q '\"error\": \".*down for'"
 check "node 2 still works: a write there is kept" \
-    sh -c "[ \"\$(ip netns exec $KMD_CLUSTER_NS su postgres -s /bin/sh -c \"psql -X -A -t -q -h $D/node2/data/run -U kmd kmd -c \\\"INSERT INTO kmd_keys (key_id, name, version, algorithm, material_sealed) VALUES (gen_random_uuid(), 'while-1-down', 1, 'aes256', '\\\\\\\\x01') RETURNING name\\\"\")\" = while-1-down ]"
+    q_is 2 "INSERT INTO kmd_keys (key_id, name, version, algorithm, material_sealed) VALUES (gen_random_uuid(), 'while-1-down', 1, 'aes256', '\\x01') RETURNING name" while-1-down
 
 check "node 1 comes back" $C up 3
 check "node 1 gets node 2's write from while it was down" \
-    wait_for 60 sh -c "[ \"\$(ip netns exec $KMD_CLUSTER_NS su postgres -s /bin/sh -c \"psql -X -A -t -h $D/node1/data/run -U kmd kmd -c \\\"SELECT count(*) FROM kmd_keys WHERE name = 'while-1-down'\\\"\")\" = 1 ]"
+    wait_for 60 q_is 1 "SELECT count(*) FROM kmd_keys WHERE name = 'while-1-down'" 1
 out=$(join 3 1 -y --block 2>&1); rc=$?
 check "the retry of node 3's join succeeds" test $rc -eq 0
-check "node 3 is ready with every row" sh -c "[ \"\$($C ctl 3 cluster info | grep -c '\"code\": \"r\"')\" = 1 ] && [ \"\$(ip netns exec $KMD_CLUSTER_NS su postgres -s /bin/sh -c \"psql -X -A -t -h $D/node3/data/run -U kmd kmd -c 'SELECT count(*) FROM kmd_keys'\")\" = 400001 ]"
+check "node 3 is ready" ready 3
+check "node 3 has every row" q_is 3 "SELECT count(*) FROM kmd_keys" 400001
 check "node 1 lists 3 ready nodes" \
     test "$($C ctl 1 cluster nodes list | grep -c '"code": "r"')" -eq 3
 check "no sanitizer report in the nodes' logs" nodes_clean

@@ -60,11 +60,11 @@ out=$($C ctl 1 cluster nodes create --csr="$T/n2.csr" --newnodehost=127.0.0.2 --
 check "--shared-hsm-partition without an HSM: refused, says why" refused $rc "$out" "HSM root of trust"
 check "node 1 still lists one node" sh -c "$C ctl 1 cluster nodes list | grep -q '\"total\": 1'"
 # At 20 nodes the cluster is full: 19 stand-in rows make 20 on node 1.
-ns su postgres -s /bin/sh -c "psql -X -q -h $D/node1/data/run -U kmd kmd -c \"INSERT INTO kmd_nodes (node_id, host, public_address, state, version, cert) SELECT gen_random_uuid(), '127.0.1.' || i, '127.0.1.' || i, 'r', '0.1.0', 'x' FROM generate_series(1, 19) i\""
+q 1 "INSERT INTO kmd_nodes (node_id, host, public_address, state, version, cert) SELECT gen_random_uuid(), '127.0.1.' || i, '127.0.1.' || i, 'r', '0.1.0', 'x' FROM generate_series(1, 19) i"
 out=$($C ctl 1 cluster nodes create --csr="$T/n2.csr" --newnodehost=127.0.0.2 2>&1); rc=$?
 check "nodes create in a cluster of 20: refused, says what to do" \
     refused $rc "$out" "the cluster has 20 nodes, the most it may have"
-ns su postgres -s /bin/sh -c "psql -X -q -h $D/node1/data/run -U kmd kmd -c \"DELETE FROM kmd_nodes WHERE host LIKE '127.0.1.%'\""
+q 1 "DELETE FROM kmd_nodes WHERE host LIKE '127.0.1.%'"
 check "at 1 node again nodes create works" \
     sh -c "$C ctl 1 cluster nodes create --csr=$T/n2.csr --newnodehost=127.0.0.2 >/dev/null"
 

@@ -232,6 +232,24 @@ START_TEST(t_token_lifetime)
 }
 END_TEST
 
+START_TEST(t_monitor)
+{
+	BAD("replmon interval 99\n", 1, "from 100 to 60000 milliseconds");
+	BAD("replmon interval 60001\n", 1, "from 100 to 60000");
+	BAD("replmon interval\n", 1, "expected: replmon interval milli");
+	BAD("replmon interval 1 2\n", 1, "expected: replmon interval");
+	BAD("replmon down-after 999\n", 1, "from 1000 to 600000");
+	BAD("replmon tick 5\n", 1, "expected: replmon followed by");
+	BAD("alarm retained-wal 0\n", 1, "from 1 to 1048576 megabytes");
+	BAD("alarm clock-skew -1\n", 1, "from 0 to 3600000");
+	BAD("alarm cert-expiry 3651\n", 1, "from 0 to 3650 days");
+	BAD("alarm cert-expiry x\n", 1, "from 0 to 3650 days, not 'x'");
+	BAD("alarm\n", 1, "expected: alarm followed by");
+	BAD("alarm clock-skew 5\nalarm clock-skew 6\n", 2,
+	    "'alarm clock-skew' is already set at line 1");
+}
+END_TEST
+
 START_TEST(t_relative)
 {
 	BAD("datadir \"var/lib/kmd\"\n", 1, "datadir must be an absolute");
@@ -505,6 +523,7 @@ conf_suite(void)
 	tcase_add_test(tc, t_unterminated);
 	tcase_add_test(tc, t_port);
 	tcase_add_test(tc, t_token_lifetime);
+	tcase_add_test(tc, t_monitor);
 	tcase_add_test(tc, t_relative);
 	tcase_add_test(tc, t_missing_value);
 	tcase_add_test(tc, t_too_many_words);

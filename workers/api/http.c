@@ -301,6 +301,12 @@ http_finish(struct api *a, struct areq *r, int ok, const char *errmsg)
 	case R_STATUS:
 		json_procs(g, r->r.procs, r->r.nprocs);
 		break;
+	case R_SUMMARY:
+		json_summary(g, r->r.rows, r->r.nrows);
+		break;
+	case R_ALARMS:
+		json_alarms(g, &r->r.page, r->r.alarms, r->r.nalarms);
+		break;
 	case R_CSR:
 		json_csr(g, r->r.csr);
 		break;
@@ -519,6 +525,24 @@ do_nodes(struct api *a, struct evhttp_request *req, const char *user,
 	api_send(a, req, R_NODES, user, IMSG_CTL_NODES, &q, sizeof(q));
 }
 
+static void
+do_alarms(struct api *a, struct evhttp_request *req, const char *user,
+    const struct timespec *t0)
+{
+	struct alarms_query	 q;
+	char			 err[256];
+
+	memset(&q, 0, sizeof(q));
+	if (query_int(req, "skip", 0, 1000000, &q.skip, err, sizeof(err)) ==
+	    -1 || query_int(req, "limit", 256, REPLY_ALARMS_MAX, &q.limit,
+	    err, sizeof(err)) == -1 || query_int(req, "all", 0, 1, &q.all,
+	    err, sizeof(err)) == -1) {
+		respond_error(req, 400, err, t0, user);
+		return;
+	}
+	api_send(a, req, R_ALARMS, user, IMSG_CTL_ALARMS, &q, sizeof(q));
+}
+
 /*
  * GET cluster is what dashboards poll: it is answered from the last
  * answer for up to INFO_CACHE_MS, and an operation through this API drops
@@ -559,6 +583,8 @@ do_simple(struct api *a, struct evhttp_request *req, const char *user,
 		api_send(a, req, R_HEALTH, "", IMSG_CTL_CLUSTER_INFO, NULL, 0);
 	else if (strcmp(path, API "/system/processes") == 0)
 		api_send(a, req, R_STATUS, user, IMSG_CTL_STATUS, NULL, 0);
+	else if (strcmp(path, API "/cluster/summary") == 0)
+		api_send(a, req, R_SUMMARY, user, IMSG_CTL_SUMMARY, NULL, 0);
 	else
 		respond_error(req, 501, "not implemented yet", t0, user);
 }
@@ -574,6 +600,7 @@ static const struct route routes[] = {
 	{ API "/cluster/join", 0, M_POST, 1, do_join_step },
 	{ API "/nodes", 0, M_GET | M_POST, 1, do_nodes },
 	{ API "/nodes/", 1, M_GET, 1, do_nodes },
+	{ API "/alarms", 0, M_GET, 1, do_alarms },
 };
 
 static void

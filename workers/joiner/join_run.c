@@ -73,9 +73,15 @@
 	"SELECT count(*) FROM pg_stat_activity a, pglogical.subscription s" \
 	" WHERE s.sub_name LIKE $1 AND a.backend_type LIKE 'pglogical %:'" \
 	" || s.sub_id"
+/*
+ * A dead peer is noticed from both ends: keepalives and a TCP user
+ * timeout here, wal_sender_timeout and the server's keepalives there.
+ */
 #define PEER_DSN \
 	"host=%s port=5432 dbname=kmd user=kmd_repl sslmode=verify-full" \
-	" connect_timeout=5"
+	" connect_timeout=3 keepalives=1 keepalives_idle=2" \
+	" keepalives_interval=1 keepalives_count=2 tcp_user_timeout=5000"
+#define PEER_DSN_MAX	(KMD_HOST_MAX + 256)
 
 struct member {
 	char	 id[KMD_NODEID_MAX];
@@ -89,7 +95,7 @@ struct join {
 	char			 node_id[KMD_NODEID_MAX];
 	char			 cluster_id[KMD_NODEID_MAX];
 	char			 sponsor[KMD_NODEID_MAX];	/* S's id */
-	char			 dsn[KMD_HOST_MAX + 128];	/* to S */
+	char			 dsn[PEER_DSN_MAX];	/* to S */
 	char			 cu_sub[64];	/* the catch-up subscription */
 	char			 wal[32];	/* W on S */
 	long long		 size;		/* S's database, bytes */
@@ -443,7 +449,7 @@ subs_drop_later(struct joiner *j)
 static void
 join_kill(struct join *jn, const char *fmt, ...)
 {
-	char		 why[KMD_ERR_MAX], sub[64], dsn[KMD_HOST_MAX + 128];
+	char		 why[KMD_ERR_MAX], sub[64], dsn[PEER_DSN_MAX];
 	const char	*p[4];
 	va_list		 ap;
 	int		 i;
@@ -603,7 +609,7 @@ complete_polled(struct join *jn, PGresult *res)
 static void
 complete_wait(struct join *jn)
 {
-	char	 sql[8192], dsn[KMD_HOST_MAX + 128], sub[64];
+	char	 sql[8192], dsn[PEER_DSN_MAX], sub[64];
 	size_t	 used = 0;
 	int	 i;
 
@@ -629,7 +635,7 @@ complete_subscribed(struct join *jn, PGresult *res)
 static void
 stage_complete(struct join *jn)
 {
-	char	 sql[8192], dsn[KMD_HOST_MAX + 128], mine[KMD_HOST_MAX + 128];
+	char	 sql[8192], dsn[PEER_DSN_MAX], mine[PEER_DSN_MAX];
 	char	 sub[64];
 	size_t	 used = 0;
 	int	 i;
@@ -786,7 +792,7 @@ catchup_markers_made(struct join *jn, PGresult *res)
 static void
 catchup_markers(struct join *jn)
 {
-	char	 sql[8192], dsn[KMD_HOST_MAX + 128];
+	char	 sql[8192], dsn[PEER_DSN_MAX];
 	size_t	 used = 0;
 	int	 i;
 
@@ -843,7 +849,7 @@ catchup_subscribed(struct join *jn, PGresult *res)
 static void
 catchup_members(struct join *jn, PGresult *res)
 {
-	char	 sql[8192], dsn[KMD_HOST_MAX + 128], sub[64];
+	char	 sql[8192], dsn[PEER_DSN_MAX], sub[64];
 	size_t	 used = 0;
 	int	 i;
 
@@ -994,7 +1000,7 @@ bootstrap_node(struct join *jn, PGresult *res)
 static void
 stage_bootstrap(struct join *jn)
 {
-	char		 name[64], mine[KMD_HOST_MAX + 128];
+	char		 name[64], mine[PEER_DSN_MAX];
 	const char	*p[2] = { name, mine };
 
 	snprintf(name, sizeof(name), "kmd_");

@@ -14,11 +14,8 @@
 #include "status.h"
 #include "util.h"
 #include "worker.h"
+#include "replmon.h"
 
-struct replmon {
-	struct worker	*w;
-	struct pq	*db;
-};
 
 /* What a query callback needs to answer the request it serves. */
 struct rm_req {
@@ -26,12 +23,17 @@ struct rm_req {
 	uint32_t	 reqid;
 };
 
-/* A joining node shows its own view of the join (kmd_local.join_state). */
+/*
+ * A joining node shows its own view of the join (kmd_local.join_state);
+ * otherwise a node's status is the cluster's (kmd_node_status: the
+ * nodes' replicated views of it, "x" when they disagree).
+ */
 #define SQL_INFO \
-	"SELECT l.node_id, coalesce(l.join_state, n.state, 'u')," \
+	"SELECT l.node_id, coalesce(l.join_state, n.code, 'u')," \
 	" (SELECT count(*) FROM kmd_nodes WHERE state <> 'v')," \
 	" coalesce(l.join_error, ''), coalesce(l.join_progress, '')" \
-	" FROM kmd_local l LEFT JOIN kmd_nodes n ON n.node_id = l.node_id"
+	" FROM kmd_local l LEFT JOIN kmd_node_status n ON" \
+	" n.node_id = l.node_id"
 
 static struct rm_req *
 rm_req_new(struct replmon *rm, const struct kmsg *m)
@@ -107,9 +109,11 @@ replmon_cluster_info(struct kchan *ch, struct kmsg *m, void *arg)
 	"SELECT t.total, n.node_id, n.state, n.host, n.public_address," \
 	" n.port, n.this" \
 	" FROM (SELECT count(*) AS total FROM kmd_nodes) t LEFT JOIN LATERAL" \
-	" (SELECT node_id, state, host, public_address, port," \
-	"  node_id = (SELECT node_id FROM kmd_local) AS this" \
-	"  FROM kmd_nodes WHERE $3 = '' OR node_id::text = $3" \
+	" (SELECT n.node_id, coalesce(st.code, n.state) AS state, host," \
+	"  public_address, port," \
+	"  n.node_id = (SELECT node_id FROM kmd_local) AS this" \
+	"  FROM kmd_nodes n LEFT JOIN kmd_node_status st USING (node_id)" \
+	"  WHERE $3 = '' OR n.node_id::text = $3" \
 	"  ORDER BY joined_at, node_id OFFSET $1 LIMIT $2) n ON true"
 
 struct rm_nodes {
@@ -191,6 +195,145 @@ replmon_nodes(struct kchan *ch, struct kmsg *m, void *arg)
 	return pq_query(rm->db, SQL_NODES, 3, params, rm_nodes_done, rn);
 }
 
+/* Every reporter's view of every node, grouped as json_summary wants. */
+#define SQL_SUMMARY \
+	"SELECT reporter::text, peer::text, to_char(max(last_updated) OVER" \
+	" (PARTITION BY reporter) AT TIME ZONE 'UTC'," \
+	" 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), view::text" \
+	" FROM kmd_node_health ORDER BY reporter::text, peer::text LIMIT 1024"
+
+static void
+rm_summary_done(struct pq *db, PGresult *res, void *arg)
+{
+	struct rm_req		*r = arg;
+	struct kchan		*ch = r->rm->w->parent;
+	struct summary_row	*row;
+	int			 i;
+
+	(void)db;
+	if (!pq_ok(res)) {
+		rm_fail(r, res, "cluster summary");
+		free(r);
+		return;
+	}
+	if ((row = malloc(sizeof(*row))) == NULL)
+		fatal("%s", __func__);
+	for (i = 0; i < PQntuples(res); i++) {
+		memset(row, 0, sizeof(*row));
+		if (kmd_strlcpy(row->view, PQgetvalue(res, i, 3),
+		    sizeof(row->view)) >= sizeof(row->view)) {
+			log_warnx("cluster summary: the view of %s by %s is"
+			    " over %zu bytes; left out", PQgetvalue(res, i, 1),
+			    PQgetvalue(res, i, 0), sizeof(row->view));
+			continue;
+		}
+		kmd_strlcpy(row->reporter, PQgetvalue(res, i, 0),
+		    sizeof(row->reporter));
+		kmd_strlcpy(row->node, PQgetvalue(res, i, 1),
+		    sizeof(row->node));
+		kmd_strlcpy(row->updated, PQgetvalue(res, i, 2),
+		    sizeof(row->updated));
+		kchan_send(ch, IMSG_SUMMARY_ROW, r->reqid, -1, row,
+		    sizeof(*row));
+	}
+	free(row);
+	kchan_send(ch, IMSG_CTL_END, r->reqid, -1, NULL, 0);
+	free(r);
+}
+
+static int
+replmon_summary(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct worker	*w = arg;
+	struct replmon	*rm = w->ctx;
+
+	(void)ch;
+	return pq_query(rm->db, SQL_SUMMARY, 0, NULL, rm_summary_done,
+	    rm_req_new(rm, m));
+}
+
+#define ALARM_ISO(x) \
+	"to_char(" x " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+/* The total, then the page's alarms, newest first. */
+#define SQL_ALARMS \
+	"SELECT t.total, a.alarm_id, a.kind, a.subject, a.message," \
+	" " ALARM_ISO("a.raised") ", coalesce(" ALARM_ISO("a.cleared") ", '')" \
+	" FROM (SELECT count(*) AS total FROM kmd_alarms WHERE $3::boolean" \
+	" OR cleared IS NULL) t LEFT JOIN LATERAL (SELECT * FROM kmd_alarms" \
+	" WHERE $3::boolean OR cleared IS NULL ORDER BY alarm_id DESC" \
+	" OFFSET $1 LIMIT $2) a ON true"
+
+struct rm_alarms {
+	struct rm_req		 r;
+	struct alarms_query	 q;
+};
+
+static void
+rm_alarms_done(struct pq *db, PGresult *res, void *arg)
+{
+	struct rm_alarms	*ra = arg;
+	struct kchan		*ch = ra->r.rm->w->parent;
+	struct nodes_page	 pg;
+	struct alarm_info	 ai;
+	int			 i;
+
+	(void)db;
+	if (!pq_ok(res)) {
+		rm_fail(&ra->r, res, "alarms list");
+		free(ra);
+		return;
+	}
+	memset(&pg, 0, sizeof(pg));
+	pg.skip = ra->q.skip;
+	pg.limit = ra->q.limit;
+	pg.total = PQntuples(res) > 0 ? atoi(PQgetvalue(res, 0, 0)) : 0;
+	kchan_send(ch, IMSG_ALARMS_PAGE, ra->r.reqid, -1, &pg, sizeof(pg));
+	for (i = 0; i < PQntuples(res); i++) {
+		if (PQgetisnull(res, i, 1))
+			continue;
+		memset(&ai, 0, sizeof(ai));
+		ai.id = atoll(PQgetvalue(res, i, 1));
+		kmd_strlcpy(ai.kind, PQgetvalue(res, i, 2), sizeof(ai.kind));
+		kmd_strlcpy(ai.subject, PQgetvalue(res, i, 3),
+		    sizeof(ai.subject));
+		kmd_strlcpy(ai.message, PQgetvalue(res, i, 4),
+		    sizeof(ai.message));
+		kmd_strlcpy(ai.raised, PQgetvalue(res, i, 5),
+		    sizeof(ai.raised));
+		kmd_strlcpy(ai.cleared, PQgetvalue(res, i, 6),
+		    sizeof(ai.cleared));
+		kchan_send(ch, IMSG_ALARM_INFO, ra->r.reqid, -1, &ai,
+		    sizeof(ai));
+	}
+	kchan_send(ch, IMSG_CTL_END, ra->r.reqid, -1, NULL, 0);
+	free(ra);
+}
+
+static int
+replmon_alarms(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct worker		*w = arg;
+	struct replmon		*rm = w->ctx;
+	struct rm_alarms	*ra;
+	char			 skip[16], limit[16];
+	const char		*params[3] = { skip, limit, NULL };
+
+	(void)ch;
+	if ((ra = calloc(1, sizeof(*ra))) == NULL)
+		fatal("%s", __func__);
+	memcpy(&ra->q, m->data, sizeof(ra->q));
+	if (ra->q.skip < 0 || ra->q.limit < 0 || ra->q.limit > 1000) {
+		free(ra);
+		return -1;
+	}
+	ra->r.rm = rm;
+	ra->r.reqid = m->hdr.reqid;
+	snprintf(skip, sizeof(skip), "%d", ra->q.skip);
+	snprintf(limit, sizeof(limit), "%d", ra->q.limit);
+	params[2] = ra->q.all ? "true" : "false";
+	return pq_query(rm->db, SQL_ALARMS, 3, params, rm_alarms_done, ra);
+}
+
 static int
 replmon_init(struct worker *w)
 {
@@ -204,6 +347,7 @@ replmon_init(struct worker *w)
 	snprintf(ci, sizeof(ci), "host=%s dbname=%s user=kmd_replmon"
 	    " application_name=kmd-replmon", w->conf.pgsock, SCHEMA_DB);
 	rm->db = pq_new(w->base, ci, NULL, NULL);
+	rm->mon = monitor_new(rm);
 	return 0;
 }
 
@@ -212,6 +356,7 @@ replmon_fini(struct worker *w)
 {
 	struct replmon	*rm = w->ctx;
 
+	monitor_free(rm->mon);
 	pq_free(rm->db);
 	free(rm);
 }
@@ -222,6 +367,9 @@ static const struct kmsg_handler replmon_handlers[] = {
 	{ IMSG_CLUSTER_INFO, 0, FROM(PROC_PARENT), replmon_cluster_info },
 	{ IMSG_NODES, sizeof(struct nodes_query), FROM(PROC_PARENT),
 	    replmon_nodes },
+	{ IMSG_SUMMARY, 0, FROM(PROC_PARENT), replmon_summary },
+	{ IMSG_ALARMS, sizeof(struct alarms_query), FROM(PROC_PARENT),
+	    replmon_alarms },
 };
 
 const struct worker_def replmon_worker = {

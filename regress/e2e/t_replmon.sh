@@ -1,0 +1,165 @@
+# The replication monitor end to end, 3 nodes logging to (their own)
+# syslog.  Node 3's PostgreSQL frozen, then node 3 cut off by nftables:
+# nodes 1 and 2 show it down within 5 s, with an alarm and one syslog line
+# each, and go on taking writes; back, node 3 catches up (identical data),
+# the alarms clear with a syslog line and every node is ready again.
+# cluster summary and alarms list, locally and over HTTPS, field by field.
+# Last, the WAL, clock-skew and certificate alarms through their limits.
+. regress/e2e/lib.sh
+. regress/e2e/cluster_lib.sh R
+export KMD_CLUSTER_SYSLOG=1
+check "up 3 (detached, logging to syslog)" $C up 3
+check "node 1: cluster new" $C ctl 1 cluster new --host=127.0.0.1 \
+    --url=https://127.0.0.1:8443
+echo secret-password | $C ctl 1 users set-password --name admin >/dev/null
+creds 2 1
+check "node 2 joins" join 2 1 -y --block
+creds 3 1
+check "node 3 joins" join 3 1 -y --block
+
+id_of() { $C ctl "$1" cluster info | sed -n 's/.*"nodeID": "\(.*\)".*/\1/p'; }
+N1=$(id_of 1) N3=$(id_of 3)
+# status K ID: node K's status code for node ID
+status() {
+	$C ctl "$1" cluster nodes get --id="$2" |
+	    sed -n 's/.*"code": "\(.*\)".*/\1/p'
+}
+all_ready() {
+	for k in 1 2 3; do
+		[ "$($C ctl "$k" cluster nodes list | grep -c '"code": "r"')" = 3 ] ||
+		    return 1
+	done
+}
+both_see_3() { [ "$(status 1 "$N3")" = "$1" ] && [ "$(status 2 "$N3")" = "$1" ]; }
+# alarm_up K TEXT: node K has an active alarm saying TEXT
+alarm_up() { $C ctl "$1" alarms list | grep -q "$2"; }
+no_alarms() { $C ctl "$1" alarms list | grep -q '"total": 0'; }
+# syslog_count K TEXT: lines saying TEXT in node K's syslog
+syslog_count() { grep -c "$2" "$D/node$1/syslog"; }
+# writes K N TAG: N rows written on node K
+writes() {
+	q_is "$1" "WITH w AS (INSERT INTO kmd_keys (key_id, name, version,
+	    algorithm, material_sealed) SELECT gen_random_uuid(), '$3-' || i, 1,
+	    'aes256', '\\x01' FROM generate_series(1, $2) i RETURNING 1)
+	    SELECT count(*) FROM w" "$2"
+}
+SUM="SELECT md5(string_agg(key_id::text || name, ',' ORDER BY key_id)) FROM kmd_keys"
+same_keys() { s=$(q 1 "$SUM"); q_is 2 "$SUM" "$s" && q_is 3 "$SUM" "$s"; }
+# summary_ok K N [STALE]: node K's summary passes summary_check.py
+summary_ok() {
+	$C ctl "$1" cluster summary >"$T/summary.json" &&
+	    python3 regress/e2e/summary_check.py "$2" ${3:-} <"$T/summary.json" \
+	    2>"$T/why" || { cat "$T/why" >>"$T/why.all"; return 1; }
+}
+
+check "all three nodes ready, on every node" wait_for 15 all_ready
+check "no alarm anywhere" sh -c "$C ctl 1 alarms list | grep -q '\"total\": 0' &&
+    $C ctl 3 alarms list | grep -q '\"total\": 0'"
+check "summary: the reference's fields, 3 reporters x 3 nodes, all GOOD" \
+    wait_for 5 summary_ok 1 3
+check "summary on node 3 too, and every entry GOOD" \
+    sh -c "$C ctl 3 cluster summary | python3 regress/e2e/summary_check.py 3 &&
+    [ \$($C ctl 3 cluster summary | grep -c '\"summary\": \"GOOD\"') = 9 ]"
+
+# ---- node 3's PostgreSQL frozen (SIGSTOP): alive to TCP, silent ----
+$C freeze 3
+check "frozen: nodes 1 and 2 show node 3 down within 5 s" wait_for 5 both_see_3 d
+check "node 1 raised an alarm naming node 3 and what to do" \
+    alarm_up 1 "node $N3 (127.0.0.3) is down.*cluster nodes delete --id=$N3"
+check "node 2 raised one too" alarm_up 2 "node $N3 (127.0.0.3) is down"
+check "one syslog line on node 1 (daemon.err)" \
+    wait_for 2 test "$(syslog_count 1 "^<27>.*replmon: alarm: node $N3 (127.0.0.3) is down")" = 1
+check "one syslog line on node 2" \
+    wait_for 2 test "$(syslog_count 2 "replmon: alarm: node $N3 (127.0.0.3) is down")" = 1
+check "node 1 still takes writes" writes 1 200 frozen1
+check "node 2 still takes writes" writes 2 200 frozen2
+check "summary on node 1: node 3 BAD:node is inactive, with its error" \
+    sh -c "$C ctl 1 cluster summary | python3 -c '
+import json, sys
+e = json.load(sys.stdin)[\"resources\"][\"$N1\"][\"clusterSummary\"][\"$N3\"]
+assert e[\"summary\"] == \"BAD:node is inactive\", e[\"summary\"]
+assert e[\"nodeInfo\"][\"status\"] == {\"code\": \"d\", \"description\": \"down\"}
+assert \"is down\" in e[\"clusterErrors\"][0][\"errorMessage\"]
+'"
+check "still one syslog line per transition on node 1" \
+    test "$(syslog_count 1 "alarm: node $N3")" = 1
+$C thaw 3
+check "thawed: node 3 has the writes of nodes 1 and 2" \
+    wait_for 30 q_is 3 "SELECT count(*) FROM kmd_keys WHERE name LIKE 'frozen_-%'" 400
+check "ready again on every node" wait_for 30 all_ready
+check "node 1's alarm cleared" wait_for 10 no_alarms 1
+check "node 2's alarm cleared" wait_for 10 no_alarms 2
+check "a syslog line says so on node 1" \
+    test "$(syslog_count 1 "alarm cleared: node $N3 (127.0.0.3) is up again")" = 1
+check "the cleared alarm is kept: alarms list --all" \
+    sh -c "$C ctl 1 alarms list --all | grep -q '\"active\": false'"
+check "identical data on the 3 nodes" wait_for 10 same_keys
+
+# ---- node 3 cut off by nftables, writing on its own side too ----
+$C cut 3
+check "cut: nodes 1 and 2 show node 3 down within 5 s" wait_for 5 both_see_3 d
+check "node 3 shows nodes 1 and 2 down" wait_for 5 sh -c \
+    "[ \$($C ctl 3 cluster nodes list | grep -c '\"code\": \"d\"') = 2 ]"
+check "node 3 raised alarms for both" \
+    sh -c "[ \$($C ctl 3 alarms list | grep -c 'is down: nothing received') = 2 ]"
+check "alarm and syslog line on node 1" sh -c "$C ctl 1 alarms list | grep -q 'node $N3' &&
+    [ \$(grep -c 'alarm: node $N3' $D/node1/syslog) = 2 ]"
+check "writes on node 1 during the cut" writes 1 300 cut1
+check "writes on node 2 during the cut" writes 2 300 cut2
+check "writes on node 3 during the cut" writes 3 300 cut3
+check "node 1's summary: node 3's view is the stale one" \
+    wait_for 3 summary_ok 1 3 "$N3"
+$C heal 3
+check "healed: every write on every node" wait_for 60 sh -c \
+    "for k in 1 2 3; do [ \"\$($C sql \$k \"SELECT count(*) FROM kmd_keys WHERE name LIKE 'cut_-%'\")\" = 900 ] || exit 1; done"
+check "ready again on every node" wait_for 30 all_ready
+check "alarms cleared on nodes 1, 2 and 3" wait_for 10 sh -c \
+    "for k in 1 2 3; do $C ctl \$k alarms list | grep -q '\"total\": 0' || exit 1; done"
+check "identical data on the 3 nodes" wait_for 10 same_keys
+check "summary GOOD again everywhere" wait_for 10 sh -c \
+    "[ \$($C ctl 2 cluster summary | grep -c '\"summary\": \"GOOD\"') = 9 ]"
+
+# ---- over HTTPS ----
+U=https://127.0.0.1:8443/api/v1
+tok=$(ns curl -sk -d '{"username":"admin","password":"secret-password"}' \
+    "$U/auth/tokens" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+check "REST GET cluster/summary: the same shape" sh -c \
+    "ip netns exec $KMD_CLUSTER_NS curl -sfk -H 'Authorization: Bearer $tok' $U/cluster/summary |
+    python3 regress/e2e/summary_check.py 3 2>>$T/why.all"
+check "REST GET alarms?all=1: node 1's two cleared alarms" sh -c \
+    "ip netns exec $KMD_CLUSTER_NS curl -sfk -H 'Authorization: Bearer $tok' '$U/alarms?all=1' |
+    python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"total\"] == 2 and not any(a[\"active\"] for a in d[\"resources\"]), d'"
+check "REST GET alarms?all=2: 400 names the parameter" sh -c \
+    "ip netns exec $KMD_CLUSTER_NS curl -sk -H 'Authorization: Bearer $tok' '$U/alarms?all=2' |
+    grep -q \"query parameter 'all'\""
+check "REST GET alarms without a token: 401" sh -c \
+    "[ \$(ip netns exec $KMD_CLUSTER_NS curl -sk -o /dev/null -w '%{http_code}' $U/alarms) = 401 ]"
+check "kmctl remote: alarms list" sh -c \
+    "ip netns exec $KMD_CLUSTER_NS $KMCTL --url=https://127.0.0.1:8443 --user=admin --password=secret-password --nosslverify alarms list --all | grep -q '\"total\": 2'"
+
+# ---- the other alarms, through their limits: node 2 restarted with a
+# 1 MB WAL limit, any clock skew and 10 years' certificate notice ----
+kill -TERM "$(cat "$D/node2/kmd.pid")"
+wait_for 20 sh -c "! kill -0 $(cat "$D/node2/kmd.pid") 2>/dev/null"
+rm -f "$D/node2/kmd.pid"
+KMD_CLUSTER_EXTRA='alarm retained-wal 1
+alarm clock-skew 0
+alarm cert-expiry 3650' $C up 3 >/dev/null
+check "node 2: the certificate alarm, with the date" \
+    wait_for 15 alarm_up 2 "certificate expires on 20[0-9-]* (in [0-9]* days)"
+check "node 2: a clock-skew alarm for node 1" \
+    wait_for 15 alarm_up 2 "the clock of node $N1 (127.0.0.1) is .* ms off"
+check "node 2's own summary entry: BAD:certificate expires" \
+    sh -c "$C ctl 2 cluster summary | grep -q 'BAD:certificate expires in'"
+$C freeze 3
+check "3 MB written on node 2 while node 3 is frozen" \
+    writes 2 3000 "$(head -c 1000 /dev/zero | tr '\0' w)"
+check "node 2: a retained-WAL alarm for node 3, saying what to do" \
+    wait_for 15 alarm_up 2 "keeps [0-9]* MB of WAL for node $N3.*cluster nodes delete --id=$N3"
+$C thaw 3
+check "node 2's WAL alarm clears once node 3 has caught up" \
+    wait_for 60 sh -c "! $C ctl 2 alarms list | grep -q 'of WAL for node'"
+check "no sanitizer report" nodes_clean
+[ -s "$T/why.all" ] && { echo "--- summary checks that failed ---"; cat "$T/why.all"; }
+down
+finish

@@ -1,0 +1,727 @@
+/*
+ * The monitor.  Every tick (kmd.conf "replmon interval") it reads what
+ * PostgreSQL knows of each peer, decides each peer's status as this node
+ * sees it, raises and clears alarms (one syslog message per transition,
+ * a row in the node-local kmd_alarms), and writes this node's view of
+ * every node into the replicated kmd_node_health.  Its row about itself
+ * is its heartbeat: a peer whose heartbeat has not arrived for "replmon
+ * down-after" is down, whatever the cause (PostgreSQL stopped, frozen,
+ * cut off, or an apply worker stuck).  One read and one write per tick,
+ * both asynchronous; a tick that finds the last one still running is
+ * skipped.
+ */
+#include <event2/event.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <yajl_gen.h>
+
+#include "cert.h"
+#include "json.h"
+#include "log.h"
+#include "replmon.h"
+#include "status.h"
+#include "util.h"
+
+#define PEERS_MAX	64
+#define ALARMS_MAX	256
+#define SKEW_SAMPLES	30	/* the last heartbeats the skew is taken from */
+#define ISO_MAX		40
+
+/*
+ * This node and its peers.  A joining node (join_state set) or one not
+ * ready writes nothing: its table is about to be copied from a member.
+ */
+#define SQL_READ \
+	"SELECT l.node_id, coalesce(me.state, 'u'), l.node_cert," \
+	" l.join_state, p.node_id, p.state, p.host," \
+	" (extract(epoch FROM clock_timestamp() - ps.seen) * 1000)::bigint," \
+	" (extract(epoch FROM ps.peer_clock - ps.seen) * 1000000)::bigint," \
+	" ps.peer_clock::text, r.pid IS NOT NULL, coalesce(s.status, 'none')," \
+	" coalesce(s.remote_lsn - '0/0', 0)::bigint," \
+	" coalesce(pg_current_wal_lsn() - sl.restart_lsn, 0)::bigint" \
+	" FROM kmd_local l" \
+	" LEFT JOIN kmd_nodes me ON me.node_id = l.node_id" \
+	" LEFT JOIN kmd_nodes p ON p.node_id <> l.node_id AND p.state <> 'v'" \
+	" LEFT JOIN kmd_peer_seen ps ON ps.peer = p.node_id" \
+	" LEFT JOIN pg_stat_replication r ON r.application_name =" \
+	"  kmd_sub_name(l.node_id, p.node_id)" \
+	" LEFT JOIN kmd_subs() s ON s.sub = kmd_sub_name(p.node_id, l.node_id)" \
+	" LEFT JOIN pg_replication_slots sl ON sl.slot_name =" \
+	"  kmd_slot_name(l.node_id, p.node_id)" \
+	" ORDER BY p.node_id"
+
+#define ISO(x) \
+	"to_char((" x ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+#define LAG(col, lsn) \
+	" '" col "LSN', x." lsn "::text," \
+	" '" col "Lag', coalesce(r." lsn "_lag, '0')::text," \
+	" '" col "LagBytes', pg_current_wal_lsn() - x." lsn "," \
+	" '" col "LagSize', pg_size_pretty(pg_current_wal_lsn() - x." lsn "),"
+#define LAG_SENT \
+	" 'sentLSN', x.sent::text," \
+	" 'sentLagBytes', pg_current_wal_lsn() - x.sent," \
+	" 'sentLagSize', pg_size_pretty(pg_current_wal_lsn() - x.sent),"
+
+/*
+ * $1: this tick's decisions, one per node (this node included); $2 the
+ * alarms raised, $3 those cleared.  This node's rows about nodes no
+ * longer in kmd_nodes go.  The view of a peer is the summary's
+ * nodeInfo: the walsender's figures when the peer is connected, the
+ * slot's confirmed position when not (connectTime and uptime then left
+ * out, as the reference does).
+ */
+#define SQL_WRITE \
+	"WITH me AS (SELECT node_id FROM kmd_local)," \
+	" raised AS (INSERT INTO kmd_alarms (kind, subject, message, raised)" \
+	"  SELECT a.kind, a.subject, a.message, a.raised FROM" \
+	"  jsonb_to_recordset($2::jsonb) AS a(kind text, subject text," \
+	"  message text, raised timestamptz) RETURNING 1)," \
+	" cleared AS (UPDATE kmd_alarms k SET cleared = now() FROM" \
+	"  jsonb_to_recordset($3::jsonb) AS c(kind text, subject text)" \
+	"  WHERE k.kind = c.kind AND k.subject = c.subject AND" \
+	"  k.cleared IS NULL RETURNING 1)," \
+	" gone AS (DELETE FROM kmd_node_health h USING me WHERE" \
+	"  h.reporter = me.node_id AND h.peer NOT IN" \
+	"  (SELECT node_id FROM kmd_nodes) RETURNING 1)," \
+	" d AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(peer uuid," \
+	"  code text, descr text, errors jsonb, summary text, rate bigint," \
+	"  skew bigint, blocked boolean))" \
+	" INSERT INTO kmd_node_health (reporter, peer, view, last_updated)" \
+	" SELECT me.node_id, d.peer, jsonb_build_object(" \
+	"  'clusterErrors', d.errors, 'summary', d.summary, 'nodeInfo'," \
+	"  CASE WHEN d.peer = me.node_id THEN jsonb_build_object(" \
+	"   'host', n.host, 'isThisNode', true, 'nodeID', n.node_id," \
+	"   'port', n.port, 'publicAddress', n.public_address," \
+	"   'status', jsonb_build_object('code', d.code, 'description'," \
+	"   d.descr))" \
+	"  ELSE jsonb_strip_nulls(jsonb_build_object(" \
+	"   'applyRate', d.rate," \
+	"   'catchupInterval', coalesce(date_trunc('second', r.replay_lag)," \
+	"    '0')::text," \
+	"   'clockSkewMs', d.skew," \
+	"   'connectTime', " ISO("r.backend_start") "," \
+	"   'connected', r.pid IS NOT NULL," \
+	LAG("flush", "flush") \
+	"   'host', n.host, 'isThisNode', false, 'nodeID', n.node_id," \
+	"   'port', n.port, 'publicAddress', n.public_address," \
+	LAG("replay", "replay") \
+	"   'replicationBlocked', d.blocked," \
+	"   'retainedWALBytes', pg_current_wal_lsn() - sl.restart_lsn," \
+	"   'retainedWALSize', pg_size_pretty(pg_current_wal_lsn() -" \
+	"    sl.restart_lsn)," \
+	LAG_SENT \
+	"   'state', coalesce(r.state, 'disconnected')," \
+	"   'status', jsonb_build_object('code', d.code, 'description'," \
+	"    d.descr)," \
+	LAG("write", "write") \
+	"   'uptime', (now() - r.backend_start)::text)) END), now()" \
+	" FROM d CROSS JOIN me JOIN kmd_nodes n ON n.node_id = d.peer" \
+	" LEFT JOIN pg_stat_replication r ON r.application_name =" \
+	"  kmd_sub_name(me.node_id, d.peer)" \
+	" LEFT JOIN pg_replication_slots sl ON sl.slot_name =" \
+	"  kmd_slot_name(me.node_id, d.peer)" \
+	" LEFT JOIN LATERAL (SELECT" \
+	"  coalesce(r.sent_lsn, sl.confirmed_flush_lsn, '0/0') AS sent," \
+	"  coalesce(r.write_lsn, sl.confirmed_flush_lsn, '0/0') AS write," \
+	"  coalesce(r.flush_lsn, sl.confirmed_flush_lsn, '0/0') AS flush," \
+	"  coalesce(r.replay_lsn, sl.confirmed_flush_lsn, '0/0') AS replay" \
+	" ) x ON true" \
+	" ON CONFLICT (reporter, peer) DO UPDATE SET view = EXCLUDED.view," \
+	" last_updated = EXCLUDED.last_updated"
+
+#define SQL_ALARMS_ACTIVE \
+	"SELECT kind, subject, message, " ISO("raised") \
+	" FROM kmd_alarms WHERE cleared IS NULL ORDER BY alarm_id"
+
+enum alarm_state {
+	AL_NEW,			/* raised, not yet in kmd_alarms */
+	AL_ACTIVE,		/* raised and stored */
+	AL_CLEARING		/* cleared, not yet stored as cleared */
+};
+
+struct alarm {
+	char		 kind[16];
+	char		 subject[KMD_NODEID_MAX];
+	char		 message[KMD_ERR_MAX];
+	char		 raised[ISO_MAX];
+	enum alarm_state state;
+	int		 live;		/* its condition held this tick */
+};
+
+struct peer {
+	char		 id[KMD_NODEID_MAX];
+	char		 host[KMD_HOST_MAX];
+	int		 present;	/* in this tick's rows */
+	int64_t		 ready_since;	/* mono ms; 0: not in state r */
+	long long	 origin;	/* its WAL applied here, bytes */
+	int64_t		 origin_at;
+	double		 rate;		/* bytes/s, smoothed */
+	long long	 skew[SKEW_SAMPLES];	/* us: its clock - ours */
+	int		 nskew, iskew;
+	char		 clock[64];	/* the last heartbeat's clock */
+};
+
+struct monitor {
+	struct replmon	*rm;
+	struct event	*tick;
+	int		 busy;
+	int		 loaded;	/* active alarms read back */
+	int64_t		 sent_at;	/* mono ms: this tick's read went out */
+	int64_t		 last_done;	/* the last tick that ran through */
+	struct peer	 peers[PEERS_MAX];
+	size_t		 npeers;
+	struct alarm	 alarms[ALARMS_MAX];
+	size_t		 nalarms;
+};
+
+static void
+iso_now(char *buf, size_t len)
+{
+	struct timespec	 ts;
+	struct tm	 tm;
+	size_t		 n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%06ldZ", ts.tv_nsec / 1000);
+}
+
+static struct alarm *
+alarm_find(struct monitor *m, const char *kind, const char *subject)
+{
+	size_t	 i;
+
+	for (i = 0; i < m->nalarms; i++)
+		if (strcmp(m->alarms[i].kind, kind) == 0 &&
+		    strcmp(m->alarms[i].subject, subject) == 0)
+			return &m->alarms[i];
+	return NULL;
+}
+
+/* The condition for an alarm holds: raise it unless it is up already. */
+static void __attribute__((format(printf, 4, 5)))
+alarm_want(struct monitor *m, const char *kind, const char *subject,
+    const char *fmt, ...)
+{
+	struct alarm	*a;
+	va_list		 ap;
+
+	if ((a = alarm_find(m, kind, subject)) != NULL) {
+		if (a->state == AL_CLEARING) {
+			a->state = AL_ACTIVE;	/* its row is still active */
+			log_warnx("alarm raised again: %s", a->message);
+		}
+		a->live = 1;
+		return;
+	}
+	if (m->nalarms == ALARMS_MAX)
+		return;
+	a = &m->alarms[m->nalarms++];
+	memset(a, 0, sizeof(*a));
+	kmd_strlcpy(a->kind, kind, sizeof(a->kind));
+	kmd_strlcpy(a->subject, subject, sizeof(a->subject));
+	va_start(ap, fmt);
+	vsnprintf(a->message, sizeof(a->message), fmt, ap);
+	va_end(ap);
+	iso_now(a->raised, sizeof(a->raised));
+	a->state = AL_NEW;
+	a->live = 1;
+	log_warnx("alarm: %s", a->message);
+}
+
+static struct peer *
+peer_find(struct monitor *m, const char *id)
+{
+	size_t	 i;
+
+	for (i = 0; i < m->npeers; i++)
+		if (strcmp(m->peers[i].id, id) == 0)
+			return &m->peers[i];
+	if (m->npeers == PEERS_MAX)
+		return NULL;
+	memset(&m->peers[m->npeers], 0, sizeof(m->peers[0]));
+	kmd_strlcpy(m->peers[m->npeers].id, id, sizeof(m->peers[0].id));
+	return &m->peers[m->npeers++];
+}
+
+/* What one syslog line says when an alarm's condition has gone. */
+static void
+alarm_log_cleared(struct monitor *m, const struct alarm *a)
+{
+	const char	*host = "";
+	size_t		 i;
+
+	for (i = 0; i < m->npeers; i++)
+		if (strcmp(m->peers[i].id, a->subject) == 0)
+			host = m->peers[i].host;
+	if (strcmp(a->kind, "node-down") == 0)
+		log_info("alarm cleared: node %s (%s) is up again and has"
+		    " caught up", a->subject, host);
+	else if (strcmp(a->kind, "wal-retained") == 0)
+		log_info("alarm cleared: the WAL kept for node %s (%s) is"
+		    " back under the limit", a->subject, host);
+	else if (strcmp(a->kind, "clock-skew") == 0)
+		log_info("alarm cleared: the clock of node %s (%s) is back"
+		    " within the limit", a->subject, host);
+	else
+		log_info("alarm cleared: %s", a->message);
+}
+
+/* Alarms whose condition did not hold this tick are cleared. */
+static void
+alarms_settle(struct monitor *m)
+{
+	size_t	 i;
+
+	for (i = 0; i < m->nalarms; i++) {
+		struct alarm *a = &m->alarms[i];
+
+		if (a->live || a->state == AL_CLEARING)
+			continue;
+		alarm_log_cleared(m, a);
+		if (a->state == AL_NEW) {	/* never stored: forget it */
+			m->alarms[i--] = m->alarms[--m->nalarms];
+			continue;
+		}
+		a->state = AL_CLEARING;
+	}
+}
+
+static int
+alarm_up(const struct monitor *m, const char *kind, const char *subject)
+{
+	size_t	 i;
+
+	for (i = 0; i < m->nalarms; i++)
+		if (m->alarms[i].live &&
+		    strcmp(m->alarms[i].kind, kind) == 0 &&
+		    strcmp(m->alarms[i].subject, subject) == 0)
+			return 1;
+	return 0;
+}
+
+/* A node's clusterErrors: the alarms up this tick and extra, or null. */
+static void
+gen_errors(yajl_gen g, const struct monitor *m, const char *subject,
+    const char *extra)
+{
+	char	 now[ISO_MAX];
+	size_t	 i;
+	int	 any = 0;
+
+	if (extra != NULL) {
+		any++;
+		iso_now(now, sizeof(now));
+		yajl_gen_array_open(g);
+		yajl_gen_map_open(g);
+		json_str(g, "errorMessage");
+		json_str(g, extra);
+		json_str(g, "errorTime");
+		json_str(g, now);
+		yajl_gen_map_close(g);
+	}
+
+	for (i = 0; i < m->nalarms; i++) {
+		const struct alarm *a = &m->alarms[i];
+
+		if (!a->live || strcmp(a->subject, subject))
+			continue;
+		if (!any++)
+			yajl_gen_array_open(g);
+		yajl_gen_map_open(g);
+		json_str(g, "errorMessage");
+		json_str(g, a->message);
+		json_str(g, "errorTime");
+		json_str(g, a->raised);
+		yajl_gen_map_close(g);
+	}
+	if (any)
+		yajl_gen_array_close(g);
+	else
+		yajl_gen_null(g);
+}
+
+static void
+gen_decision(yajl_gen g, const struct monitor *m, const char *id,
+    const char *code, const char *summary, long long rate,
+    const long long *skew, const char *blocked)
+{
+	yajl_gen_map_open(g);
+	json_str(g, "peer");
+	json_str(g, id);
+	json_str(g, "code");
+	json_str(g, code);
+	json_str(g, "descr");
+	json_str(g, status_desc(code));
+	json_str(g, "errors");
+	gen_errors(g, m, id, blocked);
+	json_str(g, "summary");
+	json_str(g, summary);
+	json_str(g, "rate");
+	yajl_gen_integer(g, rate);
+	json_str(g, "skew");
+	if (skew != NULL)
+		yajl_gen_integer(g, *skew);
+	else
+		yajl_gen_null(g);
+	json_str(g, "blocked");
+	yajl_gen_bool(g, blocked != NULL);
+	yajl_gen_map_close(g);
+}
+
+/* The alarms to store: raised ($2) or cleared ($3) since the last write. */
+static void
+gen_alarms(yajl_gen g, const struct monitor *m, enum alarm_state st)
+{
+	size_t	 i;
+
+	yajl_gen_array_open(g);
+	for (i = 0; i < m->nalarms; i++) {
+		const struct alarm *a = &m->alarms[i];
+
+		if (a->state != st)
+			continue;
+		yajl_gen_map_open(g);
+		json_str(g, "kind");
+		json_str(g, a->kind);
+		json_str(g, "subject");
+		json_str(g, a->subject);
+		if (st == AL_NEW) {
+			json_str(g, "message");
+			json_str(g, a->message);
+			json_str(g, "raised");
+			json_str(g, a->raised);
+		}
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_array_close(g);
+}
+
+static const char *
+gen_text(yajl_gen g)
+{
+	const unsigned char	*buf;
+	size_t			 len;
+
+	if (yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)
+		return "[]";
+	return (const char *)buf;
+}
+
+static void
+mon_write_done(struct pq *db, PGresult *res, void *arg)
+{
+	struct monitor	*m = arg;
+	size_t		 i;
+
+	(void)db;
+	m->busy = 0;
+	if (!pq_ok(res)) {
+		log_warnx("node health not written: %s", res ?
+		    PQresultErrorMessage(res) : pq_error(m->rm->db));
+		return;
+	}
+	for (i = 0; i < m->nalarms; i++) {
+		if (m->alarms[i].state == AL_NEW)
+			m->alarms[i].state = AL_ACTIVE;
+		else if (m->alarms[i].state == AL_CLEARING) {
+			m->alarms[i--] = m->alarms[--m->nalarms];
+		}
+	}
+}
+
+/* This node's own certificate: an alarm when it ends soon. */
+static void
+check_cert(struct monitor *m, const char *me, const char *pem,
+    int *days_left)
+{
+	const struct conf_worker *cw = &m->rm->w->conf;
+	char	 date[16];
+	int	 days;
+
+	*days_left = -1;
+	if (cert_days_left(pem, &days, date, sizeof(date)) == -1)
+		return;
+	*days_left = days;
+	if (days < cw->alarm_cert_days)
+		alarm_want(m, "cert-expiry", me, "this node's certificate"
+		    " expires on %s (in %d days); to renew it, delete the node"
+		    " from another node (kmctl cluster nodes delete) and join"
+		    " it again", date, days);
+}
+
+/* One peer's row: its status as seen from here, and its alarms. */
+static void
+check_peer(struct monitor *m, PGresult *res, int i, yajl_gen g)
+{
+	const struct conf_worker *cw = &m->rm->w->conf;
+	struct peer	*p;
+	const char	*state = PQgetvalue(res, i, 5), *sub, *code;
+	char		 summary[128], why[KMD_ERR_MAX];
+	long long	 hb_age = -1, retained, origin, skew = 0, skew_us = 0;
+	long long	*skewp = NULL;
+	int64_t		 now = mono_ms(), known;
+	int		 connected, down, blocked, k;
+
+	if ((p = peer_find(m, PQgetvalue(res, i, 4))) == NULL)
+		return;
+	p->present = 1;
+	kmd_strlcpy(p->host, PQgetvalue(res, i, 6), sizeof(p->host));
+	if (!PQgetisnull(res, i, 7))
+		hb_age = atoll(PQgetvalue(res, i, 7));
+	connected = strcmp(PQgetvalue(res, i, 10), "t") == 0;
+	sub = PQgetvalue(res, i, 11);
+	origin = atoll(PQgetvalue(res, i, 12));
+	retained = atoll(PQgetvalue(res, i, 13));
+
+	/* a new heartbeat: one more sample of the peer's clock */
+	if (!PQgetisnull(res, i, 9) &&
+	    strcmp(PQgetvalue(res, i, 9), p->clock) != 0) {
+		kmd_strlcpy(p->clock, PQgetvalue(res, i, 9), sizeof(p->clock));
+		p->skew[p->iskew] = atoll(PQgetvalue(res, i, 8));
+		p->iskew = (p->iskew + 1) % SKEW_SAMPLES;
+		if (p->nskew < SKEW_SAMPLES)
+			p->nskew++;
+	}
+	/* the delay only adds: the largest sample is the closest */
+	if (p->nskew > 0) {
+		skew_us = p->skew[0];
+		for (k = 1; k < p->nskew; k++)
+			if (p->skew[k] > skew_us)
+				skew_us = p->skew[k];
+		skew = skew_us / 1000;
+		skewp = &skew;
+	}
+	if (p->origin_at != 0 && origin >= p->origin && now > p->origin_at)
+		p->rate = 0.8 * p->rate + 0.2 * (double)(origin - p->origin) *
+		    1000.0 / (double)(now - p->origin_at);
+	p->origin = origin;
+	p->origin_at = now;
+
+	/*
+	 * Down: no heartbeat for down-after, counted from when this monitor
+	 * first knew the node ready; or, once known ready that long, no
+	 * connection either way.
+	 */
+	if (strcmp(state, "r") == 0) {
+		if (p->ready_since == 0)
+			p->ready_since = now;
+	} else
+		p->ready_since = 0;
+	known = p->ready_since ? now - p->ready_since : 0;
+	down = p->ready_since != 0 &&
+	    ((hb_age < 0 || hb_age > known ? known : hb_age) >
+	    cw->rm_down_after || (known > cw->rm_down_after && !connected &&
+	    strcmp(sub, "replicating") != 0));
+	blocked = p->ready_since != 0 && connected &&
+	    (strcmp(sub, "down") == 0 || strcmp(sub, "disabled") == 0);
+
+	if (down)
+		alarm_want(m, "node-down", p->id, "node %s (%s) is down: nothing"
+		    " received from it for %lld s; it catches up when it"
+		    " returns. If it is gone for good, run: kmctl cluster nodes"
+		    " delete --id=%s", p->id, p->host,
+		    (long long)(hb_age < 0 ? known : hb_age) / 1000, p->id);
+	if (retained > (long long)cw->alarm_wal_mb * 1024 * 1024)
+		alarm_want(m, "wal-retained", p->id, "this node keeps %lld MB"
+		    " of WAL for node %s (%s), above %d MB; if that node is"
+		    " gone for good, run: kmctl cluster nodes delete --id=%s",
+		    retained / (1024 * 1024), p->id, p->host, cw->alarm_wal_mb,
+		    p->id);
+	if (skewp != NULL && !down && (skew_us > cw->alarm_skew_ms * 1000LL ||
+	    -skew_us > cw->alarm_skew_ms * 1000LL))
+		alarm_want(m, "clock-skew", p->id, "the clock of node %s (%s)"
+		    " is %.3f ms off this node's, more than %d ms; configure"
+		    " the same NTP server on every node", p->id, p->host,
+		    (double)skew_us / 1000.0,
+		    cw->alarm_skew_ms);
+
+	code = p->ready_since == 0 ? state : down ? "d" : "r";
+	if (down)
+		kmd_strlcpy(summary, "BAD:node is inactive", sizeof(summary));
+	else if (blocked)
+		kmd_strlcpy(summary, "BAD:replication from the node is blocked",
+		    sizeof(summary));
+	else if (alarm_up(m, "wal-retained", p->id))
+		snprintf(summary, sizeof(summary), "BAD:retained WAL above %d"
+		    " MB", cw->alarm_wal_mb);
+	else if (alarm_up(m, "clock-skew", p->id))
+		snprintf(summary, sizeof(summary), "BAD:clock skew above %d ms",
+		    cw->alarm_skew_ms);
+	else
+		kmd_strlcpy(summary, "GOOD", sizeof(summary));
+	if (blocked)
+		snprintf(why, sizeof(why), "replication from node %s (%s) is"
+		    " blocked: its subscription here is %s while the node is"
+		    " connected; pglogical retries it", p->id, p->host, sub);
+	gen_decision(g, m, p->id, code, summary, (long long)p->rate, skewp,
+	    blocked ? why : NULL);
+}
+
+/*
+ * When this node itself was held up (its PostgreSQL frozen, the machine
+ * suspended), silence from the peers says nothing about them: their
+ * down-after counts again from now.
+ */
+static void
+held_up(struct monitor *m)
+{
+	const struct conf_worker *cw = &m->rm->w->conf;
+	int64_t		 now = mono_ms(), gap;
+	size_t		 i;
+
+	gap = now - m->sent_at;
+	if (m->last_done != 0 && now - m->last_done - cw->rm_interval > gap)
+		gap = now - m->last_done - cw->rm_interval;
+	m->last_done = now;
+	if (gap <= cw->rm_down_after / 2)
+		return;
+	log_info("this node was held up for %lld ms; its peers get"
+	    " %d ms from now before they count as down", (long long)gap,
+	    cw->rm_down_after);
+	for (i = 0; i < m->npeers; i++)
+		if (m->peers[i].ready_since != 0)
+			m->peers[i].ready_since = now;
+}
+
+static void
+mon_read_done(struct pq *db, PGresult *res, void *arg)
+{
+	struct monitor	*m = arg;
+	yajl_gen	 d = NULL, up = NULL, off = NULL;
+	const char	*me, *params[3];
+	char		 summary[128];
+	size_t		 i;
+	int		 n, days;
+
+	(void)db;
+	if (!pq_ok(res) || PQntuples(res) == 0 ||
+	    !PQgetisnull(res, 0, 3) || strcmp(PQgetvalue(res, 0, 1), "r")) {
+		m->busy = 0;		/* not clustered, or joining */
+		return;
+	}
+	me = PQgetvalue(res, 0, 0);
+	held_up(m);
+	for (i = 0; i < m->nalarms; i++)
+		m->alarms[i].live = 0;
+	for (i = 0; i < m->npeers; i++)
+		m->peers[i].present = 0;
+	if ((d = yajl_gen_alloc(NULL)) == NULL ||
+	    (up = yajl_gen_alloc(NULL)) == NULL ||
+	    (off = yajl_gen_alloc(NULL)) == NULL)
+		fatal("%s", __func__);
+	yajl_gen_array_open(d);
+	n = PQntuples(res);
+	for (i = 0; i < (size_t)n; i++)
+		if (!PQgetisnull(res, i, 4))
+			check_peer(m, res, i, d);
+	check_cert(m, me, PQgetvalue(res, 0, 2), &days);
+	alarms_settle(m);
+	if (alarm_up(m, "cert-expiry", me))
+		snprintf(summary, sizeof(summary), "BAD:certificate expires in"
+		    " %d days", days);
+	else
+		kmd_strlcpy(summary, "GOOD", sizeof(summary));
+	gen_decision(d, m, me, "r", summary, 0, NULL, NULL);
+	yajl_gen_array_close(d);
+
+	/* nodes gone from kmd_nodes are forgotten */
+	for (i = 0; i < m->npeers; i++)
+		if (!m->peers[i].present)
+			m->peers[i--] = m->peers[--m->npeers];
+
+	gen_alarms(up, m, AL_NEW);
+	gen_alarms(off, m, AL_CLEARING);
+	params[0] = gen_text(d);
+	params[1] = gen_text(up);
+	params[2] = gen_text(off);
+	if (pq_query(m->rm->db, SQL_WRITE, 3, params, mon_write_done, m) == -1)
+		m->busy = 0;
+	yajl_gen_free(d);
+	yajl_gen_free(up);
+	yajl_gen_free(off);
+}
+
+/* At start: the alarms still up in kmd_alarms are this monitor's. */
+static void
+mon_loaded(struct pq *db, PGresult *res, void *arg)
+{
+	struct monitor	*m = arg;
+	struct alarm	*a;
+	int		 i;
+
+	(void)db;
+	m->busy = 0;
+	if (!pq_ok(res))
+		return;
+	m->nalarms = 0;
+	for (i = 0; i < PQntuples(res) && m->nalarms < ALARMS_MAX; i++) {
+		a = &m->alarms[m->nalarms++];
+		memset(a, 0, sizeof(*a));
+		kmd_strlcpy(a->kind, PQgetvalue(res, i, 0), sizeof(a->kind));
+		kmd_strlcpy(a->subject, PQgetvalue(res, i, 1),
+		    sizeof(a->subject));
+		kmd_strlcpy(a->message, PQgetvalue(res, i, 2),
+		    sizeof(a->message));
+		kmd_strlcpy(a->raised, PQgetvalue(res, i, 3),
+		    sizeof(a->raised));
+		a->state = AL_ACTIVE;
+	}
+	m->loaded = 1;
+}
+
+static void
+mon_tick(evutil_socket_t fd, short ev, void *arg)
+{
+	struct monitor	*m = arg;
+	int		 r;
+
+	(void)fd;
+	(void)ev;
+	if (m->busy || !pq_connected(m->rm->db))
+		return;
+	m->busy = 1;
+	if (!m->loaded)
+		r = pq_query(m->rm->db, SQL_ALARMS_ACTIVE, 0, NULL, mon_loaded,
+		    m);
+	else {
+		m->sent_at = mono_ms();
+		r = pq_query(m->rm->db, SQL_READ, 0, NULL, mon_read_done, m);
+	}
+	if (r == -1)
+		m->busy = 0;
+}
+
+struct monitor *
+monitor_new(struct replmon *rm)
+{
+	struct monitor	*m;
+	struct timeval	 tv;
+	int		 ms = rm->w->conf.rm_interval;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		fatal("%s", __func__);
+	m->rm = rm;
+	if (ms < 100)
+		ms = 100;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	if ((m->tick = event_new(rm->w->base, -1, EV_PERSIST, mon_tick,
+	    m)) == NULL || event_add(m->tick, &tv) == -1)
+		fatal("%s: timer", __func__);
+	return m;
+}
+
+void
+monitor_free(struct monitor *m)
+{
+	if (m == NULL)
+		return;
+	event_free(m->tick);
+	free(m);
+}
