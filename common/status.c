@@ -32,3 +32,21 @@ status_desc(const char *code)
 			return statuses[i].desc;
 	return "unknown";
 }
+
+/*
+ * Whether a ready peer is down, as the monitor decides it.  hb_age: ms
+ * since its last heartbeat arrived (-1: never); known: ms this monitor has
+ * known it ready (silence before that proves nothing); connected: its
+ * apply worker is connected here; sub: the state of this node's
+ * subscription to it.  Down when silent for down_after, or, known ready
+ * that long, when connected neither way.
+ */
+int
+peer_down(long long hb_age, long long known, int connected, const char *sub,
+    int down_after)
+{
+	long long	 silent = hb_age < 0 || hb_age > known ? known : hb_age;
+
+	return silent > down_after || (known > down_after && !connected &&
+	    strcmp(sub, "replicating") != 0);
+}

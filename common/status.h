@@ -6,5 +6,6 @@
 #define KMD_STATUS_H
 
 const char	*status_desc(const char *);
+int		 peer_down(long long, long long, int, const char *, int);
 
 #endif

@@ -115,12 +115,12 @@ static const struct token t_alarms[] = {
 };
 
 static const struct token t_main[] = {
-	{ "alarms", A_NONE, t_alarms, 0, 0, "this node's alarms" },
 	{ "cluster", A_NONE, t_cluster, 0, 0, "clusters and nodes" },
 	{ "services", A_NONE, t_services, 0, 0, "this node's services" },
 	{ "rot-keys", A_NONE, t_rotkeys, 0, 0, "root-of-trust keys" },
 	{ "status", A_STATUS, NULL, 0, 0, "kmd's processes" },
 	{ "users", A_NONE, t_users, 0, 0, "users of the HTTPS API" },
+	{ "alarms", A_NONE, t_alarms, 0, 0, "this node's alarms" },
 	{ NULL, A_NONE, NULL, 0, 0, NULL }
 };
 

@@ -81,7 +81,7 @@ join() {
 
 echo "bench: a 3-node cluster ..."
 $C up 3 >/dev/null || die "cluster up failed"
-$C ctl 1 cluster new --host=127.0.0.1 >/dev/null || die "cluster new failed"
+$C ctl 1 cluster new --host=127.0.0.1 --url=https://127.0.0.1:8443 >/dev/null || die "cluster new failed"
 for k in 2 3; do
 	creds "$k" 1 && join "$k" || die "node $k did not join"
 done

@@ -95,6 +95,8 @@ static const struct {
 	{ { "services", "reset" }, A_SERVICES_RESET, "services reset",
 	    " [--yes]" },
 	{ { "rot-keys", "list" }, A_ROTKEYS_LIST, "rot-keys list", "" },
+	{ { "alarms", "list" }, A_ALARMS_LIST, "alarms list",
+	    " [--skip=N] [--limit=N] [--all]" },
 	{ { "rot-keys", "rotate" }, A_ROTKEYS_ROTATE, "rot-keys rotate",
 	    " [--id=ID]" },
 	{ { "users", "set-password", "--name", "admin" }, A_USERS_SETPW,
@@ -244,7 +246,7 @@ START_TEST(t_unknown_word)
 	    " choices: info new csr join fulljoin summary delete nodes");
 	ck_assert_int_eq(RUN("bogus"), -1);
 	ck_assert_str_eq(err, "unknown command 'bogus'; valid choices:"
-	    " cluster services rot-keys status users");
+	    " cluster services rot-keys status users alarms");
 	FAIL("valid choices: list get create delete", "cluster", "nodes",
 	    "lists");
 	FAIL("unknown command ''", "");

@@ -514,10 +514,8 @@ check_peer(struct monitor *m, PGresult *res, int i, yajl_gen g)
 	} else
 		p->ready_since = 0;
 	known = p->ready_since ? now - p->ready_since : 0;
-	down = p->ready_since != 0 &&
-	    ((hb_age < 0 || hb_age > known ? known : hb_age) >
-	    cw->rm_down_after || (known > cw->rm_down_after && !connected &&
-	    strcmp(sub, "replicating") != 0));
+	down = p->ready_since != 0 && peer_down(hb_age, known, connected, sub,
+	    cw->rm_down_after);
 	blocked = p->ready_since != 0 && connected &&
 	    (strcmp(sub, "down") == 0 || strcmp(sub, "disabled") == 0);
 

@@ -1,0 +1,164 @@
+/*
+ * The monitor's pure parts: when a peer counts as down (common/status.c),
+ * the summary document built from reporters' stored views and the frames
+ * that carry them (common/json.c, common/reply.c), a certificate's end.
+ */
+#include <string.h>
+
+#include <check.h>
+#include <yajl_gen.h>
+
+#include "cert.h"
+#include "json.h"
+#include "kmsg.h"
+#include "reply.h"
+#include "status.h"
+
+START_TEST(t_down)
+{
+	/* heard from 500 ms ago, known ready for a minute: up */
+	ck_assert_int_eq(peer_down(500, 60000, 1, "replicating", 3000), 0);
+	/* silent 3.5 s: down, however the connections look */
+	ck_assert_int_eq(peer_down(3500, 60000, 1, "replicating", 3000), 1);
+	/* never heard from, known for 1 s only: not yet */
+	ck_assert_int_eq(peer_down(-1, 1000, 0, "down", 3000), 0);
+	/* never heard from for 4 s of knowing it: down */
+	ck_assert_int_eq(peer_down(-1, 4000, 0, "down", 3000), 1);
+	/* a stale heartbeat from before this monitor started proves nothing */
+	ck_assert_int_eq(peer_down(100000, 2000, 1, "replicating", 3000), 0);
+	/* known long enough and connected neither way: down at once */
+	ck_assert_int_eq(peer_down(200, 60000, 0, "down", 3000), 1);
+	ck_assert_int_eq(peer_down(200, 60000, 0, "replicating", 3000), 0);
+	ck_assert_int_eq(peer_down(200, 60000, 1, "down", 3000), 0);
+}
+END_TEST
+
+static char	 out[8192];
+
+static void
+summary(const struct summary_row *rows, size_t n)
+{
+	yajl_gen		 g = yajl_gen_alloc(NULL);
+	const unsigned char	*buf;
+	size_t			 len;
+
+	json_summary(g, rows, n);
+	ck_assert_int_eq(yajl_gen_get_buf(g, &buf, &len), yajl_gen_status_ok);
+	ck_assert_uint_lt(len, sizeof(out));
+	memcpy(out, buf, len);
+	out[len] = '\0';
+	yajl_gen_free(g);
+}
+
+static void
+row(struct summary_row *r, const char *rep, const char *node,
+    const char *view)
+{
+	memset(r, 0, sizeof(*r));
+	strcpy(r->reporter, rep);
+	strcpy(r->node, node);
+	strcpy(r->updated, "2026-11-24T10:00:00.000000Z");
+	strcpy(r->view, view);
+}
+
+START_TEST(t_summary)
+{
+	struct summary_row	 rows[3];
+
+	/* jsonb's key order (short keys first) comes out sorted */
+	row(&rows[0], "a", "a", "{\"summary\": \"GOOD\", \"nodeInfo\":"
+	    " {\"port\": 5432, \"host\": \"h\", \"status\": {\"description\":"
+	    " \"ready\", \"code\": \"r\"}}, \"clusterErrors\": null}");
+	row(&rows[1], "a", "b", "[1, 2]");		/* no object: null */
+	row(&rows[2], "b", "a", "{\"x\": ");		/* unparsable: null */
+	summary(rows, 3);
+	ck_assert_str_eq(out, "{\"skip\":0,\"limit\":0,\"total\":2,"
+	    "\"resources\":{\"a\":{\"clusterSummary\":{\"a\":{\"clusterErrors\":"
+	    "null,\"nodeInfo\":{\"host\":\"h\",\"port\":5432,\"status\":"
+	    "{\"code\":\"r\",\"description\":\"ready\"}},\"summary\":\"GOOD\"},"
+	    "\"b\":null},\"lastUpdated\":\"2026-11-24T10:00:00.000000Z\"},"
+	    "\"b\":{\"clusterSummary\":{\"a\":null},"
+	    "\"lastUpdated\":\"2026-11-24T10:00:00.000000Z\"}}}");
+	summary(rows, 0);
+	ck_assert_str_eq(out, "{\"skip\":0,\"limit\":0,\"total\":0,"
+	    "\"resources\":{}}");
+}
+END_TEST
+
+START_TEST(t_frames)
+{
+	static struct summary_row	 r;
+	static struct alarm_info	 a;
+	struct nodes_page		 pg;
+	struct reply			 rep;
+	struct kmsg			 m;
+
+	memset(&rep, 0, sizeof(rep));
+	memset(&m, 0, sizeof(m));
+	row(&r, "a", "b", "{}");
+	m.hdr.type = IMSG_SUMMARY_ROW;
+	m.data = (uint8_t *)&r;
+	m.datalen = sizeof(r);
+	ck_assert_int_eq(reply_frame(&rep, &m), 0);
+	ck_assert_uint_eq(rep.nrows, 1);
+	m.datalen = sizeof(r) - 1;			/* short */
+	ck_assert_int_eq(reply_frame(&rep, &m), -1);
+	memset(r.view, 'x', sizeof(r.view));		/* unterminated */
+	m.datalen = sizeof(r);
+	ck_assert_int_eq(reply_frame(&rep, &m), -1);
+
+	/* an alarm before its page is refused, after it kept */
+	memset(&a, 0, sizeof(a));
+	strcpy(a.kind, "node-down");
+	m.hdr.type = IMSG_ALARM_INFO;
+	m.data = (uint8_t *)&a;
+	m.datalen = sizeof(a);
+	ck_assert_int_eq(reply_frame(&rep, &m), -1);
+	memset(&pg, 0, sizeof(pg));
+	m.hdr.type = IMSG_ALARMS_PAGE;
+	m.data = (uint8_t *)&pg;
+	m.datalen = sizeof(pg);
+	ck_assert_int_eq(reply_frame(&rep, &m), 0);
+	m.hdr.type = IMSG_ALARM_INFO;
+	m.data = (uint8_t *)&a;
+	m.datalen = sizeof(a);
+	ck_assert_int_eq(reply_frame(&rep, &m), 0);
+	memset(a.message, 'm', sizeof(a.message));
+	ck_assert_int_eq(reply_frame(&rep, &m), -1);
+	ck_assert_uint_eq(rep.nalarms, 1);
+	reply_clear(&rep);
+}
+END_TEST
+
+START_TEST(t_cert_days)
+{
+	EVP_PKEY	*key = ca_keygen();
+	X509		*x;
+	char		 pem[8192], date[16];
+	int		 days;
+
+	ck_assert_ptr_nonnull(x = ca_make_root(key, "c"));
+	ck_assert_int_eq(pem_cert(x, pem, sizeof(pem)), 0);
+	ck_assert_int_eq(cert_days_left(pem, &days, date, sizeof(date)), 0);
+	ck_assert_int_gt(days, 365);
+	ck_assert_uint_eq(strlen(date), 10);
+	ck_assert_int_eq(cert_days_left("not a certificate", &days, date,
+	    sizeof(date)), -1);
+	X509_free(x);
+	EVP_PKEY_free(key);
+}
+END_TEST
+
+Suite *
+monitor_suite(void)
+{
+	Suite	*s = suite_create("monitor");
+	TCase	*tc = tcase_create("core");
+
+	tcase_add_test(tc, t_down);
+	tcase_add_test(tc, t_summary);
+	tcase_add_test(tc, t_frames);
+	tcase_add_test(tc, t_cert_days);
+	suite_add_tcase(s, tc);
+	return s;
+}
