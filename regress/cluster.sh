@@ -60,6 +60,7 @@ EOF
 # The syslog listener of node K: datagrams on nodeK/log.sock to nodeK/syslog.
 syslog_listen() {
 	d=$DIR/node$1
+	[ -f "$d/syslog.pid" ] && kill "$(cat "$d/syslog.pid")" 2>/dev/null
 	rm -f "$d/log.sock"
 	python3 -c '
 import socket, sys

@@ -2,6 +2,7 @@
 # syslog.  Node 3's PostgreSQL frozen, then node 3 cut off by nftables:
 # nodes 1 and 2 show it down within 5 s, with an alarm and one syslog line
 # each, and go on taking writes; back, node 3 catches up (identical data),
+# and the same when node 3 is stopped and started;
 # the alarms clear with a syslog line and every node is ready again.
 # cluster summary and alarms list, locally and over HTTPS, field by field.
 # Last, the WAL, clock-skew and certificate alarms through their limits.
@@ -119,6 +120,17 @@ check "identical data on the 3 nodes" wait_for 10 same_keys
 check "summary GOOD again everywhere" wait_for 10 sh -c \
     "[ \$($C ctl 2 cluster summary | grep -c '\"summary\": \"GOOD\"') = 9 ]"
 
+# ---- node 3 stopped: its kmd and PostgreSQL shut down, then started ----
+kill -TERM "$(cat "$D/node3/kmd.pid")"
+check "stopped: nodes 1 and 2 show node 3 down within 5 s" wait_for 5 both_see_3 d
+check "writes on node 1 while node 3 is stopped" writes 1 100 stop1
+rm -f "$D/node3/kmd.pid"
+check "node 3 starts again" $C up 3
+check "node 3 catches up" \
+    wait_for 30 q_is 3 "SELECT count(*) FROM kmd_keys WHERE name LIKE 'stop1-%'" 100
+check "ready again on every node" wait_for 30 all_ready
+check "identical data on the 3 nodes" wait_for 10 same_keys
+
 # ---- over HTTPS ----
 U=https://127.0.0.1:8443/api/v1
 tok=$(ns curl -sk -d '{"username":"admin","password":"secret-password"}' \
@@ -135,6 +147,8 @@ check "REST GET alarms?all=2: 400 names the parameter" sh -c \
     grep -q \"query parameter 'all'\""
 check "REST GET alarms without a token: 401" sh -c \
     "[ \$(ip netns exec $KMD_CLUSTER_NS curl -sk -o /dev/null -w '%{http_code}' $U/alarms) = 401 ]"
+check "kmctl remote: cluster summary, the same shape" sh -c \
+    "ip netns exec $KMD_CLUSTER_NS $KMCTL --url=https://127.0.0.1:8443 --user=admin --password=secret-password --nosslverify cluster summary | python3 regress/e2e/summary_check.py 3 2>>$T/why.all"
 check "kmctl remote: alarms list" sh -c \
     "ip netns exec $KMD_CLUSTER_NS $KMCTL --url=https://127.0.0.1:8443 --user=admin --password=secret-password --nosslverify alarms list --all | grep -q '\"active\": false'"
 
