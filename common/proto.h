@@ -130,6 +130,20 @@ enum imsg_type {
 	IMSG_ALARMS_PAGE,	/* struct nodes_page */
 	IMSG_ALARM_INFO,	/* struct alarm_info */
 
+	/* kmctl/api -> parent -> joiner: nodes delete, cluster delete;
+	 * reply CLUSTER_INFO_REPLY, END */
+	IMSG_CTL_NODES_DELETE,	/* struct nodes_delete */
+	IMSG_NODES_DELETE,	/* struct nodes_delete */
+	IMSG_CTL_CLUSTER_DELETE, /* empty */
+	IMSG_CLUSTER_DELETE,	/* empty */
+
+	/* joiner -> parent: the ids of removed nodes, refused by PostgreSQL */
+	IMSG_PEERS_DENY,	/* struct peers_deny */
+
+	/* kmctl/api -> parent: services reset; reply CLUSTER_INFO_REPLY,
+	 * END, then the node restarts with fresh data */
+	IMSG_CTL_RESET,		/* empty */
+
 	IMSG_MAX
 };
 
@@ -272,6 +286,17 @@ struct summary_row {
 	char		 node[KMD_NODEID_MAX];
 	char		 updated[KMD_TIME_MAX];	/* the reporter's last write */
 	char		 view[KMD_VIEW_MAX];	/* JSON object */
+};
+
+struct nodes_delete {
+	char		 id[KMD_NODEID_MAX];
+	int32_t		 force;		/* 1: even when the node is down */
+};
+
+#define KMD_DENY_MAX	256
+struct peers_deny {
+	int32_t		 n;
+	char		 ids[KMD_DENY_MAX][KMD_NODEID_MAX];
 };
 
 struct alarms_query {

@@ -167,7 +167,7 @@ static const char v4[] =
     "    FROM kmd_node_health h JOIN trusted t ON t.r = h.reporter\n"
     "    UNION ALL SELECT node_id, 'r' FROM me)\n"
     "  SELECT n.node_id, CASE WHEN n.state <> 'r' THEN n.state ELSE\n"
-    "    (SELECT CASE count(DISTINCT v.code) WHEN 0 THEN 'u'\n"
+    "    (SELECT CASE count(DISTINCT v.code) WHEN 0 THEN n.state\n"
     "      WHEN 1 THEN min(v.code) ELSE 'x' END\n"
     "      FROM views v WHERE v.peer = n.node_id) END AS code\n"
     "  FROM kmd_nodes n;\n"

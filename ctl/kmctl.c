@@ -39,6 +39,8 @@ static int	rest_csr(const void *, struct rest_req *);
 static int	rest_create(const void *, struct rest_req *);
 static int	rest_nodes(const void *, struct rest_req *);
 static int	build_alarms(const struct parse_result *, void *, size_t *);
+static int	build_delete(const struct parse_result *, void *, size_t *);
+static int	rest_delete(const void *, struct rest_req *);
 static int	rest_alarms(const void *, struct rest_req *);
 
 /*
@@ -69,6 +71,12 @@ static const struct ctl_action actions[] = {
 	    "GET", "cluster/summary", NULL },
 	{ A_ALARMS_LIST, IMSG_CTL_ALARMS, build_alarms, P_ALARMS,
 	    "GET", "alarms", rest_alarms },
+	{ A_NODES_DELETE, IMSG_CTL_NODES_DELETE, build_delete, P_INFO,
+	    "DELETE", "nodes", rest_delete },
+	{ A_CLUSTER_DELETE, IMSG_CTL_CLUSTER_DELETE, NULL, P_INFO,
+	    "DELETE", "cluster", NULL },
+	{ A_SERVICES_RESET, IMSG_CTL_RESET, NULL, P_INFO,
+	    "POST", "system/services/reset", NULL },
 	{ A_USERS_SETPW, IMSG_CTL_USER_SET, build_user, P_NONE,
 	    NULL, NULL, NULL },
 };
@@ -232,6 +240,18 @@ build_alarms(const struct parse_result *res, void *buf, size_t *len)
 	return 0;
 }
 
+static int
+build_delete(const struct parse_result *res, void *buf, size_t *len)
+{
+	struct nodes_delete	*nd = buf;
+
+	memset(nd, 0, sizeof(*nd));
+	node_id(nd->id, sizeof(nd->id), res->flag[F_ID]);
+	nd->force = res->flag[F_FORCE] != NULL;
+	*len = sizeof(*nd);
+	return 0;
+}
+
 /* The password comes from the terminal (asked twice) or one stdin line. */
 static int
 build_user(const struct parse_result *res, void *buf, size_t *len)
@@ -334,6 +354,17 @@ rest_alarms(const void *req, struct rest_req *rr)
 
 	n = snprintf(rr->path, sizeof(rr->path), "alarms?skip=%d&limit=%d%s",
 	    q->skip, q->limit, q->all ? "&all=1" : "");
+	return n < 0 || (size_t)n >= sizeof(rr->path) ? -1 : 0;
+}
+
+static int
+rest_delete(const void *req, struct rest_req *rr)
+{
+	const struct nodes_delete	*nd = req;
+	int				 n;
+
+	n = snprintf(rr->path, sizeof(rr->path), "nodes/%s%s", nd->id,
+	    nd->force ? "?force=1" : "");
 	return n < 0 || (size_t)n >= sizeof(rr->path) ? -1 : 0;
 }
 
@@ -693,6 +724,8 @@ main(int argc, char *argv[])
 		struct cluster_csr	 cc;
 		struct nodes_create	 nc;
 		struct cluster_join	 cj;
+		struct nodes_delete	 nd;
+		struct alarms_query	 aq;
 	}			 req;
 	size_t			 reqlen = 0, i;
 	char			 err[1024];
@@ -729,6 +762,25 @@ main(int argc, char *argv[])
 		    " without --url", res.path);
 	if (a->build != NULL && a->build(&res, &req, &reqlen) == -1)
 		die("%s: bad arguments", res.path);
+	switch (a->action) {
+	case A_NODES_DELETE:
+		confirm(&res, "The node is removed from the cluster: every"
+		    " other node stops replicating with it and refuses its"
+		    " certificate. Are you sure want to remove it?");
+		break;
+	case A_CLUSTER_DELETE:
+		confirm(&res, "This node's cluster configuration is deleted;"
+		    " it keeps its users. Are you sure want to delete it?");
+		break;
+	case A_SERVICES_RESET:
+		confirm(&res, "WARNING: services reset wipes this node to its"
+		    " factory state: its database, its keys and its cluster"
+		    " configuration are deleted and cannot be recovered. Are"
+		    " you sure want to reset?");
+		break;
+	default:
+		break;
+	}
 	if (rem.url[0] != '\0') {
 		ret = a->action == A_CLUSTER_JOIN ?
 		    remote_join(&rem, &res, a, &req.cj) :

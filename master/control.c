@@ -22,6 +22,7 @@
 
 #include "kmd.h"
 #include "log.h"
+#include "status.h"
 #include "util.h"
 
 /*
@@ -49,7 +50,10 @@
 	    PROC_JOINER, IMSG_AUTH_CHECK) \
 	R(IMSG_CTL_SUMMARY, 0, CA, PROC_REPLMON, IMSG_SUMMARY) \
 	R(IMSG_CTL_ALARMS, sizeof(struct alarms_query), CA, PROC_REPLMON, \
-	    IMSG_ALARMS)
+	    IMSG_ALARMS) \
+	R(IMSG_CTL_NODES_DELETE, sizeof(struct nodes_delete), CA, \
+	    PROC_JOINER, IMSG_NODES_DELETE) \
+	R(IMSG_CTL_CLUSTER_DELETE, 0, CA, PROC_JOINER, IMSG_CLUSTER_DELETE)
 
 static const struct route {
 	uint16_t	 ctl_type;
@@ -173,6 +177,56 @@ ctl_status(struct kchan *ch, struct kmsg *m, void *arg)
 	return kchan_send(ch, IMSG_CTL_END, m->hdr.reqid, -1, NULL, 0);
 }
 
+/*
+ * services reset: the answer goes out first (the client learns the node
+ * is being reset and may poll cluster info); the reset itself runs from
+ * the event loop a moment later, once the answer is on its way.
+ */
+static void
+reset_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	parent_reset(arg);
+}
+
+static int
+ctl_reset(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct parent		*p = arg;
+	struct cluster_info	 ci;
+	struct timeval		 tv = { 0, 300 * 1000 };
+
+	if (p->resetting)
+		return kchan_senderr(ch, m->hdr.reqid, "services reset: a"
+		    " reset is under way already");
+	p->resetting = 1;
+	memset(&ci, 0, sizeof(ci));
+	kmd_strlcpy(ci.code, "none", sizeof(ci.code));
+	kmd_strlcpy(ci.desc, status_desc("none"), sizeof(ci.desc));
+	ci.nodecount = -1;
+	kmd_strlcpy(ci.progress, "resetting: the node restarts with no data;"
+	    " cluster info answers again in a few seconds",
+	    sizeof(ci.progress));
+	log_warnx("services reset: requested; this node's data, keys and"
+	    " cluster configuration are being wiped");
+	kchan_send(ch, IMSG_CLUSTER_INFO_REPLY, m->hdr.reqid, -1, &ci,
+	    sizeof(ci));
+	kchan_send(ch, IMSG_CTL_END, m->hdr.reqid, -1, NULL, 0);
+	event_base_once(p->base, -1, EV_TIMEOUT, reset_cb, p, &tv);
+	return 0;
+}
+
+/* The joiner's list of removed nodes, for pg_ident.conf. */
+static int
+worker_peers_deny(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct child	*c = arg;
+
+	(void)ch;
+	return pg_peers_deny(c->p, (const struct peers_deny *)m->data);
+}
+
 /* Forward a request to the worker that owns it. */
 static int
 ctl_forward(struct kchan *ch, struct kmsg *m, void *arg)
@@ -217,6 +271,7 @@ ctl_forward(struct kchan *ch, struct kmsg *m, void *arg)
 #define REQ_FN	ctl_forward
 static const struct kmsg_handler ctl_handlers[] = {
 	{ IMSG_CTL_STATUS, 0, FROM(PROC_CTL), ctl_status },
+	{ IMSG_CTL_RESET, 0, FROM(PROC_CTL), ctl_reset },
 	REQUESTS(R_HANDLER)
 };
 #undef REQ_FN
@@ -229,6 +284,8 @@ api_request(struct kchan *ch, struct kmsg *m, void *arg)
 
 	if (m->hdr.type == IMSG_CTL_STATUS)
 		return ctl_status(ch, m, c->p);
+	if (m->hdr.type == IMSG_CTL_RESET)
+		return ctl_reset(ch, m, c->p);
 	return ctl_forward(ch, m, c->p);
 }
 
@@ -343,6 +400,9 @@ const struct kmsg_handler parent_worker_handlers[] = {
 	{ IMSG_AUTH_RESULT, sizeof(struct auth_result), FROM(PROC_JOINER),
 	    worker_reply },
 	{ IMSG_CTL_STATUS, 0, FROM(PROC_API), api_request },
+	{ IMSG_CTL_RESET, 0, FROM(PROC_API), api_request },
+	{ IMSG_PEERS_DENY, sizeof(struct peers_deny), FROM(PROC_JOINER),
+	    worker_peers_deny },
 #define REQ_FN	api_request
 	REQUESTS(R_HANDLER)
 #undef REQ_FN

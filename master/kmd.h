@@ -82,6 +82,7 @@ struct parent {
 	uint32_t		 next_client;
 	TAILQ_HEAD(, pending)	 pending;
 	uint32_t		 next_reqid;
+	int			 resetting;	/* services reset under way */
 };
 
 extern const struct proc_def	 proc_table[];
@@ -110,6 +111,7 @@ void	pg_tls_remove(struct parent *);
 int	pg_tls_write(struct parent *, const struct tls_files *, char *,
 	    size_t);
 int	rot_open(const struct parent *);
+int	pg_peers_deny(struct parent *, const struct peers_deny *);
 pid_t	pg_spawn(struct parent *);
 
 /* apilisten.c */
@@ -119,5 +121,6 @@ void	api_send_conf(struct parent *, struct kchan *);
 
 /* parent.c */
 int	parent_main(struct parent *);
+void	parent_reset(struct parent *);
 
 #endif

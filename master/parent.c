@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <ftw.h>
 #include <event2/event.h>
 #include <grp.h>
 #include <pwd.h>
@@ -153,6 +154,66 @@ parent_dirs(struct parent *p)
 		return -1;
 	}
 	return 0;
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if ((flag == FTW_DP ? rmdir(path) : unlink(path)) == -1 &&
+	    errno != ENOENT) {
+		log_warn("services reset: %s", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Remove <datadir>/leaf and all below it; it may not exist. */
+static int
+rm_tree(struct parent *p, const char *leaf)
+{
+	char	 path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", p->conf.datadir, leaf);
+	if (access(path, F_OK) == -1)
+		return 0;
+	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/*
+ * services reset: every worker and PostgreSQL stop, the node's data goes
+ * (the database, the software root-of-trust key, the API certificate),
+ * then the node starts afresh as on its first start: a new database, a
+ * new key and certificate, no cluster.  kmd.conf and the control and API
+ * sockets stay.
+ */
+void
+parent_reset(struct parent *p)
+{
+	size_t	 i;
+
+	for (i = 0; i < PROC_MAX; i++)
+		if (i != PROC_POSTGRES && p->children[i].def != NULL)
+			control_worker_gone(p, i);
+	proc_stop_all(p);
+	if (p->rot_fd != -1)
+		close(p->rot_fd);
+	p->rot_fd = -1;
+	if (rm_tree(p, "pg") == -1 || rm_tree(p, "api") == -1 ||
+	    rm_tree(p, "rot.key") == -1)
+		fatalx("services reset: the data could not all be removed;"
+		    " see the messages above, then remove %s/pg and start kmd",
+		    p->conf.datadir);
+	log_warnx("services reset: this node's data, keys and cluster"
+	    " configuration are gone");
+	if (pg_prepare(p) == -1 || (p->rot_fd = rot_open(p)) == -1 ||
+	    api_load_cert(p) == -1)
+		fatalx("services reset: the fresh node could not be set up;"
+		    " see the messages above");
+	proc_start_all(p);
+	p->resetting = 0;
+	log_info("services reset: done; the node starts afresh");
 }
 
 int

@@ -70,11 +70,99 @@ pg_tls_ready(const struct parent *p)
 	return access(path, R_OK) == 0;
 }
 
+/* Append s to the string in buf (len bytes), as far as it fits. */
+static void
+cat(char *buf, size_t len, const char *s)
+{
+	size_t	 n = strlen(buf);
+
+	if (n < len)
+		kmd_strlcpy(buf + n, s, len - n);
+}
+
+/* A node id as the joiner sends it: a UUID, lower-case, with dashes. */
+static int
+valid_node_id(const char *id)
+{
+	size_t	 i;
+
+	for (i = 0; i < 36; i++)
+		if (i == 8 || i == 13 || i == 18 || i == 23 ? id[i] != '-' :
+		    strchr("0123456789abcdef", id[i]) == NULL || id[i] == '\0')
+			return 0;
+	return id[36] == '\0';
+}
+
+/*
+ * The lookahead that keeps removed nodes' ids out of the peers map,
+ * "(?!(id|id)$)", from the file the joiner's list is kept in; "" when
+ * no node was removed.
+ */
+static void
+pg_denied(const struct parent *p, char *out, size_t len)
+{
+	char	 path[PATH_MAX], id[64];
+	FILE	*f;
+	int	 n = 0;
+
+	out[0] = '\0';
+	pg_path(p, path, sizeof(path), "denied-peers");
+	if ((f = fopen(path, "re")) == NULL)
+		return;
+	while (n < KMD_DENY_MAX && fscanf(f, "%63s", id) == 1) {
+		if (!valid_node_id(id))
+			continue;
+		cat(out, len, n++ ? "|" : "(?!(");
+		cat(out, len, id);
+	}
+	fclose(f);
+	if (n > 0)
+		cat(out, len, ")$)");
+}
+
+/*
+ * The joiner's list of removed nodes: kept, and PostgreSQL told to
+ * refuse their certificates from now on (a reload).
+ */
+int
+pg_peers_deny(struct parent *p, const struct peers_deny *pd)
+{
+	struct child	*c = proc_child(p, PROC_POSTGRES);
+	char		*text;
+	size_t		 len = KMD_DENY_MAX * (KMD_NODEID_MAX + 1);
+	int		 i, r;
+
+	if (pd->n < 0 || pd->n > KMD_DENY_MAX)
+		return -1;
+	if ((text = calloc(1, len)) == NULL)
+		return -1;
+	for (i = 0; i < pd->n; i++) {
+		if (!TERMINATED(pd->ids[i]) || !valid_node_id(pd->ids[i])) {
+			free(text);
+			return -1;
+		}
+		cat(text, len, pd->ids[i]);
+		cat(text, len, "\n");
+	}
+	r = pg_write(p, "denied-peers", text) == -1 || pg_write_conf(p) == -1;
+	free(text);
+	if (r) {
+		log_warnx("cannot write the removed nodes' ids for PostgreSQL");
+		return 0;
+	}
+	if (c != NULL && c->pid > 0)
+		kill(c->pid, SIGHUP);
+	log_info("PostgreSQL refuses %d removed node(s); reloaded", pd->n);
+	return 0;
+}
+
 /* postgresql.conf, pg_hba.conf, pg_ident.conf: kmd owns them. */
 int
 pg_write_conf(const struct parent *p)
 {
-	char	 conf[4096], tls[1024] = "ssl = off\n", hba[1024], ident[512];
+	char	 conf[4096], tls[1024] = "ssl = off\n", hba[1024];
+	char	 deny[KMD_DENY_MAX * (KMD_NODEID_MAX + 1) + 16];
+	char	 ident[sizeof(deny) + 512];
 	int	 ssl = pg_tls_ready(p);
 
 	if (ssl)
@@ -122,11 +210,13 @@ pg_write_conf(const struct parent *p)
 	    "local all kmd,kmd_replmon peer map=kmd\n"
 	    "%s",
 	    ssl ? "hostssl kmd,replication kmd_repl all cert map=peers\n" : "");
+	pg_denied(p, deny, sizeof(deny));
 	snprintf(ident, sizeof(ident), "# Written by kmd.\n"
 	    "kmd _kmd kmd\nkmd _kmd kmd_replmon\nkmd %s kmd\n"
-	    "# peers: a certificate of the cluster CA whose CN is a node id\n"
-	    "peers /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-"
-	    "[0-9a-f]{12}$ kmd_repl\n", p->conf.dbuser);
+	    "# peers: a certificate of the cluster CA whose CN is a node id,\n"
+	    "# but not a removed node's\n"
+	    "peers /^%s[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-"
+	    "[0-9a-f]{12}$ kmd_repl\n", p->conf.dbuser, deny);
 	return pg_write(p, "data/postgresql.conf", conf) == -1 ||
 	    pg_write(p, "data/pg_hba.conf", hba) == -1 ||
 	    pg_write(p, "data/pg_ident.conf", ident) == -1 ? -1 : 0;

@@ -28,7 +28,10 @@
 #define API	"/api/v1"
 #define M_GET	EVHTTP_REQ_GET
 #define M_POST	EVHTTP_REQ_POST
+#define M_DELETE	EVHTTP_REQ_DELETE
 
+static void	 do_node_delete(struct api *, struct evhttp_request *,
+		    const char *, const struct timespec *);
 static void	 api_send(struct api *, struct evhttp_request *, enum areq_kind,
 		    const char *, uint16_t, const void *, size_t);
 
@@ -290,6 +293,7 @@ http_finish(struct api *a, struct areq *r, int ok, const char *errmsg)
 		return;
 	case R_INFO:
 	case R_NEW:
+	case R_CHANGE:
 		json_cluster_info(g, &r->r.info);
 		break;
 	case R_NODES:
@@ -504,6 +508,10 @@ do_nodes(struct api *a, struct evhttp_request *req, const char *user,
 		do_join_step(a, req, user, t0);
 		return;
 	}
+	if (evhttp_request_get_command(req) == M_DELETE) {
+		do_node_delete(a, req, user, t0);
+		return;
+	}
 	memset(&q, 0, sizeof(q));
 	if (strncmp(path, API "/nodes/", strlen(API "/nodes/")) == 0) {
 		path += strlen(API "/nodes/");
@@ -523,6 +531,44 @@ do_nodes(struct api *a, struct evhttp_request *req, const char *user,
 		return;
 	}
 	api_send(a, req, R_NODES, user, IMSG_CTL_NODES, &q, sizeof(q));
+}
+
+/* DELETE nodes/{id}[?force=1] */
+static void
+do_node_delete(struct api *a, struct evhttp_request *req, const char *user,
+    const struct timespec *t0)
+{
+	const char		*path = evhttp_uri_get_path(
+				    evhttp_request_get_evhttp_uri(req));
+	struct nodes_delete	 nd;
+	char			 err[256];
+
+	memset(&nd, 0, sizeof(nd));
+	path += strlen(API "/nodes/");
+	if (strlen(path) >= sizeof(nd.id) || *path == '\0') {
+		respond_error(req, 404, "no such node", t0, user);
+		return;
+	}
+	kmd_strlcpy(nd.id, path, sizeof(nd.id));
+	if (query_int(req, "force", 0, 1, &nd.force, err, sizeof(err)) == -1) {
+		respond_error(req, 400, err, t0, user);
+		return;
+	}
+	api_send(a, req, R_CHANGE, user, IMSG_CTL_NODES_DELETE, &nd,
+	    sizeof(nd));
+}
+
+/* DELETE cluster, POST system/services/reset: no body, cluster info back */
+static void
+do_change(struct api *a, struct evhttp_request *req, const char *user,
+    const struct timespec *t0)
+{
+	const char	*path = evhttp_uri_get_path(
+			    evhttp_request_get_evhttp_uri(req));
+
+	(void)t0;
+	api_send(a, req, R_CHANGE, user, strcmp(path, API "/cluster") == 0 ?
+	    IMSG_CTL_CLUSTER_DELETE : IMSG_CTL_RESET, NULL, 0);
 }
 
 static void
@@ -589,19 +635,46 @@ do_simple(struct api *a, struct evhttp_request *req, const char *user,
 		respond_error(req, 501, "not implemented yet", t0, user);
 }
 
+static void
+do_cluster(struct api *a, struct evhttp_request *req, const char *user,
+    const struct timespec *t0)
+{
+	if (evhttp_request_get_command(req) == M_DELETE)
+		do_change(a, req, user, t0);
+	else
+		do_simple(a, req, user, t0);
+}
+
 static const struct route routes[] = {
 	{ API "/auth/tokens", 0, M_POST, 0, do_login },
 	{ API "/system/health", 0, M_GET, 0, do_simple },
 	{ API "/system/processes", 0, M_GET, 1, do_simple },
-	{ API "/cluster", 0, M_GET, 1, do_simple },
+	{ API "/cluster", 0, M_GET | M_DELETE, 1, do_cluster },
+	{ API "/system/services/reset", 0, M_POST, 1, do_change },
 	{ API "/cluster/new", 0, M_POST, 1, do_new },
 	{ API "/cluster/summary", 0, M_GET, 1, do_simple },
 	{ API "/cluster/csr", 0, M_POST, 1, do_join_step },
 	{ API "/cluster/join", 0, M_POST, 1, do_join_step },
 	{ API "/nodes", 0, M_GET | M_POST, 1, do_nodes },
-	{ API "/nodes/", 1, M_GET, 1, do_nodes },
+	{ API "/nodes/", 1, M_GET | M_DELETE, 1, do_nodes },
 	{ API "/alarms", 0, M_GET, 1, do_alarms },
 };
+
+/* The Allow header of a route's methods. */
+static const char *
+allow(int methods)
+{
+	static char	 buf[32];
+
+	buf[0] = '\0';
+	if (methods & M_GET)
+		strcat(buf, ", GET");
+	if (methods & M_POST)
+		strcat(buf, ", POST");
+	if (methods & M_DELETE)
+		strcat(buf, ", DELETE");
+	return buf + 2;
+}
 
 static void
 http_dispatch(struct evhttp_request *req, void *arg)
@@ -627,8 +700,7 @@ http_dispatch(struct evhttp_request *req, void *arg)
 	}
 	if ((evhttp_request_get_command(req) & rt->methods) == 0) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Allow", rt->methods == M_POST ? "POST" :
-		    rt->methods == M_GET ? "GET" : "GET, POST");
+		    "Allow", allow(rt->methods));
 		respond_error(req, 405, "method not allowed here", &t0, "");
 		return;
 	}
@@ -648,7 +720,7 @@ api_send(struct api *a, struct evhttp_request *req, enum areq_kind kind,
 	struct areq	*r;
 
 	if (kind == R_NEW || kind == R_CSR || kind == R_CREATE ||
-	    kind == R_JOIN)
+	    kind == R_JOIN || kind == R_CHANGE)
 		a->info_at = 0;		/* a change may follow */
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		fatal("%s", __func__);

@@ -317,6 +317,7 @@ joiner_init(struct worker *w)
 	snprintf(ci, sizeof(ci), "host=%s dbname=postgres user=kmd"
 	    " application_name=kmd-joiner", w->conf.pgsock);
 	j->admin = pq_new(w->base, ci, joiner_admin_connected, j);
+	reconcile_start(j);
 	return 0;
 }
 
@@ -328,6 +329,7 @@ joiner_fini(struct worker *w)
 	if (j->join != NULL)
 		join_abandon(j);
 	subs_drop_free(j);
+	reconcile_free(j);
 	pq_free(j->admin);
 	pq_free(j->jdb);
 	pq_free(j->db);
@@ -361,6 +363,9 @@ static const struct kmsg_handler joiner_handlers[] = {
 	    joiner_cluster_join },
 	{ IMSG_HSM_JOIN_OPENED, sizeof(struct hsm_join_opened),
 	    FROM(PROC_PARENT), joiner_join_opened },
+	{ IMSG_NODES_DELETE, sizeof(struct nodes_delete), FROM(PROC_PARENT),
+	    joiner_nodes_delete },
+	{ IMSG_CLUSTER_DELETE, 0, FROM(PROC_PARENT), joiner_cluster_delete },
 };
 
 const struct worker_def joiner_worker = {

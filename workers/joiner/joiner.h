@@ -25,6 +25,7 @@
 /* The one cluster operation under way (they are serialized). */
 struct join;
 struct subs_drop;
+struct reconciler;
 
 struct jop {
 	uint32_t		 reqid;		/* the client's request */
@@ -37,6 +38,8 @@ struct jop {
 	struct hsm_created	 made;
 	void			*reply;		/* malloc'd, freed with op */
 	int			 failed;	/* an error was sent */
+	int			 force;		/* nodes delete --force */
+	int			 count;		/* nodes left; polls */
 };
 
 struct joiner {
@@ -49,6 +52,7 @@ struct joiner {
 	struct jop	*op;
 	struct join	*join;		/* a cluster join, may outlive op */
 	struct subs_drop *subs_drop;	/* a killed join's cleanup */
+	struct reconciler *rec;		/* removals, see remove.c */
 };
 
 #define KMD_NODES_MAX	20
@@ -97,6 +101,13 @@ int	joiner_cluster_new(struct kchan *, struct kmsg *, void *);
 int	joiner_hsm_created(struct kchan *, struct kmsg *, void *);
 int	joiner_tls_installed(struct kchan *, struct kmsg *, void *);
 void	joiner_tls_reinstall(struct joiner *);
+
+/* remove.c */
+int	joiner_nodes_delete(struct kchan *, struct kmsg *, void *);
+int	joiner_cluster_delete(struct kchan *, struct kmsg *, void *);
+void	reconcile_start(struct joiner *);
+void	reconcile_soon(struct joiner *);
+void	reconcile_free(struct joiner *);
 
 /* users.c */
 int	joiner_user_set(struct kchan *, struct kmsg *, void *);

@@ -108,12 +108,13 @@ replmon_cluster_info(struct kchan *ch, struct kmsg *m, void *arg)
 #define SQL_NODES \
 	"SELECT t.total, n.node_id, n.state, n.host, n.public_address," \
 	" n.port, n.this" \
-	" FROM (SELECT count(*) AS total FROM kmd_nodes) t LEFT JOIN LATERAL" \
+	" FROM (SELECT count(*) AS total FROM kmd_nodes WHERE state <> 'v') t" \
+	" LEFT JOIN LATERAL" \
 	" (SELECT n.node_id, coalesce(st.code, n.state) AS state, host," \
 	"  public_address, port," \
 	"  n.node_id = (SELECT node_id FROM kmd_local) AS this" \
 	"  FROM kmd_nodes n LEFT JOIN kmd_node_status st USING (node_id)" \
-	"  WHERE $3 = '' OR n.node_id::text = $3" \
+	"  WHERE ($3 = '' AND n.state <> 'v') OR n.node_id::text = $3" \
 	"  ORDER BY joined_at, node_id OFFSET $1 LIMIT $2) n ON true"
 
 struct rm_nodes {

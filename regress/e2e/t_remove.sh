@@ -1,0 +1,147 @@
+# Removal and reset end to end, 3 nodes: node 1 removes node 3; within 10 s
+# no subscription from node 3 and no slot for it is left on nodes 1 and 2,
+# they list 2 nodes, and node 3's certificate is refused.  Node 3 leaves
+# with cluster delete and joins again.  A removal while node 2 is down:
+# node 2 cleans up when it returns.  --force for a node that is down.
+# services reset: a fresh node that can make a new cluster.
+. regress/e2e/lib.sh
+. regress/e2e/cluster_lib.sh M
+check "up 3" $C up 3
+check "node 1: cluster new" $C ctl 1 cluster new --host=127.0.0.1 \
+    --url=https://127.0.0.1:8443
+echo secret-password | $C ctl 1 users set-password --name admin >/dev/null
+creds 2 1
+check "node 2 joins" join 2 1 -y --block
+creds 3 1
+check "node 3 joins" join 3 1 -y --block
+
+id_of() { $C ctl "$1" cluster info | sed -n 's/.*"nodeID": "\(.*\)".*/\1/p'; }
+count_r() { $C ctl "$1" cluster nodes list | grep -c '"code": "r"'; }
+ready_n() { # ready_n N K...: nodes K... each list N ready nodes
+	n=$1; shift
+	for k in "$@"; do [ "$(count_r "$k")" = "$n" ] || return 1; done
+}
+# subs_slots K ID: on node K, subscriptions from ID plus slots for ID
+subs_slots() {
+	q "$1" "SELECT (SELECT count(*) FROM pglogical.subscription WHERE
+	    sub_name = kmd_sub_name('$2', (SELECT node_id FROM kmd_local))) +
+	    (SELECT count(*) FROM pg_replication_slots WHERE slot_name =
+	    kmd_slot_name((SELECT node_id FROM kmd_local), '$2'))"
+}
+gone() { # gone ID K...: nothing of ID's replication left on nodes K...
+	id=$1; shift
+	for k in "$@"; do [ "$(subs_slots "$k" "$id")" = 0 ] || return 1; done
+}
+# as_node K M: connect to node M's PostgreSQL with node K's certificate
+as_node() {
+	t=$D/node$1/data/pg/data/kmd-tls
+	(cd / && ns runuser -u "kmdpg$1" -- env PGSSLCERT="$t/server.crt" \
+	    PGSSLKEY="$t/server.key" PGSSLROOTCERT="$t/ca.crt" \
+	    psql -X -A -t "host=127.0.0.$2 dbname=kmd user=kmd_repl sslmode=verify-full connect_timeout=5" \
+	    -c "SELECT 'in'" 2>&1)
+}
+cert_refused() { as_node "$1" "$2" | grep -q 'authentication failed'; }
+writes() { # writes K N TAG
+	q_is "$1" "WITH w AS (INSERT INTO kmd_keys (key_id, name, version,
+	    algorithm, material_sealed) SELECT gen_random_uuid(), '$3-' || i, 1,
+	    'aes256', '\\x01' FROM generate_series(1, $2) i RETURNING 1)
+	    SELECT count(*) FROM w" "$2"
+}
+SUM="SELECT md5(string_agg(key_id::text || name, ',' ORDER BY key_id)) FROM kmd_keys"
+same_keys() { s=$(q 1 "$SUM"); for k in "$@"; do q_is "$k" "$SUM" "$s" || return 1; done; }
+
+check "3 ready nodes on every node" wait_for 15 ready_n 3 1 2 3
+N1=$(id_of 1) N2=$(id_of 2) N3=$(id_of 3)
+check "before: node 1 has node 3's subscription and slot" \
+    test "$(subs_slots 1 "$N3")" = 2
+check "before: node 3's certificate gets into node 1" \
+    test "$(as_node 3 1)" = in
+
+# ---- what is refused ----
+out=$($C ctl 1 cluster nodes delete --id="$N1" -y 2>&1); rc=$?
+check "deleting itself: refused" refused $rc "$out" "A node cannot remove itself"
+out=$($C ctl 1 cluster nodes delete --id=00000000-0000-0000-0000-000000000000 -y 2>&1); rc=$?
+check "an unknown node: refused" refused $rc "$out" "no node 00000000"
+out=$($C ctl 1 cluster nodes delete --id="$N3" </dev/null 2>&1); rc=$?
+check "without -y and no terminal: refused" refused $rc "$out" "give -y to confirm"
+out=$($C ctl 1 cluster delete -y 2>&1); rc=$?
+check "cluster delete on a member: refused, says how to remove it" \
+    refused $rc "$out" "still a member of cluster .*cluster nodes delete --id=$N1"
+check "nothing changed: 3 ready nodes" ready_n 3 1 2 3
+
+# ---- node 1 removes node 3 ----
+out=$($C ctl 1 cluster nodes delete --id="$N3" -y 2>&1); rc=$?
+check "node 1 removes node 3" test $rc -eq 0
+check "the answer: node 1's cluster, 2 nodes" sh -c "echo '$out' | grep -q '\"nodeCount\": 2'"
+check "within 10 s no subscription from or slot for node 3 on nodes 1 and 2" \
+    wait_for 10 gone "$N3" 1 2
+check "nodes 1 and 2 list 2 nodes" sh -c \
+    "$C ctl 1 cluster nodes list | grep -q '\"total\": 2' && $C ctl 2 cluster nodes list | grep -q '\"total\": 2'"
+check "2 ready nodes on nodes 1 and 2" wait_for 10 ready_n 2 1 2
+check "node 3 knows it was removed" \
+    wait_for 10 sh -c "$C ctl 3 cluster info | grep -q '\"removed\"\\|\"code\": \"v\"'"
+check "node 3's certificate is refused by node 1" wait_for 10 cert_refused 3 1
+check "and by node 2" wait_for 10 cert_refused 3 2
+check "node 2's certificate still gets into node 1" test "$(as_node 2 1)" = in
+check "writes on node 1 reach node 2" writes 1 100 after-removal
+check "node 2 has them" wait_for 10 q_is 2 "SELECT count(*) FROM kmd_keys WHERE name LIKE 'after-removal-%'" 100
+
+# ---- node 3 leaves and joins again ----
+out=$($C ctl 3 cluster delete -y 2>&1); rc=$?
+check "node 3: cluster delete" test $rc -eq 0
+check "node 3 is in no cluster" sh -c "$C ctl 3 cluster info | grep -q '\"code\": \"none\"'"
+check "node 3 has no pglogical node, subscription or slot left" \
+    q_is 3 "SELECT (SELECT count(*) FROM pglogical.subscription) + (SELECT count(*) FROM pglogical.node) + (SELECT count(*) FROM pg_replication_slots)" 0
+check "node 3 kept its users" q_is 3 "SELECT count(*) FROM kmd_users" 1
+out=$($C ctl 3 cluster delete -y 2>&1); rc=$?
+check "cluster delete again: refused, in no cluster" refused $rc "$out" "in no cluster"
+creds 3 1
+check "node 3 joins again" join 3 1 -y --block
+check "3 ready nodes on every node again" wait_for 15 ready_n 3 1 2 3
+N3B=$(id_of 3)
+check "node 3 has a new id" test "$N3B" != "$N3"
+check "identical data on the 3 nodes" wait_for 10 same_keys 2 3
+
+# ---- a removal while node 2 is down, through the REST API ----
+kill -TERM "$(cat "$D/node2/kmd.pid")"
+wait_for 20 sh -c "! kill -0 $(cat "$D/node2/kmd.pid") 2>/dev/null"
+check "node 1 sees node 2 down" wait_for 10 sh -c \
+    "$C ctl 1 cluster nodes get --id=$N2 | grep -q '\"code\": \"d\"'"
+U=https://127.0.0.1:8443/api/v1
+tok=$(ns curl -sk -d '{"username":"admin","password":"secret-password"}' \
+    "$U/auth/tokens" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+check "REST DELETE nodes/{node 3}: 200" sh -c "[ \$(ip netns exec $KMD_CLUSTER_NS curl -sk -o $T/del.json -w '%{http_code}' -X DELETE -H 'Authorization: Bearer $tok' $U/nodes/$N3B) = 200 ]"
+check "node 1 drops node 3's subscription and slot" wait_for 10 gone "$N3B" 1
+$C up 3 >/dev/null
+check "node 2 comes back" wait_for 20 sh -c "$C ctl 2 cluster info | grep -q nodeID"
+check "node 2 cleans up when it returns" wait_for 20 gone "$N3B" 2
+check "nodes 1 and 2: 2 ready nodes" wait_for 20 ready_n 2 1 2
+
+# ---- --force for a node that is down ----
+kill -TERM "$(cat "$D/node2/kmd.pid")"
+wait_for 20 sh -c "! kill -0 $(cat "$D/node2/kmd.pid") 2>/dev/null"
+wait_for 10 sh -c "$C ctl 1 cluster nodes get --id=$N2 | grep -q '\"code\": \"d\"'"
+out=$($C ctl 1 cluster nodes delete --id="$N2" -y 2>&1); rc=$?
+check "deleting a down node without --force: refused, says --force" \
+    refused $rc "$out" "is down: to remove it anyway.*--force"
+out=$($C ctl 1 cluster nodes delete --id="$N2" -y --force 2>&1); rc=$?
+check "with --force: removed" test $rc -eq 0
+check "node 1 alone, ready" wait_for 10 ready_n 1 1
+check "node 1 keeps no slot at all" wait_for 10 q_is 1 "SELECT count(*) FROM pg_replication_slots" 0
+
+# ---- services reset on node 3 ----
+out=$($C ctl 3 services reset </dev/null 2>&1); rc=$?
+check "services reset without -y and no terminal: refused" refused $rc "$out" "give -y"
+out=$($C ctl 3 services reset -y 2>&1); rc=$?
+check "services reset -y: answered at once" test $rc -eq 0
+check "the answer says the node is being reset" sh -c "echo '$out' | grep -q resetting"
+check "node 3 answers again, in no cluster" wait_for 60 sh -c \
+    "$C ctl 3 cluster info 2>/dev/null | grep -q '\"code\": \"none\"'"
+check "node 3's database is fresh: no users, no keys" \
+    wait_for 20 q_is 3 "SELECT (SELECT count(*) FROM kmd_users) + (SELECT count(*) FROM kmd_keys)" 0
+check "node 3 can make a new cluster" $C ctl 3 cluster new --host=127.0.0.3 \
+    --url=https://127.0.0.3:8443
+check "node 3 is ready, alone" wait_for 10 ready_n 1 3
+check "no sanitizer report in the nodes' logs" nodes_clean
+down
+finish

@@ -1,0 +1,436 @@
+/*
+ * Removal: `cluster nodes delete` (on any node but the one removed),
+ * `cluster delete` (on the removed node), and the reconciler that makes
+ * every node, one that was down at the time included, act on a removal
+ * it learns of through replication: a node marked removed ('v') in
+ * kmd_nodes loses its subscriptions, the slots it consumed and its health
+ * rows on every node, and its certificate is refused by every remaining
+ * PostgreSQL (the parent's pg_ident.conf denies its id).
+ */
+#include <event2/event.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "joiner.h"
+#include "log.h"
+#include "status.h"
+#include "util.h"
+
+#define RECONCILE_MS	2000
+
+/* The removed ones' subscriptions, or all of them on a removed node. */
+#define GONE_SUBS \
+	" FROM pglogical.subscription s, kmd_local l, kmd_nodes n" \
+	" WHERE n.state = 'v' AND (s.sub_name = kmd_sub_name(n.node_id," \
+	" l.node_id) OR n.node_id = l.node_id)"
+#define GONE_SLOTS \
+	" FROM pg_replication_slots sl, kmd_local l, kmd_nodes n" \
+	" WHERE n.state = 'v' AND (sl.slot_name = kmd_slot_name(l.node_id," \
+	" n.node_id) OR (n.node_id = l.node_id AND" \
+	" sl.plugin = 'pglogical_output'))"
+/*
+ * One pass, idempotent: stop the subscriptions from removed nodes (a
+ * worker is stopped before its subscription goes: dropping one whose
+ * worker runs waits on it), drop those stopped, end the WAL senders of
+ * the slots removed nodes consumed and drop the slots, forget their
+ * health rows; last, the removed ids for pg_ident.conf.
+ */
+#define SQL_RECONCILE \
+	"SELECT pglogical.alter_subscription_disable(s.sub_name, true)" \
+	GONE_SUBS " AND s.sub_enabled;" \
+	" SELECT pglogical.drop_subscription(s.sub_name, true)" GONE_SUBS \
+	" AND NOT s.sub_enabled AND NOT EXISTS (SELECT FROM" \
+	" pg_stat_activity a WHERE a.backend_type LIKE 'pglogical %:' ||" \
+	" s.sub_id);" \
+	" SELECT pg_terminate_backend(sl.active_pid, 5000)" GONE_SLOTS \
+	" AND sl.active;" \
+	" SELECT pg_drop_replication_slot(sl.slot_name)" GONE_SLOTS \
+	" AND NOT sl.active;" \
+	" DELETE FROM kmd_node_health h USING kmd_nodes n, kmd_local l" \
+	" WHERE n.state = 'v' AND n.node_id <> l.node_id AND" \
+	" (h.reporter = n.node_id OR h.peer = n.node_id);" \
+	" SELECT coalesce(string_agg(n.node_id::text, ' ' ORDER BY" \
+	" n.node_id), '') FROM kmd_nodes n, kmd_local l WHERE" \
+	" n.state = 'v' AND n.node_id <> l.node_id"
+
+struct reconciler {
+	struct event	*ev;
+	int		 busy;
+	char		*sent;		/* the deny list the parent has */
+};
+
+static void	reconcile(evutil_socket_t, short, void *);
+
+static void
+deny_send(struct joiner *j, const char *ids)
+{
+	struct peers_deny	*pd;
+	char			*list, *id, *save = NULL;
+
+	if ((pd = calloc(1, sizeof(*pd))) == NULL ||
+	    (list = strdup(ids)) == NULL)
+		fatal("%s", __func__);
+	for (id = strtok_r(list, " ", &save); id != NULL && pd->n <
+	    KMD_DENY_MAX; id = strtok_r(NULL, " ", &save))
+		kmd_strlcpy(pd->ids[pd->n++], id, KMD_NODEID_MAX);
+	kchan_send(j->w->parent, IMSG_PEERS_DENY, 0, -1, pd, sizeof(*pd));
+	free(list);
+	free(pd);
+}
+
+static void
+reconciled(struct pq *db, PGresult *res, void *arg)
+{
+	struct joiner		*j = arg;
+	struct reconciler	*rc = j->rec;
+	const char		*ids;
+
+	(void)db;
+	rc->busy = 0;
+	if (!pq_ok(res)) {
+		log_debug("reconcile: %s", pq_msg(j, res));
+		return;
+	}
+	ids = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "";
+	if (rc->sent != NULL && strcmp(rc->sent, ids) == 0)
+		return;
+	log_info("removed nodes refused by PostgreSQL: %s", ids[0] ? ids :
+	    "none");
+	deny_send(j, ids);
+	free(rc->sent);
+	if ((rc->sent = strdup(ids)) == NULL)
+		fatal("%s", __func__);
+}
+
+static void
+reconcile(evutil_socket_t fd, short ev, void *arg)
+{
+	struct joiner		*j = arg;
+	struct reconciler	*rc = j->rec;
+
+	(void)fd;
+	(void)ev;
+	/* a join or another operation has the subscriptions in hand */
+	if (rc->busy || !j->ready || j->join != NULL || j->op != NULL ||
+	    j->subs_drop != NULL)
+		return;
+	rc->busy = 1;
+	if (pq_query(j->db, SQL_RECONCILE, 0, NULL, reconciled, j) == -1)
+		rc->busy = 0;
+}
+
+/* Now rather than at the next tick: a removal was just recorded. */
+void
+reconcile_soon(struct joiner *j)
+{
+	if (j->rec != NULL)
+		event_active(j->rec->ev, EV_TIMEOUT, 0);
+}
+
+void
+reconcile_start(struct joiner *j)
+{
+	struct timeval	 tv = { RECONCILE_MS / 1000, 0 };
+
+	if ((j->rec = calloc(1, sizeof(*j->rec))) == NULL ||
+	    (j->rec->ev = event_new(j->w->base, -1, EV_PERSIST, reconcile,
+	    j)) == NULL || event_add(j->rec->ev, &tv) == -1)
+		fatal("%s", __func__);
+}
+
+void
+reconcile_free(struct joiner *j)
+{
+	if (j->rec == NULL)
+		return;
+	event_free(j->rec->ev);
+	free(j->rec->sent);
+	free(j->rec);
+	j->rec = NULL;
+}
+
+/* ---- cluster nodes delete --------------------------------------------- */
+
+#define SQL_DELETE_CHECK \
+	"SELECT l.node_id, me.state, n.node_id, n.state," \
+	" coalesce(st.code, n.state), n.host, (SELECT count(*) FROM" \
+	" kmd_nodes WHERE state NOT IN ('m', 'v'))" \
+	" FROM kmd_local l JOIN kmd_nodes me ON me.node_id = l.node_id" \
+	" LEFT JOIN kmd_nodes n ON n.node_id::text = $1" \
+	" LEFT JOIN kmd_node_status st ON st.node_id = n.node_id"
+#define SQL_DELETE \
+	"WITH h AS (DELETE FROM kmd_node_health WHERE reporter = $1::uuid" \
+	" OR peer = $1::uuid) UPDATE kmd_nodes SET state = 'v' WHERE" \
+	" node_id = $1::uuid AND state <> 'v' RETURNING node_id"
+
+static void
+deleted(struct pq *db, PGresult *res, void *arg)
+{
+	struct joiner		*j = arg;
+	struct cluster_info	 ci;
+	struct jop		*op = j->op;
+
+	(void)db;
+	if (op == NULL)
+		return;
+	if (!pq_ok(res) || PQntuples(res) != 1) {
+		op_fail(j, "%s", pq_ok(res) ? "the node was removed meanwhile"
+		    : pq_msg(j, res));
+		return;
+	}
+	log_info("removed node %s from the cluster; every node drops its"
+	    " subscriptions and slots", op->node_id);
+	memset(&ci, 0, sizeof(ci));
+	kmd_strlcpy(ci.nodeid, op->cluster_id, sizeof(ci.nodeid));
+	kmd_strlcpy(ci.code, "r", sizeof(ci.code));
+	kmd_strlcpy(ci.desc, status_desc("r"), sizeof(ci.desc));
+	ci.nodecount = op->count;
+	kchan_send(j->w->parent, IMSG_CLUSTER_INFO_REPLY, op->reqid, -1, &ci,
+	    sizeof(ci));
+	kchan_send(j->w->parent, IMSG_CTL_END, op->reqid, -1, NULL, 0);
+	free(op);
+	j->op = NULL;
+	reconcile_soon(j);
+}
+
+static void
+delete_checked(struct pq *db, PGresult *res, void *arg)
+{
+	struct joiner	*j = arg;
+	struct jop	*op = j->op;
+	const char	*x, *state, *status, *host, *p[1];
+
+	(void)db;
+	if (op == NULL)
+		return;
+	if (!pq_ok(res)) {
+		op_fail(j, "%s", pq_msg(j, res));
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		op_fail(j, "this node is not in a cluster");
+		return;
+	}
+	x = op->node_id;
+	state = PQgetvalue(res, 0, 3);
+	status = PQgetvalue(res, 0, 4);
+	host = PQgetvalue(res, 0, 5);
+	if (strcmp(PQgetvalue(res, 0, 0), x) == 0) {
+		op_fail(j, "A node cannot remove itself: run cluster nodes"
+		    " delete --id=%s on another node of the cluster, then"
+		    " cluster delete here", x);
+		return;
+	}
+	if (strcmp(PQgetvalue(res, 0, 1), "r") != 0) {
+		op_fail(j, "this node is not ready (%s); run it on a ready"
+		    " member", status_desc(PQgetvalue(res, 0, 1)));
+		return;
+	}
+	if (PQgetisnull(res, 0, 2)) {
+		op_fail(j, "no node %s in this cluster; see cluster nodes"
+		    " list", x);
+		return;
+	}
+	if (strcmp(state, "v") == 0) {
+		op_fail(j, "node %s (%s) was removed already", x, host);
+		return;
+	}
+	if ((strchr("bico", state[0]) != NULL && state[1] == '\0') ||
+	    strcmp(state, "creating") == 0) {
+		op_fail(j, "node %s (%s) is joining; wait until its join ends"
+		    " (ready or killed), then delete it", x, host);
+		return;
+	}
+	if (strcmp(status, "r") != 0 && strcmp(state, "k") != 0 &&
+	    !op->force) {
+		op_fail(j, "node %s (%s) is %s: to remove it anyway, as when"
+		    " it is gone for good, add --force", x, host,
+		    status_desc(status));
+		return;
+	}
+	op->count = atoi(PQgetvalue(res, 0, 6)) - 1;
+	p[0] = x;
+	pq_query(j->db, SQL_DELETE, 1, p, deleted, j);
+}
+
+int
+joiner_nodes_delete(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct worker			*w = arg;
+	struct joiner			*j = w->ctx;
+	const struct nodes_delete	*nd = (const void *)m->data;
+	const char			*p[1];
+
+	if (!TERMINATED(nd->id))
+		return -1;
+	if (op_start(j, ch, m->hdr.reqid, "cluster nodes delete") == NULL)
+		return 0;
+	kmd_strlcpy(j->op->node_id, nd->id, sizeof(j->op->node_id));
+	j->op->force = nd->force != 0;
+	p[0] = j->op->node_id;
+	return pq_query(j->db, SQL_DELETE_CHECK, 1, p, delete_checked, j);
+}
+
+/* ---- cluster delete ------------------------------------------------------ */
+
+/*
+ * On a removed node: stop and drop every subscription, end the WAL
+ * senders, drop the pglogical node and every slot, then the cluster's
+ * rows.  The users stay (the API keeps working), as do the alarms'
+ * history and everything node-local; PostgreSQL's TLS files go.
+ */
+#define SQL_CLUSTER_WIPE \
+	"SELECT pg_terminate_backend(active_pid, 5000) FROM" \
+	" pg_replication_slots WHERE active AND plugin = 'pglogical_output';" \
+	" SELECT pglogical.drop_subscription(sub_name, true) FROM" \
+	" pglogical.subscription;" \
+	" SELECT pglogical.drop_node(n.node_name, true) FROM pglogical.node n" \
+	" JOIN pglogical.local_node l ON l.node_id = n.node_id;" \
+	" DO $$ DECLARE s record; BEGIN FOR s IN SELECT slot_name FROM" \
+	" pg_replication_slots WHERE plugin = 'pglogical_output' LOOP" \
+	" BEGIN PERFORM pg_drop_replication_slot(s.slot_name); EXCEPTION" \
+	" WHEN OTHERS THEN RAISE WARNING '%', SQLERRM; END; END LOOP;" \
+	" END $$;" \
+	" BEGIN; TRUNCATE kmd_cluster, kmd_nodes, kmd_node_health, kmd_keys," \
+	" kmd_join_markers, kmd_peer_seen; DELETE FROM kmd_local;" \
+	" DELETE FROM kmd_join_pending; UPDATE kmd_alarms SET cleared = now()" \
+	" WHERE cleared IS NULL; COMMIT"
+#define SQL_SUBS_RUNNING \
+	"SELECT count(*) FROM pg_stat_activity a, pglogical.subscription s" \
+	" WHERE a.backend_type LIKE 'pglogical %:' || s.sub_id"
+
+static void	cd_wait(struct joiner *);
+
+static void
+cd_wiped(struct pq *db, PGresult *res, void *arg)
+{
+	struct joiner		*j = arg;
+	struct cluster_info	 ci;
+	struct jop		*op = j->op;
+
+	(void)db;
+	if (op == NULL)
+		return;
+	if (!pq_ok(res)) {
+		op_fail(j, "%s; run it again, or services reset to wipe the"
+		    " node", pq_msg(j, res));
+		return;
+	}
+	kchan_send(j->w->parent, IMSG_TLS_REMOVE, 0, -1, NULL, 0);
+	log_info("cluster delete: this node left cluster %s; it can join a"
+	    " cluster again or make a new one", op->cluster_id);
+	memset(&ci, 0, sizeof(ci));
+	kmd_strlcpy(ci.code, "none", sizeof(ci.code));
+	kmd_strlcpy(ci.desc, status_desc("none"), sizeof(ci.desc));
+	ci.nodecount = -1;
+	kchan_send(j->w->parent, IMSG_CLUSTER_INFO_REPLY, op->reqid, -1, &ci,
+	    sizeof(ci));
+	kchan_send(j->w->parent, IMSG_CTL_END, op->reqid, -1, NULL, 0);
+	free(op);
+	j->op = NULL;
+	reconcile_soon(j);
+}
+
+static void
+cd_polled(struct pq *db, PGresult *res, void *arg)
+{
+	struct joiner	*j = arg;
+	struct jop	*op = j->op;
+
+	(void)db;
+	if (op == NULL)
+		return;
+	if (!pq_ok(res)) {
+		op_fail(j, "%s", pq_msg(j, res));
+		return;
+	}
+	if (atoi(PQgetvalue(res, 0, 0)) > 0 && ++op->count < 300) {
+		cd_wait(j);
+		return;
+	}
+	pq_query(j->db, SQL_CLUSTER_WIPE, 0, NULL, cd_wiped, j);
+}
+
+static void
+cd_poll(evutil_socket_t fd, short ev, void *arg)
+{
+	struct joiner	*j = arg;
+
+	(void)fd;
+	(void)ev;
+	if (j->op != NULL)
+		pq_query(j->db, SQL_SUBS_RUNNING, 0, NULL, cd_polled, j);
+}
+
+static void
+cd_wait(struct joiner *j)
+{
+	struct timeval	 tv = { 0, 100 * 1000 };
+
+	event_base_once(j->w->base, -1, EV_TIMEOUT, cd_poll, j, &tv);
+}
+
+static void
+cd_disabled(struct pq *db, PGresult *res, void *arg)
+{
+	struct joiner	*j = arg;
+
+	(void)db;
+	if (j->op == NULL)
+		return;
+	if (!pq_ok(res)) {
+		op_fail(j, "%s", pq_msg(j, res));
+		return;
+	}
+	j->op->count = 0;
+	cd_wait(j);
+}
+
+static void
+cd_checked(struct pq *db, PGresult *res, void *arg)
+{
+	struct joiner	*j = arg;
+	const char	*state;
+
+	(void)db;
+	if (j->op == NULL)
+		return;
+	if (!pq_ok(res)) {
+		op_fail(j, "%s", pq_msg(j, res));
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		op_fail(j, "this node is in no cluster; there is nothing to"
+		    " delete");
+		return;
+	}
+	state = PQgetvalue(res, 0, 1);
+	if (strcmp(state, "v") != 0 && strcmp(state, "k") != 0) {
+		op_fail(j, "this node is still a member of cluster %s (node"
+		    " %s, %s): remove it first with kmctl cluster nodes delete"
+		    " --id=%s on another node, then run cluster delete here"
+		    " (or wipe it with services reset)", PQgetvalue(res, 0, 2),
+		    PQgetvalue(res, 0, 0), status_desc(state),
+		    PQgetvalue(res, 0, 0));
+		return;
+	}
+	kmd_strlcpy(j->op->cluster_id, PQgetvalue(res, 0, 2),
+	    sizeof(j->op->cluster_id));
+	pq_query(j->db, "SELECT pglogical.alter_subscription_disable("
+	    "sub_name, true) FROM pglogical.subscription", 0, NULL,
+	    cd_disabled, j);
+}
+
+int
+joiner_cluster_delete(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct worker	*w = arg;
+	struct joiner	*j = w->ctx;
+
+	if (op_start(j, ch, m->hdr.reqid, "cluster delete") == NULL)
+		return 0;
+	return pq_query(j->db, "SELECT l.node_id, coalesce(l.join_state,"
+	    " n.state, 'u'), l.cluster_id FROM kmd_local l LEFT JOIN kmd_nodes"
+	    " n USING (node_id)", 0, NULL, cd_checked, j);
+}
