@@ -116,6 +116,8 @@ static const char v3[] =
  * provider (see pglogical's gen_slot_name; hashtext is its hash_any).
  * replmon is no superuser: two SECURITY DEFINER functions give it what
  * it reads of pglogical and of the replication origins, and nothing else.
+ * The trigger is a BEFORE one: pglogical 2.4's apply leaves a relcache
+ * reference open for AFTER row triggers (a warning on every commit).
  */
 static const char v4[] =
     "CREATE TABLE kmd_peer_seen (\n"
@@ -127,9 +129,9 @@ static const char v4[] =
     "  INSERT INTO kmd_peer_seen VALUES (NEW.reporter, NEW.last_updated,\n"
     "    clock_timestamp()) ON CONFLICT (peer) DO UPDATE SET\n"
     "    peer_clock = EXCLUDED.peer_clock, seen = EXCLUDED.seen;\n"
-    "  RETURN NULL;\n"
+    "  RETURN NEW;\n"
     "END $$;\n"
-    "CREATE TRIGGER kmd_heartbeat AFTER INSERT OR UPDATE ON kmd_node_health\n"
+    "CREATE TRIGGER kmd_heartbeat BEFORE INSERT OR UPDATE ON kmd_node_health\n"
     "  FOR EACH ROW WHEN (NEW.reporter = NEW.peer)\n"
     "  EXECUTE FUNCTION kmd_heartbeat_seen();\n"
     "ALTER TABLE kmd_node_health ENABLE REPLICA TRIGGER kmd_heartbeat;\n"

@@ -30,33 +30,39 @@
 	" n.node_id) OR (n.node_id = l.node_id AND" \
 	" sl.plugin = 'pglogical_output'))"
 /*
- * One pass, idempotent: stop the subscriptions from removed nodes (a
- * worker is stopped before its subscription goes: dropping one whose
- * worker runs waits on it), drop those stopped, end the WAL senders of
- * the slots removed nodes consumed and drop the slots, forget their
- * health rows; last, the removed ids for pg_ident.conf.
+ * One pass, idempotent, each step its own transaction (pglogical wants
+ * alter_subscription_disable alone, and a failed step must not stop the
+ * rest): stop the subscriptions from removed nodes (a worker is stopped
+ * before its subscription goes: dropping one whose worker runs waits on
+ * it), drop those stopped, end the WAL senders of the slots removed nodes
+ * consumed and drop the slots, forget their health rows; last, the
+ * removed ids for pg_ident.conf.
  */
-#define SQL_RECONCILE \
-	"SELECT pglogical.alter_subscription_disable(s.sub_name, true)" \
-	GONE_SUBS " AND s.sub_enabled;" \
-	" SELECT pglogical.drop_subscription(s.sub_name, true)" GONE_SUBS \
-	" AND NOT s.sub_enabled AND NOT EXISTS (SELECT FROM" \
-	" pg_stat_activity a WHERE a.backend_type LIKE 'pglogical %:' ||" \
-	" s.sub_id);" \
-	" SELECT pg_terminate_backend(sl.active_pid, 5000)" GONE_SLOTS \
-	" AND sl.active;" \
-	" SELECT pg_drop_replication_slot(sl.slot_name)" GONE_SLOTS \
-	" AND NOT sl.active;" \
-	" DELETE FROM kmd_node_health h USING kmd_nodes n, kmd_local l" \
-	" WHERE n.state = 'v' AND n.node_id <> l.node_id AND" \
-	" (h.reporter = n.node_id OR h.peer = n.node_id);" \
-	" SELECT coalesce(string_agg(n.node_id::text, ' ' ORDER BY" \
-	" n.node_id), '') FROM kmd_nodes n, kmd_local l WHERE" \
-	" n.state = 'v' AND n.node_id <> l.node_id"
+static const char *const reconcile_steps[] = {
+	"SELECT pglogical.alter_subscription_disable(s.sub_name, true)"
+	    GONE_SUBS " AND s.sub_enabled",
+	"SELECT pglogical.drop_subscription(s.sub_name, true)" GONE_SUBS
+	    " AND NOT s.sub_enabled AND NOT EXISTS (SELECT FROM"
+	    " pg_stat_activity a WHERE a.backend_type LIKE 'pglogical %:' ||"
+	    " s.sub_id)",
+	"SELECT pg_terminate_backend(sl.active_pid, 5000)" GONE_SLOTS
+	    " AND sl.active",
+	"DO $$ DECLARE s record; BEGIN FOR s IN SELECT sl.slot_name"
+	    GONE_SLOTS " AND NOT sl.active LOOP BEGIN PERFORM"
+	    " pg_drop_replication_slot(s.slot_name); EXCEPTION WHEN OTHERS"
+	    " THEN RAISE WARNING '%', SQLERRM; END; END LOOP; END $$",
+	"DELETE FROM kmd_node_health h USING kmd_nodes n, kmd_local l"
+	    " WHERE n.state = 'v' AND n.node_id <> l.node_id AND"
+	    " (h.reporter = n.node_id OR h.peer = n.node_id)",
+	"SELECT coalesce(string_agg(n.node_id::text, ' ' ORDER BY"
+	    " n.node_id), '') FROM kmd_nodes n, kmd_local l WHERE"
+	    " n.state = 'v' AND n.node_id <> l.node_id",
+};
+#define NSTEPS	(sizeof(reconcile_steps) / sizeof(reconcile_steps[0]))
 
 struct reconciler {
 	struct event	*ev;
-	int		 busy;
+	int		 busy;		/* steps under way */
 	char		*sent;		/* the deny list the parent has */
 };
 
@@ -80,6 +86,17 @@ deny_send(struct joiner *j, const char *ids)
 }
 
 static void
+step_done(struct pq *db, PGresult *res, void *arg)
+{
+	struct joiner		*j = arg;
+
+	(void)db;
+	j->rec->busy--;
+	if (!pq_ok(res))
+		log_debug("reconcile: %s", pq_msg(j, res));
+}
+
+static void
 reconciled(struct pq *db, PGresult *res, void *arg)
 {
 	struct joiner		*j = arg;
@@ -87,12 +104,12 @@ reconciled(struct pq *db, PGresult *res, void *arg)
 	const char		*ids;
 
 	(void)db;
-	rc->busy = 0;
-	if (!pq_ok(res)) {
+	rc->busy--;
+	if (!pq_ok(res) || PQntuples(res) != 1) {
 		log_debug("reconcile: %s", pq_msg(j, res));
 		return;
 	}
-	ids = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "";
+	ids = PQgetvalue(res, 0, 0);
 	if (rc->sent != NULL && strcmp(rc->sent, ids) == 0)
 		return;
 	log_info("removed nodes refused by PostgreSQL: %s", ids[0] ? ids :
@@ -108,6 +125,7 @@ reconcile(evutil_socket_t fd, short ev, void *arg)
 {
 	struct joiner		*j = arg;
 	struct reconciler	*rc = j->rec;
+	size_t			 i;
 
 	(void)fd;
 	(void)ev;
@@ -115,9 +133,10 @@ reconcile(evutil_socket_t fd, short ev, void *arg)
 	if (rc->busy || !j->ready || j->join != NULL || j->op != NULL ||
 	    j->subs_drop != NULL)
 		return;
-	rc->busy = 1;
-	if (pq_query(j->db, SQL_RECONCILE, 0, NULL, reconciled, j) == -1)
-		rc->busy = 0;
+	for (i = 0; i < NSTEPS; i++)
+		if (pq_query(j->db, reconcile_steps[i], 0, NULL, i + 1 ==
+		    NSTEPS ? reconciled : step_done, j) == 0)
+			rc->busy++;
 }
 
 /* Now rather than at the next tick: a removal was just recorded. */
@@ -280,27 +299,41 @@ joiner_nodes_delete(struct kchan *ch, struct kmsg *m, void *arg)
  * rows.  The users stay (the API keeps working), as do the alarms'
  * history and everything node-local; PostgreSQL's TLS files go.
  */
-#define SQL_CLUSTER_WIPE \
-	"SELECT pg_terminate_backend(active_pid, 5000) FROM" \
-	" pg_replication_slots WHERE active AND plugin = 'pglogical_output';" \
-	" SELECT pglogical.drop_subscription(sub_name, true) FROM" \
-	" pglogical.subscription;" \
-	" SELECT pglogical.drop_node(n.node_name, true) FROM pglogical.node n" \
-	" JOIN pglogical.local_node l ON l.node_id = n.node_id;" \
-	" DO $$ DECLARE s record; BEGIN FOR s IN SELECT slot_name FROM" \
-	" pg_replication_slots WHERE plugin = 'pglogical_output' LOOP" \
-	" BEGIN PERFORM pg_drop_replication_slot(s.slot_name); EXCEPTION" \
-	" WHEN OTHERS THEN RAISE WARNING '%', SQLERRM; END; END LOOP;" \
-	" END $$;" \
-	" BEGIN; TRUNCATE kmd_cluster, kmd_nodes, kmd_node_health, kmd_keys," \
-	" kmd_join_markers, kmd_peer_seen; DELETE FROM kmd_local;" \
-	" DELETE FROM kmd_join_pending; UPDATE kmd_alarms SET cleared = now()" \
-	" WHERE cleared IS NULL; COMMIT"
+static const char *const wipe_steps[] = {
+	"SELECT pg_terminate_backend(active_pid, 5000) FROM"
+	    " pg_replication_slots WHERE active AND plugin = 'pglogical_output'",
+	"SELECT pglogical.drop_subscription(sub_name, true) FROM"
+	    " pglogical.subscription",
+	"SELECT pglogical.drop_node(n.node_name, true) FROM pglogical.node n"
+	    " JOIN pglogical.local_node l ON l.node_id = n.node_id",
+	"DO $$ DECLARE s record; BEGIN FOR s IN SELECT slot_name FROM"
+	    " pg_replication_slots WHERE plugin = 'pglogical_output' LOOP"
+	    " BEGIN PERFORM pg_drop_replication_slot(s.slot_name); EXCEPTION"
+	    " WHEN OTHERS THEN RAISE WARNING '%', SQLERRM; END; END LOOP;"
+	    " END $$",
+	"BEGIN; TRUNCATE kmd_cluster, kmd_nodes, kmd_node_health, kmd_keys,"
+	    " kmd_join_markers, kmd_peer_seen; DELETE FROM kmd_local;"
+	    " DELETE FROM kmd_join_pending; UPDATE kmd_alarms SET cleared ="
+	    " now() WHERE cleared IS NULL; COMMIT",
+};
+#define NWIPE	(sizeof(wipe_steps) / sizeof(wipe_steps[0]))
 #define SQL_SUBS_RUNNING \
 	"SELECT count(*) FROM pg_stat_activity a, pglogical.subscription s" \
 	" WHERE a.backend_type LIKE 'pglogical %:' || s.sub_id"
 
 static void	cd_wait(struct joiner *);
+
+/* A step of the wipe: the first failure is kept for the end. */
+static void
+cd_step(struct pq *db, PGresult *res, void *arg)
+{
+	struct joiner	*j = arg;
+
+	(void)db;
+	if (j->op != NULL && !pq_ok(res) && j->op->reply == NULL &&
+	    (j->op->reply = strdup(pq_msg(j, res))) == NULL)
+		fatal("%s", __func__);
+}
 
 static void
 cd_wiped(struct pq *db, PGresult *res, void *arg)
@@ -309,12 +342,12 @@ cd_wiped(struct pq *db, PGresult *res, void *arg)
 	struct cluster_info	 ci;
 	struct jop		*op = j->op;
 
-	(void)db;
+	cd_step(db, res, arg);
 	if (op == NULL)
 		return;
-	if (!pq_ok(res)) {
+	if (op->reply != NULL) {
 		op_fail(j, "%s; run it again, or services reset to wipe the"
-		    " node", pq_msg(j, res));
+		    " node", (char *)op->reply);
 		return;
 	}
 	kchan_send(j->w->parent, IMSG_TLS_REMOVE, 0, -1, NULL, 0);
@@ -337,6 +370,7 @@ cd_polled(struct pq *db, PGresult *res, void *arg)
 {
 	struct joiner	*j = arg;
 	struct jop	*op = j->op;
+	size_t		 i;
 
 	(void)db;
 	if (op == NULL)
@@ -349,7 +383,9 @@ cd_polled(struct pq *db, PGresult *res, void *arg)
 		cd_wait(j);
 		return;
 	}
-	pq_query(j->db, SQL_CLUSTER_WIPE, 0, NULL, cd_wiped, j);
+	for (i = 0; i < NWIPE; i++)
+		pq_query(j->db, wipe_steps[i], 0, NULL, i + 1 == NWIPE ?
+		    cd_wiped : cd_step, j);
 }
 
 static void
