@@ -116,6 +116,10 @@ static const char v3[] =
  * provider (see pglogical's gen_slot_name; hashtext is its hash_any).
  * replmon is no superuser: two SECURITY DEFINER functions give it what
  * it reads of pglogical and of the replication origins, and nothing else.
+ * kmd_node_status: a node's state when not ready; otherwise the views
+ * of it (ready or down: a view written while it was still joining says
+ * nothing now) by this node and by the nodes this node sees ready, "x"
+ * when they disagree.
  * The trigger is a BEFORE one: pglogical 2.4's apply leaves a relcache
  * reference open for AFTER row triggers (a warning on every commit).
  */
@@ -167,6 +171,7 @@ static const char v4[] =
     "    UNION SELECT peer FROM mine WHERE code = 'r'),\n"
     "  views AS (SELECT h.peer, h.view #>> '{nodeInfo,status,code}' AS code\n"
     "    FROM kmd_node_health h JOIN trusted t ON t.r = h.reporter\n"
+    "    WHERE h.view #>> '{nodeInfo,status,code}' IN ('r', 'd')\n"
     "    UNION ALL SELECT node_id, 'r' FROM me)\n"
     "  SELECT n.node_id, CASE WHEN n.state <> 'r' THEN n.state ELSE\n"
     "    (SELECT CASE count(DISTINCT v.code) WHEN 0 THEN n.state\n"

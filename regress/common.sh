@@ -11,6 +11,17 @@ wait_for() {
 	return 1
 }
 
+# id_of K: node K's id (a cluster.sh node, through $C)
+id_of() { $C ctl "$1" cluster info | sed -n 's/.*"nodeID": "\(.*\)".*/\1/p'; }
+# ready_n N K...: each of nodes K... lists N ready nodes
+ready_n() {
+	n=$1; shift
+	for k in "$@"; do
+		[ "$($C ctl "$k" cluster nodes list | grep -c '"code": "r"')" = "$n" ] ||
+		    return 1
+	done
+}
+
 # field FILE KEY: a string member of a JSON file
 field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]], end="")' "$@"; }
 

@@ -61,17 +61,11 @@ stats() {
 	    v[NR], NR }'
 }
 sql() { $C sql "$@"; }
-id_of() { $C ctl "$1" cluster info | sed -n 's/.*"nodeID": "\(.*\)".*/\1/p'; }
 code_of() {
 	"$KMCTL" -s "$D/node$1/kmd.sock" cluster nodes get --id="$2" 2>/dev/null |
 	    sed -n 's/.*"code": "\(.*\)".*/\1/p'
 }
-all_ready() {
-	for k in 1 2 3; do
-		[ "$($C ctl "$k" cluster nodes list | grep -c '"code": "r"')" = 3 ] ||
-		    return 1
-	done
-}
+all_ready() { ready_n 3 1 2 3; }
 join() {
 	$C ctl "$1" cluster join --member=127.0.0.1 --host="127.0.0.$1" \
 	    --cert="$T/n$1.crt" --cachain="$T/ca.crt" \

@@ -6,21 +6,8 @@
 # services reset: a fresh node that can make a new cluster.
 . regress/e2e/lib.sh
 . regress/e2e/cluster_lib.sh M
-check "up 3" $C up 3
-check "node 1: cluster new" $C ctl 1 cluster new --host=127.0.0.1 \
-    --url=https://127.0.0.1:8443
-echo secret-password | $C ctl 1 users set-password --name admin >/dev/null
-creds 2 1
-check "node 2 joins" join 2 1 -y --block
-creds 3 1
-check "node 3 joins" join 3 1 -y --block
+cluster_of_3
 
-id_of() { $C ctl "$1" cluster info | sed -n 's/.*"nodeID": "\(.*\)".*/\1/p'; }
-count_r() { $C ctl "$1" cluster nodes list | grep -c '"code": "r"'; }
-ready_n() { # ready_n N K...: nodes K... each list N ready nodes
-	n=$1; shift
-	for k in "$@"; do [ "$(count_r "$k")" = "$n" ] || return 1; done
-}
 # subs_slots K ID: on node K, subscriptions from ID plus slots for ID
 subs_slots() {
 	q "$1" "SELECT (SELECT count(*) FROM pglogical.subscription WHERE
@@ -41,14 +28,6 @@ as_node() {
 	    -c "SELECT 'in'" 2>&1)
 }
 cert_refused() { as_node "$1" "$2" | grep -q 'authentication failed'; }
-writes() { # writes K N TAG
-	q_is "$1" "WITH w AS (INSERT INTO kmd_keys (key_id, name, version,
-	    algorithm, material_sealed) SELECT gen_random_uuid(), '$3-' || i, 1,
-	    'aes256', '\\x01' FROM generate_series(1, $2) i RETURNING 1)
-	    SELECT count(*) FROM w" "$2"
-}
-SUM="SELECT md5(string_agg(key_id::text || name, ',' ORDER BY key_id)) FROM kmd_keys"
-same_keys() { s=$(q 1 "$SUM"); for k in "$@"; do q_is "$k" "$SUM" "$s" || return 1; done; }
 
 check "3 ready nodes on every node" wait_for 15 ready_n 3 1 2 3
 N1=$(id_of 1) N2=$(id_of 2) N3=$(id_of 3)

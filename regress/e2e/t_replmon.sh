@@ -9,43 +9,21 @@
 . regress/e2e/lib.sh
 . regress/e2e/cluster_lib.sh R
 export KMD_CLUSTER_SYSLOG=1
-check "up 3 (detached, logging to syslog)" $C up 3
-check "node 1: cluster new" $C ctl 1 cluster new --host=127.0.0.1 \
-    --url=https://127.0.0.1:8443
-echo secret-password | $C ctl 1 users set-password --name admin >/dev/null
-creds 2 1
-check "node 2 joins" join 2 1 -y --block
-creds 3 1
-check "node 3 joins" join 3 1 -y --block
+cluster_of_3
 
-id_of() { $C ctl "$1" cluster info | sed -n 's/.*"nodeID": "\(.*\)".*/\1/p'; }
 N1=$(id_of 1) N3=$(id_of 3)
 # status K ID: node K's status code for node ID
 status() {
 	$C ctl "$1" cluster nodes get --id="$2" |
 	    sed -n 's/.*"code": "\(.*\)".*/\1/p'
 }
-all_ready() {
-	for k in 1 2 3; do
-		[ "$($C ctl "$k" cluster nodes list | grep -c '"code": "r"')" = 3 ] ||
-		    return 1
-	done
-}
+all_ready() { ready_n 3 1 2 3; }
 both_see_3() { [ "$(status 1 "$N3")" = "$1" ] && [ "$(status 2 "$N3")" = "$1" ]; }
 # alarm_up K TEXT: node K has an active alarm saying TEXT
 alarm_up() { $C ctl "$1" alarms list | grep -q "$2"; }
 no_alarms() { $C ctl "$1" alarms list | grep -q '"total": 0'; }
 # syslog_count K TEXT: lines saying TEXT in node K's syslog
 syslog_count() { grep -c "$2" "$D/node$1/syslog"; }
-# writes K N TAG: N rows written on node K
-writes() {
-	q_is "$1" "WITH w AS (INSERT INTO kmd_keys (key_id, name, version,
-	    algorithm, material_sealed) SELECT gen_random_uuid(), '$3-' || i, 1,
-	    'aes256', '\\x01' FROM generate_series(1, $2) i RETURNING 1)
-	    SELECT count(*) FROM w" "$2"
-}
-SUM="SELECT md5(string_agg(key_id::text || name, ',' ORDER BY key_id)) FROM kmd_keys"
-same_keys() { s=$(q 1 "$SUM"); q_is 2 "$SUM" "$s" && q_is 3 "$SUM" "$s"; }
 # summary_ok K N [STALE]: node K's summary passes summary_check.py
 summary_ok() {
 	$C ctl "$1" cluster summary >"$T/summary.json" &&
@@ -94,7 +72,7 @@ check "a syslog line says so on node 1" \
     test "$(syslog_count 1 "alarm cleared: node $N3 (127.0.0.3) is up again")" = 1
 check "the cleared alarm is kept: alarms list --all" \
     sh -c "$C ctl 1 alarms list --all | grep -q '\"active\": false'"
-check "identical data on the 3 nodes" wait_for 10 same_keys
+check "identical data on the 3 nodes" wait_for 10 same_keys 2 3
 
 # ---- node 3 cut off by nftables, writing on its own side too ----
 $C cut 3
@@ -116,7 +94,7 @@ check "healed: every write on every node" wait_for 60 sh -c \
 check "ready again on every node" wait_for 30 all_ready
 check "alarms cleared on nodes 1, 2 and 3" wait_for 10 sh -c \
     "for k in 1 2 3; do $C ctl \$k alarms list | grep -q '\"total\": 0' || exit 1; done"
-check "identical data on the 3 nodes" wait_for 10 same_keys
+check "identical data on the 3 nodes" wait_for 10 same_keys 2 3
 check "summary GOOD again everywhere" wait_for 10 sh -c \
     "[ \$($C ctl 2 cluster summary | grep -c '\"summary\": \"GOOD\"') = 9 ]"
 
@@ -129,7 +107,7 @@ check "node 3 starts again" $C up 3
 check "node 3 catches up" \
     wait_for 30 q_is 3 "SELECT count(*) FROM kmd_keys WHERE name LIKE 'stop1-%'" 100
 check "ready again on every node" wait_for 30 all_ready
-check "identical data on the 3 nodes" wait_for 10 same_keys
+check "identical data on the 3 nodes" wait_for 10 same_keys 2 3
 
 # ---- over HTTPS ----
 U=https://127.0.0.1:8443/api/v1

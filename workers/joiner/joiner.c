@@ -13,6 +13,7 @@
 
 #include "joiner.h"
 #include "log.h"
+#include "status.h"
 #include "schema.h"
 #include "util.h"
 
@@ -218,6 +219,27 @@ op_unclustered(struct joiner *j, PGresult *res, const char *what_then)
 		return -1;
 	}
 	return 0;
+}
+
+/* End the operation: its answer is this node's cluster info. */
+void
+op_info_done(struct joiner *j, const char *nodeid, const char *code,
+    int count)
+{
+	struct cluster_info	 ci;
+	struct jop		*op = j->op;
+
+	memset(&ci, 0, sizeof(ci));
+	kmd_strlcpy(ci.nodeid, nodeid, sizeof(ci.nodeid));
+	kmd_strlcpy(ci.code, code, sizeof(ci.code));
+	kmd_strlcpy(ci.desc, status_desc(code), sizeof(ci.desc));
+	ci.nodecount = count;
+	kchan_send(j->w->parent, IMSG_CLUSTER_INFO_REPLY, op->reqid, -1, &ci,
+	    sizeof(ci));
+	kchan_send(j->w->parent, IMSG_CTL_END, op->reqid, -1, NULL, 0);
+	free(op->reply);
+	free(op);
+	j->op = NULL;
 }
 
 const char *

@@ -40,6 +40,7 @@ struct jop {
 	int			 failed;	/* an error was sent */
 	int			 force;		/* nodes delete --force */
 	int			 count;		/* nodes left; polls */
+	char			 me[KMD_NODEID_MAX];	/* this node's id */
 };
 
 struct joiner {
@@ -69,6 +70,7 @@ void	op_error(struct joiner *, int, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 #define op_fail(j, ...)	op_error((j), 1, __VA_ARGS__)
 const char *pq_msg(struct joiner *, PGresult *);
+void	op_info_done(struct joiner *, const char *, const char *, int);
 int	op_unclustered(struct joiner *, PGresult *, const char *);
 void	local_dsn(struct joiner *, char *, size_t);
 struct jop *op_start(struct joiner *, struct kchan *, uint32_t,

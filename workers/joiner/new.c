@@ -186,8 +186,8 @@ joiner_tls_installed(struct kchan *ch, struct kmsg *m, void *arg)
 	struct worker		*w = arg;
 	struct joiner		*j = w->ctx;
 	struct tls_result	 tr;
-	struct cluster_info	 ci;
 
+	(void)ch;
 	memcpy(&tr, m->data, sizeof(tr));
 	if (!TERMINATED(tr.err))
 		return -1;
@@ -207,16 +207,7 @@ joiner_tls_installed(struct kchan *ch, struct kmsg *m, void *arg)
 		    " which installs them again", tr.err);
 		return 0;
 	}
-	memset(&ci, 0, sizeof(ci));
-	memcpy(ci.nodeid, j->op->node_id, sizeof(ci.nodeid));
-	kmd_strlcpy(ci.code, "r", sizeof(ci.code));
-	kmd_strlcpy(ci.desc, status_desc("r"), sizeof(ci.desc));
-	ci.nodecount = 1;
-	kchan_send(ch, IMSG_CLUSTER_INFO_REPLY, m->hdr.reqid, -1, &ci,
-	    sizeof(ci));
-	kchan_send(ch, IMSG_CTL_END, m->hdr.reqid, -1, NULL, 0);
-	free(j->op);
-	j->op = NULL;
+	op_info_done(j, j->op->node_id, "r", 1);
 	return 0;
 }
 

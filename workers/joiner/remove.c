@@ -187,7 +187,6 @@ static void
 deleted(struct pq *db, PGresult *res, void *arg)
 {
 	struct joiner		*j = arg;
-	struct cluster_info	 ci;
 	struct jop		*op = j->op;
 
 	(void)db;
@@ -200,16 +199,7 @@ deleted(struct pq *db, PGresult *res, void *arg)
 	}
 	log_info("removed node %s from the cluster; every node drops its"
 	    " subscriptions and slots", op->node_id);
-	memset(&ci, 0, sizeof(ci));
-	kmd_strlcpy(ci.nodeid, op->cluster_id, sizeof(ci.nodeid));
-	kmd_strlcpy(ci.code, "r", sizeof(ci.code));
-	kmd_strlcpy(ci.desc, status_desc("r"), sizeof(ci.desc));
-	ci.nodecount = op->count;
-	kchan_send(j->w->parent, IMSG_CLUSTER_INFO_REPLY, op->reqid, -1, &ci,
-	    sizeof(ci));
-	kchan_send(j->w->parent, IMSG_CTL_END, op->reqid, -1, NULL, 0);
-	free(op);
-	j->op = NULL;
+	op_info_done(j, op->me, "r", op->count);
 	reconcile_soon(j);
 }
 
@@ -269,6 +259,7 @@ delete_checked(struct pq *db, PGresult *res, void *arg)
 		return;
 	}
 	op->count = atoi(PQgetvalue(res, 0, 6)) - 1;
+	kmd_strlcpy(op->me, PQgetvalue(res, 0, 0), sizeof(op->me));
 	p[0] = x;
 	pq_query(j->db, SQL_DELETE, 1, p, deleted, j);
 }
@@ -339,7 +330,6 @@ static void
 cd_wiped(struct pq *db, PGresult *res, void *arg)
 {
 	struct joiner		*j = arg;
-	struct cluster_info	 ci;
 	struct jop		*op = j->op;
 
 	cd_step(db, res, arg);
@@ -353,15 +343,7 @@ cd_wiped(struct pq *db, PGresult *res, void *arg)
 	kchan_send(j->w->parent, IMSG_TLS_REMOVE, 0, -1, NULL, 0);
 	log_info("cluster delete: this node left cluster %s; it can join a"
 	    " cluster again or make a new one", op->cluster_id);
-	memset(&ci, 0, sizeof(ci));
-	kmd_strlcpy(ci.code, "none", sizeof(ci.code));
-	kmd_strlcpy(ci.desc, status_desc("none"), sizeof(ci.desc));
-	ci.nodecount = -1;
-	kchan_send(j->w->parent, IMSG_CLUSTER_INFO_REPLY, op->reqid, -1, &ci,
-	    sizeof(ci));
-	kchan_send(j->w->parent, IMSG_CTL_END, op->reqid, -1, NULL, 0);
-	free(op);
-	j->op = NULL;
+	op_info_done(j, "", "none", -1);
 	reconcile_soon(j);
 }
 
