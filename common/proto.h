@@ -144,6 +144,11 @@ enum imsg_type {
 	 * END, then the node restarts with fresh data */
 	IMSG_CTL_RESET,		/* empty */
 
+	/* parent -> hsm: the HSM root of trust (with the PIN) */
+	IMSG_HSM_CONF,		/* struct hsm_conf */
+	/* hsm -> parent -> replmon: whether the root of trust is usable */
+	IMSG_HSM_STATUS,	/* struct hsm_status */
+
 	IMSG_MAX
 };
 
@@ -286,6 +291,18 @@ struct summary_row {
 	char		 node[KMD_NODEID_MAX];
 	char		 updated[KMD_TIME_MAX];	/* the reporter's last write */
 	char		 view[KMD_VIEW_MAX];	/* JSON object */
+};
+
+struct hsm_conf {
+	char		 module[KMD_PATH_MAX];
+	char		 token[64];
+	char		 key[64];		/* the RoT key's label */
+	char		 pin[KMD_PASSWORD_MAX];
+};
+
+struct hsm_status {
+	int32_t		 ok;
+	char		 msg[KMD_ERR_MAX];	/* why not, when not ok */
 };
 
 struct nodes_delete {

@@ -50,10 +50,11 @@ static const struct numkey {
 #define NNUMKEYS	(sizeof(numkeys) / sizeof(numkeys[0]))
 
 enum { KEY_SOCKET, KEY_GROUP, KEY_USER, KEY_DATADIR, KEY_HOST, KEY_API,
-	KEY_DBUSER, KEY_PGBIN, KEY_NUM, KEY_MAX = KEY_NUM + NNUMKEYS };
+	KEY_DBUSER, KEY_PGBIN, KEY_HSM_MODULE, KEY_HSM_TOKEN, KEY_HSM_PIN,
+	KEY_HSM_KEY, KEY_NUM, KEY_MAX = KEY_NUM + NNUMKEYS };
 static const char *keynames[] = {
 	"socket", "socket group", "user", "datadir", "host", "api listen",
-	"dbuser", "pgbin"
+	"dbuser", "pgbin", "hsm module", "hsm token", "hsm pin-file", "hsm key"
 };
 
 struct parser {
@@ -393,6 +394,41 @@ st_api(struct parser *ps, struct token *t, int n)
 		c->api_port = (uint16_t)port;
 }
 
+/* hsm module|token|pin-file|key "value" */
+static void
+st_hsm(struct parser *ps, struct token *t, int n)
+{
+	struct kmd_conf	*c = ps->conf;
+	static const struct {
+		const char	*word;
+		int		 key;
+		size_t		 off, len;
+	} sub[] = {
+		{ "module", KEY_HSM_MODULE, offsetof(struct kmd_conf,
+		    hsm_module), sizeof(c->hsm_module) },
+		{ "token", KEY_HSM_TOKEN, offsetof(struct kmd_conf, hsm_token),
+		    sizeof(c->hsm_token) },
+		{ "pin-file", KEY_HSM_PIN, offsetof(struct kmd_conf,
+		    hsm_pinfile), sizeof(c->hsm_pinfile) },
+		{ "key", KEY_HSM_KEY, offsetof(struct kmd_conf, hsm_key),
+		    sizeof(c->hsm_key) },
+	};
+	size_t	 i;
+
+	for (i = 0; n >= 2 && i < sizeof(sub) / sizeof(sub[0]); i++)
+		if (is_kw(&t[1], sub[i].word))
+			break;
+	if (n != 3 || i == sizeof(sub) / sizeof(sub[0])) {
+		perr(ps, "expected: hsm module|token|pin-file|key \"value\"");
+		return;
+	}
+	if (once(ps, sub[i].key) == -1 || set_str(ps, (char *)c + sub[i].off,
+	    sub[i].len, &t[2], keynames[sub[i].key]) == -1)
+		return;
+	if (sub[i].key == KEY_HSM_MODULE || sub[i].key == KEY_HSM_PIN)
+		check_path(ps, (char *)c + sub[i].off, keynames[sub[i].key]);
+}
+
 static void
 statement(struct parser *ps, struct token *t, int n)
 {
@@ -414,13 +450,15 @@ statement(struct parser *ps, struct token *t, int n)
 		st_simple(ps, t, n, KEY_DBUSER);
 	else if (strcmp(t[0].text, "pgbin") == 0)
 		st_simple(ps, t, n, KEY_PGBIN);
+	else if (strcmp(t[0].text, "hsm") == 0)
+		st_hsm(ps, t, n);
 	else if (strcmp(t[0].text, "replmon") == 0 ||
 	    strcmp(t[0].text, "alarm") == 0)
 		perr(ps, "expected: %s followed by one of its settings (see"
 		    " kmd.conf(5))", t[0].text);
 	else
 		perr(ps, "unknown keyword '%s' (expected one of: socket, user,"
-		    " datadir, host, api, dbuser, pgbin, replmon, alarm)",
+		    " datadir, host, api, dbuser, pgbin, hsm, replmon, alarm)",
 		    t[0].text);
 }
 
@@ -442,6 +480,7 @@ conf_defaults(struct kmd_conf *c)
 	c->alarm_cert_days = 30;
 	kmd_strlcpy(c->dbuser, "postgres", sizeof(c->dbuser));
 	kmd_strlcpy(c->pgbin, "/usr/lib/postgresql/15/bin", sizeof(c->pgbin));
+	kmd_strlcpy(c->hsm_key, "kmd-rot", sizeof(c->hsm_key));
 }
 
 /*
@@ -472,6 +511,12 @@ conf_parse_buf(const char *fname, const char *buf, size_t len,
 		ps.line++;
 		if ((n = lex_line(&ps, toks)) > 0)
 			statement(&ps, toks, n);
+	}
+	if (ps.nerrors == 0 && (c.hsm_module[0] != '\0' || c.hsm_token[0] !=
+	    '\0' || c.hsm_pinfile[0] != '\0') && (c.hsm_module[0] == '\0' ||
+	    c.hsm_token[0] == '\0' || c.hsm_pinfile[0] == '\0')) {
+		perr(&ps, "hsm module, hsm token and hsm pin-file go together:"
+		    " set all three, or none for the software root of trust");
 	}
 	if (ps.nerrors > 0)
 		return -1;
@@ -557,4 +602,15 @@ conf_print(FILE *f, const struct kmd_conf *c)
 	for (i = 0; i < NNUMKEYS; i++)
 		fprintf(f, "%s %d\n", numkeys[i].words,
 		    *(const int *)((const char *)c + numkeys[i].off));
+	if (c->hsm_module[0] != '\0') {
+		fputs("hsm module ", f);
+		print_str(f, c->hsm_module);
+		fputs("\nhsm token ", f);
+		print_str(f, c->hsm_token);
+		fputs("\nhsm pin-file ", f);
+		print_str(f, c->hsm_pinfile);
+		fputs("\nhsm key ", f);
+		print_str(f, c->hsm_key);
+		fputc('\n', f);
+	}
 }

@@ -16,6 +16,10 @@
  *	alarm retained-wal 1024		megabytes of WAL kept for one peer
  *	alarm clock-skew 2000		milliseconds
  *	alarm cert-expiry 30		days before this node's certificate ends
+ *	hsm module "/usr/lib/softhsm/libsofthsm2.so"	PKCS#11 root of trust
+ *	hsm token "kmd"			the token's label
+ *	hsm pin-file "/etc/kmd/hsm.pin"	root-only, the user PIN
+ *	hsm key "kmd-rot"		the RoT key's label in the token
  *
  * Only the parent parses it; workers get their slice over kmsg.
  */
@@ -48,6 +52,10 @@ struct kmd_conf {
 	int		 alarm_wal_mb;
 	int		 alarm_skew_ms;
 	int		 alarm_cert_days;
+	char		 hsm_module[KMD_PATH_MAX];	/* "": software RoT */
+	char		 hsm_token[64];
+	char		 hsm_pinfile[KMD_PATH_MAX];
+	char		 hsm_key[64];
 };
 
 void	conf_defaults(struct kmd_conf *);

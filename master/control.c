@@ -217,6 +217,22 @@ ctl_reset(struct kchan *ch, struct kmsg *m, void *arg)
 	return 0;
 }
 
+/* hsm says whether the HSM works: kept, and told to replmon (alarms). */
+static int
+worker_hsm_status(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct child	*c = arg, *rm;
+
+	(void)ch;
+	memcpy(&c->p->hsm_status, m->data, sizeof(c->p->hsm_status));
+	if (!TERMINATED(c->p->hsm_status.msg))
+		return -1;
+	if ((rm = proc_child(c->p, PROC_REPLMON)) != NULL && rm->ch != NULL)
+		kchan_send(rm->ch, IMSG_HSM_STATUS, 0, -1, &c->p->hsm_status,
+		    sizeof(c->p->hsm_status));
+	return 0;
+}
+
 /* The joiner's list of removed nodes, for pg_ident.conf. */
 static int
 worker_peers_deny(struct kchan *ch, struct kmsg *m, void *arg)
@@ -403,6 +419,8 @@ const struct kmsg_handler parent_worker_handlers[] = {
 	{ IMSG_CTL_RESET, 0, FROM(PROC_API), api_request },
 	{ IMSG_PEERS_DENY, sizeof(struct peers_deny), FROM(PROC_JOINER),
 	    worker_peers_deny },
+	{ IMSG_HSM_STATUS, sizeof(struct hsm_status), FROM(PROC_HSM),
+	    worker_hsm_status },
 #define REQ_FN	api_request
 	REQUESTS(R_HANDLER)
 #undef REQ_FN

@@ -83,6 +83,7 @@ struct parent {
 	TAILQ_HEAD(, pending)	 pending;
 	uint32_t		 next_reqid;
 	int			 resetting;	/* services reset under way */
+	struct hsm_status	 hsm_status;	/* the last hsm said */
 };
 
 extern const struct proc_def	 proc_table[];

@@ -4,6 +4,7 @@
  * doubles to 30 s (reset once a worker has lived 30 s).
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -11,6 +12,7 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +121,49 @@ proc_exec(struct child *c, int fd)
 	_exit(127);
 }
 
+/*
+ * The HSM root of trust for the hsm worker: the PIN comes from a file
+ * that must be root's and readable by no one else; it is wiped here once
+ * sent.  Without a readable PIN the worker still gets the rest and says
+ * why the token cannot be used.
+ */
+static void
+hsm_send_conf(struct parent *p, struct kchan *ch)
+{
+	struct hsm_conf	*hc;
+	struct stat	 st;
+	ssize_t		 n = -1;
+	int		 fd;
+
+	if (p->conf.hsm_module[0] == '\0')
+		return;
+	if ((hc = sodium_malloc(sizeof(*hc))) == NULL)
+		fatal("%s", __func__);
+	memset(hc, 0, sizeof(*hc));
+	kmd_strlcpy(hc->module, p->conf.hsm_module, sizeof(hc->module));
+	kmd_strlcpy(hc->token, p->conf.hsm_token, sizeof(hc->token));
+	kmd_strlcpy(hc->key, p->conf.hsm_key, sizeof(hc->key));
+	if ((fd = open(p->conf.hsm_pinfile, O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1)
+		log_warn("hsm pin-file %s", p->conf.hsm_pinfile);
+	else if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_uid != 0 || (st.st_mode & 077) != 0)
+		log_warnx("hsm pin-file %s must be a regular file of root's,"
+		    " mode 0600 or 0400", p->conf.hsm_pinfile);
+	else if ((n = read(fd, hc->pin, sizeof(hc->pin) - 1)) <= 0)
+		log_warnx("hsm pin-file %s is empty or unreadable",
+		    p->conf.hsm_pinfile);
+	if (fd != -1)
+		close(fd);
+	if (n > 0)
+		hc->pin[strcspn(hc->pin, "\r\n")] = '\0';
+	else
+		memset(hc->pin, 0, sizeof(hc->pin));
+	if (kchan_send(ch, IMSG_HSM_CONF, 0, -1, hc, sizeof(*hc)) == -1)
+		fatal("%s: send the HSM configuration", __func__);
+	sodium_free(hc);
+}
+
 static void
 proc_spawn(struct child *c)
 {
@@ -180,6 +225,11 @@ proc_spawn(struct child *c)
 	if (c->def->id == PROC_HSM && kchan_send(c->ch, IMSG_HSM_ROT_FD, 0,
 	    dup(p->rot_fd), NULL, 0) == -1)
 		fatal("%s: pass the root-of-trust key to hsm", __func__);
+	if (c->def->id == PROC_HSM)
+		hsm_send_conf(p, c->ch);
+	if (c->def->id == PROC_REPLMON && p->hsm_status.msg[0] != '\0')
+		kchan_send(c->ch, IMSG_HSM_STATUS, 0, -1, &p->hsm_status,
+		    sizeof(p->hsm_status));
 	if (c->def->id == PROC_API)
 		api_send_conf(p, c->ch);
 	log_info("started %s, pid %d", proc_name(c->def->id), (int)c->pid);

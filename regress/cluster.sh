@@ -19,7 +19,7 @@
 # kmd-cluster) allow several clusters side by side.  KMD_CLUSTER_SYSLOG=1
 # runs each kmd detached, logging to syslog, with its /dev/log bound to
 # a listener that writes nodeK/syslog.  KMD_CLUSTER_EXTRA: lines added to
-# the kmd.conf of each node started.
+# the kmd.conf of each node started, %K standing for the node's number.
 #
 # Node K's PostgreSQL runs as its own user, kmdpgK: on one loopback every
 # connection leaves from 127.0.0.1, so a partition tells the nodes' traffic
@@ -51,7 +51,7 @@ api listen "127.0.0.$k" port 8443
 dbuser "kmdpg$k"
 EOF
 	[ -n "${KMD_CLUSTER_EXTRA:-}" ] &&
-	    printf '%s\n' "$KMD_CLUSTER_EXTRA" >> "$d/kmd.conf"
+	    printf '%s\n' "$KMD_CLUSTER_EXTRA" | sed "s/%K/$k/g" >> "$d/kmd.conf"
 	id "kmdpg$k" >/dev/null 2>&1 || useradd --system --no-create-home \
 	    --home-dir /nonexistent --shell /usr/sbin/nologin "kmdpg$k" ||
 	    die "cannot create user kmdpg$k"

@@ -250,6 +250,19 @@ START_TEST(t_monitor)
 }
 END_TEST
 
+START_TEST(t_hsm)
+{
+	BAD("hsm module \"/usr/lib/softhsm/libsofthsm2.so\"\n", 1,
+	    "hsm module, hsm token and hsm pin-file go together");
+	BAD("hsm module \"/m.so\"\nhsm token kmd\n", 2, "go together");
+	BAD("hsm module m.so\nhsm token kmd\nhsm pin-file /p\n", 1,
+	    "hsm module must be an absolute path");
+	BAD("hsm pin\n", 1, "expected: hsm module|token|pin-file|key");
+	BAD("hsm token a\nhsm token b\n", 2, "already set at line 1");
+	BAD("hsm key\n", 1, "expected: hsm module");
+}
+END_TEST
+
 START_TEST(t_relative)
 {
 	BAD("datadir \"var/lib/kmd\"\n", 1, "datadir must be an absolute");
@@ -524,6 +537,7 @@ conf_suite(void)
 	tcase_add_test(tc, t_port);
 	tcase_add_test(tc, t_token_lifetime);
 	tcase_add_test(tc, t_monitor);
+	tcase_add_test(tc, t_hsm);
 	tcase_add_test(tc, t_relative);
 	tcase_add_test(tc, t_missing_value);
 	tcase_add_test(tc, t_too_many_words);

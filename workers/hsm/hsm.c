@@ -5,7 +5,10 @@
  * node certificates.  It keeps no state between requests: what it makes
  * leaves sealed (the CA and node keys under the KEK, the KEK under the
  * RoT key) and comes back sealed when needed.  PKCS#11 (SoftHSM2) comes
- * with the root-of-trust issue.
+ * with the root-of-trust issue: with "hsm" in kmd.conf the RoT key is an
+ * AES key in a PKCS#11 token (p11.c) and everything the RoT seals is
+ * sealed inside the token; the software key still opens what it sealed
+ * before.
  */
 #include <errno.h>
 #include <sodium.h>
@@ -19,11 +22,15 @@
 
 #include "cert.h"
 #include "log.h"
+#include "p11.h"
 #include "util.h"
 #include "worker.h"
 
 struct hsm {
 	uint8_t		*rot;		/* sodium_malloc'd, SEAL_KEYLEN */
+	int		 hsm;		/* an HSM is configured */
+	struct p11	*p11;		/* and open; NULL: see err */
+	char		 err[KMD_ERR_MAX];
 };
 
 /* Secrets live in one guarded allocation, wiped when freed. */
@@ -66,9 +73,86 @@ hsm_rot_fd(struct kchan *ch, struct kmsg *m, void *arg)
 	if (n != SEAL_KEYLEN) {
 		log_warnx("the root-of-trust key file is unreadable or short");
 		sodium_free(h->rot);
+	p11_close(h->p11);
 		h->rot = NULL;
 	}
 	return 0;
+}
+
+/*
+ * The node's HSM configuration, from the parent (the PIN read from its
+ * root-only file): the token is opened now, and again on the next start
+ * of this worker when it failed.
+ */
+static int
+hsm_conf(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct worker		*w = arg;
+	struct hsm		*h = w->ctx;
+	struct hsm_conf		*hc = (struct hsm_conf *)m->data;
+	char			 why[300];
+	struct hsm_status	 hs;
+
+	(void)ch;
+	if (!TERMINATED(hc->module) || !TERMINATED(hc->token) ||
+	    !TERMINATED(hc->key) || !TERMINATED(hc->pin)) {
+		sodium_memzero(hc, sizeof(*hc));
+		return -1;
+	}
+	h->hsm = 1;
+	p11_close(h->p11);
+	if ((h->p11 = p11_open(hc->module, hc->token, hc->pin, hc->key, why,
+	    sizeof(why))) == NULL) {
+		snprintf(h->err, sizeof(h->err), "the HSM is unavailable: %s;"
+		    " check hsm module, token and pin-file in kmd.conf, then"
+		    " restart kmd", why);
+		log_warnx("%s", h->err);
+	} else
+		log_info("root of trust: key '%s' in HSM token '%s'", hc->key,
+		    hc->token);
+	memset(&hs, 0, sizeof(hs));
+	hs.ok = h->p11 != NULL;
+	if (!hs.ok)
+		kmd_strlcpy(hs.msg, h->err, sizeof(hs.msg));
+	kchan_send(w->parent, IMSG_HSM_STATUS, 0, -1, &hs, sizeof(hs));
+	sodium_memzero(hc, sizeof(*hc));
+	return 0;
+}
+
+/* Why the root of trust cannot be used now, or NULL. */
+static const char *
+rot_missing(struct hsm *h)
+{
+	if (h->hsm)
+		return h->p11 != NULL ? NULL : h->err;
+	return h->rot != NULL ? NULL : "no root-of-trust key";
+}
+
+/* Seal under the root of trust: the HSM's key when one is configured. */
+static int
+rot_seal(struct hsm *h, const char *ad, const void *pt, size_t ptlen,
+    char *out, size_t outlen)
+{
+	if (h->p11 != NULL)
+		return p11_seal(h->p11, ad, pt, ptlen, out, outlen, h->err,
+		    sizeof(h->err));
+	return seal_hex(h->rot, ad, pt, ptlen, out, outlen);
+}
+
+/*
+ * Open what either root of trust sealed: the HSM's blobs start with
+ * "p11:"; a software one could by chance (a random nonce), so the
+ * software key is tried as well when the HSM fails.
+ */
+static int
+rot_unseal(struct hsm *h, const char *ad, const char *in, uint8_t *pt,
+    size_t ptmax, size_t *ptlen)
+{
+	if (h->p11 != NULL && p11_sealed(in) && p11_unseal(h->p11, ad, in,
+	    pt, ptmax, ptlen, h->err, sizeof(h->err)) == 0)
+		return 0;
+	return h->rot != NULL ? unseal_hex(h->rot, ad, in, pt, ptmax,
+	    ptlen) : -1;
 }
 
 static void
@@ -96,8 +180,8 @@ hsm_create(struct kchan *ch, struct kmsg *m, void *arg)
 	    !TERMINATED(req.node_id) ||
 	    !TERMINATED(req.host))
 		return -1;
-	if (h->rot == NULL)
-		return hsm_fail(ch, m->hdr.reqid, "no root-of-trust key");
+	if (rot_missing(h) != NULL)
+		return hsm_fail(ch, m->hdr.reqid, "%s", rot_missing(h));
 	if ((out = calloc(1, sizeof(*out))) == NULL ||
 	    (s = sodium_malloc(sizeof(*s))) == NULL)
 		fatal("%s", __func__);
@@ -120,7 +204,7 @@ hsm_create(struct kchan *ch, struct kmsg *m, void *arg)
 	    out->node_key_sealed, sizeof(out->node_key_sealed)) == -1)
 		goto done;
 	ad(a, sizeof(a), "kek", req.node_id);
-	if (seal_hex(h->rot, a, s->kek, sizeof(s->kek), out->kek_wrapped,
+	if (rot_seal(h, a, s->kek, sizeof(s->kek), out->kek_wrapped,
 	    sizeof(out->kek_wrapped)) == -1)
 		goto done;
 	ok = 1;
@@ -159,14 +243,14 @@ hsm_tls_install(struct kchan *ch, struct kmsg *m, void *arg)
 	    !TERMINATED(req.kek_wrapped) ||
 	    !TERMINATED(req.node_key_sealed) || !TERMINATED(req.node_cert) || !TERMINATED(req.ca_cert))
 		return -1;
-	if (h->rot == NULL)
-		return hsm_fail(ch, m->hdr.reqid, "no root-of-trust key");
+	if (rot_missing(h) != NULL)
+		return hsm_fail(ch, m->hdr.reqid, "%s", rot_missing(h));
 	if ((kek = sodium_malloc(SEAL_KEYLEN)) == NULL ||
 	    (tf = sodium_malloc(sizeof(*tf))) == NULL)
 		fatal("%s", __func__);
 	memset(tf, 0, sizeof(*tf));
 	ad(a, sizeof(a), "kek", req.node_id);
-	if (unseal_hex(h->rot, a, req.kek_wrapped, kek, SEAL_KEYLEN, &n) ==
+	if (rot_unseal(h, a, req.kek_wrapped, kek, SEAL_KEYLEN, &n) ==
 	    -1 || n != SEAL_KEYLEN) {
 		hsm_fail(ch, m->hdr.reqid, "the KEK does not unwrap under this"
 		    " node's root-of-trust key");
@@ -213,8 +297,8 @@ hsm_csr_make(struct kchan *ch, struct kmsg *m, void *arg)
 	if (!TERMINATED(req.node_id) ||
 	    !TERMINATED(req.host))
 		return -1;
-	if (h->rot == NULL)
-		return hsm_fail(ch, m->hdr.reqid, "no root-of-trust key");
+	if (rot_missing(h) != NULL)
+		return hsm_fail(ch, m->hdr.reqid, "%s", rot_missing(h));
 	if ((out = calloc(1, sizeof(*out))) == NULL ||
 	    (s = sodium_malloc(sizeof(*s))) == NULL ||
 	    (sk = sodium_malloc(crypto_box_SECRETKEYBYTES)) == NULL)
@@ -226,11 +310,11 @@ hsm_csr_make(struct kchan *ch, struct kmsg *m, void *arg)
 	    pem_key(key, s->node_key, sizeof(s->node_key)) == -1)
 		goto done;
 	ad(a, sizeof(a), "join-node-key", req.node_id);
-	if (seal_hex(h->rot, a, s->node_key, strlen(s->node_key),
+	if (rot_seal(h, a, s->node_key, strlen(s->node_key),
 	    out->node_key_sealed, sizeof(out->node_key_sealed)) == -1)
 		goto done;
 	ad(a, sizeof(a), "join-box-key", req.node_id);
-	if (seal_hex(h->rot, a, sk, crypto_box_SECRETKEYBYTES,
+	if (rot_seal(h, a, sk, crypto_box_SECRETKEYBYTES,
 	    out->box_sk_sealed, sizeof(out->box_sk_sealed)) == -1)
 		goto done;
 	ok = 1;
@@ -276,8 +360,8 @@ hsm_node_sign(struct kchan *ch, struct kmsg *m, void *arg)
 	    !TERMINATED(req->kek_wrapped) ||
 	    !TERMINATED(req->ca_key_sealed) || !TERMINATED(req->ca_cert))
 		return -1;
-	if (h->rot == NULL)
-		return hsm_fail(ch, m->hdr.reqid, "no root-of-trust key");
+	if (rot_missing(h) != NULL)
+		return hsm_fail(ch, m->hdr.reqid, "%s", rot_missing(h));
 	if ((out = calloc(1, sizeof(*out))) == NULL ||
 	    (kek = sodium_malloc(SEAL_KEYLEN)) == NULL ||
 	    (cakey_pem = sodium_malloc(KMD_SEALED_MAX)) == NULL)
@@ -288,7 +372,7 @@ hsm_node_sign(struct kchan *ch, struct kmsg *m, void *arg)
 		goto done;
 	}
 	ad(a, sizeof(a), "kek", req->my_node_id);
-	if (unseal_hex(h->rot, a, req->kek_wrapped, kek, SEAL_KEYLEN, &n) ==
+	if (rot_unseal(h, a, req->kek_wrapped, kek, SEAL_KEYLEN, &n) ==
 	    -1 || n != SEAL_KEYLEN) {
 		hsm_fail(ch, m->hdr.reqid, "the KEK does not unwrap under this"
 		    " node's root-of-trust key");
@@ -402,8 +486,8 @@ hsm_join_open(struct kchan *ch, struct kmsg *m, void *arg)
 	    !TERMINATED(req->mkek_blob) ||
 	    !TERMINATED(req->box_sk_sealed) || !TERMINATED(req->node_key_sealed))
 		return -1;
-	if (h->rot == NULL)
-		return hsm_fail(ch, m->hdr.reqid, "no root-of-trust key");
+	if (rot_missing(h) != NULL)
+		return hsm_fail(ch, m->hdr.reqid, "%s", rot_missing(h));
 	if ((out = calloc(1, sizeof(*out))) == NULL ||
 	    (sk = sodium_malloc(crypto_box_SECRETKEYBYTES)) == NULL ||
 	    (plain = sodium_malloc(plen)) == NULL ||
@@ -416,7 +500,7 @@ hsm_join_open(struct kchan *ch, struct kmsg *m, void *arg)
 		goto done;
 	}
 	ad(a, sizeof(a), "join-box-key", req->node_id);
-	if (unseal_hex(h->rot, a, req->box_sk_sealed, sk,
+	if (rot_unseal(h, a, req->box_sk_sealed, sk,
 	    crypto_box_SECRETKEYBYTES, &n) == -1 ||
 	    n != crypto_box_SECRETKEYBYTES) {
 		hsm_fail(ch, m->hdr.reqid, "the join keys do not unseal under"
@@ -446,7 +530,7 @@ hsm_join_open(struct kchan *ch, struct kmsg *m, void *arg)
 		goto done;
 	}
 	ad(a, sizeof(a), "join-node-key", req->node_id);
-	if (unseal_hex(h->rot, a, req->node_key_sealed, (uint8_t *)nodekey,
+	if (rot_unseal(h, a, req->node_key_sealed, (uint8_t *)nodekey,
 	    KMD_SEALED_MAX - 1, &n) == -1) {
 		hsm_fail(ch, m->hdr.reqid, "the node key does not unseal; run"
 		    " cluster csr again");
@@ -460,7 +544,7 @@ hsm_join_open(struct kchan *ch, struct kmsg *m, void *arg)
 		goto done;
 	}
 	ad(a, sizeof(a), "kek", req->node_id);
-	if (seal_hex(h->rot, a, plain + KMD_NODEID_MAX, SEAL_KEYLEN,
+	if (rot_seal(h, a, plain + KMD_NODEID_MAX, SEAL_KEYLEN,
 	    out->kek_wrapped, sizeof(out->kek_wrapped)) == -1) {
 		hsm_fail(ch, m->hdr.reqid, "cannot wrap the KEK");
 		goto done;
@@ -495,6 +579,7 @@ hsm_fini(struct worker *w)
 	struct hsm	*h = w->ctx;
 
 	sodium_free(h->rot);
+	p11_close(h->p11);
 	free(h);
 }
 
@@ -502,6 +587,7 @@ static const struct kmsg_handler hsm_handlers[] = {
 	{ IMSG_CONF_VERBOSE, sizeof(int32_t), FROM(PROC_PARENT),
 	    worker_conf_verbose },
 	{ IMSG_HSM_ROT_FD, 0, FROM(PROC_PARENT), hsm_rot_fd },
+	{ IMSG_HSM_CONF, sizeof(struct hsm_conf), FROM(PROC_PARENT), hsm_conf },
 	{ IMSG_HSM_CLUSTER_CREATE, sizeof(struct hsm_create),
 	    FROM(PROC_PARENT), hsm_create },
 	{ IMSG_HSM_TLS_INSTALL, sizeof(struct hsm_tls_install),

@@ -619,8 +619,13 @@ mon_read_done(struct pq *db, PGresult *res, void *arg)
 		if (!PQgetisnull(res, i, 4))
 			check_peer(m, res, i, d);
 	check_cert(m, me, PQgetvalue(res, 0, 2), &days);
+	if (m->rm->hsm_err[0] != '\0')
+		alarm_want(m, "hsm", me, "%s", m->rm->hsm_err);
 	alarms_settle(m);
-	if (alarm_up(m, "cert-expiry", me))
+	if (alarm_up(m, "hsm", me))
+		kmd_strlcpy(summary, "BAD:the HSM is unavailable",
+		    sizeof(summary));
+	else if (alarm_up(m, "cert-expiry", me))
 		snprintf(summary, sizeof(summary), "BAD:certificate expires in"
 		    " %d days", days);
 	else

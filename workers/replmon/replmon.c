@@ -335,6 +335,22 @@ replmon_alarms(struct kchan *ch, struct kmsg *m, void *arg)
 	return pq_query(rm->db, SQL_ALARMS, 3, params, rm_alarms_done, ra);
 }
 
+/* From hsm, through the parent: an alarm while the HSM is unusable. */
+static int
+replmon_hsm_status(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct worker		*w = arg;
+	struct replmon		*rm = w->ctx;
+	struct hsm_status	 hs;
+
+	(void)ch;
+	memcpy(&hs, m->data, sizeof(hs));
+	if (!TERMINATED(hs.msg))
+		return -1;
+	kmd_strlcpy(rm->hsm_err, hs.ok ? "" : hs.msg, sizeof(rm->hsm_err));
+	return 0;
+}
+
 static int
 replmon_init(struct worker *w)
 {
@@ -369,6 +385,8 @@ static const struct kmsg_handler replmon_handlers[] = {
 	{ IMSG_NODES, sizeof(struct nodes_query), FROM(PROC_PARENT),
 	    replmon_nodes },
 	{ IMSG_SUMMARY, 0, FROM(PROC_PARENT), replmon_summary },
+	{ IMSG_HSM_STATUS, sizeof(struct hsm_status), FROM(PROC_PARENT),
+	    replmon_hsm_status },
 	{ IMSG_ALARMS, sizeof(struct alarms_query), FROM(PROC_PARENT),
 	    replmon_alarms },
 };

@@ -10,6 +10,7 @@ struct replmon {
 	struct worker	*w;
 	struct pq	*db;
 	struct monitor	*mon;
+	char		 hsm_err[KMD_ERR_MAX];	/* "": the HSM, if any, works */
 };
 
 /* monitor.c: the tick, peers' status, alarms */

@@ -1,0 +1,95 @@
+# The root of trust in an HSM: SoftHSM2 tokens made by the test (its own
+# SOFTHSM2_CONF).  One node: the KEK is sealed inside the token, a restart
+# opens it again there, a wrong PIN is a clear error and an alarm, and the
+# alarm clears once the PIN is right.  Then a 3-node cluster whose nodes
+# each keep their root of trust in their own token: the joins open the
+# sealed secrets in the tokens.
+. regress/e2e/lib.sh
+. regress/e2e/cluster_lib.sh H
+export SOFTHSM2_CONF=$T/softhsm2.conf
+mkdir -p "$T/tokens"
+cat >"$SOFTHSM2_CONF" <<EOF
+directories.tokendir = $T/tokens
+objectstore.backend = file
+log.level = ERROR
+EOF
+for label in kmd kmd1 kmd2 kmd3; do
+	softhsm2-util --init-token --free --label "$label" --pin 1234 \
+	    --so-pin 5678 >/dev/null || fail "init token $label"
+done
+chown -R _kmd "$T/tokens"
+printf '1234\n' >"$T/pin"
+chmod 600 "$T/pin"
+MODULE=/usr/lib/softhsm/libsofthsm2.so
+RUN=$T/data/run
+sql() { runuser -u postgres -- psql -h "$RUN" -U kmd -d kmd -XAtqc "$1"; }
+says() { ctl "$@" 2>&1 | grep -q "$LAST"; }
+
+write_conf "hsm module \"$MODULE\"" 'hsm token "kmd"' "hsm pin-file \"$T/pin\""
+start_kmd || finish
+check "cluster new with the HSM root of trust" \
+    ctl cluster new --host=127.0.0.1 --url=https://127.0.0.1:8443
+check "the KEK is sealed by the token (p11:), not by the software key" \
+    test "$(sql "SELECT left(encode(kek_wrapped, 'escape'), 4) FROM kmd_local")" = p11:
+check "the token made the RoT key" grep -q "made the root-of-trust key 'kmd-rot' in the token" "$LOG"
+stop_kmd
+: >"$LOG"
+start_kmd || finish
+check "after a restart the token opens the KEK: PostgreSQL's TLS is back" \
+    wait_for 10 grep -q "installed this node's TLS certificate" "$LOG"
+LAST='"code": "r"'
+check "ready" says cluster info
+
+# A wrong PIN: the node keeps serving, says why, raises an alarm.
+stop_kmd
+printf '9999\n' >"$T/pin"
+start_kmd || finish
+check "wrong PIN: the log says so" \
+    wait_for 10 grep -q "CKR_PIN_INCORRECT: wrong PIN" "$LOG"
+LAST='"kind": "hsm"'
+check "wrong PIN: an alarm" wait_for 10 says alarms list
+LAST='wrong PIN'
+check "the alarm says why" says alarms list
+LAST='BAD:the HSM is unavailable'
+check "the summary says so" says cluster summary
+LAST='"code": "r"'
+check "the node still answers: ready" says cluster info
+printf '1234\n' >"$T/pin"
+kill -9 "$(wpid hsm)"
+LAST='"total": 0'
+check "the PIN fixed (hsm restarted): the alarm clears" wait_for 15 says alarms list
+stop_kmd
+
+# A fresh node with a wrong PIN: cluster new is refused, changing nothing.
+rm -rf "$T/data"
+printf '9999\n' >"$T/pin"
+write_conf "hsm module \"$MODULE\"" 'hsm token "kmd"' "hsm pin-file \"$T/pin\""
+start_kmd || finish
+out=$(ctl cluster new --host=127.0.0.1 --url=https://127.0.0.1:8443 2>&1); rc=$?
+check "cluster new with a wrong PIN: refused, says why" \
+    refused $rc "$out" "the HSM is unavailable: logging in to token 'kmd': CKR_PIN_INCORRECT"
+LAST='"code": "none"'
+check "and nothing changed" says cluster info
+stop_kmd
+chmod 644 "$T/pin"
+printf '1234\n' >"$T/pin"
+start_kmd || finish
+check "a PIN file others can read is not used" \
+    wait_for 10 grep -q "pin-file .* must be a regular file of root's, mode 0600" "$LOG"
+stop_kmd
+chmod 600 "$T/pin"
+
+# Three nodes, each with its root of trust in its own token.
+export KMD_CLUSTER_EXTRA="hsm module \"$MODULE\"
+hsm token \"kmd%K\"
+hsm pin-file \"$T/pin\""
+CREDS_DIR=$T
+cluster_of_3
+check "3 ready nodes on every node" wait_for 15 ready_n 3 1 2 3
+check "each node's KEK is sealed by its token" \
+    q_all 3 "SELECT left(encode(kek_wrapped, 'escape'), 4) FROM kmd_local" p11:
+check "a write on node 1 is read on node 3" writes 1 10 hsm
+check "node 3 has it" wait_for 10 q_is 3 "SELECT count(*) FROM kmd_keys WHERE name LIKE 'hsm-%'" 10
+check "no sanitizer report in the nodes' logs" nodes_clean
+down
+finish

@@ -1,0 +1,286 @@
+/*
+ * The root-of-trust key in a PKCS#11 token (SoftHSM2 here): an AES-256
+ * key that never leaves the token (sensitive, not extractable), found by
+ * its label or made on first use.  Sealing is AES-GCM inside the token
+ * with a fresh 96-bit IV and the object's name as associated data; a
+ * sealed blob is hex("p11:" | iv | ciphertext | tag), hex like the
+ * software root of trust's, so the database stores either the same way.
+ */
+#include <dlfcn.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <p11-kit/pkcs11.h>
+
+#include "log.h"
+#include "p11.h"
+
+#define IV_LEN		12
+#define TAG_LEN		16
+#define P11_BUF		4096
+
+struct p11 {
+	void			*lib;
+	CK_FUNCTION_LIST_PTR	 f;
+	CK_SESSION_HANDLE	 s;
+	CK_OBJECT_HANDLE	 key;
+	int			 initialized;
+	int			 session;
+};
+
+static const struct {
+	CK_RV		 rv;
+	const char	*name;
+} rvs[] = {
+	{ CKR_PIN_INCORRECT, "CKR_PIN_INCORRECT: wrong PIN" },
+	{ CKR_PIN_LOCKED, "CKR_PIN_LOCKED: the PIN is locked" },
+	{ CKR_TOKEN_NOT_PRESENT, "CKR_TOKEN_NOT_PRESENT: no token" },
+	{ CKR_DEVICE_REMOVED, "CKR_DEVICE_REMOVED: the token is gone" },
+	{ CKR_DEVICE_ERROR, "CKR_DEVICE_ERROR" },
+	{ CKR_MECHANISM_INVALID, "CKR_MECHANISM_INVALID: no AES-GCM" },
+	{ CKR_ENCRYPTED_DATA_INVALID, "CKR_ENCRYPTED_DATA_INVALID" },
+	{ CKR_SESSION_HANDLE_INVALID, "CKR_SESSION_HANDLE_INVALID" },
+	{ CKR_USER_NOT_LOGGED_IN, "CKR_USER_NOT_LOGGED_IN" },
+	{ CKR_GENERAL_ERROR, "CKR_GENERAL_ERROR" },
+};
+
+static const char *
+rv_name(CK_RV rv)
+{
+	static char	 buf[32];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(rvs) / sizeof(rvs[0]); i++)
+		if (rvs[i].rv == rv)
+			return rvs[i].name;
+	snprintf(buf, sizeof(buf), "CKR 0x%lx", (unsigned long)rv);
+	return buf;
+}
+
+/* The slot whose token has this label (padded with blanks). */
+static int
+find_slot(struct p11 *p, const char *label, CK_SLOT_ID *slot, char *err,
+    size_t errlen)
+{
+	CK_SLOT_ID	 slots[64];
+	CK_ULONG	 n = 64, i;
+	CK_TOKEN_INFO	 ti;
+	char		 want[33];
+	CK_RV		 rv;
+
+	snprintf(want, sizeof(want), "%-32s", label);
+	if ((rv = p->f->C_GetSlotList(CK_TRUE, slots, &n)) != CKR_OK) {
+		snprintf(err, errlen, "C_GetSlotList: %s", rv_name(rv));
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (p->f->C_GetTokenInfo(slots[i], &ti) == CKR_OK &&
+		    memcmp(ti.label, want, 32) == 0) {
+			*slot = slots[i];
+			return 0;
+		}
+	snprintf(err, errlen, "no token labelled '%s' (of %lu present)",
+	    label, (unsigned long)n);
+	return -1;
+}
+
+/* The AES key with this label, made (in the token) when there is none. */
+static int
+find_key(struct p11 *p, const char *label, char *err, size_t errlen)
+{
+	CK_OBJECT_CLASS	 cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE	 kt = CKK_AES;
+	CK_ULONG	 len = 32, n = 0;
+	CK_BBOOL	 yes = CK_TRUE, no = CK_FALSE;
+	CK_ATTRIBUTE	 find[] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_LABEL, (void *)label, strlen(label) },
+	};
+	CK_ATTRIBUTE	 make[] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_KEY_TYPE, &kt, sizeof(kt) },
+		{ CKA_LABEL, (void *)label, strlen(label) },
+		{ CKA_VALUE_LEN, &len, sizeof(len) },
+		{ CKA_TOKEN, &yes, sizeof(yes) },
+		{ CKA_PRIVATE, &yes, sizeof(yes) },
+		{ CKA_SENSITIVE, &yes, sizeof(yes) },
+		{ CKA_EXTRACTABLE, &no, sizeof(no) },
+		{ CKA_ENCRYPT, &yes, sizeof(yes) },
+		{ CKA_DECRYPT, &yes, sizeof(yes) },
+	};
+	CK_MECHANISM	 gen = { CKM_AES_KEY_GEN, NULL, 0 };
+	CK_RV		 rv;
+
+	if ((rv = p->f->C_FindObjectsInit(p->s, find, 2)) != CKR_OK ||
+	    (rv = p->f->C_FindObjects(p->s, &p->key, 1, &n)) != CKR_OK ||
+	    (rv = p->f->C_FindObjectsFinal(p->s)) != CKR_OK) {
+		snprintf(err, errlen, "finding key '%s': %s", label,
+		    rv_name(rv));
+		return -1;
+	}
+	if (n == 1)
+		return 0;
+	if ((rv = p->f->C_GenerateKey(p->s, &gen, make,
+	    sizeof(make) / sizeof(make[0]), &p->key)) != CKR_OK) {
+		snprintf(err, errlen, "making key '%s': %s", label,
+		    rv_name(rv));
+		return -1;
+	}
+	log_info("made the root-of-trust key '%s' in the token", label);
+	return 0;
+}
+
+struct p11 *
+p11_open(const char *module, const char *token, const char *pin,
+    const char *keylabel, char *err, size_t errlen)
+{
+	CK_RV			(*get)(CK_FUNCTION_LIST_PTR_PTR);
+	struct p11		*p;
+	CK_SLOT_ID		 slot;
+	CK_RV			 rv;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if ((p->lib = dlopen(module, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		snprintf(err, errlen, "cannot load the PKCS#11 module %s: %s",
+		    module, dlerror());
+		goto fail;
+	}
+	*(void **)&get = dlsym(p->lib, "C_GetFunctionList");
+	if (get == NULL || get(&p->f) != CKR_OK) {
+		snprintf(err, errlen, "%s is no PKCS#11 module", module);
+		goto fail;
+	}
+	if ((rv = p->f->C_Initialize(NULL)) != CKR_OK &&
+	    rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+		snprintf(err, errlen, "C_Initialize: %s", rv_name(rv));
+		goto fail;
+	}
+	p->initialized = 1;
+	if (find_slot(p, token, &slot, err, errlen) == -1)
+		goto fail;
+	if ((rv = p->f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
+	    NULL, NULL, &p->s)) != CKR_OK) {
+		snprintf(err, errlen, "C_OpenSession: %s", rv_name(rv));
+		goto fail;
+	}
+	p->session = 1;
+	if ((rv = p->f->C_Login(p->s, CKU_USER, (CK_UTF8CHAR_PTR)pin,
+	    strlen(pin))) != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
+		snprintf(err, errlen, "logging in to token '%s': %s", token,
+		    rv_name(rv));
+		goto fail;
+	}
+	if (find_key(p, keylabel, err, errlen) == -1)
+		goto fail;
+	return p;
+fail:
+	p11_close(p);
+	return NULL;
+}
+
+void
+p11_close(struct p11 *p)
+{
+	if (p == NULL)
+		return;
+	if (p->session)
+		p->f->C_CloseSession(p->s);
+	if (p->initialized)
+		p->f->C_Finalize(NULL);
+	if (p->lib != NULL)
+		dlclose(p->lib);
+	free(p);
+}
+
+static void
+gcm(CK_GCM_PARAMS *g, CK_MECHANISM *m, uint8_t *iv, const char *ad)
+{
+	memset(g, 0, sizeof(*g));
+	g->pIv = iv;
+	g->ulIvLen = IV_LEN;
+	g->ulIvBits = IV_LEN * 8;
+	g->pAAD = (CK_BYTE_PTR)ad;
+	g->ulAADLen = strlen(ad);
+	g->ulTagBits = TAG_LEN * 8;
+	m->mechanism = CKM_AES_GCM;
+	m->pParameter = g;
+	m->ulParameterLen = sizeof(*g);
+}
+
+int
+p11_seal(struct p11 *p, const char *ad, const void *pt, size_t ptlen,
+    char *out, size_t outlen, char *err, size_t errlen)
+{
+	uint8_t		 buf[P11_BUF];
+	CK_GCM_PARAMS	 g;
+	CK_MECHANISM	 m;
+	CK_ULONG	 clen;
+	CK_RV		 rv;
+
+	clen = sizeof(buf) - 4 - IV_LEN;
+	if (4 + IV_LEN + ptlen + TAG_LEN > sizeof(buf) ||
+	    outlen < 2 * (4 + IV_LEN + ptlen + TAG_LEN) + 1) {
+		snprintf(err, errlen, "too much to seal");
+		return -1;
+	}
+	memcpy(buf, "p11:", 4);
+	randombytes_buf(buf + 4, IV_LEN);
+	gcm(&g, &m, buf + 4, ad);
+	if ((rv = p->f->C_EncryptInit(p->s, &m, p->key)) != CKR_OK ||
+	    (rv = p->f->C_Encrypt(p->s, (CK_BYTE_PTR)pt, ptlen,
+	    buf + 4 + IV_LEN, &clen)) != CKR_OK) {
+		snprintf(err, errlen, "the HSM could not seal: %s",
+		    rv_name(rv));
+		return -1;
+	}
+	sodium_bin2hex(out, outlen, buf, 4 + IV_LEN + clen);
+	sodium_memzero(buf, sizeof(buf));
+	return 0;
+}
+
+/* Does the blob start as the HSM's do (hex of "p11:")? */
+int
+p11_sealed(const char *in)
+{
+	return strncmp(in, "7031313a", 8) == 0;
+}
+
+int
+p11_unseal(struct p11 *p, const char *ad, const char *in, uint8_t *pt,
+    size_t ptmax, size_t *ptlen, char *err, size_t errlen)
+{
+	uint8_t		 buf[P11_BUF], plain[P11_BUF];
+	CK_GCM_PARAMS	 g;
+	CK_MECHANISM	 m;
+	CK_ULONG	 plen = sizeof(plain);
+	size_t		 len;
+	CK_RV		 rv;
+	int		 r = -1;
+
+	if (!p11_sealed(in) || sodium_hex2bin(buf, sizeof(buf), in,
+	    strlen(in), NULL, &len, NULL) != 0 ||
+	    len < 4 + IV_LEN + TAG_LEN) {
+		snprintf(err, errlen, "not a blob sealed by the HSM");
+		return -1;
+	}
+	gcm(&g, &m, buf + 4, ad);
+	if ((rv = p->f->C_DecryptInit(p->s, &m, p->key)) != CKR_OK ||
+	    (rv = p->f->C_Decrypt(p->s, buf + 4 + IV_LEN, len - 4 - IV_LEN,
+	    plain, &plen)) != CKR_OK)
+		snprintf(err, errlen, "the HSM could not open it: %s",
+		    rv_name(rv));
+	else if (plen > ptmax)
+		snprintf(err, errlen, "the opened blob is too large");
+	else {
+		memcpy(pt, plain, plen);
+		*ptlen = plen;
+		r = 0;
+	}
+	sodium_memzero(plain, sizeof(plain));
+	return r;
+}
