@@ -246,6 +246,7 @@ struct hsm_node_sign {
 	char		 kek_wrapped[KMD_WRAPPED_MAX];
 	char		 ca_key_sealed[KMD_SEALED_MAX];
 	char		 ca_cert[KMD_PEM_MAX];
+	int32_t		 shared_hsm;	/* wrap under the shared token key */
 };
 
 struct hsm_node_signed {

@@ -1,9 +1,8 @@
 # The root of trust in an HSM: SoftHSM2 tokens made by the test (its own
 # SOFTHSM2_CONF).  One node: the KEK is sealed inside the token, a restart
 # opens it again there, a wrong PIN is a clear error and an alarm, and the
-# alarm clears once the PIN is right.  Then a 3-node cluster whose nodes
-# each keep their root of trust in their own token: the joins open the
-# sealed secrets in the tokens.
+# alarm clears once the PIN is right.  Then a 3-node cluster, two of its
+# nodes sharing a token (--shared-hsm-partition), the third with its own.
 . regress/e2e/lib.sh
 . regress/e2e/cluster_lib.sh H
 export SOFTHSM2_CONF=$T/softhsm2.conf
@@ -79,12 +78,30 @@ check "a PIN file others can read is not used" \
 stop_kmd
 chmod 600 "$T/pin"
 
-# Three nodes, each with its root of trust in its own token.
-export KMD_CLUSTER_EXTRA="hsm module \"$MODULE\"
-hsm token \"kmd%K\"
-hsm pin-file \"$T/pin\""
+# Three nodes: 1 and 2 share a token (one HSM partition), node 3 has its
+# own.  Node 2 joins with --shared-hsm-partition: the member wraps the KEK
+# under the shared key; node 3 joins with the KEK sealed to its CSR.
+hsm_conf() {
+	printf 'hsm module "%s"\nhsm token "%s"\nhsm pin-file "%s"' \
+	    "$MODULE" "$1" "$T/pin"
+}
 CREDS_DIR=$T
-cluster_of_3
+KMD_CLUSTER_EXTRA=$(hsm_conf kmd1) $C up 2 >/dev/null
+KMD_CLUSTER_EXTRA=$(hsm_conf kmd3) $C up 3 >/dev/null
+check "node 1: cluster new" $C ctl 1 cluster new --host=127.0.0.1 \
+    --url=https://127.0.0.1:8443
+$C ctl 2 cluster csr --host=127.0.0.2 >"$T/csr2.json"
+field "$T/csr2.json" csr >"$T/n2.csr"
+check "nodes create --shared-hsm-partition" sh -c "$C ctl 1 cluster nodes create \
+    --csr=$T/n2.csr --newnodehost=127.0.0.2 --shared-hsm-partition >$T/cred2.json"
+field "$T/cred2.json" cert >"$T/n2.crt"
+field "$T/cred2.json" cachain >"$T/ca.crt"
+check "the blob is wrapped in the HSM (kmd2:), not sealed to the CSR" \
+    has "$(field "$T/cred2.json" mkek_blob)" '^kmd2:'
+check "node 2 joins, opening the KEK in the shared token" join 2 1 -y --block
+creds 3 1
+check "node 3 (its own token) joins with the KEK sealed to its CSR" \
+    join 3 1 -y --block
 check "3 ready nodes on every node" wait_for 15 ready_n 3 1 2 3
 check "each node's KEK is sealed by its token" \
     q_all 3 "SELECT left(encode(kek_wrapped, 'escape'), 4) FROM kmd_local" p11:

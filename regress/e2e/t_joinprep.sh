@@ -57,7 +57,7 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 out=$($C ctl 1 cluster nodes create --csr="$T/foreign.csr" --newnodehost=127.0.0.2 2>&1); rc=$?
 check "nodes create with a CSR not from cluster csr: refused" refused $rc "$out" "no join sealing key"
 out=$($C ctl 1 cluster nodes create --csr="$T/n2.csr" --newnodehost=127.0.0.2 --shared-hsm-partition 2>&1); rc=$?
-check "--shared-hsm-partition without an HSM: refused, says why" refused $rc "$out" "HSM root of trust"
+check "--shared-hsm-partition without an HSM: refused, says why" refused $rc "$out" "keeps its root of trust in no HSM"
 check "node 1 still lists one node" sh -c "$C ctl 1 cluster nodes list | grep -q '\"total\": 1'"
 # At 20 nodes the cluster is full: 19 stand-in rows make 20 on node 1.
 q 1 "INSERT INTO kmd_nodes (node_id, host, public_address, state, version, cert) SELECT gen_random_uuid(), '127.0.1.' || i, '127.0.1.' || i, 'r', '0.1.0', 'x' FROM generate_series(1, 19) i"

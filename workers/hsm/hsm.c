@@ -371,6 +371,12 @@ hsm_node_sign(struct kchan *ch, struct kmsg *m, void *arg)
 		hsm_fail(ch, m->hdr.reqid, "--csr: %s", err);
 		goto done;
 	}
+	if (req->shared_hsm && h->p11 == NULL) {
+		hsm_fail(ch, m->hdr.reqid, "--shared-hsm-partition: this node"
+		    " keeps its root of trust in no HSM; leave the flag out to"
+		    " seal the cluster's secrets to the joining node");
+		goto done;
+	}
 	ad(a, sizeof(a), "kek", req->my_node_id);
 	if (rot_unseal(h, a, req->kek_wrapped, kek, SEAL_KEYLEN, &n) ==
 	    -1 || n != SEAL_KEYLEN) {
@@ -398,10 +404,21 @@ hsm_node_sign(struct kchan *ch, struct kmsg *m, void *arg)
 	memset(plain, 0, sizeof(plain));
 	memcpy(plain, req->cluster_id, strlen(req->cluster_id));
 	memcpy(plain + KMD_NODEID_MAX, kek, SEAL_KEYLEN);
-	crypto_box_seal(boxed, plain, sizeof(plain), pk);
-	memcpy(out->mkek_blob, "kmd1:", 5);
-	sodium_bin2base64(out->mkek_blob + 5, sizeof(out->mkek_blob) - 5,
-	    boxed, sizeof(boxed), sodium_base64_VARIANT_ORIGINAL);
+	if (req->shared_hsm) {
+		/* the joining node sees the same token: wrap it there */
+		ad(a, sizeof(a), "mkek", out->node_id);
+		memcpy(out->mkek_blob, "kmd2:", 5);
+		if (p11_seal(h->p11, a, plain, sizeof(plain), out->mkek_blob +
+		    5, sizeof(out->mkek_blob) - 5, err, sizeof(err)) == -1) {
+			hsm_fail(ch, m->hdr.reqid, "%s", err);
+			goto done;
+		}
+	} else {
+		crypto_box_seal(boxed, plain, sizeof(plain), pk);
+		memcpy(out->mkek_blob, "kmd1:", 5);
+		sodium_bin2base64(out->mkek_blob + 5, sizeof(out->mkek_blob) -
+		    5, boxed, sizeof(boxed), sodium_base64_VARIANT_ORIGINAL);
+	}
 	log_info("signed the certificate of node %s", out->node_id);
 	kchan_send(ch, IMSG_HSM_NODE_SIGNED, m->hdr.reqid, -1, out,
 	    sizeof(*out));
@@ -508,7 +525,20 @@ hsm_join_open(struct kchan *ch, struct kmsg *m, void *arg)
 		goto done;
 	}
 	crypto_scalarmult_base(pk, sk);
-	if (strncmp(req->mkek_blob, "kmd1:", 5) != 0 ||
+	if (strncmp(req->mkek_blob, "kmd2:", 5) == 0) {
+		/* --shared-hsm-partition: wrapped under the shared token key */
+		ad(a, sizeof(a), "mkek", req->node_id);
+		if (h->p11 == NULL || p11_unseal(h->p11, a, req->mkek_blob + 5,
+		    plain, plen, &n, err, sizeof(err)) == -1 || n != plen ||
+		    memchr(plain, '\0', KMD_NODEID_MAX) == NULL) {
+			hsm_fail(ch, m->hdr.reqid, "--mkek-blob was wrapped in"
+			    " the member's HSM (--shared-hsm-partition) and does"
+			    " not open in this node's: %s", h->p11 == NULL ?
+			    "this node has no HSM" : "not the same token and"
+			    " key (hsm token and hsm key in kmd.conf)");
+			goto done;
+		}
+	} else if (strncmp(req->mkek_blob, "kmd1:", 5) != 0 ||
 	    sodium_base642bin(boxed, sizeof(boxed), req->mkek_blob + 5,
 	    strlen(req->mkek_blob + 5), NULL, &blen, NULL,
 	    sodium_base64_VARIANT_ORIGINAL) != 0 ||

@@ -171,6 +171,7 @@ create_checked(struct pq *db, PGresult *res, void *arg)
 	kmd_strlcpy(ns->ca_key_sealed, PQgetvalue(res, 0, 3),
 	    sizeof(ns->ca_key_sealed));
 	kmd_strlcpy(ns->ca_cert, PQgetvalue(res, 0, 4), sizeof(ns->ca_cert));
+	ns->shared_hsm = j->op->nc.shared_hsm != 0;
 	j->op->reply = strdup(PQgetvalue(res, 0, 4));	/* the CA chain */
 	if (j->op->reply == NULL)
 		fatal("%s", __func__);
@@ -190,11 +191,6 @@ joiner_nodes_create(struct kchan *ch, struct kmsg *m, void *arg)
 	if (!TERMINATED(nc->csr) || !TERMINATED(nc->host) ||
 	    !TERMINATED(nc->pubaddr))
 		return -1;
-	if (nc->shared_hsm)
-		return kchan_senderr(ch, m->hdr.reqid, "cluster nodes create:"
-		    " --shared-hsm-partition needs an HSM root of trust,"
-		    " which this node does not have yet; leave the flag out"
-		    " to seal the cluster's secrets to the joining node");
 	if (op_start(j, ch, m->hdr.reqid, "cluster nodes create") == NULL)
 		return 0;
 	memcpy(&j->op->nc, nc, sizeof(*nc));
