@@ -378,6 +378,7 @@ struct conf_worker {
 	int32_t		 alarm_wal_mb;
 	int32_t		 alarm_skew_ms;
 	int32_t		 alarm_cert_days;
+	int32_t		 hsm;			/* an HSM root of trust */
 };
 
 struct ctl_proc {

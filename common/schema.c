@@ -180,11 +180,17 @@ static const char v4[] =
     "  FROM kmd_nodes n;\n"
     "GRANT SELECT ON kmd_node_status TO kmd_replmon;\n";
 
+/* Which root of trust each node keeps the KEK under, for the warning. */
+static const char v5[] =
+    "ALTER TABLE kmd_nodes ADD COLUMN rot text NOT NULL DEFAULT"
+    " 'software';\n";
+
 const struct migration schema_migrations[] = {
 	{ 1, v1 },
 	{ 2, v2 },
 	{ 3, v3 },
 	{ 4, v4 },
+	{ 5, v5 },
 };
 const size_t schema_nmigrations =
     sizeof(schema_migrations) / sizeof(schema_migrations[0]);

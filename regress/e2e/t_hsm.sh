@@ -2,7 +2,8 @@
 # SOFTHSM2_CONF).  One node: the KEK is sealed inside the token, a restart
 # opens it again there, a wrong PIN is a clear error and an alarm, and the
 # alarm clears once the PIN is right.  Then a 3-node cluster, two of its
-# nodes sharing a token (--shared-hsm-partition), the third with its own.
+# nodes sharing a token (--shared-hsm-partition), the third with its own,
+# and a fourth without an HSM (a warning, an alarm).
 . regress/e2e/lib.sh
 . regress/e2e/cluster_lib.sh H
 export SOFTHSM2_CONF=$T/softhsm2.conf
@@ -107,6 +108,18 @@ check "each node's KEK is sealed by its token" \
     q_all 3 "SELECT left(encode(kek_wrapped, 'escape'), 4) FROM kmd_local" p11:
 check "a write on node 1 is read on node 3" writes 1 10 hsm
 check "node 3 has it" wait_for 10 q_is 3 "SELECT count(*) FROM kmd_keys WHERE name LIKE 'hsm-%'" 10
+# A node without an HSM joins: allowed, with a warning and an alarm.
+KMD_CLUSTER_EXTRA= $C up 4 >/dev/null
+creds 4 1
+out=$(join 4 1 -y --block 2>&1); rc=$?
+check "node 4 (software root of trust) joins" test $rc -eq 0
+check "with a warning in the output: the weakest point" \
+    has "$out" "WARNING: 3 node(s) keep the cluster's KEK in an HSM and this node does not"
+check "and in the log" grep -q "weakest point in the key hierarchy" "$D/node4/kmd.log"
+check "and an alarm on node 4" wait_for 10 sh -c \
+    "$C ctl 4 alarms list | grep -q '\"kind\": \"weak-rot\"'"
+check "no such alarm on node 1 (it has an HSM)" sh -c \
+    "! $C ctl 1 alarms list | grep -q weak-rot"
 check "no sanitizer report in the nodes' logs" nodes_clean
 down
 finish

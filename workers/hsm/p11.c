@@ -21,11 +21,15 @@
 #define TAG_LEN		16
 #define P11_BUF		4096
 
+#define KEYS_MAX	8
+
 struct p11 {
 	void			*lib;
 	CK_FUNCTION_LIST_PTR	 f;
 	CK_SESSION_HANDLE	 s;
-	CK_OBJECT_HANDLE	 key;
+	char			 label[64];
+	CK_OBJECT_HANDLE	 keys[KEYS_MAX];	/* by CKA_ID */
+	int			 nkeys;
 	int			 initialized;
 	int			 session;
 };
@@ -86,22 +90,65 @@ find_slot(struct p11 *p, const char *label, CK_SLOT_ID *slot, char *err,
 	return -1;
 }
 
-/* The AES key with this label, made (in the token) when there is none. */
+/*
+ * The AES keys with our label, ordered by CKA_ID.  Two nodes that share a
+ * token and start at once may each make the key; then both seal with the
+ * first by CKA_ID, and unsealing tries each.
+ */
 static int
-find_key(struct p11 *p, const char *label, char *err, size_t errlen)
+find_keys(struct p11 *p, char *err, size_t errlen)
+{
+	CK_OBJECT_CLASS	 cls = CKO_SECRET_KEY;
+	CK_ATTRIBUTE	 find[] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_LABEL, p->label, strlen(p->label) },
+	};
+	CK_OBJECT_HANDLE found[KEYS_MAX], tmp;
+	uint8_t		 ids[KEYS_MAX][32], t[32];
+	CK_ULONG	 n = 0, i, j;
+	CK_RV		 rv;
+
+	if ((rv = p->f->C_FindObjectsInit(p->s, find, 2)) != CKR_OK ||
+	    (rv = p->f->C_FindObjects(p->s, found, KEYS_MAX, &n)) != CKR_OK ||
+	    (rv = p->f->C_FindObjectsFinal(p->s)) != CKR_OK) {
+		snprintf(err, errlen, "finding key '%s': %s", p->label,
+		    rv_name(rv));
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		CK_ATTRIBUTE id = { CKA_ID, ids[i], sizeof(ids[i]) };
+
+		memset(ids[i], 0, sizeof(ids[i]));
+		p->f->C_GetAttributeValue(p->s, found[i], &id, 1);
+	}
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && memcmp(ids[j - 1], ids[j], 32) > 0; j--) {
+			memcpy(t, ids[j], 32);
+			memcpy(ids[j], ids[j - 1], 32);
+			memcpy(ids[j - 1], t, 32);
+			tmp = found[j];
+			found[j] = found[j - 1];
+			found[j - 1] = tmp;
+		}
+	memcpy(p->keys, found, n * sizeof(found[0]));
+	p->nkeys = (int)n;
+	return 0;
+}
+
+/* Our key, made in the token (sensitive, not extractable) if missing. */
+static int
+make_key(struct p11 *p, char *err, size_t errlen)
 {
 	CK_OBJECT_CLASS	 cls = CKO_SECRET_KEY;
 	CK_KEY_TYPE	 kt = CKK_AES;
-	CK_ULONG	 len = 32, n = 0;
+	CK_ULONG	 len = 32;
 	CK_BBOOL	 yes = CK_TRUE, no = CK_FALSE;
-	CK_ATTRIBUTE	 find[] = {
-		{ CKA_CLASS, &cls, sizeof(cls) },
-		{ CKA_LABEL, (void *)label, strlen(label) },
-	};
+	uint8_t		 id[16];
 	CK_ATTRIBUTE	 make[] = {
 		{ CKA_CLASS, &cls, sizeof(cls) },
 		{ CKA_KEY_TYPE, &kt, sizeof(kt) },
-		{ CKA_LABEL, (void *)label, strlen(label) },
+		{ CKA_LABEL, p->label, strlen(p->label) },
+		{ CKA_ID, id, sizeof(id) },
 		{ CKA_VALUE_LEN, &len, sizeof(len) },
 		{ CKA_TOKEN, &yes, sizeof(yes) },
 		{ CKA_PRIVATE, &yes, sizeof(yes) },
@@ -111,25 +158,22 @@ find_key(struct p11 *p, const char *label, char *err, size_t errlen)
 		{ CKA_DECRYPT, &yes, sizeof(yes) },
 	};
 	CK_MECHANISM	 gen = { CKM_AES_KEY_GEN, NULL, 0 };
+	CK_OBJECT_HANDLE key;
 	CK_RV		 rv;
 
-	if ((rv = p->f->C_FindObjectsInit(p->s, find, 2)) != CKR_OK ||
-	    (rv = p->f->C_FindObjects(p->s, &p->key, 1, &n)) != CKR_OK ||
-	    (rv = p->f->C_FindObjectsFinal(p->s)) != CKR_OK) {
-		snprintf(err, errlen, "finding key '%s': %s", label,
-		    rv_name(rv));
+	if (find_keys(p, err, errlen) == -1)
 		return -1;
-	}
-	if (n == 1)
+	if (p->nkeys > 0)
 		return 0;
+	randombytes_buf(id, sizeof(id));
 	if ((rv = p->f->C_GenerateKey(p->s, &gen, make,
-	    sizeof(make) / sizeof(make[0]), &p->key)) != CKR_OK) {
-		snprintf(err, errlen, "making key '%s': %s", label,
+	    sizeof(make) / sizeof(make[0]), &key)) != CKR_OK) {
+		snprintf(err, errlen, "making key '%s': %s", p->label,
 		    rv_name(rv));
 		return -1;
 	}
-	log_info("made the root-of-trust key '%s' in the token", label);
-	return 0;
+	log_info("made the root-of-trust key '%s' in the token", p->label);
+	return find_keys(p, err, errlen);
 }
 
 struct p11 *
@@ -145,6 +189,7 @@ p11_open(const char *module, const char *token, const char *pin,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	snprintf(p->label, sizeof(p->label), "%s", keylabel);
 	if ((p->lib = dlopen(module, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		snprintf(err, errlen, "cannot load the PKCS#11 module %s: %s",
 		    module, dlerror());
@@ -175,7 +220,7 @@ p11_open(const char *module, const char *token, const char *pin,
 		    rv_name(rv));
 		goto fail;
 	}
-	if (find_key(p, keylabel, err, errlen) == -1)
+	if (make_key(p, err, errlen) == -1)
 		goto fail;
 	return p;
 fail:
@@ -231,7 +276,14 @@ p11_seal(struct p11 *p, const char *ad, const void *pt, size_t ptlen,
 	memcpy(buf, "p11:", 4);
 	randombytes_buf(buf + 4, IV_LEN);
 	gcm(&g, &m, buf + 4, ad);
-	if ((rv = p->f->C_EncryptInit(p->s, &m, p->key)) != CKR_OK ||
+	if (find_keys(p, err, errlen) == -1)
+		return -1;
+	if (p->nkeys == 0) {
+		snprintf(err, errlen, "the key '%s' is gone from the token",
+		    p->label);
+		return -1;
+	}
+	if ((rv = p->f->C_EncryptInit(p->s, &m, p->keys[0])) != CKR_OK ||
 	    (rv = p->f->C_Encrypt(p->s, (CK_BYTE_PTR)pt, ptlen,
 	    buf + 4 + IV_LEN, &clen)) != CKR_OK) {
 		snprintf(err, errlen, "the HSM could not seal: %s",
@@ -260,7 +312,7 @@ p11_unseal(struct p11 *p, const char *ad, const char *in, uint8_t *pt,
 	CK_ULONG	 plen = sizeof(plain);
 	size_t		 len;
 	CK_RV		 rv;
-	int		 r = -1;
+	int		 i, r = -1;
 
 	if (!p11_sealed(in) || sodium_hex2bin(buf, sizeof(buf), in,
 	    strlen(in), NULL, &len, NULL) != 0 ||
@@ -269,9 +321,16 @@ p11_unseal(struct p11 *p, const char *ad, const char *in, uint8_t *pt,
 		return -1;
 	}
 	gcm(&g, &m, buf + 4, ad);
-	if ((rv = p->f->C_DecryptInit(p->s, &m, p->key)) != CKR_OK ||
-	    (rv = p->f->C_Decrypt(p->s, buf + 4 + IV_LEN, len - 4 - IV_LEN,
-	    plain, &plen)) != CKR_OK)
+	rv = CKR_KEY_HANDLE_INVALID;
+	if (find_keys(p, err, errlen) == 0)
+		for (i = 0; i < p->nkeys; i++) {
+			plen = sizeof(plain);
+			if ((rv = p->f->C_DecryptInit(p->s, &m, p->keys[i])) ==
+			    CKR_OK && (rv = p->f->C_Decrypt(p->s, buf + 4 +
+			    IV_LEN, len - 4 - IV_LEN, plain, &plen)) == CKR_OK)
+				break;
+		}
+	if (rv != CKR_OK)
 		snprintf(err, errlen, "the HSM could not open it: %s",
 		    rv_name(rv));
 	else if (plen > ptmax)

@@ -1024,17 +1024,18 @@ static void
 created_local(struct join *jn, PGresult *res)
 {
 	char		 port[8];
-	const char	*p[7] = { jn->dsn, jn->node_id, jn->req.host, port,
-			    jn->req.pubaddr, KMD_VERSION, jn->req.cert };
+	const char	*p[8] = { jn->dsn, jn->node_id, jn->req.host, port,
+			    jn->req.pubaddr, KMD_VERSION, jn->req.cert,
+			    jn->j->w->conf.hsm ? "hsm" : "software" };
 
 	(void)res;
 	snprintf(port, sizeof(port), "%d", 5432);
 	jq(jn, "registering with the member", "SELECT dblink_exec($1, format("
 	    "'INSERT INTO kmd_nodes (node_id, host, port, public_address,"
-	    " state, version, cert) VALUES (%L, %L, %L, %L, ''creating'', %L,"
-	    " %L) ON CONFLICT (node_id) DO UPDATE SET state = ''creating''',"
-	    " $2::text, $3::text, $4::text, $5::text, $6::text, $7::text))", 7,
-	    p, created_remote);
+	    " state, version, cert, rot) VALUES (%L, %L, %L, %L, ''creating'',"
+	    " %L, %L, %L) ON CONFLICT (node_id) DO UPDATE SET state ="
+	    " ''creating''', $2::text, $3::text, $4::text, $5::text, $6::text,"
+	    " $7::text, $8::text))", 8, p, created_remote);
 }
 
 static void
@@ -1116,7 +1117,7 @@ preflight_read(struct pq *db, PGresult *res, void *arg)
 	struct statvfs	 sv;
 	double		 skew;
 	long long	 need, avail;
-	int		 ok = 1, nodes, joining;
+	int		 ok = 1, nodes, joining, hsm_nodes;
 	char		 msg[KMD_ERR_MAX] = "";
 
 	(void)db;
@@ -1143,12 +1144,12 @@ preflight_read(struct pq *db, PGresult *res, void *arg)
 	    "the member is in cluster %s; the credentials are for %s",
 	    PQgetvalue(res, 0, 0), jn->cluster_id);
 	CHECK(strcmp(PQgetvalue(res, 0, 1), KMD_VERSION) == 0 &&
-	    strcmp(PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 10)) == 0,
+	    strcmp(PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 11)) == 0,
 	    "version", "kmd %s schema %s here, kmd %s schema %s on the"
-	    " member", KMD_VERSION, PQgetvalue(res, 0, 10),
+	    " member", KMD_VERSION, PQgetvalue(res, 0, 11),
 	    PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
 	skew = fabs(atof(PQgetvalue(res, 0, 3)) - atof(PQgetvalue(res, 0,
-	    9)));
+	    10)));
 	CHECK(skew < SKEW_MAX, "clock", "clock skew with the member %.3f s"
 	    " (at most %.0f s; check NTP)", skew, SKEW_MAX);
 	send_check(jn, "certificate", 1, "this node's certificate verifies"
@@ -1170,6 +1171,16 @@ preflight_read(struct pq *db, PGresult *res, void *arg)
 	    " %lld MB database (twice its size is needed)",
 	    avail / 1048576, need / 1048576 / 2);
 #undef CHECK
+	hsm_nodes = atoi(PQgetvalue(res, 0, 9));
+	if (ok && hsm_nodes > 0 && !jn->j->w->conf.hsm) {
+		send_check(jn, "root of trust", 1, "WARNING: %d node(s) keep"
+		    " the cluster's KEK in an HSM and this node does not: it"
+		    " becomes the weakest point in the key hierarchy",
+		    hsm_nodes);
+		log_warnx("cluster join: %d node(s) of the cluster keep the"
+		    " KEK in an HSM and this node does not: it becomes the"
+		    " weakest point in the key hierarchy", hsm_nodes);
+	}
 	if (!ok) {
 		join_refuse(jn, msg);
 		return;
@@ -1216,11 +1227,13 @@ join_tls_installed(struct joiner *j, const struct tls_result *tr)
 	    "'v'',''k'') AND node_id <> %L), (SELECT count(*) FROM kmd_nodes"
 	    " WHERE state IN (''creating'',''b'',''i'',''c'',''o'') AND"
 	    " node_id <> %L), l.node_id::text, pg_database_size(''kmd''),"
-	    " (SELECT state FROM kmd_nodes WHERE node_id = l.node_id) FROM"
+	    " (SELECT state FROM kmd_nodes WHERE node_id = l.node_id),"
+	    " (SELECT count(*) FROM kmd_nodes WHERE rot = ''hsm'' AND state"
+	    " <> ''v'') FROM"
 	    " kmd_cluster c JOIN kmd_local l USING (cluster_id)', $2::text,"
 	    " $2::text)) AS t(cluster_id text, ver text, schema text, now"
 	    " float8, nodes bigint, joining bigint, member text, size bigint,"
-	    " state text)", 2, p, preflight_read, jn);
+	    " state text, hsm bigint)", 2, p, preflight_read, jn);
 }
 
 int

@@ -128,9 +128,10 @@ new_record(struct joiner *j)
 	const char	*p_node[2] = { name, dsn };
 	const char	*p_cluster[4] = { op->cluster_id, op->made.ca_cert,
 			    op->made.ca_key_sealed, KMD_VERSION };
-	const char	*p_nodes[7] = { op->node_id, op->cn.host, port,
+	const char	*p_nodes[8] = { op->node_id, op->cn.host, port,
 			    op->cn.pubaddr, op->cn.url, KMD_VERSION,
-			    op->made.node_cert };
+			    op->made.node_cert, j->w->conf.hsm ? "hsm" :
+			    "software" };
 	const char	*p_local[5] = { op->node_id, op->cluster_id,
 			    op->made.kek_wrapped, op->made.node_key_sealed,
 			    op->made.node_cert };
@@ -149,8 +150,8 @@ new_record(struct joiner *j)
 	    " decode($3, 'hex'), (SELECT version FROM kmd_schema), $4)", 4,
 	    p_cluster, new_stmt, j);
 	pq_query(j->db, "INSERT INTO kmd_nodes (node_id, host, port,"
-	    " public_address, url, state, version, cert) VALUES ($1, $2,"
-	    " $3::int, $4, $5, 'r', $6, $7)", 7, p_nodes, new_stmt, j);
+	    " public_address, url, state, version, cert, rot) VALUES ($1, $2,"
+	    " $3::int, $4, $5, 'r', $6, $7, $8)", 8, p_nodes, new_stmt, j);
 	pq_query(j->db, "INSERT INTO kmd_local (node_id, cluster_id,"
 	    " kek_wrapped, node_key_sealed, node_cert) VALUES ($1, $2,"
 	    " decode($3, 'hex'), decode($4, 'hex'), $5)", 5, p_local,

@@ -42,7 +42,9 @@
 	" (extract(epoch FROM ps.peer_clock - ps.seen) * 1000000)::bigint," \
 	" ps.peer_clock::text, r.pid IS NOT NULL, coalesce(s.status, 'none')," \
 	" coalesce(s.remote_lsn - '0/0', 0)::bigint," \
-	" coalesce(pg_current_wal_lsn() - sl.restart_lsn, 0)::bigint" \
+	" coalesce(pg_current_wal_lsn() - sl.restart_lsn, 0)::bigint," \
+	" coalesce(me.rot, 'software'), (SELECT count(*) FROM kmd_nodes" \
+	"  WHERE rot = 'hsm' AND state <> 'v')" \
 	" FROM kmd_local l" \
 	" LEFT JOIN kmd_nodes me ON me.node_id = l.node_id" \
 	" LEFT JOIN kmd_nodes p ON p.node_id <> l.node_id AND p.state <> 'v'" \
@@ -621,6 +623,12 @@ mon_read_done(struct pq *db, PGresult *res, void *arg)
 	check_cert(m, me, PQgetvalue(res, 0, 2), &days);
 	if (m->rm->hsm_err[0] != '\0')
 		alarm_want(m, "hsm", me, "%s", m->rm->hsm_err);
+	if (strcmp(PQgetvalue(res, 0, 14), "software") == 0 &&
+	    atoi(PQgetvalue(res, 0, 15)) > 0)
+		alarm_want(m, "weak-rot", me, "this node keeps the cluster's"
+		    " KEK under a software key while %s node(s) use an HSM: it"
+		    " is the weakest point in the key hierarchy; configure hsm"
+		    " in kmd.conf", PQgetvalue(res, 0, 15));
 	alarms_settle(m);
 	if (alarm_up(m, "hsm", me))
 		kmd_strlcpy(summary, "BAD:the HSM is unavailable",
