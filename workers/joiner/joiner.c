@@ -221,6 +221,22 @@ op_unclustered(struct joiner *j, PGresult *res, const char *what_then)
 	return 0;
 }
 
+/*
+ * A query's answer for the operation under way: 0 to go on; -1 when the
+ * operation is gone or the query failed (the client has its error).
+ */
+int
+op_result(struct joiner *j, PGresult *res)
+{
+	if (j->op == NULL)
+		return -1;
+	if (!pq_ok(res)) {
+		op_fail(j, "%s", pq_msg(j, res));
+		return -1;
+	}
+	return 0;
+}
+
 /* End the operation: its answer is this node's cluster info. */
 void
 op_info_done(struct joiner *j, const char *nodeid, const char *code,

@@ -71,6 +71,7 @@ void	op_error(struct joiner *, int, const char *, ...)
 #define op_fail(j, ...)	op_error((j), 1, __VA_ARGS__)
 const char *pq_msg(struct joiner *, PGresult *);
 void	op_info_done(struct joiner *, const char *, const char *, int);
+int	op_result(struct joiner *, PGresult *);
 int	op_unclustered(struct joiner *, PGresult *, const char *);
 void	local_dsn(struct joiner *, char *, size_t);
 struct jop *op_start(struct joiner *, struct kchan *, uint32_t,

@@ -211,12 +211,8 @@ delete_checked(struct pq *db, PGresult *res, void *arg)
 	const char	*x, *state, *status, *host, *p[1];
 
 	(void)db;
-	if (op == NULL)
+	if (op_result(j, res) == -1)
 		return;
-	if (!pq_ok(res)) {
-		op_fail(j, "%s", pq_msg(j, res));
-		return;
-	}
 	if (PQntuples(res) != 1) {
 		op_fail(j, "this node is not in a cluster");
 		return;
@@ -355,12 +351,8 @@ cd_polled(struct pq *db, PGresult *res, void *arg)
 	size_t		 i;
 
 	(void)db;
-	if (op == NULL)
+	if (op_result(j, res) == -1)
 		return;
-	if (!pq_ok(res)) {
-		op_fail(j, "%s", pq_msg(j, res));
-		return;
-	}
 	if (atoi(PQgetvalue(res, 0, 0)) > 0 && ++op->count < 300) {
 		cd_wait(j);
 		return;
@@ -395,12 +387,8 @@ cd_disabled(struct pq *db, PGresult *res, void *arg)
 	struct joiner	*j = arg;
 
 	(void)db;
-	if (j->op == NULL)
+	if (op_result(j, res) == -1)
 		return;
-	if (!pq_ok(res)) {
-		op_fail(j, "%s", pq_msg(j, res));
-		return;
-	}
 	j->op->count = 0;
 	cd_wait(j);
 }
@@ -412,12 +400,8 @@ cd_checked(struct pq *db, PGresult *res, void *arg)
 	const char	*state;
 
 	(void)db;
-	if (j->op == NULL)
+	if (op_result(j, res) == -1)
 		return;
-	if (!pq_ok(res)) {
-		op_fail(j, "%s", pq_msg(j, res));
-		return;
-	}
 	if (PQntuples(res) != 1) {
 		op_fail(j, "this node is in no cluster; there is nothing to"
 		    " delete");
