@@ -227,6 +227,31 @@ json_alarms(yajl_gen g, const struct nodes_page *pg,
 	yajl_gen_map_close(g);
 }
 
+/* rot-keys: {"total": N, "resources": [{"id", "kind", "inUse"}, ...]} */
+void
+json_rotkeys(yajl_gen g, const struct rotkey_info *k, size_t n)
+{
+	size_t	 i;
+
+	yajl_gen_map_open(g);
+	json_str(g, "total");
+	yajl_gen_integer(g, (long long)n);
+	json_str(g, "resources");
+	yajl_gen_array_open(g);
+	for (i = 0; i < n; i++) {
+		yajl_gen_map_open(g);
+		json_str(g, "id");
+		json_str(g, k[i].id);
+		json_str(g, "kind");
+		json_str(g, k[i].kind);
+		json_str(g, "inUse");
+		yajl_gen_bool(g, k[i].in_use);
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_array_close(g);
+	yajl_gen_map_close(g);
+}
+
 void
 json_procs(yajl_gen g, const struct ctl_proc *p, size_t n)
 {

@@ -18,6 +18,7 @@ void	json_check(yajl_gen, const struct join_check *);
 void	json_error(yajl_gen, int, const char *, const char *);
 void	json_value(yajl_gen, yajl_val, int);
 void	json_summary(yajl_gen, const struct summary_row *, size_t);
+void	json_rotkeys(yajl_gen, const struct rotkey_info *, size_t);
 void	json_alarms(yajl_gen, const struct nodes_page *,
 	    const struct alarm_info *, size_t);
 

@@ -149,6 +149,17 @@ enum imsg_type {
 	/* hsm -> parent -> replmon: whether the root of trust is usable */
 	IMSG_HSM_STATUS,	/* struct hsm_status */
 
+	/* kmctl/api -> parent -> joiner: rot-keys list and rotate; reply
+	 * ROTKEY_INFO frames, END.  joiner <-> hsm, relayed: the keys the
+	 * node can use, and the KEK wrapped again under another */
+	IMSG_CTL_ROTKEYS,	/* struct rotkeys_req */
+	IMSG_ROTKEYS,		/* struct rotkeys_req */
+	IMSG_ROTKEY_INFO,	/* struct rotkey_info */
+	IMSG_HSM_ROT_LIST,	/* empty */
+	IMSG_HSM_ROT_KEYS,	/* struct hsm_rot_keys */
+	IMSG_HSM_REWRAP,	/* struct hsm_rewrap */
+	IMSG_HSM_REWRAPPED,	/* struct hsm_rewrap */
+
 	IMSG_MAX
 };
 
@@ -306,6 +317,29 @@ struct hsm_status {
 	char		 msg[KMD_ERR_MAX];	/* why not, when not ok */
 };
 
+#define KMD_ROTKEYS_MAX	32
+struct rotkeys_req {
+	int32_t		 rotate;	/* 0: list */
+	char		 id[64];	/* rotate to; "": a new HSM key */
+};
+
+struct rotkey_info {
+	char		 id[64];
+	char		 kind[16];	/* "hsm" or "software" */
+	int32_t		 in_use;	/* the KEK is wrapped under it */
+};
+
+struct hsm_rot_keys {
+	int32_t		 n;
+	struct rotkey_info keys[KMD_ROTKEYS_MAX];
+};
+
+struct hsm_rewrap {
+	char		 node_id[KMD_NODEID_MAX];
+	char		 to[64];
+	char		 kek_wrapped[KMD_WRAPPED_MAX];
+};
+
 struct nodes_delete {
 	char		 id[KMD_NODEID_MAX];
 	int32_t		 force;		/* 1: even when the node is down */
@@ -379,6 +413,7 @@ struct conf_worker {
 	int32_t		 alarm_skew_ms;
 	int32_t		 alarm_cert_days;
 	int32_t		 hsm;			/* an HSM root of trust */
+	char		 hsm_key[64];		/* its key's label */
 };
 
 struct ctl_proc {

@@ -108,6 +108,17 @@ reply_frame(struct reply *r, const struct kmsg *m)
 		if (m->datalen != sizeof(struct alarm_info))
 			return -1;
 		return add_alarm(r, m);
+	case IMSG_ROTKEY_INFO:
+		if (m->datalen != sizeof(struct rotkey_info) ||
+		    r->nrotkeys == KMD_ROTKEYS_MAX)
+			return -1;
+		memcpy(&r->rotkeys[r->nrotkeys], m->data,
+		    sizeof(struct rotkey_info));
+		if (!TERMINATED(r->rotkeys[r->nrotkeys].id) ||
+		    !TERMINATED(r->rotkeys[r->nrotkeys].kind))
+			return -1;
+		r->nrotkeys++;
+		return 0;
 	case IMSG_ALARMS_PAGE:
 	case IMSG_NODES_PAGE:
 		if (m->datalen != sizeof(r->page) || r->havepage)

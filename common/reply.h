@@ -37,6 +37,8 @@ struct reply {
 	size_t			 nrows;
 	size_t			 rowscap;
 	int			 havesummary;	/* END with no rows is one */
+	struct rotkey_info	 rotkeys[KMD_ROTKEYS_MAX];
+	size_t			 nrotkeys;
 	struct alarm_info	*alarms;	/* malloc'd */
 	size_t			 nalarms;
 	size_t			 alarmscap;

@@ -185,12 +185,17 @@ static const char v5[] =
     "ALTER TABLE kmd_nodes ADD COLUMN rot text NOT NULL DEFAULT"
     " 'software';\n";
 
+/* The root-of-trust key this node's KEK is wrapped under (rot-keys). */
+static const char v6[] =
+    "ALTER TABLE kmd_local ADD COLUMN rot_key text;\n";
+
 const struct migration schema_migrations[] = {
 	{ 1, v1 },
 	{ 2, v2 },
 	{ 3, v3 },
 	{ 4, v4 },
 	{ 5, v5 },
+	{ 6, v6 },
 };
 const size_t schema_nmigrations =
     sizeof(schema_migrations) / sizeof(schema_migrations[0]);

@@ -40,6 +40,8 @@ static int	rest_create(const void *, struct rest_req *);
 static int	rest_nodes(const void *, struct rest_req *);
 static int	build_alarms(const struct parse_result *, void *, size_t *);
 static int	build_delete(const struct parse_result *, void *, size_t *);
+static int	build_rotkeys(const struct parse_result *, void *, size_t *);
+static int	rest_rotate(const void *, struct rest_req *);
 static int	rest_delete(const void *, struct rest_req *);
 static int	rest_alarms(const void *, struct rest_req *);
 
@@ -77,6 +79,10 @@ static const struct ctl_action actions[] = {
 	    "DELETE", "cluster", NULL },
 	{ A_SERVICES_RESET, IMSG_CTL_RESET, NULL, P_INFO,
 	    "POST", "system/services/reset", NULL },
+	{ A_ROTKEYS_LIST, IMSG_CTL_ROTKEYS, build_rotkeys, P_ROTKEYS,
+	    "GET", "system/rot-keys", NULL },
+	{ A_ROTKEYS_ROTATE, IMSG_CTL_ROTKEYS, build_rotkeys, P_ROTKEYS,
+	    "POST", "system/rot-keys/rotate", rest_rotate },
 	{ A_USERS_SETPW, IMSG_CTL_USER_SET, build_user, P_NONE,
 	    NULL, NULL, NULL },
 };
@@ -252,6 +258,23 @@ build_delete(const struct parse_result *res, void *buf, size_t *len)
 	return 0;
 }
 
+static int
+build_rotkeys(const struct parse_result *res, void *buf, size_t *len)
+{
+	struct rotkeys_req	*rq = buf;
+	const char		*p;
+
+	memset(rq, 0, sizeof(rq[0]));
+	rq->rotate = res->action == A_ROTKEYS_ROTATE;
+	field(rq->id, sizeof(rq->id), res->flag[F_ID], "id");
+	for (p = rq->id; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr("._-", *p) == NULL)
+			die("--id: '%s' is not a key name (letters, digits, '.',"
+			    " '_' and '-')", rq->id);
+	*len = sizeof(*rq);
+	return 0;
+}
+
 /* The password comes from the terminal (asked twice) or one stdin line. */
 static int
 build_user(const struct parse_result *res, void *buf, size_t *len)
@@ -366,6 +389,15 @@ rest_delete(const void *req, struct rest_req *rr)
 	n = snprintf(rr->path, sizeof(rr->path), "nodes/%s%s", nd->id,
 	    nd->force ? "?force=1" : "");
 	return n < 0 || (size_t)n >= sizeof(rr->path) ? -1 : 0;
+}
+
+static int
+rest_rotate(const void *req, struct rest_req *rr)
+{
+	const struct rotkeys_req	*rq = req;
+	const char			*kv[] = { "id", rq->id };
+
+	return rest_body(rr, kv, 2);
 }
 
 static int
@@ -726,6 +758,7 @@ main(int argc, char *argv[])
 		struct cluster_join	 cj;
 		struct nodes_delete	 nd;
 		struct alarms_query	 aq;
+		struct rotkeys_req	 rq;
 	}			 req;
 	size_t			 reqlen = 0, i;
 	char			 err[1024];

@@ -63,6 +63,9 @@ print_reply(const struct reply *r, enum print_what what)
 	case P_ALARMS:
 		json_alarms(g, &r->page, r->alarms, r->nalarms);
 		break;
+	case P_ROTKEYS:
+		json_rotkeys(g, r->rotkeys, r->nrotkeys);
+		break;
 	case P_CSR:
 		json_csr(g, r->csr);
 		break;

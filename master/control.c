@@ -53,7 +53,9 @@
 	    IMSG_ALARMS) \
 	R(IMSG_CTL_NODES_DELETE, sizeof(struct nodes_delete), CA, \
 	    PROC_JOINER, IMSG_NODES_DELETE) \
-	R(IMSG_CTL_CLUSTER_DELETE, 0, CA, PROC_JOINER, IMSG_CLUSTER_DELETE)
+	R(IMSG_CTL_CLUSTER_DELETE, 0, CA, PROC_JOINER, IMSG_CLUSTER_DELETE) \
+	R(IMSG_CTL_ROTKEYS, sizeof(struct rotkeys_req), CA, PROC_JOINER, \
+	    IMSG_ROTKEYS)
 
 static const struct route {
 	uint16_t	 ctl_type;
@@ -421,6 +423,15 @@ const struct kmsg_handler parent_worker_handlers[] = {
 	    worker_peers_deny },
 	{ IMSG_HSM_STATUS, sizeof(struct hsm_status), FROM(PROC_HSM),
 	    worker_hsm_status },
+	{ IMSG_ROTKEY_INFO, sizeof(struct rotkey_info), FROM(PROC_JOINER),
+	    worker_reply },
+	{ IMSG_HSM_ROT_LIST, 0, FROM(PROC_JOINER), worker_relay },
+	{ IMSG_HSM_REWRAP, sizeof(struct hsm_rewrap), FROM(PROC_JOINER),
+	    worker_relay },
+	{ IMSG_HSM_ROT_KEYS, sizeof(struct hsm_rot_keys), FROM(PROC_HSM),
+	    worker_relay },
+	{ IMSG_HSM_REWRAPPED, sizeof(struct hsm_rewrap), FROM(PROC_HSM),
+	    worker_relay },
 #define REQ_FN	api_request
 	REQUESTS(R_HANDLER)
 #undef REQ_FN

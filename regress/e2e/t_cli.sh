@@ -26,9 +26,6 @@ check "status exits 0" test $rc -eq 0
 check "status has pid, user, uptime, restarts" \
     sh -c "echo '$out' | grep -q '\"uptime\"' && echo '$out' | grep -q '\"restarts\": 0' && echo '$out' | grep -q '\"pid\": $KPID'"
 
-out=$(ctl rot-keys list 2>&1); rc=$?
-check "unbuilt command exits 1" test $rc -eq 1
-check "unbuilt command says so" test "$out" = "kmctl: rot-keys list: not implemented yet"
 out=$(ctl cluster frobnicate 2>&1); rc=$?
 check "unknown word exits 1" test $rc -eq 1
 check "unknown word lists choices" \

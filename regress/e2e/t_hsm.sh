@@ -40,6 +40,40 @@ check "after a restart the token opens the KEK: PostgreSQL's TLS is back" \
 LAST='"code": "r"'
 check "ready" says cluster info
 
+# rot-keys: list, rotate to another token key and to the software key;
+# each time a restart opens the KEK again.
+inuse() { ctl rot-keys list | python3 -c 'import json,sys
+d = json.load(sys.stdin)
+sys.exit(not [k["id"] for k in d["resources"] if k["inUse"]] == [sys.argv[1]])' "$1"; }
+kek() { sql "SELECT encode(kek_wrapped, 'hex') FROM kmd_local"; }
+restarted() {
+	stop_kmd; : >"$LOG"; start_kmd &&
+	    wait_for 10 grep -q "installed this node's TLS certificate" "$LOG"
+}
+LAST='"id": "software"'
+check "rot-keys list: the software key too" says rot-keys list
+check "rot-keys list: the token key kmd-rot is in use" inuse kmd-rot
+K0=$(kek)
+check "rot-keys rotate --id=rot-2" ctl rot-keys rotate --id=rot-2
+check "now rot-2 is in use" inuse rot-2
+check "the KEK is wrapped anew, in the token" sh -c \
+    "[ '$(kek)' != '$K0' ] && echo '$(kek)' | grep -q '^7031313a'"
+check "restarted, the KEK opens under rot-2" restarted
+check "rot-keys rotate --id=software" ctl rot-keys rotate --id=software
+check "software in use, the KEK no longer in the token" \
+    sh -c "! echo '$(kek)' | grep -q '^7031313a'"
+check "restarted, the KEK opens under the software key" restarted
+check "back to the token: rotate --id=kmd-rot" ctl rot-keys rotate --id=kmd-rot
+check "kmd-rot in use" inuse kmd-rot
+echo secret-password | ctl users set-password --name admin >/dev/null
+tok=$(curl -sk -d '{"username":"admin","password":"secret-password"}' \
+    https://127.0.0.1:8443/api/v1/auth/tokens | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+check "REST GET system/rot-keys" sh -c "curl -sfk -H 'Authorization: Bearer $tok' \
+    https://127.0.0.1:8443/api/v1/system/rot-keys | grep -q '\"id\":\"kmd-rot\",\"kind\":\"hsm\",\"inUse\":true'"
+check "REST POST system/rot-keys/rotate with a bad body: 400" sh -c \
+    "[ \$(curl -sk -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer $tok' -d '{\"id\": 5}' \
+    https://127.0.0.1:8443/api/v1/system/rot-keys/rotate) = 400 ]"
+
 # A wrong PIN: the node keeps serving, says why, raises an alarm.
 stop_kmd
 printf '9999\n' >"$T/pin"

@@ -107,6 +107,8 @@ check "node 3 starts again" $C up 3
 check "node 3 catches up" \
     wait_for 30 q_is 3 "SELECT count(*) FROM kmd_keys WHERE name LIKE 'stop1-%'" 100
 check "ready again on every node" wait_for 30 all_ready
+check "alarms cleared on nodes 1 and 2" wait_for 15 sh -c \
+    "$C ctl 1 alarms list | grep -q '\"total\": 0' && $C ctl 2 alarms list | grep -q '\"total\": 0'"
 check "identical data on the 3 nodes" wait_for 10 same_keys 2 3
 
 # ---- over HTTPS ----

@@ -130,6 +130,7 @@ static const struct kmsg_handler api_handlers[] = {
 	{ IMSG_SUMMARY_ROW, KMSG_VARLEN, FP, api_reply },
 	{ IMSG_ALARMS_PAGE, KMSG_VARLEN, FP, api_reply },
 	{ IMSG_ALARM_INFO, KMSG_VARLEN, FP, api_reply },
+	{ IMSG_ROTKEY_INFO, KMSG_VARLEN, FP, api_reply },
 	{ IMSG_CTL_PROC, KMSG_VARLEN, FP, api_reply },
 	{ IMSG_AUTH_RESULT, KMSG_VARLEN, FP, api_reply },
 	{ IMSG_CSR_REPLY, KMSG_VARLEN, FP, api_reply },

@@ -17,7 +17,8 @@
 #define INFO_CACHE_MS	1000		/* GET cluster */
 
 enum areq_kind { R_INFO, R_HEALTH, R_NEW, R_NODES, R_NODE, R_STATUS,
-	R_LOGIN, R_CSR, R_CREATE, R_JOIN, R_SUMMARY, R_ALARMS, R_CHANGE };
+	R_LOGIN, R_CSR, R_CREATE, R_JOIN, R_SUMMARY, R_ALARMS, R_CHANGE,
+	R_ROTKEYS };
 
 /* A REST request waiting for the parent's answer. */
 struct areq {

@@ -153,6 +153,20 @@ body_cluster_csr(const char *body, size_t len, struct cluster_csr *cc,
 	return body_fields(body, len, f, 2, err, errlen);
 }
 
+/* rot-keys rotate: {"id"}, or {} for a new HSM key */
+int
+body_rotate(const char *body, size_t len, struct rotkeys_req *rq, char *err,
+    size_t errlen)
+{
+	struct field	 f[] = {
+		{ "id", rq->id, sizeof(rq->id), 0, 0, NULL },
+	};
+
+	memset(rq, 0, sizeof(*rq));
+	rq->rotate = 1;
+	return body_fields(body, len, f, 1, err, errlen);
+}
+
 /* {"csr", "newnodehost", "publicAddress", "sharedHsmPartition": bool} */
 int
 body_nodes_create(const char *body, size_t len, struct nodes_create *nc,

@@ -15,6 +15,8 @@ int	body_login(const char *, size_t, struct user_set *, char *, size_t);
 int	body_cluster_new(const char *, size_t, struct cluster_new *, char *,
 	    size_t);
 
+int	body_rotate(const char *, size_t, struct rotkeys_req *, char *,
+	    size_t);
 int	body_cluster_csr(const char *, size_t, struct cluster_csr *, char *,
 	    size_t);
 int	body_nodes_create(const char *, size_t, struct nodes_create *, char *,

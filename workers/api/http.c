@@ -308,6 +308,9 @@ http_finish(struct api *a, struct areq *r, int ok, const char *errmsg)
 	case R_SUMMARY:
 		json_summary(g, r->r.rows, r->r.nrows);
 		break;
+	case R_ROTKEYS:
+		json_rotkeys(g, r->r.rotkeys, r->r.nrotkeys);
+		break;
 	case R_ALARMS:
 		json_alarms(g, &r->r.page, r->r.alarms, r->r.nalarms);
 		break;
@@ -571,6 +574,30 @@ do_change(struct api *a, struct evhttp_request *req, const char *user,
 	    IMSG_CTL_CLUSTER_DELETE : IMSG_CTL_RESET, NULL, 0);
 }
 
+/* GET system/rot-keys, POST system/rot-keys/rotate {"id"} */
+static void
+do_rotkeys(struct api *a, struct evhttp_request *req, const char *user,
+    const struct timespec *t0)
+{
+	struct rotkeys_req	 rq;
+	char			 body[BODY_MAX], err[256];
+	size_t			 len;
+
+	memset(&rq, 0, sizeof(rq));
+	if (evhttp_request_get_command(req) == M_POST) {
+		if (read_body(req, body, &len) == -1) {
+			respond_error(req, 413, "the body is too large", t0,
+			    user);
+			return;
+		}
+		if (body_rotate(body, len, &rq, err, sizeof(err)) == -1) {
+			respond_error(req, 400, err, t0, user);
+			return;
+		}
+	}
+	api_send(a, req, R_ROTKEYS, user, IMSG_CTL_ROTKEYS, &rq, sizeof(rq));
+}
+
 static void
 do_alarms(struct api *a, struct evhttp_request *req, const char *user,
     const struct timespec *t0)
@@ -658,6 +685,8 @@ static const struct route routes[] = {
 	{ API "/nodes", 0, M_GET | M_POST, 1, do_nodes },
 	{ API "/nodes/", 1, M_GET | M_DELETE, 1, do_nodes },
 	{ API "/alarms", 0, M_GET, 1, do_alarms },
+	{ API "/system/rot-keys", 0, M_GET, 1, do_rotkeys },
+	{ API "/system/rot-keys/rotate", 0, M_POST, 1, do_rotkeys },
 };
 
 /* The Allow header of a route's methods. */

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/x509v3.h>
@@ -134,8 +135,8 @@ rot_seal(struct hsm *h, const char *ad, const void *pt, size_t ptlen,
     char *out, size_t outlen)
 {
 	if (h->p11 != NULL)
-		return p11_seal(h->p11, ad, pt, ptlen, out, outlen, h->err,
-		    sizeof(h->err));
+		return p11_seal(h->p11, NULL, ad, pt, ptlen, out, outlen,
+		    h->err, sizeof(h->err));
 	return seal_hex(h->rot, ad, pt, ptlen, out, outlen);
 }
 
@@ -153,6 +154,99 @@ rot_unseal(struct hsm *h, const char *ad, const char *in, uint8_t *pt,
 		return 0;
 	return h->rot != NULL ? unseal_hex(h->rot, ad, in, pt, ptmax,
 	    ptlen) : -1;
+}
+
+static void	ad(char *, size_t, const char *, const char *);
+
+/* rot-keys list: the keys this node could keep its KEK under. */
+static int
+hsm_rot_list(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct worker		*w = arg;
+	struct hsm		*h = w->ctx;
+	struct hsm_rot_keys	*rk;
+	char			 labels[KMD_ROTKEYS_MAX][64];
+	int			 i, n = 0;
+
+	if ((rk = calloc(1, sizeof(*rk))) == NULL)
+		fatal("%s", __func__);
+	if (h->rot != NULL) {
+		kmd_strlcpy(rk->keys[0].id, "software", sizeof(rk->keys[0].id));
+		kmd_strlcpy(rk->keys[0].kind, "software",
+		    sizeof(rk->keys[0].kind));
+		rk->n = 1;
+	}
+	if (h->p11 != NULL)
+		n = p11_labels(h->p11, labels, KMD_ROTKEYS_MAX - rk->n);
+	for (i = 0; i < n; i++) {
+		kmd_strlcpy(rk->keys[rk->n].id, labels[i],
+		    sizeof(rk->keys[0].id));
+		kmd_strlcpy(rk->keys[rk->n].kind, "hsm",
+		    sizeof(rk->keys[0].kind));
+		rk->n++;
+	}
+	kchan_send(ch, IMSG_HSM_ROT_KEYS, m->hdr.reqid, -1, rk, sizeof(*rk));
+	free(rk);
+	return 0;
+}
+
+/*
+ * rot-keys rotate: open the KEK under whichever key holds it, wrap it
+ * under `to` ("software", a token key's label, made if missing, or "" for
+ * a new token key).  The KEK itself does not change.
+ */
+static int
+hsm_rewrap(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct worker		*w = arg;
+	struct hsm		*h = w->ctx;
+	struct hsm_rewrap	 req, out;
+	uint8_t			*kek;
+	char			 a[128];
+	size_t			 n;
+	int			 r;
+
+	memcpy(&req, m->data, sizeof(req));
+	if (!TERMINATED(req.node_id) || !TERMINATED(req.to) ||
+	    !TERMINATED(req.kek_wrapped))
+		return -1;
+	memset(&out, 0, sizeof(out));
+	kmd_strlcpy(out.node_id, req.node_id, sizeof(out.node_id));
+	if (req.to[0] == '\0')
+		snprintf(out.to, sizeof(out.to), "kmd-rot-%lld",
+		    (long long)time(NULL));
+	else
+		kmd_strlcpy(out.to, req.to, sizeof(out.to));
+	if (strcmp(out.to, "software") == 0 ? h->rot == NULL : h->p11 == NULL)
+		return hsm_fail(ch, m->hdr.reqid, "rot-keys rotate: %s",
+		    strcmp(out.to, "software") == 0 ? "this node has no"
+		    " software root-of-trust key" : h->hsm ? h->err :
+		    "this node has no HSM (hsm in kmd.conf); the only key is"
+		    " \"software\"");
+	if ((kek = sodium_malloc(SEAL_KEYLEN)) == NULL)
+		fatal("%s", __func__);
+	ad(a, sizeof(a), "kek", req.node_id);
+	if (rot_unseal(h, a, req.kek_wrapped, kek, SEAL_KEYLEN, &n) == -1 ||
+	    n != SEAL_KEYLEN) {
+		sodium_free(kek);
+		return hsm_fail(ch, m->hdr.reqid, "rot-keys rotate: the KEK"
+		    " opens under none of this node's root-of-trust keys");
+	}
+	if (strcmp(out.to, "software") == 0)
+		r = seal_hex(h->rot, a, kek, SEAL_KEYLEN, out.kek_wrapped,
+		    sizeof(out.kek_wrapped));
+	else
+		r = p11_seal(h->p11, out.to, a, kek, SEAL_KEYLEN,
+		    out.kek_wrapped, sizeof(out.kek_wrapped), h->err,
+		    sizeof(h->err));
+	sodium_free(kek);
+	if (r == -1)
+		return hsm_fail(ch, m->hdr.reqid, "rot-keys rotate: %s",
+		    h->err);
+	log_info("the KEK of node %s is now wrapped under root-of-trust key"
+	    " '%s'", out.node_id, out.to);
+	return kchan_send(ch, IMSG_HSM_REWRAPPED, m->hdr.reqid, -1, &out,
+	    sizeof(out));
 }
 
 static void
@@ -408,7 +502,8 @@ hsm_node_sign(struct kchan *ch, struct kmsg *m, void *arg)
 		/* the joining node sees the same token: wrap it there */
 		ad(a, sizeof(a), "mkek", out->node_id);
 		memcpy(out->mkek_blob, "kmd2:", 5);
-		if (p11_seal(h->p11, a, plain, sizeof(plain), out->mkek_blob +
+		if (p11_seal(h->p11, NULL, a, plain, sizeof(plain),
+		    out->mkek_blob +
 		    5, sizeof(out->mkek_blob) - 5, err, sizeof(err)) == -1) {
 			hsm_fail(ch, m->hdr.reqid, "%s", err);
 			goto done;
@@ -618,6 +713,9 @@ static const struct kmsg_handler hsm_handlers[] = {
 	    worker_conf_verbose },
 	{ IMSG_HSM_ROT_FD, 0, FROM(PROC_PARENT), hsm_rot_fd },
 	{ IMSG_HSM_CONF, sizeof(struct hsm_conf), FROM(PROC_PARENT), hsm_conf },
+	{ IMSG_HSM_ROT_LIST, 0, FROM(PROC_PARENT), hsm_rot_list },
+	{ IMSG_HSM_REWRAP, sizeof(struct hsm_rewrap), FROM(PROC_PARENT),
+	    hsm_rewrap },
 	{ IMSG_HSM_CLUSTER_CREATE, sizeof(struct hsm_create),
 	    FROM(PROC_PARENT), hsm_create },
 	{ IMSG_HSM_TLS_INSTALL, sizeof(struct hsm_tls_install),

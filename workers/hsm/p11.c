@@ -21,7 +21,7 @@
 #define TAG_LEN		16
 #define P11_BUF		4096
 
-#define KEYS_MAX	8
+#define KEYS_MAX	32
 
 struct p11 {
 	void			*lib;
@@ -96,23 +96,24 @@ find_slot(struct p11 *p, const char *label, CK_SLOT_ID *slot, char *err,
  * first by CKA_ID, and unsealing tries each.
  */
 static int
-find_keys(struct p11 *p, char *err, size_t errlen)
+find_keys(struct p11 *p, const char *label, char *err, size_t errlen)
 {
 	CK_OBJECT_CLASS	 cls = CKO_SECRET_KEY;
 	CK_ATTRIBUTE	 find[] = {
 		{ CKA_CLASS, &cls, sizeof(cls) },
-		{ CKA_LABEL, p->label, strlen(p->label) },
+		{ CKA_LABEL, (void *)label, label ? strlen(label) : 0 },
 	};
 	CK_OBJECT_HANDLE found[KEYS_MAX], tmp;
 	uint8_t		 ids[KEYS_MAX][32], t[32];
 	CK_ULONG	 n = 0, i, j;
 	CK_RV		 rv;
 
-	if ((rv = p->f->C_FindObjectsInit(p->s, find, 2)) != CKR_OK ||
+	if ((rv = p->f->C_FindObjectsInit(p->s, find, label ? 2 : 1)) !=
+	    CKR_OK ||
 	    (rv = p->f->C_FindObjects(p->s, found, KEYS_MAX, &n)) != CKR_OK ||
 	    (rv = p->f->C_FindObjectsFinal(p->s)) != CKR_OK) {
-		snprintf(err, errlen, "finding key '%s': %s", p->label,
-		    rv_name(rv));
+		snprintf(err, errlen, "finding key '%s': %s", label ? label :
+		    "*", rv_name(rv));
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
@@ -137,7 +138,7 @@ find_keys(struct p11 *p, char *err, size_t errlen)
 
 /* Our key, made in the token (sensitive, not extractable) if missing. */
 static int
-make_key(struct p11 *p, char *err, size_t errlen)
+make_key(struct p11 *p, const char *label, char *err, size_t errlen)
 {
 	CK_OBJECT_CLASS	 cls = CKO_SECRET_KEY;
 	CK_KEY_TYPE	 kt = CKK_AES;
@@ -147,7 +148,7 @@ make_key(struct p11 *p, char *err, size_t errlen)
 	CK_ATTRIBUTE	 make[] = {
 		{ CKA_CLASS, &cls, sizeof(cls) },
 		{ CKA_KEY_TYPE, &kt, sizeof(kt) },
-		{ CKA_LABEL, p->label, strlen(p->label) },
+		{ CKA_LABEL, (void *)label, strlen(label) },
 		{ CKA_ID, id, sizeof(id) },
 		{ CKA_VALUE_LEN, &len, sizeof(len) },
 		{ CKA_TOKEN, &yes, sizeof(yes) },
@@ -161,19 +162,19 @@ make_key(struct p11 *p, char *err, size_t errlen)
 	CK_OBJECT_HANDLE key;
 	CK_RV		 rv;
 
-	if (find_keys(p, err, errlen) == -1)
+	if (find_keys(p, label, err, errlen) == -1)
 		return -1;
 	if (p->nkeys > 0)
 		return 0;
 	randombytes_buf(id, sizeof(id));
 	if ((rv = p->f->C_GenerateKey(p->s, &gen, make,
 	    sizeof(make) / sizeof(make[0]), &key)) != CKR_OK) {
-		snprintf(err, errlen, "making key '%s': %s", p->label,
+		snprintf(err, errlen, "making key '%s': %s", label,
 		    rv_name(rv));
 		return -1;
 	}
-	log_info("made the root-of-trust key '%s' in the token", p->label);
-	return find_keys(p, err, errlen);
+	log_info("made the root-of-trust key '%s' in the token", label);
+	return find_keys(p, label, err, errlen);
 }
 
 struct p11 *
@@ -220,7 +221,7 @@ p11_open(const char *module, const char *token, const char *pin,
 		    rv_name(rv));
 		goto fail;
 	}
-	if (make_key(p, err, errlen) == -1)
+	if (make_key(p, p->label, err, errlen) == -1)
 		goto fail;
 	return p;
 fail:
@@ -258,8 +259,8 @@ gcm(CK_GCM_PARAMS *g, CK_MECHANISM *m, uint8_t *iv, const char *ad)
 }
 
 int
-p11_seal(struct p11 *p, const char *ad, const void *pt, size_t ptlen,
-    char *out, size_t outlen, char *err, size_t errlen)
+p11_seal(struct p11 *p, const char *label, const char *ad, const void *pt,
+    size_t ptlen, char *out, size_t outlen, char *err, size_t errlen)
 {
 	uint8_t		 buf[P11_BUF];
 	CK_GCM_PARAMS	 g;
@@ -276,13 +277,8 @@ p11_seal(struct p11 *p, const char *ad, const void *pt, size_t ptlen,
 	memcpy(buf, "p11:", 4);
 	randombytes_buf(buf + 4, IV_LEN);
 	gcm(&g, &m, buf + 4, ad);
-	if (find_keys(p, err, errlen) == -1)
+	if (make_key(p, label ? label : p->label, err, errlen) == -1)
 		return -1;
-	if (p->nkeys == 0) {
-		snprintf(err, errlen, "the key '%s' is gone from the token",
-		    p->label);
-		return -1;
-	}
 	if ((rv = p->f->C_EncryptInit(p->s, &m, p->keys[0])) != CKR_OK ||
 	    (rv = p->f->C_Encrypt(p->s, (CK_BYTE_PTR)pt, ptlen,
 	    buf + 4 + IV_LEN, &clen)) != CKR_OK) {
@@ -322,7 +318,7 @@ p11_unseal(struct p11 *p, const char *ad, const char *in, uint8_t *pt,
 	}
 	gcm(&g, &m, buf + 4, ad);
 	rv = CKR_KEY_HANDLE_INVALID;
-	if (find_keys(p, err, errlen) == 0)
+	if (find_keys(p, NULL, err, errlen) == 0)
 		for (i = 0; i < p->nkeys; i++) {
 			plen = sizeof(plain);
 			if ((rv = p->f->C_DecryptInit(p->s, &m, p->keys[i])) ==
@@ -342,4 +338,36 @@ p11_unseal(struct p11 *p, const char *ad, const char *in, uint8_t *pt,
 	}
 	sodium_memzero(plain, sizeof(plain));
 	return r;
+}
+
+/* The labels of the token's secret keys, each once; how many. */
+int
+p11_labels(struct p11 *p, char labels[][64], int max)
+{
+	char	 err[128], l[64];
+	int	 i, k, n = 0;
+
+	if (find_keys(p, NULL, err, sizeof(err)) == -1)
+		return 0;
+	for (i = 0; i < p->nkeys && n < max; i++) {
+		CK_ATTRIBUTE a = { CKA_LABEL, l, sizeof(l) - 1 };
+
+		memset(l, 0, sizeof(l));
+		if (p->f->C_GetAttributeValue(p->s, p->keys[i], &a, 1) !=
+		    CKR_OK || a.ulValueLen == 0 ||
+		    a.ulValueLen >= sizeof(l))
+			continue;
+		l[a.ulValueLen] = '\0';
+		for (k = 0; k < n && strcmp(labels[k], l) != 0; k++)
+			;
+		if (k == n)
+			memcpy(labels[n++], l, sizeof(l));
+	}
+	return n;
+}
+
+const char *
+p11_label(const struct p11 *p)
+{
+	return p->label;
 }

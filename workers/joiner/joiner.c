@@ -404,6 +404,12 @@ static const struct kmsg_handler joiner_handlers[] = {
 	{ IMSG_NODES_DELETE, sizeof(struct nodes_delete), FROM(PROC_PARENT),
 	    joiner_nodes_delete },
 	{ IMSG_CLUSTER_DELETE, 0, FROM(PROC_PARENT), joiner_cluster_delete },
+	{ IMSG_ROTKEYS, sizeof(struct rotkeys_req), FROM(PROC_PARENT),
+	    joiner_rotkeys },
+	{ IMSG_HSM_ROT_KEYS, sizeof(struct hsm_rot_keys), FROM(PROC_PARENT),
+	    joiner_rot_keys },
+	{ IMSG_HSM_REWRAPPED, sizeof(struct hsm_rewrap), FROM(PROC_PARENT),
+	    joiner_rewrapped },
 };
 
 const struct worker_def joiner_worker = {

@@ -112,6 +112,11 @@ void	reconcile_start(struct joiner *);
 void	reconcile_soon(struct joiner *);
 void	reconcile_free(struct joiner *);
 
+/* rotkeys.c */
+int	joiner_rotkeys(struct kchan *, struct kmsg *, void *);
+int	joiner_rot_keys(struct kchan *, struct kmsg *, void *);
+int	joiner_rewrapped(struct kchan *, struct kmsg *, void *);
+
 /* users.c */
 int	joiner_user_set(struct kchan *, struct kmsg *, void *);
 int	joiner_auth_check(struct kchan *, struct kmsg *, void *);
