@@ -38,8 +38,8 @@ check "node 2 adopted the cluster's users" \
     test "$(q 2 "SELECT count(*) FROM kmd_users WHERE name = 'admin'")" = 1
 creds 3 2
 check "node 3 joins through node 2" join 3 2 -y --block
-check "node 1 lists 3 ready nodes" \
-    test "$($C ctl 1 cluster nodes list | grep -c '"code": "r"')" -eq 3
+check "node 1 lists 3 ready nodes (within seconds)" \
+    wait_for 15 ready_n 3 1
 
 # A 4th node joins while nodes 1-3 write; every acknowledged write counts.
 writer() {
