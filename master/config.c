@@ -609,8 +609,9 @@ conf_print(FILE *f, const struct kmd_conf *c)
 		print_str(f, c->hsm_token);
 		fputs("\nhsm pin-file ", f);
 		print_str(f, c->hsm_pinfile);
-		fputs("\nhsm key ", f);
-		print_str(f, c->hsm_key);
 		fputc('\n', f);
 	}
+	fputs("hsm key ", f);
+	print_str(f, c->hsm_key);
+	fputc('\n', f);
 }
