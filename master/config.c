@@ -474,7 +474,7 @@ conf_defaults(struct kmd_conf *c)
 	c->api_port = 8443;
 	c->token_lifetime = 3600;
 	c->rm_interval = 1000;
-	c->rm_down_after = 3000;
+	c->rm_down_after = 2500;
 	c->alarm_wal_mb = 1024;
 	c->alarm_skew_ms = 2000;
 	c->alarm_cert_days = 30;

@@ -12,7 +12,7 @@
  *	dbuser "postgres"
  *	pgbin "/usr/lib/postgresql/15/bin"
  *	replmon interval 1000		milliseconds between ticks
- *	replmon down-after 3000		milliseconds without a peer's heartbeat
+ *	replmon down-after 2500		milliseconds without a peer's heartbeat
  *	alarm retained-wal 1024		megabytes of WAL kept for one peer
  *	alarm clock-skew 2000		milliseconds
  *	alarm cert-expiry 30		days before this node's certificate ends
