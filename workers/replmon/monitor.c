@@ -56,8 +56,6 @@
 	"  kmd_slot_name(l.node_id, p.node_id)" \
 	" ORDER BY p.node_id"
 
-#define ISO(x) \
-	"to_char((" x ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 #define LAG(col, lsn) \
 	" '" col "LSN', x." lsn "::text," \
 	" '" col "Lag', coalesce(r." lsn "_lag, '0')::text," \
@@ -105,7 +103,7 @@
 	"   'catchupInterval', coalesce(date_trunc('second', r.replay_lag)," \
 	"    '0')::text," \
 	"   'clockSkewMs', d.skew," \
-	"   'connectTime', " ISO("r.backend_start") "," \
+	"   'connectTime', " SQL_ISO("r.backend_start") "," \
 	"   'connected', r.pid IS NOT NULL," \
 	LAG("flush", "flush") \
 	"   'host', n.host, 'isThisNode', false, 'nodeID', n.node_id," \
@@ -136,7 +134,7 @@
 	" last_updated = EXCLUDED.last_updated"
 
 #define SQL_ALARMS_ACTIVE \
-	"SELECT kind, subject, message, " ISO("raised") \
+	"SELECT kind, subject, message, " SQL_ISO("raised") \
 	" FROM kmd_alarms WHERE cleared IS NULL ORDER BY alarm_id"
 
 enum alarm_state {
@@ -296,17 +294,27 @@ alarms_settle(struct monitor *m)
 	}
 }
 
+/* Does this alarm's condition hold this tick? */
 static int
-alarm_up(const struct monitor *m, const char *kind, const char *subject)
+alarm_up(struct monitor *m, const char *kind, const char *subject)
 {
-	size_t	 i;
+	struct alarm	*a = alarm_find(m, kind, subject);
 
-	for (i = 0; i < m->nalarms; i++)
-		if (m->alarms[i].live &&
-		    strcmp(m->alarms[i].kind, kind) == 0 &&
-		    strcmp(m->alarms[i].subject, subject) == 0)
-			return 1;
-	return 0;
+	return a != NULL && a->live;
+}
+
+/* One of clusterErrors: {errorMessage, errorTime}, the array opened first. */
+static void
+gen_error(yajl_gen g, int *any, const char *msg, const char *when)
+{
+	if (!(*any)++)
+		yajl_gen_array_open(g);
+	yajl_gen_map_open(g);
+	json_str(g, "errorMessage");
+	json_str(g, msg);
+	json_str(g, "errorTime");
+	json_str(g, when);
+	yajl_gen_map_close(g);
 }
 
 /* A node's clusterErrors: the alarms up this tick and extra, or null. */
@@ -319,31 +327,14 @@ gen_errors(yajl_gen g, const struct monitor *m, const char *subject,
 	int	 any = 0;
 
 	if (extra != NULL) {
-		any++;
 		iso_now(now, sizeof(now));
-		yajl_gen_array_open(g);
-		yajl_gen_map_open(g);
-		json_str(g, "errorMessage");
-		json_str(g, extra);
-		json_str(g, "errorTime");
-		json_str(g, now);
-		yajl_gen_map_close(g);
+		gen_error(g, &any, extra, now);
 	}
-
-	for (i = 0; i < m->nalarms; i++) {
-		const struct alarm *a = &m->alarms[i];
-
-		if (!a->live || strcmp(a->subject, subject))
-			continue;
-		if (!any++)
-			yajl_gen_array_open(g);
-		yajl_gen_map_open(g);
-		json_str(g, "errorMessage");
-		json_str(g, a->message);
-		json_str(g, "errorTime");
-		json_str(g, a->raised);
-		yajl_gen_map_close(g);
-	}
+	for (i = 0; i < m->nalarms; i++)
+		if (m->alarms[i].live && strcmp(m->alarms[i].subject,
+		    subject) == 0)
+			gen_error(g, &any, m->alarms[i].message,
+			    m->alarms[i].raised);
 	if (any)
 		yajl_gen_array_close(g);
 	else

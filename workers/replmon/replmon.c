@@ -198,9 +198,9 @@ replmon_nodes(struct kchan *ch, struct kmsg *m, void *arg)
 
 /* Every reporter's view of every node, grouped as json_summary wants. */
 #define SQL_SUMMARY \
-	"SELECT reporter::text, peer::text, to_char(max(last_updated) OVER" \
-	" (PARTITION BY reporter) AT TIME ZONE 'UTC'," \
-	" 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), view::text" \
+	"SELECT reporter::text, peer::text," \
+	" " SQL_ISO("max(last_updated) OVER (PARTITION BY reporter)") "," \
+	" view::text" \
 	" FROM kmd_node_health ORDER BY reporter::text, peer::text LIMIT 1024"
 
 static void
@@ -253,12 +253,10 @@ replmon_summary(struct kchan *ch, struct kmsg *m, void *arg)
 	    rm_req_new(rm, m));
 }
 
-#define ALARM_ISO(x) \
-	"to_char(" x " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 /* The total, then the page's alarms, newest first. */
 #define SQL_ALARMS \
 	"SELECT t.total, a.alarm_id, a.kind, a.subject, a.message," \
-	" " ALARM_ISO("a.raised") ", coalesce(" ALARM_ISO("a.cleared") ", '')" \
+	" " SQL_ISO("a.raised") ", coalesce(" SQL_ISO("a.cleared") ", '')" \
 	" FROM (SELECT count(*) AS total FROM kmd_alarms WHERE $3::boolean" \
 	" OR cleared IS NULL) t LEFT JOIN LATERAL (SELECT * FROM kmd_alarms" \
 	" WHERE $3::boolean OR cleared IS NULL ORDER BY alarm_id DESC" \
