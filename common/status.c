@@ -50,3 +50,26 @@ peer_down(long long hb_age, long long known, int connected, const char *sub,
 	return silent > down_after || (known > down_after && !connected &&
 	    strcmp(sub, "replicating") != 0);
 }
+
+/*
+ * The decision over time: a ready peer that peer_down() finds down is
+ * down; once down, it is up again only after down_after without a gap, so
+ * a connection that comes back only to drop again (pglogical retrying)
+ * makes no second transition.  now is in ms.
+ */
+int
+peer_watch(struct peer_watch *w, int ready, int raw_down, long long now,
+    int down_after)
+{
+	int	 down = ready && raw_down;
+
+	if (down || !ready)
+		w->up_since = 0;
+	else if (w->down) {
+		if (w->up_since == 0)
+			w->up_since = now;
+		down = now - w->up_since < down_after;
+	}
+	w->down = down;
+	return down;
+}

@@ -33,6 +33,26 @@ START_TEST(t_down)
 }
 END_TEST
 
+START_TEST(t_watch)
+{
+	struct peer_watch	 w = { 0, 0 };
+
+	ck_assert_int_eq(peer_watch(&w, 1, 0, 1000, 3000), 0);
+	ck_assert_int_eq(peer_watch(&w, 1, 1, 2000, 3000), 1);
+	/* heard again: still down until 3 s without a gap */
+	ck_assert_int_eq(peer_watch(&w, 1, 0, 3000, 3000), 1);
+	ck_assert_int_eq(peer_watch(&w, 1, 0, 5000, 3000), 1);
+	/* a gap: the count starts again */
+	ck_assert_int_eq(peer_watch(&w, 1, 1, 5500, 3000), 1);
+	ck_assert_int_eq(peer_watch(&w, 1, 0, 6000, 3000), 1);
+	ck_assert_int_eq(peer_watch(&w, 1, 0, 8999, 3000), 1);
+	ck_assert_int_eq(peer_watch(&w, 1, 0, 9000, 3000), 0);
+	ck_assert_int_eq(peer_watch(&w, 1, 0, 9500, 3000), 0);
+	/* a node not ready (joining, killed) is never down */
+	ck_assert_int_eq(peer_watch(&w, 0, 1, 10000, 3000), 0);
+}
+END_TEST
+
 static char	 out[8192];
 
 static void
@@ -156,6 +176,7 @@ monitor_suite(void)
 	TCase	*tc = tcase_create("core");
 
 	tcase_add_test(tc, t_down);
+	tcase_add_test(tc, t_watch);
 	tcase_add_test(tc, t_summary);
 	tcase_add_test(tc, t_frames);
 	tcase_add_test(tc, t_cert_days);

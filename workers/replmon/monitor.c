@@ -163,8 +163,7 @@ struct peer {
 	long long	 skew[SKEW_SAMPLES];	/* us: its clock - ours */
 	int		 nskew, iskew;
 	char		 clock[64];	/* the last heartbeat's clock */
-	int		 down;		/* as decided last tick */
-	int64_t		 up_since;	/* mono ms: heard again since */
+	struct peer_watch watch;	/* down or up, over time */
 };
 
 struct monitor {
@@ -509,21 +508,8 @@ check_peer(struct monitor *m, PGresult *res, int i, yajl_gen g)
 	} else
 		p->ready_since = 0;
 	known = p->ready_since ? now - p->ready_since : 0;
-	/*
-	 * A down peer is up again once it has been heard from for
-	 * down-after without a gap: a connection that comes back only to
-	 * drop again (pglogical retrying) raises no second alarm.
-	 */
-	down = p->ready_since != 0 && peer_down(hb_age, known, connected, sub,
-	    cw->rm_down_after);
-	if (down || p->ready_since == 0)
-		p->up_since = 0;
-	else if (p->down) {
-		if (p->up_since == 0)
-			p->up_since = now;
-		down = now - p->up_since < cw->rm_down_after;
-	}
-	p->down = down;
+	down = peer_watch(&p->watch, p->ready_since != 0, peer_down(hb_age,
+	    known, connected, sub, cw->rm_down_after), now, cw->rm_down_after);
 	blocked = p->ready_since != 0 && connected &&
 	    (strcmp(sub, "down") == 0 || strcmp(sub, "disabled") == 0);
 
