@@ -227,6 +227,72 @@ json_alarms(yajl_gen g, const struct nodes_page *pg,
 	yajl_gen_map_close(g);
 }
 
+/* A served key, in the vendor's names (vault/keys2). */
+void
+json_key(yajl_gen g, const struct key_info *k)
+{
+	char	 alg[16];
+	size_t	 i;
+
+	for (i = 0; k->algorithm[i] != '\0' && i < sizeof(alg) - 1; i++)
+		alg[i] = (k->algorithm[i] >= 'a' && k->algorithm[i] <= 'z') ?
+		    k->algorithm[i] - 'a' + 'A' : k->algorithm[i];
+	alg[i] = '\0';
+	yajl_gen_map_open(g);
+	json_str(g, "id");
+	json_str(g, k->id);
+	json_str(g, "name");
+	json_str(g, k->name);
+	json_str(g, "objectType");
+	json_str(g, "Symmetric Key");
+	json_str(g, "algorithm");
+	json_str(g, alg);
+	json_str(g, "size");
+	yajl_gen_integer(g, k->size);
+	json_str(g, "version");
+	yajl_gen_integer(g, k->version);
+	json_str(g, "kcv");
+	json_str(g, k->kcv);
+	json_str(g, "createdAt");
+	json_str(g, k->created);
+	json_str(g, "updatedAt");
+	json_str(g, k->updated);
+	yajl_gen_map_close(g);
+}
+
+void
+json_keys(yajl_gen g, const struct nodes_page *pg, const struct key_info *k,
+    size_t n)
+{
+	size_t	 i;
+
+	page_open(g, pg);
+	yajl_gen_array_open(g);
+	for (i = 0; i < n; i++)
+		json_key(g, &k[i]);
+	yajl_gen_array_close(g);
+	yajl_gen_map_close(g);
+}
+
+/* encrypt: {"id", "name", "version", "mode", "ciphertext"}; decrypt:
+ * the same with "plaintext", both base64. */
+void
+json_crypt(yajl_gen g, const struct key_crypt *c)
+{
+	yajl_gen_map_open(g);
+	json_str(g, "id");
+	json_str(g, c->id);
+	json_str(g, "name");
+	json_str(g, c->name);
+	json_str(g, "version");
+	yajl_gen_integer(g, c->version);
+	json_str(g, "mode");
+	json_str(g, "gcm");
+	json_str(g, c->decrypt ? "plaintext" : "ciphertext");
+	json_str(g, c->data);
+	yajl_gen_map_close(g);
+}
+
 /* rot-keys: {"total": N, "resources": [{"id", "kind", "inUse"}, ...]} */
 void
 json_rotkeys(yajl_gen g, const struct rotkey_info *k, size_t n)

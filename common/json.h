@@ -19,6 +19,10 @@ void	json_error(yajl_gen, int, const char *, const char *);
 void	json_value(yajl_gen, yajl_val, int);
 void	json_summary(yajl_gen, const struct summary_row *, size_t);
 void	json_rotkeys(yajl_gen, const struct rotkey_info *, size_t);
+void	json_key(yajl_gen, const struct key_info *);
+void	json_keys(yajl_gen, const struct nodes_page *,
+	    const struct key_info *, size_t);
+void	json_crypt(yajl_gen, const struct key_crypt *);
 void	json_alarms(yajl_gen, const struct nodes_page *,
 	    const struct alarm_info *, size_t);
 

@@ -160,6 +160,19 @@ enum imsg_type {
 	IMSG_HSM_REWRAP,	/* struct hsm_rewrap */
 	IMSG_HSM_REWRAPPED,	/* struct hsm_rewrap */
 
+	/* kmctl/api -> parent -> joiner: the keys the appliance serves;
+	 * reply KEYS_PAGE (list), KEY_INFO frames or one KEY_CRYPT, END.
+	 * joiner <-> hsm, relayed: new material, encrypt and decrypt */
+	IMSG_CTL_KEYS,		/* struct keys_req */
+	IMSG_KEYS,		/* struct keys_req */
+	IMSG_KEYS_PAGE,		/* struct nodes_page */
+	IMSG_KEY_INFO,		/* struct key_info */
+	IMSG_KEY_CRYPT,		/* struct key_crypt */
+	IMSG_HSM_KEY_MAKE,	/* struct hsm_key_make */
+	IMSG_HSM_KEY_MADE,	/* struct hsm_key_made */
+	IMSG_HSM_KEY_CRYPT,	/* struct hsm_key_crypt */
+	IMSG_HSM_KEY_DONE,	/* struct key_crypt */
+
 	IMSG_MAX
 };
 
@@ -338,6 +351,71 @@ struct hsm_rewrap {
 	char		 node_id[KMD_NODEID_MAX];
 	char		 to[64];
 	char		 kek_wrapped[KMD_WRAPPED_MAX];
+};
+
+/*
+ * Keys: a name, versions 0, 1, ... (a rotation adds one), each its own
+ * row and id.  Encrypt and decrypt take at most KMD_CRYPT_MAX bytes; the
+ * data travels base64 (a ciphertext carries its version, IV and tag).
+ */
+#define KMD_KEYNAME_MAX	64
+#define KMD_CRYPT_MAX	4096
+#define KMD_CRYPT_B64	(4 * ((KMD_CRYPT_MAX + 4 + 12 + 16 + 2) / 3) + 1)
+#define KMD_MATERIAL_MAX	256	/* hex of the sealed material */
+
+enum keys_op { KEYS_CREATE, KEYS_LIST, KEYS_GET, KEYS_DELETE, KEYS_ROTATE,
+	KEYS_ENCRYPT, KEYS_DECRYPT, KEYS_OPS };
+
+struct keys_req {
+	int32_t		 op;		/* enum keys_op */
+	char		 name[KMD_KEYNAME_MAX];	/* or an id */
+	char		 algorithm[16];	/* create: "aes" */
+	int32_t		 size;		/* create: bits */
+	int32_t		 skip;		/* list */
+	int32_t		 limit;
+	char		 data[KMD_CRYPT_B64];	/* base64 */
+};
+
+struct key_info {
+	char		 id[KMD_NODEID_MAX];	/* version 0's */
+	char		 name[KMD_KEYNAME_MAX];
+	int32_t		 version;		/* the latest */
+	char		 algorithm[16];
+	int32_t		 size;
+	char		 kcv[8];		/* the latest version's */
+	char		 created[KMD_TIME_MAX];
+	char		 updated[KMD_TIME_MAX];	/* the latest version */
+};
+
+struct key_crypt {
+	char		 id[KMD_NODEID_MAX];	/* the version's */
+	char		 name[KMD_KEYNAME_MAX];
+	int32_t		 version;
+	int32_t		 decrypt;		/* data is plaintext */
+	char		 data[KMD_CRYPT_B64];	/* base64 */
+};
+
+struct hsm_key_make {
+	char		 node_id[KMD_NODEID_MAX];
+	char		 kek_wrapped[KMD_WRAPPED_MAX];
+	char		 key_id[KMD_NODEID_MAX];
+	int32_t		 size;			/* bits */
+};
+
+struct hsm_key_made {
+	char		 key_id[KMD_NODEID_MAX];
+	char		 sealed[KMD_MATERIAL_MAX];	/* hex */
+	char		 kcv[8];
+};
+
+struct hsm_key_crypt {
+	int32_t		 decrypt;
+	int32_t		 version;
+	char		 node_id[KMD_NODEID_MAX];
+	char		 kek_wrapped[KMD_WRAPPED_MAX];
+	char		 key_id[KMD_NODEID_MAX];
+	char		 sealed[KMD_MATERIAL_MAX];
+	char		 data[KMD_CRYPT_B64];	/* base64 */
 };
 
 struct nodes_delete {

@@ -84,6 +84,23 @@ add_alarm(struct reply *r, const struct kmsg *m)
 	return 0;
 }
 
+static int
+add_key(struct reply *r, const struct kmsg *m)
+{
+	struct key_info	*k;
+
+	if ((k = grow((void **)&r->keys, r->nkeys, &r->keyscap,
+	    REPLY_KEYS_MAX, sizeof(*k))) == NULL)
+		return -1;
+	memcpy(k, m->data, sizeof(*k));
+	if (!TERMINATED(k->id) || !TERMINATED(k->name) ||
+	    !TERMINATED(k->algorithm) || !TERMINATED(k->kcv) ||
+	    !TERMINATED(k->created) || !TERMINATED(k->updated))
+		return -1;
+	r->nkeys++;
+	return 0;
+}
+
 int
 reply_frame(struct reply *r, const struct kmsg *m)
 {
@@ -119,6 +136,19 @@ reply_frame(struct reply *r, const struct kmsg *m)
 			return -1;
 		r->nrotkeys++;
 		return 0;
+	case IMSG_KEY_INFO:
+		if (m->datalen != sizeof(struct key_info))
+			return -1;
+		return add_key(r, m);
+	case IMSG_KEY_CRYPT:
+		if (m->datalen != sizeof(*r->crypt) || r->crypt != NULL ||
+		    (r->crypt = malloc(sizeof(*r->crypt))) == NULL)
+			return -1;
+		memcpy(r->crypt, m->data, sizeof(*r->crypt));
+		return TERMINATED(r->crypt->id) &&
+		    TERMINATED(r->crypt->name) &&
+		    TERMINATED(r->crypt->data) ? 0 : -1;
+	case IMSG_KEYS_PAGE:
 	case IMSG_ALARMS_PAGE:
 	case IMSG_NODES_PAGE:
 		if (m->datalen != sizeof(r->page) || r->havepage)
@@ -192,6 +222,10 @@ reply_clear(struct reply *r)
 	free(r->nodes);
 	free(r->rows);
 	free(r->alarms);
+	free(r->keys);
+	if (r->crypt != NULL)
+		explicit_bzero(r->crypt, sizeof(*r->crypt));
+	free(r->crypt);
 	free(r->csr);
 	if (r->cred != NULL)
 		explicit_bzero(r->cred, sizeof(*r->cred));

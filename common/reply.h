@@ -16,6 +16,7 @@
 #define REPLY_CHECKS_MAX	16
 #define REPLY_ROWS_MAX	1024	/* summary: 20 reporters x 20 nodes, and some */
 #define REPLY_ALARMS_MAX	1000
+#define REPLY_KEYS_MAX	1000
 
 struct reply {
 	struct cluster_info	 info;
@@ -42,6 +43,10 @@ struct reply {
 	struct alarm_info	*alarms;	/* malloc'd */
 	size_t			 nalarms;
 	size_t			 alarmscap;
+	struct key_info		*keys;		/* malloc'd */
+	size_t			 nkeys;
+	size_t			 keyscap;
+	struct key_crypt	*crypt;		/* malloc'd */
 };
 
 int	reply_frame(struct reply *, const struct kmsg *);

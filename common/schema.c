@@ -189,6 +189,11 @@ static const char v5[] =
 static const char v6[] =
     "ALTER TABLE kmd_local ADD COLUMN rot_key text;\n";
 
+/* The served keys: each version's size and key check value. */
+static const char v7[] =
+    "ALTER TABLE kmd_keys ADD COLUMN size int NOT NULL DEFAULT 256,\n"
+    "  ADD COLUMN kcv text NOT NULL DEFAULT '';\n";
+
 const struct migration schema_migrations[] = {
 	{ 1, v1 },
 	{ 2, v2 },
@@ -196,6 +201,7 @@ const struct migration schema_migrations[] = {
 	{ 4, v4 },
 	{ 5, v5 },
 	{ 6, v6 },
+	{ 7, v7 },
 };
 const size_t schema_nmigrations =
     sizeof(schema_migrations) / sizeof(schema_migrations[0]);

@@ -15,6 +15,10 @@ struct migration {
 
 #define SCHEMA_DB	"kmd"
 
+/* A timestamp in SQL as kmd shows them: UTC, ISO 8601. */
+#define SQL_ISO(x) \
+	"to_char((" x ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
 extern const struct migration	 schema_migrations[];
 extern const size_t		 schema_nmigrations;
 

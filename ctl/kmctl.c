@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "kmctl.h"
 #include "kmsg.h"
 #include "output.h"
@@ -44,6 +46,8 @@ static int	build_rotkeys(const struct parse_result *, void *, size_t *);
 static int	rest_rotate(const void *, struct rest_req *);
 static int	rest_delete(const void *, struct rest_req *);
 static int	rest_alarms(const void *, struct rest_req *);
+static int	build_keys(const struct parse_result *, void *, size_t *);
+static int	rest_keys(const void *, struct rest_req *);
 
 /*
  * One row per action kmctl can send: its request message and the builder
@@ -85,6 +89,20 @@ static const struct ctl_action actions[] = {
 	    "POST", "system/rot-keys/rotate", rest_rotate },
 	{ A_USERS_SETPW, IMSG_CTL_USER_SET, build_user, P_NONE,
 	    NULL, NULL, NULL },
+	{ A_KEYS_CREATE, IMSG_CTL_KEYS, build_keys, P_KEY,
+	    "POST", "vault/keys2", rest_keys },
+	{ A_KEYS_LIST, IMSG_CTL_KEYS, build_keys, P_KEYS,
+	    "GET", "vault/keys2", rest_keys },
+	{ A_KEYS_GET, IMSG_CTL_KEYS, build_keys, P_KEY,
+	    "GET", "vault/keys2", rest_keys },
+	{ A_KEYS_DELETE, IMSG_CTL_KEYS, build_keys, P_KEY,
+	    "DELETE", "vault/keys2", rest_keys },
+	{ A_KEYS_ROTATE, IMSG_CTL_KEYS, build_keys, P_KEY,
+	    "POST", "vault/keys2", rest_keys },
+	{ A_KEYS_ENCRYPT, IMSG_CTL_KEYS, build_keys, P_CRYPT,
+	    "POST", "crypto/encrypt", rest_keys },
+	{ A_KEYS_DECRYPT, IMSG_CTL_KEYS, build_keys, P_CRYPT,
+	    "POST", "crypto/decrypt", rest_keys },
 };
 
 void
@@ -275,6 +293,67 @@ build_rotkeys(const struct parse_result *res, void *buf, size_t *len)
 	return 0;
 }
 
+/* A key's name (letters, digits, '.', '_', '-', a letter or digit first)
+ * or id (a UUID): safe in a URL path as it is. */
+static void
+key_name(char *dst, size_t len, const char *v)
+{
+	const char	*p;
+
+	field(dst, len, v, "name");
+	for (p = dst; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && (p == dst ||
+		    strchr("._-", *p) == NULL))
+			die("--name: '%s' is not a key name (a letter or digit,"
+			    " then letters, digits, '.', '_' and '-') or id",
+			    dst);
+}
+
+static const int	keys_ops[A_MAX] = {
+	[A_KEYS_CREATE] = KEYS_CREATE, [A_KEYS_LIST] = KEYS_LIST,
+	[A_KEYS_GET] = KEYS_GET, [A_KEYS_DELETE] = KEYS_DELETE,
+	[A_KEYS_ROTATE] = KEYS_ROTATE, [A_KEYS_ENCRYPT] = KEYS_ENCRYPT,
+	[A_KEYS_DECRYPT] = KEYS_DECRYPT,
+};
+
+static int
+build_keys(const struct parse_result *res, void *buf, size_t *len)
+{
+	struct keys_req	*rq = buf;
+	const char	*v;
+	char		*end;
+	long		 n;
+
+	memset(rq, 0, sizeof(*rq));
+	rq->op = keys_ops[res->action];
+	if (res->flag[F_NAME] != NULL)
+		key_name(rq->name, sizeof(rq->name), res->flag[F_NAME]);
+	field(rq->algorithm, sizeof(rq->algorithm), res->flag[F_ALGORITHM],
+	    "algorithm");
+	if ((v = res->flag[F_SIZE]) != NULL) {
+		n = strtol(v, &end, 10);
+		if (*v == '\0' || *end != '\0' || (n != 128 && n != 192 &&
+		    n != 256))
+			die("--size: an AES key has 128, 192 or 256 bits");
+		rq->size = (int32_t)n;
+	}
+	rq->skip = res->flag[F_SKIP] ? atoi(res->flag[F_SKIP]) : 0;
+	rq->limit = res->flag[F_LIMIT] ? atoi(res->flag[F_LIMIT]) : 256;
+	if (rq->limit < 1 || rq->limit > 1000 || rq->skip < 0)
+		die("--limit is from 1 to 1000, --skip at least 0");
+	if ((v = res->flag[F_PLAINTEXT]) != NULL) {
+		if (strlen(v) > KMD_CRYPT_MAX)
+			die("--plaintext is longer than %d bytes",
+			    KMD_CRYPT_MAX);
+		EVP_EncodeBlock((unsigned char *)rq->data,
+		    (const unsigned char *)v, (int)strlen(v));
+	}
+	field(rq->data, sizeof(rq->data), res->flag[F_CIPHERTEXT],
+	    "ciphertext");
+	*len = sizeof(*rq);
+	return 0;
+}
+
 /* The password comes from the terminal (asked twice) or one stdin line. */
 static int
 build_user(const struct parse_result *res, void *buf, size_t *len)
@@ -400,6 +479,45 @@ rest_rotate(const void *req, struct rest_req *rr)
 	return rest_body(rr, kv, 2);
 }
 
+/* keys over REST: vault/keys2[/NAME[/versions]], crypto/(en|de)crypt */
+static int
+rest_keys(const void *req, struct rest_req *rr)
+{
+	const struct keys_req	*rq = req;
+	const char		*kv[6];
+	int			 n = 0;
+
+	switch (rq->op) {
+	case KEYS_CREATE:
+		kv[0] = "name";
+		kv[1] = rq->name;
+		kv[2] = "algorithm";
+		kv[3] = rq->algorithm[0] ? rq->algorithm : NULL;
+		return rest_body_num(rr, kv, 2, "size", rq->size ? rq->size :
+		    256);
+	case KEYS_LIST:
+		n = snprintf(rr->path, sizeof(rr->path),
+		    "vault/keys2?skip=%d&limit=%d", rq->skip, rq->limit);
+		break;
+	case KEYS_ROTATE:
+		n = snprintf(rr->path, sizeof(rr->path),
+		    "vault/keys2/%s/versions", rq->name);
+		break;
+	case KEYS_ENCRYPT:
+	case KEYS_DECRYPT:
+		kv[0] = "id";
+		kv[1] = rq->name;
+		kv[2] = rq->op == KEYS_ENCRYPT ? "plaintext" : "ciphertext";
+		kv[3] = rq->data;
+		return rest_body(rr, kv, 2);
+	default:
+		n = snprintf(rr->path, sizeof(rr->path), "vault/keys2/%s",
+		    rq->name);
+		break;
+	}
+	return n < 0 || (size_t)n >= sizeof(rr->path) ? -1 : 0;
+}
+
 static int
 ctl_connect(const char *path)
 {
@@ -441,6 +559,15 @@ ctl_done(const struct ctl_action *a, struct reply *r)
 		break;
 	case P_CSR:
 		ok = r->csr != NULL;
+		break;
+	case P_KEYS:
+		ok = r->havepage;
+		break;
+	case P_KEY:
+		ok = r->nkeys == 1;
+		break;
+	case P_CRYPT:
+		ok = r->crypt != NULL;
 		break;
 	case P_CRED:
 		ok = r->cred != NULL;
@@ -759,6 +886,7 @@ main(int argc, char *argv[])
 		struct nodes_delete	 nd;
 		struct alarms_query	 aq;
 		struct rotkeys_req	 rq;
+		struct keys_req		 kq;
 	}			 req;
 	size_t			 reqlen = 0, i;
 	char			 err[1024];
@@ -804,6 +932,11 @@ main(int argc, char *argv[])
 	case A_CLUSTER_DELETE:
 		confirm(&res, "This node's cluster configuration is deleted;"
 		    " it keeps its users. Are you sure want to delete it?");
+		break;
+	case A_KEYS_DELETE:
+		confirm(&res, "The key and all its versions are deleted on"
+		    " every node: what was encrypted with it can no longer be"
+		    " decrypted. Are you sure want to delete it?");
 		break;
 	case A_SERVICES_RESET:
 		confirm(&res, "WARNING: services reset wipes this node to its"

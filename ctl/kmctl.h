@@ -62,5 +62,7 @@ const char	*json_member(yajl_val, const char *, const char *);
 int	rest_body(struct rest_req *, const char **, size_t);
 int	rest_body_flag(struct rest_req *, const char **, size_t,
 	    const char *, int);
+int	rest_body_num(struct rest_req *, const char **, size_t,
+	    const char *, long long);
 
 #endif

@@ -66,6 +66,15 @@ print_reply(const struct reply *r, enum print_what what)
 	case P_ROTKEYS:
 		json_rotkeys(g, r->rotkeys, r->nrotkeys);
 		break;
+	case P_KEYS:
+		json_keys(g, &r->page, r->keys, r->nkeys);
+		break;
+	case P_KEY:
+		json_key(g, &r->keys[0]);
+		break;
+	case P_CRYPT:
+		json_crypt(g, r->crypt);
+		break;
 	case P_CSR:
 		json_csr(g, r->csr);
 		break;

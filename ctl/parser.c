@@ -30,8 +30,12 @@ static const struct {
 	[F_YES] = { "yes", 1, NULL },
 	[F_BLOCK] = { "block", 1, NULL },
 	[F_FORCE] = { "force", 1, NULL },
-	[F_NAME] = { "name", 0, "USER" },
+	[F_NAME] = { "name", 0, "NAME" },
 	[F_ALL] = { "all", 1, NULL },
+	[F_ALGORITHM] = { "algorithm", 0, "aes" },
+	[F_SIZE] = { "size", 0, "BITS" },
+	[F_PLAINTEXT] = { "plaintext", 0, "TEXT" },
+	[F_CIPHERTEXT] = { "ciphertext", 0, "BASE64" },
 };
 
 static const struct {
@@ -114,6 +118,25 @@ static const struct token t_alarms[] = {
 	{ NULL, A_NONE, NULL, 0, 0, NULL }
 };
 
+static const struct token t_keys[] = {
+	{ "create", A_KEYS_CREATE, NULL, FM(F_NAME) | FM(F_ALGORITHM) |
+	    FM(F_SIZE), FM(F_NAME), "make a key (AES, 256 bits unless --size)" },
+	{ "list", A_KEYS_LIST, NULL, FM(F_SKIP) | FM(F_LIMIT), 0,
+	    "list the keys, each at its latest version" },
+	{ "get", A_KEYS_GET, NULL, FM(F_NAME), FM(F_NAME),
+	    "show one key (--name: its name or id)" },
+	{ "delete", A_KEYS_DELETE, NULL, FM(F_NAME) | FM(F_YES), FM(F_NAME),
+	    "delete a key and all its versions" },
+	{ "rotate", A_KEYS_ROTATE, NULL, FM(F_NAME), FM(F_NAME),
+	    "add a version with new material" },
+	{ "encrypt", A_KEYS_ENCRYPT, NULL, FM(F_NAME) | FM(F_PLAINTEXT),
+	    FM(F_NAME) | FM(F_PLAINTEXT), "encrypt with the latest version" },
+	{ "decrypt", A_KEYS_DECRYPT, NULL, FM(F_NAME) | FM(F_CIPHERTEXT),
+	    FM(F_NAME) | FM(F_CIPHERTEXT),
+	    "decrypt what keys encrypt made (plaintext in base64)" },
+	{ NULL, A_NONE, NULL, 0, 0, NULL }
+};
+
 static const struct token t_main[] = {
 	{ "cluster", A_NONE, t_cluster, 0, 0, "clusters and nodes" },
 	{ "services", A_NONE, t_services, 0, 0, "this node's services" },
@@ -121,6 +144,7 @@ static const struct token t_main[] = {
 	{ "status", A_STATUS, NULL, 0, 0, "kmd's processes" },
 	{ "users", A_NONE, t_users, 0, 0, "users of the HTTPS API" },
 	{ "alarms", A_NONE, t_alarms, 0, 0, "this node's alarms" },
+	{ "keys", A_NONE, t_keys, 0, 0, "the keys the cluster serves" },
 	{ NULL, A_NONE, NULL, 0, 0, NULL }
 };
 

@@ -299,10 +299,13 @@ rest_body(struct rest_req *rr, const char **kv, size_t n)
 	return rest_body_flag(rr, kv, n, NULL, 0);
 }
 
-/* The same, and one boolean member `flag` when it is not NULL. */
-int
-rest_body_flag(struct rest_req *rr, const char **kv, size_t n,
-    const char *flag, int value)
+/*
+ * The same, and one more member `extra` when it is not NULL: a boolean
+ * (num 0) or a number (num 1).
+ */
+static int
+rest_body_extra(struct rest_req *rr, const char **kv, size_t n,
+    const char *extra, int num, long long value)
 {
 	yajl_gen		 g = yajl_gen_alloc(NULL);
 	const unsigned char	*buf;
@@ -320,9 +323,13 @@ rest_body_flag(struct rest_req *rr, const char **kv, size_t n,
 		yajl_gen_string(g, (const unsigned char *)kv[2 * i + 1],
 		    strlen(kv[2 * i + 1]));
 	}
-	if (flag != NULL) {
-		yajl_gen_string(g, (const unsigned char *)flag, strlen(flag));
-		yajl_gen_bool(g, value);
+	if (extra != NULL) {
+		yajl_gen_string(g, (const unsigned char *)extra,
+		    strlen(extra));
+		if (num)
+			yajl_gen_integer(g, value);
+		else
+			yajl_gen_bool(g, value != 0);
 	}
 	yajl_gen_map_close(g);
 	if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok &&
@@ -334,6 +341,22 @@ rest_body_flag(struct rest_req *rr, const char **kv, size_t n,
 	yajl_gen_clear(g);
 	yajl_gen_free(g);
 	return r;
+}
+
+/* The same, and one boolean member `flag` when it is not NULL. */
+int
+rest_body_flag(struct rest_req *rr, const char **kv, size_t n,
+    const char *flag, int value)
+{
+	return rest_body_extra(rr, kv, n, flag, 0, value);
+}
+
+/* The same, and one number member. */
+int
+rest_body_num(struct rest_req *rr, const char **kv, size_t n,
+    const char *name, long long value)
+{
+	return rest_body_extra(rr, kv, n, name, 1, value);
 }
 
 /* ---- HTTPS ------------------------------------------------------------ */

@@ -55,7 +55,8 @@
 	    PROC_JOINER, IMSG_NODES_DELETE) \
 	R(IMSG_CTL_CLUSTER_DELETE, 0, CA, PROC_JOINER, IMSG_CLUSTER_DELETE) \
 	R(IMSG_CTL_ROTKEYS, sizeof(struct rotkeys_req), CA, PROC_JOINER, \
-	    IMSG_ROTKEYS)
+	    IMSG_ROTKEYS) \
+	R(IMSG_CTL_KEYS, sizeof(struct keys_req), CA, PROC_JOINER, IMSG_KEYS)
 
 static const struct route {
 	uint16_t	 ctl_type;
@@ -431,6 +432,20 @@ const struct kmsg_handler parent_worker_handlers[] = {
 	{ IMSG_HSM_ROT_KEYS, sizeof(struct hsm_rot_keys), FROM(PROC_HSM),
 	    worker_relay },
 	{ IMSG_HSM_REWRAPPED, sizeof(struct hsm_rewrap), FROM(PROC_HSM),
+	    worker_relay },
+	{ IMSG_KEYS_PAGE, sizeof(struct nodes_page), FROM(PROC_JOINER),
+	    worker_reply },
+	{ IMSG_KEY_INFO, sizeof(struct key_info), FROM(PROC_JOINER),
+	    worker_reply },
+	{ IMSG_KEY_CRYPT, sizeof(struct key_crypt), FROM(PROC_JOINER),
+	    worker_reply },
+	{ IMSG_HSM_KEY_MAKE, sizeof(struct hsm_key_make), FROM(PROC_JOINER),
+	    worker_relay },
+	{ IMSG_HSM_KEY_CRYPT, sizeof(struct hsm_key_crypt), FROM(PROC_JOINER),
+	    worker_relay },
+	{ IMSG_HSM_KEY_MADE, sizeof(struct hsm_key_made), FROM(PROC_HSM),
+	    worker_relay },
+	{ IMSG_HSM_KEY_DONE, sizeof(struct key_crypt), FROM(PROC_HSM),
 	    worker_relay },
 #define REQ_FN	api_request
 	REQUESTS(R_HANDLER)

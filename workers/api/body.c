@@ -12,8 +12,10 @@ struct field {
 	size_t		 len;
 	int		 required;
 	int		 seen;
-	int32_t		*flag;		/* a boolean member, not a string */
-};
+	int32_t		*flag;		/* a boolean member, not a string, */
+};					/* or a number when len is NUMBER */
+
+#define NUMBER	1
 
 /*
  * Parse an object whose members are all strings from `fields`; anything
@@ -66,6 +68,16 @@ body_fields(const char *body, size_t len, struct field *f, size_t nf,
 		if (f[i].seen++) {
 			snprintf(err, errlen, "field '%s' is given twice", key);
 			goto done;
+		}
+		if (f[i].flag != NULL && f[i].len == NUMBER) {
+			if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < 0 ||
+			    YAJL_GET_INTEGER(v) > INT32_MAX) {
+				snprintf(err, errlen, "field '%s' must be a whole"
+				    " number", key);
+				goto done;
+			}
+			*f[i].flag = (int32_t)YAJL_GET_INTEGER(v);
+			continue;
 		}
 		if (f[i].flag != NULL) {
 			if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v)) {
@@ -204,4 +216,38 @@ body_cluster_join(const char *body, size_t len, struct cluster_join *cj,
 
 	memset(cj, 0, sizeof(*cj));
 	return body_fields(body, len, f, 7, err, errlen);
+}
+
+/* POST vault/keys2: {"name", "algorithm", "size": number} */
+int
+body_key_create(const char *body, size_t len, struct keys_req *rq, char *err,
+    size_t errlen)
+{
+	struct field	 f[] = {
+		{ "name", rq->name, sizeof(rq->name), 1, 0, NULL },
+		{ "algorithm", rq->algorithm, sizeof(rq->algorithm), 0, 0,
+		    NULL },
+		{ "size", NULL, NUMBER, 0, 0, &rq->size },
+	};
+
+	memset(rq, 0, sizeof(*rq));
+	rq->op = KEYS_CREATE;
+	return body_fields(body, len, f, 3, err, errlen);
+}
+
+/* POST crypto/encrypt {"id", "plaintext"}, crypto/decrypt {"id",
+ * "ciphertext"}: base64 */
+int
+body_crypt(const char *body, size_t len, int decrypt, struct keys_req *rq,
+    char *err, size_t errlen)
+{
+	struct field	 f[] = {
+		{ "id", rq->name, sizeof(rq->name), 1, 0, NULL },
+		{ decrypt ? "ciphertext" : "plaintext", rq->data,
+		    sizeof(rq->data), 1, 0, NULL },
+	};
+
+	memset(rq, 0, sizeof(*rq));
+	rq->op = decrypt ? KEYS_DECRYPT : KEYS_ENCRYPT;
+	return body_fields(body, len, f, 2, err, errlen);
 }

@@ -25,4 +25,9 @@ int	body_nodes_create(const char *, size_t, struct nodes_create *, char *,
 int	body_cluster_join(const char *, size_t, struct cluster_join *, char *,
 	    size_t);
 
+int	body_key_create(const char *, size_t, struct keys_req *, char *,
+	    size_t);
+int	body_crypt(const char *, size_t, int, struct keys_req *, char *,
+	    size_t);
+
 #endif

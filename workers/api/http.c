@@ -143,7 +143,7 @@ error_code(const char *msg)
 {
 	if (strstr(msg, "try again") != NULL)
 		return 503;
-	if (strstr(msg, "no node") != NULL)
+	if (strstr(msg, "no node") != NULL || strstr(msg, "no key") != NULL)
 		return 404;
 	if (strstr(msg, "already") != NULL)
 		return 409;
@@ -253,7 +253,10 @@ http_finish(struct api *a, struct areq *r, int ok, const char *errmsg)
 	    !r->r.haveinfo) || (r->kind == R_NODE && r->r.nnodes != 1) ||
 	    (r->kind == R_NODES && !r->r.havepage) ||
 	    (r->kind == R_CSR && r->r.csr == NULL) ||
-	    (r->kind == R_CREATE && r->r.cred == NULL)) {
+	    (r->kind == R_CREATE && r->r.cred == NULL) ||
+	    (r->kind == R_KEYS && !r->r.havepage) ||
+	    (r->kind == R_KEY && r->r.nkeys != 1) ||
+	    (r->kind == R_CRYPT && r->r.crypt == NULL)) {
 		respond_error(req, 500, "kmd sent an incomplete reply", &r->t0,
 		    r->user);
 		return;
@@ -313,6 +316,15 @@ http_finish(struct api *a, struct areq *r, int ok, const char *errmsg)
 		break;
 	case R_ALARMS:
 		json_alarms(g, &r->r.page, r->r.alarms, r->r.nalarms);
+		break;
+	case R_KEYS:
+		json_keys(g, &r->r.page, r->r.keys, r->r.nkeys);
+		break;
+	case R_KEY:
+		json_key(g, &r->r.keys[0]);
+		break;
+	case R_CRYPT:
+		json_crypt(g, r->r.crypt);
 		break;
 	case R_CSR:
 		json_csr(g, r->r.csr);
@@ -617,6 +629,69 @@ do_alarms(struct api *a, struct evhttp_request *req, const char *user,
 }
 
 /*
+ * The served keys: GET|POST vault/keys2 (list, create), GET|DELETE
+ * vault/keys2/{name or id}, POST vault/keys2/{name or id}/versions
+ * (rotate), POST crypto/encrypt and crypto/decrypt.
+ */
+static void
+do_keys(struct api *a, struct evhttp_request *req, const char *user,
+    const struct timespec *t0)
+{
+	static struct keys_req	 rq;
+	const char		*path = evhttp_uri_get_path(
+				    evhttp_request_get_evhttp_uri(req));
+	enum evhttp_cmd_type	 cmd = evhttp_request_get_command(req);
+	const char		*sub = path + strlen(API "/vault/keys2");
+	char			 body[BODY_MAX], err[256];
+	size_t			 len, n;
+	int			 r = 0;
+
+	memset(&rq, 0, sizeof(rq));
+	if (cmd == M_POST && (strncmp(path, API "/crypto/", 8 +
+	    strlen(API)) == 0 || *sub == '\0')) {
+		if (read_body(req, body, &len) == -1) {
+			respond_error(req, 413, "the request body is too large",
+			    t0, user);
+			return;
+		}
+		if (*sub == '\0')
+			r = body_key_create(body, len, &rq, err, sizeof(err));
+		else
+			r = body_crypt(body, len, strcmp(path, API
+			    "/crypto/decrypt") == 0, &rq, err, sizeof(err));
+		sodium_memzero(body, sizeof(body));
+	} else if (*sub == '\0') {
+		rq.op = KEYS_LIST;
+		r = query_int(req, "skip", 0, 1000000, &rq.skip, err,
+		    sizeof(err)) == -1 || query_int(req, "limit", 256,
+		    REPLY_KEYS_MAX, &rq.limit, err, sizeof(err)) == -1 ? -1 : 0;
+		if (r == 0 && rq.limit == 0)
+			rq.limit = 1;
+	} else {
+		/* /vault/keys2/{key} or /vault/keys2/{key}/versions */
+		sub++;
+		n = strcspn(sub, "/");
+		if (n == 0 || n >= sizeof(rq.name) || (sub[n] != '\0' &&
+		    (cmd != M_POST || strcmp(sub + n, "/versions") != 0)) ||
+		    (sub[n] == '\0' && cmd == M_POST)) {
+			respond_error(req, 404, "no such resource", t0, user);
+			return;
+		}
+		memcpy(rq.name, sub, n);
+		rq.op = cmd == M_POST ? KEYS_ROTATE : cmd == M_DELETE ?
+		    KEYS_DELETE : KEYS_GET;
+	}
+	if (r == -1) {
+		respond_error(req, 400, err, t0, user);
+		return;
+	}
+	api_send(a, req, rq.op == KEYS_LIST ? R_KEYS : rq.op == KEYS_ENCRYPT ||
+	    rq.op == KEYS_DECRYPT ? R_CRYPT : R_KEY, user, IMSG_CTL_KEYS, &rq,
+	    sizeof(rq));
+	sodium_memzero(&rq, sizeof(rq));
+}
+
+/*
  * GET cluster is what dashboards poll: it is answered from the last
  * answer for up to INFO_CACHE_MS, and an operation through this API drops
  * the cache at once.  Health is always asked afresh, so that a load
@@ -687,6 +762,10 @@ static const struct route routes[] = {
 	{ API "/alarms", 0, M_GET, 1, do_alarms },
 	{ API "/system/rot-keys", 0, M_GET, 1, do_rotkeys },
 	{ API "/system/rot-keys/rotate", 0, M_POST, 1, do_rotkeys },
+	{ API "/vault/keys2", 0, M_GET | M_POST, 1, do_keys },
+	{ API "/vault/keys2/", 1, M_GET | M_POST | M_DELETE, 1, do_keys },
+	{ API "/crypto/encrypt", 0, M_POST, 1, do_keys },
+	{ API "/crypto/decrypt", 0, M_POST, 1, do_keys },
 };
 
 /* The Allow header of a route's methods. */

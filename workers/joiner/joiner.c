@@ -119,6 +119,10 @@ joiner_open_db(struct joiner *j)
 		    " application_name=kmd-joiner-join", j->w->conf.pgsock,
 		    SCHEMA_DB);
 		j->jdb = pq_new(j->w->base, ci, NULL, NULL);
+		snprintf(ci, sizeof(ci), "host=%s dbname=%s user=kmd"
+		    " application_name=kmd-keys", j->w->conf.pgsock,
+		    SCHEMA_DB);
+		j->kdb = pq_new(j->w->base, ci, NULL, NULL);
 	}
 	event_base_once(j->w->base, -1, EV_TIMEOUT, joiner_free_admin, j,
 	    NULL);
@@ -332,6 +336,8 @@ joiner_hsm_error(struct kchan *ch, struct kmsg *m, void *arg)
 	(void)ch;
 	if (m->datalen == 0 || m->data[m->datalen - 1] != '\0')
 		return -1;
+	if (keys_hsm_error(j, m->hdr.reqid, (const char *)m->data))
+		return 0;
 	if (j->op != NULL && j->op->reqid == m->hdr.reqid)
 		op_fail(j, "%s; nothing was changed", (const char *)m->data);
 	else if (j->join != NULL && m->hdr.reqid != 0 &&
@@ -352,6 +358,7 @@ joiner_init(struct worker *w)
 		return -1;
 	j->w = w;
 	w->ctx = j;
+	TAILQ_INIT(&j->kreqs);
 	snprintf(ci, sizeof(ci), "host=%s dbname=postgres user=kmd"
 	    " application_name=kmd-joiner", w->conf.pgsock);
 	j->admin = pq_new(w->base, ci, joiner_admin_connected, j);
@@ -370,6 +377,8 @@ joiner_fini(struct worker *w)
 	reconcile_free(j);
 	pq_free(j->admin);
 	pq_free(j->jdb);
+	pq_free(j->kdb);
+	keys_free(j);
 	pq_free(j->db);
 	free(j->op);
 	free(j);
@@ -410,6 +419,11 @@ static const struct kmsg_handler joiner_handlers[] = {
 	    joiner_rot_keys },
 	{ IMSG_HSM_REWRAPPED, sizeof(struct hsm_rewrap), FROM(PROC_PARENT),
 	    joiner_rewrapped },
+	{ IMSG_KEYS, sizeof(struct keys_req), FROM(PROC_PARENT), joiner_keys },
+	{ IMSG_HSM_KEY_MADE, sizeof(struct hsm_key_made), FROM(PROC_PARENT),
+	    joiner_key_made },
+	{ IMSG_HSM_KEY_DONE, sizeof(struct key_crypt), FROM(PROC_PARENT),
+	    joiner_key_done },
 };
 
 const struct worker_def joiner_worker = {

@@ -1,6 +1,8 @@
 #ifndef KMD_JOINER_H
 #define KMD_JOINER_H
 
+#include <sys/queue.h>
+
 #include "pq.h"
 #include "worker.h"
 
@@ -26,6 +28,7 @@
 struct join;
 struct subs_drop;
 struct reconciler;
+struct kreq;
 
 struct jop {
 	uint32_t		 reqid;		/* the client's request */
@@ -54,6 +57,8 @@ struct joiner {
 	struct join	*join;		/* a cluster join, may outlive op */
 	struct subs_drop *subs_drop;	/* a killed join's cleanup */
 	struct reconciler *rec;		/* removals, see remove.c */
+	struct pq	*kdb;		/* served keys, see keys.c */
+	TAILQ_HEAD(, kreq) kreqs;
 };
 
 #define KMD_NODES_MAX	20
@@ -104,6 +109,13 @@ int	joiner_cluster_new(struct kchan *, struct kmsg *, void *);
 int	joiner_hsm_created(struct kchan *, struct kmsg *, void *);
 int	joiner_tls_installed(struct kchan *, struct kmsg *, void *);
 void	joiner_tls_reinstall(struct joiner *);
+
+/* keys.c */
+int	joiner_keys(struct kchan *, struct kmsg *, void *);
+int	joiner_key_made(struct kchan *, struct kmsg *, void *);
+int	joiner_key_done(struct kchan *, struct kmsg *, void *);
+int	keys_hsm_error(struct joiner *, uint32_t, const char *);
+void	keys_free(struct joiner *);
 
 /* remove.c */
 int	joiner_nodes_delete(struct kchan *, struct kmsg *, void *);

@@ -2,11 +2,8 @@
 #define KMD_REPLMON_H
 
 #include "pq.h"
+#include "schema.h"
 #include "worker.h"
-
-/* A timestamp in SQL as the summary and alarms show them, UTC, ISO 8601. */
-#define SQL_ISO(x) \
-	"to_char((" x ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 struct monitor;
 

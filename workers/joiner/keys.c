@@ -1,0 +1,596 @@
+/*
+ * keys: the data the appliance serves, in the replicated kmd_keys table.
+ * A key is a name and its versions 0, 1, ... (keys rotate adds one; rows
+ * are never updated).  The hsm worker makes each version's material and
+ * seals it under the cluster KEK with the version's id as associated
+ * data; this node keeps only that.  Encrypt and decrypt send the sealed
+ * material with the caller's data to the hsm worker and its answer back.
+ *
+ * A version's id is derived from the name and the version number, so
+ * that two nodes creating the same name at the same moment collide on
+ * the primary key, where pglogical resolves the conflict (the later
+ * commit wins on every node), and never on the (name, version) index,
+ * which would stop replication.
+ *
+ * Requests run concurrently, each on its own struct kreq, over a
+ * connection of their own so that a cluster operation does not hold
+ * them up.
+ */
+#include <ctype.h>
+#include <event2/event.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <strings.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "joiner.h"
+#include "log.h"
+#include "schema.h"
+#include "util.h"
+
+#define HSM_WAIT	10		/* seconds for the hsm's answer */
+
+struct kreq {
+	TAILQ_ENTRY(kreq)	 entry;
+	struct joiner		*j;
+	uint32_t		 reqid;
+	struct event		*timer;		/* waiting for the hsm */
+	struct keys_req		 rq;
+	struct key_info		 info;		/* the key, as answered */
+	char			 key_id[KMD_NODEID_MAX];	/* version's */
+};
+
+static const char *const opname[KEYS_OPS] = {
+	"create", "list", "get", "delete", "rotate", "encrypt", "decrypt"
+};
+
+/* The columns of a key's answer (key_info), then a lookup's extra ones. */
+#define KEY_COLS \
+	"k.name, k.version, k.algorithm, k.size, k.kcv, " \
+	SQL_ISO("k.created") ", " SQL_ISO("(SELECT min(z.created) FROM" \
+	" kmd_keys z WHERE z.name = k.name)")
+
+/*
+ * One version of a key ($2: a version, or NULL for the latest), named by
+ * its name ($1) or by the id of any of its versions ($3), with what the
+ * hsm needs to open it.
+ */
+#define SQL_LOOKUP \
+	"SELECT " KEY_COLS ", k.key_id, encode(k.material_sealed, 'hex')," \
+	" l.node_id, encode(l.kek_wrapped, 'hex') FROM kmd_keys k LEFT JOIN" \
+	" kmd_local l ON true WHERE k.name = coalesce((SELECT y.name FROM" \
+	" kmd_keys y WHERE y.key_id = $3::uuid), $1) AND ($2::int IS NULL OR" \
+	" k.version = $2::int) ORDER BY k.version DESC LIMIT 1"
+
+#define SQL_LIST \
+	"WITH f AS (SELECT name, max(version) AS v FROM kmd_keys GROUP BY" \
+	" name), t AS (SELECT count(*) AS n FROM f) SELECT t.n, k.* FROM t" \
+	" LEFT JOIN LATERAL (SELECT " KEY_COLS " FROM f JOIN kmd_keys k ON" \
+	" k.name = f.name AND k.version = f.v ORDER BY k.name OFFSET $1" \
+	" LIMIT $2) k ON true"
+
+#define SQL_INSERT \
+	"INSERT INTO kmd_keys (key_id, name, version, algorithm, size, kcv," \
+	" material_sealed) VALUES ($1::uuid, $2, $3::int, 'aes', $4::int, $5," \
+	" decode($6, 'hex')) ON CONFLICT DO NOTHING RETURNING " \
+	SQL_ISO("created")
+
+/* The id of a key's version: a UUID (version 8) hashed from both. */
+static void
+key_uuid(const char *name, int version, char *out, size_t len)
+{
+	uint8_t	 h[16];
+	char	 in[KMD_KEYNAME_MAX + 32];
+	int	 n;
+
+	n = snprintf(in, sizeof(in), "kmd-key:%s:%d", name, version);
+	crypto_generichash(h, sizeof(h), (const uint8_t *)in, (size_t)n, NULL,
+	    0);
+	h[6] = (h[6] & 0x0f) | 0x80;
+	h[8] = (h[8] & 0x3f) | 0x80;
+	snprintf(out, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x", h[0], h[1], h[2], h[3], h[4], h[5],
+	    h[6], h[7], h[8], h[9], h[10], h[11], h[12], h[13], h[14], h[15]);
+}
+
+static int
+is_uuid(const char *s)
+{
+	int	 i;
+
+	for (i = 0; i < 36; i++)
+		if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' :
+		    !isxdigit((unsigned char)s[i]))
+			return 0;
+	return s[36] == '\0';
+}
+
+static int
+valid_name(const char *s)
+{
+	const char	*p;
+
+	if (!isalnum((unsigned char)*s) || strlen(s) >= KMD_KEYNAME_MAX ||
+	    is_uuid(s))
+		return 0;
+	for (p = s; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr("._-", *p) == NULL)
+			return 0;
+	return 1;
+}
+
+static void
+kr_free(struct kreq *kr)
+{
+	TAILQ_REMOVE(&kr->j->kreqs, kr, entry);
+	if (kr->timer != NULL)
+		event_free(kr->timer);
+	sodium_memzero(&kr->rq, sizeof(kr->rq));
+	free(kr);
+}
+
+static void	kr_fail(struct kreq *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+static void
+kr_fail(struct kreq *kr, const char *fmt, ...)
+{
+	char		 msg[KMD_ERR_MAX];
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_debug("keys %s: %s", opname[kr->rq.op], msg);
+	kchan_senderr(kr->j->w->parent, kr->reqid, "keys %s: %s",
+	    opname[kr->rq.op], msg);
+	kr_free(kr);
+}
+
+/* The answer: the key, then END. */
+static void
+kr_info_done(struct kreq *kr)
+{
+	kchan_send(kr->j->w->parent, IMSG_KEY_INFO, kr->reqid, -1, &kr->info,
+	    sizeof(kr->info));
+	kchan_send(kr->j->w->parent, IMSG_CTL_END, kr->reqid, -1, NULL, 0);
+	kr_free(kr);
+}
+
+static struct kreq *
+kr_find(struct joiner *j, uint32_t reqid)
+{
+	struct kreq	*kr;
+
+	TAILQ_FOREACH(kr, &j->kreqs, entry)
+		if (kr->reqid == reqid)
+			return kr;
+	return NULL;
+}
+
+static void
+hsm_late(evutil_socket_t fd, short ev, void *arg)
+{
+	struct kreq	*kr = arg;
+
+	(void)fd;
+	(void)ev;
+	kr_fail(kr, "the hsm worker did not answer within %d s; try again",
+	    HSM_WAIT);
+}
+
+/* Hand a request to the hsm worker; its answer or HSM_WAIT ends it. */
+static void
+to_hsm(struct kreq *kr, uint16_t type, const void *data, size_t len)
+{
+	struct timeval	 tv = { HSM_WAIT, 0 };
+
+	if ((kr->timer = evtimer_new(kr->j->w->base, hsm_late, kr)) == NULL)
+		fatal("%s", __func__);
+	evtimer_add(kr->timer, &tv);
+	kchan_send(kr->j->w->parent, type, kr->reqid, -1, data, len);
+}
+
+/* Columns 0-6 of a row (KEY_COLS from col) into a key_info. */
+static void
+info_from(struct key_info *ki, PGresult *res, int row, int col)
+{
+	memset(ki, 0, sizeof(*ki));
+	kmd_strlcpy(ki->name, PQgetvalue(res, row, col), sizeof(ki->name));
+	key_uuid(ki->name, 0, ki->id, sizeof(ki->id));
+	ki->version = atoi(PQgetvalue(res, row, col + 1));
+	kmd_strlcpy(ki->algorithm, PQgetvalue(res, row, col + 2),
+	    sizeof(ki->algorithm));
+	ki->size = atoi(PQgetvalue(res, row, col + 3));
+	kmd_strlcpy(ki->kcv, PQgetvalue(res, row, col + 4), sizeof(ki->kcv));
+	kmd_strlcpy(ki->updated, PQgetvalue(res, row, col + 5),
+	    sizeof(ki->updated));
+	kmd_strlcpy(ki->created, PQgetvalue(res, row, col + 6),
+	    sizeof(ki->created));
+}
+
+/* A query's answer for kr: 0 to go on, -1 when kr has failed. */
+static int
+kr_result(struct kreq *kr, struct pq *db, PGresult *res)
+{
+	if (pq_ok(res))
+		return 0;
+	kr_fail(kr, "the node database: %s", res != NULL ?
+	    PQresultErrorMessage(res) : pq_error(db));
+	return -1;
+}
+
+static void
+inserted(struct pq *db, PGresult *res, void *arg)
+{
+	struct kreq	*kr = arg;
+
+	if (kr_result(kr, db, res) == -1)
+		return;
+	if (PQntuples(res) != 1) {
+		if (kr->rq.op == KEYS_CREATE)
+			kr_fail(kr, "a key named '%s' exists already (keys"
+			    " rotate adds a version to it)", kr->info.name);
+		else
+			kr_fail(kr, "key '%s' was rotated at the same time by"
+			    " another request; try again", kr->info.name);
+		return;
+	}
+	kmd_strlcpy(kr->info.updated, PQgetvalue(res, 0, 0),
+	    sizeof(kr->info.updated));
+	if (kr->rq.op == KEYS_CREATE)
+		kmd_strlcpy(kr->info.created, kr->info.updated,
+		    sizeof(kr->info.created));
+	log_info("keys %s: key '%s' version %d (kcv %s)", opname[kr->rq.op],
+	    kr->info.name, kr->info.version, kr->info.kcv);
+	kr_info_done(kr);
+}
+
+/* The hsm made a version's material: store it. */
+int
+joiner_key_made(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct worker			*w = arg;
+	const struct hsm_key_made	*km = (const void *)m->data;
+	struct kreq			*kr;
+	char				 ver[16], size[16];
+	const char			*p[6];
+
+	(void)ch;
+	if (!TERMINATED(km->key_id) || !TERMINATED(km->sealed) ||
+	    !TERMINATED(km->kcv))
+		return -1;
+	if ((kr = kr_find(w->ctx, m->hdr.reqid)) == NULL ||
+	    kr->timer == NULL || strcmp(km->key_id, kr->key_id) != 0)
+		return 0;
+	event_free(kr->timer);
+	kr->timer = NULL;
+	kmd_strlcpy(kr->info.kcv, km->kcv, sizeof(kr->info.kcv));
+	snprintf(ver, sizeof(ver), "%d", kr->info.version);
+	snprintf(size, sizeof(size), "%d", kr->info.size);
+	p[0] = kr->key_id;
+	p[1] = kr->info.name;
+	p[2] = ver;
+	p[3] = size;
+	p[4] = km->kcv;
+	p[5] = km->sealed;
+	return pq_query(kr->j->kdb, SQL_INSERT, 6, p, inserted, kr);
+}
+
+/* The hsm encrypted or decrypted: the answer. */
+int
+joiner_key_done(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct worker		*w = arg;
+	struct key_crypt	*kc = (struct key_crypt *)m->data;
+	struct kreq		*kr;
+
+	(void)ch;
+	if (!TERMINATED(kc->data))
+		return -1;
+	if ((kr = kr_find(w->ctx, m->hdr.reqid)) == NULL ||
+	    kr->timer == NULL || !kc->decrypt != (kr->rq.op != KEYS_DECRYPT))
+		return 0;
+	kmd_strlcpy(kc->id, kr->key_id, sizeof(kc->id));
+	kmd_strlcpy(kc->name, kr->info.name, sizeof(kc->name));
+	kc->version = kr->info.version;
+	kchan_send(w->parent, IMSG_KEY_CRYPT, kr->reqid, -1, kc, sizeof(*kc));
+	kchan_send(w->parent, IMSG_CTL_END, kr->reqid, -1, NULL, 0);
+	sodium_memzero(kc, sizeof(*kc));
+	kr_free(kr);
+	return 0;
+}
+
+/* The hsm refused: 1 when the request was a key's. */
+int
+keys_hsm_error(struct joiner *j, uint32_t reqid, const char *msg)
+{
+	struct kreq	*kr;
+
+	if ((kr = kr_find(j, reqid)) == NULL)
+		return 0;
+	if (kr->timer != NULL)
+		kr_fail(kr, "%s", msg);
+	return 1;
+}
+
+static void
+deleted(struct pq *db, PGresult *res, void *arg)
+{
+	struct kreq	*kr = arg;
+
+	if (kr_result(kr, db, res) == -1)
+		return;
+	if (atoi(PQcmdTuples(res)) == 0) {
+		kr_fail(kr, "no key named '%s' (deleted at the same time?)",
+		    kr->info.name);
+		return;
+	}
+	log_info("keys delete: key '%s' and its %s version(s) deleted",
+	    kr->info.name, PQcmdTuples(res));
+	kr_info_done(kr);
+}
+
+/* The key looked up: go on with the operation. */
+static void
+found(struct pq *db, PGresult *res, void *arg)
+{
+	struct kreq		*kr = arg;
+	struct hsm_key_make	 mk;
+	struct hsm_key_crypt	*kc;
+	const char		*p[1];
+
+	if (kr_result(kr, db, res) == -1)
+		return;
+	if (PQntuples(res) != 1) {
+		if (kr->rq.op == KEYS_DECRYPT)
+			kr_fail(kr, "no key '%s' with the version the"
+			    " ciphertext names", kr->rq.name);
+		else
+			kr_fail(kr, "no key named '%s'", kr->rq.name);
+		return;
+	}
+	info_from(&kr->info, res, 0, 0);
+	kmd_strlcpy(kr->key_id, PQgetvalue(res, 0, 7), sizeof(kr->key_id));
+	if (PQgetisnull(res, 0, 9)) {
+		kr_fail(kr, "this node is in no cluster, so it holds no KEK");
+		return;
+	}
+	switch (kr->rq.op) {
+	case KEYS_GET:
+		kr_info_done(kr);
+		break;
+	case KEYS_DELETE:
+		p[0] = kr->info.name;
+		pq_query(kr->j->kdb, "DELETE FROM kmd_keys WHERE name = $1", 1,
+		    p, deleted, kr);
+		break;
+	case KEYS_ROTATE:
+		memset(&mk, 0, sizeof(mk));
+		kr->info.version++;
+		key_uuid(kr->info.name, kr->info.version, kr->key_id,
+		    sizeof(kr->key_id));
+		kmd_strlcpy(mk.node_id, PQgetvalue(res, 0, 9),
+		    sizeof(mk.node_id));
+		kmd_strlcpy(mk.kek_wrapped, PQgetvalue(res, 0, 10),
+		    sizeof(mk.kek_wrapped));
+		kmd_strlcpy(mk.key_id, kr->key_id, sizeof(mk.key_id));
+		mk.size = kr->info.size;
+		to_hsm(kr, IMSG_HSM_KEY_MAKE, &mk, sizeof(mk));
+		break;
+	case KEYS_ENCRYPT:
+	case KEYS_DECRYPT:
+		if ((kc = calloc(1, sizeof(*kc))) == NULL)
+			fatal("%s", __func__);
+		kc->decrypt = kr->rq.op == KEYS_DECRYPT;
+		kc->version = kr->info.version;
+		kmd_strlcpy(kc->node_id, PQgetvalue(res, 0, 9),
+		    sizeof(kc->node_id));
+		kmd_strlcpy(kc->kek_wrapped, PQgetvalue(res, 0, 10),
+		    sizeof(kc->kek_wrapped));
+		kmd_strlcpy(kc->key_id, kr->key_id, sizeof(kc->key_id));
+		kmd_strlcpy(kc->sealed, PQgetvalue(res, 0, 8),
+		    sizeof(kc->sealed));
+		memcpy(kc->data, kr->rq.data, sizeof(kc->data));
+		to_hsm(kr, IMSG_HSM_KEY_CRYPT, kc, sizeof(*kc));
+		sodium_memzero(kc, sizeof(*kc));
+		free(kc);
+		break;
+	}
+}
+
+static void
+create_checked(struct pq *db, PGresult *res, void *arg)
+{
+	struct kreq		*kr = arg;
+	struct hsm_key_make	 mk;
+
+	if (kr_result(kr, db, res) == -1)
+		return;
+	if (PQntuples(res) != 1) {
+		kr_fail(kr, "this node is in no cluster, so it holds no KEK:"
+		    " create one (cluster new) or join one first");
+		return;
+	}
+	if (strcmp(PQgetvalue(res, 0, 2), "t") == 0) {
+		kr_fail(kr, "a key named '%s' exists already (keys rotate adds"
+		    " a version to it)", kr->info.name);
+		return;
+	}
+	memset(&mk, 0, sizeof(mk));
+	kmd_strlcpy(mk.node_id, PQgetvalue(res, 0, 0), sizeof(mk.node_id));
+	kmd_strlcpy(mk.kek_wrapped, PQgetvalue(res, 0, 1),
+	    sizeof(mk.kek_wrapped));
+	kmd_strlcpy(mk.key_id, kr->key_id, sizeof(mk.key_id));
+	mk.size = kr->info.size;
+	to_hsm(kr, IMSG_HSM_KEY_MAKE, &mk, sizeof(mk));
+}
+
+static void
+listed(struct pq *db, PGresult *res, void *arg)
+{
+	struct kreq		*kr = arg;
+	struct nodes_page	 pg;
+	struct key_info		 ki;
+	int			 i;
+
+	if (kr_result(kr, db, res) == -1)
+		return;
+	memset(&pg, 0, sizeof(pg));
+	pg.skip = kr->rq.skip;
+	pg.limit = kr->rq.limit;
+	pg.total = PQntuples(res) > 0 ? atoi(PQgetvalue(res, 0, 0)) : 0;
+	kchan_send(kr->j->w->parent, IMSG_KEYS_PAGE, kr->reqid, -1, &pg,
+	    sizeof(pg));
+	for (i = 0; i < PQntuples(res); i++) {
+		if (PQgetisnull(res, i, 1))
+			continue;
+		info_from(&ki, res, i, 1);
+		kchan_send(kr->j->w->parent, IMSG_KEY_INFO, kr->reqid, -1, &ki,
+		    sizeof(ki));
+	}
+	kchan_send(kr->j->w->parent, IMSG_CTL_END, kr->reqid, -1, NULL, 0);
+	kr_free(kr);
+}
+
+/* The version a ciphertext names: its first 4 bytes; -1 if none. */
+static int
+ct_version(const char *b64)
+{
+	uint8_t	 head[6];
+	size_t	 n;
+
+	if (strlen(b64) < 8 || sodium_base642bin(head, sizeof(head), b64, 8,
+	    NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 || n != 6 ||
+	    head[0] & 0x80)
+		return -1;
+	return head[0] << 24 | head[1] << 16 | head[2] << 8 | head[3];
+}
+
+/* Check what needs no database; -1: kr has failed. */
+static int
+kr_check(struct kreq *kr)
+{
+	struct keys_req	*rq = &kr->rq;
+
+	switch (rq->op) {
+	case KEYS_CREATE:
+		if (!valid_name(rq->name)) {
+			kr_fail(kr, "'%s' is not a key name: 1 to %d letters,"
+			    " digits, '.', '_' and '-', a letter or digit first,"
+			    " and not in the form of a key id", rq->name,
+			    KMD_KEYNAME_MAX - 1);
+			return -1;
+		}
+		if (rq->algorithm[0] != '\0' &&
+		    strcasecmp(rq->algorithm, "aes") != 0) {
+			kr_fail(kr, "algorithm '%s' is not served: keys are"
+			    " AES (algorithm aes)", rq->algorithm);
+			return -1;
+		}
+		if (rq->size == 0)
+			rq->size = 256;
+		if (rq->size != 128 && rq->size != 192 && rq->size != 256) {
+			kr_fail(kr, "an AES key has 128, 192 or 256 bits, not"
+			    " %d", rq->size);
+			return -1;
+		}
+		return 0;
+	case KEYS_LIST:
+		if (rq->skip < 0 || rq->limit < 1 || rq->limit > 1000) {
+			kr_fail(kr, "skip is at least 0 and limit from 1 to"
+			    " 1000");
+			return -1;
+		}
+		return 0;
+	case KEYS_DECRYPT:
+		if (ct_version(rq->data) == -1) {
+			kr_fail(kr, "the ciphertext is not one kmd made"
+			    " (base64 of version, IV, data and tag)");
+			return -1;
+		}
+		/* FALLTHROUGH */
+	default:
+		if (rq->name[0] == '\0') {
+			kr_fail(kr, "which key: give its name or id");
+			return -1;
+		}
+		if ((rq->op == KEYS_ENCRYPT || rq->op == KEYS_DECRYPT) &&
+		    rq->data[0] == '\0') {
+			kr_fail(kr, "there is no data to %s", opname[rq->op]);
+			return -1;
+		}
+		return 0;
+	}
+}
+
+/* keys create | list | get | delete | rotate | encrypt | decrypt */
+int
+joiner_keys(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct worker		*w = arg;
+	struct joiner		*j = w->ctx;
+	const struct keys_req	*rq = (const void *)m->data;
+	struct kreq		*kr;
+	char			 a[16], b[16];
+	const char		*p[3];
+
+	if (!TERMINATED(rq->name) || !TERMINATED(rq->algorithm) ||
+	    !TERMINATED(rq->data) || rq->op < 0 || rq->op >= KEYS_OPS)
+		return -1;
+	if (!j->ready)
+		return kchan_senderr(ch, m->hdr.reqid, "keys %s: the node"
+		    " database is not ready yet; try again in a few seconds",
+		    opname[rq->op]);
+	if ((kr = calloc(1, sizeof(*kr))) == NULL)
+		fatal("%s", __func__);
+	kr->j = j;
+	kr->reqid = m->hdr.reqid;
+	memcpy(&kr->rq, rq, sizeof(kr->rq));
+	sodium_memzero((void *)m->data, m->datalen);
+	TAILQ_INSERT_TAIL(&j->kreqs, kr, entry);
+	if (kr_check(kr) == -1)
+		return 0;
+	switch (kr->rq.op) {
+	case KEYS_CREATE:
+		kmd_strlcpy(kr->info.name, kr->rq.name, sizeof(kr->info.name));
+		kmd_strlcpy(kr->info.algorithm, "aes",
+		    sizeof(kr->info.algorithm));
+		kr->info.size = kr->rq.size;
+		key_uuid(kr->info.name, 0, kr->info.id, sizeof(kr->info.id));
+		key_uuid(kr->info.name, 0, kr->key_id, sizeof(kr->key_id));
+		p[0] = kr->rq.name;
+		return pq_query(j->kdb, "SELECT l.node_id, encode(l.kek_wrapped,"
+		    " 'hex'), EXISTS (SELECT FROM kmd_keys WHERE name = $1) FROM"
+		    " kmd_local l", 1, p, create_checked, kr);
+	case KEYS_LIST:
+		snprintf(a, sizeof(a), "%d", kr->rq.skip);
+		snprintf(b, sizeof(b), "%d", kr->rq.limit);
+		p[0] = a;
+		p[1] = b;
+		return pq_query(j->kdb, SQL_LIST, 2, p, listed, kr);
+	default:
+		p[0] = kr->rq.name;
+		p[1] = NULL;
+		if (kr->rq.op == KEYS_DECRYPT) {
+			snprintf(a, sizeof(a), "%d", ct_version(kr->rq.data));
+			p[1] = a;
+		}
+		p[2] = is_uuid(kr->rq.name) ? kr->rq.name : NULL;
+		return pq_query(j->kdb, SQL_LOOKUP, 3, p, found, kr);
+	}
+}
+
+/* The joiner stops: requests still waiting get no answer (the parent's
+ * pending list answers for a gone worker). */
+void
+keys_free(struct joiner *j)
+{
+	struct kreq	*kr;
+
+	while ((kr = TAILQ_FIRST(&j->kreqs)) != NULL)
+		kr_free(kr);
+}
