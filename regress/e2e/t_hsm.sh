@@ -74,6 +74,8 @@ check "REST POST system/rot-keys/rotate with a bad body: 400" sh -c \
     "[ \$(curl -sk -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer $tok' -d '{\"id\": 5}' \
     https://127.0.0.1:8443/api/v1/system/rot-keys/rotate) = 400 ]"
 
+check "keys create with the KEK in the token" ctl keys create --name=single
+
 # A wrong PIN: the node keeps serving, says why, raises an alarm.
 stop_kmd
 printf '9999\n' >"$T/pin"
@@ -88,10 +90,15 @@ LAST='BAD:the HSM is unavailable'
 check "the summary says so" says cluster summary
 LAST='"code": "r"'
 check "the node still answers: ready" says cluster info
+out=$(ctl keys encrypt --name=single --plaintext=x 2>&1); rc=$?
+check "keys encrypt with a wrong PIN: refused, says why" \
+    refused $rc "$out" "keys encrypt: the HSM is unavailable: .*CKR_PIN_INCORRECT"
+check "keys list still answers" ctl keys list
 printf '1234\n' >"$T/pin"
 kill -9 "$(wpid hsm)"
 LAST='"total": 0'
 check "the PIN fixed (hsm restarted): the alarm clears" wait_for 15 says alarms list
+check "and keys encrypt works again" ctl keys encrypt --name=single --plaintext=x
 stop_kmd
 
 # A fresh node with a wrong PIN: cluster new is refused, changing nothing.
@@ -154,6 +161,34 @@ check "and an alarm on node 4" wait_for 10 sh -c \
     "$C ctl 4 alarms list | grep -q '\"kind\": \"weak-rot\"'"
 check "no such alarm on node 1 (it has an HSM)" sh -c \
     "! $C ctl 1 alarms list | grep -q weak-rot"
+
+# Keys across the three roots of trust: made on node 1 (shared token),
+# used on node 2 (the same token), node 3 (its own) and node 4 (software).
+j() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+check "keys create on node 1" $C ctl 1 keys create --name=vault
+CT=$($C ctl 1 keys encrypt --name=vault --plaintext=under-hsm | j ciphertext)
+check "encrypt on node 1" test -n "$CT"
+for n in 2 3 4; do
+	check "node $n decrypts it" wait_for 10 sh -c "$C ctl $n keys decrypt \
+	    --name=vault --ciphertext='$CT' | grep -q '\"plaintext\": \"dW5kZXItaHNt\"'"
+done
+CT3=$($C ctl 3 keys encrypt --name=vault --plaintext=from-3 | j ciphertext)
+check "node 3 encrypts, node 4 decrypts" sh -c "$C ctl 4 keys decrypt \
+    --name=vault --ciphertext='$CT3' | grep -q '\"plaintext\": \"ZnJvbS0z\"'"
+# Node 3 moves its KEK to another token key and restarts: still decrypts.
+check "node 3: rot-keys rotate --id=n3-rot-2" $C ctl 3 rot-keys rotate --id=n3-rot-2
+kill -TERM "$(cat "$D/node3/kmd.pid")"
+wait_for 20 sh -c "! kill -0 $(cat "$D/node3/kmd.pid") 2>/dev/null"
+rm -f "$D/node3/kmd.pid"
+KMD_CLUSTER_EXTRA=$(hsm_conf kmd3) $C up 3 >/dev/null
+check "node 3 restarted: its TLS key opened under n3-rot-2" wait_for 20 \
+    grep -q "installed this node's TLS certificate" "$D/node3/kmd.log"
+check "node 3 still decrypts, its KEK under n3-rot-2" wait_for 10 sh -c "$C ctl 3 keys \
+    decrypt --name=vault --ciphertext='$CT' | grep -q dW5kZXItaHNt"
+check "node 3 ready again (pglogical reconnects within its back-off)" \
+    wait_for 45 ready 3
+check "rotation on node 3 left node 1's KEK as it was" sh -c \
+    "$C ctl 1 rot-keys list | grep -B2 '\"inUse\": true' | grep -q kmd-rot"
 check "no sanitizer report in the nodes' logs" nodes_clean
 down
 finish

@@ -1,0 +1,165 @@
+# The keys the cluster serves, on 3 nodes with the software root of trust:
+# made on one node, used on another, over the socket and over REST; bad
+# input refused with the reason; a rotation adds a version and old
+# ciphertexts still open; a delete reaches every node; two nodes making
+# the same name at once converge without stopping replication; and no
+# KEK or key material in clear in any file of any node.
+. regress/e2e/lib.sh
+. regress/e2e/cluster_lib.sh K
+
+cluster_of_3
+k() { n=$1; shift; $C ctl "$n" keys "$@"; }
+# rk K ARGS: kmctl keys ARGS against node K over HTTPS
+rk() {
+	n=$1; shift
+	ns "$KMCTL" --url "https://127.0.0.$n:8443" --user admin \
+	    --password secret-password --nosslverify keys "$@"
+}
+j() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+
+OUT=$(k 1 create --name=payroll 2>&1)
+check "keys create on node 1" has "$OUT" '"version": 0'
+KCV=$(printf '%s' "$OUT" | j kcv)
+ID=$(printf '%s' "$OUT" | j id)
+check "a key has an id and a key check value" test -n "$ID" -a ${#KCV} -eq 6
+OUT=$(k 1 create --name=payroll 2>&1); RC=$?
+check "the same name again: refused, it exists" \
+    refused $RC "$OUT" "a key named 'payroll' exists already"
+OUT=$(k 1 create --name=x --size=100 2>&1); RC=$?
+check "--size=100: refused" refused $RC "$OUT" "128, 192 or 256"
+OUT=$(k 1 create --name=x --algorithm=des 2>&1); RC=$?
+check "--algorithm=des: refused" refused $RC "$OUT" "keys are AES"
+OUT=$(k 1 create --name=../x 2>&1); RC=$?
+check "a name with a slash: refused" refused $RC "$OUT" "is not a key name"
+check "the key reaches node 3 with the same kcv" \
+    wait_for 10 sh -c "$C ctl 3 keys get --name=payroll | grep -q '$KCV'"
+check "and can be named by its id there" \
+    sh -c "$C ctl 3 keys get --name=$ID | grep -q '\"name\": \"payroll\"'"
+
+# Encrypt on node 1, decrypt on node 3.
+CT=$(k 1 encrypt --name=payroll --plaintext='salary 1234' | j ciphertext)
+check "encrypt on node 1" test -n "$CT"
+OUT=$(k 3 decrypt --name=payroll --ciphertext="$CT" 2>&1)
+check "decrypt on node 3 gives the plaintext back" \
+    test "$(printf '%s' "$OUT" | j plaintext | base64 -d)" = 'salary 1234'
+BAD=$(python3 -c 'import base64,sys
+b = bytearray(base64.b64decode(sys.argv[1])); b[20] ^= 1
+print(base64.b64encode(bytes(b)).decode())' "$CT")
+OUT=$(k 3 decrypt --name=payroll --ciphertext="$BAD" 2>&1); RC=$?
+check "an altered ciphertext: refused" refused $RC "$OUT" "does not decrypt"
+k 1 create --name=other >/dev/null
+OUT=$(k 1 decrypt --name=other --ciphertext="$CT" 2>&1); RC=$?
+check "another key's ciphertext: refused" refused $RC "$OUT" "does not decrypt"
+OUT=$(k 1 decrypt --name=payroll --ciphertext=not-base64 2>&1); RC=$?
+check "not a ciphertext: refused" refused $RC "$OUT" "not one kmd made"
+OUT=$(k 1 get --name=nothing 2>&1); RC=$?
+check "keys get of an unknown name: refused" refused $RC "$OUT" "no key named"
+LONG=$(head -c 4097 /dev/zero | tr '\0' a)
+OUT=$(k 1 encrypt --name=payroll --plaintext="$LONG" 2>&1); RC=$?
+check "more than 4096 bytes to encrypt: refused" refused $RC "$OUT" "longer than"
+
+# Rotation adds a version; the old ciphertext still opens.
+OUT=$(k 2 rotate --name=payroll 2>&1)
+check "keys rotate on node 2: version 1" has "$OUT" '"version": 1'
+KCV1=$(printf '%s' "$OUT" | j kcv)
+check "with new material" test -n "$KCV1" -a "$KCV1" != "$KCV"
+check "node 1 sees version 1" \
+    wait_for 10 sh -c "$C ctl 1 keys get --name=payroll | grep -q '\"version\": 1'"
+OUT=$(k 1 encrypt --name=payroll --plaintext=new)
+check "encrypt now uses version 1" has "$OUT" '"version": 1'
+CT1=$(printf '%s' "$OUT" | j ciphertext)
+check "a version 0 ciphertext still decrypts" \
+    sh -c "$C ctl 1 keys decrypt --name=payroll --ciphertext='$CT' | grep -q '\"version\": 0'"
+check "and version 1's on node 3" \
+    sh -c "$C ctl 3 keys decrypt --name=payroll --ciphertext='$CT1' | grep -q '\"plaintext\": \"bmV3\"'"
+check "the rows are insert-only: two versions of payroll on node 3" \
+    q_is 3 "SELECT count(*) FROM kmd_keys WHERE name = 'payroll'" 2
+
+# Over REST, against node 2 and node 3.
+TOKEN=$(ns curl -sk -X POST https://127.0.0.1:8443/api/v1/auth/tokens \
+    -d '{"username":"admin","password":"secret-password"}' | j token)
+OUT=$(rk 2 create --name=api-key --size=128 2>&1)
+check "REST: POST vault/keys2 on node 2" has "$OUT" '"size": 128'
+CT=$(rk 2 encrypt --name=api-key --plaintext=over-https | j ciphertext)
+check "REST: crypto/encrypt" test -n "$CT"
+OUT=$(rk 3 decrypt --name=api-key --ciphertext="$CT" 2>&1)
+check "REST: crypto/decrypt on node 3" has "$OUT" '"plaintext": "b3Zlci1odHRwcw=="'
+OUT=$(rk 3 list --limit=1 2>&1)
+check "REST: GET vault/keys2 pages" sh -c "printf '%s' '$OUT' | python3 -c '
+import json,sys; d = json.load(sys.stdin)
+sys.exit(not (d[\"total\"] == 3 and d[\"limit\"] == 1 and len(d[\"resources\"]) == 1))'"
+OUT=$(rk 3 rotate --name=api-key 2>&1)
+check "REST: POST vault/keys2/NAME/versions rotates" has "$OUT" '"version": 1'
+CODE=$(ns curl -sk -o "$T/body" -w '%{http_code}' \
+    -H "Authorization: Bearer $TOKEN" \
+    https://127.0.0.1:8443/api/v1/vault/keys2/absent)
+check "REST: an unknown key is a 404" test "$CODE" = 404
+check "  saying so" grep -q "no key named 'absent'" "$T/body"
+CODE=$(ns curl -sk -o "$T/body" -w '%{http_code}' -X POST \
+    -H "Authorization: Bearer $TOKEN" -d '{"name":"x","size":"big"}' \
+    https://127.0.0.1:8443/api/v1/vault/keys2)
+check "REST: a size that is no number: 400" test "$CODE" = 400
+check "  saying so" grep -q "must be a whole number" "$T/body"
+CODE=$(ns curl -sk -o /dev/null -w '%{http_code}' -X POST \
+    -d '{"name":"x"}' https://127.0.0.1:8443/api/v1/vault/keys2)
+check "REST: no token: 401" test "$CODE" = 401
+
+# Delete: asked for, then gone everywhere.
+OUT=$(k 1 delete --name=other </dev/null 2>&1); RC=$?
+check "keys delete without -y and no terminal: refused" refused $RC "$OUT" "give -y"
+check "keys delete -y" k 1 delete --name=other -y
+check "gone on node 3" wait_for 10 sh -c \
+    "! $C ctl 3 keys get --name=other >/dev/null 2>&1"
+
+# The same name made on two nodes at once: the nodes agree on one key
+# (the later commit wins) and replication goes on.
+k 1 create --name=race >"$T/race1" 2>&1 & P1=$!
+k 2 create --name=race >"$T/race2" 2>&1 & P2=$!
+wait $P1; R1=$?; wait $P2; R2=$?
+check "a race for one name: node 1 or node 2 made it" test $R1 -eq 0 -o $R2 -eq 0
+[ $R1 -eq 0 ] && [ $R2 -eq 0 ] && echo "(both nodes made 'race')"
+same_race() {
+	[ "$(for n in 1 2 3; do q "$n" "SELECT kcv FROM kmd_keys WHERE
+	    name = 'race'"; done | sort -u | grep -c .)" = 1 ]
+}
+if wait_for 30 same_race; then
+	ok "a race for one name: every node holds the same race key"
+else
+	fail "a race for one name: every node holds the same race key"
+	cat "$T/race1" "$T/race2"
+	for n in 1 2 3; do q "$n" "SELECT * FROM kmd_keys WHERE name = 'race'"; done
+fi
+check "and replication goes on from both nodes" sh -c \
+    "$C ctl 1 keys create --name=after1 >/dev/null && $C ctl 2 keys create --name=after2 >/dev/null"
+check "  both keys reach node 3" wait_for 10 sh -c \
+    "$C ctl 3 keys get --name=after1 >/dev/null && $C ctl 3 keys get --name=after2 >/dev/null"
+check "nodes 1..3 hold the same keys" wait_for 10 same_keys 2 3
+
+# No secret in clear on disk: open the KEK and payroll's material as the
+# hsm worker would (the test is root and reads the RoT key file), then
+# search every file of every node for them.
+for n in 1 2 3; do q "$n" "CHECKPOINT" >/dev/null; done
+scan() {
+	n=$1; shift
+	python3 regress/e2e/secrets_scan.py "$D/node$n/data/rot.key" \
+	    "$(q "$n" "SELECT node_id FROM kmd_local")" \
+	    "$(q "$n" "SELECT encode(kek_wrapped, 'hex') FROM kmd_local")" \
+	    "$(q "$n" "SELECT key_id FROM kmd_keys WHERE name = 'payroll' AND version = 1")" \
+	    "$(q "$n" "SELECT encode(material_sealed, 'hex') FROM kmd_keys WHERE name = 'payroll' AND version = 1")" \
+	    "$KCV1" "$@"
+}
+for n in 1 2 3; do
+	check "node $n: no KEK or key material in clear in its files" \
+	    scan "$n" "$D/node$n"
+done
+scan 1 "$D/node1" >"$T/scan1"
+check "  ($(tail -1 "$T/scan1"))" grep -q "0 found" "$T/scan1"
+# The scan finds what is there: a file holding the material in hex.
+mkdir "$T/planted"
+printf 'log line %s\n' "$(SCAN_PRINT=1 scan 1)" >"$T/planted/f"
+scan 1 "$T/planted" >/dev/null 2>&1; RC=$?
+check "the scan does find material planted in a file" test "$RC" -eq 1
+
+check "no sanitizer report in any node's log" nodes_clean
+down
+exit "$FAILS"
