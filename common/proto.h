@@ -173,6 +173,16 @@ enum imsg_type {
 	IMSG_HSM_KEY_CRYPT,	/* struct hsm_key_crypt */
 	IMSG_HSM_KEY_DONE,	/* struct key_crypt */
 
+	/* rot-keys delete: joiner <-> hsm, relayed; a software key is
+	 * zeroed in its file by the parent (hsm -> parent ROT_ZERO), and a
+	 * new one appended (hsm -> parent ROT_GROW, parent -> hsm ROT_GROWN
+	 * with the file again, then the rotation goes on) */
+	IMSG_HSM_ROT_DELETE,	/* struct rotkeys_req */
+	IMSG_HSM_ROT_DELETED,	/* struct rotkeys_req */
+	IMSG_ROT_ZERO,		/* struct rot_slot */
+	IMSG_ROT_GROW,		/* struct hsm_rewrap */
+	IMSG_HSM_ROT_GROWN,	/* struct hsm_rewrap, with fd */
+
 	IMSG_MAX
 };
 
@@ -331,9 +341,20 @@ struct hsm_status {
 };
 
 #define KMD_ROTKEYS_MAX	32
+#define ROTKEYS_LIST	0
+#define ROTKEYS_ROTATE	1
+#define ROTKEYS_DELETE	2
 struct rotkeys_req {
-	int32_t		 rotate;	/* 0: list */
-	char		 id[64];	/* rotate to; "": a new HSM key */
+	int32_t		 rotate;	/* ROTKEYS_* */
+	char		 id[64];	/* rotate to ("": a new key); delete */
+};
+
+/* The software root-of-trust keys: 32-byte slots of one file, slot 0
+ * "software", slot N "software-N"; a deleted slot is zeroed. */
+#define ROT_SOFT_MAX	16
+struct rot_slot {
+	int32_t		 index;
+	char		 id[64];
 };
 
 struct rotkey_info {

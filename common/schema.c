@@ -194,6 +194,38 @@ static const char v7[] =
     "ALTER TABLE kmd_keys ADD COLUMN size int NOT NULL DEFAULT 256,\n"
     "  ADD COLUMN kcv text NOT NULL DEFAULT '';\n";
 
+/*
+ * Served keys are conflict-free across nodes: each version row has a
+ * random id, and two nodes making the same name or version at the same
+ * moment both keep their row (a unique index on (name, version) would
+ * stop the apply worker that meets the second one, and pglogical breaks
+ * a tie of commit timestamps by applying the remote row on both sides,
+ * which leaves them different).  Readers take, for a name and version,
+ * the row with the smallest id on every node alike; decrypt tries each.
+ * kmd_key_add is the one writer: under a lock on the name, it refuses a
+ * version this node holds already.
+ */
+static const char v8[] =
+    "ALTER TABLE kmd_keys DROP CONSTRAINT IF EXISTS"
+    " kmd_keys_name_version_key;\n"
+    "CREATE INDEX IF NOT EXISTS kmd_keys_name_version ON kmd_keys"
+    " (name, version);\n"
+    "CREATE FUNCTION kmd_key_add(p_id uuid, p_name text, p_version int,\n"
+    "  p_size int, p_kcv text, p_mat bytea) RETURNS timestamptz\n"
+    "  LANGUAGE plpgsql AS $$\n"
+    "DECLARE t timestamptz;\n"
+    "BEGIN\n"
+    "  PERFORM pg_advisory_xact_lock(hashtext('kmd_keys:' || p_name));\n"
+    "  IF EXISTS (SELECT FROM kmd_keys WHERE name = p_name AND\n"
+    "      version >= p_version) THEN\n"
+    "    RETURN NULL;\n"
+    "  END IF;\n"
+    "  INSERT INTO kmd_keys (key_id, name, version, algorithm, size, kcv,\n"
+    "      material_sealed) VALUES (p_id, p_name, p_version, 'aes', p_size,\n"
+    "      p_kcv, p_mat) RETURNING created INTO t;\n"
+    "  RETURN t;\n"
+    "END $$;\n";
+
 const struct migration schema_migrations[] = {
 	{ 1, v1 },
 	{ 2, v2 },
@@ -202,6 +234,7 @@ const struct migration schema_migrations[] = {
 	{ 5, v5 },
 	{ 6, v6 },
 	{ 7, v7 },
+	{ 8, v8 },
 };
 const size_t schema_nmigrations =
     sizeof(schema_migrations) / sizeof(schema_migrations[0]);

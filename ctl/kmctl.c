@@ -87,6 +87,8 @@ static const struct ctl_action actions[] = {
 	    "GET", "system/rot-keys", NULL },
 	{ A_ROTKEYS_ROTATE, IMSG_CTL_ROTKEYS, build_rotkeys, P_ROTKEYS,
 	    "POST", "system/rot-keys/rotate", rest_rotate },
+	{ A_ROTKEYS_DELETE, IMSG_CTL_ROTKEYS, build_rotkeys, P_ROTKEYS,
+	    "DELETE", "system/rot-keys", rest_rotate },
 	{ A_USERS_SETPW, IMSG_CTL_USER_SET, build_user, P_NONE,
 	    NULL, NULL, NULL },
 	{ A_KEYS_CREATE, IMSG_CTL_KEYS, build_keys, P_KEY,
@@ -283,7 +285,8 @@ build_rotkeys(const struct parse_result *res, void *buf, size_t *len)
 	const char		*p;
 
 	memset(rq, 0, sizeof(rq[0]));
-	rq->rotate = res->action == A_ROTKEYS_ROTATE;
+	rq->rotate = res->action == A_ROTKEYS_ROTATE ? ROTKEYS_ROTATE :
+	    res->action == A_ROTKEYS_DELETE ? ROTKEYS_DELETE : ROTKEYS_LIST;
 	field(rq->id, sizeof(rq->id), res->flag[F_ID], "id");
 	for (p = rq->id; *p != '\0'; p++)
 		if (!isalnum((unsigned char)*p) && strchr("._-", *p) == NULL)
@@ -470,13 +473,18 @@ rest_delete(const void *req, struct rest_req *rr)
 	return n < 0 || (size_t)n >= sizeof(rr->path) ? -1 : 0;
 }
 
+/* rotate: POST system/rot-keys/rotate {"id"}; delete: DELETE .../{id} */
 static int
 rest_rotate(const void *req, struct rest_req *rr)
 {
 	const struct rotkeys_req	*rq = req;
 	const char			*kv[] = { "id", rq->id };
+	int				 n;
 
-	return rest_body(rr, kv, 2);
+	if (rq->rotate == ROTKEYS_ROTATE)
+		return rest_body(rr, kv, 1);
+	n = snprintf(rr->path, sizeof(rr->path), "system/rot-keys/%s", rq->id);
+	return n < 0 || (size_t)n >= sizeof(rr->path) ? -1 : 0;
 }
 
 /* keys over REST: vault/keys2[/NAME[/versions]], crypto/(en|de)crypt */
@@ -932,6 +940,13 @@ main(int argc, char *argv[])
 	case A_CLUSTER_DELETE:
 		confirm(&res, "This node's cluster configuration is deleted;"
 		    " it keeps its users. Are you sure want to delete it?");
+		break;
+	case A_ROTKEYS_DELETE:
+		confirm(&res, "The root-of-trust key is destroyed: anything"
+		    " still sealed under it cannot be opened again. If other"
+		    " nodes share this HSM token (--shared-hsm-partition), check"
+		    " with rot-keys list on each that none keeps its KEK under"
+		    " it. Are you sure want to delete it?");
 		break;
 	case A_KEYS_DELETE:
 		confirm(&res, "The key and all its versions are deleted on"

@@ -102,7 +102,10 @@ static const struct token t_services[] = {
 static const struct token t_rotkeys[] = {
 	{ "list", A_ROTKEYS_LIST, NULL, 0, 0, "list root-of-trust keys" },
 	{ "rotate", A_ROTKEYS_ROTATE, NULL, FM(F_ID), 0,
-	    "re-wrap the KEK under another root-of-trust key" },
+	    "re-wrap the KEK under another root-of-trust key (no --id: a new"
+	    " one)" },
+	{ "delete", A_ROTKEYS_DELETE, NULL, FM(F_ID) | FM(F_YES), FM(F_ID),
+	    "delete a root-of-trust key the KEK is no longer under" },
 	{ NULL, A_NONE, NULL, 0, 0, NULL }
 };
 

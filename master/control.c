@@ -236,6 +236,61 @@ worker_hsm_status(struct kchan *ch, struct kmsg *m, void *arg)
 	return 0;
 }
 
+/* Tell the joiner that a hsm request failed. */
+static void
+joiner_error(struct parent *p, uint32_t reqid, const char *msg)
+{
+	struct child	*j = proc_child(p, PROC_JOINER);
+
+	if (j != NULL && j->ch != NULL)
+		kchan_send(j->ch, IMSG_HSM_ERROR, reqid, -1, msg,
+		    strlen(msg) + 1);
+}
+
+/* rot-keys rotate to a new software key: append it, pass the file again. */
+static int
+worker_rot_grow(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct child	*c = arg;
+	char		 err[KMD_ERR_MAX - 32], msg[KMD_ERR_MAX];
+
+	if (rot_grow(c->p, err, sizeof(err)) == -1) {
+		snprintf(msg, sizeof(msg), "rot-keys rotate: %s", err);
+		joiner_error(c->p, m->hdr.reqid, msg);
+		return 0;
+	}
+	return kchan_send(ch, IMSG_HSM_ROT_GROWN, m->hdr.reqid,
+	    dup(c->p->rot_fd), m->data, m->datalen) == -1 ? -1 : 0;
+}
+
+/* rot-keys delete of a software key: zero its slot, tell both workers. */
+static int
+worker_rot_zero(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct child		*c = arg, *j;
+	const struct rot_slot	*rs = (const void *)m->data;
+	struct rotkeys_req	 rq;
+	char			 err[KMD_ERR_MAX - 32], msg[KMD_ERR_MAX];
+
+	if (!TERMINATED(rs->id))
+		return -1;
+	if (rot_zero(c->p, rs->index, err, sizeof(err)) == -1) {
+		snprintf(msg, sizeof(msg), "rot-keys delete: %s", err);
+		joiner_error(c->p, m->hdr.reqid, msg);
+		return 0;
+	}
+	if (kchan_send(ch, IMSG_HSM_ROT_FD, 0, dup(c->p->rot_fd), NULL, 0) ==
+	    -1)
+		return -1;
+	memset(&rq, 0, sizeof(rq));
+	rq.rotate = ROTKEYS_DELETE;
+	kmd_strlcpy(rq.id, rs->id, sizeof(rq.id));
+	if ((j = proc_child(c->p, PROC_JOINER)) != NULL && j->ch != NULL)
+		kchan_send(j->ch, IMSG_HSM_ROT_DELETED, m->hdr.reqid, -1, &rq,
+		    sizeof(rq));
+	return 0;
+}
+
 /* The joiner's list of removed nodes, for pg_ident.conf. */
 static int
 worker_peers_deny(struct kchan *ch, struct kmsg *m, void *arg)
@@ -433,6 +488,14 @@ const struct kmsg_handler parent_worker_handlers[] = {
 	    worker_relay },
 	{ IMSG_HSM_REWRAPPED, sizeof(struct hsm_rewrap), FROM(PROC_HSM),
 	    worker_relay },
+	{ IMSG_HSM_ROT_DELETE, sizeof(struct rotkeys_req), FROM(PROC_JOINER),
+	    worker_relay },
+	{ IMSG_HSM_ROT_DELETED, sizeof(struct rotkeys_req), FROM(PROC_HSM),
+	    worker_relay },
+	{ IMSG_ROT_GROW, sizeof(struct hsm_rewrap), FROM(PROC_HSM),
+	    worker_rot_grow },
+	{ IMSG_ROT_ZERO, sizeof(struct rot_slot), FROM(PROC_HSM),
+	    worker_rot_zero },
 	{ IMSG_KEYS_PAGE, sizeof(struct nodes_page), FROM(PROC_JOINER),
 	    worker_reply },
 	{ IMSG_KEY_INFO, sizeof(struct key_info), FROM(PROC_JOINER),

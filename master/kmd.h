@@ -112,6 +112,8 @@ void	pg_tls_remove(struct parent *);
 int	pg_tls_write(struct parent *, const struct tls_files *, char *,
 	    size_t);
 int	rot_open(const struct parent *);
+int	rot_grow(const struct parent *, char *, size_t);
+int	rot_zero(const struct parent *, int, char *, size_t);
 int	pg_peers_deny(struct parent *, const struct peers_deny *);
 pid_t	pg_spawn(struct parent *);
 

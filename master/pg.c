@@ -487,3 +487,69 @@ rot_open(const struct parent *p)
 	sodium_memzero(key, sizeof(key));
 	return fd;
 }
+
+/*
+ * rot-keys: a new software key appended to the file (-1: the file is
+ * full, or cannot be written; err says why), or slot `index` zeroed.
+ * The parent writes random bytes or zeros; it still never reads a key.
+ */
+static int
+rot_write(const struct parent *p, int index, char *err, size_t errlen)
+{
+	char		 path[PATH_MAX];
+	unsigned char	 key[32];
+	struct stat	 st;
+	off_t		 off;
+	int		 fd, r = -1;
+
+	snprintf(path, sizeof(path), "%s/rot.key", p->conf.datadir);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) == -1 ||
+	    fstat(fd, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto done;
+	}
+	off = index == -1 ? st.st_size : (off_t)index * 32;
+	if (index == -1 && st.st_size >= ROT_SOFT_MAX * 32) {
+		snprintf(err, errlen, "this node has %d software keys, the"
+		    " most it keeps", ROT_SOFT_MAX);
+		goto done;
+	}
+	if (index == -1)
+		randombytes_buf(key, sizeof(key));
+	else
+		memset(key, 0, sizeof(key));
+	if (pwrite(fd, key, sizeof(key), off) != sizeof(key) ||
+	    fsync(fd) == -1)
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	else
+		r = 0;
+done:
+	sodium_memzero(key, sizeof(key));
+	if (fd != -1)
+		close(fd);
+	return r;
+}
+
+int
+rot_grow(const struct parent *p, char *err, size_t errlen)
+{
+	if (rot_write(p, -1, err, errlen) == -1)
+		return -1;
+	log_info("appended a software root-of-trust key to %s/rot.key",
+	    p->conf.datadir);
+	return 0;
+}
+
+int
+rot_zero(const struct parent *p, int index, char *err, size_t errlen)
+{
+	if (index < 1 || index >= ROT_SOFT_MAX) {
+		snprintf(err, errlen, "no such software key");
+		return -1;
+	}
+	if (rot_write(p, index, err, errlen) == -1)
+		return -1;
+	log_info("zeroed software root-of-trust key %d in %s/rot.key", index,
+	    p->conf.datadir);
+	return 0;
+}

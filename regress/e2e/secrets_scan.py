@@ -5,7 +5,7 @@
 
 The test is root on the node, so it can do what kmd's hsm worker does: open
 the KEK (KEKHEX, as kmd_local holds it) with the software root-of-trust key
-file ROTKEY, then a served key's material (MATHEX, kmd_keys.material_sealed
+file ROTKEY (any of its 32-byte keys), then a served key's material (MATHEX, kmd_keys.material_sealed
 of version KEYID) with the KEK.  The material's key check value must be KCV
 (so what was opened is the real key).  Then every file under the DIRs but
 the RoT key file is searched for the KEK and the material: raw, hex (either
@@ -57,7 +57,10 @@ def main():
     rotkey, node, kekhex, keyid, mathex, want = sys.argv[1:7]
     dirs = sys.argv[7:]
     rot = open(rotkey, "rb").read()
-    kek = unseal(rot, "kmd:kek:" + node, blob_of(kekhex))
+    kek = None
+    for i in range(0, len(rot), 32):  # one 32-byte slot per software key
+        kek = kek or unseal(rot[i:i + 32], "kmd:kek:" + node,
+                            blob_of(kekhex))
     if kek is None:
         print("cannot open the KEK with the software RoT key")
         return 2

@@ -65,6 +65,17 @@ check "software in use, the KEK no longer in the token" \
 check "restarted, the KEK opens under the software key" restarted
 check "back to the token: rotate --id=kmd-rot" ctl rot-keys rotate --id=kmd-rot
 check "kmd-rot in use" inuse kmd-rot
+out=$(ctl rot-keys delete --id=kmd-rot -y 2>&1); rc=$?
+check "rot-keys delete of the key in use: refused" refused $rc "$out" \
+    "'kmd-rot' holds this node's KEK: rotate to another key first"
+out=$(ctl rot-keys delete --id=rot-2 </dev/null 2>&1); rc=$?
+check "rot-keys delete without -y and no terminal: refused" refused $rc "$out" "give -y"
+check "rot-keys delete --id=rot-2 (no longer in use)" ctl rot-keys delete --id=rot-2 -y
+LAST='"id": "rot-2"'
+check "rot-2 is gone from the token" sh -c "! $KMCTL -s $SOCK rot-keys list | grep -q '$LAST'"
+out=$(ctl rot-keys delete --id=rot-2 -y 2>&1); rc=$?
+check "deleting it again: no such key" refused $rc "$out" "the token holds no key 'rot-2'"
+check "restarted, the KEK still opens" restarted
 echo secret-password | ctl users set-password --name admin >/dev/null
 tok=$(curl -sk -d '{"username":"admin","password":"secret-password"}' \
     https://127.0.0.1:8443/api/v1/auth/tokens | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')

@@ -111,29 +111,69 @@ check "keys delete -y" k 1 delete --name=other -y
 check "gone on node 3" wait_for 10 sh -c \
     "! $C ctl 3 keys get --name=other >/dev/null 2>&1"
 
-# The same name made on two nodes at once: the nodes agree on one key
-# (the later commit wins) and replication goes on.
+# The same name made on two nodes at once: both rows stay (random ids,
+# nothing for pglogical to resolve), every node reads the same one, and
+# what either node encrypted with its own opens everywhere.
 k 1 create --name=race >"$T/race1" 2>&1 & P1=$!
 k 2 create --name=race >"$T/race2" 2>&1 & P2=$!
 wait $P1; R1=$?; wait $P2; R2=$?
 check "a race for one name: node 1 or node 2 made it" test $R1 -eq 0 -o $R2 -eq 0
 [ $R1 -eq 0 ] && [ $R2 -eq 0 ] && echo "(both nodes made 'race')"
-same_race() {
-	[ "$(for n in 1 2 3; do q "$n" "SELECT kcv FROM kmd_keys WHERE
-	    name = 'race'"; done | sort -u | grep -c .)" = 1 ]
-}
-if wait_for 30 same_race; then
-	ok "a race for one name: every node holds the same race key"
-else
-	fail "a race for one name: every node holds the same race key"
-	cat "$T/race1" "$T/race2"
-	for n in 1 2 3; do q "$n" "SELECT * FROM kmd_keys WHERE name = 'race'"; done
-fi
+RC1=$(k 1 encrypt --name=race --plaintext=one | j ciphertext)
+RC2=$(k 2 encrypt --name=race --plaintext=two | j ciphertext)
+ROWS=$(( (R1 == 0) + (R2 == 0) ))
+check "every node holds the race's $ROWS row(s)" wait_for 10 \
+    q_all 3 "SELECT count(*) FROM kmd_keys WHERE name = 'race'" "$ROWS"
+kcv_of() { $C ctl "$1" keys get --name=race | j kcv; }
+check "every node reads the same race key" sh -c \
+    "[ '$(kcv_of 1)' = '$(kcv_of 2)' ] && [ '$(kcv_of 2)' = '$(kcv_of 3)' ]"
+check "node 1's ciphertext of the race opens on node 3" sh -c \
+    "$C ctl 3 keys decrypt --name=race --ciphertext='$RC1' | grep -q b25l"
+check "node 2's ciphertext of the race opens on node 3" sh -c \
+    "$C ctl 3 keys decrypt --name=race --ciphertext='$RC2' | grep -q dHdv"
+check "no apply worker stopped on kmd_keys on any node" sh -c \
+    "! grep -q 'duplicate key value violates unique constraint .kmd_keys' $D/node*/data/pg/postgres.log"
 check "and replication goes on from both nodes" sh -c \
     "$C ctl 1 keys create --name=after1 >/dev/null && $C ctl 2 keys create --name=after2 >/dev/null"
 check "  both keys reach node 3" wait_for 10 sh -c \
     "$C ctl 3 keys get --name=after1 >/dev/null && $C ctl 3 keys get --name=after2 >/dev/null"
 check "nodes 1..3 hold the same keys" wait_for 10 same_keys 2 3
+
+# Node 2 moves its KEK to a new software key, restarts, deletes the old
+# one: its keys keep working; node 1's KEK is not touched.
+rot_in_use() { $C ctl "$1" rot-keys list | python3 -c 'import json,sys
+print([k["id"] for k in json.load(sys.stdin)["resources"] if k["inUse"]][0])'; }
+restart2() {
+	kill -TERM "$(cat "$D/node2/kmd.pid")"
+	wait_for 20 sh -c "! kill -0 $(cat "$D/node2/kmd.pid") 2>/dev/null"
+	rm -f "$D/node2/kmd.pid"
+	$C up 3 >/dev/null && wait_for 20 sh -c \
+	    "$C ctl 2 keys decrypt --name=payroll --ciphertext='$CT1' >/dev/null"
+}
+KEK2=$(q 2 "SELECT encode(kek_wrapped, 'hex') FROM kmd_local")
+KEK1=$(q 1 "SELECT encode(kek_wrapped, 'hex') FROM kmd_local")
+check "node 2: rot-keys rotate (a new software key)" $C ctl 2 rot-keys rotate
+check "software-1 holds node 2's KEK" test "$(rot_in_use 2)" = software-1
+check "the KEK is wrapped anew" test "$(q 2 "SELECT encode(kek_wrapped, 'hex') FROM kmd_local")" != "$KEK2"
+check "node 2's key file holds two keys" test "$(stat -c %s "$D/node2/data/rot.key")" = 64
+check "node 1's KEK is as it was" q_is 1 "SELECT encode(kek_wrapped, 'hex') FROM kmd_local" "$KEK1"
+check "node 2 restarted: it decrypts (KEK under software-1)" restart2
+OUT=$($C ctl 2 rot-keys delete --id=software-1 -y 2>&1); RC=$?
+check "deleting the key in use: refused" refused $RC "$OUT" "holds this node's KEK"
+OUT=$($C ctl 2 rot-keys delete --id=software -y 2>&1); RC=$?
+check "deleting the first software key: refused" refused $RC "$OUT" "fallback"
+check "a second new key: software-2" $C ctl 2 rot-keys rotate
+check "delete software-1, no longer in use" $C ctl 2 rot-keys delete --id=software-1 -y
+check "software-1 is gone from the list" sh -c \
+    "! $C ctl 2 rot-keys list | grep -q '\"software-1\"'"
+check "its slot in the file is zeros" test "$(dd if="$D/node2/data/rot.key" \
+    bs=32 skip=1 count=1 2>/dev/null | od -An -v -tx1 | tr -d ' \n' | tr -d 0)" = ""
+check "node 2 restarted again: it decrypts (KEK under software-2)" restart2
+check "  and encrypts for node 3" sh -c "$C ctl 3 keys decrypt --name=payroll \
+    --ciphertext=\"\$($C ctl 2 keys encrypt --name=payroll --plaintext=n2 |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)[\"ciphertext\"])')\" | grep -q bjI="
+OUT=$($C ctl 2 rot-keys rotate --id=software-9 2>&1); RC=$?
+check "rotate to a software key that is not there: refused" refused $RC "$OUT" "no such software root-of-trust key"
 
 # No secret in clear on disk: open the KEK and payroll's material as the
 # hsm worker would (the test is root and reads the RoT key file), then

@@ -175,7 +175,7 @@ body_rotate(const char *body, size_t len, struct rotkeys_req *rq, char *err,
 	};
 
 	memset(rq, 0, sizeof(*rq));
-	rq->rotate = 1;
+	rq->rotate = ROTKEYS_ROTATE;
 	return body_fields(body, len, f, 1, err, errlen);
 }
 

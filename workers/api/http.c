@@ -586,7 +586,8 @@ do_change(struct api *a, struct evhttp_request *req, const char *user,
 	    IMSG_CTL_CLUSTER_DELETE : IMSG_CTL_RESET, NULL, 0);
 }
 
-/* GET system/rot-keys, POST system/rot-keys/rotate {"id"} */
+/* GET system/rot-keys, POST system/rot-keys/rotate {"id"}, DELETE
+ * system/rot-keys/{id} */
 static void
 do_rotkeys(struct api *a, struct evhttp_request *req, const char *user,
     const struct timespec *t0)
@@ -596,7 +597,19 @@ do_rotkeys(struct api *a, struct evhttp_request *req, const char *user,
 	size_t			 len;
 
 	memset(&rq, 0, sizeof(rq));
-	if (evhttp_request_get_command(req) == M_POST) {
+	if (evhttp_request_get_command(req) == M_DELETE) {
+		const char *id = evhttp_uri_get_path(
+		    evhttp_request_get_evhttp_uri(req)) +
+		    strlen(API "/system/rot-keys/");
+
+		if (*id == '\0' || strlen(id) >= sizeof(rq.id) ||
+		    strchr(id, '/') != NULL) {
+			respond_error(req, 404, "no such resource", t0, user);
+			return;
+		}
+		rq.rotate = ROTKEYS_DELETE;
+		kmd_strlcpy(rq.id, id, sizeof(rq.id));
+	} else if (evhttp_request_get_command(req) == M_POST) {
 		if (read_body(req, body, &len) == -1) {
 			respond_error(req, 413, "the body is too large", t0,
 			    user);
@@ -761,6 +774,7 @@ static const struct route routes[] = {
 	{ API "/nodes/", 1, M_GET | M_DELETE, 1, do_nodes },
 	{ API "/alarms", 0, M_GET, 1, do_alarms },
 	{ API "/system/rot-keys", 0, M_GET, 1, do_rotkeys },
+	{ API "/system/rot-keys/", 1, M_DELETE, 1, do_rotkeys },
 	{ API "/system/rot-keys/rotate", 0, M_POST, 1, do_rotkeys },
 	{ API "/vault/keys2", 0, M_GET | M_POST, 1, do_keys },
 	{ API "/vault/keys2/", 1, M_GET | M_POST | M_DELETE, 1, do_keys },

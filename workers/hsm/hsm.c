@@ -29,7 +29,8 @@
 #include "worker.h"
 
 struct hsm {
-	uint8_t		*rot;		/* sodium_malloc'd, SEAL_KEYLEN */
+	uint8_t		*rot;		/* sodium_malloc'd, nrot key slots */
+	int		 nrot;
 	int		 hsm;		/* an HSM is configured */
 	struct p11	*p11;		/* and open; NULL: see err */
 	char		 err[KMD_ERR_MAX];
@@ -58,27 +59,71 @@ hsm_fail(struct kchan *ch, uint32_t reqid, const char *fmt, ...)
 	return kchan_send(ch, IMSG_HSM_ERROR, reqid, -1, msg, strlen(msg) + 1);
 }
 
+/* Read the software keys from the file the parent passed: -1 if none. */
+static int
+rot_load(struct hsm *h, struct kmsg *m)
+{
+	ssize_t	 n;
+
+	if (m->fd == -1)
+		return -1;
+	if (h->rot == NULL && (h->rot = sodium_malloc(ROT_SOFT_MAX *
+	    SEAL_KEYLEN)) == NULL)
+		fatal("%s: sodium_malloc", __func__);
+	n = pread(m->fd, h->rot, ROT_SOFT_MAX * SEAL_KEYLEN, 0);
+	kmsg_closefd(m);
+	if (n < SEAL_KEYLEN || n % SEAL_KEYLEN != 0) {
+		log_warnx("the root-of-trust key file is unreadable or short");
+		sodium_free(h->rot);
+		h->rot = NULL;
+		h->nrot = 0;
+		return 0;
+	}
+	h->nrot = (int)(n / SEAL_KEYLEN);
+	return 0;
+}
+
 static int
 hsm_rot_fd(struct kchan *ch, struct kmsg *m, void *arg)
 {
 	struct worker	*w = arg;
-	struct hsm	*h = w->ctx;
-	ssize_t		 n;
 
 	(void)ch;
-	if (m->fd == -1)
-		return -1;
-	if (h->rot == NULL && (h->rot = sodium_malloc(SEAL_KEYLEN)) == NULL)
-		fatal("%s: sodium_malloc", __func__);
-	n = pread(m->fd, h->rot, SEAL_KEYLEN, 0);
-	kmsg_closefd(m);
-	if (n != SEAL_KEYLEN) {
-		log_warnx("the root-of-trust key file is unreadable or short");
-		sodium_free(h->rot);
-	p11_close(h->p11);
-		h->rot = NULL;
+	return rot_load(w->ctx, m);
+}
+
+/* Software key `id` ("software", "software-N"), or NULL; its slot in *i. */
+static const uint8_t *
+soft_key(const struct hsm *h, const char *id, int *i)
+{
+	static const uint8_t	 zero[SEAL_KEYLEN];
+	char			*end;
+	long			 n = 0;
+
+	if (strncmp(id, "software", 8) != 0 || h->rot == NULL)
+		return NULL;
+	if (id[8] != '\0') {
+		if (id[8] != '-' || id[9] < '1' || id[9] > '9')
+			return NULL;
+		n = strtol(id + 9, &end, 10);
+		if (*end != '\0')
+			return NULL;
 	}
-	return 0;
+	if (n >= h->nrot || sodium_memcmp(h->rot + n * SEAL_KEYLEN, zero,
+	    SEAL_KEYLEN) == 0)
+		return NULL;
+	if (i != NULL)
+		*i = (int)n;
+	return h->rot + n * SEAL_KEYLEN;
+}
+
+static void
+soft_name(int i, char *buf, size_t len)
+{
+	if (i == 0)
+		snprintf(buf, len, "software");
+	else
+		snprintf(buf, len, "software-%d", i);
 }
 
 /*
@@ -138,7 +183,7 @@ rot_seal(struct hsm *h, const char *ad, const void *pt, size_t ptlen,
 	if (h->p11 != NULL)
 		return p11_seal(h->p11, NULL, ad, pt, ptlen, out, outlen,
 		    h->err, sizeof(h->err));
-	return seal_hex(h->rot, ad, pt, ptlen, out, outlen);
+	return seal_hex(h->rot, ad, pt, ptlen, out, outlen);	/* "software" */
 }
 
 /*
@@ -150,11 +195,20 @@ static int
 rot_unseal(struct hsm *h, const char *ad, const char *in, uint8_t *pt,
     size_t ptmax, size_t *ptlen)
 {
+	const uint8_t	*k;
+	char		 id[32];
+	int		 i;
+
 	if (h->p11 != NULL && p11_sealed(in) && p11_unseal(h->p11, ad, in,
 	    pt, ptmax, ptlen, h->err, sizeof(h->err)) == 0)
 		return 0;
-	return h->rot != NULL ? unseal_hex(h->rot, ad, in, pt, ptmax,
-	    ptlen) : -1;
+	for (i = 0; i < h->nrot; i++) {
+		soft_name(i, id, sizeof(id));
+		if ((k = soft_key(h, id, NULL)) != NULL && unseal_hex(k, ad,
+		    in, pt, ptmax, ptlen) == 0)
+			return 0;
+	}
+	return -1;
 }
 
 static void	ad(char *, size_t, const char *, const char *);
@@ -172,11 +226,13 @@ hsm_rot_list(struct kchan *ch, struct kmsg *m, void *arg)
 
 	if ((rk = calloc(1, sizeof(*rk))) == NULL)
 		fatal("%s", __func__);
-	if (h->rot != NULL) {
-		kmd_strlcpy(rk->keys[0].id, "software", sizeof(rk->keys[0].id));
-		kmd_strlcpy(rk->keys[0].kind, "software",
+	for (i = 0; i < h->nrot; i++) {
+		soft_name(i, rk->keys[rk->n].id, sizeof(rk->keys[0].id));
+		if (soft_key(h, rk->keys[rk->n].id, NULL) == NULL)
+			continue;
+		kmd_strlcpy(rk->keys[rk->n].kind, "software",
 		    sizeof(rk->keys[0].kind));
-		rk->n = 1;
+		rk->n++;
 	}
 	if (h->p11 != NULL)
 		n = p11_labels(h->p11, labels, KMD_ROTKEYS_MAX - rk->n);
@@ -194,46 +250,49 @@ hsm_rot_list(struct kchan *ch, struct kmsg *m, void *arg)
 
 /*
  * rot-keys rotate: open the KEK under whichever key holds it, wrap it
- * under `to` ("software", a token key's label, made if missing, or "" for
- * a new token key).  The KEK itself does not change.
+ * under `to`: "software" or "software-N", a token key's label (made if
+ * missing), or "" for a new key: in the token with an HSM, otherwise a
+ * new software key, which the parent appends to the key file first
+ * (ROT_GROW, then ROT_GROWN back here).  The KEK itself does not change.
  */
 static int
-hsm_rewrap(struct kchan *ch, struct kmsg *m, void *arg)
+rewrap(struct hsm *h, struct kchan *ch, uint32_t reqid,
+    const struct hsm_rewrap *req)
 {
-	struct worker		*w = arg;
-	struct hsm		*h = w->ctx;
-	struct hsm_rewrap	 req, out;
+	struct hsm_rewrap	 out;
+	const uint8_t		*soft;
 	uint8_t			*kek;
 	char			 a[128];
 	int			 r;
 
-	memcpy(&req, m->data, sizeof(req));
-	if (!TERMINATED(req.node_id) || !TERMINATED(req.to) ||
-	    !TERMINATED(req.kek_wrapped))
-		return -1;
 	memset(&out, 0, sizeof(out));
-	kmd_strlcpy(out.node_id, req.node_id, sizeof(out.node_id));
-	if (req.to[0] == '\0')
+	kmd_strlcpy(out.node_id, req->node_id, sizeof(out.node_id));
+	if (req->to[0] == '\0' && !h->hsm)
+		return kchan_send(ch, IMSG_ROT_GROW, reqid, -1, req,
+		    sizeof(*req));
+	if (req->to[0] == '\0')
 		snprintf(out.to, sizeof(out.to), "kmd-rot-%lld",
 		    (long long)time(NULL));
 	else
-		kmd_strlcpy(out.to, req.to, sizeof(out.to));
-	if (strcmp(out.to, "software") == 0 ? h->rot == NULL : h->p11 == NULL)
-		return hsm_fail(ch, m->hdr.reqid, "rot-keys rotate: %s",
-		    strcmp(out.to, "software") == 0 ? "this node has no"
-		    " software root-of-trust key" : h->hsm ? h->err :
-		    "this node has no HSM (hsm in kmd.conf); the only key is"
-		    " \"software\"");
+		kmd_strlcpy(out.to, req->to, sizeof(out.to));
+	soft = soft_key(h, out.to, NULL);
+	if (strncmp(out.to, "software", 8) == 0 ? soft == NULL :
+	    h->p11 == NULL)
+		return hsm_fail(ch, reqid, "rot-keys rotate: %s",
+		    strncmp(out.to, "software", 8) == 0 ? "this node has no"
+		    " such software root-of-trust key (rot-keys list)" :
+		    h->hsm ? h->err : "this node has no HSM (hsm in kmd.conf);"
+		    " its keys are software ones (rot-keys list)");
 	if ((kek = sodium_malloc(SEAL_KEYLEN)) == NULL)
 		fatal("%s", __func__);
-	ad(a, sizeof(a), "kek", req.node_id);
-	if (kek_open(h, req.node_id, req.kek_wrapped, kek) == -1) {
+	ad(a, sizeof(a), "kek", req->node_id);
+	if (kek_open(h, req->node_id, req->kek_wrapped, kek) == -1) {
 		sodium_free(kek);
-		return hsm_fail(ch, m->hdr.reqid, "rot-keys rotate: the KEK"
-		    " opens under none of this node's root-of-trust keys");
+		return hsm_fail(ch, reqid, "rot-keys rotate: the KEK opens"
+		    " under none of this node's root-of-trust keys");
 	}
-	if (strcmp(out.to, "software") == 0)
-		r = seal_hex(h->rot, a, kek, SEAL_KEYLEN, out.kek_wrapped,
+	if (soft != NULL)
+		r = seal_hex(soft, a, kek, SEAL_KEYLEN, out.kek_wrapped,
 		    sizeof(out.kek_wrapped));
 	else
 		r = p11_seal(h->p11, out.to, a, kek, SEAL_KEYLEN,
@@ -241,12 +300,77 @@ hsm_rewrap(struct kchan *ch, struct kmsg *m, void *arg)
 		    sizeof(h->err));
 	sodium_free(kek);
 	if (r == -1)
-		return hsm_fail(ch, m->hdr.reqid, "rot-keys rotate: %s",
-		    h->err);
+		return hsm_fail(ch, reqid, "rot-keys rotate: %s", h->err);
 	log_info("the KEK of node %s is now wrapped under root-of-trust key"
 	    " '%s'", out.node_id, out.to);
-	return kchan_send(ch, IMSG_HSM_REWRAPPED, m->hdr.reqid, -1, &out,
+	return kchan_send(ch, IMSG_HSM_REWRAPPED, reqid, -1, &out,
 	    sizeof(out));
+}
+
+static int
+hsm_rewrap(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct worker		*w = arg;
+	const struct hsm_rewrap	*req = (const void *)m->data;
+
+	if (!TERMINATED(req->node_id) || !TERMINATED(req->to) ||
+	    !TERMINATED(req->kek_wrapped))
+		return -1;
+	return rewrap(w->ctx, ch, m->hdr.reqid, req);
+}
+
+/* The parent appended a software key: wrap the KEK under it. */
+static int
+hsm_rot_grown(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct worker		*w = arg;
+	struct hsm		*h = w->ctx;
+	struct hsm_rewrap	 req;
+
+	memcpy(&req, m->data, sizeof(req));
+	if (!TERMINATED(req.node_id) || !TERMINATED(req.kek_wrapped) ||
+	    rot_load(h, m) == -1)
+		return -1;
+	if (h->nrot < 2)
+		return hsm_fail(ch, m->hdr.reqid, "rot-keys rotate: no new"
+		    " software key");
+	soft_name(h->nrot - 1, req.to, sizeof(req.to));
+	return rewrap(h, ch, m->hdr.reqid, &req);
+}
+
+/*
+ * rot-keys delete: a token key is destroyed here; a software key's slot
+ * is zeroed by the parent, which then passes the file again and tells
+ * the joiner.  The joiner has checked that the KEK is not under it.
+ */
+static int
+hsm_rot_delete(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct worker		*w = arg;
+	struct hsm		*h = w->ctx;
+	const struct rotkeys_req *rq = (const void *)m->data;
+	struct rot_slot		 rs;
+	char			 err[256];
+	int			 n;
+
+	if (!TERMINATED(rq->id))
+		return -1;
+	memset(&rs, 0, sizeof(rs));
+	kmd_strlcpy(rs.id, rq->id, sizeof(rs.id));
+	if (soft_key(h, rq->id, &rs.index) != NULL)
+		return kchan_send(ch, IMSG_ROT_ZERO, m->hdr.reqid, -1, &rs,
+		    sizeof(rs));
+	if (strncmp(rq->id, "software", 8) == 0 || h->p11 == NULL)
+		return hsm_fail(ch, m->hdr.reqid, "rot-keys delete: this node"
+		    " has no key '%s' (rot-keys list)", rq->id);
+	if ((n = p11_destroy(h->p11, rq->id, err, sizeof(err))) == -1)
+		return hsm_fail(ch, m->hdr.reqid, "rot-keys delete: %s", err);
+	if (n == 0)
+		return hsm_fail(ch, m->hdr.reqid, "rot-keys delete: the token"
+		    " holds no key '%s' (rot-keys list)", rq->id);
+	log_info("destroyed the root-of-trust key '%s' in the token", rq->id);
+	return kchan_send(ch, IMSG_HSM_ROT_DELETED, m->hdr.reqid, -1, rq,
+	    sizeof(*rq));
 }
 
 static void
@@ -918,6 +1042,10 @@ static const struct kmsg_handler hsm_handlers[] = {
 	{ IMSG_HSM_ROT_LIST, 0, FROM(PROC_PARENT), hsm_rot_list },
 	{ IMSG_HSM_REWRAP, sizeof(struct hsm_rewrap), FROM(PROC_PARENT),
 	    hsm_rewrap },
+	{ IMSG_HSM_ROT_GROWN, sizeof(struct hsm_rewrap), FROM(PROC_PARENT),
+	    hsm_rot_grown },
+	{ IMSG_HSM_ROT_DELETE, sizeof(struct rotkeys_req), FROM(PROC_PARENT),
+	    hsm_rot_delete },
 	{ IMSG_HSM_CLUSTER_CREATE, sizeof(struct hsm_create),
 	    FROM(PROC_PARENT), hsm_create },
 	{ IMSG_HSM_TLS_INSTALL, sizeof(struct hsm_tls_install),

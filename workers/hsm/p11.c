@@ -340,6 +340,26 @@ p11_unseal(struct p11 *p, const char *ad, const char *in, uint8_t *pt,
 	return r;
 }
 
+/* Destroy every secret key labelled `label`: how many, or -1. */
+int
+p11_destroy(struct p11 *p, const char *label, char *err, size_t errlen)
+{
+	CK_RV	 rv;
+	int	 i, n;
+
+	if (find_keys(p, label, err, errlen) == -1)
+		return -1;
+	n = p->nkeys;
+	for (i = 0; i < n; i++)
+		if ((rv = p->f->C_DestroyObject(p->s, p->keys[i])) != CKR_OK) {
+			snprintf(err, errlen, "destroying key '%s': %s", label,
+			    rv_name(rv));
+			return -1;
+		}
+	p->nkeys = 0;
+	return n;
+}
+
 /* The labels of the token's secret keys, each once; how many. */
 int
 p11_labels(struct p11 *p, char labels[][64], int max)

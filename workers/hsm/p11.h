@@ -12,6 +12,7 @@ struct p11	*p11_open(const char *, const char *, const char *,
 void		 p11_close(struct p11 *);
 int		 p11_seal(struct p11 *, const char *, const char *,
 		    const void *, size_t, char *, size_t, char *, size_t);
+int		 p11_destroy(struct p11 *, const char *, char *, size_t);
 int		 p11_labels(struct p11 *, char [][64], int);
 const char	*p11_label(const struct p11 *);
 int		 p11_sealed(const char *);

@@ -52,19 +52,16 @@
 #define SKEW_MAX	2.0		/* seconds */
 #define DOWN_MAX	15		/* seconds a subscription may be down */
 /*
- * The initial copy goes faster into kmd_keys without its second unique
- * index: it is dropped in the wipe and built again once the copy is in,
- * before any change streams (and after a kill, so a node never stays
- * without it).
+ * The initial copy goes faster into kmd_keys without its second index:
+ * it is dropped in the wipe and built again once the copy is in, before
+ * any change streams (and after a kill, so a node never stays without
+ * it).
  */
-#define SQL_KEYS_UNIQUE_DROP \
-	"ALTER TABLE kmd_keys DROP CONSTRAINT IF EXISTS" \
-	" kmd_keys_name_version_key"
-#define SQL_KEYS_UNIQUE_ADD \
-	"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_constraint WHERE conname =" \
-	" 'kmd_keys_name_version_key') THEN ALTER TABLE kmd_keys ADD" \
-	" CONSTRAINT kmd_keys_name_version_key UNIQUE (name, version);" \
-	" END IF; END $$"
+#define SQL_KEYS_INDEX_DROP \
+	"DROP INDEX IF EXISTS kmd_keys_name_version"
+#define SQL_KEYS_INDEX_ADD \
+	"CREATE INDEX IF NOT EXISTS kmd_keys_name_version ON kmd_keys (name," \
+	" version)"
 #define SQL_SUBS_STOP \
 	"SELECT pglogical.alter_subscription_disable(sub_name, true) FROM" \
 	" pglogical.subscription"
@@ -254,16 +251,6 @@ poll_again(struct join *jn, void (*fn)(struct join *))
 	evtimer_add(jn->timer, &tv);
 }
 
-static void
-kick_done(struct pq *db, PGresult *res, void *arg)
-{
-	(void)db;
-	(void)arg;
-	if (!pq_ok(res))
-		log_debug("restarting a subscription: %s", res ?
-		    PQresultErrorMessage(res) : "no connection");
-}
-
 /*
  * A local subscription is down: its apply worker died.  In the overlap
  * of a join the same row can come through two subscriptions at the same
@@ -274,16 +261,12 @@ kick_done(struct pq *db, PGresult *res, void *arg)
 static void
 kick(struct join *jn, const char *sub)
 {
-	const char	*p[1] = { sub };
-
 	if (jn->kicked_at != 0 && mono_ms() - jn->kicked_at < 2000)
 		return;
 	jn->kicked_at = mono_ms();
 	log_info("join of node %s: restarting subscription %s", jn->node_id,
 	    sub);
-	pq_query(jn->j->jdb, "SELECT pglogical.alter_subscription_disable($1,"
-	    " true), pglogical.alter_subscription_enable($1, true)", 1, p,
-	    kick_done, NULL);
+	sub_restart(jn->j->jdb, sub);
 }
 
 /* A subscription that stays down too long kills the join. */
@@ -465,7 +448,7 @@ join_kill(struct join *jn, const char *fmt, ...)
 	jn->reqid = 0;
 	p[0] = why;
 	/* Best effort, each on its own: the member may be the one gone. */
-	pq_query(jn->j->jdb, SQL_KEYS_UNIQUE_ADD, 0, NULL, kill_done, NULL);
+	pq_query(jn->j->jdb, SQL_KEYS_INDEX_ADD, 0, NULL, kill_done, NULL);
 	pq_query(jn->j->jdb, "UPDATE kmd_local SET join_state = 'k',"
 	    " join_error = $1, join_progress = NULL", 1, p, kill_done, NULL);
 	subs_drop_later(jn->j);
@@ -951,7 +934,7 @@ sync_polled(struct join *jn, PGresult *res)
 	}
 	log_info("join of node %s: initial sync done (%lld MB)", jn->node_id,
 	    atoll(PQgetvalue(res, 0, 3)) / 1048576);
-	jq(jn, "building kmd_keys' unique index", SQL_KEYS_UNIQUE_ADD, 0,
+	jq(jn, "building kmd_keys' (name, version) index", SQL_KEYS_INDEX_ADD, 0,
 	    NULL, sync_indexed);
 }
 
@@ -1072,7 +1055,7 @@ wipe_polled(struct join *jn, PGresult *res)
 	    " pglogical.drop_node(n.node_name, true) FROM pglogical.node n JOIN"
 	    " pglogical.local_node l ON l.node_id = n.node_id; BEGIN; TRUNCATE"
 	    " kmd_cluster, kmd_nodes, kmd_node_health, kmd_users, kmd_keys,"
-	    " kmd_join_markers; " SQL_KEYS_UNIQUE_DROP "; DELETE FROM"
+	    " kmd_join_markers; " SQL_KEYS_INDEX_DROP "; DELETE FROM"
 	    " kmd_local; COMMIT", 0, NULL, stage_wiped);
 }
 
@@ -1390,5 +1373,5 @@ join_interrupted(struct joiner *j)
 	pq_query(j->jdb, "SELECT pglogical.alter_subscription_disable(sub_name,"
 	    " true) FROM pglogical.subscription, kmd_local WHERE join_state ="
 	    " 'k'", 0, NULL, kill_done, NULL);
-	pq_query(j->jdb, SQL_KEYS_UNIQUE_ADD, 0, NULL, kill_done, NULL);
+	pq_query(j->jdb, SQL_KEYS_INDEX_ADD, 0, NULL, kill_done, NULL);
 }

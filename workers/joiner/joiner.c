@@ -327,6 +327,33 @@ op_start(struct joiner *j, struct kchan *ch, uint32_t reqid,
 	return j->op;
 }
 
+static void
+restarted(struct pq *db, PGresult *res, void *arg)
+{
+	(void)db;
+	(void)arg;
+	if (!pq_ok(res))
+		log_debug("restarting a subscription: %s", res ?
+		    PQresultErrorMessage(res) : "no connection");
+}
+
+/*
+ * Restart a subscription whose apply worker died (an error on a row that
+ * came through two subscriptions, or from a local write, at the same
+ * moment): pglogical's manager would notice only when it next wakes, up
+ * to minutes later.  One statement, so that the immediate disable is in
+ * no transaction block.
+ */
+void
+sub_restart(struct pq *db, const char *sub)
+{
+	const char	*p[1] = { sub };
+
+	pq_query(db, "SELECT pglogical.alter_subscription_disable($1, true),"
+	    " pglogical.alter_subscription_enable($1, true)", 1, p, restarted,
+	    NULL);
+}
+
 int
 joiner_hsm_error(struct kchan *ch, struct kmsg *m, void *arg)
 {
@@ -419,6 +446,8 @@ static const struct kmsg_handler joiner_handlers[] = {
 	    joiner_rot_keys },
 	{ IMSG_HSM_REWRAPPED, sizeof(struct hsm_rewrap), FROM(PROC_PARENT),
 	    joiner_rewrapped },
+	{ IMSG_HSM_ROT_DELETED, sizeof(struct rotkeys_req), FROM(PROC_PARENT),
+	    joiner_rot_deleted },
 	{ IMSG_KEYS, sizeof(struct keys_req), FROM(PROC_PARENT), joiner_keys },
 	{ IMSG_HSM_KEY_MADE, sizeof(struct hsm_key_made), FROM(PROC_PARENT),
 	    joiner_key_made },

@@ -85,6 +85,7 @@ int	op_busy(struct joiner *, struct kchan *, uint32_t, const char *);
 int	own_host(struct joiner *, struct kchan *, uint32_t, const char *,
 	    const char *, char *, size_t);
 int	joiner_hsm_error(struct kchan *, struct kmsg *, void *);
+void	sub_restart(struct pq *, const char *);
 
 /* join.c */
 int	joiner_cluster_csr(struct kchan *, struct kmsg *, void *);
@@ -128,6 +129,7 @@ void	reconcile_free(struct joiner *);
 int	joiner_rotkeys(struct kchan *, struct kmsg *, void *);
 int	joiner_rot_keys(struct kchan *, struct kmsg *, void *);
 int	joiner_rewrapped(struct kchan *, struct kmsg *, void *);
+int	joiner_rot_deleted(struct kchan *, struct kmsg *, void *);
 
 /* users.c */
 int	joiner_user_set(struct kchan *, struct kmsg *, void *);

@@ -6,11 +6,12 @@
  * data; this node keeps only that.  Encrypt and decrypt send the sealed
  * material with the caller's data to the hsm worker and its answer back.
  *
- * A version's id is derived from the name and the version number, so
- * that two nodes creating the same name at the same moment collide on
- * the primary key, where pglogical resolves the conflict (the later
- * commit wins on every node), and never on the (name, version) index,
- * which would stop replication.
+ * Rows never conflict between nodes: each has a random id, and when two
+ * nodes make the same name or version at the same moment both rows stay
+ * (schema v8 says why).  Every node then reads the same one, the row with
+ * the smallest id, and decrypt tries each row of the version the
+ * ciphertext names, so what either node encrypted in the meantime still
+ * opens.
  *
  * Requests run concurrently, each on its own struct kreq, over a
  * connection of their own so that a cluster operation does not hold
@@ -31,6 +32,7 @@
 #include "util.h"
 
 #define HSM_WAIT	10		/* seconds for the hsm's answer */
+#define ALTS_MAX	4		/* rows of one version, decrypt tries */
 
 struct kreq {
 	TAILQ_ENTRY(kreq)	 entry;
@@ -40,55 +42,64 @@ struct kreq {
 	struct keys_req		 rq;
 	struct key_info		 info;		/* the key, as answered */
 	char			 key_id[KMD_NODEID_MAX];	/* version's */
+	char			 node_id[KMD_NODEID_MAX];
+	char			 kek[KMD_WRAPPED_MAX];
+	struct {
+		char		 key_id[KMD_NODEID_MAX];
+		char		 sealed[KMD_MATERIAL_MAX];
+	}			 alts[ALTS_MAX];	/* decrypt: the rows */
+	int			 nalts, alt;
 };
 
 static const char *const opname[KEYS_OPS] = {
 	"create", "list", "get", "delete", "rotate", "encrypt", "decrypt"
 };
 
-/* The columns of a key's answer (key_info), then a lookup's extra ones. */
+/*
+ * The columns of a key's answer (key_info), then a lookup's extra ones.
+ * Of two rows for one name and version, every node reads the one with
+ * the smallest id.
+ */
 #define KEY_COLS \
 	"k.name, k.version, k.algorithm, k.size, k.kcv, " \
 	SQL_ISO("k.created") ", " SQL_ISO("(SELECT min(z.created) FROM" \
-	" kmd_keys z WHERE z.name = k.name)")
+	" kmd_keys z WHERE z.name = k.name)") ", coalesce((SELECT z.key_id" \
+	" FROM kmd_keys z WHERE z.name = k.name AND z.version = 0 ORDER BY" \
+	" z.key_id LIMIT 1), k.key_id)"
 
 /*
- * One version of a key ($2: a version, or NULL for the latest), named by
- * its name ($1) or by the id of any of its versions ($3), with what the
- * hsm needs to open it.
+ * A version of a key ($2: a version, or NULL for the latest), named by its
+ * name ($1) or by the id of any of its versions ($3), with what the hsm
+ * needs to open it; the first row is the one read, the others (of the
+ * same version) are for decrypt.
  */
 #define SQL_LOOKUP \
 	"SELECT " KEY_COLS ", k.key_id, encode(k.material_sealed, 'hex')," \
 	" l.node_id, encode(l.kek_wrapped, 'hex') FROM kmd_keys k LEFT JOIN" \
 	" kmd_local l ON true WHERE k.name = coalesce((SELECT y.name FROM" \
-	" kmd_keys y WHERE y.key_id = $3::uuid), $1) AND ($2::int IS NULL OR" \
-	" k.version = $2::int) ORDER BY k.version DESC LIMIT 1"
+	" kmd_keys y WHERE y.key_id = $3::uuid), $1) AND k.version =" \
+	" coalesce($2::int, (SELECT max(x.version) FROM kmd_keys x WHERE" \
+	" x.name = k.name)) ORDER BY k.key_id LIMIT 4"
 
 #define SQL_LIST \
-	"WITH f AS (SELECT name, max(version) AS v FROM kmd_keys GROUP BY" \
-	" name), t AS (SELECT count(*) AS n FROM f) SELECT t.n, k.* FROM t" \
-	" LEFT JOIN LATERAL (SELECT " KEY_COLS " FROM f JOIN kmd_keys k ON" \
-	" k.name = f.name AND k.version = f.v ORDER BY k.name OFFSET $1" \
-	" LIMIT $2) k ON true"
+	"WITH f AS (SELECT DISTINCT ON (name) * FROM kmd_keys ORDER BY name," \
+	" version DESC, key_id), t AS (SELECT count(*) AS n FROM f) SELECT" \
+	" t.n, k.* FROM t LEFT JOIN LATERAL (SELECT " KEY_COLS " FROM f k" \
+	" ORDER BY k.name OFFSET $1 LIMIT $2) k ON true"
 
+/* The one writer (schema v8): NULL when this node has the version. */
 #define SQL_INSERT \
-	"INSERT INTO kmd_keys (key_id, name, version, algorithm, size, kcv," \
-	" material_sealed) VALUES ($1::uuid, $2, $3::int, 'aes', $4::int, $5," \
-	" decode($6, 'hex')) ON CONFLICT DO NOTHING RETURNING " \
-	SQL_ISO("created")
+	"SELECT " SQL_ISO("t") " FROM kmd_key_add($1::uuid, $2, $3::int," \
+	" $4::int, $5, decode($6, 'hex')) t WHERE t IS NOT NULL"
 
-/* The id of a key's version: a UUID (version 8) hashed from both. */
+/* A new row's id: a random UUID (version 4). */
 static void
-key_uuid(const char *name, int version, char *out, size_t len)
+random_uuid(char *out, size_t len)
 {
 	uint8_t	 h[16];
-	char	 in[KMD_KEYNAME_MAX + 32];
-	int	 n;
 
-	n = snprintf(in, sizeof(in), "kmd-key:%s:%d", name, version);
-	crypto_generichash(h, sizeof(h), (const uint8_t *)in, (size_t)n, NULL,
-	    0);
-	h[6] = (h[6] & 0x0f) | 0x80;
+	randombytes_buf(h, sizeof(h));
+	h[6] = (h[6] & 0x0f) | 0x40;
 	h[8] = (h[8] & 0x3f) | 0x80;
 	snprintf(out, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
 	    "%02x%02x%02x%02x%02x%02x", h[0], h[1], h[2], h[3], h[4], h[5],
@@ -131,6 +142,7 @@ kr_free(struct kreq *kr)
 	free(kr);
 }
 
+static void	crypt_send(struct kreq *);
 static void	kr_fail(struct kreq *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 
@@ -194,13 +206,13 @@ to_hsm(struct kreq *kr, uint16_t type, const void *data, size_t len)
 	kchan_send(kr->j->w->parent, type, kr->reqid, -1, data, len);
 }
 
-/* Columns 0-6 of a row (KEY_COLS from col) into a key_info. */
+/* Columns 0-7 of a row (KEY_COLS from col) into a key_info. */
 static void
 info_from(struct key_info *ki, PGresult *res, int row, int col)
 {
 	memset(ki, 0, sizeof(*ki));
 	kmd_strlcpy(ki->name, PQgetvalue(res, row, col), sizeof(ki->name));
-	key_uuid(ki->name, 0, ki->id, sizeof(ki->id));
+	kmd_strlcpy(ki->id, PQgetvalue(res, row, col + 7), sizeof(ki->id));
 	ki->version = atoi(PQgetvalue(res, row, col + 1));
 	kmd_strlcpy(ki->algorithm, PQgetvalue(res, row, col + 2),
 	    sizeof(ki->algorithm));
@@ -312,7 +324,15 @@ keys_hsm_error(struct joiner *j, uint32_t reqid, const char *msg)
 
 	if ((kr = kr_find(j, reqid)) == NULL)
 		return 0;
-	if (kr->timer != NULL)
+	if (kr->timer == NULL)
+		return 1;
+	if (kr->rq.op == KEYS_DECRYPT && kr->alt + 1 < kr->nalts) {
+		/* another node's row of this version: it may open */
+		event_free(kr->timer);
+		kr->timer = NULL;
+		kr->alt++;
+		crypt_send(kr);
+	} else
 		kr_fail(kr, "%s", msg);
 	return 1;
 }
@@ -334,18 +354,39 @@ deleted(struct pq *db, PGresult *res, void *arg)
 	kr_info_done(kr);
 }
 
+/* Encrypt with, or decrypt with row kr->alt of, the version found. */
+static void
+crypt_send(struct kreq *kr)
+{
+	struct hsm_key_crypt	*kc;
+
+	if ((kc = calloc(1, sizeof(*kc))) == NULL)
+		fatal("%s", __func__);
+	kc->decrypt = kr->rq.op == KEYS_DECRYPT;
+	kc->version = kr->info.version;
+	kmd_strlcpy(kr->key_id, kr->alts[kr->alt].key_id, sizeof(kr->key_id));
+	kmd_strlcpy(kc->node_id, kr->node_id, sizeof(kc->node_id));
+	kmd_strlcpy(kc->kek_wrapped, kr->kek, sizeof(kc->kek_wrapped));
+	kmd_strlcpy(kc->key_id, kr->key_id, sizeof(kc->key_id));
+	kmd_strlcpy(kc->sealed, kr->alts[kr->alt].sealed, sizeof(kc->sealed));
+	memcpy(kc->data, kr->rq.data, sizeof(kc->data));
+	to_hsm(kr, IMSG_HSM_KEY_CRYPT, kc, sizeof(*kc));
+	sodium_memzero(kc, sizeof(*kc));
+	free(kc);
+}
+
 /* The key looked up: go on with the operation. */
 static void
 found(struct pq *db, PGresult *res, void *arg)
 {
 	struct kreq		*kr = arg;
 	struct hsm_key_make	 mk;
-	struct hsm_key_crypt	*kc;
 	const char		*p[1];
+	int			 i;
 
 	if (kr_result(kr, db, res) == -1)
 		return;
-	if (PQntuples(res) != 1) {
+	if (PQntuples(res) < 1) {
 		if (kr->rq.op == KEYS_DECRYPT)
 			kr_fail(kr, "no key '%s' with the version the"
 			    " ciphertext names", kr->rq.name);
@@ -354,11 +395,19 @@ found(struct pq *db, PGresult *res, void *arg)
 		return;
 	}
 	info_from(&kr->info, res, 0, 0);
-	kmd_strlcpy(kr->key_id, PQgetvalue(res, 0, 7), sizeof(kr->key_id));
-	if (PQgetisnull(res, 0, 9)) {
+	if (PQgetisnull(res, 0, 10)) {
 		kr_fail(kr, "this node is in no cluster, so it holds no KEK");
 		return;
 	}
+	kmd_strlcpy(kr->node_id, PQgetvalue(res, 0, 10), sizeof(kr->node_id));
+	kmd_strlcpy(kr->kek, PQgetvalue(res, 0, 11), sizeof(kr->kek));
+	for (i = 0; i < PQntuples(res) && i < ALTS_MAX; i++) {
+		kmd_strlcpy(kr->alts[i].key_id, PQgetvalue(res, i, 8),
+		    sizeof(kr->alts[i].key_id));
+		kmd_strlcpy(kr->alts[i].sealed, PQgetvalue(res, i, 9),
+		    sizeof(kr->alts[i].sealed));
+	}
+	kr->nalts = kr->rq.op == KEYS_DECRYPT ? i : 1;
 	switch (kr->rq.op) {
 	case KEYS_GET:
 		kr_info_done(kr);
@@ -371,33 +420,16 @@ found(struct pq *db, PGresult *res, void *arg)
 	case KEYS_ROTATE:
 		memset(&mk, 0, sizeof(mk));
 		kr->info.version++;
-		key_uuid(kr->info.name, kr->info.version, kr->key_id,
-		    sizeof(kr->key_id));
-		kmd_strlcpy(mk.node_id, PQgetvalue(res, 0, 9),
-		    sizeof(mk.node_id));
-		kmd_strlcpy(mk.kek_wrapped, PQgetvalue(res, 0, 10),
-		    sizeof(mk.kek_wrapped));
+		random_uuid(kr->key_id, sizeof(kr->key_id));
+		kmd_strlcpy(mk.node_id, kr->node_id, sizeof(mk.node_id));
+		kmd_strlcpy(mk.kek_wrapped, kr->kek, sizeof(mk.kek_wrapped));
 		kmd_strlcpy(mk.key_id, kr->key_id, sizeof(mk.key_id));
 		mk.size = kr->info.size;
 		to_hsm(kr, IMSG_HSM_KEY_MAKE, &mk, sizeof(mk));
 		break;
 	case KEYS_ENCRYPT:
 	case KEYS_DECRYPT:
-		if ((kc = calloc(1, sizeof(*kc))) == NULL)
-			fatal("%s", __func__);
-		kc->decrypt = kr->rq.op == KEYS_DECRYPT;
-		kc->version = kr->info.version;
-		kmd_strlcpy(kc->node_id, PQgetvalue(res, 0, 9),
-		    sizeof(kc->node_id));
-		kmd_strlcpy(kc->kek_wrapped, PQgetvalue(res, 0, 10),
-		    sizeof(kc->kek_wrapped));
-		kmd_strlcpy(kc->key_id, kr->key_id, sizeof(kc->key_id));
-		kmd_strlcpy(kc->sealed, PQgetvalue(res, 0, 8),
-		    sizeof(kc->sealed));
-		memcpy(kc->data, kr->rq.data, sizeof(kc->data));
-		to_hsm(kr, IMSG_HSM_KEY_CRYPT, kc, sizeof(*kc));
-		sodium_memzero(kc, sizeof(*kc));
-		free(kc);
+		crypt_send(kr);
 		break;
 	}
 }
@@ -560,8 +592,8 @@ joiner_keys(struct kchan *ch, struct kmsg *m, void *arg)
 		kmd_strlcpy(kr->info.algorithm, "aes",
 		    sizeof(kr->info.algorithm));
 		kr->info.size = kr->rq.size;
-		key_uuid(kr->info.name, 0, kr->info.id, sizeof(kr->info.id));
-		key_uuid(kr->info.name, 0, kr->key_id, sizeof(kr->key_id));
+		random_uuid(kr->key_id, sizeof(kr->key_id));
+		kmd_strlcpy(kr->info.id, kr->key_id, sizeof(kr->info.id));
 		p[0] = kr->rq.name;
 		return pq_query(j->kdb, "SELECT l.node_id, encode(l.kek_wrapped,"
 		    " 'hex'), EXISTS (SELECT FROM kmd_keys WHERE name = $1) FROM"

@@ -5,7 +5,9 @@
  * it learns of through replication: a node marked removed ('v') in
  * kmd_nodes loses its subscriptions, the slots it consumed and its health
  * rows on every node, and its certificate is refused by every remaining
- * PostgreSQL (the parent's pg_ident.conf denies its id).
+ * PostgreSQL (the parent's pg_ident.conf denies its id).  The same tick
+ * restarts subscriptions whose apply worker died (down), each at most
+ * every RESTART_MS: pglogical's manager may notice only minutes later.
  */
 #include <event2/event.h>
 
@@ -18,6 +20,14 @@
 #include "util.h"
 
 #define RECONCILE_MS	2000
+#define RESTART_MS	15000
+#define RESTART_MAX	32
+
+/* Enabled subscriptions whose apply worker is not running. */
+#define SQL_SUBS_DOWN \
+	"SELECT s.subscription_name FROM pglogical.show_subscription_status()" \
+	" s JOIN pglogical.subscription p ON p.sub_name = s.subscription_name" \
+	" WHERE s.status = 'down' AND p.sub_enabled"
 
 /* The removed ones' subscriptions, or all of them on a removed node. */
 #define GONE_SUBS \
@@ -64,6 +74,10 @@ struct reconciler {
 	struct event	*ev;
 	int		 busy;		/* steps under way */
 	char		*sent;		/* the deny list the parent has */
+	struct {
+		char	 sub[64];
+		int64_t	 at;		/* ms */
+	}		 restarts[RESTART_MAX];
 };
 
 static void	reconcile(evutil_socket_t, short, void *);
@@ -120,6 +134,44 @@ reconciled(struct pq *db, PGresult *res, void *arg)
 		fatal("%s", __func__);
 }
 
+/* Down subscriptions: restart each, unless it was restarted lately. */
+static void
+subs_down(struct pq *db, PGresult *res, void *arg)
+{
+	struct joiner		*j = arg;
+	struct reconciler	*rc = j->rec;
+	const char		*sub;
+	int64_t			 now = mono_ms();
+	int			 i, k, old;
+
+	(void)db;
+	rc->busy--;
+	if (!pq_ok(res))
+		return;
+	for (i = 0; i < PQntuples(res); i++) {
+		sub = PQgetvalue(res, i, 0);
+		for (k = 0, old = 0; k < RESTART_MAX; k++) {
+			if (strcmp(rc->restarts[k].sub, sub) == 0)
+				break;
+			if (rc->restarts[k].at < rc->restarts[old].at)
+				old = k;
+		}
+		if (k == RESTART_MAX) {
+			k = old;
+			kmd_strlcpy(rc->restarts[k].sub, sub,
+			    sizeof(rc->restarts[k].sub));
+			rc->restarts[k].at = 0;
+		}
+		if (rc->restarts[k].at != 0 &&
+		    now - rc->restarts[k].at < RESTART_MS)
+			continue;
+		rc->restarts[k].at = now;
+		log_info("subscription %s is down (its apply worker stopped):"
+		    " restarting it", sub);
+		sub_restart(j->db, sub);
+	}
+}
+
 static void
 reconcile(evutil_socket_t fd, short ev, void *arg)
 {
@@ -137,6 +189,8 @@ reconcile(evutil_socket_t fd, short ev, void *arg)
 		if (pq_query(j->db, reconcile_steps[i], 0, NULL, i + 1 ==
 		    NSTEPS ? reconciled : step_done, j) == 0)
 			rc->busy++;
+	if (pq_query(j->db, SQL_SUBS_DOWN, 0, NULL, subs_down, j) == 0)
+		rc->busy++;
 }
 
 /* Now rather than at the next tick: a removal was just recorded. */

@@ -1,8 +1,8 @@
 /*
  * rot-keys: which root-of-trust keys this node could keep the cluster's
- * KEK under, which one it does (kmd_local.rot_key), and rotation to
- * another.  The hsm worker does the wrapping; this node's row changes,
- * no other node's.
+ * KEK under, which one it does (kmd_local.rot_key), rotation to another,
+ * and deleting one the KEK is no longer under.  The hsm worker does the
+ * wrapping; this node's row changes, no other node's.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +88,55 @@ joiner_rewrapped(struct kchan *ch, struct kmsg *m, void *arg)
 	    rotated, j);
 }
 
+/*
+ * rot-keys delete: never the key the KEK is under, the node's first
+ * software key (its fallback) or its configured token key (hsm key in
+ * kmd.conf, made again at start).
+ */
+static void
+rot_delete(struct joiner *j)
+{
+	struct rotkeys_req	 rq;
+	const char		*id = j->op->me;
+
+	if (id[0] == '\0')
+		op_fail(j, "which key: give --id (rot-keys list)");
+	else if (j->op->count && strcmp(id, in_use(j)) == 0)
+		op_fail(j, "'%s' holds this node's KEK: rotate to another key"
+		    " first (rot-keys rotate), then delete it", id);
+	else if (strcmp(id, "software") == 0)
+		op_fail(j, "'software' is this node's first software key, its"
+		    " fallback; it goes only with services reset");
+	else if (j->w->conf.hsm && strcmp(id, j->w->conf.hsm_key) == 0)
+		op_fail(j, "'%s' is this node's configured key (hsm key in"
+		    " kmd.conf), made again at each start", id);
+	else {
+		memset(&rq, 0, sizeof(rq));
+		rq.rotate = ROTKEYS_DELETE;
+		kmd_strlcpy(rq.id, id, sizeof(rq.id));
+		kchan_send(j->w->parent, IMSG_HSM_ROT_DELETE, j->op->reqid, -1,
+		    &rq, sizeof(rq));
+	}
+}
+
+/* The key is gone: the answer is the list without it. */
+int
+joiner_rot_deleted(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct worker			*w = arg;
+	struct joiner			*j = w->ctx;
+	const struct rotkeys_req	*rq = (const void *)m->data;
+
+	(void)ch;
+	if (!TERMINATED(rq->id))
+		return -1;
+	if (j->op == NULL || j->op->reqid != m->hdr.reqid)
+		return 0;
+	log_info("rot-keys delete: root-of-trust key '%s' deleted", rq->id);
+	kchan_send(j->w->parent, IMSG_HSM_ROT_LIST, j->op->reqid, -1, NULL, 0);
+	return 0;
+}
+
 static void
 rot_read(struct pq *db, PGresult *res, void *arg)
 {
@@ -101,9 +150,13 @@ rot_read(struct pq *db, PGresult *res, void *arg)
 	if (j->op->count && (j->op->reply = strdup(PQgetvalue(res, 0,
 	    2))) == NULL)
 		fatal("%s", __func__);
-	if (!j->op->force) {
+	if (j->op->force == ROTKEYS_LIST) {
 		kchan_send(j->w->parent, IMSG_HSM_ROT_LIST, j->op->reqid, -1,
 		    NULL, 0);
+		return;
+	}
+	if (j->op->force == ROTKEYS_DELETE) {
+		rot_delete(j);
 		return;
 	}
 	if (!j->op->count) {
@@ -120,7 +173,7 @@ rot_read(struct pq *db, PGresult *res, void *arg)
 	    sizeof(rw));
 }
 
-/* rot-keys list and rotate (force: rotate, me: the key to rotate to). */
+/* rot-keys list, rotate and delete (force: which, me: the key). */
 int
 joiner_rotkeys(struct kchan *ch, struct kmsg *m, void *arg)
 {
@@ -130,10 +183,13 @@ joiner_rotkeys(struct kchan *ch, struct kmsg *m, void *arg)
 
 	if (!TERMINATED(rq->id))
 		return -1;
-	if (op_start(j, ch, m->hdr.reqid, rq->rotate ? "rot-keys rotate" :
-	    "rot-keys list") == NULL)
+	if (op_start(j, ch, m->hdr.reqid, rq->rotate == ROTKEYS_ROTATE ?
+	    "rot-keys rotate" : rq->rotate == ROTKEYS_DELETE ?
+	    "rot-keys delete" : "rot-keys list") == NULL)
 		return 0;
-	j->op->force = rq->rotate != 0;
+	if (rq->rotate < ROTKEYS_LIST || rq->rotate > ROTKEYS_DELETE)
+		return -1;
+	j->op->force = rq->rotate;
 	kmd_strlcpy(j->op->me, rq->id, sizeof(j->op->me));
 	return pq_query(j->db, "SELECT node_id, encode(kek_wrapped, 'hex'),"
 	    " coalesce(rot_key, '') FROM kmd_local", 0, NULL, rot_read, j);
