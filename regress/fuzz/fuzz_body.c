@@ -87,6 +87,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		static struct cluster_csr	cc;
 		static struct nodes_create	nc;
 		static struct cluster_join	cj;
+		static struct keys_req		kq;
 
 		err[0] = '\0';
 		if (body_cluster_csr((const char *)data, size, &cc, err,
@@ -104,6 +105,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    sizeof(err)) == 0 ? !TERMINATED(cj.member) ||
 		    !TERMINATED(cj.cert) || !TERMINATED(cj.mkek_blob) :
 		    err[0] == '\0')
+			abort();
+		err[0] = '\0';
+		if (body_key_create((const char *)data, size, &kq, err,
+		    sizeof(err)) == 0 ? !TERMINATED(kq.name) ||
+		    !TERMINATED(kq.algorithm) || kq.size < 0 ||
+		    kq.op != KEYS_CREATE : err[0] == '\0')
+			abort();
+		err[0] = '\0';
+		if (body_crypt((const char *)data, size, size & 1, &kq, err,
+		    sizeof(err)) == 0 ? !TERMINATED(kq.name) ||
+		    !TERMINATED(kq.data) : err[0] == '\0')
 			abort();
 	}
 	return 0;

@@ -76,6 +76,41 @@ START_TEST(t_cluster_new)
 }
 END_TEST
 
+START_TEST(t_keys)
+{
+	static struct keys_req	 rq;
+
+#define KEY(s)	body_key_create((s), strlen(s), &rq, err, sizeof(err))
+#define CRYPT(s, d) body_crypt((s), strlen(s), (d), &rq, err, sizeof(err))
+	ck_assert_int_eq(KEY("{\"name\":\"k1\",\"size\":128}"), 0);
+	ck_assert_int_eq(rq.op, KEYS_CREATE);
+	ck_assert_str_eq(rq.name, "k1");
+	ck_assert_int_eq(rq.size, 128);
+	ck_assert_int_eq(KEY("{\"name\":\"k1\",\"algorithm\":\"aes\"}"), 0);
+	ck_assert_int_eq(rq.size, 0);
+	ck_assert_str_eq(rq.algorithm, "aes");
+	REFUSED(KEY("{\"name\":\"k\",\"size\":\"256\"}"),
+	    "'size' must be a whole number");
+	REFUSED(KEY("{\"name\":\"k\",\"size\":2.5}"),
+	    "'size' must be a whole number");
+	REFUSED(KEY("{\"name\":\"k\",\"size\":-1}"),
+	    "'size' must be a whole number");
+	REFUSED(KEY("{\"name\":\"k\",\"size\":99999999999}"),
+	    "'size' must be a whole number");
+	REFUSED(KEY("{\"size\":256}"), "'name' is required");
+	ck_assert_int_eq(CRYPT("{\"id\":\"k\",\"plaintext\":\"aGk=\"}", 0),
+	    0);
+	ck_assert_int_eq(rq.op, KEYS_ENCRYPT);
+	ck_assert_str_eq(rq.data, "aGk=");
+	ck_assert_int_eq(CRYPT("{\"id\":\"k\",\"ciphertext\":\"AAAA\"}", 1),
+	    0);
+	ck_assert_int_eq(rq.op, KEYS_DECRYPT);
+	REFUSED(CRYPT("{\"id\":\"k\",\"ciphertext\":\"AAAA\"}", 0),
+	    "unknown field 'ciphertext'");
+	REFUSED(CRYPT("{\"id\":\"k\"}", 1), "'ciphertext' is required");
+}
+END_TEST
+
 Suite	*body_suite(void);
 
 Suite *
@@ -87,6 +122,7 @@ body_suite(void)
 	tcase_add_test(tc, t_login);
 	tcase_add_test(tc, t_sizes);
 	tcase_add_test(tc, t_cluster_new);
+	tcase_add_test(tc, t_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }

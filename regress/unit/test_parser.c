@@ -100,7 +100,20 @@ static const struct {
 	{ { "rot-keys", "rotate" }, A_ROTKEYS_ROTATE, "rot-keys rotate",
 	    " [--id=ID]" },
 	{ { "users", "set-password", "--name", "admin" }, A_USERS_SETPW,
-	    "users set-password", " --name=USER" },
+	    "users set-password", " --name=NAME" },
+	{ { "rot-keys", "delete", "--id", "k1" }, A_ROTKEYS_DELETE,
+	    "rot-keys delete", " --id=ID [--yes]" },
+	{ { "keys", "create", "--name", "k" }, A_KEYS_CREATE, "keys create",
+	    " --name=NAME [--algorithm=aes] [--size=BITS]" },
+	{ { "keys", "list" }, A_KEYS_LIST, "keys list",
+	    " [--skip=N] [--limit=N]" },
+	{ { "keys", "encrypt", "--name", "k", "--plaintext", "x" },
+	    A_KEYS_ENCRYPT, "keys encrypt", " --name=NAME --plaintext=TEXT" },
+	{ { "keys", "decrypt", "--name", "k", "--ciphertext", "x" },
+	    A_KEYS_DECRYPT, "keys decrypt",
+	    " --name=NAME --ciphertext=BASE64" },
+	{ { "keys", "delete", "--name", "k" }, A_KEYS_DELETE, "keys delete",
+	    " [--yes] --name=NAME" },
 };
 #define NPATHS	((int)(sizeof(paths) / sizeof(paths[0])))
 
@@ -246,7 +259,7 @@ START_TEST(t_unknown_word)
 	    " choices: info new csr join fulljoin summary delete nodes");
 	ck_assert_int_eq(RUN("bogus"), -1);
 	ck_assert_str_eq(err, "unknown command 'bogus'; valid choices:"
-	    " cluster services rot-keys status users alarms");
+	    " cluster services rot-keys status users alarms keys");
 	FAIL("valid choices: list get create delete", "cluster", "nodes",
 	    "lists");
 	FAIL("unknown command ''", "");
@@ -344,7 +357,10 @@ START_TEST(t_usage)
 	ck_assert_str_eq(buf, "usage: kmctl [options] rot-keys command"
 	    " [flags]\ncommands:\n"
 	    "  list       list root-of-trust keys\n"
-	    "  rotate     re-wrap the KEK under another root-of-trust key\n");
+	    "  rotate     re-wrap the KEK under another root-of-trust key"
+	    " (no --id: a new one)\n"
+	    "  delete     delete a root-of-trust key the KEK is no longer"
+	    " under\n");
 	free(buf);
 }
 END_TEST
