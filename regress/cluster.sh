@@ -4,7 +4,8 @@
 # config, control socket and data directory under $KMD_CLUSTER_DIR/nodeK.
 # Nothing listens outside the namespace.  Run as root.
 #
-#   regress/cluster.sh up N          start nodes 1..N (N <= 20)
+#   regress/cluster.sh up N          start nodes 1..N (N <= 21: a cluster's
+#                                    20, and one to be refused)
 #   regress/cluster.sh ctl K ARGS    kmctl ARGS against node K
 #   regress/cluster.sh sql K SQL     run SQL on node K's database (values)
 #   regress/cluster.sh cut K         partition node K from the others (nft)
@@ -32,7 +33,7 @@ DIR=${KMD_CLUSTER_DIR:-/tmp/kmd-cluster}
 NS=${KMD_CLUSTER_NS:-kmd-cluster}
 
 die() { echo "cluster.sh: $*" >&2; exit 1; }
-usage() { sed -n '7,15s/^# //p' "$0" >&2; exit 1; }
+usage() { sed -n '7,16s/^# //p' "$0" >&2; exit 1; }
 node_arg() {
 	case ${1:-} in ''|*[!0-9]*) die "give a node number" ;; esac
 	[ -d "$DIR/node$1" ] || die "node $1 is not set up"
@@ -122,8 +123,8 @@ wait_up() {
 
 cmd_up() {
 	n=${1:-}
-	case $n in ''|*[!0-9]*) die "up: give a node count from 1 to 20" ;; esac
-	[ "$n" -ge 1 ] && [ "$n" -le 20 ] || die "up: 1 to 20 nodes"
+	case $n in ''|*[!0-9]*) die "up: give a node count from 1 to 21" ;; esac
+	[ "$n" -ge 1 ] && [ "$n" -le 21 ] || die "up: 1 to 21 nodes"
 	[ "$(id -u)" -eq 0 ] || die "run as root"
 	[ -x "$KMD" ] || die "$KMD not built (make)"
 	if ! ip netns list | grep -qx "$NS\( .*\)\{0,1\}"; then
