@@ -11,12 +11,11 @@ int64_t	 mono_now(void);
 int64_t	 mono_ms(void);
 
 
-
-/* glibc's <sys/queue.h> lacks the _SAFE iterators. */
-#ifndef TAILQ_FOREACH_SAFE
 /* A fixed char array from a peer holds a NUL: safe to use as a string. */
 #define TERMINATED(f)	(memchr((f), '\0', sizeof(f)) != NULL)
 
+/* glibc's <sys/queue.h> lacks the _SAFE iterators. */
+#ifndef TAILQ_FOREACH_SAFE
 #define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
 	for ((var) = TAILQ_FIRST(head);					\
 	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\

@@ -588,24 +588,59 @@ complete_polled(struct join *jn, PGresult *res)
 	complete_local_wait(jn);
 }
 
+/*
+ * SQL built from one clause per member: up to 19 of them, each with a
+ * DSN, so it grows as needed (a fixed buffer once cut a 14th member's
+ * clause in half).
+ */
+struct sbuf {
+	char	*s;
+	size_t	 len, cap;
+};
+
+static void	sbuf_add(struct sbuf *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+static void
+sbuf_add(struct sbuf *b, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->s != NULL ? b->s + b->len : NULL, b->s !=
+		    NULL ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			fatalx("%s: vsnprintf", __func__);
+		if (b->s != NULL && b->len + (size_t)n < b->cap)
+			break;
+		b->cap = (b->len + (size_t)n + 1) * 2;
+		if ((b->s = realloc(b->s, b->cap)) == NULL)
+			fatal("%s", __func__);
+	}
+	b->len += (size_t)n;
+}
+
 /* Every member's subscription to N, seen from the member. */
 static void
 complete_wait(struct join *jn)
 {
-	char	 sql[8192], dsn[PEER_DSN_MAX], sub[64];
-	size_t	 used = 0;
-	int	 i;
+	struct sbuf	 sql = { NULL, 0, 0 };
+	char		 dsn[PEER_DSN_MAX], sub[64];
+	int		 i;
 
 	for (i = 0; i < jn->nmembers; i++) {
 		peer_dsn(jn->members[i].host, dsn, sizeof(dsn));
 		sub_name(jn->node_id, jn->members[i].id, sub, sizeof(sub));
-		used += snprintf(sql + used, sizeof(sql) - used, "%sSELECT s"
-		    " FROM dblink('%s', 'SELECT status FROM"
-		    " pglogical.show_subscription_status(''%s'')') AS t(s"
-		    " text)", i ? " UNION ALL " : "", dsn, sub);
+		sbuf_add(&sql, "%sSELECT s FROM dblink('%s', 'SELECT status"
+		    " FROM pglogical.show_subscription_status(''%s'')') AS"
+		    " t(s text)", i ? " UNION ALL " : "", dsn, sub);
 	}
-	jq(jn, "watching the members' subscriptions", sql, 0, NULL,
+	jq(jn, "watching the members' subscriptions", sql.s, 0, NULL,
 	    complete_polled);
+	free(sql.s);
 }
 
 static void
@@ -618,25 +653,24 @@ complete_subscribed(struct join *jn, PGresult *res)
 static void
 stage_complete(struct join *jn)
 {
-	char	 sql[8192], dsn[PEER_DSN_MAX], mine[PEER_DSN_MAX];
-	char	 sub[64];
-	size_t	 used = 0;
-	int	 i;
+	struct sbuf	 sql = { NULL, 0, 0 };
+	char		 dsn[PEER_DSN_MAX], mine[PEER_DSN_MAX], sub[64];
+	int		 i;
 
 	peer_dsn(jn->req.host, mine, sizeof(mine));
 	for (i = 0; i < jn->nmembers; i++) {
 		peer_dsn(jn->members[i].host, dsn, sizeof(dsn));
 		sub_name(jn->node_id, jn->members[i].id, sub, sizeof(sub));
-		used += snprintf(sql + used, sizeof(sql) - used, "SELECT x"
-		    " FROM dblink('%s', 'SELECT pglogical.create_subscription("
-		    "subscription_name := ''%s'', provider_dsn := ''%s'',"
-		    " replication_sets := ''{default}'',"
-		    " synchronize_structure := false, synchronize_data :="
-		    " false, forward_origins := ''{}'')::text') AS t(x text);",
-		    dsn, sub, mine);
+		sbuf_add(&sql, "SELECT x FROM dblink('%s', 'SELECT"
+		    " pglogical.create_subscription(subscription_name :="
+		    " ''%s'', provider_dsn := ''%s'', replication_sets :="
+		    " ''{default}'', synchronize_structure := false,"
+		    " synchronize_data := false, forward_origins :="
+		    " ''{}'')::text') AS t(x text);", dsn, sub, mine);
 	}
-	jq(jn, "subscribing the members to this node", sql, 0, NULL,
+	jq(jn, "subscribing the members to this node", sql.s, 0, NULL,
 	    complete_subscribed);
+	free(sql.s);
 }
 
 /* ---- 4/5 catching up ------------------------------------------------------ */
@@ -775,22 +809,23 @@ catchup_markers_made(struct join *jn, PGresult *res)
 static void
 catchup_markers(struct join *jn)
 {
-	char	 sql[8192], dsn[PEER_DSN_MAX];
-	size_t	 used = 0;
-	int	 i;
+	struct sbuf	 sql = { NULL, 0, 0 };
+	char		 dsn[PEER_DSN_MAX];
+	int		 i;
 
-	used += snprintf(sql, sizeof(sql), "SELECT 1;");
+	sbuf_add(&sql, "SELECT 1;");
 	for (i = 0; i < jn->nmembers; i++) {
 		if (strcmp(jn->members[i].id, jn->sponsor) == 0)
 			continue;
 		peer_dsn(jn->members[i].host, dsn, sizeof(dsn));
-		used += snprintf(sql + used, sizeof(sql) - used, "SELECT"
-		    " dblink_exec('%s', 'INSERT INTO kmd_join_markers (join_id,"
-		    " origin) VALUES (''%s'', ''%s'') ON CONFLICT DO"
-		    " NOTHING');", dsn, jn->node_id, jn->members[i].id);
+		sbuf_add(&sql, "SELECT dblink_exec('%s', 'INSERT INTO"
+		    " kmd_join_markers (join_id, origin) VALUES (''%s'',"
+		    " ''%s'') ON CONFLICT DO NOTHING');", dsn, jn->node_id,
+		    jn->members[i].id);
 	}
-	jq(jn, "the markers on the members", sql, 0, NULL,
+	jq(jn, "the markers on the members", sql.s, 0, NULL,
 	    catchup_markers_made);
+	free(sql.s);
 }
 
 static void
@@ -832,9 +867,9 @@ catchup_subscribed(struct join *jn, PGresult *res)
 static void
 catchup_members(struct join *jn, PGresult *res)
 {
-	char	 sql[8192], dsn[PEER_DSN_MAX], sub[64];
-	size_t	 used = 0;
-	int	 i;
+	struct sbuf	 sql = { NULL, 0, 0 };
+	char		 dsn[PEER_DSN_MAX], sub[64];
+	int		 i;
 
 	jn->nmembers = 0;
 	for (i = 0; i < PQntuples(res) && i < KMD_NODES_MAX; i++) {
@@ -853,18 +888,18 @@ catchup_members(struct join *jn, PGresult *res)
 		join_kill(jn, "the copy from the member holds no ready node");
 		return;
 	}
-	sql[0] = '\0';
 	for (i = 0; i < jn->nmembers; i++) {
 		peer_dsn(jn->members[i].host, dsn, sizeof(dsn));
 		sub_name(jn->members[i].id, jn->node_id, sub, sizeof(sub));
-		used += snprintf(sql + used, sizeof(sql) - used, "SELECT"
-		    " pglogical.create_subscription(subscription_name := '%s',"
-		    " provider_dsn := '%s', replication_sets := '{default}',"
-		    " synchronize_structure := false, synchronize_data :="
-		    " false, forward_origins := '{}');", sub, dsn);
+		sbuf_add(&sql, "SELECT pglogical.create_subscription("
+		    "subscription_name := '%s', provider_dsn := '%s',"
+		    " replication_sets := '{default}', synchronize_structure"
+		    " := false, synchronize_data := false, forward_origins :="
+		    " '{}');", sub, dsn);
 	}
-	jq(jn, "subscribing to every member", sql, 0, NULL,
+	jq(jn, "subscribing to every member", sql.s, 0, NULL,
 	    catchup_subscribed);
+	free(sql.s);
 }
 
 static void
