@@ -3,12 +3,14 @@
 
 # wait_for SECONDS COMMAND...: poll every 0.1 s
 wait_for() {
-	n=$(($1 * 10)); shift
-	while [ "$n" -gt 0 ]; do
+	# by the clock, not by tries: a command that is slow under load
+	# must not stretch the wait
+	_wf_end=$(($(date +%s) + $1)); shift
+	while :; do
 		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1; n=$((n - 1))
+		[ "$(date +%s)" -lt "$_wf_end" ] || return 1
+		sleep 0.1
 	done
-	return 1
 }
 
 # id_of K: node K's id (a cluster.sh node, through $C)

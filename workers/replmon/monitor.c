@@ -164,6 +164,8 @@ struct peer {
 	int		 nskew, iskew;
 	char		 clock[64];	/* the last heartbeat's clock */
 	struct peer_watch watch;	/* down or up, over time */
+	char		 sent[192];	/* the view last written ... */
+	int64_t		 sent_at;	/* ... at (mono ms) */
 };
 
 struct monitor {
@@ -450,6 +452,36 @@ check_cert(struct monitor *m, const char *me, const char *pem,
 }
 
 /* One peer's row: its status as seen from here, and its alarms. */
+/*
+ * This node's view of a peer is written when it changes, or when it is
+ * older than the refresh: the tick's interval times a quarter of the
+ * cluster's size, at least the interval (every tick up to 4 nodes, 5 s
+ * at 20).  Every row written is decoded by every walsender of every
+ * node, so writing all views every tick costs N^3: at 20 nodes on two
+ * CPUs that alone kept them busy.  The heartbeat, this node's row about
+ * itself, is written every tick; a change of status, summary or alarms
+ * is written at once.
+ */
+static int
+view_due(struct monitor *m, struct peer *p, const char *code,
+    const char *summary, int blocked)
+{
+	const struct conf_worker *cw = &m->rm->w->conf;
+	char		 now_view[sizeof(p->sent)];
+	int64_t		 now = mono_ms(), refresh;
+
+	refresh = (int64_t)cw->rm_interval * (int64_t)(m->npeers + 1) / 4;
+	if (refresh < cw->rm_interval)
+		refresh = cw->rm_interval;
+	snprintf(now_view, sizeof(now_view), "%s|%s|%d|%zu", code, summary,
+	    blocked, m->nalarms);
+	if (strcmp(now_view, p->sent) == 0 && now - p->sent_at < refresh)
+		return 0;
+	kmd_strlcpy(p->sent, now_view, sizeof(p->sent));
+	p->sent_at = now;
+	return 1;
+}
+
 static void
 check_peer(struct monitor *m, PGresult *res, int i, yajl_gen g)
 {
@@ -551,6 +583,8 @@ check_peer(struct monitor *m, PGresult *res, int i, yajl_gen g)
 		snprintf(why, sizeof(why), "replication from node %s (%s) is"
 		    " blocked: its subscription here is %s while the node is"
 		    " connected; pglogical retries it", p->id, p->host, sub);
+	if (!view_due(m, p, code, summary, blocked))
+		return;
 	gen_decision(g, m, p->id, code, summary, (long long)p->rate, skewp,
 	    blocked ? why : NULL);
 }
