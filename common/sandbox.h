@@ -6,5 +6,6 @@
 #include "proto.h"
 
 int	sandbox_enter(const struct conf_worker *, char *, size_t);
+int	sandbox_filter(int, char *, size_t);
 
 #endif

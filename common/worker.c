@@ -125,6 +125,8 @@ worker_run(const struct worker_def *def, int foreground, int verbose)
 	log_setverbose(w.conf.verbose);
 	if (sandbox_enter(&w.conf, err, sizeof(err)) == -1)
 		fatalx("cannot drop privileges: %s", err);
+	if (sandbox_filter(def->role, err, sizeof(err)) == -1)
+		fatalx("cannot install the seccomp filter: %s", err);
 #if defined(__SANITIZE_ADDRESS__)
 	worker_chrooted = w.conf.chroot;
 #endif

@@ -269,7 +269,11 @@ proc_by_pid(struct parent *p, pid_t pid)
 static void
 proc_log_exit(struct child *c, int status)
 {
-	if (WIFSIGNALED(status))
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+		log_warnx("%s (pid %d) was killed by its seccomp filter: it"
+		    " made a system call outside its allowlist (SIGSYS)",
+		    proc_name(c->def->id), (int)c->pid);
+	else if (WIFSIGNALED(status))
 		log_warnx("%s (pid %d) was killed by signal %d",
 		    proc_name(c->def->id), (int)c->pid, WTERMSIG(status));
 	else
