@@ -37,3 +37,13 @@ creds() {
 	field "$CREDS_DIR/cred$1.json" cert >"$CREDS_DIR/n$1.crt" &&
 	field "$CREDS_DIR/cred$1.json" cachain >"$CREDS_DIR/ca.crt"
 }
+
+# A test's verdicts: one PASS or FAIL line each; FAILS counts the fails.
+FAILS=${FAILS:-0}
+ok() { echo "PASS: $1"; }
+fail() { echo "FAIL: $1"; FAILS=$((FAILS + 1)); }
+# check NAME COMMAND...: PASS when the command succeeds
+check() {
+	name=$1; shift
+	if "$@" >/dev/null 2>&1; then ok "$name"; else fail "$name"; fi
+}

@@ -43,12 +43,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 . regress/common.sh
-ok() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1"; FAILS=$((FAILS + 1)); }
-check() {
-	name=$1; shift
-	if "$@" >/dev/null 2>&1; then ok "$name"; else fail "$name"; fi
-}
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 ns() { ip netns exec "$KMD_CLUSTER_NS" "$@"; }
 join() {

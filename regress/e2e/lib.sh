@@ -31,13 +31,6 @@ trap cleanup EXIT INT TERM
 
 . regress/common.sh
 
-ok() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1"; FAILS=$((FAILS + 1)); }
-# check NAME COMMAND...: PASS when the command succeeds
-check() {
-	name=$1; shift
-	if "$@" >/dev/null 2>&1; then ok "$name"; else fail "$name"; fi
-}
 
 write_conf() {
 	{
