@@ -1,14 +1,13 @@
 /*
  * hsm: the HSM/root-of-trust agent, the only process that sees key
- * material.  Now: the software root-of-trust key (a root-only file the
- * parent opens and passes as an fd), the cluster KEK, the cluster CA and
- * node certificates.  It keeps no state between requests: what it makes
- * leaves sealed (the CA and node keys under the KEK, the KEK under the
- * RoT key) and comes back sealed when needed.  PKCS#11 (SoftHSM2) comes
- * with the root-of-trust issue: with "hsm" in kmd.conf the RoT key is an
- * AES key in a PKCS#11 token (p11.c) and everything the RoT seals is
- * sealed inside the token; the software key still opens what it sealed
- * before.
+ * material: the root of trust (software keys, slots of a root-only file
+ * the parent opens and passes as an fd, or an AES key in a PKCS#11 token,
+ * p11.c), the cluster KEK, the cluster CA and node keys, and the served
+ * keys' material.  It keeps no state between requests: what it makes
+ * leaves sealed (the CA, node and served keys under the KEK, the KEK
+ * under the RoT) and comes back sealed when needed.  With "hsm" in
+ * kmd.conf everything the RoT seals is sealed inside the token; the
+ * software keys still open what they sealed before.
  */
 #include <errno.h>
 #include <sodium.h>
