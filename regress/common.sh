@@ -47,3 +47,10 @@ check() {
 	name=$1; shift
 	if "$@" >/dev/null 2>&1; then ok "$name"; else fail "$name"; fi
 }
+
+# table_row MEASURE VALUE [GOAL]: a row of the one table `make bench`
+# prints at the end (appended to $BENCH_TABLE when it is set)
+table_row() {
+	[ -n "${BENCH_TABLE:-}" ] || return 0
+	printf '%s\t%s\t%s\n' "$1" "$2" "${3:-}" >>"$BENCH_TABLE"
+}

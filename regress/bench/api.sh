@@ -281,4 +281,9 @@ awk -v kr="$K_RPS" -v nr="$N_RPS" -v k50="$K_P50" -v n50="$N_P50" \
 		printf "(kmd answered %d requests with an error or lost them:" \
 		    " goals not met)\n", ke
 }'
+table_row "API GET /cluster, requests/s" "$(awk -v k="$K_RPS" -v n="$N_RPS" \
+    'BEGIN { printf "%.0f (nginx %.0f, ratio %.2f)", k, n, (n > 0 ? k / n : 0) }')" \
+    ">= $GOAL_RATIO x nginx"
+table_row "API GET /cluster, p99" "$K_P99 ms (nginx $N_P99 ms), $K_ERR errors" \
+    "< $GOAL_P99_MS ms"
 OK=1

@@ -367,4 +367,11 @@ awk -v es="$EMPTY_S" -v ls="$LARGE_S" -v ss="${SYNC_S:-}" -v ds="$DUMP_S" \
 		    " %.0f rows/s, %.1f MB/s)\n", rows / ss, mb / ss,
 		    rows / ds, mb / ds
 }'
+table_row "join, empty cluster" "$EMPTY_S s" "< $GOAL_EMPTY_S s"
+table_row "join, $((DB_BYTES / 1048576)) MB of keys" "$(awk -v l="$LARGE_S" \
+    -v d="$DUMP_S" 'BEGIN { printf "%.1f s; pg_dump | psql %.1f s; ratio %.2f",
+    l, d, (d > 0 ? l / d : 0) }')" "ratio <= $GOAL_RATIO"
+[ -n "${SYNC_S:-}" ] && table_row "initial sync (3/5)" "$(awk -v s="$SYNC_S" \
+    -v r="$ROWS2" -v b="$DB_BYTES" 'BEGIN { if (s > 0) printf \
+    "%.0f rows/s, %.1f MB/s", r / s, b / 1048576 / s }')"
 OK=1

@@ -8,6 +8,8 @@
 #                   row is committed (and would replicate)
 #   encrypt/s       POST /api/v1/crypto/encrypt of 64 bytes: the key looked
 #                   up, the KEK and the material opened, AES-256-GCM
+#   memory          resident (RSS) and proportional (PSS) memory of each
+#                   kmd process and of the PostgreSQL instance, idle
 #
 # once with the software root of trust and once with the KEK in a SoftHSM2
 # token (made here, with a SOFTHSM2_CONF of its own).  Every request must
@@ -81,6 +83,34 @@ wrk_run() {
 	P99=$(sed -n 's/^ *99% *//p' "$T/$1.out")
 }
 
+# kb PID...: their resident (RSS) and proportional (PSS) memory, in kB
+kb() {
+	for p in "$@"; do
+		awk '/^(Rss|Pss):/ {print $1, $2}' "/proc/$p/smaps_rollup" \
+		    2>/dev/null
+	done | awk '{s[$1] += $2} END {printf "%.1f MB RSS, %.1f MB PSS",
+	    s["Rss:"] / 1024, s["Pss:"] / 1024}'
+}
+# memory: each kmd process of node 1, and its PostgreSQL, idle in a
+# cluster of one
+memory() {
+	sleep 3
+	kp=$(cat "$KMD_CLUSTER_DIR/node1/kmd.pid")
+	printf '%-28s %s\n' "memory, kmd parent" "$(kb "$kp")"
+	table_row "memory idle, kmd parent" "$(kb "$kp")"
+	for r in replmon joiner hsm api; do
+		wp=$(pgrep -P "$kp" -x "kmd: $r")
+		printf '%-28s %s\n' "memory, kmd $r" "$(kb "$wp")"
+		table_row "memory idle, kmd $r" "$(kb "$wp")"
+	done
+	pm=$(pgrep -P "$kp" -x postgres)
+	pp="$pm $(pgrep -P "$pm" | tr '\n' ' ')"
+	printf '%-28s %s\n' "memory, PostgreSQL" \
+	    "$(kb $pp) ($(echo $pp | wc -w) processes)"
+	table_row "memory idle, PostgreSQL instance" \
+	    "$(kb $pp) ($(echo $pp | wc -w) processes)"
+}
+
 # run LABEL EXTRA: one node with kmd.conf lines EXTRA, both measures
 run() {
 	KMD_CLUSTER_EXTRA=$2 $C up 1 >/dev/null || die "$1: node did not start"
@@ -96,10 +126,13 @@ run() {
 	    die "$1: keys create failed"
 	# POST with a body: wrk's method comes from the script
 	sed -i '1i wrk.method = "POST"' "$T/create.lua" "$T/encrypt.lua"
+	[ "$1" = software ] && memory
 	wrk_run "$1-create" "$T/create.lua" vault/keys2
 	printf '%-28s %10s %10s\n' "$1: keys create/s" "$RPS" "p99 $P99"
+	table_row "keys create/s, $1 RoT" "$RPS (p99 $P99)"
 	wrk_run "$1-encrypt" "$T/encrypt.lua" crypto/encrypt
 	printf '%-28s %10s %10s\n' "$1: encrypt/s (64 B)" "$RPS" "p99 $P99"
+	table_row "encrypt/s (64 B), $1 RoT" "$RPS (p99 $P99)"
 	printf '%-28s %10s\n' "$1: keys made" \
 	    "$($C sql 1 "SELECT count(*) FROM kmd_keys")"
 	sed -i '1d' "$T/create.lua" "$T/encrypt.lua"

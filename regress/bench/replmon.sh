@@ -180,3 +180,9 @@ done
 worst=$(sort -n "$T/freeze" "$T/cut" | tail -1)
 echo "goal: detection under ${GOAL_DETECT_S} s: $(awk -v w="$worst" -v g=$GOAL_DETECT_S 'BEGIN { print (w < g) ? "met" : "NOT met" }')"
 echo "goal: lag p99 under ${GOAL_P99_MS} ms: $(awk -v p="$P99" -v g=$GOAL_P99_MS 'BEGIN { print (p < g) ? "met" : "NOT met" }')"
+table_row "detection, PostgreSQL frozen" "$(stats "$T/freeze")" "< $GOAL_DETECT_S s"
+table_row "detection, node cut off (nft)" "$(stats "$T/cut")" "< $GOAL_DETECT_S s"
+table_row "back to ready, thaw" "$(stats "$T/freeze.back")"
+table_row "back to ready, heal" "$(stats "$T/cut.back")"
+table_row "lag, 3 nodes x $BENCH_RATE rows/s" "$LAG" "p99 < $GOAL_P99_MS ms"
+table_row "apply rate, rows/s per node" "$(tr '\n' ' ' <"$T/apply")"
