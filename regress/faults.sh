@@ -89,13 +89,16 @@ writer() {
 }
 for k in $(seq 1 "$N"); do writer "$k" & done
 
-# pick SEED I: "fault node" for episode I
+# pick SEED I: "fault node worker" for episode I, from md5 of "SEED-I"
+# (mawk's rand() after srand() picked some kinds and nodes rarely)
 pick() {
-	awk -v s="$1" -v i="$2" -v n="$N" 'BEGIN { srand(s)
-	    for (j = 1; j < i * 3; j++) rand()
+	h=$(printf '%s-%s' "$1" "$2" | md5sum | cut -c1-12)
+	awk -v h="$h" -v n="$N" 'BEGIN {
 	    split("cut freeze pgkill worker parent", f, " ")
-	    printf "%s %d %d\n", f[1 + int(rand() * 5)], 1 + int(rand() * n),
-	    1 + int(rand() * 4) }'
+	    a = 0; for (j = 1; j <= 4; j++) a = a * 16 + index("0123456789abcdef", substr(h, j, 1)) - 1
+	    b = 0; for (j = 5; j <= 8; j++) b = b * 16 + index("0123456789abcdef", substr(h, j, 1)) - 1
+	    c = 0; for (j = 9; j <= 12; j++) c = c * 16 + index("0123456789abcdef", substr(h, j, 1)) - 1
+	    printf "%s %d %d\n", f[1 + a % 5], 1 + b % n, 1 + c % 4 }'
 }
 pid_of() { cat "$D/node$1/kmd.pid" 2>/dev/null; }
 inject() {
