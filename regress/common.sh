@@ -38,6 +38,15 @@ creds() {
 	field "$CREDS_DIR/cred$1.json" cachain >"$CREDS_DIR/ca.crt"
 }
 
+# join K M [FLAGS]: cluster join of node K through member M with the
+# files creds K M left in $CREDS_DIR
+join() {
+	k=$1 m=$2; shift 2
+	$C ctl "$k" cluster join --member="127.0.0.$m" --host="127.0.0.$k" \
+	    --cert="$CREDS_DIR/n$k.crt" --cachain="$CREDS_DIR/ca.crt" \
+	    --mkek-blob="$(field "$CREDS_DIR/cred$k.json" mkek_blob)" "$@"
+}
+
 # A test's verdicts: one PASS or FAIL line each; FAILS counts the fails.
 FAILS=${FAILS:-0}
 ok() { echo "PASS: $1"; }

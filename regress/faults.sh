@@ -51,12 +51,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-join() {
-	k=$1 m=$2; shift 2
-	$C ctl "$k" cluster join --member="127.0.0.$m" --host="127.0.0.$k" \
-	    --cert="$T/n$k.crt" --cachain="$T/ca.crt" \
-	    --mkek-blob="$(field "$T/cred$k.json" mkek_blob)" "$@"
-}
 q() { $C sql "$1" "$2"; }
 
 echo "check-faults: $N nodes, seed $FAULT_SEED, episodes $FAULT_FROM..$FAULT_EPISODES"

@@ -45,13 +45,6 @@ trap 'exit 130' INT TERM
 . regress/common.sh
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 ns() { ip netns exec "$KMD_CLUSTER_NS" "$@"; }
-join() {
-	k=$1 m=$2; shift 2
-	$C ctl "$k" cluster join --member="127.0.0.$m" --host="127.0.0.$k" \
-	    --cert="$T/n$k.crt" --cachain="$T/ca.crt" \
-	    --mkek-blob="$(field "$T/cred$k.json" mkek_blob)" "$@"
-}
-
 echo "check-full: $N nodes, $(nproc) CPUs, $(free -g | awk '/Mem:/ {print $2}') GiB"
 t0=$(ms)
 check "up $N" $C up "$N"

@@ -66,18 +66,13 @@ code_of() {
 	    sed -n 's/.*"code": "\(.*\)".*/\1/p'
 }
 all_ready() { ready_n 3 1 2 3; }
-join() {
-	$C ctl "$1" cluster join --member=127.0.0.1 --host="127.0.0.$1" \
-	    --cert="$T/n$1.crt" --cachain="$T/ca.crt" \
-	    --mkek-blob="$(field "$T/cred$1.json" mkek_blob)" -y --block \
-	    >/dev/null 2>&1
-}
 
 echo "bench: a 3-node cluster ..."
 $C up 3 >/dev/null || die "cluster up failed"
 $C ctl 1 cluster new --host=127.0.0.1 --url=https://127.0.0.1:8443 >/dev/null || die "cluster new failed"
 for k in 2 3; do
-	creds "$k" 1 && join "$k" || die "node $k did not join"
+	creds "$k" 1 && join "$k" 1 -y --block >/dev/null 2>&1 ||
+	    die "node $k did not join"
 done
 wait_for 30 all_ready || die "the cluster is not ready"
 N3=$(id_of 3)

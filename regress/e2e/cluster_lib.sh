@@ -20,14 +20,6 @@ q_all() {
 # ready K: node K is in a cluster and ready
 ready() { $C ctl "$1" cluster info 2>/dev/null | grep -q '"code": "r"'; }
 
-# join K M [flags]: node K joins through member M with creds K's files
-join() {
-	k=$1 m=$2; shift 2
-	$C ctl "$k" cluster join --member="127.0.0.$m" --host="127.0.0.$k" \
-	    --cert="$T/n$k.crt" --cachain="$T/ca.crt" \
-	    --mkek-blob="$(field "$T/cred$k.json" mkek_blob)" "$@"
-}
-
 # cluster_of_3: nodes 1..3 up, a cluster made on node 1 (user admin,
 # password secret-password), nodes 2 and 3 joined through node 1
 cluster_of_3() {
