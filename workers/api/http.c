@@ -678,8 +678,6 @@ do_keys(struct api *a, struct evhttp_request *req, const char *user,
 		r = query_int(req, "skip", 0, 1000000, &rq.skip, err,
 		    sizeof(err)) == -1 || query_int(req, "limit", 256,
 		    REPLY_KEYS_MAX, &rq.limit, err, sizeof(err)) == -1 ? -1 : 0;
-		if (r == 0 && rq.limit == 0)
-			rq.limit = 1;
 	} else {
 		/* /vault/keys2/{key} or /vault/keys2/{key}/versions */
 		sub++;

@@ -143,6 +143,7 @@ kr_free(struct kreq *kr)
 }
 
 static void	crypt_send(struct kreq *);
+static void	exists_fail(struct kreq *);
 static void	kr_fail(struct kreq *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 
@@ -244,8 +245,7 @@ inserted(struct pq *db, PGresult *res, void *arg)
 		return;
 	if (PQntuples(res) != 1) {
 		if (kr->rq.op == KEYS_CREATE)
-			kr_fail(kr, "a key named '%s' exists already (keys"
-			    " rotate adds a version to it)", kr->info.name);
+			exists_fail(kr);
 		else
 			kr_fail(kr, "key '%s' was rotated at the same time by"
 			    " another request; try again", kr->info.name);
@@ -354,6 +354,27 @@ deleted(struct pq *db, PGresult *res, void *arg)
 	kr_info_done(kr);
 }
 
+static void
+exists_fail(struct kreq *kr)
+{
+	kr_fail(kr, "a key named '%s' exists already (keys rotate adds a"
+	    " version to it)", kr->info.name);
+}
+
+/* Have the hsm make the material of version kr->key_id. */
+static void
+version_make(struct kreq *kr)
+{
+	struct hsm_key_make	 mk;
+
+	memset(&mk, 0, sizeof(mk));
+	kmd_strlcpy(mk.node_id, kr->node_id, sizeof(mk.node_id));
+	kmd_strlcpy(mk.kek_wrapped, kr->kek, sizeof(mk.kek_wrapped));
+	kmd_strlcpy(mk.key_id, kr->key_id, sizeof(mk.key_id));
+	mk.size = kr->info.size;
+	to_hsm(kr, IMSG_HSM_KEY_MAKE, &mk, sizeof(mk));
+}
+
 /* Encrypt with, or decrypt with row kr->alt of, the version found. */
 static void
 crypt_send(struct kreq *kr)
@@ -380,7 +401,6 @@ static void
 found(struct pq *db, PGresult *res, void *arg)
 {
 	struct kreq		*kr = arg;
-	struct hsm_key_make	 mk;
 	const char		*p[1];
 	int			 i;
 
@@ -418,14 +438,9 @@ found(struct pq *db, PGresult *res, void *arg)
 		    p, deleted, kr);
 		break;
 	case KEYS_ROTATE:
-		memset(&mk, 0, sizeof(mk));
 		kr->info.version++;
 		random_uuid(kr->key_id, sizeof(kr->key_id));
-		kmd_strlcpy(mk.node_id, kr->node_id, sizeof(mk.node_id));
-		kmd_strlcpy(mk.kek_wrapped, kr->kek, sizeof(mk.kek_wrapped));
-		kmd_strlcpy(mk.key_id, kr->key_id, sizeof(mk.key_id));
-		mk.size = kr->info.size;
-		to_hsm(kr, IMSG_HSM_KEY_MAKE, &mk, sizeof(mk));
+		version_make(kr);
 		break;
 	case KEYS_ENCRYPT:
 	case KEYS_DECRYPT:
@@ -438,7 +453,6 @@ static void
 create_checked(struct pq *db, PGresult *res, void *arg)
 {
 	struct kreq		*kr = arg;
-	struct hsm_key_make	 mk;
 
 	if (kr_result(kr, db, res) == -1)
 		return;
@@ -448,17 +462,12 @@ create_checked(struct pq *db, PGresult *res, void *arg)
 		return;
 	}
 	if (strcmp(PQgetvalue(res, 0, 2), "t") == 0) {
-		kr_fail(kr, "a key named '%s' exists already (keys rotate adds"
-		    " a version to it)", kr->info.name);
+		exists_fail(kr);
 		return;
 	}
-	memset(&mk, 0, sizeof(mk));
-	kmd_strlcpy(mk.node_id, PQgetvalue(res, 0, 0), sizeof(mk.node_id));
-	kmd_strlcpy(mk.kek_wrapped, PQgetvalue(res, 0, 1),
-	    sizeof(mk.kek_wrapped));
-	kmd_strlcpy(mk.key_id, kr->key_id, sizeof(mk.key_id));
-	mk.size = kr->info.size;
-	to_hsm(kr, IMSG_HSM_KEY_MAKE, &mk, sizeof(mk));
+	kmd_strlcpy(kr->node_id, PQgetvalue(res, 0, 0), sizeof(kr->node_id));
+	kmd_strlcpy(kr->kek, PQgetvalue(res, 0, 1), sizeof(kr->kek));
+	version_make(kr);
 }
 
 static void
