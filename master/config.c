@@ -560,6 +560,17 @@ conf_load(const char *path, struct kmd_conf *conf, char *err, size_t errlen)
 	return r;
 }
 
+static void	print_str(FILE *, const char *);
+
+/* One setting: its words and its quoted value, a line. */
+static void
+print_line(FILE *f, const char *words, const char *value)
+{
+	fprintf(f, "%s ", words);
+	print_str(f, value);
+	fputc('\n', f);
+}
+
 static void
 print_str(FILE *f, const char *s)
 {
@@ -578,40 +589,24 @@ conf_print(FILE *f, const struct kmd_conf *c)
 {
 	size_t	 i;
 
-	fputs("socket ", f);
-	print_str(f, c->socket);
-	fputc('\n', f);
-	if (c->sockgroup[0] != '\0') {
-		fputs("socket group ", f);
-		print_str(f, c->sockgroup);
-		fputc('\n', f);
-	}
-	fputs("user ", f);
-	print_str(f, c->user);
-	fputs("\ndatadir ", f);
-	print_str(f, c->datadir);
-	fputs("\nhost ", f);
-	print_str(f, c->host);
-	fputs("\napi listen ", f);
+	print_line(f, "socket", c->socket);
+	if (c->sockgroup[0] != '\0')
+		print_line(f, "socket group", c->sockgroup);
+	print_line(f, "user", c->user);
+	print_line(f, "datadir", c->datadir);
+	print_line(f, "host", c->host);
+	fputs("api listen ", f);
 	print_str(f, c->api_addr);
-	fprintf(f, " port %u\ndbuser ", c->api_port);
-	print_str(f, c->dbuser);
-	fputs("\npgbin ", f);
-	print_str(f, c->pgbin);
-	fputc('\n', f);
+	fprintf(f, " port %u\n", c->api_port);
+	print_line(f, "dbuser", c->dbuser);
+	print_line(f, "pgbin", c->pgbin);
 	for (i = 0; i < NNUMKEYS; i++)
 		fprintf(f, "%s %d\n", numkeys[i].words,
 		    *(const int *)((const char *)c + numkeys[i].off));
 	if (c->hsm_module[0] != '\0') {
-		fputs("hsm module ", f);
-		print_str(f, c->hsm_module);
-		fputs("\nhsm token ", f);
-		print_str(f, c->hsm_token);
-		fputs("\nhsm pin-file ", f);
-		print_str(f, c->hsm_pinfile);
-		fputc('\n', f);
+		print_line(f, "hsm module", c->hsm_module);
+		print_line(f, "hsm token", c->hsm_token);
+		print_line(f, "hsm pin-file", c->hsm_pinfile);
 	}
-	fputs("hsm key ", f);
-	print_str(f, c->hsm_key);
-	fputc('\n', f);
+	print_line(f, "hsm key", c->hsm_key);
 }
