@@ -200,6 +200,23 @@ printf 'log line %s\n' "$(SCAN_PRINT=1 scan 1)" >"$T/planted/f"
 scan 1 "$T/planted" >/dev/null 2>&1; RC=$?
 check "the scan does find material planted in a file" test "$RC" -eq 1
 
+# An apply worker that dies on an error is restarted by the joiner's
+# reconciler, not only when pglogical's manager next wakes (up to
+# minutes): a trigger on node 2 makes applying one row fail until it goes.
+check "node 2: a trigger that refuses the row 'poison'" q 2 "CREATE FUNCTION
+    kmd_test_poison() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN IF
+    NEW.name = 'poison' THEN RAISE EXCEPTION 'poisoned'; END IF; RETURN NEW;
+    END \$\$; CREATE TRIGGER kmd_test_poison BEFORE INSERT ON kmd_keys FOR
+    EACH ROW EXECUTE FUNCTION kmd_test_poison(); ALTER TABLE kmd_keys ENABLE
+    ALWAYS TRIGGER kmd_test_poison"
+check "keys create --name=poison on node 1" $C ctl 1 keys create --name=poison
+check "  node 2's apply worker dies on it, and the joiner restarts it" \
+    wait_for 30 grep -q "is down (its apply worker stopped): restarting it" \
+    "$D/node2/kmd.log"
+q 2 "DROP TRIGGER kmd_test_poison ON kmd_keys; DROP FUNCTION kmd_test_poison()" >/dev/null
+check "  the trigger gone, a restart applies it: poison reaches node 2" \
+    wait_for 30 sh -c "$C ctl 2 keys get --name=poison >/dev/null"
+
 check "no sanitizer report in any node's log" nodes_clean
 down
 exit "$FAILS"
