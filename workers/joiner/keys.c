@@ -586,6 +586,12 @@ joiner_keys(struct kchan *ch, struct kmsg *m, void *arg)
 		return kchan_senderr(ch, m->hdr.reqid, "keys %s: the node"
 		    " database is not ready yet; try again in a few seconds",
 		    opname[rq->op]);
+	/* Its keys are still coming (and the copy may hold the table). */
+	if (j->join != NULL)
+		return kchan_senderr(ch, m->hdr.reqid, "keys %s: this node is"
+		    " joining a cluster and holds its keys only once ready"
+		    " (cluster info shows the stage); ask a member meanwhile",
+		    opname[rq->op]);
 	if ((kr = calloc(1, sizeof(*kr))) == NULL)
 		fatal("%s", __func__);
 	kr->j = j;
