@@ -21,6 +21,8 @@ check "node 3 reaches the initial sync (first try)" wait_for 30 sh -c "[ \"\$($C
 kill -9 "$(pgrep -P "$(cat "$D/node3/kmd.pid")" -x 'kmd: joiner')"
 check "the restarted joiner marks the join killed, interrupted" \
     wait_for 20 sh -c "$C ctl 3 cluster info | grep -q '\"error\": \"the join was interrupted'"
+check "the interrupted join's node has kmd_keys' primary key again" \
+    wait_for 10 q_is 3 "SELECT count(*) FROM pg_constraint WHERE conname = 'kmd_keys_pkey'" 1
 
 join 3 1 -y >/dev/null 2>&1
 check "node 3 reaches the initial sync" wait_for 30 sh -c "[ \"\$($C ctl 3 cluster info | grep -c 'initial sync')\" = 1 ]"
@@ -34,6 +36,8 @@ echo "node 1 killed during node 3's initial sync"
 check "node 3 ends killed" wait_for 60 sh -c "[ \"\$($C ctl 3 cluster info | grep -c '\"code\": \"k\"')\" = 1 ]"
 check "a killed node keeps kmd_keys' (name, version) index" \
     wait_for 10 q_is 3 "SELECT count(*) FROM pg_indexes WHERE indexname = 'kmd_keys_name_version'" 1
+check "... and its primary key (the copy went without)" \
+    wait_for 10 q_is 3 "SELECT count(*) FROM pg_constraint WHERE conname = 'kmd_keys_pkey'" 1
 check "cluster info on node 3 says why" \
     sh -c "$C ctl 3 cluster info | grep -q '\"error\": \".*down for'"
 check "node 2 still works: a write there is kept" \
@@ -42,10 +46,53 @@ check "node 2 still works: a write there is kept" \
 check "node 1 comes back" $C up 3
 check "node 1 gets node 2's write from while it was down" \
     wait_for 60 q_is 1 "SELECT count(*) FROM kmd_keys WHERE name = 'while-1-down'" 1
-out=$(join 3 1 -y --block 2>&1); rc=$?
-check "the retry of node 3's join succeeds" test $rc -eq 0
+# The retry copies into a kmd_keys without indexes (the member holds more
+# than 128 MB) while nodes 1 and 2 insert keys and delete bulk ones: an
+# update or delete that reached node 3 before its key index was back
+# would stop its apply worker.
+churn() {
+	k=$1 i=0
+	while [ ! -f "$T/stop" ]; do
+		i=$((i + 1))
+		q "$k" "INSERT INTO kmd_keys (key_id, name, version, algorithm, material_sealed) VALUES (gen_random_uuid(), 'c$k-$i', 1, 'aes256', '\\x01')" >/dev/null 2>&1 &&
+		    echo "c$k-$i" >>"$T/ins$k"
+		n=$(q "$k" "DELETE FROM kmd_keys WHERE name = 'bulk-$((k * 100000 + i))' RETURNING name" 2>/dev/null) &&
+		    [ -n "$n" ] && echo "$n" >>"$T/del$k"
+	done
+}
+rm -f "$T/stop"
+for k in 1 2; do : >"$T/ins$k"; : >"$T/del$k"; churn $k & done
+join 3 1 -y --block >"$T/join3.out" 2>&1 &
+jpid=$!
+check "node 3 reaches the initial sync (retry)" wait_for 30 sh -c "$C ctl 3 cluster info | grep -q 'initial sync'"
+out=$($C ctl 3 keys list 2>&1); rc=$?
+check "keys asked of the joining node: refused, ask a member" \
+    refused $rc "$out" "joining a cluster .*ask a member"
+wait "$jpid"; rc=$?
+out=$(cat "$T/join3.out")
+touch "$T/stop"
+wait
+check "the retry of node 3's join succeeds, with writes and deletes on 1 and 2" \
+    test $rc -eq 0
 check "node 3 is ready" ready 3
-check "node 3 has every row" q_is 3 "SELECT count(*) FROM kmd_keys" 400001
+check "node 3 took the copy without indexes, their build queued behind it" \
+    grep -q "indexes will be built as soon as the copy commits" "$D/node3/kmd.log"
+cat "$T/ins1" "$T/ins2" | sort >"$T/ins"
+cat "$T/del1" "$T/del2" | sort >"$T/del"
+echo "during the retry: $(wc -l <"$T/ins") inserts, $(wc -l <"$T/del") deletes acknowledged"
+check "the churn deleted during the join" test "$(wc -l <"$T/del")" -gt 10
+check "the three nodes settle on the same keys" wait_for 60 same_keys 2 3
+check "node 3 holds the rows of the copy and the churn" \
+    q_is 3 "SELECT count(*) FROM kmd_keys" "$((400001 + $(wc -l <"$T/ins") - $(wc -l <"$T/del")))"
+for k in 1 2 3; do
+	q "$k" "SELECT name FROM kmd_keys WHERE name LIKE 'c%' OR name LIKE 'bulk-%' ORDER BY 1" | sort >"$T/have$k"
+	check "node $k: every acknowledged insert there, every acknowledged delete gone" \
+	    sh -c "[ -z \"\$(comm -23 $T/ins $T/have$k)\" ] && [ -z \"\$(comm -12 $T/del $T/have$k)\" ]"
+done
+check "node 3 has kmd_keys' primary key and (name, version) index back" \
+    q_is 3 "SELECT count(*) FROM pg_indexes WHERE tablename = 'kmd_keys'" 2
+check "no apply worker on node 3 met a table without its key" \
+    sh -c "! grep -q 'REPLICA IDENTITY' $D/node3/data/pg/postgres.log"
 check "node 1 lists 3 ready nodes (within seconds)" \
     wait_for 15 ready_n 3 1
 check "no sanitizer report in the nodes' logs" nodes_clean

@@ -51,17 +51,30 @@
 #define POLL_MS		100
 #define SKEW_MAX	2.0		/* seconds */
 #define DOWN_MAX	15		/* seconds a subscription may be down */
+#define KICK_AFTER_MS	1000		/* down that long: restart it */
 /*
- * The initial copy goes faster into kmd_keys without its second index:
- * it is dropped in the wipe and built again once the copy is in, before
- * any change streams (and after a kill, so a node never stays without
- * it).
+ * The initial copy goes faster into kmd_keys without its indexes, as a
+ * restore does: the second index is dropped in the wipe; the primary key
+ * too, just before the catch-up subscription, when the member holds at
+ * least KEYS_BARE_MIN bytes (a large copy: about a fifth of its time went
+ * into the key's index, inserted in random order).  Both are built again
+ * in one transaction that takes kmd_keys' lock (see sync_polled), and
+ * after a kill or an interrupted join, so a node never stays without
+ * them.  SQL_KEYS_INDEXES_ADD may run twice at once (a kill while the
+ * build waits): the lock makes the second find them there.
  */
+#define KEYS_BARE_MIN	(128LL * 1024 * 1024)
 #define SQL_KEYS_INDEX_DROP \
 	"DROP INDEX IF EXISTS kmd_keys_name_version"
-#define SQL_KEYS_INDEX_ADD \
-	"CREATE INDEX IF NOT EXISTS kmd_keys_name_version ON kmd_keys (name," \
-	" version)"
+#define SQL_KEYS_PKEY_DROP \
+	"ALTER TABLE kmd_keys DROP CONSTRAINT IF EXISTS kmd_keys_pkey"
+#define SQL_KEYS_INDEXES_ADD \
+	"DO $$BEGIN LOCK TABLE kmd_keys IN ACCESS EXCLUSIVE MODE; PERFORM" \
+	" set_config('maintenance_work_mem', '256MB', true); IF NOT EXISTS" \
+	" (SELECT FROM pg_constraint WHERE conrelid = 'kmd_keys'::regclass" \
+	" AND contype = 'p') THEN ALTER TABLE kmd_keys ADD CONSTRAINT kmd_keys_pkey PRIMARY KEY (key_id); END" \
+	" IF; CREATE INDEX IF NOT EXISTS kmd_keys_name_version ON kmd_keys" \
+	" (name, version); END$$"
 #define SQL_SUBS_STOP \
 	"SELECT pglogical.alter_subscription_disable(sub_name, true) FROM" \
 	" pglogical.subscription"
@@ -106,7 +119,11 @@ struct join {
 	struct member		 members[KMD_NODES_MAX];
 	int			 nmembers;
 	int			 polls;
-	int64_t			 down_since;
+	int64_t			 down_since;	/* ms */
+	int			 bare;		/* kmd_keys copied without indexes */
+	struct pq		*idb;		/* building them, see sync_polled */
+	int			 indexed;	/* 1 built, -1 failed */
+	char			 index_err[KMD_ERR_MAX];
 	void			(*poll_fn)(struct join *);
 	struct event		*timer;
 };
@@ -179,6 +196,7 @@ join_free(struct join *jn)
 		free(jn->open);
 	}
 	explicit_bzero(&jn->opened, sizeof(jn->opened));
+	pq_free(jn->idb);
 	if (jn->j->join == jn)
 		jn->j->join = NULL;
 	free(jn);
@@ -278,11 +296,12 @@ still_down(struct join *jn, const char *what, const char *status,
 		jn->down_since = 0;
 		return 0;
 	}
-	if (sub != NULL)
-		kick(jn, sub);
 	if (jn->down_since == 0)
-		jn->down_since = mono_now();
-	if (mono_now() - jn->down_since < DOWN_MAX)
+		jn->down_since = mono_ms();
+	/* (A subscription just made shows down until its worker starts.) */
+	if (sub != NULL && mono_ms() - jn->down_since >= KICK_AFTER_MS)
+		kick(jn, sub);
+	if (mono_ms() - jn->down_since < DOWN_MAX * 1000)
 		return 0;
 	join_kill(jn, "%s: the connection has been down for %d s", what,
 	    DOWN_MAX);
@@ -448,7 +467,7 @@ join_kill(struct join *jn, const char *fmt, ...)
 	jn->reqid = 0;
 	p[0] = why;
 	/* Best effort, each on its own: the member may be the one gone. */
-	pq_query(jn->j->jdb, SQL_KEYS_INDEX_ADD, 0, NULL, kill_done, NULL);
+	pq_query(jn->j->jdb, SQL_KEYS_INDEXES_ADD, 0, NULL, kill_done, NULL);
 	pq_query(jn->j->jdb, "UPDATE kmd_local SET join_state = 'k',"
 	    " join_error = $1, join_progress = NULL", 1, p, kill_done, NULL);
 	subs_drop_later(jn->j);
@@ -951,26 +970,77 @@ sync_indexed(struct join *jn, PGresult *res)
 }
 
 static void
+indexes_built(struct pq *db, PGresult *res, void *arg)
+{
+	struct join	*jn = arg;
+
+	if (pq_ok(res)) {
+		jn->indexed = 1;
+		return;
+	}
+	jn->indexed = -1;
+	kmd_strlcpy(jn->index_err, res != NULL ? PQresultErrorMessage(res) :
+	    pq_error(db), sizeof(jn->index_err));
+}
+
+/*
+ * The copy into a bare kmd_keys holds the table's lock until it commits,
+ * and pglogical's apply worker starts the catch-up stream right after.
+ * So the index build is queued for the lock while the copy holds it:
+ * PostgreSQL grants locks in order, so the build runs as soon as the copy
+ * has committed, and any change the stream brings for kmd_keys (an
+ * update or delete needs the key's index) waits until it is done.
+ */
+static void
+indexes_queue(struct join *jn)
+{
+	jn->indexed = 0;
+	if ((jn->idb = joiner_conn(jn->j, "kmd-joiner-index", NULL,
+	    NULL)) == NULL ||
+	    pq_query(jn->idb, SQL_KEYS_INDEXES_ADD, 0, NULL, indexes_built,
+	    jn) == -1)
+		fatalx("%s", __func__);
+	log_info("join of node %s: kmd_keys' indexes will be built as soon as"
+	    " the copy commits", jn->node_id);
+}
+
+static void
 sync_polled(struct join *jn, PGresult *res)
 {
 	const char	*status = PQgetvalue(res, 0, 0);
+	int		 copying = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
+	int		 copied = atoi(PQgetvalue(res, 0, 1)) == 0;
 
 	sync_progress(jn, atoll(PQgetvalue(res, 0, 3)));
-	if (still_down(jn, "the copy from the member", status, NULL))
+	/* (Copied already: a copy too quick to be seen holding the lock.) */
+	if (jn->bare && jn->idb == NULL && (copying || copied))
+		indexes_queue(jn);
+	if (jn->indexed == -1) {
+		join_kill(jn, "building kmd_keys' indexes: %s", jn->index_err);
 		return;
-	if (strcmp(status, "replicating") != 0 ||
-	    atoi(PQgetvalue(res, 0, 1)) != 0) {
+	}
+	/*
+	 * Once copied and indexed, a subscription down is its apply worker
+	 * dead (an update that came before the index, say): restart it
+	 * (kick).  Before, a restart would copy again.
+	 */
+	if (still_down(jn, "the copy from the member", status, copied &&
+	    (!jn->bare || jn->indexed == 1) ? jn->cu_sub : NULL))
+		return;
+	if (strcmp(status, "replicating") != 0 || !copied ||
+	    (jn->bare && jn->indexed != 1)) {
 		if (jn->polls % 20 == 0)
 			log_info("join of node %s: initial sync: %s, %lld MB"
-			    " so far", jn->node_id, status,
-			    atoll(PQgetvalue(res, 0, 3)) / 1048576);
+			    " so far", jn->node_id, copied ? "indexing" :
+			    status, atoll(PQgetvalue(res, 0, 3)) / 1048576);
 		poll_again(jn, stage_sync);
 		return;
 	}
 	log_info("join of node %s: initial sync done (%lld MB)", jn->node_id,
 	    atoll(PQgetvalue(res, 0, 3)) / 1048576);
-	jq(jn, "building kmd_keys' (name, version) index", SQL_KEYS_INDEX_ADD, 0,
-	    NULL, sync_indexed);
+	/* The second index, when the key was kept; else a check. */
+	jq(jn, "building kmd_keys' indexes", SQL_KEYS_INDEXES_ADD, 0, NULL,
+	    sync_indexed);
 }
 
 static void
@@ -983,7 +1053,11 @@ stage_sync(struct join *jn)
 	    " (SELECT count(*) FROM pglogical.local_sync_status l JOIN"
 	    " pglogical.subscription s ON s.sub_id = l.sync_subid WHERE"
 	    " s.sub_name = $1 AND l.sync_status <> 'r'), 0,"
-	    " pg_database_size('kmd')", 1, p, sync_polled);
+	    " pg_database_size('kmd'), EXISTS (SELECT FROM pg_locks l JOIN"
+	    " pg_stat_activity a ON a.pid = l.pid WHERE l.relation ="
+	    " 'kmd_keys'::regclass AND l.granted AND l.mode ="
+	    " 'RowExclusiveLock' AND a.application_name LIKE '%\\_copy')",
+	    1, p, sync_polled);
 }
 
 /* ---- 2/5 bootstrapping ---------------------------------------------------- */
@@ -996,7 +1070,7 @@ bootstrapped(struct join *jn, PGresult *res)
 }
 
 static void
-bootstrap_sets(struct join *jn, PGresult *res)
+bootstrap_subscribe(struct join *jn, PGresult *res)
 {
 	const char	*p[2] = { jn->cu_sub, jn->dsn };
 
@@ -1006,6 +1080,19 @@ bootstrap_sets(struct join *jn, PGresult *res)
 	    " provider_dsn := $2, replication_sets := '{" JOIN_SET "}',"
 	    " synchronize_structure := false, synchronize_data := true,"
 	    " forward_origins := '{all}')", 2, p, bootstrapped);
+}
+
+/* After the sets: pglogical adds a table to them only with its key. */
+static void
+bootstrap_sets(struct join *jn, PGresult *res)
+{
+	if (jn->size < KEYS_BARE_MIN) {
+		bootstrap_subscribe(jn, res);
+		return;
+	}
+	jn->bare = 1;
+	jq(jn, "dropping kmd_keys' primary key for the copy",
+	    SQL_KEYS_PKEY_DROP, 0, NULL, bootstrap_subscribe);
 }
 
 static void
@@ -1408,5 +1495,5 @@ join_interrupted(struct joiner *j)
 	pq_query(j->jdb, "SELECT pglogical.alter_subscription_disable(sub_name,"
 	    " true) FROM pglogical.subscription, kmd_local WHERE join_state ="
 	    " 'k'", 0, NULL, kill_done, NULL);
-	pq_query(j->jdb, SQL_KEYS_INDEX_ADD, 0, NULL, kill_done, NULL);
+	pq_query(j->jdb, SQL_KEYS_INDEXES_ADD, 0, NULL, kill_done, NULL);
 }

@@ -99,30 +99,31 @@ joiner_free_admin(evutil_socket_t fd, short ev, void *arg)
 	j->admin = NULL;
 }
 
+/* A connection of its own to the node database, named for pg_stat_activity. */
+struct pq *
+joiner_conn(struct joiner *j, const char *name, void (*cb)(struct pq *, void *),
+    void *arg)
+{
+	char	 ci[512];
+
+	snprintf(ci, sizeof(ci), "host=%s dbname=%s user=kmd"
+	    " application_name=%s", j->w->conf.pgsock, SCHEMA_DB, name);
+	return pq_new(j->w->base, ci, cb, arg);
+}
+
 /* The database exists: connect to it, drop the bootstrap connection. */
 static void
 joiner_open_db(struct joiner *j)
 {
-	char	 ci[512];
-
 	if (j->db == NULL) {
-		snprintf(ci, sizeof(ci), "host=%s dbname=%s user=kmd"
-		    " application_name=kmd-joiner", j->w->conf.pgsock,
-		    SCHEMA_DB);
-		j->db = pq_new(j->w->base, ci, joiner_db_connected, j);
+		j->db = joiner_conn(j, "kmd-joiner", joiner_db_connected, j);
 		/*
 		 * A join's own connection: its steps may wait seconds on a
 		 * member (dblink, pglogical), and logins and the other
 		 * operations should not wait behind them.
 		 */
-		snprintf(ci, sizeof(ci), "host=%s dbname=%s user=kmd"
-		    " application_name=kmd-joiner-join", j->w->conf.pgsock,
-		    SCHEMA_DB);
-		j->jdb = pq_new(j->w->base, ci, NULL, NULL);
-		snprintf(ci, sizeof(ci), "host=%s dbname=%s user=kmd"
-		    " application_name=kmd-keys", j->w->conf.pgsock,
-		    SCHEMA_DB);
-		j->kdb = pq_new(j->w->base, ci, NULL, NULL);
+		j->jdb = joiner_conn(j, "kmd-joiner-join", NULL, NULL);
+		j->kdb = joiner_conn(j, "kmd-keys", NULL, NULL);
 	}
 	event_base_once(j->w->base, -1, EV_TIMEOUT, joiner_free_admin, j,
 	    NULL);
