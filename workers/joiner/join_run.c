@@ -72,9 +72,9 @@
 	"DO $$BEGIN LOCK TABLE kmd_keys IN ACCESS EXCLUSIVE MODE; PERFORM" \
 	" set_config('maintenance_work_mem', '256MB', true); IF NOT EXISTS" \
 	" (SELECT FROM pg_constraint WHERE conrelid = 'kmd_keys'::regclass" \
-	" AND contype = 'p') THEN ALTER TABLE kmd_keys ADD CONSTRAINT kmd_keys_pkey PRIMARY KEY (key_id); END" \
-	" IF; CREATE INDEX IF NOT EXISTS kmd_keys_name_version ON kmd_keys" \
-	" (name, version); END$$"
+	" AND contype = 'p') THEN ALTER TABLE kmd_keys ADD CONSTRAINT" \
+	" kmd_keys_pkey PRIMARY KEY (key_id); END IF; CREATE INDEX IF NOT" \
+	" EXISTS kmd_keys_name_version ON kmd_keys (name, version); END$$"
 #define SQL_SUBS_STOP \
 	"SELECT pglogical.alter_subscription_disable(sub_name, true) FROM" \
 	" pglogical.subscription"
