@@ -120,8 +120,8 @@ struct join {
 	int			 nmembers;
 	int			 polls;
 	int64_t			 down_since;	/* ms */
-	int			 bare;		/* kmd_keys copied without indexes */
-	struct pq		*idb;		/* building them, see sync_polled */
+	int			 bare;		/* kmd_keys bare: no index */
+	struct pq		*idb;		/* builds them (sync_polled) */
 	int			 indexed;	/* 1 built, -1 failed */
 	char			 index_err[KMD_ERR_MAX];
 	void			(*poll_fn)(struct join *);
