@@ -122,6 +122,7 @@ struct join {
 	int64_t			 down_since;	/* ms */
 	int			 bare;		/* kmd_keys bare: no index */
 	struct pq		*idb;		/* builds them (sync_polled) */
+	int			 queued;	/* that build is sent */
 	int			 indexed;	/* 1 built, -1 failed */
 	char			 index_err[KMD_ERR_MAX];
 	void			(*poll_fn)(struct join *);
@@ -994,10 +995,8 @@ indexes_built(struct pq *db, PGresult *res, void *arg)
 static void
 indexes_queue(struct join *jn)
 {
-	jn->indexed = 0;
-	if ((jn->idb = joiner_conn(jn->j, "kmd-joiner-index", NULL,
-	    NULL)) == NULL ||
-	    pq_query(jn->idb, SQL_KEYS_INDEXES_ADD, 0, NULL, indexes_built,
+	jn->queued = 1;
+	if (pq_query(jn->idb, SQL_KEYS_INDEXES_ADD, 0, NULL, indexes_built,
 	    jn) == -1)
 		fatalx("%s", __func__);
 	log_info("join of node %s: kmd_keys' indexes will be built as soon as"
@@ -1013,7 +1012,7 @@ sync_polled(struct join *jn, PGresult *res)
 
 	sync_progress(jn, atoll(PQgetvalue(res, 0, 3)));
 	/* (Copied already: a copy too quick to be seen holding the lock.) */
-	if (jn->bare && jn->idb == NULL && (copying || copied))
+	if (jn->bare && !jn->queued && (copying || copied))
 		indexes_queue(jn);
 	if (jn->indexed == -1) {
 		join_kill(jn, "building kmd_keys' indexes: %s", jn->index_err);
@@ -1091,6 +1090,8 @@ bootstrap_sets(struct join *jn, PGresult *res)
 		return;
 	}
 	jn->bare = 1;
+	/* Connected now, so that the build is queued without delay. */
+	jn->idb = joiner_conn(jn->j, "kmd-joiner-index", NULL, NULL);
 	jq(jn, "dropping kmd_keys' primary key for the copy",
 	    SQL_KEYS_PKEY_DROP, 0, NULL, bootstrap_subscribe);
 }
