@@ -220,16 +220,23 @@ ctl_reset(struct kchan *ch, struct kmsg *m, void *arg)
 	return 0;
 }
 
-/* hsm says whether the HSM works: kept, and told to replmon (alarms). */
+/*
+ * hsm says whether the HSM works: kept, and told to replmon (alarms),
+ * now and at each of its starts (proc.c).  Checked before it is kept:
+ * a malformed one would reach every later replmon, which would refuse
+ * it and exit, start after start.
+ */
 static int
 worker_hsm_status(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct child	*c = arg, *rm;
+	struct child		*c = arg, *rm;
+	struct hsm_status	 hs;
 
 	(void)ch;
-	memcpy(&c->p->hsm_status, m->data, sizeof(c->p->hsm_status));
-	if (!TERMINATED(c->p->hsm_status.msg))
+	memcpy(&hs, m->data, sizeof(hs));
+	if (!TERMINATED(hs.msg))
 		return -1;
+	c->p->hsm_status = hs;
 	if ((rm = proc_child(c->p, PROC_REPLMON)) != NULL && rm->ch != NULL)
 		kchan_send(rm->ch, IMSG_HSM_STATUS, 0, -1, &c->p->hsm_status,
 		    sizeof(c->p->hsm_status));
