@@ -35,26 +35,33 @@ areq_done(struct api *a, struct areq *r, int ok, const char *msg)
 	free(r);
 }
 
+/*
+ * The listening socket and certificate.  A malformed or unusable one is
+ * refused like any bad frame from the parent: the dispatcher ends this
+ * worker with the reason (worker.c).
+ */
 static int
 api_listen_msg(struct kchan *ch, struct kmsg *m, void *arg)
 {
 	struct worker	*w = arg;
 	struct api	*a = w->ctx;
 	struct api_conf	*ac;
+	int		 r = -1;
 
 	(void)ch;
 	if ((ac = sodium_malloc(sizeof(*ac))) == NULL)
 		fatal("%s", __func__);
 	memcpy(ac, m->data, sizeof(*ac));
-	if (!TERMINATED(ac->key) ||
-	    !TERMINATED(ac->cert) ||
-	    ac->token_lifetime < 10 || ac->token_lifetime > 86400)
-		fatalx("%s: malformed API configuration", __func__);
-	if (http_start(a, m->fd, ac) == -1)
-		fatalx("cannot serve the API: no usable certificate and key");
-	m->fd = -1;
+	if (TERMINATED(ac->key) && TERMINATED(ac->cert) &&
+	    ac->token_lifetime >= 10 && ac->token_lifetime <= 86400) {
+		r = http_start(a, m->fd, ac);
+		m->fd = -1;		/* http_start() took it */
+		if (r == -1)
+			log_warnx("cannot serve the API: no usable"
+			    " certificate and key");
+	}
 	sodium_free(ac);
-	return 0;
+	return r;
 }
 
 /* A reply frame for one of our requests; END, ERROR and AUTH end it. */
