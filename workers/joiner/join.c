@@ -98,7 +98,9 @@ joiner_csr_made(struct kchan *ch, struct kmsg *m, void *arg)
 	if (!TERMINATED(hm->csr) || !TERMINATED(hm->node_key_sealed) ||
 	    !TERMINATED(hm->box_sk_sealed))
 		return -1;
-	if (j->op == NULL || j->op->reqid != m->hdr.reqid)
+	/* For the csr that asked, once: a repeated answer is ignored. */
+	if (j->op == NULL || j->op->reqid != m->hdr.reqid ||
+	    strcmp(j->op->what, "cluster csr") != 0 || j->op->reply != NULL)
 		return 0;
 	if ((cr = calloc(1, sizeof(*cr))) == NULL)
 		fatal("%s", __func__);
@@ -215,7 +217,10 @@ joiner_node_signed(struct kchan *ch, struct kmsg *m, void *arg)
 	if (!TERMINATED(ns->node_id) || !TERMINATED(ns->cert) ||
 	    !TERMINATED(ns->mkek_blob))
 		return -1;
-	if (j->op == NULL || j->op->reqid != m->hdr.reqid)
+	/* For a nodes create that asked: it keeps the CA chain then. */
+	if (j->op == NULL || j->op->reqid != m->hdr.reqid ||
+	    strcmp(j->op->what, "cluster nodes create") != 0 ||
+	    j->op->reply == NULL)
 		return 0;
 	if ((nc = calloc(1, sizeof(*nc))) == NULL)
 		fatal("%s", __func__);
