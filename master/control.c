@@ -583,11 +583,35 @@ control_refuse(int fd, const char *msg)
 	close(fd);
 }
 
+/*
+ * An accepted connection whose peer may use the socket becomes a client:
+ * its frames go through ctl_handlers.  Also the way in for the parent's
+ * dispatcher fuzzer (regress/fuzz/fuzz_dispatch_parent.c).
+ */
+struct ctl_client *
+control_adopt(struct parent *p, int fd, uid_t uid)
+{
+	struct ctl_client	*cl;
+
+	if ((cl = calloc(1, sizeof(*cl))) == NULL)
+		return NULL;
+	if ((cl->ch = kchan_new(p->base, fd, PROC_CTL, ctl_handlers,
+	    sizeof(ctl_handlers) / sizeof(ctl_handlers[0]),
+	    control_client_closed, p)) == NULL) {
+		free(cl);
+		return NULL;
+	}
+	cl->id = cl->ch->id = ++p->next_client;
+	cl->uid = uid;
+	TAILQ_INSERT_TAIL(&p->clients, cl, entry);
+	p->nclients++;
+	return cl;
+}
+
 static void
 control_accept(evutil_socket_t lfd, short ev, void *arg)
 {
 	struct parent		*p = arg;
-	struct ctl_client	*cl;
 	struct ucred		 cr;
 	socklen_t		 len = sizeof(cr);
 	char			 msg[KMD_ERR_MAX];
@@ -615,19 +639,10 @@ control_accept(evutil_socket_t lfd, short ev, void *arg)
 		control_refuse(fd, "too many control clients; try again");
 		return;
 	}
-	if ((cl = calloc(1, sizeof(*cl))) == NULL ||
-	    (cl->ch = kchan_new(p->base, fd, PROC_CTL, ctl_handlers,
-	    sizeof(ctl_handlers) / sizeof(ctl_handlers[0]),
-	    control_client_closed, p)) == NULL) {
+	if (control_adopt(p, fd, cr.uid) == NULL) {
 		log_warn("%s: new client", __func__);
-		free(cl);
 		close(fd);
-		return;
 	}
-	cl->id = cl->ch->id = ++p->next_client;
-	cl->uid = cr.uid;
-	TAILQ_INSERT_TAIL(&p->clients, cl, entry);
-	p->nclients++;
 }
 
 /* A socket someone answers on belongs to a running kmd: keep off it. */

@@ -101,6 +101,7 @@ int	control_listen(struct parent *);
 int	control_start(struct parent *);
 void	control_close(struct parent *);
 struct ctl_client *control_client(struct parent *, uint32_t);
+struct ctl_client *control_adopt(struct parent *, int, uid_t);
 void	control_worker_gone(struct parent *, enum proc_id);
 extern const struct kmsg_handler parent_worker_handlers[];
 extern const size_t parent_worker_nhandlers;
