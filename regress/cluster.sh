@@ -8,10 +8,22 @@
 #                                    20, and one to be refused)
 #   regress/cluster.sh ctl K ARGS    kmctl ARGS against node K
 #   regress/cluster.sh sql K SQL     run SQL on node K's database (values)
-#   regress/cluster.sh cut K         partition node K from the others (nft)
-#   regress/cluster.sh heal K        undo cut K
+#   regress/cluster.sh cut K [reject]
+#                                    partition node K from the others (nft
+#                                    drop; reject: a TCP reset at once)
+#   regress/cluster.sh split G G... [reject]
+#                                    nodes of different groups (each G a
+#                                    list: "1 2") cannot reach each other;
+#                                    within a group, and nodes in none, can
+#   regress/cluster.sh bridge K A C [reject]
+#                                    node K reaches both sides, the nodes of
+#                                    A and of C not each other (split A C)
+#   regress/cluster.sh heal [K]      undo cut K; without K every cut, split
+#                                    and bridge
 #   regress/cluster.sh freeze K      SIGSTOP node K's PostgreSQL
 #   regress/cluster.sh thaw K        SIGCONT node K's PostgreSQL
+#   regress/cluster.sh skew K SECS   node K's PostgreSQL clock SECS (+1.5,
+#                                    -5, 0) off; needs KMD_CLUSTER_FAKETIME
 #   regress/cluster.sh list          the nodes, their pids and sockets
 #   regress/cluster.sh down          stop everything, remove namespace and files
 #
@@ -21,6 +33,8 @@
 # runs each kmd detached, logging to syslog, with its /dev/log bound to
 # a listener that writes nodeK/syslog.  KMD_CLUSTER_EXTRA: lines added to
 # the kmd.conf of each node started, %K standing for the node's number.
+# KMD_CLUSTER_FAKETIME=1: each node started runs its PostgreSQL under
+# libfaketime (below), so that skew can set its clock.
 #
 # Node K's PostgreSQL runs as its own user, kmdpgK: on one loopback every
 # connection leaves from 127.0.0.1, so a partition tells the nodes' traffic
@@ -33,7 +47,7 @@ DIR=${KMD_CLUSTER_DIR:-/tmp/kmd-cluster}
 NS=${KMD_CLUSTER_NS:-kmd-cluster}
 
 die() { echo "cluster.sh: $*" >&2; exit 1; }
-usage() { sed -n '7,16s/^# //p' "$0" >&2; exit 1; }
+usage() { sed -n '7,28s/^# //p' "$0" >&2; exit 1; }
 node_arg() {
 	case ${1:-} in ''|*[!0-9]*) die "give a node number" ;; esac
 	[ -d "$DIR/node$1" ] || die "node $1 is not set up"
@@ -51,11 +65,98 @@ host "127.0.0.$k"
 api listen "127.0.0.$k" port 8443
 dbuser "kmdpg$k"
 EOF
+	[ "${KMD_CLUSTER_FAKETIME:-}" = 1 ] && faketime_pgbin "$k"
 	[ -n "${KMD_CLUSTER_EXTRA:-}" ] &&
 	    printf '%s\n' "$KMD_CLUSTER_EXTRA" | sed "s/%K/$k/g" >> "$d/kmd.conf"
 	id "kmdpg$k" >/dev/null 2>&1 || useradd --system --no-create-home \
 	    --home-dir /nonexistent --shell /usr/sbin/nologin "kmdpg$k" ||
 	    die "cannot create user kmdpg$k"
+}
+
+# Clock skew.  kmd runs pgbin/postgres with the environment it has, so a
+# node's own pgbin, nodeK/pgbin, holds links to PostgreSQL's programs and
+# a postgres that preloads libfaketime and then runs the real one.  The
+# offset is read from nodeK/faketime ("+0" at first; libfaketime reads it
+# again at most a second later, FAKETIME_CACHE_DURATION), so skew steps
+# the wall clock of the running PostgreSQL, as an NTP step would, with no
+# restart.  The monotonic clock stays true (FAKETIME_DONT_FAKE_MONOTONIC;
+# PostgreSQL times its waits with it), file times too (NO_FAKE_STAT).
+#
+# libfaketime wraps select(), poll() and epoll_wait() and reads the true
+# clock for as long as they wait.  PostgreSQL 15's postmaster forks its
+# background workers (pglogical's apply and sync workers among them) from
+# a signal handler while it waits in select(): each of them would keep the
+# true clock for good.  A second preload ahead of libfaketime,
+# faketime-waits.so, gives those calls back to the C library: with an
+# offset and no rate libfaketime has nothing to change in them.
+# libfaketime keeps a semaphore and a segment in /dev/shm per postmaster;
+# down removes those a killed one left.
+faketime_waits() {
+	so=$DIR/faketime-waits.so
+	[ -f "$so" ] && return
+	command -v cc >/dev/null || die "no C compiler for $so (sh etc/install-deps)"
+	cat > "$DIR/faketime-waits.c" <<'EOF'
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <sys/syscall.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+int __select(int, fd_set *, fd_set *, fd_set *, struct timeval *);
+int __poll(struct pollfd *, nfds_t, int);
+
+int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *t)
+{ return __select(n, r, w, e, t); }
+int poll(struct pollfd *f, nfds_t n, int t)
+{ return __poll(f, n, t); }
+int epoll_pwait(int fd, struct epoll_event *ev, int n, int t,
+    const sigset_t *m)
+{ return syscall(SYS_epoll_pwait, fd, ev, n, t, m, _NSIG / 8); }
+int epoll_wait(int fd, struct epoll_event *ev, int n, int t)
+{ return epoll_pwait(fd, ev, n, t, NULL); }
+EOF
+	cc -shared -fPIC -O2 -o "$so.tmp" "$DIR/faketime-waits.c" &&
+	    chmod 755 "$so.tmp" && mv -f "$so.tmp" "$so" ||
+	    die "cannot build $so"
+}
+
+faketime_pgbin() {
+	d=$DIR/node$1 real=${KMD_CLUSTER_PGBIN:-/usr/lib/postgresql/15/bin}
+	lib=$(ls /usr/lib/*/faketime/libfaketime.so.1 \
+	    /usr/lib/faketime/libfaketime.so.1 2>/dev/null | head -1)
+	[ -n "$lib" ] || die "no libfaketime.so.1 (install libfaketime: sh etc/install-deps)"
+	faketime_waits
+	rm -rf "$d/pgbin"
+	mkdir -p "$d/pgbin"
+	for f in "$real"/*; do ln -s "$f" "$d/pgbin/"; done
+	rm -f "$d/pgbin/postgres"
+	cat > "$d/pgbin/postgres" <<EOF
+#!/bin/sh
+# node $1's PostgreSQL, its wall clock off by what $d/faketime says
+export LD_PRELOAD="$DIR/faketime-waits.so $lib" \\
+    FAKETIME_TIMESTAMP_FILE=$d/faketime FAKETIME_CACHE_DURATION=1 \\
+    FAKETIME_DONT_FAKE_MONOTONIC=1 NO_FAKE_STAT=1
+exec $real/postgres "\$@"
+EOF
+	chmod 755 "$d/pgbin" "$d/pgbin/postgres"
+	[ -f "$d/faketime" ] || echo "+0" > "$d/faketime"
+	chmod 644 "$d/faketime"
+	echo "pgbin \"$d/pgbin\"" >> "$d/kmd.conf"
+}
+
+cmd_skew() {
+	node_arg "${1:-}"
+	d=$DIR/node$1 s=${2:-}
+	case $s in
+	''|*[!0-9.+-]*|?*[+-]*) die "skew: give seconds, such as +1.5, -5 or 0" ;;
+	[+-]*) ;;
+	*) s=+$s ;;
+	esac
+	grep -q "^pgbin \"$d/pgbin\"" "$d/kmd.conf" 2>/dev/null ||
+	    die "node $1 runs its PostgreSQL without libfaketime (up it with KMD_CLUSTER_FAKETIME=1)"
+	echo "$s" > "$d/faketime.new" && chmod 644 "$d/faketime.new" &&
+	    mv -f "$d/faketime.new" "$d/faketime"
 }
 
 # The syslog listener of node K: datagrams on nodeK/log.sock to nodeK/syslog.
@@ -165,29 +266,116 @@ pg_pids() {
 	echo "$pm" $(pgrep -P "$pm")
 }
 
-cmd_freeze() { node_arg "${1:-}"; kill -STOP $(pg_pids "$1"); }
-cmd_thaw() { node_arg "${1:-}"; kill -CONT $(pg_pids "$1"); }
+# (a backend may end between pgrep and kill: not an error)
+cmd_freeze() { node_arg "${1:-}"; p=$(pg_pids "$1") || exit 1; kill -STOP $p 2>/dev/null; :; }
+cmd_thaw() { node_arg "${1:-}"; p=$(pg_pids "$1") || exit 1; kill -CONT $p 2>/dev/null; :; }
+
+# The action of a partition's rules: drop, or reject with a TCP reset
+# (an established connection's next packet either way gets one, so both
+# ends fail at once).  The resets reject sends pass the output hook too,
+# in the marked connection: the first rule lets them out.
+nft_act() {
+	case ${1:-drop} in
+	drop) ACT=drop TCP= RST= ;;
+	reject) ACT="reject with tcp reset" TCP="meta l4proto tcp"
+		RST="tcp flags & rst == rst accept" ;;
+	*) die "drop or reject, not $1" ;;
+	esac
+}
 
 # Partition node K: nothing from its PostgreSQL leaves for another
 # address, nothing reaches 127.0.0.K:5432 from elsewhere, and a marked
-# connection is dropped both ways (the other end's replies included).
+# connection is dropped (or reset) both ways, the other end's replies
+# included.
 cmd_cut() {
 	node_arg "${1:-}"
+	nft_act "${2:-drop}"
+	ns nft delete table inet "kmdcut$1" 2>/dev/null
 	ns nft -f - <<NFT || die "nft failed"
 table inet kmdcut$1 {
 	chain out {
 		type filter hook output priority 0; policy accept;
+		$RST
+		ct mark 0x6b$1 $TCP $ACT
 		ct mark 0x6b$1 drop
-		meta skuid "kmdpg$1" ip daddr != 127.0.0.$1 ct mark set 0x6b$1 drop
-		ip daddr 127.0.0.$1 tcp dport 5432 meta skuid != "kmdpg$1" ct mark set 0x6b$1 drop
+		meta skuid "kmdpg$1" ip daddr != 127.0.0.$1 $TCP ct mark set 0x6b$1 $ACT
+		meta skuid "kmdpg$1" ip daddr != 127.0.0.$1 drop
+		ip daddr 127.0.0.$1 tcp dport 5432 meta skuid != "kmdpg$1" ct mark set 0x6b$1 $ACT
 	}
 }
 NFT
 }
 
-cmd_heal() {
+# Groups that cannot reach each other (split, bridge): for every node X
+# of one group and Y of another, a connection X's PostgreSQL opens to
+# 127.0.0.Y:5432 (pglogical's, dblink's: all traffic between nodes) is
+# marked and dropped or reset, and so are the marked connection's packets
+# either way.  One table, kmdsplit; a new split replaces the last.  Y's
+# answers go to 127.0.0.1 from Y's socket and name no X: what Y's
+# walsender sends on an open connection passes until X's end sends
+# anything, its ACK included, so at most one burst, as a partition in
+# the middle of a transfer would let through.
+cmd_split() {
+	mode=drop
+	for a in "$@"; do :; done
+	case ${a:-} in drop|reject) mode=$a ;; esac
+	nft_act "$mode"
+	groups=0 rules=
+	for g in "$@"; do
+		case $g in drop|reject) continue ;; esac
+		groups=$((groups + 1))
+		for x in $g; do node_arg "$x"; eval "grp_$x=$groups"; done
+	done
+	[ "$groups" -ge 2 ] || die "split: give two groups or more, such as \"1 2\" \"3 4 5\""
+	for g in "$@"; do
+		for x in $g; do
+			case $x in drop|reject) continue ;; esac
+			for h in "$@"; do
+				for y in $h; do
+					case $y in drop|reject) continue ;; esac
+					eval "gx=\$grp_$x gy=\$grp_$y"
+					[ "$gx" = "$gy" ] && continue
+					rules="$rules
+		meta skuid \"kmdpg$x\" ip daddr 127.0.0.$y tcp dport 5432 ct mark set 0x6c00 $ACT"
+				done
+			done
+		done
+	done
+	ns nft delete table inet kmdsplit 2>/dev/null
+	ns nft -f - <<NFT || die "nft failed"
+table inet kmdsplit {
+	chain out {
+		type filter hook output priority 0; policy accept;
+		$RST
+		ct mark 0x6c00 $TCP $ACT
+		ct mark 0x6c00 drop$rules
+	}
+}
+NFT
+}
+
+# bridge K A C [reject]: K reaches both sides; split A C, K in neither.
+cmd_bridge() {
 	node_arg "${1:-}"
-	ns nft delete table inet "kmdcut$1" 2>/dev/null
+	[ $# -ge 3 ] || die "bridge: give the bridge node and two sides"
+	for x in $2 $3; do
+		[ "$x" != "$1" ] || die "bridge: node $1 is on a side"
+	done
+	b=$1; shift
+	cmd_split "$@"
+}
+
+# heal K: undo cut K; heal: undo every cut, split and bridge.
+cmd_heal() {
+	if [ $# -gt 0 ]; then
+		node_arg "$1"
+		ns nft delete table inet "kmdcut$1" 2>/dev/null
+		return 0
+	fi
+	for t in $(ns nft list tables 2>/dev/null |
+	    sed -n 's/^table inet \(kmdcut[0-9]*\|kmdsplit\)$/\1/p'); do
+		ns nft delete table inet "$t"
+	done
 	return 0
 }
 
@@ -222,6 +410,12 @@ cmd_down() {
 		ip netns pids "$NS" 2>/dev/null | xargs -r kill -9 2>/dev/null
 		ip netns del "$NS"
 	fi
+	# what libfaketime kept in /dev/shm for a postmaster that was killed
+	for f in /dev/shm/faketime_shm_* /dev/shm/sem.faketime_sem_*; do
+		[ -e "$f" ] || continue
+		case $(stat -c %U "$f") in kmdpg[0-9]*) ;; *) continue ;; esac
+		kill -0 "${f##*_}" 2>/dev/null || rm -f "$f"
+	done
 	rm -rf "$DIR"
 	echo "cluster.sh: down"
 }
@@ -233,6 +427,9 @@ up) cmd_up "$@" ;;
 ctl) cmd_ctl "$@" ;;
 sql) cmd_sql "$@" ;;
 cut) cmd_cut "$@" ;;
+split) cmd_split "$@" ;;
+bridge) cmd_bridge "$@" ;;
+skew) cmd_skew "$@" ;;
 heal) cmd_heal "$@" ;;
 freeze) cmd_freeze "$@" ;;
 thaw) cmd_thaw "$@" ;;
