@@ -1,24 +1,62 @@
 #!/bin/sh
 # `make check-faults`: seeded fault injection on a cluster of
 # FAULT_NODES (3) with a writer on every node, each recording the inserts
-# its node acknowledged.  Each episode injects one fault on one node for
-# a few seconds, chosen from the seed:
+# its node acknowledged.  Each episode injects one fault, its kind and
+# nodes chosen from the seed (regress/cluster.sh does the network and the
+# clock):
 #
-#   cut      nftables drops the node's traffic (regress/cluster.sh cut)
-#   freeze   SIGSTOP of the node's PostgreSQL, then SIGCONT
-#   pgkill   SIGKILL of the node's postmaster (kmd starts it again)
-#   worker   SIGKILL of one of the node's workers (replmon, joiner, hsm,
+#   cut      nftables drops node K's traffic (cluster.sh cut K)
+#   reject   the same with a TCP reset at once (cut K reject)
+#   split    a minority that cannot reach the majority: on 3 or 4 nodes
+#            K against the others, on 5 or more K and K+1 against the
+#            rest (cluster.sh split; drop or reject)
+#   bridge   node K reaches everyone, the other nodes in two halves that
+#            cannot reach each other (cluster.sh bridge; drop or reject)
+#   freeze   SIGSTOP of node K's PostgreSQL, then SIGCONT
+#   freeze2  the same on two nodes at once
+#   pgkill   SIGKILL of node K's postmaster (kmd starts it again)
+#   worker   SIGKILL of one of node K's workers (replmon, joiner, hsm,
 #            api; the parent starts it again)
-#   parent   SIGKILL of the node's kmd parent, then the node started again
+#   parent   SIGKILL of node K's kmd parent, then the node started again
+#   skew     node K's PostgreSQL clock stepped +1.5 s, -1.5 s (under the
+#            2 s alarm), +5 s or -5 s (over it: some node must raise the
+#            clock-skew alarm) through libfaketime, then stepped back
+#            (cluster.sh skew; every node runs under KMD_CLUSTER_FAKETIME)
+#   remove   while node F is cut (drop or reject) or frozen, or node K
+#            itself is cut, node M removes node K (cluster nodes delete);
+#            the fault ends; K runs cluster delete (a K that was cut off
+#            may never learn of its removal: services reset instead) and
+#            joins again through M, every writer but K's writing, half
+#            the time with F frozen for 3 s during the join
 #
 # then undoes it and checks: every node ready on every node within
-# FAULT_BOUND seconds (the time is printed), every acknowledged insert
-# present on every node, all nodes holding the same rows.  A failing
-# episode prints its seed and number; FAULT_SEED=S FAULT_FROM=I replays
-# from episode I of seed S.
+# FAULT_BOUND seconds, and still so 3 s later (8 s after a clock step,
+# which may show as a walsender timeout 5 s later); the time from the
+# undo to the last time all became ready is printed; every acknowledged
+# insert present on every node, all nodes holding the same rows.
+#
+# What "acknowledged" promises.  An insert counts once psql returned 0
+# on its node.  The writer of a node that is removed stops before the
+# removal, and what that node acknowledged is no longer promised: a
+# removal drops the node's stream on every node as soon as each learns
+# of it, so its last writes, those a faulted node had not received yet
+# above all, may reach some nodes or none (a removal while a node is cut
+# off takes the writes only that node saw with it: what an operator
+# accepts when removing it).  They stay in the comparison of rows: the
+# nodes left must hold the same ones.  After the join the node's writer
+# starts again, and its new inserts are promised like any other.
+#
+# A failing episode prints its seed and number; FAULT_SEED=S FAULT_FROM=I
+# replays from episode I of seed S (with the same FAULT_NODES and
+# FAULT_KINDS).  At the end: the ready times, p50 and max, per kind and
+# over all.
 #
 # Environment: KMD, KMCTL; FAULT_EPISODES (50), FAULT_SEED (the time),
-# FAULT_FROM (1), FAULT_NODES (3), FAULT_BOUND (90).
+# FAULT_FROM (1), FAULT_NODES (3), FAULT_BOUND (90); FAULT_KINDS: the
+# kinds to draw from, such as "skew remove" (default: all of them; a
+# subset draws other episodes from the same seed); FAULT_LIST=1 prints
+# the episodes the seed picks and runs none (to find a seed, or to see
+# what a replay will do).
 # Exit status: the number of failed checks.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -30,15 +68,109 @@ top=$(pwd)
 : "${FAULT_FROM:=1}"
 : "${FAULT_NODES:=3}"
 : "${FAULT_BOUND:=90}"
+ALL_KINDS="cut reject split bridge freeze freeze2 pgkill worker parent skew remove"
+: "${FAULT_KINDS:=$ALL_KINDS}"
 N=$FAULT_NODES
 
 die() { echo "check-faults: $*" >&2; exit 1; }
+[ "$N" -ge 3 ] || die "FAULT_NODES: 3 or more"
+for f in $FAULT_KINDS; do
+	case " $ALL_KINDS " in *" $f "*) ;; *) die "FAULT_KINDS: no kind $f ($ALL_KINDS)" ;; esac
+done
+
+# pick SEED I: "kind node variant other" for episode I, from md5 of
+# "SEED-I": four numbers of 16 bits (mawk's rand() after srand() picked
+# some kinds and nodes rarely)
+pick() {
+	h=$(printf '%s-%s' "$1" "$2" | md5sum | cut -c1-16)
+	awk -v h="$h" -v n="$N" -v kinds="$FAULT_KINDS" 'BEGIN {
+	    nk = split(kinds, f, " ")
+	    for (i = 0; i < 4; i++) {
+		v[i] = 0
+		for (j = 1; j <= 4; j++)
+		    v[i] = v[i] * 16 + index("0123456789abcdef", substr(h, 4 * i + j, 1)) - 1
+	    }
+	    printf "%s %d %d %d\n", f[1 + v[0] % nk], 1 + v[1] % n, v[2], v[3] }'
+}
+# nth K J: the node J places after node K, round the cluster
+nth() { echo $(( ($1 - 1 + $2) % N + 1 )); }
+mode_of() { [ $(($1 % 2)) -eq 0 ] && echo drop || echo reject; }
+
+# plan: from "kind node variant other", the fault's words (set as
+# globals): what inject and undo do, and a description
+plan() {
+	ef=$1 ek=$2 ev=$3 eo=$4
+	e2= eg1= eg2= emode= eoff= ef2= er= em= ex=
+	case $ef in
+	cut) desc="cut node $ek" ;;
+	reject) desc="cut node $ek (reject)" ;;
+	split)
+		emode=$(mode_of "$ev")
+		if [ "$N" -ge 5 ]; then
+			eg1="$ek $(nth "$ek" 1)"
+			eg2="$(nth "$ek" 2) $(nth "$ek" 3) $(nth "$ek" 4)"
+			for j in $(seq 5 $((N - 1))); do eg2="$eg2 $(nth "$ek" "$j")"; done
+		else
+			eg1=$ek
+			eg2=
+			for j in $(seq 1 $((N - 1))); do eg2="$eg2 $(nth "$ek" "$j")"; done
+			eg2=${eg2# }
+		fi
+		desc="split {$eg1} | {$eg2} ($emode)" ;;
+	bridge)
+		emode=$(mode_of "$ev")
+		h=$(( (N - 1) / 2 )) eg1= eg2=
+		for j in $(seq 1 $((N - 1))); do
+			if [ "$j" -le "$h" ]; then eg1="$eg1 $(nth "$ek" "$j")"
+			else eg2="$eg2 $(nth "$ek" "$j")"; fi
+		done
+		eg1=${eg1# } eg2=${eg2# }
+		desc="bridge node $ek between {$eg1} and {$eg2} ($emode)" ;;
+	freeze) desc="freeze node $ek" ;;
+	freeze2)
+		e2=$(nth "$ek" $((1 + eo % (N - 1))))
+		desc="freeze nodes $ek and $e2" ;;
+	pgkill) desc="SIGKILL node $ek's postmaster" ;;
+	worker)
+		r=$(echo replmon joiner hsm api | cut -d' ' -f$((1 + ev % 4)))
+		desc="SIGKILL node $ek's $r" ;;
+	parent) desc="SIGKILL node $ek's kmd parent" ;;
+	skew)
+		eoff=$(echo +1.5 -1.5 +5 -5 | cut -d' ' -f$((1 + ev % 4)))
+		desc="skew node $ek's clock $eoff s" ;;
+	remove)
+		# X faulted (F, or K itself), M removes K and sponsors its
+		# join again, F maybe frozen meanwhile
+		e2=$(nth "$ek" $((1 + eo % (N - 1))))
+		em=$(nth "$ek" $((1 + (eo % (N - 1) + 1 + (eo / 7) % (N - 2)) % (N - 1))))
+		ef2=$(echo cut reject freeze self | cut -d' ' -f$((1 + ev % 4)))
+		er=$(( (ev / 4) % 2 ))
+		ex=$e2
+		case $ef2 in
+		cut) w="node $e2 is cut off" ;;
+		reject) w="node $e2 is cut off (reject)" ;;
+		freeze) w="node $e2 is frozen" ;;
+		self) w="it is cut off itself" ex=$ek ;;
+		esac
+		desc="node $em removes node $ek while $w; node $ek joins again$( [ "$er" = 1 ] && echo ", node $e2 frozen for 3 s meanwhile")" ;;
+	esac
+}
+
+# FAULT_LIST=1: the episodes the seed picks, and nothing run
+if [ "${FAULT_LIST:-}" = 1 ]; then
+	for i in $(seq "$FAULT_FROM" "$FAULT_EPISODES"); do
+		plan $(pick "$FAULT_SEED" "$i")
+		echo "episode $i: $desc"
+	done
+	exit 0
+fi
 [ "$(id -u)" -eq 0 ] || die "run as root (kmd must start as root)"
 [ -x "$KMD" ] && [ -x "$KMCTL" ] || die "$KMD or $KMCTL not built (make)"
 
 T=$(mktemp -d /tmp/kmd-faults.XXXXXX) || exit 1
 chmod 755 "$T"
-export KMD KMCTL KMD_CLUSTER_NS="kmd-faults-$$" KMD_CLUSTER_DIR="$T/c"
+export KMD KMCTL KMD_CLUSTER_NS="kmd-faults-$$" KMD_CLUSTER_DIR="$T/c" \
+    KMD_CLUSTER_FAKETIME=1
 C="sh regress/cluster.sh"
 D=$KMD_CLUSTER_DIR
 CREDS_DIR=$T
@@ -53,7 +185,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 q() { $C sql "$1" "$2"; }
 
-echo "check-faults: $N nodes, seed $FAULT_SEED, episodes $FAULT_FROM..$FAULT_EPISODES"
+echo "check-faults: $N nodes, seed $FAULT_SEED, episodes $FAULT_FROM..$FAULT_EPISODES, kinds: $FAULT_KINDS"
 check "up $N" $C up "$N"
 check "node 1: cluster new" $C ctl 1 cluster new --host=127.0.0.1 \
     --url=https://127.0.0.1:8443
@@ -67,11 +199,11 @@ done
 [ "$FAILS" -eq 0 ] || exit "$FAILS"
 
 # writer K: inserts on node K's database; the acknowledged ones (psql
-# exit 0) go to acked.K.  It pauses while $T/pause exists.
+# exit 0) go to acked.K.  It pauses while $T/pause or $T/pause.K exists.
 writer() {
 	k=$1 i=0
 	while [ ! -e "$T/stop" ]; do
-		if [ -e "$T/pause" ]; then
+		if [ -e "$T/pause" ] || [ -e "$T/pause.$k" ]; then
 			touch "$T/paused.$k"; sleep 0.2; continue
 		fi
 		rm -f "$T/paused.$k"
@@ -82,41 +214,108 @@ writer() {
 	done
 }
 for k in $(seq 1 "$N"); do writer "$k" & done
-
-# pick SEED I: "fault node worker" for episode I, from md5 of "SEED-I"
-# (mawk's rand() after srand() picked some kinds and nodes rarely)
-pick() {
-	h=$(printf '%s-%s' "$1" "$2" | md5sum | cut -c1-12)
-	awk -v h="$h" -v n="$N" 'BEGIN {
-	    split("cut freeze pgkill worker parent", f, " ")
-	    a = 0; for (j = 1; j <= 4; j++) a = a * 16 + index("0123456789abcdef", substr(h, j, 1)) - 1
-	    b = 0; for (j = 5; j <= 8; j++) b = b * 16 + index("0123456789abcdef", substr(h, j, 1)) - 1
-	    c = 0; for (j = 9; j <= 12; j++) c = c * 16 + index("0123456789abcdef", substr(h, j, 1)) - 1
-	    printf "%s %d %d\n", f[1 + a % 5], 1 + b % n, 1 + c % 4 }'
+# paused K...: the writers of nodes K... are between two inserts
+paused() {
+	for k in "$@"; do [ -e "$T/paused.$k" ] || return 1; done
 }
+
 pid_of() { cat "$D/node$1/kmd.pid" 2>/dev/null; }
 inject() {
-	case $1 in
-	cut) $C cut "$2" ;;
-	freeze) $C freeze "$2" ;;
-	pgkill) kill -9 "$(pgrep -P "$(pid_of "$2")" -x postgres)" ;;
-	worker)
-		r=$(echo replmon joiner hsm api | cut -d' ' -f"$3")
-		kill -9 "$(pgrep -P "$(pid_of "$2")" -x "kmd: $r")" ;;
+	case $ef in
+	cut) $C cut "$ek" ;;
+	reject) $C cut "$ek" reject ;;
+	split) $C split "$eg1" "$eg2" "$emode" ;;
+	bridge) $C bridge "$ek" "$eg1" "$eg2" "$emode" ;;
+	freeze) $C freeze "$ek" ;;
+	freeze2) $C freeze "$ek" && $C freeze "$e2" ;;
+	pgkill) kill -9 "$(pgrep -P "$(pid_of "$ek")" -x postgres)" ;;
+	worker) kill -9 "$(pgrep -P "$(pid_of "$ek")" -x "kmd: $r")" ;;
 	parent)
-		p=$(pid_of "$2")
+		p=$(pid_of "$ek")
 		kill -9 "$p"
 		wait_for 20 sh -c "! pgrep -P $p >/dev/null && ! kill -0 $p 2>/dev/null"
-		rm -f "$D/node$2/kmd.pid" ;;
+		rm -f "$D/node$ek/kmd.pid" ;;
+	skew) $C skew "$ek" "$eoff" ;;
 	esac
 }
 undo() {
-	case $1 in
-	cut) $C heal "$2" ;;
-	freeze) $C thaw "$2" ;;
+	case $ef in
+	cut|reject) $C heal "$ek" ;;
+	split|bridge) $C heal ;;
+	freeze) $C thaw "$ek" ;;
+	freeze2) $C thaw "$ek"; $C thaw "$e2" ;;
 	parent) $C up "$N" >/dev/null 2>&1 ;;
+	skew) $C skew "$ek" 0 ;;
 	esac
 }
+
+# clock_alarm SINCE: a node has an active clock-skew alarm raised since
+# SINCE (ISO 8601, UTC)
+clock_alarm() {
+	for k in $(seq 1 "$N"); do
+		$C ctl "$k" alarms list | python3 -c '
+import json, sys
+a = json.load(sys.stdin)["resources"]
+sys.exit(not any(x["kind"] == "clock-skew" and x["active"] and
+    x["raised"] >= sys.argv[1] for x in a))' "$1" && return 0
+	done
+	return 1
+}
+iso_now() { date -u +%Y-%m-%dT%H:%M:%S.%6NZ; }
+
+# remove_episode: the remove kind, from fault to the node ready again
+remove_episode() {
+	id=$(id_of "$ek")
+	[ -n "$id" ] || { echo "  no id for node $ek"; return 1; }
+	case $ef2 in
+	cut|self) $C cut "$ex" ;;
+	reject) $C cut "$ex" reject ;;
+	freeze) $C freeze "$ex" ;;
+	esac
+	sleep 1
+	# node K's writer stops; what it acknowledged is no longer promised
+	touch "$T/pause.$ek"
+	wait_for 30 paused "$ek" || { echo "  node $ek's writer did not pause"; return 1; }
+	[ -f "$T/acked.$ek" ] && cat "$T/acked.$ek" >>"$T/gone" && rm -f "$T/acked.$ek"
+	# (--force: a node cut off may already show down)
+	out=$($C ctl "$em" cluster nodes delete --id="$id" -y \
+	    $( [ "$ef2" = self ] && echo --force) 2>&1) ||
+	    { echo "  node $em: cluster nodes delete: $out"; return 1; }
+	sleep 2
+	case $ef2 in
+	cut|reject|self) $C heal "$ex" ;;
+	freeze) $C thaw "$ex" ;;
+	esac
+	t0=$(date +%s.%N)
+	# A node removed while cut off does not learn of it: every node
+	# refuses its certificate from then on, the row that says so never
+	# reaches it, and it refuses cluster delete.  Its way out is a
+	# services reset (which its error names).
+	if wait_for $( [ "$ef2" = self ] && echo 15 || echo 60) sh -c \
+	    "$C ctl $ek cluster info | grep -q '\"code\": \"[vk]\"'"; then
+		out=$($C ctl "$ek" cluster delete -y 2>&1) ||
+		    { echo "  node $ek: cluster delete: $out"; return 1; }
+	elif [ "$ef2" = self ]; then
+		echo "  episode $i: node $ek, removed while cut off, still says: $($C ctl "$ek" cluster info | tr -d '\n ' | cut -c1-100); services reset"
+		out=$($C ctl "$ek" services reset -y 2>&1) ||
+		    { echo "  node $ek: services reset: $out"; return 1; }
+		wait_for 60 sh -c "$C ctl $ek cluster info 2>/dev/null | grep -q '\"code\": \"none\"'" ||
+		    { echo "  node $ek: not reset within 60 s"; return 1; }
+	else
+		echo "  node $ek did not learn of its removal: $($C ctl "$ek" cluster info | tr -d '\n ')"
+		return 1
+	fi
+	creds "$ek" "$em" || { echo "  credentials for node $ek from node $em"; return 1; }
+	if [ "$er" = 1 ]; then
+		(sleep 1; $C freeze "$e2"; sleep 3; $C thaw "$e2") &
+		fpid=$!
+	fi
+	out=$(join "$ek" "$em" -y --block 2>&1); rc=$?
+	[ "$er" = 1 ] && wait "$fpid"
+	[ $rc -eq 0 ] || { echo "  node $ek: join through node $em: $(echo "$out" | tail -3)"; return 1; }
+	rm -f "$T/pause.$ek"
+}
+
 same_rows() {
 	s=$(q 1 "SELECT md5(string_agg(key_id::text || name, ',' ORDER BY key_id)) FROM kmd_keys")
 	for k in $(seq 2 "$N"); do
@@ -131,38 +330,104 @@ has_acked() {
 		[ -z "$(comm -23 "$T/acked.all" "$T/present.$k")" ] || return 1
 	done
 }
+# rows_differ: what each node lacks of the rows any node holds, and
+# whether a removed node's writer acknowledged them
+rows_differ() {
+	for k in $(seq 1 "$N"); do
+		q "$k" "SELECT name FROM kmd_keys WHERE name LIKE 'w%'" |
+		    sort >"$T/present.$k"
+	done
+	sort -u "$T"/present.* >"$T/present.any"
+	sort -u "$T/gone" 2>/dev/null >"$T/gone.sorted"
+	for k in $(seq 1 "$N"); do
+		comm -23 "$T/present.any" "$T/present.$k" >"$T/lacks.$k"
+		[ -s "$T/lacks.$k" ] || continue
+		g=$(comm -12 "$T/lacks.$k" "$T/gone.sorted" | wc -l)
+		echo "  node $k lacks $(wc -l <"$T/lacks.$k") rows other nodes hold, $g of them acknowledged by a node later removed: $(head -5 "$T/lacks.$k" | tr '\n' ' ')"
+	done
+}
 all_ready() { ready_n "$N" $(seq 1 "$N"); }
+# settled SECONDS: every node ready on every node within FAULT_BOUND s
+# of t0, and still so at every check for SECONDS; t1: when they last all
+# became ready.  A status that drops again in that time is printed.
+settled() {
+	end=$(($(date +%s) + FAULT_BOUND))
+	while :; do
+		wait_for $((end - $(date +%s))) all_ready || return 1
+		t1=$(date +%s.%N)
+		hold=$(($(date +%s) + $1)) flap=
+		while [ "$(date +%s)" -lt "$hold" ]; do
+			all_ready || { flap=1; break; }
+			sleep 0.5
+		done
+		[ -z "$flap" ] && return 0
+		echo "  episode $i: a node not ready again $(echo "$t1 $(date +%s.%N)" | awk '{ printf "%.1f", $2 - $1 }') s after all were"
+	done
+}
 
 : >"$T/times"
+: >"$T/gone"
 for i in $(seq "$FAULT_FROM" "$FAULT_EPISODES"); do
-	set -- $(pick "$FAULT_SEED" "$i")
-	ef=$1 ek=$2 ew=$3	# the helpers' loops use k
+	plan $(pick "$FAULT_SEED" "$i")
+	replay="replay: FAULT_SEED=$FAULT_SEED FAULT_FROM=$i FAULT_NODES=$N$( [ "$FAULT_KINDS" != "$ALL_KINDS" ] && echo " FAULT_KINDS=\"$FAULT_KINDS\"")"
 	sleep 1
-	inject "$ef" "$ek" "$ew"
-	sleep 3
-	undo "$ef" "$ek"
-	t0=$(date +%s.%N)
-	if ! wait_for "$FAULT_BOUND" all_ready; then
-		fail "episode $i ($ef node $ek): every node ready within $FAULT_BOUND s (replay: FAULT_SEED=$FAULT_SEED FAULT_FROM=$i)"
+	if [ "$ef" = remove ]; then
+		if ! remove_episode; then
+			fail "episode $i ($desc) ($replay)"
+			break
+		fi
+	else
+		since=$(iso_now)
+		inject
+		if [ "$ef" = skew ]; then
+			sleep 6
+			case $eoff in
+			[+-]5) if ! wait_for 20 clock_alarm "$since"; then
+				undo
+				fail "episode $i ($desc): a node raises the clock-skew alarm ($replay)"
+				break
+			fi ;;
+			esac
+		else
+			sleep 3
+		fi
+		undo
+		t0=$(date +%s.%N)
+	fi
+	# a clock step shows as a walsender timeout (5 s) only later
+	if ! settled "$( [ "$ef" = skew ] && echo 8 || echo 3)"; then
+		fail "episode $i ($desc): every node ready within $FAULT_BOUND s ($replay)"
+		for k in $(seq 1 "$N"); do
+			echo "  node $k: $($C ctl "$k" cluster nodes list | grep -c '"code": "r"') ready"
+		done
 		break
 	fi
-	t1=$(date +%s.%N)
-	echo "$t0 $t1" | awk '{ printf "%.1f\n", $2 - $1 }' >>"$T/times"
+	echo "$t0 $t1 $ef" | awk '{ printf "%s %.1f\n", $3, $2 - $1 }' >>"$T/times"
 	touch "$T/pause"
-	wait_for 30 sh -c "for k in $(seq -s ' ' 1 "$N"); do [ -e $T/paused.\$k ] || exit 1; done"
+	wait_for 30 paused $(seq 1 "$N")
 	if wait_for 60 has_acked && wait_for 30 same_rows; then
-		printf 'PASS: episode %d: %s node %d, ready after %s s, %d acknowledged inserts on every node, same rows\n' \
-		    "$i" "$ef" "$ek" "$(tail -1 "$T/times")" "$(wc -l <"$T/acked.all")"
+		printf 'PASS: episode %d: %s, ready after %s s, %d acknowledged inserts on every node, same rows\n' \
+		    "$i" "$desc" "$(tail -1 "$T/times" | cut -d' ' -f2)" "$(wc -l <"$T/acked.all")"
 	else
-		fail "episode $i ($ef node $ek): acknowledged inserts on every node, same rows (replay: FAULT_SEED=$FAULT_SEED FAULT_FROM=$i)"
+		fail "episode $i ($desc): acknowledged inserts on every node, same rows ($replay)"
 		for n in $(seq 1 "$N"); do
-			echo "  node $n lacks: $(comm -23 "$T/acked.all" "$T/present.$n" | head -5 | tr '\n' ' ')"
+			l=$(comm -23 "$T/acked.all" "$T/present.$n" | wc -l)
+			[ "$l" -eq 0 ] ||
+			    echo "  node $n lacks $l acknowledged inserts: $(comm -23 "$T/acked.all" "$T/present.$n" | head -5 | tr '\n' ' ')"
 		done
+		rows_differ
 		rm -f "$T/pause"
 		break
 	fi
 	rm -f "$T/pause"
 done
-sort -n "$T/times" | awk '{ v[NR] = $1 } END { if (NR) printf "ready again after a fault: p50 %.1f s, max %.1f s (%d episodes)\n", v[int((NR + 1) / 2)], v[NR], NR }'
-echo "check-faults: seed $FAULT_SEED, $FAILS failed"
+# the ready times: per kind and over all
+stats() {
+	sort -n | awk -v what="$1" '{ v[NR] = $1 } END { if (NR) printf "ready again after %s: p50 %.1f s, max %.1f s (%d episodes)\n", what, v[int((NR + 1) / 2)], v[NR], NR }'
+}
+for f in $ALL_KINDS; do
+	awk -v f="$f" '$1 == f { print $2 }' "$T/times" | stats "$f"
+done
+cut -d' ' -f2 "$T/times" | stats "any fault"
+echo "check-faults: $N nodes, seed $FAULT_SEED, $FAILS failed"
 exit "$FAILS"
