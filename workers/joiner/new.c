@@ -93,6 +93,7 @@ new_committed(struct pq *db, PGresult *res, void *arg)
 	if (op == NULL)
 		return;
 	if (op->failed) {
+		free(op->reply);
 		free(op);
 		j->op = NULL;
 		return;
@@ -172,7 +173,10 @@ joiner_hsm_created(struct kchan *ch, struct kmsg *m, void *arg)
 	    !TERMINATED(hc->ca_key_sealed) || !TERMINATED(hc->node_key_sealed) ||
 	    !TERMINATED(hc->kek_wrapped))
 		return -1;
-	if (j->op == NULL || j->op->reqid != m->hdr.reqid) {
+	/* Only a cluster new that waits for it, once. */
+	if (j->op == NULL || j->op->reqid != m->hdr.reqid ||
+	    strcmp(j->op->what, "cluster new") != 0 ||
+	    j->op->made.ca_cert[0] != '\0') {
 		log_debug("%s: no operation waits for it", __func__);
 		return 0;
 	}
