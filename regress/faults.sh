@@ -27,7 +27,8 @@
 #            the fault ends; K runs cluster delete (a K that was cut off
 #            may never learn of its removal: services reset instead) and
 #            joins again through M, every writer but K's writing, half
-#            the time with F frozen for 3 s during the join
+#            the time with F frozen for 3 s during the join (a join a
+#            frozen member kills is run again, and that is printed)
 #
 # then undoes it and checks: every node ready on every node within
 # FAULT_BOUND seconds, and still so 3 s later (8 s after a clock step,
@@ -56,7 +57,8 @@
 # kinds to draw from, such as "skew remove" (default: all of them; a
 # subset draws other episodes from the same seed); FAULT_LIST=1 prints
 # the episodes the seed picks and runs none (to find a seed, or to see
-# what a replay will do).
+# what a replay will do); FAULT_LOGS=DIR keeps each node's kmd.log and
+# postgres.log there.
 # Exit status: the number of failed checks.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -178,6 +180,13 @@ CREDS_DIR=$T
 cleanup() {
 	touch "$T/stop"
 	wait 2>/dev/null
+	if [ -n "${FAULT_LOGS:-}" ]; then
+		for d in "$D"/node*; do
+			mkdir -p "$FAULT_LOGS/${d##*/}" &&
+			    cp "$d/kmd.log" "$d/data/pg/postgres.log" \
+			    "$FAULT_LOGS/${d##*/}/" 2>/dev/null
+		done
+	fi
 	$C down >/dev/null 2>&1
 	rm -rf "$T"
 }
@@ -264,6 +273,19 @@ sys.exit(not any(x["kind"] == "clock-skew" and x["active"] and
 iso_now() { date -u +%Y-%m-%dT%H:%M:%S.%6NZ; }
 
 # remove_episode: the remove kind, from fault to the node ready again
+# cluster delete on node K.  It stops the walsenders of its slots, then
+# drops them: a peer's apply worker that connects again in between (one
+# that has not applied the removal yet) makes it fail, saying to run it
+# again; it is, twice at most, and that is printed.
+cluster_delete() {
+	for a in 1 2 3; do
+		out=$($C ctl "$ek" cluster delete -y 2>&1) && return 0
+		echo "  episode $i: node $ek: cluster delete: $(echo "$out" | head -1 | cut -c1-200)"
+		sleep 2
+	done
+	return 1
+}
+
 remove_episode() {
 	id=$(id_of "$ek")
 	[ -n "$id" ] || { echo "  no id for node $ek"; return 1; }
@@ -293,8 +315,7 @@ remove_episode() {
 	# services reset (which its error names).
 	if wait_for $( [ "$ef2" = self ] && echo 15 || echo 60) sh -c \
 	    "$C ctl $ek cluster info | grep -q '\"code\": \"[vk]\"'"; then
-		out=$($C ctl "$ek" cluster delete -y 2>&1) ||
-		    { echo "  node $ek: cluster delete: $out"; return 1; }
+		cluster_delete || return 1
 	elif [ "$ef2" = self ]; then
 		echo "  episode $i: node $ek, removed while cut off, still says: $($C ctl "$ek" cluster info | tr -d '\n ' | cut -c1-100); services reset"
 		out=$($C ctl "$ek" services reset -y 2>&1) ||
@@ -311,7 +332,16 @@ remove_episode() {
 		fpid=$!
 	fi
 	out=$(join "$ek" "$em" -y --block 2>&1); rc=$?
-	[ "$er" = 1 ] && wait "$fpid"
+	if [ "$er" = 1 ]; then
+		wait "$fpid"
+		# A member that stops answering for 3 s (dblink's
+		# connect_timeout) kills the join, which says so; the way on
+		# is to run it again once the member is back
+		if [ $rc -ne 0 ]; then
+			echo "  episode $i: the join, node $e2 frozen, failed: $(echo "$out" | grep -m1 -i 'error\|killed' | tr -s ' '); joining again"
+			out=$(join "$ek" "$em" -y --block 2>&1); rc=$?
+		fi
+	fi
 	[ $rc -eq 0 ] || { echo "  node $ek: join through node $em: $(echo "$out" | tail -3)"; return 1; }
 	rm -f "$T/pause.$ek"
 }
