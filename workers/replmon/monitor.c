@@ -498,8 +498,13 @@ check_peer(struct monitor *m, PGresult *res, int i, yajl_gen g)
 		return;
 	p->present = 1;
 	kmd_strlcpy(p->host, PQgetvalue(res, i, 6), sizeof(p->host));
-	if (!PQgetisnull(res, i, 7))
-		hb_age = atoll(PQgetvalue(res, i, 7));
+	/*
+	 * A heartbeat that arrived "later than now" is this node's clock
+	 * stepped back: it arrived just now, not never (-1).
+	 */
+	if (!PQgetisnull(res, i, 7) &&
+	    (hb_age = atoll(PQgetvalue(res, i, 7))) < 0)
+		hb_age = 0;
 	connected = strcmp(PQgetvalue(res, i, 10), "t") == 0;
 	sub = PQgetvalue(res, i, 11);
 	origin = atoll(PQgetvalue(res, i, 12));
