@@ -159,22 +159,18 @@ pending(struct api *a)
 	}
 }
 
+/* Requests waiting for replies, and the listening socket to take. */
+static void
+setup(struct worker *w, uint8_t b)
+{
+	(void)b;
+	pending(w->ctx);
+	fz_give_fd(w->parent, lfd);
+	fz_give_fd(w->parent, lfd);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct worker	 w;
-	int		 ours;
-
-	if (size < 1)
-		return 0;
-	log_setverbose(0);
-	fz_begin();
-	ours = fz_worker(&w, &api_worker);
-	pending(w.ctx);
-	fz_give_fd(w.parent, lfd);
-	fz_give_fd(w.parent, lfd);
-	fz_run(ours, data + 1, size - 1, NULL, NULL);
-	fz_worker_end(&w, &api_worker);
-	fz_end();
-	return 0;
+	return fz_worker_input(&api_worker, data, size, setup);
 }

@@ -200,21 +200,16 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* The first byte's low bit: the database was ready, then went. */
+static void
+setup(struct worker *w, uint8_t b)
+{
+	if (b & 1)
+		ready(w->ctx);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct worker	 w;
-	int		 ours;
-
-	if (size < 1)
-		return 0;
-	log_setverbose(0);
-	fz_begin();
-	ours = fz_worker(&w, &joiner_worker);
-	if (data[0] & 1)
-		ready(w.ctx);
-	fz_run(ours, data + 1, size - 1, NULL, NULL);
-	fz_worker_end(&w, &joiner_worker);
-	fz_end();
-	return 0;
+	return fz_worker_input(&joiner_worker, data, size, setup);
 }

@@ -80,16 +80,5 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct worker	 w;
-	int		 ours;
-
-	if (size < 1)
-		return 0;
-	log_setverbose(0);
-	fz_begin();
-	ours = fz_worker(&w, &replmon_worker);
-	fz_run(ours, data + 1, size - 1, NULL, NULL);
-	fz_worker_end(&w, &replmon_worker);
-	fz_end();
-	return 0;
+	return fz_worker_input(&replmon_worker, data, size, NULL);
 }

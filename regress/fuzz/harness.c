@@ -17,6 +17,7 @@
 
 #include "harness.h"
 #include "kmsg.h"
+#include "log.h"
 #include "util.h"
 #include "worker.h"
 
@@ -358,6 +359,30 @@ fz_worker_end(struct worker *w, const struct worker_def *def)
 	if (def->fini != NULL)
 		def->fini(w);
 	kchan_free(w->parent);
+}
+
+/*
+ * One input to a worker's real handler table: its first byte goes to
+ * setup (the state the worker is put in), the rest is frames.
+ */
+int
+fz_worker_input(const struct worker_def *def, const uint8_t *data,
+    size_t size, void (*setup)(struct worker *, uint8_t))
+{
+	struct worker	 w;
+	int		 ours;
+
+	if (size < 1)
+		return 0;
+	log_setverbose(0);
+	fz_begin();
+	ours = fz_worker(&w, def);
+	if (setup != NULL)
+		setup(&w, data[0]);
+	fz_run(ours, data + 1, size - 1, NULL, NULL);
+	fz_worker_end(&w, def);
+	fz_end();
+	return 0;
 }
 
 /*
