@@ -119,8 +119,8 @@ struct join {
 	int			 nmembers;
 	int			 polls;
 	int64_t			 down_since;	/* ms */
-	int			 bare;		/* kmd_keys bare: no index */
-	struct pq		*idb;		/* builds them (sync_polled) */
+	struct pq		*idb;		/* kmd_keys copied bare: builds
+						   its indexes (sync_polled) */
 	int			 queued;	/* that build is sent */
 	int			 indexed;	/* 1 built, -1 failed */
 	char			 index_err[KMD_ERR_MAX];
@@ -1015,7 +1015,7 @@ sync_polled(struct join *jn, PGresult *res)
 
 	sync_progress(jn, atoll(PQgetvalue(res, 0, 3)));
 	/* (Copied already: a copy too quick to be seen holding the lock.) */
-	if (jn->bare && !jn->queued && (copying || copied))
+	if (jn->idb != NULL && !jn->queued && (copying || copied))
 		indexes_queue(jn);
 	if (jn->indexed == -1) {
 		join_kill(jn, "building kmd_keys' indexes: %s", jn->index_err);
@@ -1027,10 +1027,10 @@ sync_polled(struct join *jn, PGresult *res)
 	 * (kick).  Before, a restart would copy again.
 	 */
 	if (still_down(jn, "the copy from the member", status, copied &&
-	    (!jn->bare || jn->indexed == 1) ? jn->cu_sub : NULL))
+	    (jn->idb == NULL || jn->indexed == 1) ? jn->cu_sub : NULL))
 		return;
 	if (strcmp(status, "replicating") != 0 || !copied ||
-	    (jn->bare && jn->indexed != 1)) {
+	    (jn->idb != NULL && jn->indexed != 1)) {
 		if (jn->polls % 20 == 0)
 			log_info("join of node %s: initial sync: %s, %lld MB"
 			    " so far", jn->node_id, copied ? "indexing" :
@@ -1092,7 +1092,6 @@ bootstrap_sets(struct join *jn, PGresult *res)
 		bootstrap_subscribe(jn, res);
 		return;
 	}
-	jn->bare = 1;
 	/* Connected now, so that the build is queued without delay. */
 	jn->idb = joiner_conn(jn->j, "kmd-joiner-index", NULL, NULL);
 	jq(jn, "dropping kmd_keys' primary key for the copy",
