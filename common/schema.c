@@ -226,6 +226,64 @@ static const char v8[] =
     "  RETURN t;\n"
     "END $$;\n";
 
+/*
+ * A removal leaves every node with the same data (workers/joiner/remove.c):
+ * the removed node's last writes reach every node left, or none.  The
+ * removed node is fenced: kmd_fence waits for the writers under way,
+ * notes its WAL position, and from then on refuses writes of its own to
+ * the served tables (the trigger fires for local writes, not for
+ * pglogical's apply).  Each node left keeps its subscription from it
+ * until that subscription has confirmed the fence position on the removed
+ * node (kmd_drained, through dblink; true too when the slot is gone
+ * there), so they all stop at one point of its stream.  A removal of a
+ * node that was not ready (--force) drains nothing: kmd_nodes.drain.
+ */
+static const char v9[] =
+    "ALTER TABLE kmd_nodes ADD COLUMN removed_at timestamptz,\n"
+    "  ADD COLUMN drain boolean NOT NULL DEFAULT false;\n"
+    "ALTER TABLE kmd_local ADD COLUMN fence_lsn pg_lsn;\n"
+    "CREATE FUNCTION kmd_fenced() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n"
+    "  IF EXISTS (SELECT FROM kmd_local WHERE fence_lsn IS NOT NULL) THEN\n"
+    "    RAISE EXCEPTION 'this node was removed from the cluster: run'\n"
+    "      ' kmctl cluster delete here, then join a cluster again'\n"
+    "      USING ERRCODE = 'read_only_sql_transaction';\n"
+    "  END IF;\n"
+    "  RETURN NULL;\n"
+    "END $$;\n"
+    "CREATE TRIGGER kmd_fence BEFORE INSERT OR UPDATE OR DELETE ON kmd_keys\n"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION kmd_fenced();\n"
+    "CREATE TRIGGER kmd_fence BEFORE INSERT OR UPDATE OR DELETE ON kmd_users\n"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION kmd_fenced();\n"
+    "CREATE FUNCTION kmd_fence() RETURNS pg_lsn LANGUAGE plpgsql AS $$\n"
+    "DECLARE f pg_lsn;\n"
+    "BEGIN\n"
+    "  SELECT fence_lsn INTO f FROM kmd_local;\n"
+    "  IF f IS NOT NULL OR NOT FOUND THEN RETURN f; END IF;\n"
+    "  PERFORM set_config('lock_timeout', '5s', true);\n"
+    "  LOCK TABLE kmd_keys, kmd_users IN SHARE MODE;\n"
+    "  UPDATE kmd_local SET fence_lsn = pg_current_wal_insert_lsn()\n"
+    "    WHERE fence_lsn IS NULL RETURNING fence_lsn INTO f;\n"
+    "  RETURN coalesce(f, (SELECT fence_lsn FROM kmd_local));\n"
+    "END $$;\n"
+    "CREATE FUNCTION kmd_drained(p_sub text) RETURNS boolean\n"
+    "  LANGUAGE plpgsql AS $$\n"
+    "DECLARE dsn text; slot text; r text;\n"
+    "BEGIN\n"
+    "  SELECT i.if_dsn, s.sub_slot_name INTO dsn, slot\n"
+    "    FROM pglogical.subscription s JOIN pglogical.node_interface i\n"
+    "    ON i.if_id = s.sub_origin_if WHERE s.sub_name = p_sub;\n"
+    "  IF NOT FOUND THEN RETURN true; END IF;\n"
+    "  SELECT t.v INTO r FROM dblink(dsn, format('SELECT CASE WHEN NOT'\n"
+    "    ' EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = %L)'\n"
+    "    ' THEN ''gone'' WHEN (SELECT confirmed_flush_lsn FROM'\n"
+    "    ' pg_replication_slots WHERE slot_name = %L) >= kmd_fence() THEN'\n"
+    "    ' ''drained'' ELSE ''behind'' END', slot, slot)) AS t(v text);\n"
+    "  RETURN r <> 'behind';\n"
+    "EXCEPTION WHEN OTHERS THEN\n"
+    "  RETURN false;\n"
+    "END $$;\n";
+
 const struct migration schema_migrations[] = {
 	{ 1, v1 },
 	{ 2, v2 },
@@ -235,6 +293,7 @@ const struct migration schema_migrations[] = {
 	{ 6, v6 },
 	{ 7, v7 },
 	{ 8, v8 },
+	{ 9, v9 },
 };
 const size_t schema_nmigrations =
     sizeof(schema_migrations) / sizeof(schema_migrations[0]);

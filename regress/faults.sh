@@ -38,14 +38,15 @@
 #
 # What "acknowledged" promises.  An insert counts once psql returned 0
 # on its node.  The writer of a node that is removed stops before the
-# removal, and what that node acknowledged is no longer promised: a
-# removal drops the node's stream on every node as soon as each learns
-# of it, so its last writes, those a faulted node had not received yet
-# above all, may reach some nodes or none (a removal while a node is cut
-# off takes the writes only that node saw with it: what an operator
-# accepts when removing it).  They stay in the comparison of rows: the
-# nodes left must hold the same ones.  After the join the node's writer
-# starts again, and its new inserts are promised like any other.
+# removal.  A ready node's removal fences it and every node left takes its
+# stream up to the fence, a node cut off or frozen meanwhile too, once
+# back: what it acknowledged stays promised.  A node removed with --force
+# while it is cut off itself drains nothing: what it acknowledged is no
+# longer promised (what only it saw goes with it, what an operator
+# accepts when removing a node that is down), but it stays in the
+# comparison of rows: the nodes left must hold the same ones.  After the
+# join the node's writer starts again, and its new inserts are promised
+# like any other.
 #
 # A failing episode prints its seed and number; FAULT_SEED=S FAULT_FROM=I
 # replays from episode I of seed S (with the same FAULT_NODES and
@@ -295,10 +296,12 @@ remove_episode() {
 	freeze) $C freeze "$ex" ;;
 	esac
 	sleep 1
-	# node K's writer stops; what it acknowledged is no longer promised
+	# node K's writer stops; removed with --force (cut off itself), what
+	# it acknowledged is no longer promised
 	touch "$T/pause.$ek"
 	wait_for 30 paused "$ek" || { echo "  node $ek's writer did not pause"; return 1; }
-	[ -f "$T/acked.$ek" ] && cat "$T/acked.$ek" >>"$T/gone" && rm -f "$T/acked.$ek"
+	[ "$ef2" = self ] && [ -f "$T/acked.$ek" ] &&
+	    cat "$T/acked.$ek" >>"$T/gone" && rm -f "$T/acked.$ek"
 	# (--force: a node cut off may already show down)
 	out=$($C ctl "$em" cluster nodes delete --id="$id" -y \
 	    $( [ "$ef2" = self ] && echo --force) 2>&1) ||

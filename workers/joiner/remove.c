@@ -22,6 +22,7 @@
 #define RECONCILE_MS	2000
 #define RESTART_MS	15000
 #define RESTART_MAX	32
+#define DRAIN_MAX	"300 s"		/* a removed node out of reach */
 
 /* Enabled subscriptions whose apply worker is not running. */
 #define SQL_SUBS_DOWN \
@@ -34,23 +35,44 @@
 	" FROM pglogical.subscription s, kmd_local l, kmd_nodes n" \
 	" WHERE n.state = 'v' AND (s.sub_name = kmd_sub_name(n.node_id," \
 	" l.node_id) OR n.node_id = l.node_id)"
+/*
+ * The slots removed nodes consumed; on a removed node, its own slots once
+ * the nodes left have taken its writes up to its fence (each drops its
+ * slot here when it has; see DRAINED).
+ */
 #define GONE_SLOTS \
 	" FROM pg_replication_slots sl, kmd_local l, kmd_nodes n" \
 	" WHERE n.state = 'v' AND (sl.slot_name = kmd_slot_name(l.node_id," \
 	" n.node_id) OR (n.node_id = l.node_id AND" \
-	" sl.plugin = 'pglogical_output'))"
+	" sl.plugin = 'pglogical_output' AND (NOT n.drain OR" \
+	" sl.confirmed_flush_lsn >= l.fence_lsn OR " DRAIN_OVER ")))"
+/*
+ * A subscription from a removed node may go: the node's stream is drained
+ * (kmd_drained: this node confirmed the removed node's fence, or the slot
+ * is gone there), or it need not be (a removal with --force, or this node
+ * is the removed one), or the removed node stayed out of reach for
+ * DRAIN_MAX.  Until then every node left keeps taking its last writes, so
+ * all of them end at the same point of its stream.
+ */
+#define DRAIN_OVER \
+	"n.removed_at < now() - interval '" DRAIN_MAX "'"
+#define DRAINED \
+	" AND (n.node_id = l.node_id OR NOT n.drain OR " DRAIN_OVER \
+	" OR kmd_drained(s.sub_name))"
 /*
  * One pass, idempotent, each step its own transaction (pglogical wants
  * alter_subscription_disable alone, and a failed step must not stop the
- * rest): stop the subscriptions from removed nodes (a worker is stopped
- * before its subscription goes: dropping one whose worker runs waits on
- * it), drop those stopped, end the WAL senders of the slots removed nodes
- * consumed and drop the slots, forget their health rows; last, the
- * removed ids for pg_ident.conf.
+ * rest): on a removed node, fence it; stop the subscriptions from removed
+ * nodes once drained (a worker is stopped before its subscription goes:
+ * dropping one whose worker runs waits on it), drop those stopped, end
+ * the WAL senders of the slots removed nodes consumed and drop the slots,
+ * forget their health rows; last, the removed ids for pg_ident.conf.
  */
 static const char *const reconcile_steps[] = {
+	"SELECT kmd_fence() FROM kmd_local l JOIN kmd_nodes n USING"
+	    " (node_id) WHERE n.state = 'v' AND l.fence_lsn IS NULL",
 	"SELECT pglogical.alter_subscription_disable(s.sub_name, true)"
-	    GONE_SUBS " AND s.sub_enabled",
+	    GONE_SUBS " AND s.sub_enabled" DRAINED,
 	"SELECT pglogical.drop_subscription(s.sub_name, true)" GONE_SUBS
 	    " AND NOT s.sub_enabled AND NOT EXISTS (SELECT FROM"
 	    " pg_stat_activity a WHERE a.backend_type LIKE 'pglogical %:' ||"
@@ -234,8 +256,9 @@ reconcile_free(struct joiner *j)
 	" LEFT JOIN kmd_node_status st ON st.node_id = n.node_id"
 #define SQL_DELETE \
 	"WITH h AS (DELETE FROM kmd_node_health WHERE reporter = $1::uuid" \
-	" OR peer = $1::uuid) UPDATE kmd_nodes SET state = 'v' WHERE" \
-	" node_id = $1::uuid AND state <> 'v' RETURNING node_id"
+	" OR peer = $1::uuid) UPDATE kmd_nodes SET state = 'v', removed_at =" \
+	" now(), drain = $2::boolean WHERE node_id = $1::uuid AND state <>" \
+	" 'v' RETURNING node_id"
 
 static void
 deleted(struct pq *db, PGresult *res, void *arg)
@@ -262,7 +285,7 @@ delete_checked(struct pq *db, PGresult *res, void *arg)
 {
 	struct joiner	*j = arg;
 	struct jop	*op = j->op;
-	const char	*x, *state, *status, *host, *p[1];
+	const char	*x, *state, *status, *host, *p[2];
 
 	(void)db;
 	if (op_result(j, res) == -1)
@@ -311,7 +334,9 @@ delete_checked(struct pq *db, PGresult *res, void *arg)
 	op->count = atoi(PQgetvalue(res, 0, 6)) - 1;
 	kmd_strlcpy(op->me, PQgetvalue(res, 0, 0), sizeof(op->me));
 	p[0] = x;
-	pq_query(j->db, SQL_DELETE, 1, p, deleted, j);
+	/* a ready node's last writes are drained; one that is down, not */
+	p[1] = strcmp(status, "r") == 0 ? "true" : "false";
+	pq_query(j->db, SQL_DELETE, 2, p, deleted, j);
 }
 
 int
@@ -448,6 +473,81 @@ cd_disabled(struct pq *db, PGresult *res, void *arg)
 }
 
 static void
+cd_disable(struct joiner *j)
+{
+	pq_query(j->db, "SELECT pglogical.alter_subscription_disable("
+	    "sub_name, true) FROM pglogical.subscription", 0, NULL,
+	    cd_disabled, j);
+}
+
+/*
+ * A removed node's last writes: before its slots go, the nodes left take
+ * its stream up to its fence, each dropping its slot here once it has
+ * (see DRAINED).  The ones that have not after DRAIN_POLLS x 0.5 s are
+ * named, and nothing is wiped: wiping would leave them without writes
+ * the other nodes have.
+ */
+#define DRAIN_POLLS	80
+#define SQL_UNDRAINED \
+	"SELECT count(*), coalesce(string_agg(n.host, ', ' ORDER BY n.host)," \
+	" '') FROM pg_replication_slots sl, kmd_local l, kmd_nodes n WHERE" \
+	" n.state <> 'v' AND sl.slot_name = kmd_slot_name(l.node_id," \
+	" n.node_id) AND NOT coalesce(sl.confirmed_flush_lsn >= l.fence_lsn," \
+	" false)"
+
+static void	cd_drain_poll(evutil_socket_t, short, void *);
+
+static void
+cd_drain_polled(struct pq *db, PGresult *res, void *arg)
+{
+	struct joiner	*j = arg;
+	struct timeval	 tv = { 0, 500 * 1000 };
+
+	(void)db;
+	if (op_result(j, res) == -1)
+		return;
+	if (atoi(PQgetvalue(res, 0, 0)) == 0) {
+		cd_disable(j);
+		return;
+	}
+	if (++j->op->count < DRAIN_POLLS) {
+		event_base_once(j->w->base, -1, EV_TIMEOUT, cd_drain_poll, j,
+		    &tv);
+		return;
+	}
+	op_fail(j, "node(s) %s have not taken this node's last writes yet;"
+	    " deleting the cluster here now would leave them without writes"
+	    " the other nodes have.  Bring them back and run cluster delete"
+	    " again, or wipe this node anyway with services reset",
+	    PQgetvalue(res, 0, 1));
+}
+
+static void
+cd_drain_poll(evutil_socket_t fd, short ev, void *arg)
+{
+	struct joiner	*j = arg;
+
+	(void)fd;
+	(void)ev;
+	if (j->op != NULL)
+		pq_query(j->db, SQL_UNDRAINED, 0, NULL, cd_drain_polled, j);
+}
+
+static void
+cd_fenced(struct pq *db, PGresult *res, void *arg)
+{
+	struct joiner	*j = arg;
+
+	(void)db;
+	if (op_result(j, res) == -1)
+		return;
+	log_info("cluster delete: this node is fenced; waiting for the nodes"
+	    " left to take its last writes");
+	j->op->count = 0;
+	cd_drain_poll(-1, 0, j);
+}
+
+static void
 cd_checked(struct pq *db, PGresult *res, void *arg)
 {
 	struct joiner	*j = arg;
@@ -473,9 +573,10 @@ cd_checked(struct pq *db, PGresult *res, void *arg)
 	}
 	kmd_strlcpy(j->op->cluster_id, PQgetvalue(res, 0, 2),
 	    sizeof(j->op->cluster_id));
-	pq_query(j->db, "SELECT pglogical.alter_subscription_disable("
-	    "sub_name, true) FROM pglogical.subscription", 0, NULL,
-	    cd_disabled, j);
+	if (strcmp(PQgetvalue(res, 0, 3), "t") == 0)
+		pq_query(j->db, "SELECT kmd_fence()", 0, NULL, cd_fenced, j);
+	else
+		cd_disable(j);
 }
 
 int
@@ -487,6 +588,7 @@ joiner_cluster_delete(struct kchan *ch, struct kmsg *m, void *arg)
 	if (op_start(j, ch, m->hdr.reqid, "cluster delete") == NULL)
 		return 0;
 	return pq_query(j->db, "SELECT l.node_id, coalesce(l.join_state,"
-	    " n.state, 'u'), l.cluster_id FROM kmd_local l LEFT JOIN kmd_nodes"
-	    " n USING (node_id)", 0, NULL, cd_checked, j);
+	    " n.state, 'u'), l.cluster_id, coalesce(n.state = 'v' AND"
+	    " n.drain, false) FROM kmd_local l LEFT JOIN kmd_nodes n USING"
+	    " (node_id)", 0, NULL, cd_checked, j);
 }
