@@ -277,20 +277,35 @@ poll_again(struct join *jn, void (*fn)(struct join *))
  * and resolves the conflict.
  */
 static void
-kick(struct join *jn, const char *sub)
+kick(struct join *jn, const char *sub, int member)
 {
+	char	 dsn[PEER_DSN_MAX], msub[64];
+
 	if (jn->kicked_at != 0 && mono_ms() - jn->kicked_at < 2000)
 		return;
 	jn->kicked_at = mono_ms();
+	if (member >= 0 && member < jn->nmembers) {
+		peer_dsn(jn->members[member].host, dsn, sizeof(dsn));
+		sub_name(jn->node_id, jn->members[member].id, msub,
+		    sizeof(msub));
+		log_info("join of node %s: restarting subscription %s on"
+		    " member %s", jn->node_id, msub, jn->members[member].host);
+		sub_restart(jn->j->jdb, msub, dsn);
+		return;
+	}
 	log_info("join of node %s: restarting subscription %s", jn->node_id,
 	    sub);
-	sub_restart(jn->j->jdb, sub);
+	sub_restart(jn->j->jdb, sub, NULL);
 }
 
-/* A subscription that stays down too long kills the join. */
+/*
+ * A subscription that stays down too long kills the join.  sub: this
+ * node's subscription; member: otherwise, the index of the member whose
+ * subscription to this node it is (-1: neither, nothing to kick).
+ */
 static int
 still_down(struct join *jn, const char *what, const char *status,
-    const char *sub)
+    const char *sub, int member)
 {
 	if (strcmp(status, "down") != 0) {
 		jn->down_since = 0;
@@ -303,8 +318,8 @@ still_down(struct join *jn, const char *what, const char *status,
 	 * kick also wakes pglogical's manager, which may otherwise take 5 s
 	 * to start it (measured: completing 5.3 s when the kick waited 1 s).
 	 */
-	if (sub != NULL)
-		kick(jn, sub);
+	if (sub != NULL || member >= 0)
+		kick(jn, sub, member);
 	if (mono_ms() - jn->down_since < DOWN_MAX * 1000)
 		return 0;
 	join_kill(jn, "%s: the connection has been down for %d s", what,
@@ -575,7 +590,7 @@ complete_local_polled(struct join *jn, PGresult *res)
 
 	for (i = 0; i < PQntuples(res); i++) {
 		if (still_down(jn, "a subscription to a member",
-		    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1)))
+		    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), -1))
 			return;
 		if (strcmp(PQgetvalue(res, i, 0), "replicating") != 0) {
 			poll_again(jn, complete_local_wait);
@@ -601,7 +616,7 @@ complete_polled(struct join *jn, PGresult *res)
 
 	for (i = 0; i < PQntuples(res); i++) {
 		if (still_down(jn, "a member's subscription to this node",
-		    PQgetvalue(res, i, 0), NULL))
+		    PQgetvalue(res, i, 0), NULL, atoi(PQgetvalue(res, i, 1))))
 			return;
 		if (strcmp(PQgetvalue(res, i, 0), "replicating") != 0) {
 			poll_again(jn, complete_wait);
@@ -657,9 +672,9 @@ complete_wait(struct join *jn)
 	for (i = 0; i < jn->nmembers; i++) {
 		peer_dsn(jn->members[i].host, dsn, sizeof(dsn));
 		sub_name(jn->node_id, jn->members[i].id, sub, sizeof(sub));
-		sbuf_add(&sql, "%sSELECT s FROM dblink('%s', 'SELECT status"
-		    " FROM pglogical.show_subscription_status(''%s'')') AS"
-		    " t(s text)", i ? " UNION ALL " : "", dsn, sub);
+		sbuf_add(&sql, "%sSELECT s, %d FROM dblink('%s', 'SELECT"
+		    " status FROM pglogical.show_subscription_status(''%s'')')"
+		    " AS t(s text)", i ? " UNION ALL " : "", i, dsn, sub);
 	}
 	jq(jn, "watching the members' subscriptions", sql.s, 0, NULL,
 	    complete_polled);
@@ -748,7 +763,7 @@ catchup_origin_polled(struct join *jn, PGresult *res)
 
 	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
 		if (still_down(jn, "the catch-up subscription",
-		    PQgetvalue(res, 0, 1), jn->cu_sub))
+		    PQgetvalue(res, 0, 1), jn->cu_sub, -1))
 			return;
 		poll_again(jn, catchup_origin_wait);
 		return;
@@ -858,7 +873,7 @@ catchup_direct_polled(struct join *jn, PGresult *res)
 
 	for (i = 0; i < PQntuples(res); i++) {
 		if (still_down(jn, "a direct subscription to a member",
-		    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1)))
+		    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), -1))
 			return;
 		if (strcmp(PQgetvalue(res, i, 0), "replicating") != 0) {
 			poll_again(jn, catchup_direct_wait);
@@ -1027,7 +1042,7 @@ sync_polled(struct join *jn, PGresult *res)
 	 * (kick).  Before, a restart would copy again.
 	 */
 	if (still_down(jn, "the copy from the member", status, copied &&
-	    (jn->idb == NULL || jn->indexed == 1) ? jn->cu_sub : NULL))
+	    (jn->idb == NULL || jn->indexed == 1) ? jn->cu_sub : NULL, -1))
 		return;
 	if (strcmp(status, "replicating") != 0 || !copied ||
 	    (jn->idb != NULL && jn->indexed != 1)) {

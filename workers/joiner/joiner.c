@@ -343,16 +343,23 @@ restarted(struct pq *db, PGresult *res, void *arg)
  * came through two subscriptions, or from a local write, at the same
  * moment): pglogical's manager would notice only when it next wakes, up
  * to minutes later.  One statement, so that the immediate disable is in
- * no transaction block.
+ * no transaction block.  With a DSN, the subscription is a peer's, and
+ * dblink carries the statement there.
  */
 void
-sub_restart(struct pq *db, const char *sub)
+sub_restart(struct pq *db, const char *sub, const char *dsn)
 {
-	const char	*p[1] = { sub };
+	const char	*p[2] = { sub, dsn };
 
-	pq_query(db, "SELECT pglogical.alter_subscription_disable($1, true),"
-	    " pglogical.alter_subscription_enable($1, true)", 1, p, restarted,
-	    NULL);
+	if (dsn == NULL)
+		pq_query(db, "SELECT pglogical.alter_subscription_disable($1,"
+		    " true), pglogical.alter_subscription_enable($1, true)", 1,
+		    p, restarted, NULL);
+	else
+		pq_query(db, "SELECT dblink_exec($2, format('SELECT"
+		    " pglogical.alter_subscription_disable(%L, true),"
+		    " pglogical.alter_subscription_enable(%L, true)', $1::text,"
+		    " $1::text))", 2, p, restarted, NULL);
 }
 
 int
