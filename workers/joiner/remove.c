@@ -441,6 +441,12 @@ cd_polled(struct pq *db, PGresult *res, void *arg)
 		    cd_wiped : cd_step, j);
 }
 
+/* cluster delete's polls: one query, run again after a pause */
+static struct {
+	const char	*sql;
+	pq_cb		 cb;
+} cd_next;
+
 static void
 cd_poll(evutil_socket_t fd, short ev, void *arg)
 {
@@ -449,15 +455,23 @@ cd_poll(evutil_socket_t fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	if (j->op != NULL)
-		pq_query(j->db, SQL_SUBS_RUNNING, 0, NULL, cd_polled, j);
+		pq_query(j->db, cd_next.sql, 0, NULL, cd_next.cb, j);
+}
+
+static void
+cd_later(struct joiner *j, const char *sql, pq_cb cb, int ms)
+{
+	struct timeval	 tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	cd_next.sql = sql;
+	cd_next.cb = cb;
+	event_base_once(j->w->base, -1, EV_TIMEOUT, cd_poll, j, &tv);
 }
 
 static void
 cd_wait(struct joiner *j)
 {
-	struct timeval	 tv = { 0, 100 * 1000 };
-
-	event_base_once(j->w->base, -1, EV_TIMEOUT, cd_poll, j, &tv);
+	cd_later(j, SQL_SUBS_RUNNING, cd_polled, 100);
 }
 
 static void
@@ -495,13 +509,10 @@ cd_disable(struct joiner *j)
 	" n.node_id) AND NOT coalesce(sl.confirmed_flush_lsn >= l.fence_lsn," \
 	" false)"
 
-static void	cd_drain_poll(evutil_socket_t, short, void *);
-
 static void
 cd_drain_polled(struct pq *db, PGresult *res, void *arg)
 {
 	struct joiner	*j = arg;
-	struct timeval	 tv = { 0, 500 * 1000 };
 
 	(void)db;
 	if (op_result(j, res) == -1)
@@ -511,8 +522,7 @@ cd_drain_polled(struct pq *db, PGresult *res, void *arg)
 		return;
 	}
 	if (++j->op->count < DRAIN_POLLS) {
-		event_base_once(j->w->base, -1, EV_TIMEOUT, cd_drain_poll, j,
-		    &tv);
+		cd_later(j, SQL_UNDRAINED, cd_drain_polled, 500);
 		return;
 	}
 	op_fail(j, "node(s) %s have not taken this node's last writes yet;"
@@ -520,17 +530,6 @@ cd_drain_polled(struct pq *db, PGresult *res, void *arg)
 	    " the other nodes have.  Bring them back and run cluster delete"
 	    " again, or wipe this node anyway with services reset",
 	    PQgetvalue(res, 0, 1));
-}
-
-static void
-cd_drain_poll(evutil_socket_t fd, short ev, void *arg)
-{
-	struct joiner	*j = arg;
-
-	(void)fd;
-	(void)ev;
-	if (j->op != NULL)
-		pq_query(j->db, SQL_UNDRAINED, 0, NULL, cd_drain_polled, j);
 }
 
 static void
@@ -544,7 +543,7 @@ cd_fenced(struct pq *db, PGresult *res, void *arg)
 	log_info("cluster delete: this node is fenced; waiting for the nodes"
 	    " left to take its last writes");
 	j->op->count = 0;
-	cd_drain_poll(-1, 0, j);
+	cd_later(j, SQL_UNDRAINED, cd_drain_polled, 0);
 }
 
 static void
