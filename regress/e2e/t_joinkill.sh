@@ -77,6 +77,8 @@ check "the retry of node 3's join succeeds, with writes and deletes on 1 and 2" 
 check "node 3 is ready" ready 3
 check "node 3 took the copy without indexes, their build queued behind it" \
     grep -q "indexes will be built as soon as the copy commits" "$D/node3/kmd.log"
+check "... and subscribed to every member while they were built" \
+    grep -q "copied; subscribing to every member while kmd_keys' indexes are built" "$D/node3/kmd.log"
 cat "$T/ins1" "$T/ins2" | sort >"$T/ins"
 cat "$T/del1" "$T/del2" | sort >"$T/del"
 echo "during the retry: $(wc -l <"$T/ins") inserts, $(wc -l <"$T/del") deletes acknowledged"

@@ -11,9 +11,11 @@
  *   bootstrapping (2/5) N's pglogical node; a catch-up subscription to S
  *                       copying S's data and forwarding every origin
  *   initial sync (3/5)  until that copy is done
- *   catching up (4/5)   direct subscriptions from every member; then the
- *                       proof that nothing falls between the two paths
- *                       (below); then the catch-up subscription goes
+ *   catching up (4/5)   direct subscriptions from every member (made
+ *                       already when a large copy's indexes are built,
+ *                       see direct_subscribe()); then the proof that
+ *                       nothing falls between the two paths (below);
+ *                       then the catch-up subscription goes
  *   completing (5/5)    every member subscribes to N; ready everywhere
  *
  * Why no write is lost.  A write committed on member X reaches N either
@@ -51,6 +53,7 @@
 #define POLL_MS		100
 #define SKEW_MAX	2.0		/* seconds */
 #define DOWN_MAX	15		/* seconds a subscription may be down */
+#define KICK_AFTER	1000		/* ms down before a restart */
 /*
  * The initial copy goes faster into kmd_keys without its indexes, as a
  * restore does: the second index is dropped in the wipe; the primary key
@@ -122,6 +125,8 @@ struct join {
 	struct pq		*idb;		/* kmd_keys copied bare: builds
 						   its indexes (sync_polled) */
 	int			 queued;	/* that build is sent */
+	int			 direct;	/* direct subscriptions made */
+	void			(*direct_next)(struct join *, PGresult *);
 	int			 indexed;	/* 1 built, -1 failed */
 	char			 index_err[KMD_ERR_MAX];
 	void			(*poll_fn)(struct join *);
@@ -314,11 +319,13 @@ still_down(struct join *jn, const char *what, const char *status,
 	if (jn->down_since == 0)
 		jn->down_since = mono_ms();
 	/*
-	 * A subscription just made shows down until its worker starts: the
-	 * kick also wakes pglogical's manager, which may otherwise take 5 s
-	 * to start it (measured: completing 5.3 s when the kick waited 1 s).
+	 * A subscription just made shows down until pglogical's manager,
+	 * woken by its commit, has started its worker: some milliseconds.
+	 * A kick then would stop the worker as it starts (measured: a
+	 * catch-up stage 1 s longer), so it waits KICK_AFTER.
 	 */
-	if (sub != NULL || member >= 0)
+	if ((sub != NULL || member >= 0) &&
+	    mono_ms() - jn->down_since >= KICK_AFTER)
 		kick(jn, sub, member);
 	if (mono_ms() - jn->down_since < DOWN_MAX * 1000)
 		return 0;
@@ -901,9 +908,24 @@ catchup_subscribed(struct join *jn, PGresult *res)
 	catchup_direct_wait(jn);
 }
 
-/* Direct subscriptions from every member, S included; no copy. */
+/*
+ * Direct subscriptions from every member, S included; no copy.  Made
+ * when stage_catchup() begins, or earlier, while kmd_keys' indexes are
+ * built after a large copy (sync_polled): pglogical's manager starts
+ * their workers holding its node lock for up to a second (it waits that
+ * long for a new worker to attach), and the catch-up subscription cannot
+ * be disabled until it lets go.  Made during the build, that second
+ * passes while the build runs.  Then: next.
+ */
 static void
-catchup_members(struct join *jn, PGresult *res)
+direct_subscribed(struct join *jn, PGresult *res)
+{
+	jn->direct = 1;
+	jn->direct_next(jn, res);
+}
+
+static void
+direct_members(struct join *jn, PGresult *res)
 {
 	struct sbuf	 sql = { NULL, 0, 0 };
 	char		 dsn[PEER_DSN_MAX], sub[64];
@@ -936,18 +958,28 @@ catchup_members(struct join *jn, PGresult *res)
 		    " '{}');", sub, dsn);
 	}
 	jq(jn, "subscribing to every member", sql.s, 0, NULL,
-	    catchup_subscribed);
+	    direct_subscribed);
 	free(sql.s);
+}
+
+static void
+direct_subscribe(struct join *jn, step_fn next)
+{
+	const char	*p[1] = { jn->node_id };
+
+	jn->direct_next = next;
+	jq(jn, "reading the members", "SELECT node_id::text, host FROM"
+	    " kmd_nodes WHERE state = 'r' AND node_id <> $1::uuid ORDER BY"
+	    " node_id", 1, p, direct_members);
 }
 
 static void
 stage_catchup(struct join *jn)
 {
-	const char	*p[1] = { jn->node_id };
-
-	jq(jn, "reading the members", "SELECT node_id::text, host FROM"
-	    " kmd_nodes WHERE state = 'r' AND node_id <> $1::uuid ORDER BY"
-	    " node_id", 1, p, catchup_members);
+	if (jn->direct)
+		catchup_direct_wait(jn);
+	else
+		direct_subscribe(jn, catchup_subscribed);
 }
 
 /* ---- 3/5 initial sync ----------------------------------------------------- */
@@ -1022,6 +1054,13 @@ indexes_queue(struct join *jn)
 }
 
 static void
+sync_subscribed(struct join *jn, PGresult *res)
+{
+	(void)res;
+	poll_again(jn, stage_sync);
+}
+
+static void
 sync_polled(struct join *jn, PGresult *res)
 {
 	const char	*status = PQgetvalue(res, 0, 0);
@@ -1044,6 +1083,14 @@ sync_polled(struct join *jn, PGresult *res)
 	if (still_down(jn, "the copy from the member", status, copied &&
 	    (jn->idb == NULL || jn->indexed == 1) ? jn->cu_sub : NULL, -1))
 		return;
+	/* Copied, the build under way: see direct_subscribe(). */
+	if (copied && jn->queued && jn->indexed == 0 && !jn->direct &&
+	    strcmp(status, "replicating") == 0) {
+		log_info("join of node %s: copied; subscribing to every member"
+		    " while kmd_keys' indexes are built", jn->node_id);
+		direct_subscribe(jn, sync_subscribed);
+		return;
+	}
 	if (strcmp(status, "replicating") != 0 || !copied ||
 	    (jn->idb != NULL && jn->indexed != 1)) {
 		if (jn->polls % 20 == 0)
