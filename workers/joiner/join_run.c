@@ -307,8 +307,9 @@ kick(struct join *jn, const char *sub, int member)
  * A subscription that stays down too long kills the join.  sub: this
  * node's subscription; member: otherwise, the index of the member whose
  * subscription to this node it is (-1: neither, nothing to kick).
- * Disabled counts as down: a kick disables, then enables in a second
- * statement, which may not reach a member; the next kick enables it.
+ * Disabled counts as down: nothing in a join leaves a subscription
+ * disabled, but one that was would be waited on for ever; a kick
+ * enables it.
  */
 static int
 still_down(struct join *jn, const char *what, const char *status,
