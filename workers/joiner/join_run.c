@@ -126,7 +126,6 @@ struct join {
 						   its indexes (sync_polled) */
 	int			 queued;	/* that build is sent */
 	int			 direct;	/* direct subscriptions made */
-	void			(*direct_next)(struct join *, PGresult *);
 	int			 indexed;	/* 1 built, -1 failed */
 	char			 index_err[KMD_ERR_MAX];
 	void			(*poll_fn)(struct join *);
@@ -904,13 +903,6 @@ catchup_direct_wait(struct join *jn)
 	    " u.sub_name <> $1", 1, p, catchup_direct_polled);
 }
 
-static void
-catchup_subscribed(struct join *jn, PGresult *res)
-{
-	(void)res;
-	catchup_direct_wait(jn);
-}
-
 /*
  * Direct subscriptions from every member, S included; no copy.  Made
  * when stage_catchup() begins, or earlier, while kmd_keys' indexes are
@@ -918,13 +910,14 @@ catchup_subscribed(struct join *jn, PGresult *res)
  * their workers holding its node lock for up to a second (it waits that
  * long for a new worker to attach), and the catch-up subscription cannot
  * be disabled until it lets go.  Made during the build, that second
- * passes while the build runs.  Then: next.
+ * passes while the build runs.  Then the stage that made them goes on.
  */
 static void
 direct_subscribed(struct join *jn, PGresult *res)
 {
+	(void)res;
 	jn->direct = 1;
-	jn->direct_next(jn, res);
+	jn->poll_fn(jn);
 }
 
 static void
@@ -966,11 +959,10 @@ direct_members(struct join *jn, PGresult *res)
 }
 
 static void
-direct_subscribe(struct join *jn, step_fn next)
+direct_subscribe(struct join *jn)
 {
 	const char	*p[1] = { jn->node_id };
 
-	jn->direct_next = next;
 	jq(jn, "reading the members", "SELECT node_id::text, host FROM"
 	    " kmd_nodes WHERE state = 'r' AND node_id <> $1::uuid ORDER BY"
 	    " node_id", 1, p, direct_members);
@@ -982,7 +974,7 @@ stage_catchup(struct join *jn)
 	if (jn->direct)
 		catchup_direct_wait(jn);
 	else
-		direct_subscribe(jn, catchup_subscribed);
+		direct_subscribe(jn);
 }
 
 /* ---- 3/5 initial sync ----------------------------------------------------- */
@@ -1057,13 +1049,6 @@ indexes_queue(struct join *jn)
 }
 
 static void
-sync_subscribed(struct join *jn, PGresult *res)
-{
-	(void)res;
-	poll_again(jn, stage_sync);
-}
-
-static void
 sync_polled(struct join *jn, PGresult *res)
 {
 	const char	*status = PQgetvalue(res, 0, 0);
@@ -1091,7 +1076,7 @@ sync_polled(struct join *jn, PGresult *res)
 	    strcmp(status, "replicating") == 0) {
 		log_info("join of node %s: copied; subscribing to every member"
 		    " while kmd_keys' indexes are built", jn->node_id);
-		direct_subscribe(jn, sync_subscribed);
+		direct_subscribe(jn);
 		return;
 	}
 	if (strcmp(status, "replicating") != 0 || !copied ||
