@@ -277,8 +277,9 @@ poll_again(struct join *jn, void (*fn)(struct join *))
  * A local subscription is down: its apply worker died.  In the overlap
  * of a join the same row can come through two subscriptions at the same
  * moment; one of them then fails on the unique index and pglogical would
- * restart it only minutes later.  Restart it now: the retry finds the row
- * and resolves the conflict.
+ * restart it only 5 s after, or later.  Restart it now, clearing the
+ * crashed worker (sub_restart): the retry finds the row and resolves the
+ * conflict.
  */
 static void
 kick(struct join *jn, const char *sub, int member)
@@ -294,21 +295,21 @@ kick(struct join *jn, const char *sub, int member)
 		    sizeof(msub));
 		log_info("join of node %s: restarting subscription %s on"
 		    " member %s", jn->node_id, msub, jn->members[member].host);
-		sub_restart(jn->j->jdb, msub, dsn);
+		sub_restart(jn->j->jdb, msub, dsn, 1);
 		return;
 	}
 	log_info("join of node %s: restarting subscription %s", jn->node_id,
 	    sub);
-	sub_restart(jn->j->jdb, sub, NULL);
+	sub_restart(jn->j->jdb, sub, NULL, 1);
 }
 
 /*
  * A subscription that stays down too long kills the join.  sub: this
  * node's subscription; member: otherwise, the index of the member whose
  * subscription to this node it is (-1: neither, nothing to kick).
- * Disabled counts as down: nothing in a join leaves a subscription
- * disabled, but one that was would be waited on for ever; a kick
- * enables it.
+ * Disabled counts as down: a kick disables, then enables in a second
+ * statement, which may not reach a member; the next kick enables it,
+ * where the join would otherwise wait for ever.
  */
 static int
 still_down(struct join *jn, const char *what, const char *status,

@@ -85,7 +85,7 @@ int	op_busy(struct joiner *, struct kchan *, uint32_t, const char *);
 int	own_host(struct joiner *, struct kchan *, uint32_t, const char *,
 	    const char *, char *, size_t);
 int	joiner_hsm_error(struct kchan *, struct kmsg *, void *);
-void	sub_restart(struct pq *, const char *, const char *);
+void	sub_restart(struct pq *, const char *, const char *, int);
 struct pq *joiner_conn(struct joiner *, const char *,
 	    void (*)(struct pq *, void *), void *);
 

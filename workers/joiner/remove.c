@@ -190,7 +190,7 @@ subs_down(struct pq *db, PGresult *res, void *arg)
 		rc->restarts[k].at = now;
 		log_info("subscription %s is down (its apply worker stopped):"
 		    " restarting it", sub);
-		sub_restart(j->db, sub, NULL);
+		sub_restart(j->db, sub, NULL, 0);
 	}
 }
 
