@@ -395,3 +395,79 @@ json_check(yajl_gen g, const struct join_check *c)
 	json_str(g, c->detail);
 	yajl_gen_map_close(g);
 }
+
+/*
+ * kmctl version: {"kmdVersion", "schemaVersion"} as the node answers it,
+ * with "kmctlVersion" when kmctl prints it.  A schema of -1 (the database
+ * is down) is null.
+ */
+void
+json_version(yajl_gen g, const struct version_info *vi, const char *kmctl)
+{
+	yajl_gen_map_open(g);
+	json_str(g, "kmdVersion");
+	json_str(g, vi->kmd_version);
+	json_str(g, "schemaVersion");
+	if (vi->schema_version < 0)
+		yajl_gen_null(g);
+	else
+		yajl_gen_integer(g, vi->schema_version);
+	if (kmctl != NULL) {
+		json_str(g, "kmctlVersion");
+		json_str(g, kmctl);
+	}
+	yajl_gen_map_close(g);
+}
+
+/*
+ * A complete reply as the JSON of its shape, for kmctl (kmctl: its
+ * version, for kmctl version) and the api worker (kmctl: NULL) alike.
+ */
+void
+json_reply(yajl_gen g, const struct reply *r, enum print_what what,
+    const char *kmctl)
+{
+	switch (what) {
+	case P_INFO:
+		json_cluster_info(g, &r->info);
+		break;
+	case P_STATUS:
+		json_procs(g, r->procs, r->nprocs);
+		break;
+	case P_NODES:
+		json_nodes(g, &r->page, r->nodes, r->nnodes);
+		break;
+	case P_NODE:
+		json_node(g, &r->nodes[0]);
+		break;
+	case P_SUMMARY:
+		json_summary(g, r->rows, r->nrows);
+		break;
+	case P_ALARMS:
+		json_alarms(g, &r->page, r->alarms, r->nalarms);
+		break;
+	case P_ROTKEYS:
+		json_rotkeys(g, r->rotkeys, r->nrotkeys);
+		break;
+	case P_KEYS:
+		json_keys(g, &r->page, r->keys, r->nkeys);
+		break;
+	case P_KEY:
+		json_key(g, &r->keys[0]);
+		break;
+	case P_CRYPT:
+		json_crypt(g, r->crypt);
+		break;
+	case P_CSR:
+		json_csr(g, r->csr);
+		break;
+	case P_CRED:
+		json_credentials(g, r->cred);
+		break;
+	case P_VERSION:
+		json_version(g, &r->version, kmctl);
+		break;
+	case P_NONE:
+		break;
+	}
+}

@@ -5,6 +5,7 @@
 #include <yajl_tree.h>
 
 #include "proto.h"
+#include "reply.h"
 
 void	json_str(yajl_gen, const char *);
 void	json_cluster_info(yajl_gen, const struct cluster_info *);
@@ -12,6 +13,9 @@ void	json_node(yajl_gen, const struct node_info *);
 void	json_nodes(yajl_gen, const struct nodes_page *,
 	    const struct node_info *, size_t);
 void	json_procs(yajl_gen, const struct ctl_proc *, size_t);
+void	json_version(yajl_gen, const struct version_info *, const char *);
+void	json_reply(yajl_gen, const struct reply *, enum print_what,
+	    const char *);
 void	json_csr(yajl_gen, const struct csr_reply *);
 void	json_credentials(yajl_gen, const struct node_credentials *);
 void	json_check(yajl_gen, const struct join_check *);

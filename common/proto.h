@@ -10,6 +10,8 @@
 
 #include <stdint.h>
 
+#include "ops.h"
+
 #define KMD_VERSION		"0.1.0"
 #define KMD_USER_MAX		32
 #define KMD_ROLE_MAX		16
@@ -37,152 +39,76 @@ enum proc_id {
 };
 #define FROM(p)		(1u << (p))
 
+/*
+ * The messages that are not client requests nor their replies (those are
+ * in the operation catalogue, common/ops.h): a worker's configuration,
+ * what a worker asks the parent, and the calls the joiner makes of the
+ * hsm worker through the parent.
+ */
+#define MESSAGES_FIRST(M) \
+	M(NONE) \
+	M(CONF_WORKER)		/* struct conf_worker: first frame, once */ \
+	M(CONF_VERBOSE)		/* int32 level, after SIGHUP */
+#define MESSAGES(M) \
+	M(CTL_PROC)		/* struct ctl_proc, one per process */ \
+	M(HSM_ERROR)		/* hsm -> joiner, relayed: a message */ \
+	M(HSM_TLS_INSTALL)	/* joiner -> hsm: struct hsm_tls_install */ \
+	M(HSM_ROT_FD)		/* parent -> hsm: the RoT key file (fd) */ \
+	M(TLS_WRITE)		/* hsm -> parent: struct tls_files */ \
+	M(TLS_INSTALLED)	/* parent -> joiner: struct tls_result */ \
+	M(TLS_REMOVE)		/* joiner -> parent: a refused join's TLS */ \
+	M(API_LISTEN)		/* parent -> api: struct api_conf, fd */ \
+	M(PEERS_DENY)		/* joiner -> parent: struct peers_deny */ \
+	M(HSM_CONF)		/* parent -> hsm: struct hsm_conf (PIN) */ \
+	M(HSM_STATUS)		/* hsm -> parent -> replmon */ \
+	M(ROT_ZERO)		/* hsm -> parent: struct rot_slot */ \
+	M(ROT_GROW)		/* hsm -> parent: struct hsm_rewrap */ \
+	M(HSM_ROT_GROWN)	/* parent -> hsm: struct hsm_rewrap, fd */
+
+/*
+ * The joiner's calls of the hsm worker, relayed unchanged by the parent:
+ * X(request, its payload size, reply, its payload size, hsm's handler).
+ * An error comes back as HSM_ERROR instead of the reply.
+ */
+#define HSM_CALLS(X) \
+	X(HSM_CLUSTER_CREATE, sizeof(struct hsm_create), \
+	    HSM_CLUSTER_CREATED, sizeof(struct hsm_created), hsm_create) \
+	X(HSM_CSR_MAKE, sizeof(struct hsm_csr_make), HSM_CSR_MADE, \
+	    sizeof(struct hsm_csr_made), hsm_csr_make) \
+	X(HSM_NODE_SIGN, sizeof(struct hsm_node_sign), HSM_NODE_SIGNED, \
+	    sizeof(struct hsm_node_signed), hsm_node_sign) \
+	X(HSM_JOIN_OPEN, sizeof(struct hsm_join_open), HSM_JOIN_OPENED, \
+	    sizeof(struct hsm_join_opened), hsm_join_open) \
+	X(HSM_ROT_LIST, 0, HSM_ROT_KEYS, sizeof(struct hsm_rot_keys), \
+	    hsm_rot_list) \
+	X(HSM_REWRAP, sizeof(struct hsm_rewrap), HSM_REWRAPPED, \
+	    sizeof(struct hsm_rewrap), hsm_rewrap) \
+	X(HSM_ROT_DELETE, sizeof(struct rotkeys_req), HSM_ROT_DELETED, \
+	    sizeof(struct rotkeys_req), hsm_rot_delete) \
+	X(HSM_KEY_MAKE, sizeof(struct hsm_key_make), HSM_KEY_MADE, \
+	    sizeof(struct hsm_key_made), hsm_key_make) \
+	X(HSM_KEY_CRYPT, sizeof(struct hsm_key_crypt), HSM_KEY_DONE, \
+	    sizeof(struct key_crypt), hsm_key_crypt)
+
+#define IMSG_E_MSG(n)			IMSG_##n,
+#define IMSG_E_LOCAL(n, len, from, fn)	IMSG_CTL_##n,
+#define IMSG_E_REQ(w, n, len, from, fn)	IMSG_CTL_##n, IMSG_##n,
+#define IMSG_E_REPLY(n, len, from)	IMSG_##n,
+#define IMSG_E_HSM(q, ql, a, al, fn)	IMSG_##q, IMSG_##a,
+
+/*
+ * IMSG_CTL_<X>: kmctl or the api -> parent; IMSG_<X>: onwards.  The
+ * first numbers stay put (CTL_STATUS is 3): a client that speaks another
+ * version can still be told it is wrong (regress/e2e/t_frames.sh sends
+ * them raw).
+ */
 enum imsg_type {
-	IMSG_NONE = 0,
-
-	/* parent -> worker */
-	IMSG_CONF_WORKER,	/* struct conf_worker: first frame, once */
-	IMSG_CONF_VERBOSE,	/* int32 level, after SIGHUP */
-
-	/* kmctl -> parent */
-	IMSG_CTL_STATUS,	/* empty */
-	IMSG_CTL_CLUSTER_INFO,	/* empty */
-
-	/* parent -> kmctl */
-	IMSG_CTL_PROC,		/* struct ctl_proc, one per process */
-	IMSG_CTL_END,		/* empty: the reply is complete */
-	IMSG_CTL_ERROR,		/* NUL-terminated message, < KMD_ERR_MAX */
-
-	/* parent <-> replmon */
-	IMSG_CLUSTER_INFO,	/* empty */
-	IMSG_CLUSTER_INFO_REPLY, /* struct cluster_info */
-
-	/* kmctl -> parent -> joiner: cluster new; replies CLUSTER_INFO_REPLY */
-	IMSG_CTL_CLUSTER_NEW,	/* struct cluster_new */
-	IMSG_CLUSTER_NEW,	/* struct cluster_new */
-
-	/* kmctl -> parent -> replmon: nodes list/get */
-	IMSG_CTL_NODES,		/* struct nodes_query */
-	IMSG_NODES,		/* struct nodes_query */
-	IMSG_NODES_PAGE,	/* struct nodes_page, then NODE_INFO frames */
-	IMSG_NODE_INFO,		/* struct node_info */
-
-	/* joiner <-> hsm, relayed by the parent */
-	IMSG_HSM_CLUSTER_CREATE,	/* struct hsm_create */
-	IMSG_HSM_CLUSTER_CREATED,	/* struct hsm_created */
-	IMSG_HSM_TLS_INSTALL,		/* struct hsm_tls_install */
-	IMSG_HSM_ERROR,			/* NUL-terminated message */
-
-	/* parent -> hsm: the root-of-trust key file, as a passed fd */
-	IMSG_HSM_ROT_FD,	/* empty, with fd */
-	/* hsm -> parent: PostgreSQL's TLS files (holds a private key) */
-	IMSG_TLS_WRITE,		/* struct tls_files */
-	/* parent -> joiner: the outcome of TLS_WRITE */
-	IMSG_TLS_INSTALLED,	/* struct tls_result */
-	/* joiner -> parent: a refused join takes its TLS files back */
-	IMSG_TLS_REMOVE,	/* empty */
-
-	/* kmctl (local only) -> parent -> joiner: set a user's password */
-	IMSG_CTL_USER_SET,	/* struct user_set; reply END or ERROR */
-	IMSG_USER_SET,		/* struct user_set */
-
-	/* api -> parent -> joiner: check a login; reply AUTH_RESULT */
-	IMSG_AUTH_CHECK,	/* struct user_set */
-	IMSG_AUTH_RESULT,	/* struct auth_result */
-
-	/* parent -> api: the listening socket (fd) and its TLS files */
-	IMSG_API_LISTEN,	/* struct api_conf, with the fd */
-
-	/* kmctl/api -> parent -> joiner: cluster csr; reply CSR_REPLY */
-	IMSG_CTL_CLUSTER_CSR,	/* struct cluster_csr */
-	IMSG_CLUSTER_CSR,	/* struct cluster_csr */
-	IMSG_CSR_REPLY,		/* struct csr_reply */
-
-	/* kmctl/api -> parent -> joiner: nodes create; reply CREDENTIALS */
-	IMSG_CTL_NODES_CREATE,	/* struct nodes_create */
-	IMSG_NODES_CREATE,	/* struct nodes_create */
-	IMSG_NODE_CREDENTIALS,	/* struct node_credentials */
-
-	/* kmctl/api -> parent -> joiner: cluster join; reply JOIN_CHECK
-	 * frames (the preflight), then CLUSTER_INFO_REPLY, END */
-	IMSG_CTL_CLUSTER_JOIN,	/* struct cluster_join */
-	IMSG_CLUSTER_JOIN,	/* struct cluster_join */
-	IMSG_JOIN_CHECK,	/* struct join_check */
-
-	/* joiner <-> hsm, relayed: the join's keys */
-	IMSG_HSM_JOIN_OPEN,	/* struct hsm_join_open */
-	IMSG_HSM_JOIN_OPENED,	/* struct hsm_join_opened */
-	IMSG_HSM_CSR_MAKE,	/* struct hsm_csr_make */
-	IMSG_HSM_CSR_MADE,	/* struct hsm_csr_made */
-	IMSG_HSM_NODE_SIGN,	/* struct hsm_node_sign */
-	IMSG_HSM_NODE_SIGNED,	/* struct hsm_node_signed */
-
-	/* kmctl/api -> parent -> replmon: cluster summary; replies
-	 * SUMMARY_ROW frames (one per reporter and node), END */
-	IMSG_CTL_SUMMARY,	/* empty */
-	IMSG_SUMMARY,		/* empty */
-	IMSG_SUMMARY_ROW,	/* struct summary_row */
-
-	/* kmctl/api -> parent -> replmon: alarms list; replies ALARMS_PAGE,
-	 * ALARM_INFO frames, END */
-	IMSG_CTL_ALARMS,	/* struct alarms_query */
-	IMSG_ALARMS,		/* struct alarms_query */
-	IMSG_ALARMS_PAGE,	/* struct nodes_page */
-	IMSG_ALARM_INFO,	/* struct alarm_info */
-
-	/* kmctl/api -> parent -> joiner: nodes delete, cluster delete;
-	 * reply CLUSTER_INFO_REPLY, END */
-	IMSG_CTL_NODES_DELETE,	/* struct nodes_delete */
-	IMSG_NODES_DELETE,	/* struct nodes_delete */
-	IMSG_CTL_CLUSTER_DELETE, /* empty */
-	IMSG_CLUSTER_DELETE,	/* empty */
-
-	/* joiner -> parent: the ids of removed nodes, refused by PostgreSQL */
-	IMSG_PEERS_DENY,	/* struct peers_deny */
-
-	/* kmctl/api -> parent: services reset; reply CLUSTER_INFO_REPLY,
-	 * END, then the node restarts with fresh data */
-	IMSG_CTL_RESET,		/* empty */
-
-	/* parent -> hsm: the HSM root of trust (with the PIN) */
-	IMSG_HSM_CONF,		/* struct hsm_conf */
-	/* hsm -> parent -> replmon: whether the root of trust is usable */
-	IMSG_HSM_STATUS,	/* struct hsm_status */
-
-	/* kmctl/api -> parent -> joiner: rot-keys list and rotate; reply
-	 * ROTKEY_INFO frames, END.  joiner <-> hsm, relayed: the keys the
-	 * node can use, and the KEK wrapped again under another */
-	IMSG_CTL_ROTKEYS,	/* struct rotkeys_req */
-	IMSG_ROTKEYS,		/* struct rotkeys_req */
-	IMSG_ROTKEY_INFO,	/* struct rotkey_info */
-	IMSG_HSM_ROT_LIST,	/* empty */
-	IMSG_HSM_ROT_KEYS,	/* struct hsm_rot_keys */
-	IMSG_HSM_REWRAP,	/* struct hsm_rewrap */
-	IMSG_HSM_REWRAPPED,	/* struct hsm_rewrap */
-
-	/* kmctl/api -> parent -> joiner: the keys the appliance serves;
-	 * reply KEYS_PAGE (list), KEY_INFO frames or one KEY_CRYPT, END.
-	 * joiner <-> hsm, relayed: new material, encrypt and decrypt */
-	IMSG_CTL_KEYS,		/* struct keys_req */
-	IMSG_KEYS,		/* struct keys_req */
-	IMSG_KEYS_PAGE,		/* struct nodes_page */
-	IMSG_KEY_INFO,		/* struct key_info */
-	IMSG_KEY_CRYPT,		/* struct key_crypt */
-	IMSG_HSM_KEY_MAKE,	/* struct hsm_key_make */
-	IMSG_HSM_KEY_MADE,	/* struct hsm_key_made */
-	IMSG_HSM_KEY_CRYPT,	/* struct hsm_key_crypt */
-	IMSG_HSM_KEY_DONE,	/* struct key_crypt */
-
-	/* rot-keys delete: joiner <-> hsm, relayed; a software key is
-	 * zeroed in its file by the parent (hsm -> parent ROT_ZERO), and a
-	 * new one appended (hsm -> parent ROT_GROW, parent -> hsm ROT_GROWN
-	 * with the file again, then the rotation goes on) */
-	IMSG_HSM_ROT_DELETE,	/* struct rotkeys_req */
-	IMSG_HSM_ROT_DELETED,	/* struct rotkeys_req */
-	IMSG_ROT_ZERO,		/* struct rot_slot */
-	IMSG_ROT_GROW,		/* struct hsm_rewrap */
-	IMSG_HSM_ROT_GROWN,	/* struct hsm_rewrap, with fd */
-
+	MESSAGES_FIRST(IMSG_E_MSG)
+	LOCAL(IMSG_E_LOCAL)
+	MESSAGES(IMSG_E_MSG)
+	REQUESTS(IMSG_E_REQ)
+	REPLIES(IMSG_E_REPLY)
+	HSM_CALLS(IMSG_E_HSM)
 	IMSG_MAX
 };
 
@@ -532,7 +458,14 @@ struct cluster_info {
 	char		 progress[128];		/* a join's copy, or "" */
 };
 
+/* kmctl version: this node's binary and database schema. */
+struct version_info {
+	char		 kmd_version[32];
+	int32_t		 schema_version;	/* -1: the database is down */
+};
+
 const char	*imsg_type_name(uint16_t);
+const char	*peer_call_name(enum peer_call);
 const char	*proc_name(enum proc_id);
 
 #endif

@@ -194,6 +194,12 @@ reply_frame(struct reply *r, const struct kmsg *m)
 			return -1;
 		r->nchecks++;
 		return 0;
+	case IMSG_VERSION_INFO:
+		if (m->datalen != sizeof(r->version) || r->haveversion)
+			return -1;
+		memcpy(&r->version, m->data, sizeof(r->version));
+		r->haveversion = 1;
+		return TERMINATED(r->version.kmd_version) ? 0 : -1;
 	case IMSG_AUTH_RESULT:
 		if (m->datalen != sizeof(r->auth) || r->haveauth)
 			return -1;
@@ -231,4 +237,32 @@ reply_clear(struct reply *r)
 		explicit_bzero(r->cred, sizeof(*r->cred));
 	free(r->cred);
 	memset(r, 0, sizeof(*r));
+}
+
+/* Whether the reply has the frames its shape needs (kmd's fault if not). */
+int
+reply_complete(const struct reply *r, enum print_what what)
+{
+	switch (what) {
+	case P_INFO:
+		return r->haveinfo;
+	case P_NODES:
+	case P_ALARMS:
+	case P_KEYS:
+		return r->havepage;
+	case P_NODE:
+		return r->nnodes == 1;
+	case P_CSR:
+		return r->csr != NULL;
+	case P_KEY:
+		return r->nkeys == 1;
+	case P_CRYPT:
+		return r->crypt != NULL;
+	case P_CRED:
+		return r->cred != NULL;
+	case P_VERSION:
+		return r->haveversion;
+	default:
+		return 1;
+	}
 }

@@ -47,9 +47,16 @@ struct reply {
 	size_t			 nkeys;
 	size_t			 keyscap;
 	struct key_crypt	*crypt;		/* malloc'd */
+	struct version_info	 version;
+	int			 haveversion;
 };
 
+/* What a reply holds when complete, and what is shown of it. */
+enum print_what { P_NONE, P_INFO, P_STATUS, P_NODES, P_NODE, P_CSR, P_CRED,
+	P_SUMMARY, P_ALARMS, P_ROTKEYS, P_KEYS, P_KEY, P_CRYPT, P_VERSION };
+
 int	reply_frame(struct reply *, const struct kmsg *);
+int	reply_complete(const struct reply *, enum print_what);
 int	reply_error(const struct kmsg *, const char **);
 void	reply_clear(struct reply *);
 

@@ -11,6 +11,9 @@ int64_t	 mono_now(void);
 int64_t	 mono_ms(void);
 
 
+/* The number of elements of an array. */
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+
 /* A fixed char array from a peer holds a NUL: safe to use as a string. */
 #define TERMINATED(f)	(memchr((f), '\0', sizeof(f)) != NULL)
 

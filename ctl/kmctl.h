@@ -10,6 +10,7 @@
 
 #include "output.h"
 #include "parser.h"
+#include "proto.h"
 
 #define KMCTL_TIMEOUT	60		/* seconds, locally and remotely */
 
@@ -30,6 +31,7 @@ struct ctl_action {
 	const char	*method;	/* remote: NULL, local only */
 	const char	*rest_path;
 	rest_fn		 rest;		/* NULL: rest_path as it is */
+	const char	*prompt;	/* asked before it runs; NULL: none */
 };
 
 struct remote {
@@ -42,23 +44,70 @@ struct remote {
 	char		 err[1024];
 };
 
-void	die(const char *, ...) __attribute__((noreturn, format(printf, 1, 2)));
 void	read_password(const char *, char *, size_t);
+
+/* args.c: each command's typed request and its REST form */
+void	die(const char *, ...) __attribute__((noreturn, format(printf, 1, 2)));
+void	confirm(const struct parse_result *, const char *);
+void	field(char *, size_t, const char *, const char *);
+int	build_new(const struct parse_result *, void *, size_t *);
+int	build_csr(const struct parse_result *, void *, size_t *);
+int	build_create(const struct parse_result *, void *, size_t *);
+int	build_join(const struct parse_result *, void *, size_t *);
+int	build_nodes(const struct parse_result *, void *, size_t *);
+int	build_alarms(const struct parse_result *, void *, size_t *);
+int	build_delete(const struct parse_result *, void *, size_t *);
+int	build_rotkeys(const struct parse_result *, void *, size_t *);
+int	build_keys(const struct parse_result *, void *, size_t *);
+int	build_user(const struct parse_result *, void *, size_t *);
+int	rest_new(const void *, struct rest_req *);
+int	rest_csr(const void *, struct rest_req *);
+int	rest_create(const void *, struct rest_req *);
+int	rest_join(const void *, struct rest_req *);
+int	rest_nodes(const void *, struct rest_req *);
+int	rest_alarms(const void *, struct rest_req *);
+int	rest_delete(const void *, struct rest_req *);
+int	rest_rotate(const void *, struct rest_req *);
+int	rest_keys(const void *, struct rest_req *);
+
+/* Every command's typed request, as its builder fills it. */
+union ctl_request {
+	struct cluster_new	 cn;
+	struct nodes_query	 nq;
+	struct user_set		 us;
+	struct cluster_csr	 cc;
+	struct nodes_create	 nc;
+	struct cluster_join	 cj;
+	struct nodes_delete	 nd;
+	struct alarms_query	 aq;
+	struct rotkeys_req	 rq;
+	struct keys_req		 kq;
+};
+
+/* local.c: over the control socket */
+struct reply;
+void	ctl_call(const char *, uint16_t, const void *, size_t,
+	    struct reply *);
+int	ctl_run(const char *, const struct ctl_action *, const void *,
+	    size_t);
+int	ctl_join(const char *, const struct parse_result *,
+	    const struct ctl_action *, struct cluster_join *);
+
+/* fulljoin.c */
+int	ctl_fulljoin(const char *, const struct parse_result *,
+	    struct remote *, const struct ctl_action *);
 
 /* remote.c */
 int	remote_settings(const struct parse_result *, struct remote *);
 int	remote_run(struct remote *, const struct ctl_action *, const void *);
 int	remote_join(struct remote *, const struct parse_result *,
 	    const struct ctl_action *, struct cluster_join *);
-void	confirm(const struct parse_result *, const char *);
 struct rsession;
 struct rsession	*rsession_open(struct remote *);
 yajl_val	 rsession_call(struct rsession *, const char *, const char *,
 		    const struct rest_req *);
 void		 rsession_close(struct rsession *);
 int		 remote_config_file(const char *, struct remote *);
-int		 remote_config_write(const char *, const char *, const char *);
-const char	*json_member(yajl_val, const char *, const char *);
 int	rest_body(struct rest_req *, const char **, size_t);
 int	rest_body_flag(struct rest_req *, const char **, size_t,
 	    const char *, int);

@@ -42,49 +42,11 @@ print_reply(const struct reply *r, enum print_what what)
 {
 	yajl_gen	 g;
 
+	if (what == P_NONE)
+		return 0;
 	if ((g = gen_new()) == NULL)
 		return -1;
-	switch (what) {
-	case P_INFO:
-		json_cluster_info(g, &r->info);
-		break;
-	case P_STATUS:
-		json_procs(g, r->procs, r->nprocs);
-		break;
-	case P_NODES:
-		json_nodes(g, &r->page, r->nodes, r->nnodes);
-		break;
-	case P_NODE:
-		json_node(g, &r->nodes[0]);
-		break;
-	case P_SUMMARY:
-		json_summary(g, r->rows, r->nrows);
-		break;
-	case P_ALARMS:
-		json_alarms(g, &r->page, r->alarms, r->nalarms);
-		break;
-	case P_ROTKEYS:
-		json_rotkeys(g, r->rotkeys, r->nrotkeys);
-		break;
-	case P_KEYS:
-		json_keys(g, &r->page, r->keys, r->nkeys);
-		break;
-	case P_KEY:
-		json_key(g, &r->keys[0]);
-		break;
-	case P_CRYPT:
-		json_crypt(g, r->crypt);
-		break;
-	case P_CSR:
-		json_csr(g, r->csr);
-		break;
-	case P_CRED:
-		json_credentials(g, r->cred);
-		break;
-	case P_NONE:
-		yajl_gen_free(g);
-		return 0;
-	}
+	json_reply(g, r, what, KMD_VERSION);
 	return gen_print(g);
 }
 
@@ -96,6 +58,30 @@ print_json(yajl_val v)
 	if ((g = gen_new()) == NULL)
 		return -1;
 	json_value(g, v, 0);
+	return gen_print(g);
+}
+
+/* kmctl version with --url: the node's answer, and kmctl's own. */
+int
+print_version(yajl_val v)
+{
+	const char		*kp[] = { "kmdVersion", NULL };
+	const char		*sp[] = { "schemaVersion", NULL };
+	yajl_val		 k, n;
+	struct version_info	 vi;
+	yajl_gen		 g;
+
+	memset(&vi, 0, sizeof(vi));
+	vi.schema_version = -1;
+	if ((k = yajl_tree_get(v, kp, yajl_t_string)) != NULL)
+		snprintf(vi.kmd_version, sizeof(vi.kmd_version), "%s",
+		    YAJL_GET_STRING(k));
+	if ((n = yajl_tree_get(v, sp, yajl_t_number)) != NULL &&
+	    YAJL_IS_INTEGER(n))
+		vi.schema_version = (int32_t)YAJL_GET_INTEGER(n);
+	if ((g = gen_new()) == NULL)
+		return -1;
+	json_version(g, &vi, KMD_VERSION);
 	return gen_print(g);
 }
 

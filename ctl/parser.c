@@ -145,6 +145,8 @@ static const struct token t_main[] = {
 	{ "services", A_NONE, t_services, 0, 0, "this node's services" },
 	{ "rot-keys", A_NONE, t_rotkeys, 0, 0, "root-of-trust keys" },
 	{ "status", A_STATUS, NULL, 0, 0, "kmd's processes" },
+	{ "version", A_VERSION, NULL, 0, 0,
+	    "the versions of kmd, of its database schema and of kmctl" },
 	{ "users", A_NONE, t_users, 0, 0, "users of the HTTPS API" },
 	{ "alarms", A_NONE, t_alarms, 0, 0, "this node's alarms" },
 	{ "keys", A_NONE, t_keys, 0, 0, "the keys the cluster serves" },

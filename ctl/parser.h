@@ -37,6 +37,7 @@ enum action {
 	A_KEYS_ROTATE,
 	A_KEYS_ENCRYPT,
 	A_KEYS_DECRYPT,
+	A_VERSION,
 	A_MAX
 };
 

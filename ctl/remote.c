@@ -261,104 +261,6 @@ remote_settings(const struct parse_result *res, struct remote *r)
 	return ret;
 }
 
-/* Read a secret: from the terminal without echo, else one stdin line. */
-void
-read_password(const char *prompt, char *buf, size_t len)
-{
-	struct termios	 t, saved;
-	int		 tty = isatty(STDIN_FILENO);
-	size_t		 n;
-
-	if (tty) {
-		fputs(prompt, stderr);
-		if (tcgetattr(STDIN_FILENO, &saved) == -1)
-			die("cannot read the terminal: %s", strerror(errno));
-		t = saved;
-		t.c_lflag &= ~(ECHO | ECHONL);
-		t.c_lflag |= ICANON;
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &t);
-	}
-	if (fgets(buf, len, stdin) == NULL)
-		buf[0] = '\0';
-	if (tty) {
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
-		fputc('\n', stderr);
-	}
-	n = strcspn(buf, "\n");
-	if (buf[n] != '\n' && !feof(stdin) && strlen(buf) == len - 1)
-		die("the password is longer than %zu bytes", len - 2);
-	buf[n] = '\0';
-	if (buf[0] == '\0')
-		die("no password given");
-}
-
-/* A JSON object of string members (NULL values left out). */
-int
-rest_body(struct rest_req *rr, const char **kv, size_t n)
-{
-	return rest_body_flag(rr, kv, n, NULL, 0);
-}
-
-/*
- * The same, and one more member `extra` when it is not NULL: a boolean
- * (num 0) or a number (num 1).
- */
-static int
-rest_body_extra(struct rest_req *rr, const char **kv, size_t n,
-    const char *extra, int num, long long value)
-{
-	yajl_gen		 g = yajl_gen_alloc(NULL);
-	const unsigned char	*buf;
-	size_t			 i, len;
-	int			 r = -1;
-
-	if (g == NULL)
-		return -1;
-	yajl_gen_map_open(g);
-	for (i = 0; i < n; i++) {
-		if (kv[2 * i + 1] == NULL)
-			continue;
-		yajl_gen_string(g, (const unsigned char *)kv[2 * i],
-		    strlen(kv[2 * i]));
-		yajl_gen_string(g, (const unsigned char *)kv[2 * i + 1],
-		    strlen(kv[2 * i + 1]));
-	}
-	if (extra != NULL) {
-		yajl_gen_string(g, (const unsigned char *)extra,
-		    strlen(extra));
-		if (num)
-			yajl_gen_integer(g, value);
-		else
-			yajl_gen_bool(g, value != 0);
-	}
-	yajl_gen_map_close(g);
-	if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok &&
-	    len <= sizeof(rr->body)) {
-		memcpy(rr->body, buf, len);
-		rr->bodylen = len;
-		r = 0;
-	}
-	yajl_gen_clear(g);
-	yajl_gen_free(g);
-	return r;
-}
-
-/* The same, and one boolean member `flag` when it is not NULL. */
-int
-rest_body_flag(struct rest_req *rr, const char **kv, size_t n,
-    const char *flag, int value)
-{
-	return rest_body_extra(rr, kv, n, flag, 0, value);
-}
-
-/* The same, and one number member. */
-int
-rest_body_num(struct rest_req *rr, const char **kv, size_t n,
-    const char *name, long long value)
-{
-	return rest_body_extra(rr, kv, n, name, 1, value);
-}
-
 /* ---- HTTPS ------------------------------------------------------------ */
 
 struct conn {
@@ -693,9 +595,10 @@ remote_json(struct conn *c, const char *method, const char *path,
 
 /* Print the last reply, end the session. */
 static int
-print_and_close(struct conn *c, yajl_val v)
+print_and_close(struct conn *c, yajl_val v, const struct ctl_action *a)
 {
-	int	 r = print_json(v);
+	int	 r = a != NULL && a->print == P_VERSION ? print_version(v) :
+		    print_json(v);
 
 	yajl_tree_free(v);
 	free(c->body);
@@ -720,7 +623,7 @@ remote_run(struct remote *rem, const struct ctl_action *a, const void *req)
 	remote_login(&c, rem, token, sizeof(token));
 	v = remote_json(&c, a->method, rr.path, token, &rr);
 	explicit_bzero(token, sizeof(token));
-	return print_and_close(&c, v);
+	return print_and_close(&c, v, a);
 }
 
 static const char *
@@ -771,8 +674,7 @@ remote_join(struct remote *rem, const struct parse_result *res,
 			print_check(&jc);
 		}
 	yajl_tree_free(v);
-	confirm(res, "When you add a node to a cluster, the existing data of"
-	    " the node is deleted. Are you sure want to join?");
+	confirm(res, a->prompt);
 	memset(&rr, 0, sizeof(rr));
 	cj->preflight_only = 0;
 	if (a->rest(cj, &rr) == -1)
@@ -803,7 +705,7 @@ remote_join(struct remote *rem, const struct parse_result *res,
 		v = remote_json(&c, "GET", "cluster", token, NULL);
 	}
 	explicit_bzero(token, sizeof(token));
-	return print_and_close(&c, v);
+	return print_and_close(&c, v, a);
 }
 
 /* ---- sessions, for commands that talk to two nodes (fulljoin) ------- */
@@ -859,55 +761,4 @@ remote_config_file(const char *path, struct remote *r)
 	if (ret == 0 && r->url[0] == '\0')
 		return rerr(r, "%s names no url", path);
 	return ret;
-}
-
-/* A string member of a parsed reply, or die naming it. */
-const char *
-json_member(yajl_val v, const char *key, const char *what)
-{
-	const char	*path[] = { key, NULL };
-	yajl_val	 s = yajl_tree_get(v, path, yajl_t_string);
-
-	if (s == NULL)
-		die("%s: the reply has no %s", what, key);
-	return YAJL_GET_STRING(s);
-}
-
-/*
- * Put user and password into a config file, keeping its other lines;
- * written to a temporary file, mode 600, then renamed over it.
- */
-int
-remote_config_write(const char *path, const char *user, const char *pw)
-{
-	FILE	*in, *out;
-	char	 tmp[1100], line[2048], *k;
-	int	 fd;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp) ||
-	    (fd = mkstemp(tmp)) == -1)
-		return -1;
-	if ((out = fdopen(fd, "w")) == NULL) {
-		close(fd);
-		unlink(tmp);
-		return -1;
-	}
-	if ((in = fopen(path, "re")) != NULL) {
-		while (fgets(line, sizeof(line), in) != NULL) {
-			k = line + strspn(line, " \t");
-			if ((strncmp(k, "user", 4) == 0 && strchr(" \t=",
-			    k[4]) != NULL) || (strncmp(k, "password", 8) == 0 &&
-			    strchr(" \t=", k[8]) != NULL))
-				continue;
-			fputs(line, out);
-		}
-		fclose(in);
-	}
-	fprintf(out, "user = %s\npassword = %s\n", user, pw);
-	explicit_bzero(line, sizeof(line));
-	if (fclose(out) != 0 || rename(tmp, path) == -1) {
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
 }

@@ -84,6 +84,16 @@ struct parent {
 	uint32_t		 next_reqid;
 	int			 resetting;	/* services reset under way */
 	struct hsm_status	 hsm_status;	/* the last hsm said */
+	/*
+	 * Set by parent_main(), so that the lower files call up without
+	 * depending on the upper ones: proc.c gives a worker's channel
+	 * these handlers and says when it is gone; the relay's services
+	 * reset runs reset().
+	 */
+	const struct kmsg_handler *worker_handlers;
+	size_t			 nworker_handlers;
+	void			(*worker_gone)(struct parent *, enum proc_id);
+	void			(*reset)(struct parent *);
 };
 
 extern const struct proc_def	 proc_table[];
@@ -96,13 +106,19 @@ void	proc_reap(struct parent *);
 void	proc_stop_all(struct parent *);
 struct child *proc_child(struct parent *, enum proc_id);
 
-/* control.c */
+/* control.c: the control socket */
 int	control_listen(struct parent *);
 int	control_start(struct parent *);
 void	control_close(struct parent *);
-struct ctl_client *control_client(struct parent *, uint32_t);
 struct ctl_client *control_adopt(struct parent *, int, uid_t);
-void	control_worker_gone(struct parent *, enum proc_id);
+
+/* relay.c: requests to the workers, replies back, the parent's own */
+void	relay_client_gone(struct parent *, uint32_t);
+void	relay_worker_gone(struct parent *, enum proc_id);
+int	ctl_status(struct kchan *, struct kmsg *, void *);
+int	ctl_reset(struct kchan *, struct kmsg *, void *);
+extern const struct kmsg_handler relay_ctl_handlers[];
+extern const size_t relay_ctl_nhandlers;
 extern const struct kmsg_handler parent_worker_handlers[];
 extern const size_t parent_worker_nhandlers;
 

@@ -195,7 +195,7 @@ parent_reset(struct parent *p)
 
 	for (i = 0; i < PROC_MAX; i++)
 		if (i != PROC_POSTGRES && p->children[i].def != NULL)
-			control_worker_gone(p, i);
+			relay_worker_gone(p, i);
 	proc_stop_all(p);
 	if (p->rot_fd != -1)
 		close(p->rot_fd);
@@ -228,6 +228,10 @@ parent_main(struct parent *p)
 	p->api_fd = -1;
 	TAILQ_INIT(&p->clients);
 	TAILQ_INIT(&p->pending);
+	p->worker_handlers = parent_worker_handlers;
+	p->nworker_handlers = parent_worker_nhandlers;
+	p->worker_gone = relay_worker_gone;
+	p->reset = parent_reset;
 	/* The socket first: a second kmd must not touch the first's db. */
 	if (parent_user(p) == -1 || parent_dirs(p) == -1 ||
 	    control_listen(p) == -1 || pg_prepare(p) == -1 ||

@@ -127,7 +127,7 @@ pg_denied(const struct parent *p, char *out, size_t len)
 int
 pg_peers_deny(struct parent *p, const struct peers_deny *pd)
 {
-	struct child	*c = proc_child(p, PROC_POSTGRES);
+	struct child	*c = &p->children[PROC_POSTGRES];
 	char		*text;
 	size_t		 len = KMD_DENY_MAX * (KMD_NODEID_MAX + 1);
 	int		 i, r;
@@ -406,7 +406,7 @@ int
 pg_tls_write(struct parent *p, const struct tls_files *tf, char *err,
     size_t errlen)
 {
-	struct child	*c = proc_child(p, PROC_POSTGRES);
+	struct child	*c = &p->children[PROC_POSTGRES];
 
 	if (!TERMINATED(tf->key) ||
 	    !TERMINATED(tf->cert) ||
@@ -435,7 +435,7 @@ pg_tls_write(struct parent *p, const struct tls_files *tf, char *err,
 void
 pg_tls_remove(struct parent *p)
 {
-	struct child	*c = proc_child(p, PROC_POSTGRES);
+	struct child	*c = &p->children[PROC_POSTGRES];
 	char		 path[PATH_MAX];
 	const char	*leaf[] = { "data/kmd-tls/server.key",
 			    "data/kmd-tls/server.crt", "data/kmd-tls/ca.crt" };

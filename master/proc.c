@@ -70,7 +70,7 @@ proc_channel_closed(struct kchan *ch, const char *why, void *arg)
 	}
 	kchan_free(c->ch);
 	c->ch = NULL;
-	control_worker_gone(c->p, c->def->id);
+	c->p->worker_gone(c->p, c->def->id);
 }
 
 static void
@@ -198,7 +198,7 @@ proc_spawn(struct child *c)
 	close(sv[1]);
 	c->started = mono_now();
 	if (set_nonblock(sv[0]) == -1 || (c->ch = kchan_new(p->base, sv[0],
-	    c->def->id, parent_worker_handlers, parent_worker_nhandlers,
+	    c->def->id, p->worker_handlers, p->nworker_handlers,
 	    proc_channel_closed, c)) == NULL)
 		fatal("%s: channel to %s", __func__, proc_name(c->def->id));
 
@@ -296,7 +296,7 @@ proc_reap(struct parent *p)
 		if (c->ch != NULL) {
 			kchan_free(c->ch);
 			c->ch = NULL;
-			control_worker_gone(p, c->def->id);
+			p->worker_gone(p, c->def->id);
 		}
 		c->pid = 0;
 		c->restarts++;

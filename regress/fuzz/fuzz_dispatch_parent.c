@@ -45,7 +45,7 @@ static int		 devnull;
 static char		 rotpath[KMD_PATH_MAX + 16];
 
 /*
- * services reset comes due 300 ms after it was asked (control.c): it
+ * services reset comes due 300 ms after it was asked (relay.c): it
  * would stop the processes, wipe the data directory and start afresh,
  * should an input take that long.  Linked with --wrap=parent_reset, it
  * ends as parent_reset() does, and does nothing else.
@@ -68,7 +68,7 @@ child_closed(struct kchan *ch, const char *why, void *arg)
 	(void)why;
 	kchan_free(c->ch);
 	c->ch = NULL;
-	control_worker_gone(c->p, c->def->id);
+	relay_worker_gone(c->p, c->def->id);
 }
 
 static int
@@ -119,6 +119,10 @@ setup(enum proc_id who)
 	p.base = fz.base;
 	p.started = mono_now();
 	p.ctl_fd = p.api_fd = -1;
+	p.worker_handlers = parent_worker_handlers;
+	p.nworker_handlers = parent_worker_nhandlers;
+	p.worker_gone = relay_worker_gone;
+	p.reset = parent_reset;
 	if ((p.rot_fd = open(rotpath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    0600)) == -1 || write(p.rot_fd, key, sizeof(key)) != sizeof(key))
 		abort();
@@ -223,10 +227,10 @@ seeds_ctl(void)
 	fz_seed_frame(&s, IMSG_CTL_RESET, 0, 8, NULL, 0);
 	fz_seed_write(&s, "ctl-user-rotkeys-reset");
 	fz_seed_begin(&s, 0);
-	fz_seed_frame(&s, IMSG_AUTH_CHECK, 0, 9, &us, sizeof(us));
+	fz_seed_frame(&s, IMSG_CTL_AUTH_CHECK, 0, 9, &us, sizeof(us));
 	fz_seed_write(&s, "ctl-auth-refused");
 	fz_seed_begin(&s, 4);
-	fz_seed_frame(&s, IMSG_AUTH_CHECK, 0, 9, &us, sizeof(us));
+	fz_seed_frame(&s, IMSG_CTL_AUTH_CHECK, 0, 9, &us, sizeof(us));
 	fz_seed_frame(&s, IMSG_CTL_STATUS, 0, 10, NULL, 0);
 	fz_seed_frame(&s, IMSG_CTL_CLUSTER_NEW, 0, 11, &cn, sizeof(cn));
 	fz_seed_write(&s, "api-requests");

@@ -259,7 +259,7 @@ START_TEST(t_unknown_word)
 	    " choices: info new csr join fulljoin summary delete nodes");
 	ck_assert_int_eq(RUN("bogus"), -1);
 	ck_assert_str_eq(err, "unknown command 'bogus'; valid choices:"
-	    " cluster services rot-keys status users alarms keys");
+	    " cluster services rot-keys status version users alarms keys");
 	FAIL("valid choices: list get create delete", "cluster", "nodes",
 	    "lists");
 	FAIL("unknown command ''", "");

@@ -128,26 +128,13 @@ api_fini(struct worker *w)
 
 #define FP	FROM(PROC_PARENT)
 
+/* Every reply frame is read by common/reply.c, which checks its size. */
+#define API_REPLY_ROW(n, len, from)	{ IMSG_##n, KMSG_VARLEN, FP, api_reply },
 static const struct kmsg_handler api_handlers[] = {
 	{ IMSG_CONF_VERBOSE, sizeof(int32_t), FP, worker_conf_verbose },
 	{ IMSG_API_LISTEN, sizeof(struct api_conf), FP, api_listen_msg },
-	{ IMSG_CLUSTER_INFO_REPLY, KMSG_VARLEN, FP, api_reply },
-	{ IMSG_NODES_PAGE, KMSG_VARLEN, FP, api_reply },
-	{ IMSG_NODE_INFO, KMSG_VARLEN, FP, api_reply },
-	{ IMSG_SUMMARY_ROW, KMSG_VARLEN, FP, api_reply },
-	{ IMSG_ALARMS_PAGE, KMSG_VARLEN, FP, api_reply },
-	{ IMSG_ALARM_INFO, KMSG_VARLEN, FP, api_reply },
-	{ IMSG_ROTKEY_INFO, KMSG_VARLEN, FP, api_reply },
-	{ IMSG_KEYS_PAGE, KMSG_VARLEN, FP, api_reply },
-	{ IMSG_KEY_INFO, KMSG_VARLEN, FP, api_reply },
-	{ IMSG_KEY_CRYPT, KMSG_VARLEN, FP, api_reply },
+	REPLIES(API_REPLY_ROW)
 	{ IMSG_CTL_PROC, KMSG_VARLEN, FP, api_reply },
-	{ IMSG_AUTH_RESULT, KMSG_VARLEN, FP, api_reply },
-	{ IMSG_CSR_REPLY, KMSG_VARLEN, FP, api_reply },
-	{ IMSG_JOIN_CHECK, KMSG_VARLEN, FP, api_reply },
-	{ IMSG_NODE_CREDENTIALS, KMSG_VARLEN, FP, api_reply },
-	{ IMSG_CTL_END, KMSG_VARLEN, FP, api_reply },
-	{ IMSG_CTL_ERROR, KMSG_VARLEN, FP, api_reply },
 };
 
 const struct worker_def api_worker = {

@@ -5,6 +5,7 @@
 
 #include <openssl/ssl.h>
 #include <time.h>
+#include <yajl_gen.h>
 
 #include "reply.h"
 #include "worker.h"
@@ -18,7 +19,7 @@
 
 enum areq_kind { R_INFO, R_HEALTH, R_NEW, R_NODES, R_NODE, R_STATUS,
 	R_LOGIN, R_CSR, R_CREATE, R_JOIN, R_SUMMARY, R_ALARMS, R_CHANGE,
-	R_ROTKEYS, R_KEYS, R_KEY, R_CRYPT };
+	R_ROTKEYS, R_KEYS, R_KEY, R_CRYPT, R_VERSION };
 
 /* A REST request waiting for the parent's answer. */
 struct areq {
@@ -56,6 +57,18 @@ struct api {
 	struct token		 tokens[TOKENS_MAX];
 	struct peer_fails	 peers[PEERS_MAX];
 };
+
+/* respond.c */
+struct evhttp_request;
+void	peer_of(struct evhttp_request *, char *, size_t);
+void	respond(struct evhttp_request *, int, yajl_gen,
+	    const struct timespec *, const char *);
+void	respond_error(struct evhttp_request *, int, const char *,
+	    const struct timespec *, const char *);
+int	error_code(const char *);
+void	token_issue(struct api *, const char *, char *);
+const char *token_user(struct api *, struct evhttp_request *);
+struct peer_fails *peer_fails(struct api *, const char *, int);
 
 /* http.c */
 int	http_start(struct api *, int, const struct api_conf *);

@@ -35,321 +35,6 @@ static void	 do_node_delete(struct api *, struct evhttp_request *,
 static void	 api_send(struct api *, struct evhttp_request *, enum areq_kind,
 		    const char *, uint16_t, const void *, size_t);
 
-static const char *
-code_desc(int code)
-{
-	switch (code) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 413: return "Payload Too Large";
-	case 429: return "Too Many Requests";
-	case 501: return "Not Implemented";
-	case 503: return "Service Unavailable";
-	default: return "Internal Server Error";
-	}
-}
-
-static void
-peer_of(struct evhttp_request *req, char *buf, size_t len)
-{
-	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	const char	*addr = "-";
-	ev_uint16_t	 port = 0;
-
-	/* The client may have left: the request lives on, unconnected. */
-	if (evcon != NULL)
-		evhttp_connection_get_peer(evcon, (char **)&addr, &port);
-	snprintf(buf, len, "%s", addr);
-}
-
-static const char *
-method_name(enum evhttp_cmd_type cmd)
-{
-	switch (cmd) {
-	case EVHTTP_REQ_GET: return "GET";
-	case EVHTTP_REQ_POST: return "POST";
-	case EVHTTP_REQ_HEAD: return "HEAD";
-	case EVHTTP_REQ_PUT: return "PUT";
-	case EVHTTP_REQ_DELETE: return "DELETE";
-	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
-	case EVHTTP_REQ_TRACE: return "TRACE";
-	case EVHTTP_REQ_CONNECT: return "CONNECT";
-	case EVHTTP_REQ_PATCH: return "PATCH";
-	default: return "other";
-	}
-}
-
-static void
-log_request(struct evhttp_request *req, int code, const char *user,
-    const struct timespec *t0)
-{
-	struct timespec	 t1;
-	char		 peer[64];
-	const char	*m = method_name(evhttp_request_get_command(req));
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	peer_of(req, peer, sizeof(peer));
-	log_info("%s %s %s %d user=%s %.1fms", peer, m,
-	    evhttp_request_get_uri(req), code, user[0] ? user : "-",
-	    (t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6);
-}
-
-/* Send a JSON body built by fill (or an error when msg is set). */
-static void
-respond(struct evhttp_request *req, int code, yajl_gen g,
-    const struct timespec *t0, const char *user)
-{
-	struct evbuffer		*out = evbuffer_new();
-	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
-	const unsigned char	*buf;
-	size_t			 len;
-
-	yajl_gen_get_buf(g, &buf, &len);
-	if (out != NULL)
-		evbuffer_add(out, buf, len);
-	evhttp_add_header(h, "Content-Type", "application/json");
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	evhttp_send_reply(req, code, code_desc(code), out);
-	log_request(req, code, user, t0);
-	if (out != NULL)
-		evbuffer_free(out);
-	yajl_gen_free(g);
-}
-
-static void
-respond_error(struct evhttp_request *req, int code, const char *msg,
-    const struct timespec *t0, const char *user)
-{
-	yajl_gen	 g = yajl_gen_alloc(NULL);
-
-	if (g == NULL) {
-		evhttp_send_error(req, 500, NULL);
-		return;
-	}
-	if (code == 401)
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "WWW-Authenticate", "Bearer");
-	json_error(g, code, code_desc(code), msg);
-	respond(req, code, g, t0, user);
-}
-
-/* An operation's error message says what kind of failure it is. */
-static int
-error_code(const char *msg)
-{
-	if (strstr(msg, "try again") != NULL)
-		return 503;
-	if (strstr(msg, "no node") != NULL || strstr(msg, "no key") != NULL)
-		return 404;
-	if (strstr(msg, "already") != NULL)
-		return 409;
-	return 400;
-}
-
-static void
-token_issue(struct api *a, const char *user, char *hex)
-{
-	struct token	*t = NULL, *oldest = &a->tokens[0];
-	unsigned char	 raw[32];
-	int64_t		 now = mono_now();
-	size_t		 i;
-
-	for (i = 0; i < TOKENS_MAX && t == NULL; i++) {
-		if (a->tokens[i].expires <= now)
-			t = &a->tokens[i];
-		else if (a->tokens[i].expires < oldest->expires)
-			oldest = &a->tokens[i];
-	}
-	if (t == NULL)
-		t = oldest;
-	randombytes_buf(raw, sizeof(raw));
-	sodium_bin2hex(t->hex, sizeof(t->hex), raw, sizeof(raw));
-	kmd_strlcpy(t->user, user, sizeof(t->user));
-	t->expires = now + a->lifetime;
-	memcpy(hex, t->hex, sizeof(t->hex));
-	sodium_memzero(raw, sizeof(raw));
-}
-
-/* The user a valid "Authorization: Bearer" token belongs to, or NULL. */
-static const char *
-token_user(struct api *a, struct evhttp_request *req)
-{
-	const char	*h = evhttp_find_header(
-			    evhttp_request_get_input_headers(req),
-			    "Authorization");
-	int64_t		 now = mono_now();
-	size_t		 i;
-
-	if (h == NULL || strncmp(h, "Bearer ", 7) != 0 || strlen(h + 7) != 64)
-		return NULL;
-	for (i = 0; i < TOKENS_MAX; i++)
-		if (a->tokens[i].expires > now &&
-		    sodium_memcmp(a->tokens[i].hex, h + 7, 64) == 0)
-			return a->tokens[i].user;
-	return NULL;
-}
-
-static struct peer_fails *
-peer_fails(struct api *a, const char *addr, int create)
-{
-	struct peer_fails	*p, *free_slot = NULL;
-	int64_t			 now = mono_now();
-	size_t			 i;
-
-	for (i = 0; i < PEERS_MAX; i++) {
-		p = &a->peers[i];
-		if (p->addr[0] != '\0' && now - p->since >= FAILS_WINDOW)
-			p->addr[0] = '\0';
-		if (p->addr[0] != '\0' && strcmp(p->addr, addr) == 0)
-			return p;
-		if (p->addr[0] == '\0' && free_slot == NULL)
-			free_slot = p;
-	}
-	if (!create)
-		return NULL;
-	if (free_slot == NULL)
-		free_slot = &a->peers[randombytes_uniform(PEERS_MAX)];
-	memset(free_slot, 0, sizeof(*free_slot));
-	kmd_strlcpy(free_slot->addr, addr, sizeof(free_slot->addr));
-	free_slot->since = now;
-	return free_slot;
-}
-
-/* The parent answered a request: reply to its client. */
-void
-http_finish(struct api *a, struct areq *r, int ok, const char *errmsg)
-{
-	struct evhttp_request	*req = r->req;
-	struct peer_fails	*pf;
-	yajl_gen		 g;
-	char			 hex[65];
-	size_t			 i;
-
-	if (req == NULL)
-		return;
-	if (!ok && r->kind == R_LOGIN) {
-		/* Counted as a failure when it started (do_login). */
-		log_warnx("failed login for '%s' from %s", r->user, r->peer);
-		respond_error(req, 401, "wrong user name or password", &r->t0,
-		    "");
-		return;
-	}
-	if (!ok && r->kind == R_HEALTH) {
-		kmd_strlcpy(r->r.info.code, "unknown", sizeof(r->r.info.code));
-		kmd_strlcpy(r->r.info.desc, "the node database is not"
-		    " available", sizeof(r->r.info.desc));
-		r->r.haveinfo = ok = 1;
-	}
-	if (!ok) {
-		respond_error(req, r->kind == R_HEALTH ? 503 :
-		    error_code(errmsg), errmsg, &r->t0, r->user);
-		return;
-	}
-	if (((r->kind == R_INFO || r->kind == R_NEW || r->kind == R_HEALTH) &&
-	    !r->r.haveinfo) || (r->kind == R_NODE && r->r.nnodes != 1) ||
-	    (r->kind == R_NODES && !r->r.havepage) ||
-	    (r->kind == R_CSR && r->r.csr == NULL) ||
-	    (r->kind == R_CREATE && r->r.cred == NULL) ||
-	    (r->kind == R_KEYS && !r->r.havepage) ||
-	    (r->kind == R_KEY && r->r.nkeys != 1) ||
-	    (r->kind == R_CRYPT && r->r.crypt == NULL)) {
-		respond_error(req, 500, "kmd sent an incomplete reply", &r->t0,
-		    r->user);
-		return;
-	}
-	if (r->kind == R_INFO) {
-		a->info = r->r.info;
-		a->info_at = mono_ms();
-	}
-	if ((g = yajl_gen_alloc(NULL)) == NULL) {
-		evhttp_send_error(req, 500, NULL);
-		return;
-	}
-	switch (r->kind) {
-	case R_LOGIN:
-		if ((pf = peer_fails(a, r->peer, 0)) != NULL)
-			pf->addr[0] = '\0';
-		token_issue(a, r->user, hex);
-		yajl_gen_map_open(g);
-		json_str(g, "token");
-		json_str(g, hex);
-		json_str(g, "token_type");
-		json_str(g, "Bearer");
-		json_str(g, "expires_in");
-		yajl_gen_integer(g, a->lifetime);
-		yajl_gen_map_close(g);
-		sodium_memzero(hex, sizeof(hex));
-		break;
-	case R_HEALTH:
-		yajl_gen_map_open(g);
-		json_str(g, "status");
-		json_str(g, r->r.info.code);
-		json_str(g, "description");
-		json_str(g, r->r.info.desc);
-		yajl_gen_map_close(g);
-		respond(req, strcmp(r->r.info.code, "r") == 0 ? 200 : 503, g,
-		    &r->t0, "");
-		return;
-	case R_INFO:
-	case R_NEW:
-	case R_CHANGE:
-		json_cluster_info(g, &r->r.info);
-		break;
-	case R_NODES:
-		json_nodes(g, &r->r.page, r->r.nodes, r->r.nnodes);
-		break;
-	case R_NODE:
-		json_node(g, &r->r.nodes[0]);
-		break;
-	case R_STATUS:
-		json_procs(g, r->r.procs, r->r.nprocs);
-		break;
-	case R_SUMMARY:
-		json_summary(g, r->r.rows, r->r.nrows);
-		break;
-	case R_ROTKEYS:
-		json_rotkeys(g, r->r.rotkeys, r->r.nrotkeys);
-		break;
-	case R_ALARMS:
-		json_alarms(g, &r->r.page, r->r.alarms, r->r.nalarms);
-		break;
-	case R_KEYS:
-		json_keys(g, &r->r.page, r->r.keys, r->r.nkeys);
-		break;
-	case R_KEY:
-		json_key(g, &r->r.keys[0]);
-		break;
-	case R_CRYPT:
-		json_crypt(g, r->r.crypt);
-		break;
-	case R_CSR:
-		json_csr(g, r->r.csr);
-		break;
-	case R_CREATE:
-		json_credentials(g, r->r.cred);
-		break;
-	case R_JOIN:
-		if (r->r.haveinfo) {
-			json_cluster_info(g, &r->r.info);
-			break;
-		}
-		/* A preflight: {"checks": [...]} */
-		yajl_gen_map_open(g);
-		json_str(g, "checks");
-		yajl_gen_array_open(g);
-		for (i = 0; i < r->r.nchecks; i++)
-			json_check(g, &r->r.checks[i]);
-		yajl_gen_array_close(g);
-		yajl_gen_map_close(g);
-		break;
-	}
-	respond(req, 200, g, &r->t0, r->user);
-}
-
 static int
 query_int(struct evhttp_request *req, const char *name, int def, int max,
     int *out, char *err, size_t errlen)
@@ -396,14 +81,9 @@ read_body(struct evhttp_request *req, char *buf, size_t *len)
 }
 
 /* One route: path (exact, or a prefix ending in '/'), methods, auth. */
-struct route {
-	const char	*path;
-	int		 prefix;
-	int		 methods;
-	int		 auth;
-	void		(*fn)(struct api *, struct evhttp_request *,
-			    const char *, const struct timespec *);
-};
+typedef void	(*route_fn)(struct api *, struct evhttp_request *,
+		    const char *, const struct timespec *);
+
 
 static void
 do_login(struct api *a, struct evhttp_request *req, const char *user,
@@ -444,7 +124,7 @@ do_login(struct api *a, struct evhttp_request *req, const char *user,
 		respond_error(req, 400, err, t0, "");
 	else {
 		pf->fails++;
-		api_send(a, req, R_LOGIN, u->name, IMSG_AUTH_CHECK, u,
+		api_send(a, req, R_LOGIN, u->name, IMSG_CTL_AUTH_CHECK, u,
 		    sizeof(*u));
 	}
 	sodium_memzero(body, sizeof(body));
@@ -742,94 +422,112 @@ do_simple(struct api *a, struct evhttp_request *req, const char *user,
 		api_send(a, req, R_HEALTH, "", IMSG_CTL_CLUSTER_INFO, NULL, 0);
 	else if (strcmp(path, API "/system/processes") == 0)
 		api_send(a, req, R_STATUS, user, IMSG_CTL_STATUS, NULL, 0);
+	else if (strcmp(path, API "/system/version") == 0)
+		api_send(a, req, R_VERSION, user, IMSG_CTL_VERSION, NULL, 0);
 	else if (strcmp(path, API "/cluster/summary") == 0)
 		api_send(a, req, R_SUMMARY, user, IMSG_CTL_SUMMARY, NULL, 0);
 	else
 		respond_error(req, 501, "not implemented yet", t0, user);
 }
 
-static void
-do_cluster(struct api *a, struct evhttp_request *req, const char *user,
-    const struct timespec *t0)
-{
-	if (evhttp_request_get_command(req) == M_DELETE)
-		do_change(a, req, user, t0);
-	else
-		do_simple(a, req, user, t0);
-}
 
-static const struct route routes[] = {
-	{ API "/auth/tokens", 0, M_POST, 0, do_login },
-	{ API "/system/health", 0, M_GET, 0, do_simple },
-	{ API "/system/processes", 0, M_GET, 1, do_simple },
-	{ API "/cluster", 0, M_GET | M_DELETE, 1, do_cluster },
-	{ API "/system/services/reset", 0, M_POST, 1, do_change },
-	{ API "/cluster/new", 0, M_POST, 1, do_new },
-	{ API "/cluster/summary", 0, M_GET, 1, do_simple },
-	{ API "/cluster/csr", 0, M_POST, 1, do_join_step },
-	{ API "/cluster/join", 0, M_POST, 1, do_join_step },
-	{ API "/nodes", 0, M_GET | M_POST, 1, do_nodes },
-	{ API "/nodes/", 1, M_GET | M_DELETE, 1, do_nodes },
-	{ API "/alarms", 0, M_GET, 1, do_alarms },
-	{ API "/system/rot-keys", 0, M_GET, 1, do_rotkeys },
-	{ API "/system/rot-keys/", 1, M_DELETE, 1, do_rotkeys },
-	{ API "/system/rot-keys/rotate", 0, M_POST, 1, do_rotkeys },
-	{ API "/vault/keys2", 0, M_GET | M_POST, 1, do_keys },
-	{ API "/vault/keys2/", 1, M_GET | M_POST | M_DELETE, 1, do_keys },
-	{ API "/crypto/encrypt", 0, M_POST, 1, do_keys },
-	{ API "/crypto/decrypt", 0, M_POST, 1, do_keys },
+/* The reader of each request message's REST form. */
+static const struct {
+	uint16_t	 type;
+	route_fn	 fn;
+} readers[] = {
+	{ IMSG_CTL_AUTH_CHECK, do_login },
+	{ IMSG_CTL_STATUS, do_simple },
+	{ IMSG_CTL_VERSION, do_simple },
+	{ IMSG_CTL_CLUSTER_INFO, do_simple },
+	{ IMSG_CTL_SUMMARY, do_simple },
+	{ IMSG_CTL_CLUSTER_NEW, do_new },
+	{ IMSG_CTL_CLUSTER_CSR, do_join_step },
+	{ IMSG_CTL_NODES_CREATE, do_join_step },
+	{ IMSG_CTL_CLUSTER_JOIN, do_join_step },
+	{ IMSG_CTL_NODES, do_nodes },
+	{ IMSG_CTL_NODES_DELETE, do_node_delete },
+	{ IMSG_CTL_CLUSTER_DELETE, do_change },
+	{ IMSG_CTL_RESET, do_change },
+	{ IMSG_CTL_ALARMS, do_alarms },
+	{ IMSG_CTL_ROTKEYS, do_rotkeys },
+	{ IMSG_CTL_KEYS, do_keys },
 };
 
-/* The Allow header of a route's methods. */
-static const char *
-allow(int methods)
+static route_fn
+reader_of(uint16_t type)
 {
-	static char	 buf[32];
+	size_t	 i;
 
-	buf[0] = '\0';
-	if (methods & M_GET)
-		strcat(buf, ", GET");
-	if (methods & M_POST)
-		strcat(buf, ", POST");
-	if (methods & M_DELETE)
-		strcat(buf, ", DELETE");
-	return buf + 2;
+	for (i = 0; i < nitems(readers); i++)
+		if (readers[i].type == type)
+			return readers[i].fn;
+	return NULL;
 }
+
+/* The catalogue's name of a request's method ("" : none it serves). */
+static const char *
+method_of(struct evhttp_request *req)
+{
+	switch (evhttp_request_get_command(req)) {
+	case EVHTTP_REQ_GET:
+		return "GET";
+	case EVHTTP_REQ_POST:
+		return "POST";
+	case EVHTTP_REQ_DELETE:
+		return "DELETE";
+	default:
+		return "";
+	}
+}
+
 
 static void
 http_dispatch(struct evhttp_request *req, void *arg)
 {
 	struct api		*a = arg;
-	const struct route	*rt = NULL;
+	const struct op_row	*op = NULL;
 	const char		*path, *user = "";
 	struct timespec		 t0;
-	size_t			 i;
+	char			 allowed[32] = "";
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-	if (path == NULL)
-		path = "";
-	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-		if (routes[i].prefix ? strncmp(path, routes[i].path,
-		    strlen(routes[i].path)) == 0 : strcmp(path,
-		    routes[i].path) == 0)
-			rt = &routes[i];
-	if (rt == NULL) {
+	if (path != NULL && strncmp(path, API "/", strlen(API "/")) == 0)
+		op = op_route(path + strlen(API "/"), method_of(req), allowed,
+		    sizeof(allowed));
+	if (op == NULL && allowed[0] == '\0') {
 		respond_error(req, 404, "no such resource", &t0, "");
 		return;
 	}
-	if ((evhttp_request_get_command(req) & rt->methods) == 0) {
+	if (op == NULL) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Allow", allow(rt->methods));
+		    "Allow", allowed);
 		respond_error(req, 405, "method not allowed here", &t0, "");
 		return;
 	}
-	if (rt->auth && (user = token_user(a, req)) == NULL) {
+	if (op->role != ROLE_NONE && (user = token_user(a, req)) == NULL) {
 		respond_error(req, 401, "a valid bearer token is required:"
 		    " POST " API "/auth/tokens first", &t0, "");
 		return;
 	}
-	rt->fn(a, req, user, &t0);
+	reader_of(op->type)(a, req, user, &t0);
+}
+
+/* Every REST route of the catalogue has its reader here, or no start. */
+static int
+routes_check(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < op_nrows; i++)
+		if (op_rows[i].method != NULL && reader_of(op_rows[i].type) ==
+		    NULL) {
+			log_warnx("%s: no reader for %s %s", __func__,
+			    op_rows[i].method, op_rows[i].path);
+			return -1;
+		}
+	return 0;
 }
 
 /* Hand a request to the parent; the answer comes to http_finish(). */
@@ -910,6 +608,9 @@ int
 http_start(struct api *a, int fd, const struct api_conf *ac)
 {
 	SSL_CTX	*ctx;
+
+	if (routes_check() == -1)
+		return -1;
 
 	if ((ctx = tls_ctx(ac)) == NULL) {
 		log_warnx("the API certificate or key is unusable; keeping"

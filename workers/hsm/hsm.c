@@ -1033,32 +1033,17 @@ hsm_fini(struct worker *w)
 	free(h);
 }
 
+#define HSM_ROW(q, ql, a, al, fn)	{ IMSG_##q, ql, FROM(PROC_PARENT), fn },
 static const struct kmsg_handler hsm_handlers[] = {
 	{ IMSG_CONF_VERBOSE, sizeof(int32_t), FROM(PROC_PARENT),
 	    worker_conf_verbose },
 	{ IMSG_HSM_ROT_FD, 0, FROM(PROC_PARENT), hsm_rot_fd },
 	{ IMSG_HSM_CONF, sizeof(struct hsm_conf), FROM(PROC_PARENT), hsm_conf },
-	{ IMSG_HSM_ROT_LIST, 0, FROM(PROC_PARENT), hsm_rot_list },
-	{ IMSG_HSM_REWRAP, sizeof(struct hsm_rewrap), FROM(PROC_PARENT),
-	    hsm_rewrap },
+	HSM_CALLS(HSM_ROW)
 	{ IMSG_HSM_ROT_GROWN, sizeof(struct hsm_rewrap), FROM(PROC_PARENT),
 	    hsm_rot_grown },
-	{ IMSG_HSM_ROT_DELETE, sizeof(struct rotkeys_req), FROM(PROC_PARENT),
-	    hsm_rot_delete },
-	{ IMSG_HSM_CLUSTER_CREATE, sizeof(struct hsm_create),
-	    FROM(PROC_PARENT), hsm_create },
 	{ IMSG_HSM_TLS_INSTALL, sizeof(struct hsm_tls_install),
 	    FROM(PROC_PARENT), hsm_tls_install },
-	{ IMSG_HSM_CSR_MAKE, sizeof(struct hsm_csr_make), FROM(PROC_PARENT),
-	    hsm_csr_make },
-	{ IMSG_HSM_NODE_SIGN, sizeof(struct hsm_node_sign), FROM(PROC_PARENT),
-	    hsm_node_sign },
-	{ IMSG_HSM_JOIN_OPEN, sizeof(struct hsm_join_open), FROM(PROC_PARENT),
-	    hsm_join_open },
-	{ IMSG_HSM_KEY_MAKE, sizeof(struct hsm_key_make), FROM(PROC_PARENT),
-	    hsm_key_make },
-	{ IMSG_HSM_KEY_CRYPT, sizeof(struct hsm_key_crypt), FROM(PROC_PARENT),
-	    hsm_key_crypt },
 };
 
 const struct worker_def hsm_worker = {

@@ -133,6 +133,9 @@ int	joiner_rot_keys(struct kchan *, struct kmsg *, void *);
 int	joiner_rewrapped(struct kchan *, struct kmsg *, void *);
 int	joiner_rot_deleted(struct kchan *, struct kmsg *, void *);
 
+/* version.c */
+int	joiner_version_info(struct kchan *, struct kmsg *, void *);
+
 /* users.c */
 int	joiner_user_set(struct kchan *, struct kmsg *, void *);
 int	joiner_auth_check(struct kchan *, struct kmsg *, void *);

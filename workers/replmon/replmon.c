@@ -379,14 +379,9 @@ replmon_fini(struct worker *w)
 static const struct kmsg_handler replmon_handlers[] = {
 	{ IMSG_CONF_VERBOSE, sizeof(int32_t), FROM(PROC_PARENT),
 	    worker_conf_verbose },
-	{ IMSG_CLUSTER_INFO, 0, FROM(PROC_PARENT), replmon_cluster_info },
-	{ IMSG_NODES, sizeof(struct nodes_query), FROM(PROC_PARENT),
-	    replmon_nodes },
-	{ IMSG_SUMMARY, 0, FROM(PROC_PARENT), replmon_summary },
+	REQ_REPLMON(OP_WORKER_ROW)
 	{ IMSG_HSM_STATUS, sizeof(struct hsm_status), FROM(PROC_PARENT),
 	    replmon_hsm_status },
-	{ IMSG_ALARMS, sizeof(struct alarms_query), FROM(PROC_PARENT),
-	    replmon_alarms },
 };
 
 const struct worker_def replmon_worker = {

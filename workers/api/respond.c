@@ -1,0 +1,344 @@
+/*
+ * What every REST answer shares: the JSON body and its status, the error
+ * body, one log line per request, and the bearer tokens and failed-login
+ * counts the routes check.
+ */
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl_gen.h>
+
+#include "api.h"
+#include "json.h"
+#include "log.h"
+#include "util.h"
+
+static const char *
+code_desc(int code)
+{
+	switch (code) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 429: return "Too Many Requests";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	default: return "Internal Server Error";
+	}
+}
+
+void
+peer_of(struct evhttp_request *req, char *buf, size_t len)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	const char	*addr = "-";
+	ev_uint16_t	 port = 0;
+
+	/* The client may have left: the request lives on, unconnected. */
+	if (evcon != NULL)
+		evhttp_connection_get_peer(evcon, (char **)&addr, &port);
+	snprintf(buf, len, "%s", addr);
+}
+
+static const char *
+method_name(enum evhttp_cmd_type cmd)
+{
+	switch (cmd) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_HEAD: return "HEAD";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+	case EVHTTP_REQ_TRACE: return "TRACE";
+	case EVHTTP_REQ_CONNECT: return "CONNECT";
+	case EVHTTP_REQ_PATCH: return "PATCH";
+	default: return "other";
+	}
+}
+
+static void
+log_request(struct evhttp_request *req, int code, const char *user,
+    const struct timespec *t0)
+{
+	struct timespec	 t1;
+	char		 peer[64];
+	const char	*m = method_name(evhttp_request_get_command(req));
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	peer_of(req, peer, sizeof(peer));
+	log_info("%s %s %s %d user=%s %.1fms", peer, m,
+	    evhttp_request_get_uri(req), code, user[0] ? user : "-",
+	    (t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6);
+}
+
+/* Send a JSON body built by fill (or an error when msg is set). */
+void
+respond(struct evhttp_request *req, int code, yajl_gen g,
+    const struct timespec *t0, const char *user)
+{
+	struct evbuffer		*out = evbuffer_new();
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	const unsigned char	*buf;
+	size_t			 len;
+
+	yajl_gen_get_buf(g, &buf, &len);
+	if (out != NULL)
+		evbuffer_add(out, buf, len);
+	evhttp_add_header(h, "Content-Type", "application/json");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_send_reply(req, code, code_desc(code), out);
+	log_request(req, code, user, t0);
+	if (out != NULL)
+		evbuffer_free(out);
+	yajl_gen_free(g);
+}
+
+void
+respond_error(struct evhttp_request *req, int code, const char *msg,
+    const struct timespec *t0, const char *user)
+{
+	yajl_gen	 g = yajl_gen_alloc(NULL);
+
+	if (g == NULL) {
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	if (code == 401)
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "WWW-Authenticate", "Bearer");
+	json_error(g, code, code_desc(code), msg);
+	respond(req, code, g, t0, user);
+}
+
+/* An operation's error message says what kind of failure it is. */
+int
+error_code(const char *msg)
+{
+	if (strstr(msg, "try again") != NULL)
+		return 503;
+	if (strstr(msg, "no node") != NULL || strstr(msg, "no key") != NULL)
+		return 404;
+	if (strstr(msg, "already") != NULL)
+		return 409;
+	return 400;
+}
+
+void
+token_issue(struct api *a, const char *user, char *hex)
+{
+	struct token	*t = NULL, *oldest = &a->tokens[0];
+	unsigned char	 raw[32];
+	int64_t		 now = mono_now();
+	size_t		 i;
+
+	for (i = 0; i < TOKENS_MAX && t == NULL; i++) {
+		if (a->tokens[i].expires <= now)
+			t = &a->tokens[i];
+		else if (a->tokens[i].expires < oldest->expires)
+			oldest = &a->tokens[i];
+	}
+	if (t == NULL)
+		t = oldest;
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(t->hex, sizeof(t->hex), raw, sizeof(raw));
+	kmd_strlcpy(t->user, user, sizeof(t->user));
+	t->expires = now + a->lifetime;
+	memcpy(hex, t->hex, sizeof(t->hex));
+	sodium_memzero(raw, sizeof(raw));
+}
+
+/* The user a valid "Authorization: Bearer" token belongs to, or NULL. */
+const char *
+token_user(struct api *a, struct evhttp_request *req)
+{
+	const char	*h = evhttp_find_header(
+			    evhttp_request_get_input_headers(req),
+			    "Authorization");
+	int64_t		 now = mono_now();
+	size_t		 i;
+
+	if (h == NULL || strncmp(h, "Bearer ", 7) != 0 || strlen(h + 7) != 64)
+		return NULL;
+	for (i = 0; i < TOKENS_MAX; i++)
+		if (a->tokens[i].expires > now &&
+		    sodium_memcmp(a->tokens[i].hex, h + 7, 64) == 0)
+			return a->tokens[i].user;
+	return NULL;
+}
+
+struct peer_fails *
+peer_fails(struct api *a, const char *addr, int create)
+{
+	struct peer_fails	*p, *free_slot = NULL;
+	int64_t			 now = mono_now();
+	size_t			 i;
+
+	for (i = 0; i < PEERS_MAX; i++) {
+		p = &a->peers[i];
+		if (p->addr[0] != '\0' && now - p->since >= FAILS_WINDOW)
+			p->addr[0] = '\0';
+		if (p->addr[0] != '\0' && strcmp(p->addr, addr) == 0)
+			return p;
+		if (p->addr[0] == '\0' && free_slot == NULL)
+			free_slot = p;
+	}
+	if (!create)
+		return NULL;
+	if (free_slot == NULL)
+		free_slot = &a->peers[randombytes_uniform(PEERS_MAX)];
+	memset(free_slot, 0, sizeof(*free_slot));
+	kmd_strlcpy(free_slot->addr, addr, sizeof(free_slot->addr));
+	free_slot->since = now;
+	return free_slot;
+}
+
+/* The shape of each kind of request's reply (common/json.c). */
+static const enum print_what shapes[] = {
+	[R_INFO] = P_INFO, [R_HEALTH] = P_INFO, [R_NEW] = P_INFO,
+	[R_NODES] = P_NODES, [R_NODE] = P_NODE, [R_STATUS] = P_STATUS,
+	[R_LOGIN] = P_NONE, [R_CSR] = P_CSR, [R_CREATE] = P_CRED,
+	[R_JOIN] = P_NONE, [R_SUMMARY] = P_SUMMARY, [R_ALARMS] = P_ALARMS,
+	[R_CHANGE] = P_NONE, [R_ROTKEYS] = P_ROTKEYS, [R_KEYS] = P_KEYS,
+	[R_KEY] = P_KEY, [R_CRYPT] = P_CRYPT, [R_VERSION] = P_VERSION,
+};
+
+/* A reply without the frames its kind needs is kmd's fault: 500. */
+static int
+areq_complete(const struct areq *r)
+{
+	return reply_complete(&r->r, shapes[r->kind]);
+}
+
+/* A login that passed: a fresh token, the address's failures forgotten. */
+static void
+json_login(struct api *a, struct areq *r, yajl_gen g)
+{
+	struct peer_fails	*pf;
+	char			 hex[65];
+
+	if ((pf = peer_fails(a, r->peer, 0)) != NULL)
+		pf->addr[0] = '\0';
+	token_issue(a, r->user, hex);
+	yajl_gen_map_open(g);
+	json_str(g, "token");
+	json_str(g, hex);
+	json_str(g, "token_type");
+	json_str(g, "Bearer");
+	json_str(g, "expires_in");
+	yajl_gen_integer(g, a->lifetime);
+	yajl_gen_map_close(g);
+	sodium_memzero(hex, sizeof(hex));
+}
+
+/* cluster join: the node's state, or a preflight's {"checks": [...]}. */
+static void
+json_join(const struct reply *rp, yajl_gen g)
+{
+	size_t	 i;
+
+	if (rp->haveinfo) {
+		json_cluster_info(g, &rp->info);
+		return;
+	}
+	yajl_gen_map_open(g);
+	json_str(g, "checks");
+	yajl_gen_array_open(g);
+	for (i = 0; i < rp->nchecks; i++)
+		json_check(g, &rp->checks[i]);
+	yajl_gen_array_close(g);
+	yajl_gen_map_close(g);
+}
+
+/* The JSON of a complete reply of every kind but health. */
+static void
+reply_json(struct api *a, struct areq *r, yajl_gen g)
+{
+	switch (r->kind) {
+	case R_LOGIN:
+		json_login(a, r, g);
+		break;
+	case R_JOIN:
+		json_join(&r->r, g);
+		break;
+	case R_CHANGE:
+		json_cluster_info(g, &r->r.info);
+		break;
+	default:
+		json_reply(g, &r->r, shapes[r->kind], NULL);
+		break;
+	}
+}
+
+/* Health: 200 while the node is ready, 503 otherwise, with its state. */
+static void
+respond_health(struct areq *r, yajl_gen g)
+{
+	yajl_gen_map_open(g);
+	json_str(g, "status");
+	json_str(g, r->r.info.code);
+	json_str(g, "description");
+	json_str(g, r->r.info.desc);
+	yajl_gen_map_close(g);
+	respond(r->req, strcmp(r->r.info.code, "r") == 0 ? 200 : 503, g,
+	    &r->t0, "");
+}
+
+/* The parent answered a request: reply to its client. */
+void
+http_finish(struct api *a, struct areq *r, int ok, const char *errmsg)
+{
+	struct evhttp_request	*req = r->req;
+	yajl_gen		 g;
+
+	if (req == NULL)
+		return;
+	if (!ok && r->kind == R_LOGIN) {
+		/* Counted as a failure when it started (do_login). */
+		log_warnx("failed login for '%s' from %s", r->user, r->peer);
+		respond_error(req, 401, "wrong user name or password", &r->t0,
+		    "");
+		return;
+	}
+	if (!ok && r->kind == R_HEALTH) {
+		kmd_strlcpy(r->r.info.code, "unknown", sizeof(r->r.info.code));
+		kmd_strlcpy(r->r.info.desc, "the node database is not"
+		    " available", sizeof(r->r.info.desc));
+		r->r.haveinfo = ok = 1;
+	}
+	if (!ok) {
+		respond_error(req, r->kind == R_HEALTH ? 503 :
+		    error_code(errmsg), errmsg, &r->t0, r->user);
+		return;
+	}
+	if (!areq_complete(r)) {
+		respond_error(req, 500, "kmd sent an incomplete reply", &r->t0,
+		    r->user);
+		return;
+	}
+	if (r->kind == R_INFO) {
+		a->info = r->r.info;
+		a->info_at = mono_ms();
+	}
+	if ((g = yajl_gen_alloc(NULL)) == NULL) {
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	if (r->kind == R_HEALTH) {
+		respond_health(r, g);
+		return;
+	}
+	reply_json(a, r, g);
+	respond(req, 200, g, &r->t0, r->user);
+}
