@@ -85,6 +85,7 @@ relay_worker_gone(struct parent *p, enum proc_id worker)
 	}
 }
 
+/* status: the parent and each process of the table, as it stands. */
 int
 ctl_status(struct kchan *ch, struct kmsg *m, void *arg)
 {
@@ -123,9 +124,9 @@ ctl_status(struct kchan *ch, struct kmsg *m, void *arg)
 static void
 reset_cb(evutil_socket_t fd, short ev, void *arg)
 {
-	(void)fd;
 	struct parent	*p = arg;
 
+	(void)fd;
 	(void)ev;
 	p->reset(p);
 }
