@@ -129,6 +129,83 @@ done:
 }
 
 /*
+ * The joining node's certificate into out->cert, signed by the cluster
+ * CA, whose key (sealed under the KEK) is opened into cakey_pem only for
+ * this.
+ */
+static int
+node_cert_issue(struct kchan *ch, uint32_t reqid,
+    const struct hsm_node_sign *req, const uint8_t *kek, X509_REQ *csr,
+    char *cakey_pem, struct hsm_node_signed *out)
+{
+	EVP_PKEY	*cakey = NULL;
+	X509		*ca = NULL, *x = NULL;
+	char		 a[128];
+	size_t		 n;
+	int		 r = -1;
+
+	hsm_ad(a, sizeof(a), "ca-key", req->cluster_id);
+	if (unseal_hex(kek, a, req->ca_key_sealed, (uint8_t *)cakey_pem,
+	    KMD_SEALED_MAX - 1, &n) == -1) {
+		hsm_fail(ch, reqid, "the cluster CA key does not unseal"
+		    " under the cluster KEK");
+		return -1;
+	}
+	cakey_pem[n] = '\0';
+	if ((cakey = pem_read_key(cakey_pem)) == NULL ||
+	    (ca = pem_read_cert(req->ca_cert)) == NULL ||
+	    (x = ca_issue(cakey, ca, X509_REQ_get0_pubkey(csr), out->node_id,
+	    req->host)) == NULL || pem_cert(x, out->cert, sizeof(out->cert)) ==
+	    -1)
+		hsm_fail(ch, reqid, "cannot sign the certificate"
+		    " (OpenSSL)");
+	else
+		r = 0;
+	EVP_PKEY_free(cakey);
+	X509_free(ca);
+	X509_free(x);
+	return r;
+}
+
+/*
+ * out->mkek_blob: the cluster id and the KEK, sealed to the CSR's
+ * sealing key pk ("kmd1:"), or with --shared-hsm-partition wrapped in
+ * the token the joining node sees as well ("kmd2:").
+ */
+static int
+mkek_blob_seal(struct hsm *h, struct kchan *ch, uint32_t reqid,
+    const struct hsm_node_sign *req, const uint8_t *kek, const uint8_t *pk,
+    struct hsm_node_signed *out)
+{
+	uint8_t	 plain[KMD_NODEID_MAX + SEAL_KEYLEN];
+	uint8_t	 boxed[sizeof(plain) + crypto_box_SEALBYTES];
+	char	 a[128], err[256];
+	int	 r = 0;
+
+	memset(plain, 0, sizeof(plain));
+	memcpy(plain, req->cluster_id, strlen(req->cluster_id));
+	memcpy(plain + KMD_NODEID_MAX, kek, SEAL_KEYLEN);
+	if (req->shared_hsm) {
+		/* the joining node sees the same token: wrap it there */
+		hsm_ad(a, sizeof(a), "mkek", out->node_id);
+		memcpy(out->mkek_blob, "kmd2:", 5);
+		if (p11_seal(h->p11, NULL, a, plain, sizeof(plain),
+		    out->mkek_blob +
+		    5, sizeof(out->mkek_blob) - 5, err, sizeof(err)) == -1) {
+			hsm_fail(ch, reqid, "%s", err);
+			r = -1;
+		}
+	} else {
+		crypto_box_seal(boxed, plain, sizeof(plain), pk);
+		memcpy(out->mkek_blob, "kmd1:", 5);
+		sodium_bin2base64(out->mkek_blob + 5, sizeof(out->mkek_blob) -
+		    5, boxed, sizeof(boxed), sodium_base64_VARIANT_ORIGINAL);
+	}
+	sodium_memzero(plain, sizeof(plain));
+	return r;
+}
+
+/*
  * nodes create: check the CSR, sign it with the cluster CA, and seal the
  * KEK to the CSR's sealing key.  The blob is "kmd1:" + base64 of
  * crypto_box_seal(cluster id | KEK): only the holder of the CSR's
@@ -142,13 +219,8 @@ hsm_node_sign(struct kchan *ch, struct kmsg *m, void *arg)
 	const struct hsm_node_sign *req = (const void *)m->data;
 	struct hsm_node_signed	*out;
 	uint8_t			*kek, pk[CSR_BOXPK_LEN];
-	uint8_t			 plain[KMD_NODEID_MAX + SEAL_KEYLEN];
-	uint8_t			 boxed[sizeof(plain) + crypto_box_SEALBYTES];
-	char			*cakey_pem, a[128], err[256];
-	EVP_PKEY		*cakey = NULL;
-	X509			*ca = NULL, *x = NULL;
+	char			*cakey_pem, err[256];
 	X509_REQ		*csr = NULL;
-	size_t			 n;
 
 	if (!TERMINATED(req->csr) ||
 	    !TERMINATED(req->host) ||
@@ -179,50 +251,14 @@ hsm_node_sign(struct kchan *ch, struct kmsg *m, void *arg)
 		    " node's root-of-trust key");
 		goto done;
 	}
-	hsm_ad(a, sizeof(a), "ca-key", req->cluster_id);
-	if (unseal_hex(kek, a, req->ca_key_sealed, (uint8_t *)cakey_pem,
-	    KMD_SEALED_MAX - 1, &n) == -1) {
-		hsm_fail(ch, m->hdr.reqid, "the cluster CA key does not unseal"
-		    " under the cluster KEK");
+	if (node_cert_issue(ch, m->hdr.reqid, req, kek, csr, cakey_pem,
+	    out) == -1 || mkek_blob_seal(h, ch, m->hdr.reqid, req, kek, pk,
+	    out) == -1)
 		goto done;
-	}
-	cakey_pem[n] = '\0';
-	if ((cakey = pem_read_key(cakey_pem)) == NULL ||
-	    (ca = pem_read_cert(req->ca_cert)) == NULL ||
-	    (x = ca_issue(cakey, ca, X509_REQ_get0_pubkey(csr), out->node_id,
-	    req->host)) == NULL || pem_cert(x, out->cert, sizeof(out->cert)) ==
-	    -1) {
-		hsm_fail(ch, m->hdr.reqid, "cannot sign the certificate"
-		    " (OpenSSL)");
-		goto done;
-	}
-	memset(plain, 0, sizeof(plain));
-	memcpy(plain, req->cluster_id, strlen(req->cluster_id));
-	memcpy(plain + KMD_NODEID_MAX, kek, SEAL_KEYLEN);
-	if (req->shared_hsm) {
-		/* the joining node sees the same token: wrap it there */
-		hsm_ad(a, sizeof(a), "mkek", out->node_id);
-		memcpy(out->mkek_blob, "kmd2:", 5);
-		if (p11_seal(h->p11, NULL, a, plain, sizeof(plain),
-		    out->mkek_blob +
-		    5, sizeof(out->mkek_blob) - 5, err, sizeof(err)) == -1) {
-			hsm_fail(ch, m->hdr.reqid, "%s", err);
-			goto done;
-		}
-	} else {
-		crypto_box_seal(boxed, plain, sizeof(plain), pk);
-		memcpy(out->mkek_blob, "kmd1:", 5);
-		sodium_bin2base64(out->mkek_blob + 5, sizeof(out->mkek_blob) -
-		    5, boxed, sizeof(boxed), sodium_base64_VARIANT_ORIGINAL);
-	}
 	log_info("signed the certificate of node %s", out->node_id);
 	kchan_send(ch, IMSG_HSM_NODE_SIGNED, m->hdr.reqid, -1, out,
 	    sizeof(*out));
 done:
-	sodium_memzero(plain, sizeof(plain));
-	EVP_PKEY_free(cakey);
-	X509_free(ca);
-	X509_free(x);
 	X509_REQ_free(csr);
 	sodium_free(kek);
 	sodium_free(cakey_pem);
