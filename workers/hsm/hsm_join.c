@@ -116,6 +116,88 @@ join_cert_ok(const struct hsm_join_open *req, X509_REQ *csr, X509 *cert,
 	return ok ? 0 : -1;
 }
 
+/* What an mkek_blob holds: the cluster id (terminated), then the KEK. */
+#define MKEK_PLAIN	(KMD_NODEID_MAX + SEAL_KEYLEN)
+
+/*
+ * Open the mkek_blob into plain (MKEK_PLAIN bytes): "kmd1:" is sealed to
+ * the CSR's sealing key, whose secret is sk; "kmd2:" is wrapped in the
+ * token this node shares with the member (--shared-hsm-partition).
+ */
+static int
+mkek_blob_open(struct hsm *h, struct kchan *ch, uint32_t reqid,
+    const struct hsm_join_open *req, const uint8_t *sk, uint8_t *plain)
+{
+	uint8_t		 pk[crypto_box_PUBLICKEYBYTES], boxed[KMD_BLOB_MAX];
+	char		 a[128], err[256];
+	size_t		 n, blen;
+	const size_t	 plen = MKEK_PLAIN;
+
+	crypto_scalarmult_base(pk, sk);
+	if (strncmp(req->mkek_blob, "kmd2:", 5) == 0) {
+		/* --shared-hsm-partition: wrapped under the shared token key */
+		hsm_ad(a, sizeof(a), "mkek", req->node_id);
+		if (h->p11 == NULL || p11_unseal(h->p11, a, req->mkek_blob + 5,
+		    plain, plen, &n, err, sizeof(err)) == -1 || n != plen ||
+		    memchr(plain, '\0', KMD_NODEID_MAX) == NULL) {
+			hsm_fail(ch, reqid, "--mkek-blob was wrapped in"
+			    " the member's HSM (--shared-hsm-partition) and does"
+			    " not open in this node's: %s", h->p11 == NULL ?
+			    "this node has no HSM" : "not the same token and"
+			    " key (hsm token and hsm key in kmd.conf)");
+			return -1;
+		}
+	} else if (strncmp(req->mkek_blob, "kmd1:", 5) != 0 ||
+	    sodium_base642bin(boxed, sizeof(boxed), req->mkek_blob + 5,
+	    strlen(req->mkek_blob + 5), NULL, &blen, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    blen != plen + crypto_box_SEALBYTES ||
+	    crypto_box_seal_open(plain, boxed, blen, pk, sk) != 0 ||
+	    memchr(plain, '\0', KMD_NODEID_MAX) == NULL) {
+		hsm_fail(ch, reqid, "--mkek-blob does not open with this"
+		    " node's join key: it was made for another certificate"
+		    " request (run nodes create with this node's latest CSR)");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Re-seal for this node what cluster csr sealed under its root of trust
+ * and the blob brought: the node key (opened into nodekey,
+ * KMD_SEALED_MAX bytes) under the KEK, the KEK under the root of trust.
+ */
+static int
+join_reseal(struct hsm *h, struct kchan *ch, uint32_t reqid,
+    const struct hsm_join_open *req, const uint8_t *plain, char *nodekey,
+    struct hsm_join_opened *out)
+{
+	char	 a[128];
+	size_t	 n;
+
+	hsm_ad(a, sizeof(a), "join-node-key", req->node_id);
+	if (rot_unseal(h, a, req->node_key_sealed, (uint8_t *)nodekey,
+	    KMD_SEALED_MAX - 1, &n) == -1) {
+		hsm_fail(ch, reqid, "the node key does not unseal; run"
+		    " cluster csr again");
+		return -1;
+	}
+	nodekey[n] = '\0';
+	hsm_ad(a, sizeof(a), "node-key", req->node_id);
+	if (seal_hex(plain + KMD_NODEID_MAX, a, nodekey, n,
+	    out->node_key_sealed, sizeof(out->node_key_sealed)) == -1) {
+		hsm_fail(ch, reqid, "cannot seal the node key");
+		return -1;
+	}
+	hsm_ad(a, sizeof(a), "kek", req->node_id);
+	if (rot_seal(h, a, plain + KMD_NODEID_MAX, SEAL_KEYLEN,
+	    out->kek_wrapped, sizeof(out->kek_wrapped)) == -1) {
+		hsm_fail(ch, reqid, "cannot wrap the KEK");
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * cluster join: open the mkek_blob with the CSR's sealing secret, check
  * the certificate, and re-seal for this node as cluster new would: the
@@ -128,13 +210,11 @@ hsm_join_open(struct kchan *ch, struct kmsg *m, void *arg)
 	struct hsm		*h = w->ctx;
 	const struct hsm_join_open *req = (const void *)m->data;
 	struct hsm_join_opened	*out;
-	uint8_t			*sk, pk[crypto_box_PUBLICKEYBYTES], csrpk[32];
-	uint8_t			*plain, boxed[KMD_BLOB_MAX];
+	uint8_t			*sk, *plain, csrpk[32];
 	char			*nodekey, a[128], err[256], id[KMD_NODEID_MAX];
 	X509_REQ		*csr = NULL;
 	X509			*cert = NULL, *ca = NULL;
-	size_t			 n, blen;
-	const size_t		 plen = KMD_NODEID_MAX + SEAL_KEYLEN;
+	size_t			 n;
 
 	if (!TERMINATED(req->node_id) ||
 	    !TERMINATED(req->csr) ||
@@ -147,7 +227,7 @@ hsm_join_open(struct kchan *ch, struct kmsg *m, void *arg)
 		return hsm_fail(ch, m->hdr.reqid, "%s", rot_missing(h));
 	if ((out = calloc(1, sizeof(*out))) == NULL ||
 	    (sk = sodium_malloc(crypto_box_SECRETKEYBYTES)) == NULL ||
-	    (plain = sodium_malloc(plen)) == NULL ||
+	    (plain = sodium_malloc(MKEK_PLAIN)) == NULL ||
 	    (nodekey = sodium_malloc(KMD_SEALED_MAX)) == NULL)
 		fatal("%s", __func__);
 	if ((csr = csr_parse(req->csr, id, sizeof(id), csrpk, err,
@@ -164,32 +244,8 @@ hsm_join_open(struct kchan *ch, struct kmsg *m, void *arg)
 		    " this node's root-of-trust key; run cluster csr again");
 		goto done;
 	}
-	crypto_scalarmult_base(pk, sk);
-	if (strncmp(req->mkek_blob, "kmd2:", 5) == 0) {
-		/* --shared-hsm-partition: wrapped under the shared token key */
-		hsm_ad(a, sizeof(a), "mkek", req->node_id);
-		if (h->p11 == NULL || p11_unseal(h->p11, a, req->mkek_blob + 5,
-		    plain, plen, &n, err, sizeof(err)) == -1 || n != plen ||
-		    memchr(plain, '\0', KMD_NODEID_MAX) == NULL) {
-			hsm_fail(ch, m->hdr.reqid, "--mkek-blob was wrapped in"
-			    " the member's HSM (--shared-hsm-partition) and does"
-			    " not open in this node's: %s", h->p11 == NULL ?
-			    "this node has no HSM" : "not the same token and"
-			    " key (hsm token and hsm key in kmd.conf)");
-			goto done;
-		}
-	} else if (strncmp(req->mkek_blob, "kmd1:", 5) != 0 ||
-	    sodium_base642bin(boxed, sizeof(boxed), req->mkek_blob + 5,
-	    strlen(req->mkek_blob + 5), NULL, &blen, NULL,
-	    sodium_base64_VARIANT_ORIGINAL) != 0 ||
-	    blen != plen + crypto_box_SEALBYTES ||
-	    crypto_box_seal_open(plain, boxed, blen, pk, sk) != 0 ||
-	    memchr(plain, '\0', KMD_NODEID_MAX) == NULL) {
-		hsm_fail(ch, m->hdr.reqid, "--mkek-blob does not open with this"
-		    " node's join key: it was made for another certificate"
-		    " request (run nodes create with this node's latest CSR)");
+	if (mkek_blob_open(h, ch, m->hdr.reqid, req, sk, plain) == -1)
 		goto done;
-	}
 	kmd_strlcpy(out->cluster_id, (const char *)plain,
 	    sizeof(out->cluster_id));
 	cert = pem_read_cert(req->cert);
@@ -199,26 +255,8 @@ hsm_join_open(struct kchan *ch, struct kmsg *m, void *arg)
 		hsm_fail(ch, m->hdr.reqid, "%s", err);
 		goto done;
 	}
-	hsm_ad(a, sizeof(a), "join-node-key", req->node_id);
-	if (rot_unseal(h, a, req->node_key_sealed, (uint8_t *)nodekey,
-	    KMD_SEALED_MAX - 1, &n) == -1) {
-		hsm_fail(ch, m->hdr.reqid, "the node key does not unseal; run"
-		    " cluster csr again");
+	if (join_reseal(h, ch, m->hdr.reqid, req, plain, nodekey, out) == -1)
 		goto done;
-	}
-	nodekey[n] = '\0';
-	hsm_ad(a, sizeof(a), "node-key", req->node_id);
-	if (seal_hex(plain + KMD_NODEID_MAX, a, nodekey, n,
-	    out->node_key_sealed, sizeof(out->node_key_sealed)) == -1) {
-		hsm_fail(ch, m->hdr.reqid, "cannot seal the node key");
-		goto done;
-	}
-	hsm_ad(a, sizeof(a), "kek", req->node_id);
-	if (rot_seal(h, a, plain + KMD_NODEID_MAX, SEAL_KEYLEN,
-	    out->kek_wrapped, sizeof(out->kek_wrapped)) == -1) {
-		hsm_fail(ch, m->hdr.reqid, "cannot wrap the KEK");
-		goto done;
-	}
 	kchan_send(ch, IMSG_HSM_JOIN_OPENED, m->hdr.reqid, -1, out,
 	    sizeof(*out));
 done:
