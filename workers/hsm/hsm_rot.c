@@ -16,6 +16,7 @@
 #include "log.h"
 #include "p11.h"
 
+/* Log why a request failed and send that as its error reply. */
 int
 hsm_fail(struct kchan *ch, uint32_t reqid, const char *fmt, ...)
 {
@@ -78,6 +79,7 @@ soft_key(const struct hsm *h, const char *id, int *i)
 	return h->rot + n * SEAL_KEYLEN;
 }
 
+/* The id of software key slot i: "software", "software-i". */
 void
 soft_name(int i, char *buf, size_t len)
 {
