@@ -101,114 +101,163 @@ add_key(struct reply *r, const struct kmsg *m)
 	return 0;
 }
 
-int
-reply_frame(struct reply *r, const struct kmsg *m)
+static int
+set_info(struct reply *r, const struct kmsg *m)
+{
+	if (r->haveinfo)
+		return -1;
+	memcpy(&r->info, m->data, sizeof(r->info));
+	if (!TERMINATED(r->info.nodeid) || !TERMINATED(r->info.code) ||
+	    !TERMINATED(r->info.desc) || !TERMINATED(r->info.error) ||
+	    !TERMINATED(r->info.progress))
+		return -1;
+	r->haveinfo = 1;
+	return 0;
+}
+
+static int
+add_rotkey(struct reply *r, const struct kmsg *m)
+{
+	if (r->nrotkeys == KMD_ROTKEYS_MAX)
+		return -1;
+	memcpy(&r->rotkeys[r->nrotkeys], m->data, sizeof(struct rotkey_info));
+	if (!TERMINATED(r->rotkeys[r->nrotkeys].id) ||
+	    !TERMINATED(r->rotkeys[r->nrotkeys].kind))
+		return -1;
+	r->nrotkeys++;
+	return 0;
+}
+
+static int
+set_crypt(struct reply *r, const struct kmsg *m)
+{
+	if (r->crypt != NULL ||
+	    (r->crypt = malloc(sizeof(*r->crypt))) == NULL)
+		return -1;
+	memcpy(r->crypt, m->data, sizeof(*r->crypt));
+	return TERMINATED(r->crypt->id) &&
+	    TERMINATED(r->crypt->name) &&
+	    TERMINATED(r->crypt->data) ? 0 : -1;
+}
+
+/* The page of a list (keys, alarms, nodes), before its elements. */
+static int
+set_page(struct reply *r, const struct kmsg *m)
+{
+	if (r->havepage)
+		return -1;
+	memcpy(&r->page, m->data, sizeof(r->page));
+	r->havepage = 1;
+	return 0;
+}
+
+static int
+add_proc(struct reply *r, const struct kmsg *m)
 {
 	struct ctl_proc	*cp;
 
-	switch (m->hdr.type) {
-	case IMSG_CLUSTER_INFO_REPLY:
-		if (m->datalen != sizeof(r->info) || r->haveinfo)
-			return -1;
-		memcpy(&r->info, m->data, sizeof(r->info));
-		if (!TERMINATED(r->info.nodeid) || !TERMINATED(r->info.code) ||
-		    !TERMINATED(r->info.desc) || !TERMINATED(r->info.error) ||
-		    !TERMINATED(r->info.progress))
-			return -1;
-		r->haveinfo = 1;
-		return 0;
-	case IMSG_SUMMARY_ROW:
-		if (m->datalen != sizeof(struct summary_row))
-			return -1;
-		return add_row(r, m);
-	case IMSG_ALARM_INFO:
-		if (m->datalen != sizeof(struct alarm_info))
-			return -1;
-		return add_alarm(r, m);
-	case IMSG_ROTKEY_INFO:
-		if (m->datalen != sizeof(struct rotkey_info) ||
-		    r->nrotkeys == KMD_ROTKEYS_MAX)
-			return -1;
-		memcpy(&r->rotkeys[r->nrotkeys], m->data,
-		    sizeof(struct rotkey_info));
-		if (!TERMINATED(r->rotkeys[r->nrotkeys].id) ||
-		    !TERMINATED(r->rotkeys[r->nrotkeys].kind))
-			return -1;
-		r->nrotkeys++;
-		return 0;
-	case IMSG_KEY_INFO:
-		if (m->datalen != sizeof(struct key_info))
-			return -1;
-		return add_key(r, m);
-	case IMSG_KEY_CRYPT:
-		if (m->datalen != sizeof(*r->crypt) || r->crypt != NULL ||
-		    (r->crypt = malloc(sizeof(*r->crypt))) == NULL)
-			return -1;
-		memcpy(r->crypt, m->data, sizeof(*r->crypt));
-		return TERMINATED(r->crypt->id) &&
-		    TERMINATED(r->crypt->name) &&
-		    TERMINATED(r->crypt->data) ? 0 : -1;
-	case IMSG_KEYS_PAGE:
-	case IMSG_ALARMS_PAGE:
-	case IMSG_NODES_PAGE:
-		if (m->datalen != sizeof(r->page) || r->havepage)
-			return -1;
-		memcpy(&r->page, m->data, sizeof(r->page));
-		r->havepage = 1;
-		return 0;
-	case IMSG_NODE_INFO:
-		if (m->datalen != sizeof(struct node_info))
-			return -1;
-		return add_node(r, m);
-	case IMSG_CTL_PROC:
-		if (m->datalen != sizeof(*cp) || r->nprocs == REPLY_PROCS_MAX)
-			return -1;
-		cp = &r->procs[r->nprocs];
-		memcpy(cp, m->data, sizeof(*cp));
-		if (!TERMINATED(cp->role) || !TERMINATED(cp->user))
-			return -1;
-		r->nprocs++;
-		return 0;
-	case IMSG_CSR_REPLY:
-		if (m->datalen != sizeof(*r->csr) || r->csr != NULL ||
-		    (r->csr = malloc(sizeof(*r->csr))) == NULL)
-			return -1;
-		memcpy(r->csr, m->data, sizeof(*r->csr));
-		return TERMINATED(r->csr->csr) ? 0 : -1;
-	case IMSG_NODE_CREDENTIALS:
-		if (m->datalen != sizeof(*r->cred) || r->cred != NULL ||
-		    (r->cred = malloc(sizeof(*r->cred))) == NULL)
-			return -1;
-		memcpy(r->cred, m->data, sizeof(*r->cred));
-		return TERMINATED(r->cred->cert) &&
-		    TERMINATED(r->cred->cachain) &&
-		    TERMINATED(r->cred->mkek_blob) ? 0 : -1;
-	case IMSG_JOIN_CHECK:
-		if (m->datalen != sizeof(struct join_check) ||
-		    r->nchecks == REPLY_CHECKS_MAX)
-			return -1;
-		memcpy(&r->checks[r->nchecks], m->data,
-		    sizeof(struct join_check));
-		if (!TERMINATED(r->checks[r->nchecks].item) ||
-		    !TERMINATED(r->checks[r->nchecks].detail))
-			return -1;
-		r->nchecks++;
-		return 0;
-	case IMSG_VERSION_INFO:
-		if (m->datalen != sizeof(r->version) || r->haveversion)
-			return -1;
-		memcpy(&r->version, m->data, sizeof(r->version));
-		r->haveversion = 1;
-		return TERMINATED(r->version.kmd_version) ? 0 : -1;
-	case IMSG_AUTH_RESULT:
-		if (m->datalen != sizeof(r->auth) || r->haveauth)
-			return -1;
-		memcpy(&r->auth, m->data, sizeof(r->auth));
-		r->haveauth = 1;
-		return 0;
-	default:
+	if (r->nprocs == REPLY_PROCS_MAX)
 		return -1;
-	}
+	cp = &r->procs[r->nprocs];
+	memcpy(cp, m->data, sizeof(*cp));
+	if (!TERMINATED(cp->role) || !TERMINATED(cp->user))
+		return -1;
+	r->nprocs++;
+	return 0;
+}
+
+static int
+set_csr(struct reply *r, const struct kmsg *m)
+{
+	if (r->csr != NULL ||
+	    (r->csr = malloc(sizeof(*r->csr))) == NULL)
+		return -1;
+	memcpy(r->csr, m->data, sizeof(*r->csr));
+	return TERMINATED(r->csr->csr) ? 0 : -1;
+}
+
+static int
+set_cred(struct reply *r, const struct kmsg *m)
+{
+	if (r->cred != NULL ||
+	    (r->cred = malloc(sizeof(*r->cred))) == NULL)
+		return -1;
+	memcpy(r->cred, m->data, sizeof(*r->cred));
+	return TERMINATED(r->cred->cert) &&
+	    TERMINATED(r->cred->cachain) &&
+	    TERMINATED(r->cred->mkek_blob) ? 0 : -1;
+}
+
+static int
+add_check(struct reply *r, const struct kmsg *m)
+{
+	if (r->nchecks == REPLY_CHECKS_MAX)
+		return -1;
+	memcpy(&r->checks[r->nchecks], m->data, sizeof(struct join_check));
+	if (!TERMINATED(r->checks[r->nchecks].item) ||
+	    !TERMINATED(r->checks[r->nchecks].detail))
+		return -1;
+	r->nchecks++;
+	return 0;
+}
+
+static int
+set_version(struct reply *r, const struct kmsg *m)
+{
+	if (r->haveversion)
+		return -1;
+	memcpy(&r->version, m->data, sizeof(r->version));
+	r->haveversion = 1;
+	return TERMINATED(r->version.kmd_version) ? 0 : -1;
+}
+
+static int
+set_auth(struct reply *r, const struct kmsg *m)
+{
+	if (r->haveauth)
+		return -1;
+	memcpy(&r->auth, m->data, sizeof(r->auth));
+	r->haveauth = 1;
+	return 0;
+}
+
+/*
+ * Each data frame a reply may hold: its exact size, and the function
+ * that checks and keeps it.
+ */
+static const struct {
+	uint16_t	 type;
+	size_t		 size;
+	int		(*keep)(struct reply *, const struct kmsg *);
+} frames[] = {
+	{ IMSG_CLUSTER_INFO_REPLY, sizeof(struct cluster_info), set_info },
+	{ IMSG_SUMMARY_ROW, sizeof(struct summary_row), add_row },
+	{ IMSG_ALARM_INFO, sizeof(struct alarm_info), add_alarm },
+	{ IMSG_ROTKEY_INFO, sizeof(struct rotkey_info), add_rotkey },
+	{ IMSG_KEY_INFO, sizeof(struct key_info), add_key },
+	{ IMSG_KEY_CRYPT, sizeof(struct key_crypt), set_crypt },
+	{ IMSG_KEYS_PAGE, sizeof(struct nodes_page), set_page },
+	{ IMSG_ALARMS_PAGE, sizeof(struct nodes_page), set_page },
+	{ IMSG_NODES_PAGE, sizeof(struct nodes_page), set_page },
+	{ IMSG_NODE_INFO, sizeof(struct node_info), add_node },
+	{ IMSG_CTL_PROC, sizeof(struct ctl_proc), add_proc },
+	{ IMSG_CSR_REPLY, sizeof(struct csr_reply), set_csr },
+	{ IMSG_NODE_CREDENTIALS, sizeof(struct node_credentials), set_cred },
+	{ IMSG_JOIN_CHECK, sizeof(struct join_check), add_check },
+	{ IMSG_AUTH_RESULT, sizeof(struct auth_result), set_auth },
+	{ IMSG_VERSION_INFO, sizeof(struct version_info), set_version },
+};
+
+int
+reply_frame(struct reply *r, const struct kmsg *m)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(frames) / sizeof(frames[0]); i++)
+		if (frames[i].type == m->hdr.type)
+			return m->datalen == frames[i].size ?
+			    frames[i].keep(r, m) : -1;
+	return -1;
 }
 
 /* An ERROR frame's message, when it is well formed. */

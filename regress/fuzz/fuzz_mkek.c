@@ -1,6 +1,6 @@
 /*
  * libFuzzer target: a joining node opening its mkek_blob (cluster join,
- * hsm_join_open in workers/hsm/hsm.c): "kmd1:" and base64 of a sealed
+ * hsm_join_open in workers/hsm/hsm_join.c): "kmd1:" and base64 of a sealed
  * box to the CSR's key, or "kmd2:" and a blob wrapped in a shared HSM
  * token.  The input is the blob, any bytes up to its field's size; the
  * rest of the request is real and valid: the setup runs the chain of a

@@ -18,6 +18,88 @@ struct field {
 #define NUMBER	1
 
 /*
+ * The body, copied into copy (len + 1 bytes, NUL-terminated for yajl),
+ * parsed as a JSON object; NULL with err set when it is not one.
+ */
+static yajl_val
+body_object(const char *body, size_t len, char *copy, char *err,
+    size_t errlen)
+{
+	char		 perr[256];
+	yajl_val	 root;
+
+	memcpy(copy, body, len);
+	copy[len] = '\0';
+	if (memchr(body, '\0', len) != NULL)
+		root = NULL, snprintf(perr, sizeof(perr), "NUL byte");
+	else
+		root = yajl_tree_parse(copy, perr, sizeof(perr));
+	if (root == NULL) {
+		perr[strcspn(perr, "\n")] = '\0';
+		snprintf(err, errlen, "the request body is not JSON (%s)", perr);
+		return NULL;
+	}
+	if (!YAJL_IS_OBJECT(root)) {
+		snprintf(err, errlen, "the request body must be a JSON object");
+		yajl_tree_free(root);
+		return NULL;
+	}
+	return root;
+}
+
+/*
+ * One member of the object into its field: a whole number, a boolean or
+ * a string that fits, as the field says; -1 with err set otherwise.
+ */
+static int
+body_member(struct field *f, size_t nf, const char *key, yajl_val v,
+    char *err, size_t errlen)
+{
+	size_t	 i;
+
+	for (i = 0; i < nf && strcmp(f[i].name, key) != 0; i++)
+		;
+	if (i == nf) {
+		snprintf(err, errlen, "unknown field '%.64s'", key);
+		return -1;
+	}
+	if (f[i].seen++) {
+		snprintf(err, errlen, "field '%s' is given twice", key);
+		return -1;
+	}
+	if (f[i].flag != NULL && f[i].len == NUMBER) {
+		if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < 0 ||
+		    YAJL_GET_INTEGER(v) > INT32_MAX) {
+			snprintf(err, errlen, "field '%s' must be a whole"
+			    " number", key);
+			return -1;
+		}
+		*f[i].flag = (int32_t)YAJL_GET_INTEGER(v);
+		return 0;
+	}
+	if (f[i].flag != NULL) {
+		if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v)) {
+			snprintf(err, errlen, "field '%s' must be true"
+			    " or false", key);
+			return -1;
+		}
+		*f[i].flag = YAJL_IS_TRUE(v);
+		return 0;
+	}
+	if (!YAJL_IS_STRING(v)) {
+		snprintf(err, errlen, "field '%s' must be a string", key);
+		return -1;
+	}
+	if (strlen(v->u.string) >= f[i].len) {
+		snprintf(err, errlen, "field '%s' is longer than %zu"
+		    " bytes", key, f[i].len - 1);
+		return -1;
+	}
+	strcpy(f[i].dst, v->u.string);
+	return 0;
+}
+
+/*
  * Parse an object whose members are all strings from `fields`; anything
  * else (not JSON, not an object, an unknown or mistyped member, a missing
  * required one, too long a value) is an error naming the member.
@@ -26,7 +108,7 @@ static int
 body_fields(const char *body, size_t len, struct field *f, size_t nf,
     char *err, size_t errlen)
 {
-	char		*copy, perr[256];
+	char		*copy;
 	yajl_val	 root;
 	size_t		 i, k;
 	int		 r = -1;
@@ -40,66 +122,12 @@ body_fields(const char *body, size_t len, struct field *f, size_t nf,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	memcpy(copy, body, len);
-	copy[len] = '\0';
-	if (memchr(body, '\0', len) != NULL)
-		root = NULL, snprintf(perr, sizeof(perr), "NUL byte");
-	else
-		root = yajl_tree_parse(copy, perr, sizeof(perr));
-	if (root == NULL) {
-		perr[strcspn(perr, "\n")] = '\0';
-		snprintf(err, errlen, "the request body is not JSON (%s)", perr);
+	if ((root = body_object(body, len, copy, err, errlen)) == NULL)
 		goto done;
-	}
-	if (!YAJL_IS_OBJECT(root)) {
-		snprintf(err, errlen, "the request body must be a JSON object");
-		goto done;
-	}
-	for (k = 0; k < root->u.object.len; k++) {
-		const char	*key = root->u.object.keys[k];
-		yajl_val	 v = root->u.object.values[k];
-
-		for (i = 0; i < nf && strcmp(f[i].name, key) != 0; i++)
-			;
-		if (i == nf) {
-			snprintf(err, errlen, "unknown field '%.64s'", key);
+	for (k = 0; k < root->u.object.len; k++)
+		if (body_member(f, nf, root->u.object.keys[k],
+		    root->u.object.values[k], err, errlen) == -1)
 			goto done;
-		}
-		if (f[i].seen++) {
-			snprintf(err, errlen, "field '%s' is given twice", key);
-			goto done;
-		}
-		if (f[i].flag != NULL && f[i].len == NUMBER) {
-			if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < 0 ||
-			    YAJL_GET_INTEGER(v) > INT32_MAX) {
-				snprintf(err, errlen, "field '%s' must be a whole"
-				    " number", key);
-				goto done;
-			}
-			*f[i].flag = (int32_t)YAJL_GET_INTEGER(v);
-			continue;
-		}
-		if (f[i].flag != NULL) {
-			if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v)) {
-				snprintf(err, errlen, "field '%s' must be true"
-				    " or false", key);
-				goto done;
-			}
-			*f[i].flag = YAJL_IS_TRUE(v);
-			continue;
-		}
-		if (!YAJL_IS_STRING(v)) {
-			snprintf(err, errlen, "field '%s' must be a string",
-			    key);
-			goto done;
-		}
-		if (strlen(v->u.string) >= f[i].len) {
-			snprintf(err, errlen, "field '%s' is longer than %zu"
-			    " bytes", key, f[i].len - 1);
-			goto done;
-		}
-		strcpy(f[i].dst, v->u.string);
-	}
 	for (i = 0; i < nf; i++)
 		if (f[i].required && f[i].flag == NULL && f[i].dst[0] == '\0') {
 			snprintf(err, errlen, "field '%s' is required",

@@ -451,7 +451,6 @@ check_cert(struct monitor *m, const char *me, const char *pem,
 		    " it again", date, days);
 }
 
-/* One peer's row: its status as seen from here, and its alarms. */
 /*
  * This node's view of a peer is written when it changes, or when it is
  * older than the refresh: the tick's interval times a quarter of the
@@ -482,6 +481,71 @@ view_due(struct monitor *m, struct peer *p, const char *code,
 	return 1;
 }
 
+/* The rate at which the peer's WAL is applied here, smoothed. */
+static void
+peer_rate(struct peer *p, long long origin, int64_t now)
+{
+	if (p->origin_at != 0 && origin >= p->origin && now > p->origin_at)
+		p->rate = 0.8 * p->rate + 0.2 * (double)(origin - p->origin) *
+		    1000.0 / (double)(now - p->origin_at);
+	p->origin = origin;
+	p->origin_at = now;
+}
+
+/*
+ * The peer's alarms: down (silent for silent_ms), too much WAL retained
+ * for it, its clock off ours (when sampled, skew_us).
+ */
+static void
+peer_alarms(struct monitor *m, const struct peer *p, int down,
+    long long silent_ms, long long retained, int sampled, long long skew_us)
+{
+	const struct conf_worker *cw = &m->rm->w->conf;
+
+	if (down)
+		alarm_want(m, "node-down", p->id, "node %s (%s) is down: nothing"
+		    " received from it for %lld s; it catches up when it"
+		    " returns. If it is gone for good, run: kmctl cluster nodes"
+		    " delete --id=%s", p->id, p->host,
+		    silent_ms / 1000, p->id);
+	if (retained > (long long)cw->alarm_wal_mb * 1024 * 1024)
+		alarm_want(m, "wal-retained", p->id, "this node keeps %lld MB"
+		    " of WAL for node %s (%s), above %d MB; if that node is"
+		    " gone for good, run: kmctl cluster nodes delete --id=%s",
+		    retained / (1024 * 1024), p->id, p->host, cw->alarm_wal_mb,
+		    p->id);
+	if (sampled && !down && (skew_us > cw->alarm_skew_ms * 1000LL ||
+	    -skew_us > cw->alarm_skew_ms * 1000LL))
+		alarm_want(m, "clock-skew", p->id, "the clock of node %s (%s)"
+		    " is %.3f ms off this node's, more than %d ms; configure"
+		    " the same NTP server on every node", p->id, p->host,
+		    (double)skew_us / 1000.0,
+		    cw->alarm_skew_ms);
+}
+
+/* The peer's summary: GOOD, or BAD and the first reason. */
+static void
+peer_summary(struct monitor *m, const struct peer *p, int down,
+    int blocked, char *summary, size_t len)
+{
+	const struct conf_worker *cw = &m->rm->w->conf;
+
+	if (down)
+		kmd_strlcpy(summary, "BAD:node is inactive", len);
+	else if (blocked)
+		kmd_strlcpy(summary, "BAD:replication from the node is blocked",
+		    len);
+	else if (alarm_up(m, "wal-retained", p->id))
+		snprintf(summary, len, "BAD:retained WAL above %d"
+		    " MB", cw->alarm_wal_mb);
+	else if (alarm_up(m, "clock-skew", p->id))
+		snprintf(summary, len, "BAD:clock skew above %d ms",
+		    cw->alarm_skew_ms);
+	else
+		kmd_strlcpy(summary, "GOOD", len);
+}
+
+/* One peer's row: its status as seen from here, and its alarms. */
 static void
 check_peer(struct monitor *m, PGresult *res, int i, yajl_gen g)
 {
@@ -528,11 +592,7 @@ check_peer(struct monitor *m, PGresult *res, int i, yajl_gen g)
 		skew = skew_us / 1000;
 		skewp = &skew;
 	}
-	if (p->origin_at != 0 && origin >= p->origin && now > p->origin_at)
-		p->rate = 0.8 * p->rate + 0.2 * (double)(origin - p->origin) *
-		    1000.0 / (double)(now - p->origin_at);
-	p->origin = origin;
-	p->origin_at = now;
+	peer_rate(p, origin, now);
 
 	/*
 	 * Down: no heartbeat for down-after, counted from when this monitor
@@ -549,41 +609,11 @@ check_peer(struct monitor *m, PGresult *res, int i, yajl_gen g)
 	    known, connected, sub, cw->rm_down_after), now, cw->rm_down_after);
 	blocked = p->ready_since != 0 && connected &&
 	    (strcmp(sub, "down") == 0 || strcmp(sub, "disabled") == 0);
-
-	if (down)
-		alarm_want(m, "node-down", p->id, "node %s (%s) is down: nothing"
-		    " received from it for %lld s; it catches up when it"
-		    " returns. If it is gone for good, run: kmctl cluster nodes"
-		    " delete --id=%s", p->id, p->host,
-		    (long long)(hb_age < 0 ? known : hb_age) / 1000, p->id);
-	if (retained > (long long)cw->alarm_wal_mb * 1024 * 1024)
-		alarm_want(m, "wal-retained", p->id, "this node keeps %lld MB"
-		    " of WAL for node %s (%s), above %d MB; if that node is"
-		    " gone for good, run: kmctl cluster nodes delete --id=%s",
-		    retained / (1024 * 1024), p->id, p->host, cw->alarm_wal_mb,
-		    p->id);
-	if (skewp != NULL && !down && (skew_us > cw->alarm_skew_ms * 1000LL ||
-	    -skew_us > cw->alarm_skew_ms * 1000LL))
-		alarm_want(m, "clock-skew", p->id, "the clock of node %s (%s)"
-		    " is %.3f ms off this node's, more than %d ms; configure"
-		    " the same NTP server on every node", p->id, p->host,
-		    (double)skew_us / 1000.0,
-		    cw->alarm_skew_ms);
+	peer_alarms(m, p, down, (long long)(hb_age < 0 ? known : hb_age),
+	    retained, skewp != NULL, skew_us);
 
 	code = p->ready_since == 0 ? state : down ? "d" : "r";
-	if (down)
-		kmd_strlcpy(summary, "BAD:node is inactive", sizeof(summary));
-	else if (blocked)
-		kmd_strlcpy(summary, "BAD:replication from the node is blocked",
-		    sizeof(summary));
-	else if (alarm_up(m, "wal-retained", p->id))
-		snprintf(summary, sizeof(summary), "BAD:retained WAL above %d"
-		    " MB", cw->alarm_wal_mb);
-	else if (alarm_up(m, "clock-skew", p->id))
-		snprintf(summary, sizeof(summary), "BAD:clock skew above %d ms",
-		    cw->alarm_skew_ms);
-	else
-		kmd_strlcpy(summary, "GOOD", sizeof(summary));
+	peer_summary(m, p, down, blocked, summary, sizeof(summary));
 	if (blocked)
 		snprintf(why, sizeof(why), "replication from node %s (%s) is"
 		    " blocked: its subscription here is %s while the node is"
