@@ -209,8 +209,8 @@ kchan_free(struct kchan *ch)
 	if (ch == NULL)
 		return;
 	ch->freeing = 1;
-	snprintf(why, sizeof(why), "the channel to %s closed before the"
-	    " answer", proc_name(ch->peer));
+	snprintf(why, sizeof(why), "the %s process went away before"
+	    " answering; try again", proc_name(ch->peer));
 	while ((c = TAILQ_FIRST(&ch->calls)) != NULL) {
 		kcall_take(ch, c, &ex, &arg);
 		ex->fail(ch, KCHAN_CLOSED, why, arg);

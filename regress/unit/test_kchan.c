@@ -347,6 +347,8 @@ START_TEST(test_size_gate)
 	ch = NULL;
 	ck_assert_int_eq(a.fails, 1);
 	ck_assert_int_eq(a.end, KCHAN_CLOSED);
+	ck_assert_str_eq(a.why, "the parent process went away before"
+	    " answering; try again");
 	ck_assert_int_eq(a.replies, 0);
 }
 END_TEST
