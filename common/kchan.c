@@ -11,6 +11,15 @@
 #include "kchan.h"
 #include "log.h"
 
+struct kcall {
+	TAILQ_ENTRY(kcall)		 entry;
+	struct kchan			*ch;
+	uint32_t			 id;
+	const struct kchan_exchange	*ex;
+	void				*arg;
+	struct event			*timer;
+};
+
 /*
  * Find the handler for m and check it: known type, allowed sender, exact
  * size.  On failure returns NULL with the reason in err.
@@ -110,6 +119,52 @@ kchan_writecb(evutil_socket_t fd, short ev, void *arg)
 		event_del(ch->wev);
 }
 
+static struct kcall *
+kcall_find(const struct kchan *ch, uint32_t id)
+{
+	struct kcall	*c;
+
+	if (id == 0)
+		return NULL;
+	TAILQ_FOREACH(c, &ch->calls, entry)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+/*
+ * Take a call off the channel before its one callback runs, so that the
+ * callback may cancel it, free its arg or make a new call.
+ */
+static void
+kcall_take(struct kchan *ch, struct kcall *c,
+    const struct kchan_exchange **ex, void **arg)
+{
+	TAILQ_REMOVE(&ch->calls, c, entry);
+	if (c->timer != NULL)
+		event_free(c->timer);
+	*ex = c->ex;
+	*arg = c->arg;
+	free(c);
+}
+
+static void
+kcall_timeout(evutil_socket_t fd, short ev, void *v)
+{
+	struct kcall			*c = v;
+	struct kchan			*ch = c->ch;
+	const struct kchan_exchange	*ex;
+	void				*arg;
+	char				 why[64];
+
+	(void)fd;
+	(void)ev;
+	snprintf(why, sizeof(why), "no answer from %s within %d s",
+	    proc_name(ch->peer), c->ex->timeout);
+	kcall_take(ch, c, &ex, &arg);
+	ex->fail(ch, KCHAN_TIMEOUT, why, arg);
+}
+
 struct kchan *
 kchan_new(struct event_base *base, int fd, enum proc_id peer,
     const struct kmsg_handler *tab, size_t n, kchan_closed_cb closed,
@@ -123,6 +178,8 @@ kchan_new(struct event_base *base, int fd, enum proc_id peer,
 		free(ch);
 		return NULL;
 	}
+	TAILQ_INIT(&ch->calls);
+	ch->base = base;
 	ch->peer = peer;
 	ch->handlers = tab;
 	ch->nhandlers = n;
@@ -137,12 +194,27 @@ kchan_new(struct event_base *base, int fd, enum proc_id peer,
 	return ch;
 }
 
-/* Free the channel and close its socket. */
+/*
+ * Free the channel and close its socket.  The calls still waiting fail
+ * first (KCHAN_CLOSED), on the channel as it was; no new call starts.
+ */
 void
 kchan_free(struct kchan *ch)
 {
+	const struct kchan_exchange	*ex;
+	struct kcall			*c;
+	void				*arg;
+	char				 why[64];
+
 	if (ch == NULL)
 		return;
+	ch->freeing = 1;
+	snprintf(why, sizeof(why), "the %s process went away before"
+	    " answering; try again", proc_name(ch->peer));
+	while ((c = TAILQ_FIRST(&ch->calls)) != NULL) {
+		kcall_take(ch, c, &ex, &arg);
+		ex->fail(ch, KCHAN_CLOSED, why, arg);
+	}
 	if (ch->rev != NULL)
 		event_free(ch->rev);
 	if (ch->wev != NULL)
@@ -179,4 +251,108 @@ kchan_senderr(struct kchan *ch, uint32_t reqid, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	return kchan_send(ch, IMSG_CTL_ERROR, reqid, -1, msg, strlen(msg) + 1);
+}
+
+/*
+ * Send a request under a new id and wait for its answer (ex).  The fd
+ * (or -1) is the channel's from here on.  Returns the id, or 0 when the
+ * request could not go (no callback runs then).
+ */
+uint32_t
+kchan_call(struct kchan *ch, uint16_t type, int fd, const void *data,
+    size_t len, const struct kchan_exchange *ex, void *arg)
+{
+	struct kcall	*c;
+	struct timeval	 tv = { ex->timeout, 0 };
+	void		*unused;
+
+	if (ch->freeing || (c = calloc(1, sizeof(*c))) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return 0;
+	}
+	if (++ch->last_call == 0)	/* 0 is no call */
+		ch->last_call = 1;
+	c->ch = ch;
+	c->id = ch->last_call;
+	c->ex = ex;
+	c->arg = arg;
+	TAILQ_INSERT_TAIL(&ch->calls, c, entry);
+	if (ex->timeout > 0 && ((c->timer = evtimer_new(ch->base,
+	    kcall_timeout, c)) == NULL || evtimer_add(c->timer, &tv) == -1)) {
+		kcall_take(ch, c, &ex, &unused);
+		if (fd != -1)
+			close(fd);
+		return 0;
+	}
+	if (kchan_send(ch, type, ch->last_call, fd, data, len) == -1) {
+		log_warn("%s: %s to %s", __func__, imsg_type_name(type),
+		    proc_name(ch->peer));
+		if ((c = kcall_find(ch, ch->last_call)) != NULL)
+			kcall_take(ch, c, &ex, &unused);
+		return 0;
+	}
+	return ch->last_call;
+}
+
+/* The caller went away: its callbacks never run.  0 or a past id: none. */
+void
+kchan_cancel(struct kchan *ch, uint32_t id)
+{
+	const struct kchan_exchange	*ex;
+	struct kcall			*c;
+	void				*arg;
+
+	if (ch != NULL && (c = kcall_find(ch, id)) != NULL)
+		kcall_take(ch, c, &ex, &arg);
+}
+
+/* Does a call wait under id? */
+int
+kchan_waiting(const struct kchan *ch, uint32_t id)
+{
+	return kcall_find(ch, id) != NULL;
+}
+
+/*
+ * Set up calls: the message type that refuses one (a NUL-terminated
+ * reason), and the id the first call follows.
+ */
+void
+kchan_calls(struct kchan *ch, uint16_t errtype, uint32_t after)
+{
+	ch->errtype = errtype;
+	ch->last_call = after;
+}
+
+/*
+ * A handler, last in a table entry's checks: hand the answer m to the
+ * call waiting under its id.  An error frame must hold a NUL-terminated
+ * reason (-1 otherwise, as any malformed frame).
+ */
+int
+kchan_reply(struct kchan *ch, struct kmsg *m, void *ctx)
+{
+	const struct kchan_exchange	*ex;
+	struct kcall			*c;
+	void				*arg;
+	int				 refused;
+
+	(void)ctx;
+	refused = ch->errtype != 0 && m->hdr.type == ch->errtype;
+	if (refused && (m->datalen == 0 || m->data[m->datalen - 1] != '\0'))
+		return -1;
+	if ((c = kcall_find(ch, m->hdr.reqid)) == NULL ||
+	    (!refused && m->hdr.type != c->ex->rtype)) {
+		log_debug("%s: %s from %s under id %u: no call waits for it;"
+		    " dropped", __func__, imsg_type_name(m->hdr.type),
+		    proc_name(ch->peer), m->hdr.reqid);
+		return 0;
+	}
+	kcall_take(ch, c, &ex, &arg);
+	if (refused)
+		ex->fail(ch, KCHAN_REFUSED, (const char *)m->data, arg);
+	else
+		ex->reply(ch, m, arg);
+	return 0;
 }

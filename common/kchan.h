@@ -9,6 +9,8 @@
 #ifndef KMD_KCHAN_H
 #define KMD_KCHAN_H
 
+#include <sys/queue.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +32,39 @@ struct kmsg_handler {
 
 typedef void	(*kchan_closed_cb)(struct kchan *, const char *, void *);
 
+/*
+ * Calls: a request sent under an id the channel assigns (ids only
+ * increase), and the one frame answered under that id routed back to the
+ * caller.  The answer arrives through the handler table like any frame
+ * (type, sender, exact size checked, then the entry's own checks); the
+ * entry ends with kchan_reply(), which finds the call.  Exactly one of
+ * reply() and fail() runs, once, unless the caller cancels first:
+ *   reply(): a frame of the expected type under the call's id;
+ *   fail():  the channel's error type under that id (KCHAN_REFUSED, why
+ *            is the frame's text), no answer in time (KCHAN_TIMEOUT), or
+ *            the channel freed first (KCHAN_CLOSED).
+ * A frame under an id no call waits for (late, or of a cancelled call)
+ * is dropped with a log line: ids are never reused, so it cannot reach
+ * a newer caller.  Callbacks may cancel calls, make new ones, and free
+ * what arg points to.
+ */
+enum kchan_end { KCHAN_REFUSED, KCHAN_TIMEOUT, KCHAN_CLOSED };
+
+typedef void	(*kchan_reply_cb)(struct kchan *, struct kmsg *, void *);
+typedef void	(*kchan_fail_cb)(struct kchan *, enum kchan_end, const char *,
+		    void *);
+
+/* An exchange: the answer's type, how long to wait, who hears of it. */
+struct kchan_exchange {
+	uint16_t	 rtype;		/* the answer's message type */
+	int		 timeout;	/* seconds; 0: no limit */
+	kchan_reply_cb	 reply;
+	kchan_fail_cb	 fail;
+};
+
+struct kcall;
+TAILQ_HEAD(kcalls, kcall);
+
 struct kchan {
 	struct kbuf		 kb;
 	struct event		*rev;
@@ -40,6 +75,11 @@ struct kchan {
 	kchan_closed_cb		 closed;
 	void			*ctx;
 	uint32_t		 id;	/* set by the owner (client id) */
+	struct event_base	*base;
+	struct kcalls		 calls;		/* waiting for an answer */
+	uint32_t		 last_call;	/* the last call's id */
+	uint16_t		 errtype;	/* refusals; 0: none */
+	int			 freeing;
 };
 
 struct kchan	*kchan_new(struct event_base *, int, enum proc_id,
@@ -49,6 +89,12 @@ int		 kchan_send(struct kchan *, uint16_t, uint32_t, int,
 		    const void *, size_t);
 int		 kchan_senderr(struct kchan *, uint32_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
+uint32_t	 kchan_call(struct kchan *, uint16_t, int, const void *, size_t,
+		    const struct kchan_exchange *, void *);
+void		 kchan_cancel(struct kchan *, uint32_t);
+int		 kchan_reply(struct kchan *, struct kmsg *, void *);
+int		 kchan_waiting(const struct kchan *, uint32_t);
+void		 kchan_calls(struct kchan *, uint16_t, uint32_t);
 const struct kmsg_handler *kmsg_lookup(const struct kmsg_handler *, size_t,
 		    enum proc_id, const struct kmsg *, char *, size_t);
 

@@ -4,9 +4,15 @@
  * worker's own (joiner_worker.handlers, workers/joiner/joiner.c): client
  * requests (cluster new, csr, nodes create, join, nodes delete, cluster
  * delete, users, rot-keys, keys) and the hsm worker's answers to the
- * joiner's own requests, matched by request id to the operation under
- * way.  The node database is down (harness.c): queries wait until the
- * end of the input, then fail, and the clients waiting get their error.
+ * joiner's own requests: through the table's checks to kchan_reply(),
+ * which hands them to the call waiting under their id (the joiner's
+ * channel numbers its calls from 1 here, see setup(); the seeds answer
+ * under 1 and 2).  The node database is down (harness.c): queries wait
+ * until the end of the input, then fail, and the clients waiting get
+ * their error; so no operation gets as far as its call to the hsm, and
+ * the answers meet no call (dropped, or an HSM_ERROR logged).  The
+ * callbacks past kchan_reply() are tested in regress/unit/test_kchan.c
+ * (the routing) and the e2e tests (the operations).
  * The first byte picks the setup: bit 0 set, the database was ready
  * (the schema current, the connections made, as joiner.c leaves them
  * once it has connected; it went down since), so requests get as far as
@@ -48,7 +54,9 @@ ready(struct joiner *j)
 	j->ready = 1;
 }
 
-/* One request, then the hsm's answer to it under the same id. */
+#define CALL1	1	/* the id of the joiner's first call, after setup() */
+
+/* One request, then the hsm's answer to the joiner's first call. */
 static void
 two(const char *name, uint16_t t1, const void *d1, size_t l1, uint16_t t2,
     const void *d2, size_t l2)
@@ -58,7 +66,7 @@ two(const char *name, uint16_t t1, const void *d1, size_t l1, uint16_t t2,
 	fz_seed_begin(&s, 1);
 	fz_seed_frame(&s, t1, 0, 7, d1, l1);
 	if (d2 != NULL || t2 != 0)
-		fz_seed_frame(&s, t2, 0, 7, d2, l2);
+		fz_seed_frame(&s, t2, 0, CALL1, d2, l2);
 	fz_seed_write(&s, name);
 }
 
@@ -120,8 +128,8 @@ seeds(const struct hsm_chain *c)
 	tr.ok = 1;
 	fz_seed_begin(&s, 1);
 	fz_seed_frame(&s, IMSG_CLUSTER_NEW, 0, 7, &cn, sizeof(cn));
-	fz_seed_frame(&s, IMSG_TLS_INSTALLED, 0, 7, &tr, sizeof(tr));
-	fz_seed_frame(&s, IMSG_HSM_ERROR, 0, 7, herr, sizeof(herr));
+	fz_seed_frame(&s, IMSG_TLS_INSTALLED, 0, CALL1 + 1, &tr, sizeof(tr));
+	fz_seed_frame(&s, IMSG_HSM_ERROR, 0, CALL1 + 1, herr, sizeof(herr));
 	fz_seed_write(&s, "cluster-new-tls-error");
 	CPY(cn.host, "elsewhere.test");
 	fz_seed_begin(&s, 0);
@@ -200,10 +208,15 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* The first byte's low bit: the database was ready, then went. */
+/*
+ * The first byte's low bit: the database was ready, then went.  The
+ * calls are numbered from 1 (joiner_init starts them from the clock),
+ * so that an input means the same at every run.
+ */
 static void
 setup(struct worker *w, uint8_t b)
 {
+	kchan_calls(w->parent, IMSG_HSM_ERROR, 0);
 	if (b & 1)
 		ready(w->ctx);
 }

@@ -14,6 +14,7 @@ Suite	*body_suite(void);
 Suite	*cert_suite(void);
 Suite	*monitor_suite(void);
 Suite	*ops_suite(void);
+Suite	*kchan_suite(void);
 
 int
 main(void)
@@ -29,6 +30,7 @@ main(void)
 	srunner_add_suite(sr, cert_suite());
 	srunner_add_suite(sr, monitor_suite());
 	srunner_add_suite(sr, ops_suite());
+	srunner_add_suite(sr, kchan_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

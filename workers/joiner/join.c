@@ -26,6 +26,16 @@
 #include "log.h"
 #include "util.h"
 
+static void	csr_made(struct kchan *, struct kmsg *, void *);
+static void	node_signed(struct kchan *, struct kmsg *, void *);
+
+static const struct kchan_exchange csr_ex = {
+	IMSG_HSM_CSR_MADE, 0, csr_made, op_hsm_failed
+};
+static const struct kchan_exchange sign_ex = {
+	IMSG_HSM_NODE_SIGNED, 0, node_signed, op_hsm_failed
+};
+
 static void
 csr_checked(struct pq *db, PGresult *res, void *arg)
 {
@@ -40,8 +50,7 @@ csr_checked(struct pq *db, PGresult *res, void *arg)
 	kmd_strlcpy(hm.node_id, PQgetvalue(res, 0, 1), sizeof(hm.node_id));
 	kmd_strlcpy(j->op->node_id, hm.node_id, sizeof(j->op->node_id));
 	kmd_strlcpy(hm.host, j->op->csr.host, sizeof(hm.host));
-	kchan_send(j->w->parent, IMSG_HSM_CSR_MAKE, j->op->reqid, -1, &hm,
-	    sizeof(hm));
+	op_call(j, IMSG_HSM_CSR_MAKE, &hm, sizeof(hm), &csr_ex);
 }
 
 int
@@ -80,28 +89,32 @@ csr_stored(struct pq *db, PGresult *res, void *arg)
 	kchan_send(j->w->parent, IMSG_CSR_REPLY, j->op->reqid, -1,
 	    j->op->reply, sizeof(struct csr_reply));
 	kchan_send(j->w->parent, IMSG_CTL_END, j->op->reqid, -1, NULL, 0);
-	free(j->op->reply);
-	free(j->op);
-	j->op = NULL;
+	op_end(j);
 }
 
+/* The table's check of the hsm's CSR, before its call. */
 int
 joiner_csr_made(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker			*w = arg;
-	struct joiner			*j = w->ctx;
+	const struct hsm_csr_made	*hm = (const void *)m->data;
+
+	if (!TERMINATED(hm->csr) || !TERMINATED(hm->node_key_sealed) ||
+	    !TERMINATED(hm->box_sk_sealed))
+		return -1;
+	return kchan_reply(ch, m, arg);
+}
+
+/* The csr's answer from the hsm: keep the sealed keys. */
+static void
+csr_made(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct joiner			*j = arg;
 	const struct hsm_csr_made	*hm = (const void *)m->data;
 	struct csr_reply		*cr;
 	const char			*p[6];
 
 	(void)ch;
-	if (!TERMINATED(hm->csr) || !TERMINATED(hm->node_key_sealed) ||
-	    !TERMINATED(hm->box_sk_sealed))
-		return -1;
-	/* For the csr that asked, once: a repeated answer is ignored. */
-	if (j->op == NULL || j->op->reqid != m->hdr.reqid ||
-	    strcmp(j->op->what, "cluster csr") != 0 || j->op->reply != NULL)
-		return 0;
+	j->op->call = 0;
 	if ((cr = calloc(1, sizeof(*cr))) == NULL)
 		fatal("%s", __func__);
 	kmd_strlcpy(cr->csr, hm->csr, sizeof(cr->csr));
@@ -120,7 +133,6 @@ joiner_csr_made(struct kchan *ch, struct kmsg *m, void *arg)
 	    " csr = EXCLUDED.csr, node_key_sealed = EXCLUDED.node_key_sealed,"
 	    " box_sk_sealed = EXCLUDED.box_sk_sealed, created = now()", 6, p,
 	    csr_stored, j);
-	return 0;
 }
 
 /* The member's state and secrets, or why it cannot sign. */
@@ -177,8 +189,7 @@ create_checked(struct pq *db, PGresult *res, void *arg)
 	j->op->reply = strdup(PQgetvalue(res, 0, 4));	/* the CA chain */
 	if (j->op->reply == NULL)
 		fatal("%s", __func__);
-	kchan_send(j->w->parent, IMSG_HSM_NODE_SIGN, j->op->reqid, -1, ns,
-	    sizeof(*ns));
+	op_call(j, IMSG_HSM_NODE_SIGN, ns, sizeof(*ns), &sign_ex);
 	explicit_bzero(ns, sizeof(*ns));
 	free(ns);
 }
@@ -205,23 +216,28 @@ joiner_nodes_create(struct kchan *ch, struct kmsg *m, void *arg)
 	    " n.node_id = l.node_id", 0, NULL, create_checked, j);
 }
 
+/* The table's check of the signed certificate, before its call. */
 int
 joiner_node_signed(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker			*w = arg;
-	struct joiner			*j = w->ctx;
+	const struct hsm_node_signed	*ns = (const void *)m->data;
+
+	if (!TERMINATED(ns->node_id) || !TERMINATED(ns->cert) ||
+	    !TERMINATED(ns->mkek_blob))
+		return -1;
+	return kchan_reply(ch, m, arg);
+}
+
+/* The nodes create's answer: the credentials, with the CA chain kept. */
+static void
+node_signed(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct joiner			*j = arg;
 	const struct hsm_node_signed	*ns = (const void *)m->data;
 	struct node_credentials		*nc;
 
 	(void)ch;
-	if (!TERMINATED(ns->node_id) || !TERMINATED(ns->cert) ||
-	    !TERMINATED(ns->mkek_blob))
-		return -1;
-	/* For a nodes create that asked: it keeps the CA chain then. */
-	if (j->op == NULL || j->op->reqid != m->hdr.reqid ||
-	    strcmp(j->op->what, "cluster nodes create") != 0 ||
-	    j->op->reply == NULL)
-		return 0;
+	j->op->call = 0;
 	if ((nc = calloc(1, sizeof(*nc))) == NULL)
 		fatal("%s", __func__);
 	kmd_strlcpy(nc->cert, ns->cert, sizeof(nc->cert));
@@ -234,8 +250,5 @@ joiner_node_signed(struct kchan *ch, struct kmsg *m, void *arg)
 	kchan_send(j->w->parent, IMSG_CTL_END, j->op->reqid, -1, NULL, 0);
 	explicit_bzero(nc, sizeof(*nc));
 	free(nc);
-	free(j->op->reply);
-	free(j->op);
-	j->op = NULL;
-	return 0;
+	op_end(j);
 }

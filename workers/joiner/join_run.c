@@ -103,6 +103,7 @@ struct member {
 struct join {
 	struct joiner		*j;
 	uint32_t		 reqid;		/* 0 once the client has its answer */
+	uint32_t		 call;		/* the hsm's answer awaited */
 	struct cluster_join	 req;
 	char			 node_id[KMD_NODEID_MAX];
 	char			 cluster_id[KMD_NODEID_MAX];
@@ -193,6 +194,7 @@ join_names(struct join *jn)
 static void
 join_free(struct join *jn)
 {
+	kchan_cancel(jn->j->w->parent, jn->call);
 	if (jn->timer != NULL)
 		event_free(jn->timer);
 	if (jn->open != NULL) {
@@ -1360,15 +1362,30 @@ preflight_read(struct pq *db, PGresult *res, void *arg)
 	stage_wipe(jn);
 }
 
-/* TLS is installed with the new certificate: ask the member. */
-void
-join_tls_installed(struct joiner *j, const struct tls_result *tr)
+/* The hsm refused the join's request (opening, or TLS). */
+static void
+join_hsm_failed(struct kchan *ch, enum kchan_end end, const char *why,
+    void *arg)
 {
-	struct join	*jn = j->join;
-	const char	*p[2];
+	struct join	*jn = arg;
 
-	if (jn == NULL)
-		return;
+	(void)ch;
+	(void)end;
+	jn->call = 0;
+	join_refuse(jn, why);
+}
+
+/* TLS is installed with the new certificate: ask the member. */
+static void
+join_tls_installed(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct join		*jn = arg;
+	struct joiner		*j = jn->j;
+	const struct tls_result	*tr = (const void *)m->data;
+	const char		*p[2];
+
+	(void)ch;
+	jn->call = 0;
 	if (!tr->ok) {
 		join_refuse(jn, tr->err);
 		return;
@@ -1395,26 +1412,41 @@ join_tls_installed(struct joiner *j, const struct tls_result *tr)
 	    " state text, hsm bigint)", 2, p, preflight_read, jn);
 }
 
+static const struct kchan_exchange join_tls_ex = {
+	IMSG_TLS_INSTALLED, 0, join_tls_installed, join_hsm_failed
+};
+
+/* The table's check of the opened credentials, before their call. */
 int
 joiner_join_opened(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker			*w = arg;
-	struct joiner			*j = w->ctx;
 	const struct hsm_join_opened	*o = (const void *)m->data;
-	struct join			*jn = j->join;
 
-	(void)ch;
 	if (!TERMINATED(o->cluster_id) || !TERMINATED(o->kek_wrapped) ||
 	    !TERMINATED(o->node_key_sealed))
 		return -1;
-	if (jn == NULL || jn->reqid != m->hdr.reqid)
-		return 0;
+	return kchan_reply(ch, m, arg);
+}
+
+/* The credentials open here: install TLS with the new certificate. */
+static void
+join_opened(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct join			*jn = arg;
+	const struct hsm_join_opened	*o = (const void *)m->data;
+
+	(void)ch;
 	memcpy(&jn->opened, o, sizeof(*o));
 	kmd_strlcpy(jn->cluster_id, o->cluster_id, sizeof(jn->cluster_id));
-	joiner_tls_install(j, jn->reqid, jn->node_id, o->kek_wrapped,
-	    o->node_key_sealed, jn->req.cert, jn->req.cachain);
-	return 0;
+	if ((jn->call = joiner_tls_install(jn->j, jn->node_id, o->kek_wrapped,
+	    o->node_key_sealed, jn->req.cert, jn->req.cachain, &join_tls_ex,
+	    jn)) == 0)
+		join_refuse(jn, "cannot reach the hsm worker");
 }
+
+static const struct kchan_exchange join_open_ex = {
+	IMSG_HSM_JOIN_OPENED, 0, join_opened, join_hsm_failed
+};
 
 /* The pending csr's keys; the node must not be in a cluster. */
 static void
@@ -1459,8 +1491,9 @@ pending_read(struct pq *db, PGresult *res, void *arg)
 	    sizeof(jn->open->cachain));
 	kmd_strlcpy(jn->open->mkek_blob, jn->req.mkek_blob,
 	    sizeof(jn->open->mkek_blob));
-	kchan_send(jn->j->w->parent, IMSG_HSM_JOIN_OPEN, jn->reqid, -1,
-	    jn->open, sizeof(*jn->open));
+	if ((jn->call = kchan_call(jn->j->w->parent, IMSG_HSM_JOIN_OPEN, -1,
+	    jn->open, sizeof(*jn->open), &join_open_ex, jn)) == 0)
+		join_refuse(jn, "cannot reach the hsm worker");
 }
 
 int
@@ -1498,18 +1531,6 @@ joiner_cluster_join(struct kchan *ch, struct kmsg *m, void *arg)
 	    " true", 0, NULL, pending_read, jn);
 }
 
-
-uint32_t
-join_reqid(const struct join *jn)
-{
-	return jn->reqid;
-}
-
-void
-join_hsm_refused(struct joiner *j, const char *msg)
-{
-	join_refuse(j->join, msg);
-}
 
 /* At exit: a join under way is lost with the process. */
 void

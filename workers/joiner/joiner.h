@@ -32,6 +32,7 @@ struct kreq;
 
 struct jop {
 	uint32_t		 reqid;		/* the client's request */
+	uint32_t		 call;		/* the hsm's answer awaited */
 	const char		*what;		/* "cluster new", for messages */
 	struct cluster_new	 cn;
 	struct cluster_csr	 csr;
@@ -71,9 +72,16 @@ struct joiner {
 	" node, then cluster delete) or reset it (services reset)"
 
 /* joiner.c */
+int	joiner_hsm_error(struct kchan *, struct kmsg *, void *);
+
+/* op.c */
 void	op_error(struct joiner *, int, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 #define op_fail(j, ...)	op_error((j), 1, __VA_ARGS__)
+void	op_end(struct joiner *);
+int	op_call(struct joiner *, uint16_t, const void *, size_t,
+	    const struct kchan_exchange *);
+void	op_hsm_failed(struct kchan *, enum kchan_end, const char *, void *);
 const char *pq_msg(struct joiner *, PGresult *);
 void	op_info_done(struct joiner *, const char *, const char *, int);
 int	op_result(struct joiner *, PGresult *);
@@ -84,7 +92,6 @@ struct jop *op_start(struct joiner *, struct kchan *, uint32_t,
 int	op_busy(struct joiner *, struct kchan *, uint32_t, const char *);
 int	own_host(struct joiner *, struct kchan *, uint32_t, const char *,
 	    const char *, char *, size_t);
-int	joiner_hsm_error(struct kchan *, struct kmsg *, void *);
 void	sub_restart(struct pq *, const char *, const char *, int);
 struct pq *joiner_conn(struct joiner *, const char *,
 	    void (*)(struct pq *, void *), void *);
@@ -98,16 +105,14 @@ int	joiner_node_signed(struct kchan *, struct kmsg *, void *);
 /* join_run.c */
 int	joiner_cluster_join(struct kchan *, struct kmsg *, void *);
 int	joiner_join_opened(struct kchan *, struct kmsg *, void *);
-void	join_tls_installed(struct joiner *, const struct tls_result *);
-uint32_t join_reqid(const struct join *);
-void	join_hsm_refused(struct joiner *, const char *);
 void	join_abandon(struct joiner *);
 void	join_interrupted(struct joiner *);
 void	subs_drop_free(struct joiner *);
 
 /* new.c */
-void	joiner_tls_install(struct joiner *, uint32_t, const char *,
-	    const char *, const char *, const char *, const char *);
+uint32_t joiner_tls_install(struct joiner *, const char *, const char *,
+	    const char *, const char *, const char *,
+	    const struct kchan_exchange *, void *);
 int	joiner_cluster_new(struct kchan *, struct kmsg *, void *);
 int	joiner_hsm_created(struct kchan *, struct kmsg *, void *);
 int	joiner_tls_installed(struct kchan *, struct kmsg *, void *);
@@ -117,7 +122,6 @@ void	joiner_tls_reinstall(struct joiner *);
 int	joiner_keys(struct kchan *, struct kmsg *, void *);
 int	joiner_key_made(struct kchan *, struct kmsg *, void *);
 int	joiner_key_done(struct kchan *, struct kmsg *, void *);
-int	keys_hsm_error(struct joiner *, uint32_t, const char *);
 void	keys_free(struct joiner *);
 
 /* remove.c */

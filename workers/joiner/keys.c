@@ -18,7 +18,6 @@
  * them up.
  */
 #include <ctype.h>
-#include <event2/event.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <strings.h>
@@ -37,8 +36,8 @@
 struct kreq {
 	TAILQ_ENTRY(kreq)	 entry;
 	struct joiner		*j;
-	uint32_t		 reqid;
-	struct event		*timer;		/* waiting for the hsm */
+	uint32_t		 reqid;		/* the client's request */
+	uint32_t		 call;		/* the hsm's answer awaited */
 	struct keys_req		 rq;
 	struct key_info		 info;		/* the key, as answered */
 	char			 key_id[KMD_NODEID_MAX];	/* version's */
@@ -136,8 +135,7 @@ static void
 kr_free(struct kreq *kr)
 {
 	TAILQ_REMOVE(&kr->j->kreqs, kr, entry);
-	if (kr->timer != NULL)
-		event_free(kr->timer);
+	kchan_cancel(kr->j->w->parent, kr->call);
 	sodium_memzero(&kr->rq, sizeof(kr->rq));
 	free(kr);
 }
@@ -173,38 +171,26 @@ kr_info_done(struct kreq *kr)
 	kr_free(kr);
 }
 
-static struct kreq *
-kr_find(struct joiner *j, uint32_t reqid)
-{
-	struct kreq	*kr;
+static void	key_made(struct kchan *, struct kmsg *, void *);
+static void	key_done(struct kchan *, struct kmsg *, void *);
+static void	hsm_failed(struct kchan *, enum kchan_end, const char *,
+		    void *);
 
-	TAILQ_FOREACH(kr, &j->kreqs, entry)
-		if (kr->reqid == reqid)
-			return kr;
-	return NULL;
-}
-
-static void
-hsm_late(evutil_socket_t fd, short ev, void *arg)
-{
-	struct kreq	*kr = arg;
-
-	(void)fd;
-	(void)ev;
-	kr_fail(kr, "the hsm worker did not answer within %d s; try again",
-	    HSM_WAIT);
-}
+static const struct kchan_exchange make_ex = {
+	IMSG_HSM_KEY_MADE, HSM_WAIT, key_made, hsm_failed
+};
+static const struct kchan_exchange crypt_ex = {
+	IMSG_HSM_KEY_DONE, HSM_WAIT, key_done, hsm_failed
+};
 
 /* Hand a request to the hsm worker; its answer or HSM_WAIT ends it. */
 static void
-to_hsm(struct kreq *kr, uint16_t type, const void *data, size_t len)
+to_hsm(struct kreq *kr, uint16_t type, const void *data, size_t len,
+    const struct kchan_exchange *ex)
 {
-	struct timeval	 tv = { HSM_WAIT, 0 };
-
-	if ((kr->timer = evtimer_new(kr->j->w->base, hsm_late, kr)) == NULL)
-		fatal("%s", __func__);
-	evtimer_add(kr->timer, &tv);
-	kchan_send(kr->j->w->parent, type, kr->reqid, -1, data, len);
+	if ((kr->call = kchan_call(kr->j->w->parent, type, -1, data, len, ex,
+	    kr)) == 0)
+		kr_fail(kr, "cannot reach the hsm worker; try again");
 }
 
 /* Columns 0-7 of a row (KEY_COLS from col) into a key_info. */
@@ -261,25 +247,34 @@ inserted(struct pq *db, PGresult *res, void *arg)
 	kr_info_done(kr);
 }
 
-/* The hsm made a version's material: store it. */
+/* The table's check of a version's material, before its call. */
 int
 joiner_key_made(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker			*w = arg;
 	const struct hsm_key_made	*km = (const void *)m->data;
-	struct kreq			*kr;
+
+	if (!TERMINATED(km->key_id) || !TERMINATED(km->sealed) ||
+	    !TERMINATED(km->kcv))
+		return -1;
+	return kchan_reply(ch, m, arg);
+}
+
+/* The hsm made a version's material: store it. */
+static void
+key_made(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct kreq			*kr = arg;
+	const struct hsm_key_made	*km = (const void *)m->data;
 	char				 ver[16], size[16];
 	const char			*p[6];
 
 	(void)ch;
-	if (!TERMINATED(km->key_id) || !TERMINATED(km->sealed) ||
-	    !TERMINATED(km->kcv))
-		return -1;
-	if ((kr = kr_find(w->ctx, m->hdr.reqid)) == NULL ||
-	    kr->timer == NULL || strcmp(km->key_id, kr->key_id) != 0)
-		return 0;
-	event_free(kr->timer);
-	kr->timer = NULL;
+	kr->call = 0;
+	if (strcmp(km->key_id, kr->key_id) != 0) {
+		kr_fail(kr, "the hsm worker answered for another key; try"
+		    " again");
+		return;
+	}
 	kmd_strlcpy(kr->info.kcv, km->kcv, sizeof(kr->info.kcv));
 	snprintf(ver, sizeof(ver), "%d", kr->info.version);
 	snprintf(size, sizeof(size), "%d", kr->info.size);
@@ -289,52 +284,63 @@ joiner_key_made(struct kchan *ch, struct kmsg *m, void *arg)
 	p[3] = size;
 	p[4] = km->kcv;
 	p[5] = km->sealed;
-	return pq_query(kr->j->kdb, SQL_INSERT, 6, p, inserted, kr);
+	pq_query(kr->j->kdb, SQL_INSERT, 6, p, inserted, kr);
 }
 
-/* The hsm encrypted or decrypted: the answer. */
+/* The table's check of an encryption or decryption, before its call. */
 int
 joiner_key_done(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct key_crypt	*kc = (struct key_crypt *)m->data;
-	struct kreq		*kr;
+	const struct key_crypt	*kc = (const void *)m->data;
 
-	(void)ch;
 	if (!TERMINATED(kc->data))
 		return -1;
-	if ((kr = kr_find(w->ctx, m->hdr.reqid)) == NULL ||
-	    kr->timer == NULL || !kc->decrypt != (kr->rq.op != KEYS_DECRYPT))
-		return 0;
+	return kchan_reply(ch, m, arg);
+}
+
+/* The hsm encrypted or decrypted: the answer. */
+static void
+key_done(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct kreq		*kr = arg;
+	struct key_crypt	*kc = (struct key_crypt *)m->data;
+
+	(void)ch;
+	kr->call = 0;
+	if (!kc->decrypt != (kr->rq.op != KEYS_DECRYPT)) {
+		sodium_memzero(kc, sizeof(*kc));
+		kr_fail(kr, "the hsm worker answered another request; try"
+		    " again");
+		return;
+	}
 	kmd_strlcpy(kc->id, kr->key_id, sizeof(kc->id));
 	kmd_strlcpy(kc->name, kr->info.name, sizeof(kc->name));
 	kc->version = kr->info.version;
-	kchan_send(w->parent, IMSG_KEY_CRYPT, kr->reqid, -1, kc, sizeof(*kc));
-	kchan_send(w->parent, IMSG_CTL_END, kr->reqid, -1, NULL, 0);
+	kchan_send(kr->j->w->parent, IMSG_KEY_CRYPT, kr->reqid, -1, kc,
+	    sizeof(*kc));
+	kchan_send(kr->j->w->parent, IMSG_CTL_END, kr->reqid, -1, NULL, 0);
 	sodium_memzero(kc, sizeof(*kc));
 	kr_free(kr);
-	return 0;
 }
 
-/* The hsm refused: 1 when the request was a key's. */
-int
-keys_hsm_error(struct joiner *j, uint32_t reqid, const char *msg)
+/* The hsm refused, or did not answer in time. */
+static void
+hsm_failed(struct kchan *ch, enum kchan_end end, const char *why, void *arg)
 {
-	struct kreq	*kr;
+	struct kreq	*kr = arg;
 
-	if ((kr = kr_find(j, reqid)) == NULL)
-		return 0;
-	if (kr->timer == NULL)
-		return 1;
-	if (kr->rq.op == KEYS_DECRYPT && kr->alt + 1 < kr->nalts) {
+	(void)ch;
+	kr->call = 0;
+	if (end == KCHAN_TIMEOUT)
+		kr_fail(kr, "the hsm worker did not answer within %d s; try"
+		    " again", HSM_WAIT);
+	else if (end == KCHAN_REFUSED && kr->rq.op == KEYS_DECRYPT &&
+	    kr->alt + 1 < kr->nalts) {
 		/* another node's row of this version: it may open */
-		event_free(kr->timer);
-		kr->timer = NULL;
 		kr->alt++;
 		crypt_send(kr);
 	} else
-		kr_fail(kr, "%s", msg);
-	return 1;
+		kr_fail(kr, "%s", why);
 }
 
 static void
@@ -372,7 +378,7 @@ version_make(struct kreq *kr)
 	kmd_strlcpy(mk.kek_wrapped, kr->kek, sizeof(mk.kek_wrapped));
 	kmd_strlcpy(mk.key_id, kr->key_id, sizeof(mk.key_id));
 	mk.size = kr->info.size;
-	to_hsm(kr, IMSG_HSM_KEY_MAKE, &mk, sizeof(mk));
+	to_hsm(kr, IMSG_HSM_KEY_MAKE, &mk, sizeof(mk), &make_ex);
 }
 
 /* Encrypt with, or decrypt with row kr->alt of, the version found. */
@@ -391,7 +397,7 @@ crypt_send(struct kreq *kr)
 	kmd_strlcpy(kc->key_id, kr->key_id, sizeof(kc->key_id));
 	kmd_strlcpy(kc->sealed, kr->alts[kr->alt].sealed, sizeof(kc->sealed));
 	memcpy(kc->data, kr->rq.data, sizeof(kc->data));
-	to_hsm(kr, IMSG_HSM_KEY_CRYPT, kc, sizeof(*kc));
+	to_hsm(kr, IMSG_HSM_KEY_CRYPT, kc, sizeof(*kc), &crypt_ex);
 	sodium_memzero(kc, sizeof(*kc));
 	free(kc);
 }

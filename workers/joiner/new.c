@@ -23,6 +23,16 @@
 #include "util.h"
 
 
+static void	new_created(struct kchan *, struct kmsg *, void *);
+static void	new_tls_installed(struct kchan *, struct kmsg *, void *);
+
+static const struct kchan_exchange new_create_ex = {
+	IMSG_HSM_CLUSTER_CREATED, 0, new_created, op_hsm_failed
+};
+static const struct kchan_exchange new_tls_ex = {
+	IMSG_TLS_INSTALLED, 0, new_tls_installed, op_hsm_failed
+};
+
 /* Step 1's answer: is this node clustered?  Two new ids. */
 static void
 new_checked(struct pq *db, PGresult *res, void *arg)
@@ -42,8 +52,7 @@ new_checked(struct pq *db, PGresult *res, void *arg)
 	memcpy(hc.cluster_id, j->op->cluster_id, sizeof(hc.cluster_id));
 	memcpy(hc.node_id, j->op->node_id, sizeof(hc.node_id));
 	kmd_strlcpy(hc.host, j->op->cn.host, sizeof(hc.host));
-	kchan_send(j->w->parent, IMSG_HSM_CLUSTER_CREATE, j->op->reqid, -1,
-	    &hc, sizeof(hc));
+	op_call(j, IMSG_HSM_CLUSTER_CREATE, &hc, sizeof(hc), &new_create_ex);
 }
 
 int
@@ -66,11 +75,18 @@ joiner_cluster_new(struct kchan *ch, struct kmsg *m, void *arg)
 	    " gen_random_uuid(), gen_random_uuid()", 0, NULL, new_checked, j);
 }
 
-void
-joiner_tls_install(struct joiner *j, uint32_t reqid, const char *node_id,
-    const char *kek, const char *nodekey, const char *cert, const char *ca)
+/*
+ * hsm -> parent: PostgreSQL's TLS files.  The outcome (TLS_INSTALLED,
+ * from the parent, or the hsm's refusal) goes to ex with arg.  Returns
+ * the call's id, 0 when the request could not go.
+ */
+uint32_t
+joiner_tls_install(struct joiner *j, const char *node_id, const char *kek,
+    const char *nodekey, const char *cert, const char *ca,
+    const struct kchan_exchange *ex, void *arg)
 {
 	struct hsm_tls_install	 ti;
+	uint32_t		 id;
 
 	memset(&ti, 0, sizeof(ti));
 	kmd_strlcpy(ti.node_id, node_id, sizeof(ti.node_id));
@@ -78,8 +94,10 @@ joiner_tls_install(struct joiner *j, uint32_t reqid, const char *node_id,
 	kmd_strlcpy(ti.node_key_sealed, nodekey, sizeof(ti.node_key_sealed));
 	kmd_strlcpy(ti.node_cert, cert, sizeof(ti.node_cert));
 	kmd_strlcpy(ti.ca_cert, ca, sizeof(ti.ca_cert));
-	kchan_send(j->w->parent, IMSG_HSM_TLS_INSTALL, reqid, -1, &ti,
-	    sizeof(ti));
+	id = kchan_call(j->w->parent, IMSG_HSM_TLS_INSTALL, -1, &ti,
+	    sizeof(ti), ex, arg);
+	explicit_bzero(&ti, sizeof(ti));
+	return id;
 }
 
 /* Step 3's end: COMMIT, or ROLLBACK after an error. */
@@ -93,9 +111,7 @@ new_committed(struct pq *db, PGresult *res, void *arg)
 	if (op == NULL)
 		return;
 	if (op->failed) {
-		free(op->reply);
-		free(op);
-		j->op = NULL;
+		op_end(j);
 		return;
 	}
 	if (!pq_ok(res) || strcmp(PQcmdStatus(res), "COMMIT") != 0) {
@@ -104,8 +120,12 @@ new_committed(struct pq *db, PGresult *res, void *arg)
 	}
 	log_info("cluster %s created with node %s", op->cluster_id,
 	    op->node_id);
-	joiner_tls_install(j, op->reqid, op->node_id, op->made.kek_wrapped,
-	    op->made.node_key_sealed, op->made.node_cert, op->made.ca_cert);
+	if ((op->call = joiner_tls_install(j, op->node_id,
+	    op->made.kek_wrapped, op->made.node_key_sealed, op->made.node_cert,
+	    op->made.ca_cert, &new_tls_ex, j)) == 0)
+		op_fail(j, "the cluster was created but the hsm worker could"
+		    " not be asked for PostgreSQL's TLS files; restart kmd,"
+		    " which installs them again");
 }
 
 /* Any statement of the transaction: the first error is the answer. */
@@ -160,61 +180,87 @@ new_record(struct joiner *j)
 	pq_query(j->db, "COMMIT", 0, NULL, new_committed, j);
 }
 
+/* The table's check of the hsm's answer to step 2, before its call. */
 int
 joiner_hsm_created(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct joiner		*j = w->ctx;
 	const struct hsm_created *hc = (const void *)m->data;
 
-	(void)ch;
 	if (!TERMINATED(hc->ca_cert) ||
 	    !TERMINATED(hc->node_cert) ||
 	    !TERMINATED(hc->ca_key_sealed) || !TERMINATED(hc->node_key_sealed) ||
 	    !TERMINATED(hc->kek_wrapped))
 		return -1;
-	/* Only a cluster new that waits for it, once. */
-	if (j->op == NULL || j->op->reqid != m->hdr.reqid ||
-	    strcmp(j->op->what, "cluster new") != 0 ||
-	    j->op->made.ca_cert[0] != '\0') {
-		log_debug("%s: no operation waits for it", __func__);
-		return 0;
-	}
-	memcpy(&j->op->made, hc, sizeof(*hc));
-	new_record(j);
-	return 0;
+	return kchan_reply(ch, m, arg);
 }
 
+/* Step 2's answer: record the cluster. */
+static void
+new_created(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct joiner	*j = arg;
+
+	(void)ch;
+	j->op->call = 0;
+	memcpy(&j->op->made, m->data, sizeof(j->op->made));
+	new_record(j);
+}
+
+/* The table's check of an outcome of TLS_INSTALL, before its call. */
 int
 joiner_tls_installed(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct joiner		*j = w->ctx;
+	const struct tls_result	*tr = (const void *)m->data;
+
+	if (!TERMINATED(tr->err))
+		return -1;
+	return kchan_reply(ch, m, arg);
+}
+
+/* Step 4's answer: the reply, or why TLS is not served yet. */
+static void
+new_tls_installed(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct joiner		*j = arg;
 	struct tls_result	 tr;
 
 	(void)ch;
+	j->op->call = 0;
 	memcpy(&tr, m->data, sizeof(tr));
-	if (!TERMINATED(tr.err))
-		return -1;
-	if (j->join != NULL && m->hdr.reqid != 0 && m->hdr.reqid ==
-	    join_reqid(j->join)) {
-		join_tls_installed(j, &tr);
-		return 0;
-	}
-	if (j->op == NULL || j->op->reqid != m->hdr.reqid || m->hdr.reqid == 0) {
-		if (!tr.ok)
-			log_warnx("TLS install failed: %s", tr.err);
-		return 0;
-	}
 	if (!tr.ok) {
 		op_fail(j, "the cluster was created but PostgreSQL's TLS files"
 		    " could not be written (%s); fix that and restart kmd,"
 		    " which installs them again", tr.err);
-		return 0;
+		return;
 	}
 	op_info_done(j, j->op->node_id, "r", 1);
-	return 0;
 }
+
+/* At start, no caller: the outcome is only logged. */
+static void
+reinstall_done(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	const struct tls_result	*tr = (const void *)m->data;
+
+	(void)ch;
+	(void)arg;
+	if (!tr->ok)
+		log_warnx("TLS install failed: %s", tr->err);
+}
+
+static void
+reinstall_failed(struct kchan *ch, enum kchan_end end, const char *why,
+    void *arg)
+{
+	(void)ch;
+	(void)arg;
+	if (end != KCHAN_CLOSED)
+		log_warnx("hsm: %s", why);
+}
+
+static const struct kchan_exchange reinstall_ex = {
+	IMSG_TLS_INSTALLED, 0, reinstall_done, reinstall_failed
+};
 
 static void
 reinstall_read(struct pq *db, PGresult *res, void *arg)
@@ -228,9 +274,9 @@ reinstall_read(struct pq *db, PGresult *res, void *arg)
 	}
 	if (PQntuples(res) != 1)
 		return;		/* not clustered */
-	joiner_tls_install(j, 0, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
+	joiner_tls_install(j, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
 	    PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3),
-	    PQgetvalue(res, 0, 4));
+	    PQgetvalue(res, 0, 4), &reinstall_ex, NULL);
 }
 
 /* At start: a clustered node serves TLS with its own certificate. */

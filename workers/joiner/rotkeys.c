@@ -20,34 +20,62 @@ in_use(struct joiner *j)
 	return j->w->conf.hsm ? j->w->conf.hsm_key : "software";
 }
 
-/* The hsm's list: this node's answer, each key marked in use or not. */
+static void	rot_listed(struct kchan *, struct kmsg *, void *);
+static void	rot_rewrapped(struct kchan *, struct kmsg *, void *);
+static void	rot_deleted(struct kchan *, struct kmsg *, void *);
+
+static const struct kchan_exchange list_ex = {
+	IMSG_HSM_ROT_KEYS, 0, rot_listed, op_hsm_failed
+};
+static const struct kchan_exchange rewrap_ex = {
+	IMSG_HSM_REWRAPPED, 0, rot_rewrapped, op_hsm_failed
+};
+static const struct kchan_exchange delete_ex = {
+	IMSG_HSM_ROT_DELETED, 0, rot_deleted, op_hsm_failed
+};
+
+/* Ask the hsm for its keys: the answer to every rot-keys operation. */
+static void
+rot_list(struct joiner *j)
+{
+	op_call(j, IMSG_HSM_ROT_LIST, NULL, 0, &list_ex);
+}
+
+/* The table's check of the hsm's list, before its call. */
 int
 joiner_rot_keys(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker			*w = arg;
-	struct joiner			*j = w->ctx;
+	const struct hsm_rot_keys	*rk = (const void *)m->data;
+	int				 i;
+
+	if (rk->n < 0 || rk->n > KMD_ROTKEYS_MAX)
+		return -1;
+	for (i = 0; i < rk->n; i++)
+		if (!TERMINATED(rk->keys[i].id) ||
+		    !TERMINATED(rk->keys[i].kind))
+			return -1;
+	return kchan_reply(ch, m, arg);
+}
+
+/* The hsm's list: this node's answer, each key marked in use or not. */
+static void
+rot_listed(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct joiner			*j = arg;
 	const struct hsm_rot_keys	*rk = (const void *)m->data;
 	struct rotkey_info		 ri;
 	int				 i;
 
 	(void)ch;
-	if (rk->n < 0 || rk->n > KMD_ROTKEYS_MAX)
-		return -1;
-	if (j->op == NULL || j->op->reqid != m->hdr.reqid)
-		return 0;
+	j->op->call = 0;
 	for (i = 0; i < rk->n; i++) {
 		ri = rk->keys[i];
-		if (!TERMINATED(ri.id) || !TERMINATED(ri.kind))
-			return -1;
 		ri.in_use = j->op->count && strcmp(ri.id, in_use(j)) == 0;
 		kchan_send(j->w->parent, IMSG_ROTKEY_INFO, j->op->reqid, -1,
 		    &ri, sizeof(ri));
 	}
 	kchan_send(j->w->parent, IMSG_CTL_END, j->op->reqid, -1, NULL, 0);
-	free(j->op->reply);
-	free(j->op);
-	j->op = NULL;
-	return 0;
+	op_end(j);
 }
 
 static void
@@ -60,30 +88,38 @@ rotated(struct pq *db, PGresult *res, void *arg)
 		return;
 	log_info("rot-keys rotate: the KEK is now under '%s'",
 	    (char *)j->op->reply);
-	kchan_send(j->w->parent, IMSG_HSM_ROT_LIST, j->op->reqid, -1, NULL, 0);
+	rot_list(j);
 }
 
+/* The table's check of the rewrapped KEK, before its call. */
 int
 joiner_rewrapped(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker			*w = arg;
-	struct joiner			*j = w->ctx;
-	const struct hsm_rewrap		*rw = (const void *)m->data;
-	const char			*p[3];
+	const struct hsm_rewrap	*rw = (const void *)m->data;
 
-	(void)ch;
 	if (!TERMINATED(rw->node_id) || !TERMINATED(rw->to) ||
 	    !TERMINATED(rw->kek_wrapped))
 		return -1;
-	if (j->op == NULL || j->op->reqid != m->hdr.reqid)
-		return 0;
+	return kchan_reply(ch, m, arg);
+}
+
+/* The KEK under the new key: record it. */
+static void
+rot_rewrapped(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct joiner		*j = arg;
+	const struct hsm_rewrap	*rw = (const void *)m->data;
+	const char		*p[3];
+
+	(void)ch;
+	j->op->call = 0;
 	free(j->op->reply);
 	if ((j->op->reply = strdup(rw->to)) == NULL)
 		fatal("%s", __func__);
 	p[0] = rw->kek_wrapped;
 	p[1] = rw->to;
 	p[2] = rw->node_id;
-	return pq_query(j->db, "UPDATE kmd_local SET kek_wrapped ="
+	pq_query(j->db, "UPDATE kmd_local SET kek_wrapped ="
 	    " decode($1, 'hex'), rot_key = $2 WHERE node_id = $3::uuid", 3, p,
 	    rotated, j);
 }
@@ -114,27 +150,32 @@ rot_delete(struct joiner *j)
 		memset(&rq, 0, sizeof(rq));
 		rq.rotate = ROTKEYS_DELETE;
 		kmd_strlcpy(rq.id, id, sizeof(rq.id));
-		kchan_send(j->w->parent, IMSG_HSM_ROT_DELETE, j->op->reqid, -1,
-		    &rq, sizeof(rq));
+		op_call(j, IMSG_HSM_ROT_DELETE, &rq, sizeof(rq), &delete_ex);
 	}
 }
 
-/* The key is gone: the answer is the list without it. */
+/* The table's check of a deleted key, before its call. */
 int
 joiner_rot_deleted(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker			*w = arg;
-	struct joiner			*j = w->ctx;
+	const struct rotkeys_req	*rq = (const void *)m->data;
+
+	if (!TERMINATED(rq->id))
+		return -1;
+	return kchan_reply(ch, m, arg);
+}
+
+/* The key is gone: the answer is the list without it. */
+static void
+rot_deleted(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct joiner			*j = arg;
 	const struct rotkeys_req	*rq = (const void *)m->data;
 
 	(void)ch;
-	if (!TERMINATED(rq->id))
-		return -1;
-	if (j->op == NULL || j->op->reqid != m->hdr.reqid)
-		return 0;
+	j->op->call = 0;
 	log_info("rot-keys delete: root-of-trust key '%s' deleted", rq->id);
-	kchan_send(j->w->parent, IMSG_HSM_ROT_LIST, j->op->reqid, -1, NULL, 0);
-	return 0;
+	rot_list(j);
 }
 
 static void
@@ -151,8 +192,7 @@ rot_read(struct pq *db, PGresult *res, void *arg)
 	    2))) == NULL)
 		fatal("%s", __func__);
 	if (j->op->force == ROTKEYS_LIST) {
-		kchan_send(j->w->parent, IMSG_HSM_ROT_LIST, j->op->reqid, -1,
-		    NULL, 0);
+		rot_list(j);
 		return;
 	}
 	if (j->op->force == ROTKEYS_DELETE) {
@@ -169,8 +209,7 @@ rot_read(struct pq *db, PGresult *res, void *arg)
 	kmd_strlcpy(rw.to, j->op->me, sizeof(rw.to));
 	kmd_strlcpy(rw.kek_wrapped, PQgetvalue(res, 0, 1),
 	    sizeof(rw.kek_wrapped));
-	kchan_send(j->w->parent, IMSG_HSM_REWRAP, j->op->reqid, -1, &rw,
-	    sizeof(rw));
+	op_call(j, IMSG_HSM_REWRAP, &rw, sizeof(rw), &rewrap_ex);
 }
 
 /* rot-keys list, rotate and delete (force: which, me: the key). */
