@@ -252,13 +252,12 @@ restarted(struct pq *db, PGresult *res, void *arg)
  *   - clear: disable; the manager, woken by that commit, forgets the
  *     crashed worker while the subscription is off; the enable, after
  *     RESTART_GAP, starts a new one at once.  A join's way, where a
- *     worker dies on a row that came both ways and its retry succeeds
- *     (a completing stage took 5.3 s, the 5 s of the crash).  Where the
+ *     worker dies on a row that came both ways and its retry succeeds,
+ *     so that the stage does not wait out the manager's 5 s.  Where the
  *     new worker fails too, the manager misses the notice of its exit
  *     while it waits for the worker to start, and sleeps 10 s or more:
- *     as the reconciler's way, check-faults (seed 1796471742, episodes 1
- *     and 2) had every node ready again 18.9 and 16.3 s after the fault
- *     ended, against 8.2 and 5.5 s.  A join kicks again every 2 s.
+ *     so the reconciler, whose workers may fail again on a peer still
+ *     out of reach, keeps the first way.  A join kicks again every 2 s.
  * Both statements of the second way go on db's queue in order, so no
  * state is kept here.
  */
