@@ -1543,7 +1543,7 @@ join_interrupted(struct joiner *j)
 	pq_query(j->jdb, "UPDATE kmd_local SET join_state = 'k', join_error ="
 	    " 'the join was interrupted: kmd or its joiner restarted; run"
 	    " cluster join again', join_progress = NULL WHERE join_state IN "
-	    JOINING_STATES " RETURNING node_id", 0, NULL, interrupted_done,
+	    NS_SQL_JOINING " RETURNING node_id", 0, NULL, interrupted_done,
 	    NULL);
 	/* Its copy would go on, holding a slot on the member: stop it. */
 	pq_query(j->jdb, "SELECT pglogical.alter_subscription_disable(sub_name,"

@@ -3,6 +3,7 @@
 
 #include <sys/queue.h>
 
+#include "nodestatus.h"
 #include "pq.h"
 #include "worker.h"
 
@@ -62,9 +63,6 @@ struct joiner {
 };
 
 #define KMD_NODES_MAX	20
-
-/* The states of a node that is joining, as an SQL list. */
-#define JOINING_STATES	"('creating', 'b', 'i', 'c', 'o')"
 
 /* What to do about a node that is in a cluster already. */
 #define HOW_TO_LEAVE	"remove it first (cluster nodes delete on another" \
