@@ -95,12 +95,16 @@ int	joiner_node_signed(struct kchan *, struct kmsg *, void *);
 
 /* join_run.c */
 int	joiner_cluster_join(struct kchan *, struct kmsg *, void *);
-int	joiner_join_opened(struct kchan *, struct kmsg *, void *);
-void	join_tls_installed(struct joiner *, const struct tls_result *);
-uint32_t join_reqid(const struct join *);
 void	join_hsm_refused(struct joiner *, const char *);
 void	join_abandon(struct joiner *);
 void	join_interrupted(struct joiner *);
+
+/* join_preflight.c */
+int	joiner_join_opened(struct kchan *, struct kmsg *, void *);
+void	join_tls_installed(struct joiner *, const struct tls_result *);
+uint32_t join_reqid(const struct join *);
+
+/* join_kill.c */
 void	subs_drop_free(struct joiner *);
 
 /* new.c */
