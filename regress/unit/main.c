@@ -13,6 +13,7 @@ Suite	*schema_suite(void);
 Suite	*body_suite(void);
 Suite	*cert_suite(void);
 Suite	*monitor_suite(void);
+Suite	*join_suite(void);
 
 int
 main(void)
@@ -27,6 +28,7 @@ main(void)
 	srunner_add_suite(sr, body_suite());
 	srunner_add_suite(sr, cert_suite());
 	srunner_add_suite(sr, monitor_suite());
+	srunner_add_suite(sr, join_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
