@@ -14,7 +14,7 @@
 
 #define POLL_MS		100
 #define DOWN_MAX	15		/* seconds a subscription may be down */
-#define WIPE_POLLS	300		/* polls for old workers to stop (30 s) */
+#define WIPE_POLLS	300		/* polls, old workers stopping: 30 s */
 
 /*
  * The initial copy goes faster into kmd_keys without its indexes, as a
@@ -119,7 +119,7 @@ struct join {
 	const struct join_stage_row *at;	/* join_stages[stage] */
 	void			(*step)(struct join *, enum join_event);
 	char			 why[KMD_ERR_MAX];	/* of a failure */
-	uint32_t		 reqid;		/* 0 once the client has its answer */
+	uint32_t		 reqid;		/* 0: the client has its answer */
 	struct cluster_join	 req;
 	char			 node_id[KMD_NODEID_MAX];
 	char			 cluster_id[KMD_NODEID_MAX];

@@ -22,6 +22,7 @@
 #include "cert.h"
 #include "json.h"
 #include "log.h"
+#include "nodestatus.h"
 #include "replmon.h"
 #include "status.h"
 #include "util.h"
@@ -36,7 +37,8 @@
  * ready writes nothing: its table is about to be copied from a member.
  */
 #define SQL_READ \
-	"SELECT l.node_id, coalesce(me.state, 'u'), l.node_cert," \
+	"SELECT l.node_id, coalesce(me.state, '" NS_C_UNKNOWN "')," \
+	" l.node_cert," \
 	" l.join_state, p.node_id, p.state, p.host," \
 	" (extract(epoch FROM clock_timestamp() - ps.seen) * 1000)::bigint," \
 	" (extract(epoch FROM ps.peer_clock - ps.seen) * 1000000)::bigint," \
@@ -44,10 +46,11 @@
 	" coalesce(s.remote_lsn - '0/0', 0)::bigint," \
 	" coalesce(pg_current_wal_lsn() - sl.restart_lsn, 0)::bigint," \
 	" coalesce(me.rot, 'software'), (SELECT count(*) FROM kmd_nodes" \
-	"  WHERE rot = 'hsm' AND state <> 'v')" \
+	"  WHERE rot = 'hsm' AND state <> '" NS_C_REMOVED "')" \
 	" FROM kmd_local l" \
 	" LEFT JOIN kmd_nodes me ON me.node_id = l.node_id" \
-	" LEFT JOIN kmd_nodes p ON p.node_id <> l.node_id AND p.state <> 'v'" \
+	" LEFT JOIN kmd_nodes p ON p.node_id <> l.node_id AND" \
+	" p.state <> '" NS_C_REMOVED "'" \
 	" LEFT JOIN kmd_peer_seen ps ON ps.peer = p.node_id" \
 	" LEFT JOIN pg_stat_replication r ON r.application_name =" \
 	"  kmd_sub_name(l.node_id, p.node_id)" \
@@ -539,7 +542,7 @@ check_peer(struct monitor *m, PGresult *res, int i, yajl_gen g)
 	 * first knew the node ready; or, once known ready that long, no
 	 * connection either way.
 	 */
-	if (strcmp(state, "r") == 0) {
+	if (ns_parse(state) == NS_READY) {
 		if (p->ready_since == 0)
 			p->ready_since = now;
 	} else
@@ -570,7 +573,7 @@ check_peer(struct monitor *m, PGresult *res, int i, yajl_gen g)
 		    (double)skew_us / 1000.0,
 		    cw->alarm_skew_ms);
 
-	code = p->ready_since == 0 ? state : down ? "d" : "r";
+	code = p->ready_since == 0 ? state : down ? NS_C_DOWN : NS_C_READY;
 	if (down)
 		kmd_strlcpy(summary, "BAD:node is inactive", sizeof(summary));
 	else if (blocked)
@@ -632,7 +635,8 @@ mon_read_done(struct pq *db, PGresult *res, void *arg)
 
 	(void)db;
 	if (!pq_ok(res) || PQntuples(res) == 0 ||
-	    !PQgetisnull(res, 0, 3) || strcmp(PQgetvalue(res, 0, 1), "r")) {
+	    !PQgetisnull(res, 0, 3) ||
+	    ns_parse(PQgetvalue(res, 0, 1)) != NS_READY) {
 		m->busy = 0;		/* not clustered, or joining */
 		return;
 	}
@@ -669,7 +673,7 @@ mon_read_done(struct pq *db, PGresult *res, void *arg)
 		    " %d days", days);
 	else
 		kmd_strlcpy(summary, "GOOD", sizeof(summary));
-	gen_decision(d, m, me, "r", summary, 0, NULL, NULL);
+	gen_decision(d, m, me, NS_C_READY, summary, 0, NULL, NULL);
 	yajl_gen_array_close(d);
 
 	/* nodes gone from kmd_nodes are forgotten */
