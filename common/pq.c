@@ -51,6 +51,39 @@ pq_ok(const PGresult *r)
 	return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
 }
 
+/*
+ * A field of a result by its column's name, so that a query and the code
+ * that reads it agree on names rather than on positions.  A column or
+ * row that is not there is the caller's bug: logged, read as "" (as
+ * libpq reads NULL), never a NULL pointer.
+ */
+const char *
+pq_get(const PGresult *r, int row, const char *col)
+{
+	int	 c;
+
+	if (r == NULL || (c = PQfnumber(r, col)) < 0 || row < 0 ||
+	    row >= PQntuples(r)) {
+		log_warnx("%s: no field %s in row %d", __func__, col, row);
+		return "";
+	}
+	return PQgetvalue(r, row, c);
+}
+
+/* Whether a field is NULL; one that is not there counts as NULL. */
+int
+pq_null(const PGresult *r, int row, const char *col)
+{
+	int	 c;
+
+	if (r == NULL || (c = PQfnumber(r, col)) < 0 || row < 0 ||
+	    row >= PQntuples(r)) {
+		log_warnx("%s: no field %s in row %d", __func__, col, row);
+		return 1;
+	}
+	return PQgetisnull(r, row, c);
+}
+
 int
 pq_connected(const struct pq *db)
 {

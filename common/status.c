@@ -1,36 +1,13 @@
 #include <string.h>
 
+#include "nodestatus.h"
 #include "status.h"
-
-static const struct {
-	const char	*code;
-	const char	*desc;
-} statuses[] = {
-	{ "none",	"not clustered" },
-	{ "r",		"ready" },
-	{ "creating",	"joining: creating (1/5)" },
-	{ "b",		"joining: bootstrapping (2/5)" },
-	{ "i",		"joining: initial sync (3/5)" },
-	{ "c",		"joining: catching up (4/5)" },
-	{ "o",		"joining: completing (5/5)" },
-	{ "k",		"killed" },
-	{ "d",		"down" },
-	{ "m",		"removing" },
-	{ "v",		"removed" },
-	{ "x",		"nodes are in different states across databases" },
-	{ "u",		"unknown" },
-};
 
 /* The description of a status code; "unknown" for codes we do not know. */
 const char *
 status_desc(const char *code)
 {
-	size_t	 i;
-
-	for (i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
-		if (strcmp(statuses[i].code, code) == 0)
-			return statuses[i].desc;
-	return "unknown";
+	return ns_desc(ns_parse(code));
 }
 
 /*

@@ -15,6 +15,7 @@ Suite	*cert_suite(void);
 Suite	*monitor_suite(void);
 Suite	*ops_suite(void);
 Suite	*kchan_suite(void);
+Suite	*join_suite(void);
 
 int
 main(void)
@@ -31,6 +32,7 @@ main(void)
 	srunner_add_suite(sr, monitor_suite());
 	srunner_add_suite(sr, ops_suite());
 	srunner_add_suite(sr, kchan_suite());
+	srunner_add_suite(sr, join_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

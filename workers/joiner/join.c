@@ -211,7 +211,7 @@ joiner_nodes_create(struct kchan *ch, struct kmsg *m, void *arg)
 	    " encode(l.kek_wrapped, 'hex'), encode(c.ca_key_sealed, 'hex'),"
 	    " c.ca_cert, (SELECT count(*) FROM kmd_nodes WHERE state NOT IN"
 	    " ('m', 'v')), (SELECT count(*) FROM kmd_nodes WHERE state IN"
-	    " " JOINING_STATES "), n.state FROM kmd_local l"
+	    " " NS_SQL_JOINING "), n.state FROM kmd_local l"
 	    " JOIN kmd_cluster c USING (cluster_id) JOIN kmd_nodes n ON"
 	    " n.node_id = l.node_id", 0, NULL, create_checked, j);
 }

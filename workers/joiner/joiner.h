@@ -3,6 +3,7 @@
 
 #include <sys/queue.h>
 
+#include "nodestatus.h"
 #include "pq.h"
 #include "worker.h"
 
@@ -64,9 +65,6 @@ struct joiner {
 
 #define KMD_NODES_MAX	20
 
-/* The states of a node that is joining, as an SQL list. */
-#define JOINING_STATES	"('creating', 'b', 'i', 'c', 'o')"
-
 /* What to do about a node that is in a cluster already. */
 #define HOW_TO_LEAVE	"remove it first (cluster nodes delete on another" \
 	" node, then cluster delete) or reset it (services reset)"
@@ -104,9 +102,13 @@ int	joiner_node_signed(struct kchan *, struct kmsg *, void *);
 
 /* join_run.c */
 int	joiner_cluster_join(struct kchan *, struct kmsg *, void *);
-int	joiner_join_opened(struct kchan *, struct kmsg *, void *);
 void	join_abandon(struct joiner *);
 void	join_interrupted(struct joiner *);
+
+/* join_preflight.c */
+int	joiner_join_opened(struct kchan *, struct kmsg *, void *);
+
+/* join_kill.c */
 void	subs_drop_free(struct joiner *);
 
 /* new.c */

@@ -33,8 +33,8 @@
 /* The removed ones' subscriptions, or all of them on a removed node. */
 #define GONE_SUBS \
 	" FROM pglogical.subscription s, kmd_local l, kmd_nodes n" \
-	" WHERE n.state = 'v' AND (s.sub_name = kmd_sub_name(n.node_id," \
-	" l.node_id) OR n.node_id = l.node_id)"
+	" WHERE n.state = '" NS_C_REMOVED "' AND (s.sub_name =" \
+	" kmd_sub_name(n.node_id, l.node_id) OR n.node_id = l.node_id)"
 /*
  * The slots removed nodes consumed; on a removed node, its own slots once
  * the nodes left have taken its writes up to its fence (each drops its
@@ -42,8 +42,8 @@
  */
 #define GONE_SLOTS \
 	" FROM pg_replication_slots sl, kmd_local l, kmd_nodes n" \
-	" WHERE n.state = 'v' AND (sl.slot_name = kmd_slot_name(l.node_id," \
-	" n.node_id) OR (n.node_id = l.node_id AND" \
+	" WHERE n.state = '" NS_C_REMOVED "' AND (sl.slot_name =" \
+	" kmd_slot_name(l.node_id, n.node_id) OR (n.node_id = l.node_id AND" \
 	" sl.plugin = 'pglogical_output' AND (NOT n.drain OR" \
 	" sl.confirmed_flush_lsn >= l.fence_lsn OR " DRAIN_OVER ")))"
 /*
@@ -70,7 +70,8 @@
  */
 static const char *const reconcile_steps[] = {
 	"SELECT kmd_fence() FROM kmd_local l JOIN kmd_nodes n USING"
-	    " (node_id) WHERE n.state = 'v' AND l.fence_lsn IS NULL",
+	    " (node_id) WHERE n.state = '" NS_C_REMOVED "' AND l.fence_lsn IS"
+	    " NULL",
 	"SELECT pglogical.alter_subscription_disable(s.sub_name, true)"
 	    GONE_SUBS " AND s.sub_enabled" DRAINED,
 	"SELECT pglogical.drop_subscription(s.sub_name, true)" GONE_SUBS
@@ -84,11 +85,11 @@ static const char *const reconcile_steps[] = {
 	    " pg_drop_replication_slot(s.slot_name); EXCEPTION WHEN OTHERS"
 	    " THEN RAISE WARNING '%', SQLERRM; END; END LOOP; END $$",
 	"DELETE FROM kmd_node_health h USING kmd_nodes n, kmd_local l"
-	    " WHERE n.state = 'v' AND n.node_id <> l.node_id AND"
+	    " WHERE n.state = '" NS_C_REMOVED "' AND n.node_id <> l.node_id AND"
 	    " (h.reporter = n.node_id OR h.peer = n.node_id)",
 	"SELECT coalesce(string_agg(n.node_id::text, ' ' ORDER BY"
 	    " n.node_id), '') FROM kmd_nodes n, kmd_local l WHERE"
-	    " n.state = 'v' AND n.node_id <> l.node_id",
+	    " n.state = '" NS_C_REMOVED "' AND n.node_id <> l.node_id",
 };
 #define NSTEPS	(sizeof(reconcile_steps) / sizeof(reconcile_steps[0]))
 
@@ -250,15 +251,17 @@ reconcile_free(struct joiner *j)
 #define SQL_DELETE_CHECK \
 	"SELECT l.node_id, me.state, n.node_id, n.state," \
 	" coalesce(st.code, n.state), n.host, (SELECT count(*) FROM" \
-	" kmd_nodes WHERE state NOT IN ('m', 'v'))" \
+	" kmd_nodes WHERE state NOT IN ('" NS_C_REMOVING "', '" \
+	NS_C_REMOVED "'))" \
 	" FROM kmd_local l JOIN kmd_nodes me ON me.node_id = l.node_id" \
 	" LEFT JOIN kmd_nodes n ON n.node_id::text = $1" \
 	" LEFT JOIN kmd_node_status st ON st.node_id = n.node_id"
 #define SQL_DELETE \
 	"WITH h AS (DELETE FROM kmd_node_health WHERE reporter = $1::uuid" \
-	" OR peer = $1::uuid) UPDATE kmd_nodes SET state = 'v', removed_at =" \
+	" OR peer = $1::uuid) UPDATE kmd_nodes SET state = '" NS_C_REMOVED \
+	"', removed_at =" \
 	" now(), drain = $2::boolean WHERE node_id = $1::uuid AND state <>" \
-	" 'v' RETURNING node_id"
+	" '" NS_C_REMOVED "' RETURNING node_id"
 
 static void
 deleted(struct pq *db, PGresult *res, void *arg)
@@ -276,7 +279,7 @@ deleted(struct pq *db, PGresult *res, void *arg)
 	}
 	log_info("removed node %s from the cluster; every node drops its"
 	    " subscriptions and slots", op->node_id);
-	op_info_done(j, op->me, "r", op->count);
+	op_info_done(j, op->me, NS_C_READY, op->count);
 	reconcile_soon(j);
 }
 
@@ -304,7 +307,7 @@ delete_checked(struct pq *db, PGresult *res, void *arg)
 		    " cluster delete here", x);
 		return;
 	}
-	if (strcmp(PQgetvalue(res, 0, 1), "r") != 0) {
+	if (ns_parse(PQgetvalue(res, 0, 1)) != NS_READY) {
 		op_fail(j, "this node is not ready (%s); run it on a ready"
 		    " member", status_desc(PQgetvalue(res, 0, 1)));
 		return;
@@ -314,17 +317,16 @@ delete_checked(struct pq *db, PGresult *res, void *arg)
 		    " list", x);
 		return;
 	}
-	if (strcmp(state, "v") == 0) {
+	if (ns_parse(state) == NS_REMOVED) {
 		op_fail(j, "node %s (%s) was removed already", x, host);
 		return;
 	}
-	if ((strchr("bico", state[0]) != NULL && state[1] == '\0') ||
-	    strcmp(state, "creating") == 0) {
+	if (ns_joining(ns_parse(state))) {
 		op_fail(j, "node %s (%s) is joining; wait until its join ends"
 		    " (ready or killed), then delete it", x, host);
 		return;
 	}
-	if (strcmp(status, "r") != 0 && strcmp(state, "k") != 0 &&
+	if (ns_parse(status) != NS_READY && ns_parse(state) != NS_KILLED &&
 	    !op->force) {
 		op_fail(j, "node %s (%s) is %s: to remove it anyway, as when"
 		    " it is gone for good, add --force", x, host,
@@ -335,7 +337,7 @@ delete_checked(struct pq *db, PGresult *res, void *arg)
 	kmd_strlcpy(op->me, PQgetvalue(res, 0, 0), sizeof(op->me));
 	p[0] = x;
 	/* a ready node's last writes are drained; one that is down, not */
-	p[1] = strcmp(status, "r") == 0 ? "true" : "false";
+	p[1] = ns_parse(status) == NS_READY ? "true" : "false";
 	pq_query(j->db, SQL_DELETE, 2, p, deleted, j);
 }
 
@@ -505,9 +507,9 @@ cd_disable(struct joiner *j)
 #define SQL_UNDRAINED \
 	"SELECT count(*), coalesce(string_agg(n.host, ', ' ORDER BY n.host)," \
 	" '') FROM pg_replication_slots sl, kmd_local l, kmd_nodes n WHERE" \
-	" n.state <> 'v' AND sl.slot_name = kmd_slot_name(l.node_id," \
-	" n.node_id) AND NOT coalesce(sl.confirmed_flush_lsn >= l.fence_lsn," \
-	" false)"
+	" n.state <> '" NS_C_REMOVED "' AND sl.slot_name =" \
+	" kmd_slot_name(l.node_id, n.node_id) AND NOT" \
+	" coalesce(sl.confirmed_flush_lsn >= l.fence_lsn, false)"
 
 static void
 cd_drain_polled(struct pq *db, PGresult *res, void *arg)
@@ -561,7 +563,7 @@ cd_checked(struct pq *db, PGresult *res, void *arg)
 		return;
 	}
 	state = PQgetvalue(res, 0, 1);
-	if (strcmp(state, "v") != 0 && strcmp(state, "k") != 0) {
+	if (ns_parse(state) != NS_REMOVED && ns_parse(state) != NS_KILLED) {
 		op_fail(j, "this node is still a member of cluster %s (node"
 		    " %s, %s): remove it first with kmctl cluster nodes delete"
 		    " --id=%s on another node, then run cluster delete here"
@@ -587,7 +589,8 @@ joiner_cluster_delete(struct kchan *ch, struct kmsg *m, void *arg)
 	if (op_start(j, ch, m->hdr.reqid, "cluster delete") == NULL)
 		return 0;
 	return pq_query(j->db, "SELECT l.node_id, coalesce(l.join_state,"
-	    " n.state, 'u'), l.cluster_id, coalesce(n.state = 'v' AND"
+	    " n.state, '" NS_C_UNKNOWN "'), l.cluster_id, coalesce(n.state ="
+	    " '" NS_C_REMOVED "' AND"
 	    " n.drain, false) FROM kmd_local l LEFT JOIN kmd_nodes n USING"
 	    " (node_id)", 0, NULL, cd_checked, j);
 }

@@ -11,7 +11,6 @@
  * skipped.
  */
 #include <event2/event.h>
-
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,32 +21,31 @@
 #include "cert.h"
 #include "json.h"
 #include "log.h"
+#include "monitor.h"
+#include "nodestatus.h"
 #include "replmon.h"
 #include "status.h"
 #include "util.h"
 
-#define PEERS_MAX	64
-#define ALARMS_MAX	256
-#define SKEW_SAMPLES	30	/* the last heartbeats the skew is taken from */
-#define ISO_MAX		40
 
 /*
  * This node and its peers.  A joining node (join_state set) or one not
  * ready writes nothing: its table is about to be copied from a member.
  */
 #define SQL_READ \
-	"SELECT l.node_id, coalesce(me.state, 'u'), l.node_cert," \
-	" l.join_state, p.node_id, p.state, p.host," \
+	"SELECT l.node_id, coalesce(me.state, '" NS_C_UNKNOWN "')," \
+	" l.node_cert, l.join_state, p.node_id, p.state, p.host," \
 	" (extract(epoch FROM clock_timestamp() - ps.seen) * 1000)::bigint," \
 	" (extract(epoch FROM ps.peer_clock - ps.seen) * 1000000)::bigint," \
 	" ps.peer_clock::text, r.pid IS NOT NULL, coalesce(s.status, 'none')," \
 	" coalesce(s.remote_lsn - '0/0', 0)::bigint," \
 	" coalesce(pg_current_wal_lsn() - sl.restart_lsn, 0)::bigint," \
 	" coalesce(me.rot, 'software'), (SELECT count(*) FROM kmd_nodes" \
-	"  WHERE rot = 'hsm' AND state <> 'v')" \
+	"  WHERE rot = 'hsm' AND state <> '" NS_C_REMOVED "')" \
 	" FROM kmd_local l" \
 	" LEFT JOIN kmd_nodes me ON me.node_id = l.node_id" \
-	" LEFT JOIN kmd_nodes p ON p.node_id <> l.node_id AND p.state <> 'v'" \
+	" LEFT JOIN kmd_nodes p ON p.node_id <> l.node_id" \
+	" AND p.state <> '" NS_C_REMOVED "'" \
 	" LEFT JOIN kmd_peer_seen ps ON ps.peer = p.node_id" \
 	" LEFT JOIN pg_stat_replication r ON r.application_name =" \
 	"  kmd_sub_name(l.node_id, p.node_id)" \
@@ -137,105 +135,6 @@
 	"SELECT kind, subject, message, " SQL_ISO("raised") \
 	" FROM kmd_alarms WHERE cleared IS NULL ORDER BY alarm_id"
 
-enum alarm_state {
-	AL_NEW,			/* raised, not yet in kmd_alarms */
-	AL_ACTIVE,		/* raised and stored */
-	AL_CLEARING		/* cleared, not yet stored as cleared */
-};
-
-struct alarm {
-	char		 kind[16];
-	char		 subject[KMD_NODEID_MAX];
-	char		 message[KMD_ERR_MAX];
-	char		 raised[ISO_MAX];
-	enum alarm_state state;
-	int		 live;		/* its condition held this tick */
-};
-
-struct peer {
-	char		 id[KMD_NODEID_MAX];
-	char		 host[KMD_HOST_MAX];
-	int		 present;	/* in this tick's rows */
-	int64_t		 ready_since;	/* mono ms; 0: not in state r */
-	long long	 origin;	/* its WAL applied here, bytes */
-	int64_t		 origin_at;
-	double		 rate;		/* bytes/s, smoothed */
-	long long	 skew[SKEW_SAMPLES];	/* us: its clock - ours */
-	int		 nskew, iskew;
-	char		 clock[64];	/* the last heartbeat's clock */
-	struct peer_watch watch;	/* down or up, over time */
-	char		 sent[192];	/* the view last written ... */
-	int64_t		 sent_at;	/* ... at (mono ms) */
-};
-
-struct monitor {
-	struct replmon	*rm;
-	struct event	*tick;
-	int		 busy;
-	int		 loaded;	/* active alarms read back */
-	int64_t		 sent_at;	/* mono ms: this tick's read went out */
-	int64_t		 last_done;	/* the last tick that ran through */
-	struct peer	 peers[PEERS_MAX];
-	size_t		 npeers;
-	struct alarm	 alarms[ALARMS_MAX];
-	size_t		 nalarms;
-};
-
-static void
-iso_now(char *buf, size_t len)
-{
-	struct timespec	 ts;
-	struct tm	 tm;
-	size_t		 n;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%06ldZ", ts.tv_nsec / 1000);
-}
-
-static struct alarm *
-alarm_find(struct monitor *m, const char *kind, const char *subject)
-{
-	size_t	 i;
-
-	for (i = 0; i < m->nalarms; i++)
-		if (strcmp(m->alarms[i].kind, kind) == 0 &&
-		    strcmp(m->alarms[i].subject, subject) == 0)
-			return &m->alarms[i];
-	return NULL;
-}
-
-/* The condition for an alarm holds: raise it unless it is up already. */
-static void __attribute__((format(printf, 4, 5)))
-alarm_want(struct monitor *m, const char *kind, const char *subject,
-    const char *fmt, ...)
-{
-	struct alarm	*a;
-	va_list		 ap;
-
-	if ((a = alarm_find(m, kind, subject)) != NULL) {
-		if (a->state == AL_CLEARING) {
-			a->state = AL_ACTIVE;	/* its row is still active */
-			log_warnx("alarm raised again: %s", a->message);
-		}
-		a->live = 1;
-		return;
-	}
-	if (m->nalarms == ALARMS_MAX)
-		return;
-	a = &m->alarms[m->nalarms++];
-	memset(a, 0, sizeof(*a));
-	kmd_strlcpy(a->kind, kind, sizeof(a->kind));
-	kmd_strlcpy(a->subject, subject, sizeof(a->subject));
-	va_start(ap, fmt);
-	vsnprintf(a->message, sizeof(a->message), fmt, ap);
-	va_end(ap);
-	iso_now(a->raised, sizeof(a->raised));
-	a->state = AL_NEW;
-	a->live = 1;
-	log_warnx("alarm: %s", a->message);
-}
 
 static struct peer *
 peer_find(struct monitor *m, const char *id)
@@ -250,96 +149,6 @@ peer_find(struct monitor *m, const char *id)
 	memset(&m->peers[m->npeers], 0, sizeof(m->peers[0]));
 	kmd_strlcpy(m->peers[m->npeers].id, id, sizeof(m->peers[0].id));
 	return &m->peers[m->npeers++];
-}
-
-/* What one syslog line says when an alarm's condition has gone. */
-static void
-alarm_log_cleared(struct monitor *m, const struct alarm *a)
-{
-	const char	*host = "";
-	size_t		 i;
-
-	for (i = 0; i < m->npeers; i++)
-		if (strcmp(m->peers[i].id, a->subject) == 0)
-			host = m->peers[i].host;
-	if (strcmp(a->kind, "node-down") == 0)
-		log_info("alarm cleared: node %s (%s) is up again and has"
-		    " caught up", a->subject, host);
-	else if (strcmp(a->kind, "wal-retained") == 0)
-		log_info("alarm cleared: the WAL kept for node %s (%s) is"
-		    " back under the limit", a->subject, host);
-	else if (strcmp(a->kind, "clock-skew") == 0)
-		log_info("alarm cleared: the clock of node %s (%s) is back"
-		    " within the limit", a->subject, host);
-	else
-		log_info("alarm cleared: %s", a->message);
-}
-
-/* Alarms whose condition did not hold this tick are cleared. */
-static void
-alarms_settle(struct monitor *m)
-{
-	size_t	 i;
-
-	for (i = 0; i < m->nalarms; i++) {
-		struct alarm *a = &m->alarms[i];
-
-		if (a->live || a->state == AL_CLEARING)
-			continue;
-		alarm_log_cleared(m, a);
-		if (a->state == AL_NEW) {	/* never stored: forget it */
-			m->alarms[i--] = m->alarms[--m->nalarms];
-			continue;
-		}
-		a->state = AL_CLEARING;
-	}
-}
-
-/* Does this alarm's condition hold this tick? */
-static int
-alarm_up(struct monitor *m, const char *kind, const char *subject)
-{
-	struct alarm	*a = alarm_find(m, kind, subject);
-
-	return a != NULL && a->live;
-}
-
-/* One of clusterErrors: {errorMessage, errorTime}, the array opened first. */
-static void
-gen_error(yajl_gen g, int *any, const char *msg, const char *when)
-{
-	if (!(*any)++)
-		yajl_gen_array_open(g);
-	yajl_gen_map_open(g);
-	json_str(g, "errorMessage");
-	json_str(g, msg);
-	json_str(g, "errorTime");
-	json_str(g, when);
-	yajl_gen_map_close(g);
-}
-
-/* A node's clusterErrors: the alarms up this tick and extra, or null. */
-static void
-gen_errors(yajl_gen g, const struct monitor *m, const char *subject,
-    const char *extra)
-{
-	char	 now[ISO_MAX];
-	size_t	 i;
-	int	 any = 0;
-
-	if (extra != NULL) {
-		iso_now(now, sizeof(now));
-		gen_error(g, &any, extra, now);
-	}
-	for (i = 0; i < m->nalarms; i++)
-		if (m->alarms[i].live && strcmp(m->alarms[i].subject,
-		    subject) == 0)
-			gen_error(g, &any, m->alarms[i].message,
-			    m->alarms[i].raised);
-	if (any)
-		yajl_gen_array_close(g);
-	else
-		yajl_gen_null(g);
 }
 
 static void
@@ -368,34 +177,6 @@ gen_decision(yajl_gen g, const struct monitor *m, const char *id,
 	json_str(g, "blocked");
 	yajl_gen_bool(g, blocked != NULL);
 	yajl_gen_map_close(g);
-}
-
-/* The alarms to store: raised ($2) or cleared ($3) since the last write. */
-static void
-gen_alarms(yajl_gen g, const struct monitor *m, enum alarm_state st)
-{
-	size_t	 i;
-
-	yajl_gen_array_open(g);
-	for (i = 0; i < m->nalarms; i++) {
-		const struct alarm *a = &m->alarms[i];
-
-		if (a->state != st)
-			continue;
-		yajl_gen_map_open(g);
-		json_str(g, "kind");
-		json_str(g, a->kind);
-		json_str(g, "subject");
-		json_str(g, a->subject);
-		if (st == AL_NEW) {
-			json_str(g, "message");
-			json_str(g, a->message);
-			json_str(g, "raised");
-			json_str(g, a->raised);
-		}
-		yajl_gen_map_close(g);
-	}
-	yajl_gen_array_close(g);
 }
 
 static const char *
@@ -599,7 +380,7 @@ check_peer(struct monitor *m, PGresult *res, int i, yajl_gen g)
 	 * first knew the node ready; or, once known ready that long, no
 	 * connection either way.
 	 */
-	if (strcmp(state, "r") == 0) {
+	if (ns_parse(state) == NS_READY) {
 		if (p->ready_since == 0)
 			p->ready_since = now;
 	} else
@@ -612,7 +393,7 @@ check_peer(struct monitor *m, PGresult *res, int i, yajl_gen g)
 	peer_alarms(m, p, down, (long long)(hb_age < 0 ? known : hb_age),
 	    retained, skewp != NULL, skew_us);
 
-	code = p->ready_since == 0 ? state : down ? "d" : "r";
+	code = p->ready_since == 0 ? state : down ? NS_C_DOWN : NS_C_READY;
 	peer_summary(m, p, down, blocked, summary, sizeof(summary));
 	if (blocked)
 		snprintf(why, sizeof(why), "replication from node %s (%s) is"
@@ -662,7 +443,8 @@ mon_read_done(struct pq *db, PGresult *res, void *arg)
 
 	(void)db;
 	if (!pq_ok(res) || PQntuples(res) == 0 ||
-	    !PQgetisnull(res, 0, 3) || strcmp(PQgetvalue(res, 0, 1), "r")) {
+	    !PQgetisnull(res, 0, 3) ||
+	    ns_parse(PQgetvalue(res, 0, 1)) != NS_READY) {
 		m->busy = 0;		/* not clustered, or joining */
 		return;
 	}
@@ -699,7 +481,7 @@ mon_read_done(struct pq *db, PGresult *res, void *arg)
 		    " %d days", days);
 	else
 		kmd_strlcpy(summary, "GOOD", sizeof(summary));
-	gen_decision(d, m, me, "r", summary, 0, NULL, NULL);
+	gen_decision(d, m, me, NS_C_READY, summary, 0, NULL, NULL);
 	yajl_gen_array_close(d);
 
 	/* nodes gone from kmd_nodes are forgotten */

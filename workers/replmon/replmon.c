@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "nodestatus.h"
 #include "pq.h"
 #include "schema.h"
 #include "status.h"
@@ -29,8 +30,9 @@ struct rm_req {
  * nodes' replicated views of it, "x" when they disagree).
  */
 #define SQL_INFO \
-	"SELECT l.node_id, coalesce(l.join_state, n.code, 'u')," \
-	" (SELECT count(*) FROM kmd_nodes WHERE state <> 'v')," \
+	"SELECT l.node_id, coalesce(l.join_state, n.code, '" NS_C_UNKNOWN \
+	"')," \
+	" (SELECT count(*) FROM kmd_nodes WHERE state <> '" NS_C_REMOVED "')," \
 	" coalesce(l.join_error, ''), coalesce(l.join_progress, '')" \
 	" FROM kmd_local l LEFT JOIN kmd_node_status n ON" \
 	" n.node_id = l.node_id"
@@ -108,13 +110,15 @@ replmon_cluster_info(struct kchan *ch, struct kmsg *m, void *arg)
 #define SQL_NODES \
 	"SELECT t.total, n.node_id, n.state, n.host, n.public_address," \
 	" n.port, n.this" \
-	" FROM (SELECT count(*) AS total FROM kmd_nodes WHERE state <> 'v') t" \
+	" FROM (SELECT count(*) AS total FROM kmd_nodes WHERE state <> '" \
+	NS_C_REMOVED "') t" \
 	" LEFT JOIN LATERAL" \
 	" (SELECT n.node_id, coalesce(st.code, n.state) AS state, host," \
 	"  public_address, port," \
 	"  n.node_id = (SELECT node_id FROM kmd_local) AS this" \
 	"  FROM kmd_nodes n LEFT JOIN kmd_node_status st USING (node_id)" \
-	"  WHERE ($3 = '' AND n.state <> 'v') OR n.node_id::text = $3" \
+	"  WHERE ($3 = '' AND n.state <> '" NS_C_REMOVED "') OR" \
+	" n.node_id::text = $3" \
 	"  ORDER BY joined_at, node_id OFFSET $1 LIMIT $2) n ON true"
 
 struct rm_nodes {

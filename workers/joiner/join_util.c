@@ -1,0 +1,320 @@
+/*
+ * What the join's stage files share: how a stage reports its end, SQL run
+ * locally and on peers through dblink, the poll timer, subscriptions
+ * watched while they may be down, and the pglogical names.  A stage
+ * reports to the driver through jn->step, so that no stage file knows the
+ * table or the stages around it.
+ */
+#include <event2/event.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "join.h"
+#include "log.h"
+#include "util.h"
+
+#define KICK_AFTER	1000		/* ms down before a restart */
+
+/* ---- how a stage ends ------------------------------------------------ */
+
+void
+join_done(struct join *jn)
+{
+	jn->step(jn, JE_DONE);
+}
+
+/* The client asked for no more than this stage gave. */
+void
+join_enough(struct join *jn)
+{
+	jn->step(jn, JE_ENOUGH);
+}
+
+void
+join_fail(struct join *jn, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(jn->why, sizeof(jn->why), fmt, ap);
+	va_end(ap);
+	jn->step(jn, JE_FAILED);
+}
+
+void
+join_timeout(struct join *jn, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(jn->why, sizeof(jn->why), fmt, ap);
+	va_end(ap);
+	jn->step(jn, JE_TIMEDOUT);
+}
+
+void
+join_free(struct join *jn)
+{
+	kchan_cancel(jn->j->w->parent, jn->call);
+	if (jn->timer != NULL)
+		event_free(jn->timer);
+	if (jn->open != NULL) {
+		explicit_bzero(jn->open, sizeof(*jn->open));
+		free(jn->open);
+	}
+	explicit_bzero(&jn->opened, sizeof(jn->opened));
+	pq_free(jn->idb);
+	if (jn->j->join == jn)
+		jn->j->join = NULL;
+	free(jn);
+}
+
+/* ---- running SQL, locally and on peers through dblink ---------------- */
+
+struct jq {
+	struct join	*jn;
+	step_fn		 next;
+	const char	*what;
+};
+
+static void	jq_done(struct pq *, PGresult *, void *);
+
+/* Run sql; on success call next with the result, else fail the stage. */
+void
+jq(struct join *jn, const char *what, const char *sql, int n,
+    const char *const *p, step_fn next)
+{
+	struct jq	*q;
+
+	if ((q = malloc(sizeof(*q))) == NULL)
+		fatal("%s", __func__);
+	q->jn = jn;
+	q->next = next;
+	q->what = what;
+	if (pq_query(jn->j->jdb, sql, n, p, jq_done, q) == -1) {
+		free(q);
+		join_fail(jn, "%s: bad query", what);
+	}
+}
+
+static void
+jq_done(struct pq *db, PGresult *res, void *arg)
+{
+	struct jq	*q = arg;
+	struct join	*jn = q->jn;
+
+	(void)db;
+	if (!pq_ok(res))
+		join_fail(jn, "%s: %s", q->what, res != NULL ?
+		    PQresultErrorMessage(res) : pq_error(jn->j->jdb));
+	else if (q->next != NULL)
+		q->next(jn, res);
+	free(q);
+}
+
+/* For a query whose answer changes nothing: best effort. */
+void
+jq_ignore(struct pq *db, PGresult *res, void *arg)
+{
+	(void)db;
+	(void)res;
+	(void)arg;
+}
+
+/* ---- the poll timer -------------------------------------------------- */
+
+static void	poll_cb(evutil_socket_t, short, void *);
+
+/* Run the stage's poll again in POLL_MS. */
+void
+poll_again(struct join *jn)
+{
+	struct timeval	 tv = { 0, POLL_MS * 1000 };
+
+	if (jn->timer == NULL &&
+	    (jn->timer = evtimer_new(jn->j->w->base, poll_cb, jn)) == NULL)
+		fatalx("%s: evtimer_new", __func__);
+	evtimer_add(jn->timer, &tv);
+}
+
+static void
+poll_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct join	*jn = arg;
+
+	(void)fd;
+	(void)ev;
+	jn->polls++;
+	jn->at->poll(jn);
+}
+
+/* The stage has polled more often than its row allows. */
+int
+join_overdue(const struct join *jn)
+{
+	return jn->at->max_polls != 0 && jn->polls > jn->at->max_polls;
+}
+
+/* ---- subscriptions that may be down ---------------------------------- */
+
+static void	kick(struct join *, const char *, int);
+
+/*
+ * A subscription that stays down longer than the stage's down_max times
+ * the stage out.  sub: this node's subscription; member: otherwise, the
+ * index of the member whose subscription to this node it is (-1:
+ * neither, nothing to kick).  Disabled counts as down: a kick disables,
+ * then enables in a second statement, which may not reach a member; the
+ * next kick enables it, where the join would otherwise wait for ever.
+ */
+int
+still_down(struct join *jn, const char *what, const char *status,
+    const char *sub, int member)
+{
+	if (strcmp(status, "down") != 0 && strcmp(status, "disabled") != 0) {
+		jn->down_since = 0;
+		return 0;
+	}
+	if (jn->down_since == 0)
+		jn->down_since = mono_ms();
+	/*
+	 * A subscription just made shows down until pglogical's manager,
+	 * woken by its commit, has started its worker: some milliseconds.
+	 * A kick then would stop the worker as it starts and slow the
+	 * stage down, so it waits KICK_AFTER.
+	 */
+	if ((sub != NULL || member >= 0) &&
+	    mono_ms() - jn->down_since >= KICK_AFTER)
+		kick(jn, sub, member);
+	if (mono_ms() - jn->down_since < jn->at->down_max * 1000)
+		return 0;
+	join_timeout(jn, "%s: the connection has been down for %d s", what,
+	    jn->at->down_max);
+	return 1;
+}
+
+/*
+ * A local subscription is down: its apply worker died.  In the overlap
+ * of a join the same row can come through two subscriptions at the same
+ * moment; one of them then fails on the unique index and pglogical would
+ * restart it only 5 s after, or later.  Restart it now, clearing the
+ * crashed worker (sub_restart): the retry finds the row and resolves the
+ * conflict.
+ */
+static void
+kick(struct join *jn, const char *sub, int member)
+{
+	char	 dsn[PEER_DSN_MAX], msub[64];
+
+	if (jn->kicked_at != 0 && mono_ms() - jn->kicked_at < 2000)
+		return;
+	jn->kicked_at = mono_ms();
+	if (member >= 0 && member < jn->nmembers) {
+		peer_dsn(jn->members[member].host, dsn, sizeof(dsn));
+		sub_name(jn->node_id, jn->members[member].id, msub,
+		    sizeof(msub));
+		log_info("join of node %s: restarting subscription %s on"
+		    " member %s", jn->node_id, msub, jn->members[member].host);
+		sub_restart(jn->j->jdb, msub, dsn, 1);
+		return;
+	}
+	log_info("join of node %s: restarting subscription %s", jn->node_id,
+	    sub);
+	sub_restart(jn->j->jdb, sub, NULL, 1);
+}
+
+/* ---- the answer to the client ---------------------------------------- */
+
+void
+send_check(struct join *jn, const char *item, int ok, const char *fmt, ...)
+{
+	struct join_check	 c;
+	va_list			 ap;
+
+	memset(&c, 0, sizeof(c));
+	kmd_strlcpy(c.item, item, sizeof(c.item));
+	c.ok = ok;
+	va_start(ap, fmt);
+	vsnprintf(c.detail, sizeof(c.detail), fmt, ap);
+	va_end(ap);
+	if (jn->reqid != 0)
+		kchan_send(jn->j->w->parent, IMSG_JOIN_CHECK, jn->reqid, -1,
+		    &c, sizeof(c));
+}
+
+/* ---- names ----------------------------------------------------------- */
+
+/* A node id without dashes, shortened, for pglogical names. */
+void
+short_id(const char *id, char *out, size_t len, size_t n)
+{
+	size_t	 i, k = 0;
+
+	for (i = 0; id[i] != '\0' && k + 1 < len && k < n; i++)
+		if (id[i] != '-')
+			out[k++] = id[i];
+	out[k] = '\0';
+}
+
+void
+sub_name(const char *provider, const char *subscriber, char *out,
+    size_t len)
+{
+	char	 a[16], b[16];
+
+	short_id(provider, a, sizeof(a), 12);
+	short_id(subscriber, b, sizeof(b), 12);
+	snprintf(out, len, "kmd_%s_%s", a, b);
+}
+
+void
+peer_dsn(const char *host, char *out, size_t len)
+{
+	snprintf(out, len, PEER_DSN, host);
+}
+
+int
+valid_host(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || strchr(".-:_", *s) != NULL))
+			return 0;
+	return 1;
+}
+
+/* The catch-up subscription's name, once the node id is known. */
+void
+join_names(struct join *jn)
+{
+	char	 a[16];
+
+	short_id(jn->node_id, a, sizeof(a), 12);
+	snprintf(jn->cu_sub, sizeof(jn->cu_sub), "kmd_cu_%s", a);
+}
+
+void
+sbuf_add(struct sbuf *b, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->s != NULL ? b->s + b->len : NULL, b->s !=
+		    NULL ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			fatalx("%s: vsnprintf", __func__);
+		if (b->s != NULL && b->len + (size_t)n < b->cap)
+			break;
+		b->cap = (b->len + (size_t)n + 1) * 2;
+		if ((b->s = realloc(b->s, b->cap)) == NULL)
+			fatal("%s", __func__);
+	}
+	b->len += (size_t)n;
+}

@@ -1,0 +1,76 @@
+/*
+ * The monitor's state, shared by the tick (monitor.c) and the alarms
+ * (alarms.c): this node's view of each peer and the alarms it holds.
+ */
+#ifndef KMD_MONITOR_H
+#define KMD_MONITOR_H
+
+#include <stdint.h>
+#include <yajl_gen.h>
+
+#include "proto.h"
+#include "status.h"
+
+#define PEERS_MAX	64
+#define ALARMS_MAX	256
+#define SKEW_SAMPLES	30	/* the last heartbeats the skew is taken from */
+#define ISO_MAX		40
+
+struct replmon;
+struct event;
+
+enum alarm_state {
+	AL_NEW,			/* raised, not yet in kmd_alarms */
+	AL_ACTIVE,		/* raised and stored */
+	AL_CLEARING		/* cleared, not yet stored as cleared */
+};
+
+struct alarm {
+	char		 kind[16];
+	char		 subject[KMD_NODEID_MAX];
+	char		 message[KMD_ERR_MAX];
+	char		 raised[ISO_MAX];
+	enum alarm_state state;
+	int		 live;		/* its condition held this tick */
+};
+
+struct peer {
+	char		 id[KMD_NODEID_MAX];
+	char		 host[KMD_HOST_MAX];
+	int		 present;	/* in this tick's rows */
+	int64_t		 ready_since;	/* mono ms; 0: not in state r */
+	long long	 origin;	/* its WAL applied here, bytes */
+	int64_t		 origin_at;
+	double		 rate;		/* bytes/s, smoothed */
+	long long	 skew[SKEW_SAMPLES];	/* us: its clock - ours */
+	int		 nskew, iskew;
+	char		 clock[64];	/* the last heartbeat's clock */
+	struct peer_watch watch;	/* down or up, over time */
+	char		 sent[192];	/* the view last written ... */
+	int64_t		 sent_at;	/* ... at (mono ms) */
+};
+
+struct monitor {
+	struct replmon	*rm;
+	struct event	*tick;
+	int		 busy;
+	int		 loaded;	/* active alarms read back */
+	int64_t		 sent_at;	/* mono ms: this tick's read went out */
+	int64_t		 last_done;	/* the last tick that ran through */
+	struct peer	 peers[PEERS_MAX];
+	size_t		 npeers;
+	struct alarm	 alarms[ALARMS_MAX];
+	size_t		 nalarms;
+};
+
+/* alarms.c */
+void	iso_now(char *, size_t);
+void	alarm_want(struct monitor *, const char *, const char *,
+	    const char *, ...) __attribute__((format(printf, 4, 5)));
+void	alarms_settle(struct monitor *);
+int	alarm_up(struct monitor *, const char *, const char *);
+void	gen_errors(yajl_gen, const struct monitor *, const char *,
+	    const char *);
+void	gen_alarms(yajl_gen, const struct monitor *, enum alarm_state);
+
+#endif
