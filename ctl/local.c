@@ -14,6 +14,7 @@
 
 #include "kmctl.h"
 #include "kmsg.h"
+#include "nodestatus.h"
 #include "output.h"
 #include "proto.h"
 #include "reply.h"
@@ -152,10 +153,10 @@ ctl_join(const char *path, const struct parse_result *res,
 			kmd_strlcpy(last, r.info.code, sizeof(last));
 			kmd_strlcpy(lastp, r.info.progress, sizeof(lastp));
 		}
-		if (strcmp(r.info.code, "r") == 0)
+		if (ns_parse(r.info.code) == NS_READY)
 			break;
-		if (strcmp(r.info.code, "k") == 0 ||
-		    strcmp(r.info.code, "u") == 0) {
+		if (ns_parse(r.info.code) == NS_KILLED ||
+		    ns_parse(r.info.code) == NS_UNKNOWN) {
 			print_reply(&r, P_INFO);
 			die("cluster join failed: %s", r.info.error[0] ?
 			    r.info.error : r.info.desc);

@@ -31,6 +31,7 @@
 #include <yajl_tree.h>
 
 #include "kmctl.h"
+#include "nodestatus.h"
 #include "util.h"
 
 #define RESPONSE_MAX	(4 * 1024 * 1024)
@@ -693,9 +694,9 @@ remote_join(struct remote *rem, const struct parse_result *res,
 			fprintf(stderr, "join: %s\n", line);
 			kmd_strlcpy(last, line, sizeof(last));
 		}
-		if (strcmp(code, "r") == 0)
+		if (ns_parse(code) == NS_READY)
 			break;
-		if (strcmp(code, "k") == 0 || strcmp(code, "u") == 0) {
+		if (ns_parse(code) == NS_KILLED || ns_parse(code) == NS_UNKNOWN) {
 			print_json(v);
 			die("cluster join failed: %s", *jstr(v, "error") ?
 			    jstr(v, "error") : code);

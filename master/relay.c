@@ -18,6 +18,7 @@
 
 #include "kmd.h"
 #include "log.h"
+#include "nodestatus.h"
 #include "status.h"
 #include "util.h"
 
@@ -143,8 +144,8 @@ ctl_reset(struct kchan *ch, struct kmsg *m, void *arg)
 		    " reset is under way already");
 	p->resetting = 1;
 	memset(&ci, 0, sizeof(ci));
-	kmd_strlcpy(ci.code, "none", sizeof(ci.code));
-	kmd_strlcpy(ci.desc, status_desc("none"), sizeof(ci.desc));
+	kmd_strlcpy(ci.code, ns_code(NS_NONE), sizeof(ci.code));
+	kmd_strlcpy(ci.desc, ns_desc(NS_NONE), sizeof(ci.desc));
 	ci.nodecount = -1;
 	kmd_strlcpy(ci.progress, "resetting: the node restarts with no data;"
 	    " cluster info answers again in a few seconds",

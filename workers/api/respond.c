@@ -18,6 +18,7 @@
 #include "api.h"
 #include "json.h"
 #include "log.h"
+#include "nodestatus.h"
 #include "util.h"
 
 static const char *
@@ -291,7 +292,8 @@ respond_health(struct areq *r, yajl_gen g)
 	json_str(g, "description");
 	json_str(g, r->r.info.desc);
 	yajl_gen_map_close(g);
-	respond(r->req, strcmp(r->r.info.code, "r") == 0 ? 200 : 503, g,
+	respond(r->req, ns_parse(r->r.info.code) == NS_READY ? 200 :
+	    503, g,
 	    &r->t0, "");
 }
 

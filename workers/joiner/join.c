@@ -24,6 +24,7 @@
 
 #include "joiner.h"
 #include "log.h"
+#include "nodestatus.h"
 #include "util.h"
 
 static void	csr_made(struct kchan *, struct kmsg *, void *);
@@ -157,7 +158,7 @@ create_checked(struct pq *db, PGresult *res, void *arg)
 	}
 	nodes = atoi(PQgetvalue(res, 0, 5));
 	joining = atoi(PQgetvalue(res, 0, 6));
-	if (strcmp(PQgetvalue(res, 0, 7), "r") != 0) {
+	if (ns_parse(PQgetvalue(res, 0, 7)) != NS_READY) {
 		op_fail(j, "this node is not ready (%s); run nodes create on a"
 		    " ready member", PQgetvalue(res, 0, 7));
 		return;

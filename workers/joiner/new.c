@@ -18,6 +18,7 @@
 
 #include "joiner.h"
 #include "log.h"
+#include "nodestatus.h"
 #include "schema.h"
 #include "status.h"
 #include "util.h"
@@ -233,7 +234,7 @@ new_tls_installed(struct kchan *ch, struct kmsg *m, void *arg)
 		    " which installs them again", tr.err);
 		return;
 	}
-	op_info_done(j, j->op->node_id, "r", 1);
+	op_info_done(j, j->op->node_id, NS_C_READY, 1);
 }
 
 /* At start, no caller: the outcome is only logged. */

@@ -16,6 +16,7 @@
 
 #include "joiner.h"
 #include "log.h"
+#include "nodestatus.h"
 #include "status.h"
 #include "util.h"
 
@@ -420,7 +421,7 @@ cd_wiped(struct pq *db, PGresult *res, void *arg)
 	kchan_send(j->w->parent, IMSG_TLS_REMOVE, 0, -1, NULL, 0);
 	log_info("cluster delete: this node left cluster %s; it can join a"
 	    " cluster again or make a new one", op->cluster_id);
-	op_info_done(j, "", "none", -1);
+	op_info_done(j, "", NS_C_NONE, -1);
 	reconcile_soon(j);
 }
 
