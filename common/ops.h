@@ -36,9 +36,10 @@
  *   as it is); prompt: the question asked before it runs (NULL: none;
  *   -y answers it).
  * PEER_CALLS(X): what one node's joiner runs on another node's database
- *   through dblink (the SQL is where the call is made; the list makes
- *   enum peer_call, which the caller names, and peer_call_name()).
- *   X(NAME, who calls, on whom, what for)
+ *   through dblink.  The SQL stays where the call is made, which names
+ *   its row (peer_call_what() is the wording of its errors), so that
+ *   grep PEER_ lists every call between nodes.
+ *   X(NAME, who calls, on whom, what it does)
  */
 #ifndef KMD_OPS_H
 #define KMD_OPS_H
@@ -209,33 +210,32 @@ enum op_class {
 
 #define PEER_CALLS(X) \
 	X(PEER_READ_MEMBER, "joining node", "member", \
-	    "the member's cluster id, kmd version, schema and nodes" \
-	    " (the preflight)") \
+	    "the member's checks") \
 	X(PEER_REGISTER, "joining node", "member", \
-	    "insert the joining node into kmd_nodes as creating") \
+	    "registering with the member") \
 	X(PEER_STAGE, "joining node", "member", \
-	    "record the join's stage in the member's kmd_nodes") \
+	    "recording the stage on the member") \
 	X(PEER_SUBSCRIBE, "joining node", "every member", \
-	    "pglogical.create_subscription from the member to the joining" \
-	    " node") \
+	    "subscribing the members to this node") \
 	X(PEER_SUB_STATUS, "joining node", "every member", \
-	    "pglogical.show_subscription_status of the member's" \
-	    " subscription to the joining node") \
+	    "watching the members' subscriptions") \
 	X(PEER_SUB_RESTART, "joining node", "every member", \
-	    "disable and enable a member's subscription that shows down") \
-	X(PEER_MARKER, "joining node", "every member", \
-	    "insert the join's marker into kmd_join_markers; count them") \
+	    "restarting a member's subscription to this node") \
+	X(PEER_MARKERS_ADD, "joining node", "every member", \
+	    "the markers on the members") \
+	X(PEER_MARKER_ADD, "joining node", "member", \
+	    "the marker on the member") \
+	X(PEER_MARKERS_COUNT, "joining node", "member", \
+	    "watching the markers on the member") \
 	X(PEER_WAL, "joining node", "member", \
-	    "pg_current_wal_lsn, the point catch-up must pass") \
+	    "reading the member's WAL position") \
 	X(PEER_READY, "joining node", "member", \
-	    "mark the node ready and delete the join's markers") \
+	    "marking the node ready") \
 	X(PEER_KILL, "joining node", "member", \
-	    "mark a killed join (k) and drop the member's subscription") \
-	X(PEER_FENCE, "node left", "removed node", \
-	    "kmd_fence(): refuse the removed node's own writes from its WAL" \
-	    " position on") \
+	    "marking the join killed on the member") \
 	X(PEER_DRAINED, "node left", "removed node", \
-	    "kmd_drained(): the node left's slot has confirmed the fence")
+	    "kmd_drained(): the removed node fenced, and its stream drained" \
+	    " here")
 
 /* A worker's handler row for a request the parent forwards to it. */
 #define OP_WORKER_ROW(w, n, len, from, fn) \

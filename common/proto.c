@@ -27,6 +27,7 @@ imsg_type_name(uint16_t type)
 }
 
 #define PEER_NAME(n, by, on, what)	[n] = #n,
+#define PEER_WHAT(n, by, on, what)	[n] = what,
 
 const char *
 peer_call_name(enum peer_call c)
@@ -34,6 +35,15 @@ peer_call_name(enum peer_call c)
 	static const char *names[PEER_MAX] = { PEER_CALLS(PEER_NAME) };
 
 	return (unsigned)c < PEER_MAX ? names[c] : "unknown";
+}
+
+/* What a call between nodes does, as its errors say it. */
+const char *
+peer_call_what(enum peer_call c)
+{
+	static const char *what[PEER_MAX] = { PEER_CALLS(PEER_WHAT) };
+
+	return (unsigned)c < PEER_MAX ? what[c] : "a call to another node";
 }
 
 const char *

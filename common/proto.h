@@ -466,6 +466,7 @@ struct version_info {
 
 const char	*imsg_type_name(uint16_t);
 const char	*peer_call_name(enum peer_call);
+const char	*peer_call_what(enum peer_call);
 const char	*proc_name(enum proc_id);
 
 #endif

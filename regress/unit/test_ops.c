@@ -28,8 +28,13 @@ START_TEST(t_names)
 	/* the first numbers stay put: older clients are told they are wrong */
 	ck_assert_int_eq(IMSG_CONF_WORKER, 1);
 	ck_assert_int_eq(IMSG_CTL_STATUS, 3);
-	for (t = 0; t < PEER_MAX; t++)
+	for (t = 0; t < PEER_MAX; t++) {
 		ck_assert_str_ne(peer_call_name(t), "unknown");
+		ck_assert_str_ne(peer_call_what(t), "a call to another node");
+		for (u = t + 1; u < PEER_MAX; u++)
+			ck_assert_str_ne(peer_call_what(t), peer_call_what(u));
+	}
+	ck_assert_str_eq(peer_call_what(PEER_MAX), "a call to another node");
 }
 END_TEST
 

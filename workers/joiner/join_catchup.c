@@ -75,7 +75,7 @@ markers_enter(struct join *jn)
 		    " ''%s'') ON CONFLICT DO NOTHING');", dsn, jn->node_id,
 		    jn->members[i].id);
 	}
-	jq(jn, "the markers on the members", sql.s, 0, NULL, markers_made);
+	jq(jn, peer_call_what(PEER_MARKERS_ADD), sql.s, 0, NULL, markers_made);
 	free(sql.s);
 }
 
@@ -92,7 +92,7 @@ markers_poll(struct join *jn)
 {
 	const char	*p[2] = { jn->dsn, jn->node_id };
 
-	jq(jn, "watching the markers on the member", "SELECT markers FROM"
+	jq(jn, peer_call_what(PEER_MARKERS_COUNT), "SELECT markers FROM"
 	    " dblink($1, format('SELECT count(*) FROM kmd_join_markers WHERE"
 	    " join_id = %L AND origin <> (SELECT node_id FROM kmd_local)',"
 	    " $2::text)) AS t(markers bigint)", 2, p, markers_polled);
@@ -117,7 +117,7 @@ origin_enter(struct join *jn)
 {
 	const char	*p[1] = { jn->dsn };
 
-	jq(jn, "reading the member's WAL position", "SELECT wal FROM"
+	jq(jn, peer_call_what(PEER_WAL), "SELECT wal FROM"
 	    " dblink($1, 'SELECT pg_current_wal_lsn()::text') AS t(wal text)",
 	    1, p, wal_read);
 }
@@ -129,7 +129,7 @@ wal_read(struct join *jn, PGresult *res)
 
 	kmd_strlcpy(jn->wal, pq_get(res, 0, "wal"), sizeof(jn->wal));
 	/* A commit on S after W, so that S's stream moves past it. */
-	jq(jn, "the marker on the member", "SELECT dblink_exec($1, format("
+	jq(jn, peer_call_what(PEER_MARKER_ADD), "SELECT dblink_exec($1, format("
 	    "'INSERT INTO kmd_join_markers (join_id, origin) VALUES (%L, %L)"
 	    " ON CONFLICT DO NOTHING', $2::text, $3::text))", 3, p,
 	    last_marker);

@@ -33,7 +33,7 @@ complete_enter(struct join *jn)
 		    " synchronize_data := false, forward_origins :="
 		    " ''{}'')::text') AS t(x text);", dsn, sub, mine);
 	}
-	jq(jn, "subscribing the members to this node", sql.s, 0, NULL,
+	jq(jn, peer_call_what(PEER_SUBSCRIBE), sql.s, 0, NULL,
 	    complete_subscribed);
 	free(sql.s);
 }
@@ -61,7 +61,7 @@ complete_poll(struct join *jn)
 		    " pglogical.show_subscription_status(''%s'')') AS t(s"
 		    " text)", i ? " UNION ALL " : "", i, dsn, sub);
 	}
-	jq(jn, "watching the members' subscriptions", sql.s, 0, NULL,
+	jq(jn, peer_call_what(PEER_SUB_STATUS), sql.s, 0, NULL,
 	    complete_polled);
 	free(sql.s);
 }
@@ -121,7 +121,7 @@ ready_enter(struct join *jn)
 {
 	const char	*p[2] = { jn->dsn, jn->node_id };
 
-	jq(jn, "marking the node ready", "SELECT dblink_exec($1, format("
+	jq(jn, peer_call_what(PEER_READY), "SELECT dblink_exec($1, format("
 	    "'UPDATE kmd_nodes SET state = ''" NS_C_READY "'', joined_at ="
 	    " now() WHERE node_id = %L; DELETE FROM kmd_join_markers WHERE"
 	    " join_id = %L', $2::text, $2::text))", 2, p, ready_local);

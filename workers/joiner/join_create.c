@@ -106,7 +106,7 @@ created_local(struct join *jn, PGresult *res)
 
 	(void)res;
 	snprintf(port, sizeof(port), "%d", 5432);
-	jq(jn, "registering with the member", "SELECT dblink_exec($1, format("
+	jq(jn, peer_call_what(PEER_REGISTER), "SELECT dblink_exec($1, format("
 	    "'INSERT INTO kmd_nodes (node_id, host, port, public_address,"
 	    " state, version, cert, rot) VALUES (%L, %L, %L, %L, ''"
 	    NS_C_CREATING "'', %L, %L, %L) ON CONFLICT (node_id) DO UPDATE"

@@ -38,6 +38,7 @@ killed_enter(struct join *jn)
 	    NS_C_KILLED "', join_error = $1, join_progress = NULL", 1, p,
 	    jq_ignore, NULL);
 	subs_drop_later(jn->j);
+	/* PEER_KILL: the member's row, each member's subscription here. */
 	p[0] = jn->dsn;
 	p[1] = jn->node_id;
 	pq_query(jn->j->jdb, "SELECT dblink_exec($1, format('UPDATE kmd_nodes"

@@ -154,7 +154,10 @@ static void	preflight_read(struct pq *, PGresult *, void *);
 static int	preflight_checks(struct join *, PGresult *, char *, size_t);
 static void	preflight_hsm(struct join *, PGresult *);
 
-/* This node's own row may be left joining by a killed attempt. */
+/*
+ * The member's answers (PEER_READ_MEMBER).  This node's own row may be
+ * left joining by a killed attempt.
+ */
 void
 preflight_enter(struct join *jn)
 {

@@ -131,7 +131,7 @@ stage_local_set(struct join *jn, PGresult *res)
 	const char	*p[3] = { jn->dsn, jn->node_id,
 			    pq_get(res, 0, "join_state") };
 
-	jq(jn, "recording the stage on the member", "SELECT dblink_exec($1,"
+	jq(jn, peer_call_what(PEER_STAGE), "SELECT dblink_exec($1,"
 	    " format('UPDATE kmd_nodes SET state = %L WHERE node_id = %L',"
 	    " $3::text, $2::text))", 3, p, stage_remote_set);
 }

@@ -270,7 +270,7 @@ static const char *const restart_sql[2][3] = {
 	"SELECT pglogical.alter_subscription_disable($1, true)",
 	"SELECT pg_sleep(" RESTART_GAP "),"
 	" pglogical.alter_subscription_enable($1, true)"
-	}, {	/* on the peer $2 */
+	}, {	/* on the peer $2 (PEER_SUB_RESTART) */
 	"SELECT dblink_exec($2, format('SELECT"
 	" pglogical.alter_subscription_disable(%1$L, true),"
 	" pglogical.alter_subscription_enable(%1$L, true)', $1::text))",

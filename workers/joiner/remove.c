@@ -49,11 +49,11 @@
 	" sl.confirmed_flush_lsn >= l.fence_lsn OR " DRAIN_OVER ")))"
 /*
  * A subscription from a removed node may go: the node's stream is drained
- * (kmd_drained: this node confirmed the removed node's fence, or the slot
- * is gone there), or it need not be (a removal with --force, or this node
- * is the removed one), or the removed node stayed out of reach for
- * DRAIN_MAX.  Until then every node left keeps taking its last writes, so
- * all of them end at the same point of its stream.
+ * (kmd_drained, PEER_DRAINED: this node confirmed the removed node's
+ * fence, or the slot is gone there), or it need not be (a removal with
+ * --force, or this node is the removed one), or the removed node stayed
+ * out of reach for DRAIN_MAX.  Until then every node left keeps taking
+ * its last writes, so all of them end at the same point of its stream.
  */
 #define DRAIN_OVER \
 	"n.removed_at < now() - interval '" DRAIN_MAX "'"
