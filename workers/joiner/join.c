@@ -93,18 +93,6 @@ csr_stored(struct pq *db, PGresult *res, void *arg)
 	op_end(j);
 }
 
-/* The table's check of the hsm's CSR, before its call. */
-int
-joiner_csr_made(struct kchan *ch, struct kmsg *m, void *arg)
-{
-	const struct hsm_csr_made	*hm = (const void *)m->data;
-
-	if (!TERMINATED(hm->csr) || !TERMINATED(hm->node_key_sealed) ||
-	    !TERMINATED(hm->box_sk_sealed))
-		return -1;
-	return kchan_reply(ch, m, arg);
-}
-
 /* The csr's answer from the hsm: keep the sealed keys. */
 static void
 csr_made(struct kchan *ch, struct kmsg *m, void *arg)
@@ -215,18 +203,6 @@ joiner_nodes_create(struct kchan *ch, struct kmsg *m, void *arg)
 	    " " NS_SQL_JOINING "), n.state FROM kmd_local l"
 	    " JOIN kmd_cluster c USING (cluster_id) JOIN kmd_nodes n ON"
 	    " n.node_id = l.node_id", 0, NULL, create_checked, j);
-}
-
-/* The table's check of the signed certificate, before its call. */
-int
-joiner_node_signed(struct kchan *ch, struct kmsg *m, void *arg)
-{
-	const struct hsm_node_signed	*ns = (const void *)m->data;
-
-	if (!TERMINATED(ns->node_id) || !TERMINATED(ns->cert) ||
-	    !TERMINATED(ns->mkek_blob))
-		return -1;
-	return kchan_reply(ch, m, arg);
 }
 
 /* The nodes create's answer: the credentials, with the CA chain kept. */

@@ -191,6 +191,7 @@ void	jq(struct join *, const char *, const char *, int,
 	    const char *const *, step_fn);
 void	jq_ignore(struct pq *, PGresult *, void *);
 void	poll_again(struct join *);
+void	subs_replicating(struct join *, PGresult *, const char *);
 int	join_overdue(const struct join *);
 int	still_down(struct join *, const char *, const char *, const char *,
 	    int);

@@ -40,18 +40,7 @@ direct_poll(struct join *jn)
 static void
 direct_polled(struct join *jn, PGresult *res)
 {
-	int	 i;
-
-	for (i = 0; i < PQntuples(res); i++) {
-		if (still_down(jn, "a direct subscription to a member",
-		    pq_get(res, i, "status"), pq_get(res, i, "sub_name"), -1))
-			return;
-		if (strcmp(pq_get(res, i, "status"), "replicating") != 0) {
-			poll_again(jn);
-			return;
-		}
-	}
-	join_done(jn);
+	subs_replicating(jn, res, "a direct subscription to a member");
 }
 
 static void	markers_made(struct join *, PGresult *);

@@ -99,18 +99,7 @@ local_poll(struct join *jn)
 static void
 local_polled(struct join *jn, PGresult *res)
 {
-	int	 i;
-
-	for (i = 0; i < PQntuples(res); i++) {
-		if (still_down(jn, "a subscription to a member",
-		    pq_get(res, i, "status"), pq_get(res, i, "sub_name"), -1))
-			return;
-		if (strcmp(pq_get(res, i, "status"), "replicating") != 0) {
-			poll_again(jn);
-			return;
-		}
-	}
-	join_done(jn);
+	subs_replicating(jn, res, "a subscription to a member");
 }
 
 static void	ready_local(struct join *, PGresult *);

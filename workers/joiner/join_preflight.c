@@ -91,18 +91,6 @@ pending_read(struct pq *db, PGresult *res, void *arg)
 		join_fail(jn, "cannot reach the hsm worker");
 }
 
-/* The table's check of the opened credentials, before their call. */
-int
-joiner_join_opened(struct kchan *ch, struct kmsg *m, void *arg)
-{
-	const struct hsm_join_opened	*o = (const void *)m->data;
-
-	if (!TERMINATED(o->cluster_id) || !TERMINATED(o->kek_wrapped) ||
-	    !TERMINATED(o->node_key_sealed))
-		return -1;
-	return kchan_reply(ch, m, arg);
-}
-
 /* The credentials open here: install TLS with the new certificate. */
 static void
 join_opened(struct kchan *ch, struct kmsg *m, void *arg)

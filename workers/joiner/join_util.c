@@ -196,6 +196,27 @@ still_down(struct join *jn, const char *what, const char *status,
 }
 
 /*
+ * Rows of (status, sub_name): done when every one replicates; one down
+ * too long fails the stage (still_down); else poll again.
+ */
+void
+subs_replicating(struct join *jn, PGresult *res, const char *what)
+{
+	int	 i;
+
+	for (i = 0; i < PQntuples(res); i++) {
+		if (still_down(jn, what, pq_get(res, i, "status"),
+		    pq_get(res, i, "sub_name"), -1))
+			return;
+		if (strcmp(pq_get(res, i, "status"), "replicating") != 0) {
+			poll_again(jn);
+			return;
+		}
+	}
+	join_done(jn);
+}
+
+/*
  * A local subscription is down: its apply worker died.  In the overlap
  * of a join the same row can come through two subscriptions at the same
  * moment; one of them then fails on the unique index and pglogical would

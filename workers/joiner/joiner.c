@@ -213,31 +213,17 @@ joiner_fini(struct worker *w)
 	free(j);
 }
 
+/* The answers to the joiner's calls of the hsm (op.c). */
+#define JOINER_ANSWER_ROW(q, ql, a, al, fn) \
+	{ IMSG_##a, al, FROM(PROC_PARENT), joiner_hsm_answer },
 static const struct kmsg_handler joiner_handlers[] = {
 	REQ_JOINER(OP_WORKER_ROW)
 	{ IMSG_CONF_VERBOSE, sizeof(int32_t), FROM(PROC_PARENT),
 	    worker_conf_verbose },
-	{ IMSG_HSM_CLUSTER_CREATED, sizeof(struct hsm_created),
-	    FROM(PROC_PARENT), joiner_hsm_created },
+	HSM_CALLS(JOINER_ANSWER_ROW)
 	{ IMSG_HSM_ERROR, KMSG_VARLEN, FROM(PROC_PARENT), joiner_hsm_error },
 	{ IMSG_TLS_INSTALLED, sizeof(struct tls_result), FROM(PROC_PARENT),
-	    joiner_tls_installed },
-	{ IMSG_HSM_CSR_MADE, sizeof(struct hsm_csr_made), FROM(PROC_PARENT),
-	    joiner_csr_made },
-	{ IMSG_HSM_NODE_SIGNED, sizeof(struct hsm_node_signed),
-	    FROM(PROC_PARENT), joiner_node_signed },
-	{ IMSG_HSM_JOIN_OPENED, sizeof(struct hsm_join_opened),
-	    FROM(PROC_PARENT), joiner_join_opened },
-	{ IMSG_HSM_ROT_KEYS, sizeof(struct hsm_rot_keys), FROM(PROC_PARENT),
-	    joiner_rot_keys },
-	{ IMSG_HSM_REWRAPPED, sizeof(struct hsm_rewrap), FROM(PROC_PARENT),
-	    joiner_rewrapped },
-	{ IMSG_HSM_ROT_DELETED, sizeof(struct rotkeys_req), FROM(PROC_PARENT),
-	    joiner_rot_deleted },
-	{ IMSG_HSM_KEY_MADE, sizeof(struct hsm_key_made), FROM(PROC_PARENT),
-	    joiner_key_made },
-	{ IMSG_HSM_KEY_DONE, sizeof(struct key_crypt), FROM(PROC_PARENT),
-	    joiner_key_done },
+	    joiner_hsm_answer },
 };
 
 const struct worker_def joiner_worker = {

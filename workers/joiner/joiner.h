@@ -71,6 +71,7 @@ struct joiner {
 
 /* joiner.c */
 int	joiner_hsm_error(struct kchan *, struct kmsg *, void *);
+int	joiner_hsm_answer(struct kchan *, struct kmsg *, void *);
 
 /* op.c */
 void	op_error(struct joiner *, int, const char *, ...)
@@ -96,9 +97,7 @@ struct pq *joiner_conn(struct joiner *, const char *,
 
 /* join.c */
 int	joiner_cluster_csr(struct kchan *, struct kmsg *, void *);
-int	joiner_csr_made(struct kchan *, struct kmsg *, void *);
 int	joiner_nodes_create(struct kchan *, struct kmsg *, void *);
-int	joiner_node_signed(struct kchan *, struct kmsg *, void *);
 
 /* join_run.c */
 int	joiner_cluster_join(struct kchan *, struct kmsg *, void *);
@@ -106,7 +105,6 @@ void	join_abandon(struct joiner *);
 void	join_interrupted(struct joiner *);
 
 /* join_preflight.c */
-int	joiner_join_opened(struct kchan *, struct kmsg *, void *);
 
 /* join_kill.c */
 void	subs_drop_free(struct joiner *);
@@ -116,14 +114,10 @@ uint32_t joiner_tls_install(struct joiner *, const char *, const char *,
 	    const char *, const char *, const char *,
 	    const struct kchan_exchange *, void *);
 int	joiner_cluster_new(struct kchan *, struct kmsg *, void *);
-int	joiner_hsm_created(struct kchan *, struct kmsg *, void *);
-int	joiner_tls_installed(struct kchan *, struct kmsg *, void *);
 void	joiner_tls_reinstall(struct joiner *);
 
 /* keys.c */
 int	joiner_keys(struct kchan *, struct kmsg *, void *);
-int	joiner_key_made(struct kchan *, struct kmsg *, void *);
-int	joiner_key_done(struct kchan *, struct kmsg *, void *);
 void	keys_free(struct joiner *);
 
 /* remove.c */
@@ -135,9 +129,6 @@ void	reconcile_free(struct joiner *);
 
 /* rotkeys.c */
 int	joiner_rotkeys(struct kchan *, struct kmsg *, void *);
-int	joiner_rot_keys(struct kchan *, struct kmsg *, void *);
-int	joiner_rewrapped(struct kchan *, struct kmsg *, void *);
-int	joiner_rot_deleted(struct kchan *, struct kmsg *, void *);
 
 /* version.c */
 int	joiner_version_info(struct kchan *, struct kmsg *, void *);

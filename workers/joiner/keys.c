@@ -247,18 +247,6 @@ inserted(struct pq *db, PGresult *res, void *arg)
 	kr_info_done(kr);
 }
 
-/* The table's check of a version's material, before its call. */
-int
-joiner_key_made(struct kchan *ch, struct kmsg *m, void *arg)
-{
-	const struct hsm_key_made	*km = (const void *)m->data;
-
-	if (!TERMINATED(km->key_id) || !TERMINATED(km->sealed) ||
-	    !TERMINATED(km->kcv))
-		return -1;
-	return kchan_reply(ch, m, arg);
-}
-
 /* The hsm made a version's material: store it. */
 static void
 key_made(struct kchan *ch, struct kmsg *m, void *arg)
@@ -285,17 +273,6 @@ key_made(struct kchan *ch, struct kmsg *m, void *arg)
 	p[4] = km->kcv;
 	p[5] = km->sealed;
 	pq_query(kr->j->kdb, SQL_INSERT, 6, p, inserted, kr);
-}
-
-/* The table's check of an encryption or decryption, before its call. */
-int
-joiner_key_done(struct kchan *ch, struct kmsg *m, void *arg)
-{
-	const struct key_crypt	*kc = (const void *)m->data;
-
-	if (!TERMINATED(kc->data))
-		return -1;
-	return kchan_reply(ch, m, arg);
 }
 
 /* The hsm encrypted or decrypted: the answer. */

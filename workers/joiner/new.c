@@ -181,20 +181,6 @@ new_record(struct joiner *j)
 	pq_query(j->db, "COMMIT", 0, NULL, new_committed, j);
 }
 
-/* The table's check of the hsm's answer to step 2, before its call. */
-int
-joiner_hsm_created(struct kchan *ch, struct kmsg *m, void *arg)
-{
-	const struct hsm_created *hc = (const void *)m->data;
-
-	if (!TERMINATED(hc->ca_cert) ||
-	    !TERMINATED(hc->node_cert) ||
-	    !TERMINATED(hc->ca_key_sealed) || !TERMINATED(hc->node_key_sealed) ||
-	    !TERMINATED(hc->kek_wrapped))
-		return -1;
-	return kchan_reply(ch, m, arg);
-}
-
 /* Step 2's answer: record the cluster. */
 static void
 new_created(struct kchan *ch, struct kmsg *m, void *arg)
@@ -205,17 +191,6 @@ new_created(struct kchan *ch, struct kmsg *m, void *arg)
 	j->op->call = 0;
 	memcpy(&j->op->made, m->data, sizeof(j->op->made));
 	new_record(j);
-}
-
-/* The table's check of an outcome of TLS_INSTALL, before its call. */
-int
-joiner_tls_installed(struct kchan *ch, struct kmsg *m, void *arg)
-{
-	const struct tls_result	*tr = (const void *)m->data;
-
-	if (!TERMINATED(tr->err))
-		return -1;
-	return kchan_reply(ch, m, arg);
 }
 
 /* Step 4's answer: the reply, or why TLS is not served yet. */

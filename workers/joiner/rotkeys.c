@@ -41,22 +41,6 @@ rot_list(struct joiner *j)
 	op_call(j, IMSG_HSM_ROT_LIST, NULL, 0, &list_ex);
 }
 
-/* The table's check of the hsm's list, before its call. */
-int
-joiner_rot_keys(struct kchan *ch, struct kmsg *m, void *arg)
-{
-	const struct hsm_rot_keys	*rk = (const void *)m->data;
-	int				 i;
-
-	if (rk->n < 0 || rk->n > KMD_ROTKEYS_MAX)
-		return -1;
-	for (i = 0; i < rk->n; i++)
-		if (!TERMINATED(rk->keys[i].id) ||
-		    !TERMINATED(rk->keys[i].kind))
-			return -1;
-	return kchan_reply(ch, m, arg);
-}
-
 /* The hsm's list: this node's answer, each key marked in use or not. */
 static void
 rot_listed(struct kchan *ch, struct kmsg *m, void *arg)
@@ -89,18 +73,6 @@ rotated(struct pq *db, PGresult *res, void *arg)
 	log_info("rot-keys rotate: the KEK is now under '%s'",
 	    (char *)j->op->reply);
 	rot_list(j);
-}
-
-/* The table's check of the rewrapped KEK, before its call. */
-int
-joiner_rewrapped(struct kchan *ch, struct kmsg *m, void *arg)
-{
-	const struct hsm_rewrap	*rw = (const void *)m->data;
-
-	if (!TERMINATED(rw->node_id) || !TERMINATED(rw->to) ||
-	    !TERMINATED(rw->kek_wrapped))
-		return -1;
-	return kchan_reply(ch, m, arg);
 }
 
 /* The KEK under the new key: record it. */
@@ -152,17 +124,6 @@ rot_delete(struct joiner *j)
 		kmd_strlcpy(rq.id, id, sizeof(rq.id));
 		op_call(j, IMSG_HSM_ROT_DELETE, &rq, sizeof(rq), &delete_ex);
 	}
-}
-
-/* The table's check of a deleted key, before its call. */
-int
-joiner_rot_deleted(struct kchan *ch, struct kmsg *m, void *arg)
-{
-	const struct rotkeys_req	*rq = (const void *)m->data;
-
-	if (!TERMINATED(rq->id))
-		return -1;
-	return kchan_reply(ch, m, arg);
 }
 
 /* The key is gone: the answer is the list without it. */
