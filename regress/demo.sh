@@ -49,6 +49,7 @@ say "waiting for node 3 to be ready"
 until $C ctl 3 cluster info 2>/dev/null | grep -q '"code": "r"'; do sleep 0.5; done
 run $C ctl 3 cluster nodes list
 run $C ctl 1 status
+run $C ctl 1 version
 # The HTTPS API: node 1's password, now the cluster's, works on node 2.
 run ip netns exec kmd-cluster "$KMCTL" --url https://127.0.0.2:8443 \
     --user admin --password demo-password-1 \
