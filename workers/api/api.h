@@ -3,6 +3,7 @@
 
 #include <sys/queue.h>
 
+#include <event2/http.h>
 #include <openssl/ssl.h>
 #include <time.h>
 #include <yajl_gen.h>
@@ -61,6 +62,7 @@ struct api {
 /* respond.c */
 struct evhttp_request;
 void	peer_of(struct evhttp_request *, char *, size_t);
+const char *method_name(enum evhttp_cmd_type);
 void	respond(struct evhttp_request *, int, yajl_gen,
 	    const struct timespec *, const char *);
 void	respond_error(struct evhttp_request *, int, const char *,

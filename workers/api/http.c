@@ -465,23 +465,6 @@ reader_of(uint16_t type)
 	return NULL;
 }
 
-/* The catalogue's name of a request's method ("" : none it serves). */
-static const char *
-method_of(struct evhttp_request *req)
-{
-	switch (evhttp_request_get_command(req)) {
-	case EVHTTP_REQ_GET:
-		return "GET";
-	case EVHTTP_REQ_POST:
-		return "POST";
-	case EVHTTP_REQ_DELETE:
-		return "DELETE";
-	default:
-		return "";
-	}
-}
-
-
 static void
 http_dispatch(struct evhttp_request *req, void *arg)
 {
@@ -494,7 +477,8 @@ http_dispatch(struct evhttp_request *req, void *arg)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
 	if (path != NULL && strncmp(path, API "/", strlen(API "/")) == 0)
-		op = op_route(path + strlen(API "/"), method_of(req), allowed,
+		op = op_route(path + strlen(API "/"), method_name(
+		    evhttp_request_get_command(req)), allowed,
 		    sizeof(allowed));
 	if (op == NULL && allowed[0] == '\0') {
 		respond_error(req, 404, "no such resource", &t0, "");

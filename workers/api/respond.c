@@ -52,7 +52,8 @@ peer_of(struct evhttp_request *req, char *buf, size_t len)
 	snprintf(buf, len, "%s", addr);
 }
 
-static const char *
+/* A method by name, as the log and the catalogue spell it. */
+const char *
 method_name(enum evhttp_cmd_type cmd)
 {
 	switch (cmd) {
