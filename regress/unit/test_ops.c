@@ -96,6 +96,45 @@ START_TEST(t_membership)
 }
 END_TEST
 
+#define FROM_OF(w, n, len, from, fn)	type == IMSG_CTL_##n ? (from) :
+#define FROM_OF_LOCAL(n, len, from, fn)	type == IMSG_CTL_##n ? (from) :
+
+/* Who may send a client request, as the parent's tables are made. */
+static uint32_t
+senders(uint16_t type)
+{
+	return REQUESTS(FROM_OF) LOCAL(FROM_OF_LOCAL) 0;
+}
+
+/*
+ * The senders the parent's tables allow, tried as the other party: a
+ * kmctl client may not ask for a login check (the api's), the api (a
+ * compromised one) may not set a password (the socket's only), and a
+ * REST route only names a request the api may send.
+ */
+START_TEST(t_senders)
+{
+	size_t	 i;
+
+	ck_assert_uint_eq(senders(IMSG_CTL_AUTH_CHECK), FROM(PROC_API));
+	ck_assert_uint_eq(senders(IMSG_CTL_USER_SET), FROM(PROC_CTL));
+	ck_assert_uint_eq(senders(IMSG_CTL_KEYS), FROM_CA);
+	ck_assert_uint_eq(senders(IMSG_CTL_NODES_CREATE), FROM_CA);
+	for (i = 0; i < op_nrows; i++) {
+		uint32_t	 from = senders(op_rows[i].type);
+
+		/* no worker and no other process sends a client request */
+		ck_assert_msg((from & ~FROM_CA) == 0, "%s", op_rows[i].name);
+		if (op_rows[i].method != NULL)
+			ck_assert_msg(from & FROM(PROC_API), "%s %s",
+			    op_rows[i].method, op_rows[i].path);
+		else if (op_rows[i].type != IMSG_NONE)
+			ck_assert_msg(from & FROM(PROC_CTL), "%s",
+			    op_rows[i].name);
+	}
+}
+END_TEST
+
 START_TEST(t_path_fits)
 {
 	ck_assert_int_eq(op_path_fits("nodes", "nodes"), 2);
@@ -152,6 +191,7 @@ ops_suite(void)
 	tcase_add_test(tc, t_names);
 	tcase_add_test(tc, t_rows);
 	tcase_add_test(tc, t_membership);
+	tcase_add_test(tc, t_senders);
 	tcase_add_test(tc, t_path_fits);
 	tcase_add_test(tc, t_route);
 	suite_add_tcase(s, tc);
