@@ -23,6 +23,8 @@ static const struct {
 	[NS_MIXED] =		{ NS_C_MIXED,
 			    "nodes are in different states across databases" },
 	[NS_UNKNOWN] =		{ NS_C_UNKNOWN,	"unknown" },
+	[NS_PENDING] =		{ NS_C_PENDING,
+			    "pending: credentials issued, not joined yet" },
 };
 
 /* The code stored and shown for a state; "u" for one out of range. */

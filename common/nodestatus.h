@@ -21,6 +21,7 @@ enum node_status {
 	NS_REMOVED,
 	NS_MIXED,		/* the databases disagree */
 	NS_UNKNOWN,
+	NS_PENDING,		/* credentials issued, no join yet */
 	NS_COUNT
 };
 
@@ -37,6 +38,7 @@ enum node_status {
 #define NS_C_REMOVED		"v"
 #define NS_C_MIXED		"x"
 #define NS_C_UNKNOWN		"u"
+#define NS_C_PENDING		"p"
 
 /* The states of a node that is joining, as an SQL list. */
 #define NS_SQL_JOINING \

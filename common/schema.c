@@ -1,5 +1,6 @@
 #include <stdio.h>
 
+#include "nodestatus.h"
 #include "schema.h"
 
 /*
@@ -284,6 +285,131 @@ static const char v9[] =
     "  RETURN false;\n"
     "END $$;\n";
 
+/*
+ * Membership changes, one at a time cluster-wide (workers/joiner/lease.c
+ * has the protocol and its proof).  kmd_lease is node-local: at most one
+ * row, the change this member has granted its lease to.  kmd_epoch() is
+ * how many membership changes this node has seen: the replicated count
+ * in kmd_cluster, or what a released lease told it, whichever is more.
+ * A pending node (nodes create, no join yet) is a kmd_nodes row in state
+ * 'p' until `expires'; `sponsor' is the member a join registered with,
+ * where the join is decided ready or killed.
+ */
+static const char v10[] =
+    "ALTER TABLE kmd_cluster ADD COLUMN epoch bigint NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE kmd_nodes ADD COLUMN expires timestamptz,\n"
+    "  ADD COLUMN sponsor uuid, ADD COLUMN join_error text;\n"
+    "ALTER TABLE kmd_local ADD COLUMN epoch bigint NOT NULL DEFAULT 0;\n"
+    "CREATE TABLE kmd_lease (\n"
+    "  one boolean PRIMARY KEY DEFAULT true CHECK (one),\n"
+    "  token uuid NOT NULL,\n"
+    "  holder uuid NOT NULL,\n"
+    "  kind text NOT NULL,\n"
+    "  subject uuid,\n"
+    "  epoch bigint NOT NULL,\n"
+    "  expires timestamptz NOT NULL,\n"
+    "  progress text,\n"
+    "  progress_at timestamptz NOT NULL,\n"
+    "  taken timestamptz NOT NULL);\n"
+    "GRANT SELECT ON kmd_lease TO kmd_replmon;\n"
+    "CREATE FUNCTION kmd_epoch() RETURNS bigint LANGUAGE sql STABLE AS\n"
+    "  $$ SELECT greatest(coalesce((SELECT max(epoch) FROM kmd_cluster), 0),\n"
+    "    coalesce((SELECT epoch FROM kmd_local), 0)) $$;\n"
+    /* '' granted or renewed; otherwise why not, its first word the kind */
+    "CREATE FUNCTION kmd_lease_take(p_token uuid, p_holder uuid,\n"
+    "  p_kind text, p_subject uuid, p_epoch bigint, p_ttl float8,\n"
+    "  p_progress text) RETURNS text LANGUAGE plpgsql AS $$\n"
+    "DECLARE l kmd_lease; t timestamptz; e bigint;\n"
+    "BEGIN\n"
+    "  LOCK TABLE kmd_lease IN SHARE ROW EXCLUSIVE MODE;\n"
+    "  t := clock_timestamp();\n"
+    "  SELECT * INTO l FROM kmd_lease;\n"
+    "  IF FOUND AND l.token = p_token THEN\n"
+    "    IF l.expires <= t THEN\n"
+    "      RETURN format('lapsed: its lease here ended at %s', l.expires);\n"
+    "    END IF;\n"
+    "    UPDATE kmd_lease SET expires = t + p_ttl * interval '1 second',\n"
+    "      progress_at = CASE WHEN progress IS DISTINCT FROM p_progress\n"
+    "        THEN t ELSE progress_at END, progress = p_progress;\n"
+    "    RETURN '';\n"
+    "  END IF;\n"
+    "  IF FOUND AND l.expires > t THEN\n"
+    "    RETURN format('busy: %s of node %s is under way (run by node %s,'\n"
+    "      ' its lease here until %s)', l.kind, l.subject, l.holder,\n"
+    "      to_char(l.expires AT TIME ZONE 'UTC', 'HH24:MI:SS'));\n"
+    "  END IF;\n"
+    "  e := kmd_epoch();\n"
+    "  IF e <> p_epoch THEN\n"
+    "    RETURN format('epoch: this member has seen %s membership'\n"
+    "      ' change(s), the request %s', e, p_epoch);\n"
+    "  END IF;\n"
+    "  DELETE FROM kmd_lease;\n"
+    "  INSERT INTO kmd_lease VALUES (true, p_token, p_holder, p_kind,\n"
+    "    p_subject, p_epoch, t + p_ttl * interval '1 second', p_progress,\n"
+    "    t, t);\n"
+    "  RETURN '';\n"
+    "END $$;\n"
+    "CREATE FUNCTION kmd_lease_check(p_token uuid) RETURNS boolean\n"
+    "  LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n"
+    "  PERFORM FROM kmd_lease WHERE token = p_token AND\n"
+    "    expires > clock_timestamp() FOR SHARE;\n"
+    "  IF NOT FOUND THEN\n"
+    "    RAISE EXCEPTION 'this membership change no longer holds its lease'\n"
+    "      ' on this member' USING ERRCODE = 'lock_not_available';\n"
+    "  END IF;\n"
+    "  RETURN true;\n"
+    "END $$;\n"
+    "CREATE FUNCTION kmd_lease_release(p_token uuid, p_epoch bigint)\n"
+    "  RETURNS text LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n"
+    "  DELETE FROM kmd_lease WHERE token = p_token;\n"
+    "  UPDATE kmd_local SET epoch = greatest(epoch, p_epoch);\n"
+    "  RETURN '';\n"
+    "END $$;\n"
+    /* One round of a holder's calls: every voter, in order, an answer each. */
+    "CREATE FUNCTION kmd_lease_round(p_release boolean, p_ids uuid[],\n"
+    "  p_dsns text[], p_token uuid, p_holder uuid, p_kind text,\n"
+    "  p_subject uuid, p_epoch bigint, p_ttl float8, p_progress text)\n"
+    "  RETURNS TABLE (node uuid, answer text) LANGUAGE plpgsql AS $$\n"
+    "DECLARE q text; i int; a text;\n"
+    "BEGIN\n"
+    "  IF p_release THEN\n"
+    "    q := format('SELECT kmd_lease_release(%L, %s)', p_token, p_epoch);\n"
+    "  ELSE\n"
+    "    q := format('SELECT kmd_lease_take(%L, %L, %L, %L, %s, %s, %L)',\n"
+    "      p_token, p_holder, p_kind, p_subject, p_epoch, p_ttl,\n"
+    "      p_progress);\n"
+    "  END IF;\n"
+    "  FOR i IN 1 .. coalesce(array_length(p_ids, 1), 0) LOOP\n"
+    "    BEGIN\n"
+    "      SELECT t.a INTO a FROM dblink(p_dsns[i], q) AS t(a text);\n"
+    "    EXCEPTION WHEN OTHERS THEN\n"
+    "      a := 'unreachable: ' || split_part(SQLERRM, E'\\n', 1);\n"
+    "    END;\n"
+    "    node := p_ids[i];\n"
+    "    answer := coalesce(a, 'unreachable: no answer');\n"
+    "    RETURN NEXT;\n"
+    "  END LOOP;\n"
+    "END $$;\n"
+    /*
+     * On a sponsor: the joins it sponsors whose lease here has lapsed
+     * (their node died or was cut off) are killed, here and only here,
+     * as their ready is decided (PEER_READY): under the lease's lock.
+     */
+    "CREATE FUNCTION kmd_join_reap() RETURNS SETOF uuid\n"
+    "  LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n"
+    "  LOCK TABLE kmd_lease IN SHARE ROW EXCLUSIVE MODE;\n"
+    "  RETURN QUERY UPDATE kmd_nodes n SET state = '" NS_C_KILLED "',\n"
+    "    join_error =\n"
+    "    'the join stopped renewing its lease: its node died, stopped or'\n"
+    "    ' was cut off' FROM kmd_local l WHERE n.sponsor = l.node_id AND\n"
+    "    n.state IN " NS_SQL_JOINING " AND NOT EXISTS\n"
+    "    (SELECT FROM kmd_lease s WHERE s.kind = 'join' AND s.subject =\n"
+    "    n.node_id AND s.expires > clock_timestamp()) RETURNING n.node_id;\n"
+    "END $$;\n";
+
 const struct migration schema_migrations[] = {
 	{ 1, v1 },
 	{ 2, v2 },
@@ -294,6 +420,7 @@ const struct migration schema_migrations[] = {
 	{ 7, v7 },
 	{ 8, v8 },
 	{ 9, v9 },
+	{ 10, v10 },
 };
 const size_t schema_nmigrations =
     sizeof(schema_migrations) / sizeof(schema_migrations[0]);
