@@ -211,6 +211,11 @@ enum op_class {
 #define PEER_CALLS(X) \
 	X(PEER_READ_MEMBER, "joining node", "member", \
 	    "the member's checks") \
+	X(PEER_VOTERS, "joining node", "member", \
+	    "reading the member's voters for the membership lease") \
+	X(PEER_LEASE, "any node", "every member", \
+	    "kmd_lease_round(): the membership lease taken, renewed, given" \
+	    " back") \
 	X(PEER_REGISTER, "joining node", "member", \
 	    "registering with the member") \
 	X(PEER_STAGE, "joining node", "member", \

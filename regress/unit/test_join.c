@@ -11,6 +11,7 @@
 #include <check.h>
 
 #include "join.h"
+#include "lease.h"
 #include "nodestatus.h"
 
 /* Stubs for the functions the table names; each records its call. */
@@ -39,6 +40,7 @@ STUB(local_poll)
 STUB(ready_enter)
 STUB(joined_enter)
 STUB(killed_enter)
+STUB(lease_enter)
 
 /* The specification, written apart from the table it checks. */
 static const struct {
@@ -50,8 +52,10 @@ static const struct {
 } spec[] = {
 	{ JOIN_OPEN, JOIN_PREFLIGHT, JOIN_REFUSED, JOIN_REFUSED, NS_NONE,
 	    0, 0, 0, "open_enter", NULL },
-	{ JOIN_PREFLIGHT, JOIN_WIPE, JOIN_REFUSED, JOIN_REFUSED, NS_NONE,
+	{ JOIN_PREFLIGHT, JOIN_LEASE, JOIN_REFUSED, JOIN_REFUSED, NS_NONE,
 	    0, 0, 0, "preflight_enter", NULL },
+	{ JOIN_LEASE, JOIN_WIPE, JOIN_REFUSED, JOIN_REFUSED, NS_NONE,
+	    0, 0, 0, "lease_enter", NULL },
 	{ JOIN_WIPE, JOIN_CREATE, JOIN_KILLED, JOIN_KILLED, NS_CREATING,
 	    0, 300, 0, "wipe_enter", "wipe_poll" },
 	{ JOIN_CREATE, JOIN_BOOTSTRAP, JOIN_KILLED, JOIN_KILLED, NS_CREATING,
@@ -148,7 +152,7 @@ rank(enum node_status s)
 START_TEST(t_path)
 {
 	static const enum join_stage	 path[] = { JOIN_OPEN,
-	    JOIN_PREFLIGHT, JOIN_WIPE, JOIN_CREATE, JOIN_BOOTSTRAP, JOIN_SYNC,
+	    JOIN_PREFLIGHT, JOIN_LEASE, JOIN_WIPE, JOIN_CREATE, JOIN_BOOTSTRAP, JOIN_SYNC,
 	    JOIN_DIRECT, JOIN_MARKERS, JOIN_ORIGIN, JOIN_CU_DROP,
 	    JOIN_COMPLETE, JOIN_LOCAL, JOIN_READY, JOIN_JOINED };
 	enum join_stage			 s = JOIN_OPEN;
@@ -242,6 +246,81 @@ START_TEST(t_joining_sql)
 }
 END_TEST
 
+/* The quorum rule, case by case. */
+START_TEST(t_quorum_cases)
+{
+	static const struct {
+		int		 n, g[5];
+		enum lease_need	 need;
+		int		 want;
+	} c[] = {
+		{ 1, { 1 }, LEASE_MAJORITY, 1 },
+		{ 1, { 0 }, LEASE_MAJORITY, 0 },
+		{ 2, { 1, 0 }, LEASE_MAJORITY, 0 },
+		{ 2, { 1, 1 }, LEASE_MAJORITY, 1 },
+		{ 3, { 1, 1, 0 }, LEASE_MAJORITY, 1 },
+		{ 3, { 0, 0, 1 }, LEASE_MAJORITY, 0 },
+		{ 5, { 0, 1, 1, 1, 0 }, LEASE_MAJORITY, 1 },
+		{ 5, { 1, 1, 0, 0, 0 }, LEASE_MAJORITY, 0 },
+		{ 3, { 1, 1, 0 }, LEASE_ALL, 0 },
+		{ 3, { 1, 1, 1 }, LEASE_ALL, 1 },
+		{ 2, { 1, 0 }, LEASE_MAJORITY_OR_TIE, 1 },
+		{ 2, { 0, 1 }, LEASE_MAJORITY_OR_TIE, 0 },
+		{ 4, { 1, 1, 0, 0 }, LEASE_MAJORITY_OR_TIE, 0 },
+		{ 3, { 1, 0, 0 }, LEASE_MAJORITY_OR_TIE, 0 },
+		{ 0, { 0 }, LEASE_MAJORITY, 0 },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		ck_assert_msg(lease_quorum(c[i].n, c[i].g, c[i].need) ==
+		    c[i].want, "case %zu", i);
+}
+END_TEST
+
+static int
+quorum_of(int n, unsigned set, enum lease_need need)
+{
+	int	 g[KMD_NODES_MAX + 1], i;
+
+	for (i = 0; i < n; i++)
+		g[i] = (set >> i) & 1;
+	return lease_quorum(n, g, need);
+}
+
+/*
+ * Two changes never both hold: no two disjoint sets of voters are both
+ * quorums, for one view (every need) and for two views one node apart
+ * (n voters, and the same n plus one more at the end: a join or a
+ * removal between them), up to 9 voters.
+ */
+START_TEST(t_quorum_overlap)
+{
+	enum lease_need	 need;
+	unsigned	 a, b;
+	int		 n;
+
+	for (n = 1; n <= 9; n++)
+		for (a = 0; a < (1u << (n + 1)); a++)
+			for (b = 0; b < (1u << (n + 1)); b++) {
+				if (a & b)
+					continue;
+				for (need = LEASE_MAJORITY; need <=
+				    LEASE_MAJORITY_OR_TIE; need++)
+					if (a < (1u << n) && b < (1u << n))
+						ck_assert_msg(!(quorum_of(n, a,
+						    need) && quorum_of(n, b,
+						    need)), "n %d %x %x", n, a,
+						    b);
+				if (a < (1u << n))
+					ck_assert_msg(!(quorum_of(n, a,
+					    LEASE_MAJORITY) && quorum_of(n + 1,
+					    b, LEASE_MAJORITY)),
+					    "views %d/%d %x %x", n, n + 1, a, b);
+			}
+}
+END_TEST
+
 Suite *
 join_suite(void)
 {
@@ -256,6 +335,8 @@ join_suite(void)
 	tcase_add_test(tc, t_refused_or_killed);
 	tcase_add_test(tc, t_nodestatus);
 	tcase_add_test(tc, t_joining_sql);
+	tcase_add_test(tc, t_quorum_cases);
+	tcase_add_test(tc, t_quorum_overlap);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -23,12 +23,15 @@
 #include <string.h>
 
 #include "joiner.h"
+#include "lease.h"
 #include "log.h"
 #include "nodestatus.h"
 #include "util.h"
 
 static void	csr_made(struct kchan *, struct kmsg *, void *);
 static void	node_signed(struct kchan *, struct kmsg *, void *);
+static void	create_check(struct joiner *);
+static void	create_committed(struct pq *, PGresult *, void *);
 
 static const struct kchan_exchange csr_ex = {
 	IMSG_HSM_CSR_MADE, 0, csr_made, op_hsm_failed
@@ -189,6 +192,7 @@ joiner_nodes_create(struct kchan *ch, struct kmsg *m, void *arg)
 	struct worker		*w = arg;
 	struct joiner		*j = w->ctx;
 	const struct nodes_create *nc = (const void *)m->data;
+	char			 kind[KMD_HOST_MAX + 32];
 
 	if (!TERMINATED(nc->csr) || !TERMINATED(nc->host) ||
 	    !TERMINATED(nc->pubaddr))
@@ -196,7 +200,16 @@ joiner_nodes_create(struct kchan *ch, struct kmsg *m, void *arg)
 	if (op_start(j, ch, m->hdr.reqid, "cluster nodes create") == NULL)
 		return 0;
 	memcpy(&j->op->nc, nc, sizeof(*nc));
-	return pq_query(j->db, "SELECT l.cluster_id, l.node_id,"
+	snprintf(kind, sizeof(kind), "nodes create for %s", nc->host);
+	op_lease(j, kind, NULL, LEASE_MAJORITY, create_check);
+	return 0;
+}
+
+/* Under the lease: this member's state and the cluster's size. */
+static void
+create_check(struct joiner *j)
+{
+	pq_query(j->db, "SELECT l.cluster_id, l.node_id,"
 	    " encode(l.kek_wrapped, 'hex'), encode(c.ca_key_sealed, 'hex'),"
 	    " c.ca_cert, (SELECT count(*) FROM kmd_nodes WHERE state NOT IN"
 	    " ('m', 'v')), (SELECT count(*) FROM kmd_nodes WHERE state IN"
@@ -205,13 +218,18 @@ joiner_nodes_create(struct kchan *ch, struct kmsg *m, void *arg)
 	    " n.node_id = l.node_id", 0, NULL, create_checked, j);
 }
 
-/* The nodes create's answer: the credentials, with the CA chain kept. */
+/*
+ * The nodes create's answer: the credentials, kept until the change is
+ * committed under the lease (the epoch moves on); then the reply.
+ */
 static void
 node_signed(struct kchan *ch, struct kmsg *m, void *arg)
 {
 	struct joiner			*j = arg;
 	const struct hsm_node_signed	*ns = (const void *)m->data;
 	struct node_credentials		*nc;
+	char				 e[24];
+	const char			*p[2] = { NULL, e };
 
 	(void)ch;
 	j->op->call = 0;
@@ -220,12 +238,34 @@ node_signed(struct kchan *ch, struct kmsg *m, void *arg)
 	kmd_strlcpy(nc->cert, ns->cert, sizeof(nc->cert));
 	kmd_strlcpy(nc->cachain, j->op->reply, sizeof(nc->cachain));
 	kmd_strlcpy(nc->mkek_blob, ns->mkek_blob, sizeof(nc->mkek_blob));
+	kmd_strlcpy(j->op->node_id, ns->node_id, sizeof(j->op->node_id));
+	free(j->op->reply);
+	j->op->reply = nc;
+	if (j->op->lease == NULL) {
+		op_fail(j, "this node holds no membership lease");
+		return;
+	}
+	p[0] = lease_token(j->op->lease);
+	snprintf(e, sizeof(e), "%lld", j->op->epoch + 1);
+	pq_query(j->db, "SELECT kmd_lease_commit($1::uuid, $2::bigint)", 2, p,
+	    create_committed, j);
+}
+
+static void
+create_committed(struct pq *db, PGresult *res, void *arg)
+{
+	struct joiner	*j = arg;
+	struct jop	*op = j->op;
+
+	(void)db;
+	if (op == NULL || op_result(j, res) == -1)
+		return;
+	op->epoch++;
 	log_info("signed the certificate of joining node %s (%s)",
-	    ns->node_id, j->op->nc.host);
-	kchan_send(j->w->parent, IMSG_NODE_CREDENTIALS, j->op->reqid, -1, nc,
-	    sizeof(*nc));
-	kchan_send(j->w->parent, IMSG_CTL_END, j->op->reqid, -1, NULL, 0);
-	explicit_bzero(nc, sizeof(*nc));
-	free(nc);
+	    op->node_id, op->nc.host);
+	kchan_send(j->w->parent, IMSG_NODE_CREDENTIALS, op->reqid, -1,
+	    op->reply, sizeof(struct node_credentials));
+	kchan_send(j->w->parent, IMSG_CTL_END, op->reqid, -1, NULL, 0);
+	explicit_bzero(op->reply, sizeof(struct node_credentials));
 	op_end(j);
 }

@@ -47,20 +47,12 @@
 	"SELECT count(*) AS workers FROM pg_stat_activity a," \
 	" pglogical.subscription s WHERE s.sub_name LIKE $1 AND" \
 	" a.backend_type LIKE 'pglogical %:' || s.sub_id"
-/*
- * A dead peer is noticed from both ends: keepalives and a TCP user
- * timeout here, wal_sender_timeout and the server's keepalives there.
- */
-#define PEER_DSN \
-	"host=%s port=5432 dbname=kmd user=kmd_repl sslmode=verify-full" \
-	" connect_timeout=3 keepalives=1 keepalives_idle=2" \
-	" keepalives_interval=1 keepalives_count=2 tcp_user_timeout=5000"
-#define PEER_DSN_MAX	(KMD_HOST_MAX + 256)
 
 /* The stages, in the order a join goes through them; then the ends. */
 enum join_stage {
 	JOIN_OPEN,		/* the csr's keys, opened by the hsm; TLS */
 	JOIN_PREFLIGHT,		/* the member's checks, nothing changed */
+	JOIN_LEASE,		/* the membership lease, from every member */
 	JOIN_WIPE,		/* 1/5: what was here goes */
 	JOIN_CREATE,		/* 1/5: kmd_local written, N on S */
 	JOIN_BOOTSTRAP,		/* 2/5: pglogical node, catch-up sub */
@@ -147,11 +139,15 @@ struct join {
 	int			 indexed;	/* 1 built, -1 failed */
 	char			 index_err[KMD_ERR_MAX];
 	struct event		*timer;
+	struct lease		*lease;		/* held from JOIN_LEASE on */
+	long long		 epoch;		/* the one it leaves */
+	char			 lost[KMD_ERR_MAX];	/* the lease, why */
 };
 
 /* The stages' functions, named in the table. */
 void	open_enter(struct join *);
 void	preflight_enter(struct join *);
+void	lease_enter(struct join *);
 void	checked_enter(struct join *);
 void	refused_enter(struct join *);
 void	wipe_enter(struct join *);
@@ -199,19 +195,6 @@ void	send_check(struct join *, const char *, int, const char *, ...)
 	    __attribute__((format(printf, 4, 5)));
 void	short_id(const char *, char *, size_t, size_t);
 void	sub_name(const char *, const char *, char *, size_t);
-void	peer_dsn(const char *, char *, size_t);
-int	valid_host(const char *);
 void	join_names(struct join *);
-
-/*
- * SQL built from one clause per member: up to 19 of them, each with a
- * DSN, so it grows as needed.
- */
-struct sbuf {
-	char	*s;
-	size_t	 len, cap;
-};
-void	sbuf_add(struct sbuf *, const char *, ...)
-	    __attribute__((format(printf, 2, 3)));
 
 #endif

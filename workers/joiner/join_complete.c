@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "join.h"
+#include "lease.h"
 #include "log.h"
 #include "util.h"
 
@@ -108,22 +109,30 @@ static void	ready_done(struct join *, PGresult *);
 void
 ready_enter(struct join *jn)
 {
-	const char	*p[2] = { jn->dsn, jn->node_id };
+	char		 e[24];
+	const char	*p[4] = { jn->dsn, lease_token(jn->lease), jn->node_id,
+			    e };
 
-	jq(jn, peer_call_what(PEER_READY), "SELECT dblink_exec($1, format("
-	    "'UPDATE kmd_nodes SET state = ''" NS_C_READY "'', joined_at ="
-	    " now() WHERE node_id = %L; DELETE FROM kmd_join_markers WHERE"
-	    " join_id = %L', $2::text, $2::text))", 2, p, ready_local);
+	snprintf(e, sizeof(e), "%lld", jn->epoch + 1);
+	jq(jn, peer_call_what(PEER_READY), "SELECT x FROM dblink($1, format("
+	    "'SELECT kmd_join_ready(%L, %L, %s)', $2::text, $3::text,"
+	    " $4::bigint)) AS t(x text)", 4, p, ready_local);
 }
 
+/* Ready on the sponsor: the membership moved on, here too. */
 static void
 ready_local(struct join *jn, PGresult *res)
 {
+	char		 e[24];
+	const char	*p[1] = { e };
+
 	(void)res;
-	jq(jn, "marking the node ready here", "UPDATE kmd_local SET"
-	    " join_state = NULL, join_error = NULL, join_member = NULL,"
-	    " join_progress = NULL;"
-	    " DELETE FROM kmd_join_pending", 0, NULL, ready_done);
+	jn->epoch++;
+	snprintf(e, sizeof(e), "%lld", jn->epoch);
+	jq(jn, "marking the node ready here", "WITH d AS (DELETE FROM"
+	    " kmd_join_pending) UPDATE kmd_local SET join_state = NULL,"
+	    " join_error = NULL, join_member = NULL, join_progress = NULL,"
+	    " epoch = greatest(epoch, $1::bigint)", 1, p, ready_done);
 }
 
 static void

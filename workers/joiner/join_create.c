@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "join.h"
+#include "lease.h"
 #include "log.h"
 #include "util.h"
 
@@ -99,20 +100,16 @@ create_enter(struct join *jn)
 static void
 created_local(struct join *jn, PGresult *res)
 {
-	char		 port[8];
-	const char	*p[8] = { jn->dsn, jn->node_id, jn->req.host, port,
-			    jn->req.pubaddr, KMD_VERSION, jn->req.cert,
-			    jn->j->w->conf.hsm ? "hsm" : "software" };
+	const char	*p[9] = { jn->dsn, lease_token(jn->lease), jn->node_id,
+			    jn->req.host, jn->req.pubaddr, KMD_VERSION,
+			    jn->req.cert, jn->j->w->conf.hsm ? "hsm" :
+			    "software" };
 
 	(void)res;
-	snprintf(port, sizeof(port), "%d", 5432);
-	jq(jn, peer_call_what(PEER_REGISTER), "SELECT dblink_exec($1, format("
-	    "'INSERT INTO kmd_nodes (node_id, host, port, public_address,"
-	    " state, version, cert, rot) VALUES (%L, %L, %L, %L, ''"
-	    NS_C_CREATING "'', %L, %L, %L) ON CONFLICT (node_id) DO UPDATE"
-	    " SET state = ''" NS_C_CREATING "''', $2::text, $3::text,"
-	    " $4::text, $5::text, $6::text, $7::text, $8::text))", 8, p,
-	    created_remote);
+	jq(jn, peer_call_what(PEER_REGISTER), "SELECT x FROM dblink($1,"
+	    " format('SELECT kmd_join_register(%L, %L, %L, %L, %L, %L, %L)',"
+	    " $2::text, $3::text, $4::text, $5::text, $6::text, $7::text,"
+	    " $8::text)) AS t(x text)", 8, p, created_remote);
 }
 
 static void

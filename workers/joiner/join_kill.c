@@ -41,9 +41,11 @@ killed_enter(struct join *jn)
 	/* PEER_KILL: the member's row, each member's subscription here. */
 	p[0] = jn->dsn;
 	p[1] = jn->node_id;
+	p[2] = jn->why;
 	pq_query(jn->j->jdb, "SELECT dblink_exec($1, format('UPDATE kmd_nodes"
-	    " SET state = ''" NS_C_KILLED "'' WHERE node_id = %L',"
-	    " $2::text))", 2, p, jq_ignore, NULL);
+	    " SET state = ''" NS_C_KILLED "'', join_error = %L WHERE node_id ="
+	    " %L AND state IN " NS_SQL_JOINING_Q "', $3::text, $2::text))", 3,
+	    p, jq_ignore, NULL);
 	for (i = 0; i < jn->nmembers; i++) {
 		sub_name(jn->node_id, jn->members[i].id, sub, sizeof(sub));
 		peer_dsn(jn->members[i].host, dsn, sizeof(dsn));

@@ -52,6 +52,7 @@
 #include <string.h>
 
 #include "join.h"
+#include "lease.h"
 #include "log.h"
 #include "util.h"
 
@@ -128,12 +129,12 @@ stage_enter(struct join *jn, enum join_stage s)
 static void
 stage_local_set(struct join *jn, PGresult *res)
 {
-	const char	*p[3] = { jn->dsn, jn->node_id,
+	const char	*p[4] = { jn->dsn, lease_token(jn->lease), jn->node_id,
 			    pq_get(res, 0, "join_state") };
 
-	jq(jn, peer_call_what(PEER_STAGE), "SELECT dblink_exec($1,"
-	    " format('UPDATE kmd_nodes SET state = %L WHERE node_id = %L',"
-	    " $3::text, $2::text))", 3, p, stage_remote_set);
+	jq(jn, peer_call_what(PEER_STAGE), "SELECT x FROM dblink($1,"
+	    " format('SELECT kmd_join_stage(%L, %L, %L)', $2::text, $3::text,"
+	    " $4::text)) AS t(x text)", 4, p, stage_remote_set);
 }
 
 static void

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "join.h"
+#include "lease.h"
 #include "log.h"
 #include "util.h"
 
@@ -72,6 +73,7 @@ join_free(struct join *jn)
 	}
 	explicit_bzero(&jn->opened, sizeof(jn->opened));
 	pq_free(jn->idb);
+	lease_end(jn->lease, jn->epoch);
 	if (jn->j->join == jn)
 		jn->j->join = NULL;
 	free(jn);
@@ -112,7 +114,9 @@ jq_done(struct pq *db, PGresult *res, void *arg)
 	struct join	*jn = q->jn;
 
 	(void)db;
-	if (!pq_ok(res))
+	if (jn->lost[0] != '\0' && jn->at->failed == JOIN_KILLED)
+		join_fail(jn, "%s", jn->lost);
+	else if (!pq_ok(res))
 		join_fail(jn, "%s: %s", q->what, res != NULL ?
 		    PQresultErrorMessage(res) : pq_error(jn->j->jdb));
 	else if (q->next != NULL)
@@ -296,24 +300,6 @@ sub_name(const char *provider, const char *subscriber, char *out,
 	snprintf(out, len, "kmd_%s_%s", a, b);
 }
 
-void
-peer_dsn(const char *host, char *out, size_t len)
-{
-	snprintf(out, len, PEER_DSN, host);
-}
-
-int
-valid_host(const char *s)
-{
-	if (*s == '\0')
-		return 0;
-	for (; *s != '\0'; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || strchr(".-:_", *s) != NULL))
-			return 0;
-	return 1;
-}
-
 /* The catch-up subscription's name, once the node id is known. */
 void
 join_names(struct join *jn)
@@ -322,26 +308,4 @@ join_names(struct join *jn)
 
 	short_id(jn->node_id, a, sizeof(a), 12);
 	snprintf(jn->cu_sub, sizeof(jn->cu_sub), "kmd_cu_%s", a);
-}
-
-void
-sbuf_add(struct sbuf *b, const char *fmt, ...)
-{
-	va_list	 ap;
-	int	 n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->s != NULL ? b->s + b->len : NULL, b->s !=
-		    NULL ? b->cap - b->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			fatalx("%s: vsnprintf", __func__);
-		if (b->s != NULL && b->len + (size_t)n < b->cap)
-			break;
-		b->cap = (b->len + (size_t)n + 1) * 2;
-		if ((b->s = realloc(b->s, b->cap)) == NULL)
-			fatal("%s", __func__);
-	}
-	b->len += (size_t)n;
 }

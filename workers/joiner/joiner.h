@@ -30,6 +30,8 @@ struct join;
 struct subs_drop;
 struct reconciler;
 struct kreq;
+struct lease;
+struct joiner;
 
 struct jop {
 	uint32_t		 reqid;		/* the client's request */
@@ -46,6 +48,13 @@ struct jop {
 	int			 force;		/* nodes delete --force */
 	int			 count;		/* nodes left; polls */
 	char			 me[KMD_NODEID_MAX];	/* this node's id */
+	struct lease		*lease;		/* a membership change's */
+	long long		 epoch;		/* the epoch it leaves */
+	void			(*release)(struct jop *);	/* at op_end */
+	void			(*leased)(struct joiner *);	/* go on */
+	char			 lease_kind[KMD_HOST_MAX + 32];
+	char			 lease_subject[KMD_NODEID_MAX];
+	int			 lease_need;	/* enum lease_need */
 };
 
 struct joiner {
@@ -64,6 +73,16 @@ struct joiner {
 };
 
 #define KMD_NODES_MAX	20
+
+/*
+ * A dead peer is noticed from both ends: keepalives and a TCP user
+ * timeout here, wal_sender_timeout and the server's keepalives there.
+ */
+#define PEER_DSN \
+	"host=%s port=5432 dbname=kmd user=kmd_repl sslmode=verify-full" \
+	" connect_timeout=3 keepalives=1 keepalives_idle=2" \
+	" keepalives_interval=1 keepalives_count=2 tcp_user_timeout=5000"
+#define PEER_DSN_MAX	(KMD_HOST_MAX + 256)
 
 /* What to do about a node that is in a cluster already. */
 #define HOW_TO_LEAVE	"remove it first (cluster nodes delete on another" \
@@ -94,6 +113,8 @@ int	own_host(struct joiner *, struct kchan *, uint32_t, const char *,
 void	sub_restart(struct pq *, const char *, const char *, int);
 struct pq *joiner_conn(struct joiner *, const char *,
 	    void (*)(struct pq *, void *), void *);
+void	peer_dsn(const char *, char *, size_t);
+int	valid_host(const char *);
 
 /* join.c */
 int	joiner_cluster_csr(struct kchan *, struct kmsg *, void *);
@@ -136,5 +157,16 @@ int	joiner_version_info(struct kchan *, struct kmsg *, void *);
 /* users.c */
 int	joiner_user_set(struct kchan *, struct kmsg *, void *);
 int	joiner_auth_check(struct kchan *, struct kmsg *, void *);
+
+/*
+ * SQL built from one clause per member: up to 19 of them, each with a
+ * DSN, so it grows as needed.
+ */
+struct sbuf {
+	char	*s;
+	size_t	 len, cap;
+};
+void	sbuf_add(struct sbuf *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -23,6 +23,8 @@ op_end(struct joiner *j)
 	if (j->op == NULL)
 		return;
 	kchan_cancel(j->w->parent, j->op->call);
+	if (j->op->release != NULL)
+		j->op->release(j->op);
 	free(j->op->reply);
 	free(j->op);
 	j->op = NULL;
@@ -374,3 +376,43 @@ sub_restart(struct pq *db, const char *sub, const char *dsn, int clear)
 	pq_query(db, sql[2], n, p, restarted, NULL);
 }
 
+
+void
+peer_dsn(const char *host, char *out, size_t len)
+{
+	snprintf(out, len, PEER_DSN, host);
+}
+
+int
+valid_host(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || strchr(".-:_", *s) != NULL))
+			return 0;
+	return 1;
+}
+
+void
+sbuf_add(struct sbuf *b, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->s != NULL ? b->s + b->len : NULL, b->s !=
+		    NULL ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			fatalx("%s: vsnprintf", __func__);
+		if (b->s != NULL && b->len + (size_t)n < b->cap)
+			break;
+		b->cap = (b->len + (size_t)n + 1) * 2;
+		if ((b->s = realloc(b->s, b->cap)) == NULL)
+			fatal("%s", __func__);
+	}
+	b->len += (size_t)n;
+}

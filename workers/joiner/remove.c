@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "joiner.h"
+#include "lease.h"
 #include "log.h"
 #include "nodestatus.h"
 #include "status.h"
@@ -34,8 +35,10 @@
 /* The removed ones' subscriptions, or all of them on a removed node. */
 #define GONE_SUBS \
 	" FROM pglogical.subscription s, kmd_local l, kmd_nodes n" \
-	" WHERE n.state = '" NS_C_REMOVED "' AND (s.sub_name =" \
-	" kmd_sub_name(n.node_id, l.node_id) OR n.node_id = l.node_id)"
+	" WHERE ((n.state = '" NS_C_REMOVED "' AND (s.sub_name =" \
+	" kmd_sub_name(n.node_id, l.node_id) OR n.node_id = l.node_id)) OR" \
+	" (n.state = '" NS_C_KILLED "' AND n.node_id <> l.node_id AND" \
+	" s.sub_name = kmd_sub_name(n.node_id, l.node_id)))"
 /*
  * The slots removed nodes consumed; on a removed node, its own slots once
  * the nodes left have taken its writes up to its fence (each drops its
@@ -43,10 +46,17 @@
  */
 #define GONE_SLOTS \
 	" FROM pg_replication_slots sl, kmd_local l, kmd_nodes n" \
-	" WHERE n.state = '" NS_C_REMOVED "' AND (sl.slot_name =" \
+	" WHERE (n.state = '" NS_C_REMOVED "' AND (sl.slot_name =" \
 	" kmd_slot_name(l.node_id, n.node_id) OR (n.node_id = l.node_id AND" \
 	" sl.plugin = 'pglogical_output' AND (NOT n.drain OR" \
-	" sl.confirmed_flush_lsn >= l.fence_lsn OR " DRAIN_OVER ")))"
+	" sl.confirmed_flush_lsn >= l.fence_lsn OR " DRAIN_OVER ")))) OR" \
+	" (n.state = '" NS_C_KILLED "' AND n.node_id <> l.node_id AND" \
+	" sl.slot_name IN (kmd_slot_name(l.node_id, n.node_id), " CU_SLOT "))"
+/* The slot of a join's catch-up subscription on its sponsor (join_names). */
+#define CU_SLOT \
+	"'pgl_' || kmd_short(current_database()) || '_' || kmd_short('kmd_'" \
+	" || kmd_hex(l.node_id, 32)) || '_' || kmd_short('kmd_cu_' ||" \
+	" kmd_hex(n.node_id, 12))"
 /*
  * A subscription from a removed node may go: the node's stream is drained
  * (kmd_drained, PEER_DRAINED: this node confirmed the removed node's
@@ -63,13 +73,17 @@
 /*
  * One pass, idempotent, each step its own transaction (pglogical wants
  * alter_subscription_disable alone, and a failed step must not stop the
- * rest): on a removed node, fence it; stop the subscriptions from removed
+ * rest): on a sponsor, kill the joins whose lease lapsed (kmd_join_reap);
+ * on a removed node, fence it; stop the subscriptions from removed
  * nodes once drained (a worker is stopped before its subscription goes:
  * dropping one whose worker runs waits on it), drop those stopped, end
  * the WAL senders of the slots removed nodes consumed and drop the slots,
  * forget their health rows; last, the removed ids for pg_ident.conf.
+ * A killed join's node (not this one) loses the same here: the
+ * subscriptions from it, and its slots, the catch-up one included.
  */
 static const char *const reconcile_steps[] = {
+	"SELECT kmd_join_reap()",
 	"SELECT kmd_fence() FROM kmd_local l JOIN kmd_nodes n USING"
 	    " (node_id) WHERE n.state = '" NS_C_REMOVED "' AND l.fence_lsn IS"
 	    " NULL",
@@ -257,12 +271,14 @@ reconcile_free(struct joiner *j)
 	" FROM kmd_local l JOIN kmd_nodes me ON me.node_id = l.node_id" \
 	" LEFT JOIN kmd_nodes n ON n.node_id::text = $1" \
 	" LEFT JOIN kmd_node_status st ON st.node_id = n.node_id"
+/* Under the lease ($3, its token): the epoch moves on to $4. */
 #define SQL_DELETE \
 	"WITH h AS (DELETE FROM kmd_node_health WHERE reporter = $1::uuid" \
-	" OR peer = $1::uuid) UPDATE kmd_nodes SET state = '" NS_C_REMOVED \
-	"', removed_at =" \
-	" now(), drain = $2::boolean WHERE node_id = $1::uuid AND state <>" \
-	" '" NS_C_REMOVED "' RETURNING node_id"
+	" OR peer = $1::uuid), c AS (SELECT kmd_lease_commit($3::uuid," \
+	" $4::bigint) AS e) UPDATE kmd_nodes SET state = '" NS_C_REMOVED \
+	"', removed_at = now(), drain = $2::boolean WHERE node_id =" \
+	" $1::uuid AND state <> '" NS_C_REMOVED "' AND (SELECT e FROM c)" \
+	" IS NOT NULL RETURNING node_id"
 
 static void
 deleted(struct pq *db, PGresult *res, void *arg)
@@ -278,6 +294,7 @@ deleted(struct pq *db, PGresult *res, void *arg)
 		    : pq_msg(j, res));
 		return;
 	}
+	op->epoch++;
 	log_info("removed node %s from the cluster; every node drops its"
 	    " subscriptions and slots", op->node_id);
 	op_info_done(j, op->me, NS_C_READY, op->count);
@@ -289,7 +306,8 @@ delete_checked(struct pq *db, PGresult *res, void *arg)
 {
 	struct joiner	*j = arg;
 	struct jop	*op = j->op;
-	const char	*x, *state, *status, *host, *p[2];
+	const char	*x, *state, *status, *host, *p[4];
+	char		 e[24];
 
 	(void)db;
 	if (op_result(j, res) == -1)
@@ -322,9 +340,10 @@ delete_checked(struct pq *db, PGresult *res, void *arg)
 		op_fail(j, "node %s (%s) was removed already", x, host);
 		return;
 	}
-	if (ns_joining(ns_parse(state))) {
+	if (ns_joining(ns_parse(state)) && !op->force) {
 		op_fail(j, "node %s (%s) is joining; wait until its join ends"
-		    " (ready or killed), then delete it", x, host);
+		    " (ready or killed), then delete it; to remove it now, as"
+		    " when its join died, add --force", x, host);
 		return;
 	}
 	if (ns_parse(status) != NS_READY && ns_parse(state) != NS_KILLED &&
@@ -334,12 +353,28 @@ delete_checked(struct pq *db, PGresult *res, void *arg)
 		    status_desc(status));
 		return;
 	}
+	if (op->lease == NULL) {
+		op_fail(j, "this node holds no membership lease");
+		return;
+	}
 	op->count = atoi(PQgetvalue(res, 0, 6)) - 1;
 	kmd_strlcpy(op->me, PQgetvalue(res, 0, 0), sizeof(op->me));
 	p[0] = x;
 	/* a ready node's last writes are drained; one that is down, not */
 	p[1] = ns_parse(status) == NS_READY ? "true" : "false";
-	pq_query(j->db, SQL_DELETE, 2, p, deleted, j);
+	p[2] = lease_token(op->lease);
+	snprintf(e, sizeof(e), "%lld", op->epoch + 1);
+	p[3] = e;
+	pq_query(j->db, SQL_DELETE, 4, p, deleted, j);
+}
+
+/* Under the lease: the node's state, and whether this one may act. */
+static void
+delete_check(struct joiner *j)
+{
+	const char	*p[1] = { j->op->node_id };
+
+	pq_query(j->db, SQL_DELETE_CHECK, 1, p, delete_checked, j);
 }
 
 int
@@ -348,7 +383,6 @@ joiner_nodes_delete(struct kchan *ch, struct kmsg *m, void *arg)
 	struct worker			*w = arg;
 	struct joiner			*j = w->ctx;
 	const struct nodes_delete	*nd = (const void *)m->data;
-	const char			*p[1];
 
 	if (!TERMINATED(nd->id))
 		return -1;
@@ -356,8 +390,11 @@ joiner_nodes_delete(struct kchan *ch, struct kmsg *m, void *arg)
 		return 0;
 	kmd_strlcpy(j->op->node_id, nd->id, sizeof(j->op->node_id));
 	j->op->force = nd->force != 0;
-	p[0] = j->op->node_id;
-	return pq_query(j->db, SQL_DELETE_CHECK, 1, p, delete_checked, j);
+	/* An id that is no UUID is refused by the checks, named. */
+	op_lease(j, "nodes delete", strlen(nd->id) == 36 && strspn(nd->id,
+	    "0123456789abcdef-") == 36 ? nd->id : NULL, j->op->force ?
+	    LEASE_MAJORITY_OR_TIE : LEASE_MAJORITY, delete_check);
+	return 0;
 }
 
 /* ---- cluster delete ------------------------------------------------------ */

@@ -1,0 +1,454 @@
+/*
+ * The membership lease: nodes create, a join and nodes delete run one at
+ * a time across the cluster, whichever member they start on.
+ *
+ * The protocol.  A change has a holder (the node that runs it: the
+ * member asked, or the joining node for a join), a random token, and the
+ * membership epoch the holder read: how many membership changes its view
+ * has seen (kmd_epoch()).  The voters are the ready members, in one order
+ * (oldest first).  The holder asks each voter, over the mutual-TLS link
+ * (dblink through its own PostgreSQL), to grant it the lease:
+ * kmd_lease_take() on the voter keeps at most one grant, in the
+ * node-local kmd_lease, and grants only when it holds no live grant of
+ * another token (but one of the same holder, kind and subject: the same
+ * change started again after its process died, whose old token then
+ * fails every check) and its own epoch equals the request's.  The change goes
+ * on only with grants from a quorum (a majority of the voters; a join:
+ * every voter, since every member must accept the new node anyway); else
+ * it gives back what it got and is refused at once with the first reason
+ * a voter gave ("busy: join of node X is under way ...").  The holder
+ * renews every LEASE_RENEW_MS; a voter's grant lapses LEASE_TTL_S after
+ * the last renewal it saw and a lapsed grant is never renewed.  The
+ * holder counts its lease from before it sent the round, and stops
+ * (a join is killed) LEASE_MARGIN_MS before a grant could lapse on any
+ * voter that did not hear a renewal.  Every step the change takes on a
+ * member carries the token: kmd_lease_check() in the same transaction
+ * raises unless the member's live grant is this token.  A change that
+ * commits moves the epoch on (the replicated kmd_cluster.epoch, and each
+ * voter's kmd_local.epoch as the lease is given back).
+ *
+ * Why two changes never both proceed.  Each needs a live grant from a
+ * majority of its voters, and a voter holds one live grant at a time, so
+ * two changes with the same voters share a voter and cannot both hold.
+ * Their voters differ only when their views differ, and the views differ
+ * by at most the one change between them (changes are serialized), that
+ * is by one node added or taken away; a majority of n and a majority of
+ * n + 1 of which n are the same nodes still share one (a majority of n is
+ * more than n/2 of them; a majority of n + 1 holds more than (n - 1)/2
+ * of the n).  The stale holder is refused outright by every voter that
+ * has seen the newer epoch.  A holder frozen past its lease (SIGSTOP)
+ * cannot act on a voter that granted another since: its token fails
+ * kmd_lease_check() there; and it stops when it wakes, as its renewals
+ * fail.  Readiness and kill of a join are both decided on its sponsor,
+ * under kmd_lease's lock (PEER_READY checks the token; kmd_join_reap()
+ * kills only a join whose grant lapsed), so one of them happens.
+ *
+ * With no quorum (two nodes, one gone for good), nothing changes, with
+ * one exception: nodes delete --force in a cluster of two voters may go
+ * on with the grant of the oldest voter alone (LEASE_MAJORITY_OR_TIE).
+ * The younger one can never remove the older one on its own, so the two
+ * halves of a split cannot remove each other.  That rule holds within
+ * one view only (a lone oldest voter and a majority of a view one node
+ * larger need not meet), which is why it serves nothing but a forced
+ * removal when two voters are all there is.  regress/unit/test_join.c
+ * checks every rule against every pair of disjoint grant sets.
+ */
+#include <event2/event.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "join.h"
+#include "lease.h"
+#include "log.h"
+#include "util.h"
+
+struct lease_voter {
+	char	 id[KMD_NODEID_MAX];
+	char	 dsn[PEER_DSN_MAX];
+};
+
+struct lease {
+	struct joiner		*j;
+	struct pq		*db;	/* its own: a round may wait on peers */
+	char			 token[KMD_NODEID_MAX];
+	char			 holder[KMD_NODEID_MAX];
+	char			 kind[KMD_HOST_MAX + 32];
+	char			 subject[KMD_NODEID_MAX];
+	char			 progress[128];
+	long long		 epoch;
+	enum lease_need		 need;
+	struct lease_voter	 voters[KMD_NODES_MAX];
+	int			 nvoters;
+	int			 held;
+	int			 renewing;	/* a round under way */
+	int64_t			 sent;		/* ms, that round's start */
+	int64_t			 until;		/* ms, ours to use until */
+	struct event		*timer;
+	lease_cb		 taken, lost;
+	void			*arg;
+};
+
+static void	lease_tick(evutil_socket_t, short, void *);
+
+/* A round whose answers change nothing here: a release. */
+static void
+lease_ignore(struct pq *db, PGresult *res, void *arg)
+{
+	(void)db;
+	(void)res;
+	(void)arg;
+}
+
+/* A token of 122 random bits in the form of a UUID. */
+static void
+lease_token_make(char *out, size_t len)
+{
+	unsigned char	 b[16];
+
+	arc4random_buf(b, sizeof(b));
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	snprintf(out, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5],
+	    b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+struct lease *
+lease_new(struct joiner *j, const char *kind, const char *holder,
+    const char *subject, enum lease_need need, lease_cb taken,
+    lease_cb lost, void *arg)
+{
+	struct lease	*l;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		fatal("%s", __func__);
+	l->j = j;
+	lease_token_make(l->token, sizeof(l->token));
+	kmd_strlcpy(l->kind, kind, sizeof(l->kind));
+	kmd_strlcpy(l->holder, holder, sizeof(l->holder));
+	if (subject != NULL)
+		kmd_strlcpy(l->subject, subject, sizeof(l->subject));
+	l->need = need;
+	l->taken = taken;
+	l->lost = lost;
+	l->arg = arg;
+	if ((l->timer = evtimer_new(j->w->base, lease_tick, l)) == NULL)
+		fatal("%s", __func__);
+	return l;
+}
+
+/*
+ * The voters and the epoch, from SQL_VOTERS' result (read on the holder,
+ * or by a joining node on its member).  -1 with why when unusable.
+ */
+int
+lease_voters(struct lease *l, PGresult *res, char *why, size_t len)
+{
+	int	 i;
+
+	l->nvoters = 0;
+	for (i = 0; i < PQntuples(res); i++) {
+		if (l->nvoters == KMD_NODES_MAX || !valid_host(pq_get(res, i,
+		    "host"))) {
+			snprintf(why, len, "the member list is unusable (node"
+			    " %s)", pq_get(res, i, "id"));
+			return -1;
+		}
+		kmd_strlcpy(l->voters[i].id, pq_get(res, i, "id"),
+		    sizeof(l->voters[i].id));
+		peer_dsn(pq_get(res, i, "host"), l->voters[i].dsn,
+		    sizeof(l->voters[i].dsn));
+		l->epoch = strtoll(pq_get(res, i, "epoch"), NULL, 10);
+		l->nvoters++;
+	}
+	if (l->nvoters == 0) {
+		snprintf(why, len, "the cluster has no ready member");
+		return -1;
+	}
+	return 0;
+}
+
+/* "{a,b}" of the voters' ids or DSNs, for the round's arrays. */
+static char *
+lease_array(const struct lease *l, int dsns)
+{
+	struct sbuf	 sb = { NULL, 0, 0 };
+	const char	*s;
+	int		 i;
+
+	sbuf_add(&sb, "{");
+	for (i = 0; i < l->nvoters; i++) {
+		sbuf_add(&sb, "%s\"", i ? "," : "");
+		for (s = dsns ? l->voters[i].dsn : l->voters[i].id; *s; s++)
+			sbuf_add(&sb, "%s%c", *s == '"' || *s == '\\' ?
+			    "\\" : "", *s);
+		sbuf_add(&sb, "\"");
+	}
+	sbuf_add(&sb, "}");
+	return sb.s;
+}
+
+static void	lease_answers(struct pq *, PGresult *, void *);
+
+/* One round to every voter (PEER_LEASE): take or renew, or release. */
+static void
+lease_round(struct lease *l, struct pq *db, int release, long long epoch,
+    pq_cb cb, void *arg)
+{
+	char		*ids = lease_array(l, 0), *dsns = lease_array(l, 1);
+	char		 e[24], ttl[16];
+	const char	*p[10] = { release ? "t" : "f", ids, dsns, l->token,
+			    l->holder, l->kind, l->subject[0] ? l->subject :
+			    NULL, e, ttl, l->progress };
+
+	snprintf(e, sizeof(e), "%lld", epoch);
+	snprintf(ttl, sizeof(ttl), "%d", LEASE_TTL_S);
+	l->sent = mono_ms();
+	pq_query(db, "SELECT node::text AS node, answer FROM"
+	    " kmd_lease_round($1::boolean, $2::uuid[], $3::text[], $4::uuid,"
+	    " $5::uuid, $6, $7::uuid, $8::bigint, $9::float8, $10)", 10, p,
+	    cb, arg);
+	free(ids);
+	free(dsns);
+}
+
+/* Take the lease; l->taken hears the outcome (why NULL: held). */
+void
+lease_take(struct lease *l)
+{
+	if (l->db == NULL)
+		l->db = joiner_conn(l->j, "kmd-joiner-lease", NULL, NULL);
+	lease_round(l, l->db, 0, l->epoch, lease_answers, l);
+}
+
+/*
+ * The reason a round fell short: a change under way first, then a view
+ * of another epoch, then the voters out of reach.
+ */
+static void
+lease_why(PGresult *res, int granted, int n, char *why, size_t len)
+{
+	static const char *const kinds[] = { "busy: ", "lapsed: ", "epoch: " };
+	const char	*a;
+	size_t		 k;
+	int		 i;
+
+	for (k = 0; k < nitems(kinds); k++)
+		for (i = 0; i < PQntuples(res); i++) {
+			a = pq_get(res, i, "answer");
+			if (strncmp(a, kinds[k], strlen(kinds[k])) != 0)
+				continue;
+			if (k == 0)
+				snprintf(why, len, "another membership change"
+				    " holds the lease: %s; one at a time: wait"
+				    " until it ends", a + strlen(kinds[k]));
+			else if (k == 1)
+				snprintf(why, len, "the membership lease"
+				    " lapsed on node %s: %s", pq_get(res, i,
+				    "node"), a + strlen(kinds[k]));
+			else
+				snprintf(why, len, "node %s's view of the"
+				    " membership differs (%s); try again in a"
+				    " few seconds", pq_get(res, i, "node"),
+				    a + strlen(kinds[k]));
+			return;
+		}
+	for (i = 0; i < PQntuples(res); i++) {
+		a = pq_get(res, i, "answer");
+		if (*a != '\0') {
+			snprintf(why, len, "only %d of %d members granted the"
+			    " membership lease; node %s: %s", granted, n,
+			    pq_get(res, i, "node"), a);
+			return;
+		}
+	}
+	snprintf(why, len, "no quorum of members");
+}
+
+/* A round's answers: held (and renewed from now on), or why not. */
+static void
+lease_answers(struct pq *db, PGresult *res, void *arg)
+{
+	struct lease	*l = arg;
+	struct timeval	 tv = { LEASE_RENEW_MS / 1000,
+			    (LEASE_RENEW_MS % 1000) * 1000 };
+	char		 why[KMD_ERR_MAX];
+	int		 granted[KMD_NODES_MAX] = { 0 }, i, g = 0, was;
+
+	(void)db;
+	was = l->renewing;
+	l->renewing = 0;
+	if (!pq_ok(res) || PQntuples(res) != l->nvoters) {
+		snprintf(why, sizeof(why), "the membership lease: %s",
+		    res != NULL ? PQresultErrorMessage(res) : pq_error(l->db));
+		why[strcspn(why, "\n")] = '\0';
+	} else {
+		for (i = 0; i < l->nvoters; i++)
+			g += granted[i] = *pq_get(res, i, "answer") == '\0';
+		if (lease_quorum(l->nvoters, granted, l->need)) {
+			l->until = l->sent + LEASE_TTL_S * 1000 -
+			    LEASE_MARGIN_MS;
+			if (!l->held) {
+				l->held = 1;
+				evtimer_add(l->timer, &tv);
+				l->taken(l, NULL, l->arg);
+			}
+			return;
+		}
+		lease_why(res, g, l->nvoters, why, sizeof(why));
+	}
+	if (was)		/* a renewal fell short: the tick decides */
+		return;
+	/* Not taken: give back what was granted, then say why. */
+	lease_round(l, l->j->db, 1, l->epoch, lease_ignore, NULL);
+	l->taken(l, why, l->arg);
+}
+
+/* Renew; past our deadline the lease is lost (l->lost says so). */
+static void
+lease_tick(evutil_socket_t fd, short ev, void *arg)
+{
+	struct lease	*l = arg;
+	struct timeval	 tv = { 0, 250 * 1000 };
+	char		 why[KMD_ERR_MAX];
+
+	(void)fd;
+	(void)ev;
+	if (mono_ms() >= l->until) {
+		l->held = 0;
+		snprintf(why, sizeof(why), "the membership lease lapsed: the"
+		    " members could not be reached to renew it for %d s",
+		    LEASE_TTL_S - LEASE_MARGIN_MS / 1000);
+		l->lost(l, why, l->arg);
+		return;
+	}
+	if (!l->renewing && mono_ms() - l->sent >= LEASE_RENEW_MS) {
+		l->renewing = 1;
+		lease_round(l, l->db, 0, l->epoch, lease_answers, l);
+	}
+	evtimer_add(l->timer, &tv);
+}
+
+/* What the holder tells the voters it has done since (stall watch). */
+void
+lease_progress(struct lease *l, const char *what)
+{
+	kmd_strlcpy(l->progress, what, sizeof(l->progress));
+}
+
+const char *
+lease_token(const struct lease *l)
+{
+	return l->token;
+}
+
+long long
+lease_epoch(const struct lease *l)
+{
+	return l->epoch;
+}
+
+/*
+ * Give the lease back on every voter (on the joiner's main connection,
+ * so that it outlives this one), telling them the epoch now; and free.
+ */
+void
+lease_end(struct lease *l, long long epoch)
+{
+	if (l == NULL)
+		return;
+	if (l->nvoters > 0 && l->held)
+		lease_round(l, l->j->db, 1, epoch, lease_ignore, NULL);
+	event_free(l->timer);
+	pq_free(l->db);
+	free(l);
+}
+
+/* ---- a member's operation as the holder (nodes create, delete) ------- */
+
+static void
+op_lease_release(struct jop *op)
+{
+	lease_end(op->lease, op->epoch);
+	op->lease = NULL;
+}
+
+/* Held: the operation goes on; else it is refused, nothing changed. */
+static void
+op_lease_taken(struct lease *l, const char *why, void *arg)
+{
+	struct joiner	*j = arg;
+
+	if (j->op == NULL || j->op->lease != l)
+		return;
+	if (why != NULL) {
+		op_fail(j, "%s; nothing was changed", why);
+		return;
+	}
+	j->op->epoch = lease_epoch(l);
+	j->op->leased(j);
+}
+
+/* Its next step on a member fails kmd_lease_check(); the log says why. */
+static void
+op_lease_lost(struct lease *l, const char *why, void *arg)
+{
+	(void)l;
+	(void)arg;
+	log_warnx("%s", why);
+}
+
+static void
+op_voters_read(struct pq *db, PGresult *res, void *arg)
+{
+	struct joiner	*j = arg;
+	struct jop	*op = j->op;
+	char		 why[KMD_ERR_MAX];
+	int		 i, voter = 0;
+
+	(void)db;
+	if (op == NULL || op_result(j, res) == -1)
+		return;
+	for (i = 0; i < PQntuples(res); i++)
+		voter |= !pq_null(res, i, "me") && strcmp(pq_get(res, i, "id"),
+		    pq_get(res, i, "me")) == 0;
+	/* Not a ready member: the operation's own checks refuse it. */
+	if (!voter) {
+		op->leased(j);
+		return;
+	}
+	kmd_strlcpy(op->me, pq_get(res, 0, "me"), sizeof(op->me));
+	op->lease = lease_new(j, op->lease_kind, op->me,
+	    op->lease_subject[0] ? op->lease_subject : NULL,
+	    (enum lease_need)op->lease_need, op_lease_taken, op_lease_lost, j);
+	op->release = op_lease_release;
+	if (lease_voters(op->lease, res, why, sizeof(why)) == -1) {
+		op_fail(j, "%s; nothing was changed", why);
+		return;
+	}
+	lease_take(op->lease);
+}
+
+/*
+ * The operation under way becomes a membership change: it takes the
+ * lease on the ready members this node knows, then `then' runs; the
+ * lease is given back when the operation ends (op_end), with the epoch
+ * in op->epoch (moved on by the step that committed).  On a node that is
+ * no ready member `then' runs at once, and its checks refuse.
+ */
+void
+op_lease(struct joiner *j, const char *kind, const char *subject,
+    enum lease_need need, void (*then)(struct joiner *))
+{
+	struct jop	*op = j->op;
+
+	kmd_strlcpy(op->lease_kind, kind, sizeof(op->lease_kind));
+	if (subject != NULL)
+		kmd_strlcpy(op->lease_subject, subject,
+		    sizeof(op->lease_subject));
+	op->lease_need = need;
+	op->leased = then;
+	pq_query(j->db, SQL_VOTERS, 0, NULL, op_voters_read, j);
+}
