@@ -83,6 +83,7 @@ struct lease {
 	int			 nvoters;
 	int			 held;
 	int			 renewing;	/* a round under way */
+	int			 dead;		/* ended, to be freed */
 	int64_t			 sent;		/* ms, that round's start */
 	int64_t			 until;		/* ms, ours to use until */
 	struct event		*timer;
@@ -91,6 +92,18 @@ struct lease {
 };
 
 static void	lease_tick(evutil_socket_t, short, void *);
+
+static void
+lease_free(evutil_socket_t fd, short ev, void *arg)
+{
+	struct lease	*l = arg;
+
+	(void)fd;
+	(void)ev;
+	event_free(l->timer);
+	pq_free(l->db);
+	free(l);
+}
 
 /* A round whose answers change nothing here: a release. */
 static void
@@ -194,12 +207,12 @@ static void	lease_answers(struct pq *, PGresult *, void *);
 
 /* One round to every voter (PEER_LEASE): take or renew, or release. */
 static void
-lease_round(struct lease *l, struct pq *db, int release, long long epoch,
-    pq_cb cb, void *arg)
+lease_round(struct lease *l, struct pq *db, const char *mode,
+    long long epoch, pq_cb cb, void *arg)
 {
 	char		*ids = lease_array(l, 0), *dsns = lease_array(l, 1);
 	char		 e[24], ttl[16];
-	const char	*p[10] = { release ? "t" : "f", ids, dsns, l->token,
+	const char	*p[10] = { mode, ids, dsns, l->token,
 			    l->holder, l->kind, l->subject[0] ? l->subject :
 			    NULL, e, ttl, l->progress };
 
@@ -207,7 +220,7 @@ lease_round(struct lease *l, struct pq *db, int release, long long epoch,
 	snprintf(ttl, sizeof(ttl), "%d", LEASE_TTL_S);
 	l->sent = mono_ms();
 	pq_query(db, "SELECT node::text AS node, answer FROM"
-	    " kmd_lease_round($1::boolean, $2::uuid[], $3::text[], $4::uuid,"
+	    " kmd_lease_round($1, $2::uuid[], $3::text[], $4::uuid,"
 	    " $5::uuid, $6, $7::uuid, $8::bigint, $9::float8, $10)", 10, p,
 	    cb, arg);
 	free(ids);
@@ -220,7 +233,7 @@ lease_take(struct lease *l)
 {
 	if (l->db == NULL)
 		l->db = joiner_conn(l->j, "kmd-joiner-lease", NULL, NULL);
-	lease_round(l, l->db, 0, l->epoch, lease_answers, l);
+	lease_round(l, l->db, "take", l->epoch, lease_answers, l);
 }
 
 /*
@@ -278,6 +291,8 @@ lease_answers(struct pq *db, PGresult *res, void *arg)
 	int		 granted[KMD_NODES_MAX] = { 0 }, i, g = 0, was;
 
 	(void)db;
+	if (l->dead)
+		return;
 	was = l->renewing;
 	l->renewing = 0;
 	if (!pq_ok(res) || PQntuples(res) != l->nvoters) {
@@ -302,7 +317,8 @@ lease_answers(struct pq *db, PGresult *res, void *arg)
 	if (was)		/* a renewal fell short: the tick decides */
 		return;
 	/* Not taken: give back what was granted, then say why. */
-	lease_round(l, l->j->db, 1, l->epoch, lease_ignore, NULL);
+	lease_round(l, l->j->db, "release", l->epoch, lease_ignore,
+	    NULL);
 	l->taken(l, why, l->arg);
 }
 
@@ -326,7 +342,7 @@ lease_tick(evutil_socket_t fd, short ev, void *arg)
 	}
 	if (!l->renewing && mono_ms() - l->sent >= LEASE_RENEW_MS) {
 		l->renewing = 1;
-		lease_round(l, l->db, 0, l->epoch, lease_answers, l);
+		lease_round(l, l->db, "renew", l->epoch, lease_answers, l);
 	}
 	evtimer_add(l->timer, &tv);
 }
@@ -357,13 +373,19 @@ lease_epoch(const struct lease *l)
 void
 lease_end(struct lease *l, long long epoch)
 {
+	struct timeval	 now = { 0, 0 };
+
 	if (l == NULL)
 		return;
 	if (l->nvoters > 0 && l->held)
-		lease_round(l, l->j->db, 1, epoch, lease_ignore, NULL);
-	event_free(l->timer);
-	pq_free(l->db);
-	free(l);
+		lease_round(l, l->j->db, "release", epoch, lease_ignore,
+		    NULL);
+	evtimer_del(l->timer);
+	l->dead = 1;
+	/* Often called from the lease's own answer: freed after it returns. */
+	if (event_base_once(l->j->w->base, -1, EV_TIMEOUT, lease_free, l,
+	    &now) == -1)
+		fatalx("%s: event_base_once", __func__);
 }
 
 /* ---- a member's operation as the holder (nodes create, delete) ------- */

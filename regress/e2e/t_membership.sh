@@ -1,0 +1,122 @@
+# Membership changes one at a time, cluster-wide, tried as a race: two
+# joins started at once through two different members; nodes create and
+# nodes delete while a join holds the lease; a joining node frozen
+# (SIGSTOP) past its lease: every member kills its join and drops what it
+# had of it, another change goes on, and the frozen node, woken, can not
+# finish its join; it joins again.  (The loop: make check-membership.)
+. regress/e2e/lib.sh
+. regress/e2e/cluster_lib.sh M
+
+# slots_subs K: node K's replication slots and subscriptions, "S/U"
+slots_subs() {
+	q "$1" "SELECT (SELECT count(*) FROM pg_replication_slots) || '/' ||
+	    (SELECT count(*) FROM pglogical.subscription)"
+}
+# status_of K ID: node ID's status code in node K's nodes list
+status_of() {
+	q "$1" "SELECT code FROM kmd_node_status WHERE node_id = '$2'"
+}
+# lease_on K: node K's live grant, if any: "kind subject"
+lease_on() {
+	q "$1" "SELECT kind || ' ' || coalesce(subject::text, '') FROM kmd_lease
+	    WHERE expires > clock_timestamp()"
+}
+
+check "up 6" $C up 6
+check "node 1: cluster new" $C ctl 1 cluster new --host=127.0.0.1 \
+    --url=https://127.0.0.1:8443
+creds 2 1
+check "node 2 joins" join 2 1 -y --block
+creds 3 2
+check "node 3 joins through node 2" join 3 2 -y --block
+check "the epoch counts the changes on every member (2 creates, 2 joins)" \
+    wait_for 20 q_all 3 "SELECT kmd_epoch()" 4
+check "no member holds a lease between changes" \
+    q_all 3 "SELECT count(*) FROM kmd_lease WHERE expires > clock_timestamp()" 0
+
+# ---- two joins at once, through different members ----
+creds 4 1
+creds 5 2
+# enough rows that a join spends a few seconds in its initial sync
+writes 1 20000 bulk
+check "the bulk rows reached node 3" \
+    wait_for 120 q_is 3 "SELECT count(*) FROM kmd_keys" 20000
+join 4 1 -y --block >"$T/j4.out" 2>&1 &
+p4=$!
+join 5 2 -y --block >"$T/j5.out" 2>&1 &
+p5=$!
+wait $p4; r4=$?
+wait $p5; r5=$?
+echo "join 4 through node 1: exit $r4; join 5 through node 2: exit $r5"
+check "two joins at once: not both went on" test $((r4 + r5)) -ge 1
+check "a refused join names the change that holds the lease" sh -c \
+    "[ $r4 -eq 0 ] || grep -q 'holds the lease: join of node' $T/j4.out;
+     [ $r5 -eq 0 ] || grep -q 'holds the lease: join of node' $T/j5.out"
+for k in 4 5; do
+	if ! ready "$k"; then
+		check "node $k, refused, was left as it was: not clustered" \
+		    sh -c "$C ctl $k cluster info | grep -q 'not clustered'"
+		check "node $k joins once the other is done" join $k 1 -y --block
+	fi
+done
+check "five nodes ready" sh -c "for k in 1 2 3 4 5; do $C ctl \$k cluster info | grep -q '\"code\": \"r\"' || exit 1; done"
+check "every node has one slot and one subscription per other node" \
+    wait_for 30 sh -c "for k in 1 2 3 4 5; do [ \"\$(sh regress/cluster.sh sql \$k \"SELECT (SELECT count(*) FROM pg_replication_slots) || '/' || (SELECT count(*) FROM pglogical.subscription)\")\" = 4/4 ] || exit 1; done"
+writes 4 5 from4
+writes 5 5 from5
+check "a key made on node 4 reaches node 5 and the other way" wait_for 30 \
+    sh -c "[ \"\$(sh regress/cluster.sh sql 5 \"SELECT count(*) FROM kmd_keys WHERE name LIKE 'from4-%'\")\" = 5 ] && [ \"\$(sh regress/cluster.sh sql 4 \"SELECT count(*) FROM kmd_keys WHERE name LIKE 'from5-%'\")\" = 5 ]"
+check "no node sees the others in different states (x)" \
+    q_all 5 "SELECT count(*) FROM kmd_node_status WHERE code = 'x'" 0
+
+# ---- a join holds the lease: other changes are refused at once ----
+N5=$(id_of 5)
+check "node 5 removed, to join again" $C ctl 1 cluster nodes delete \
+    --id="$N5" -y
+check "node 5: cluster delete" wait_for 60 $C ctl 5 cluster delete -y
+creds 5 3
+join 5 3 -y >"$T/j5b.out" 2>&1
+check "node 5's join is under way" wait_for 20 sh -c \
+    "$C ctl 5 cluster info | grep -q joining"
+N5=$(id_of 5)
+$C ctl 6 cluster csr --host=127.0.0.6 >"$T/csr6.json"
+field "$T/csr6.json" csr >"$T/n6.csr"
+out=$($C ctl 1 cluster nodes create --csr="$T/n6.csr" \
+    --newnodehost=127.0.0.6 2>&1); rc=$?
+check "nodes create on another member meanwhile: refused, names the join" \
+    refused $rc "$out" "holds the lease: join of node $N5"
+N2=$(id_of 2)
+out=$($C ctl 4 cluster nodes delete --id="$N2" -y 2>&1); rc=$?
+check "nodes delete meanwhile: refused, nothing removed" \
+    refused $rc "$out" "holds the lease: join of node $N5.*nothing was changed"
+
+# ---- the holder frozen past its lease ----
+K5=$(cat "$D/node5/kmd.pid")
+kill -STOP "$K5" $(pgrep -P "$K5")
+echo "node 5's kmd stopped (SIGSTOP) during its join"
+check "its join is killed on the member that sponsors it, within 30 s" \
+    wait_for 30 q_is 3 "SELECT state FROM kmd_nodes WHERE node_id = '$N5'" k
+check "... with the reason" q_is 3 "SELECT join_error LIKE '%stopped renewing its lease%' FROM kmd_nodes WHERE node_id = '$N5'" t
+check "every member leaves joining (killed) within 30 s" \
+    wait_for 30 q_all 4 "SELECT state FROM kmd_nodes WHERE node_id = '$N5'" k
+# pglogical waits up to its connect_timeout (30 s) for the stopped node
+# when it drops a subscription from it
+check "no slot or subscription of node 5 stays on any member" \
+    wait_for 90 sh -c "for k in 1 2 3 4; do [ \"\$(sh regress/cluster.sh sql \$k \"SELECT (SELECT count(*) FROM pg_replication_slots) || '/' || (SELECT count(*) FROM pglogical.subscription)\")\" = 3/3 ] || exit 1; done"
+out=$($C ctl 1 cluster nodes create --csr="$T/n6.csr" \
+    --newnodehost=127.0.0.6 2>&1); rc=$?
+check "another change goes on meanwhile (nodes create)" test $rc -eq 0
+kill -CONT "$K5" $(pgrep -P "$K5")
+echo "node 5's kmd continued"
+check "node 5, woken, ends its join killed: its lease lapsed" \
+    wait_for 60 sh -c "$C ctl 5 cluster info | grep -q '\"code\": \"k\"'"
+sleep 3
+check "... and no member shows it ready" \
+    q_all 4 "SELECT state FROM kmd_nodes WHERE node_id = '$N5'" k
+check "a node whose join was killed joins again" join 5 3 -y --block
+check "five nodes ready again, none in different states" wait_for 30 \
+    q_all 5 "SELECT count(*) FROM kmd_node_status WHERE code <> 'r' AND node_id IN (SELECT node_id FROM kmd_nodes WHERE state = 'r')" 0
+check "no member holds a lease after the changes" wait_for 20 \
+    q_all 5 "SELECT count(*) FROM kmd_lease WHERE expires > clock_timestamp()" 0
+check "no sanitizer report" nodes_clean
+finish
