@@ -58,7 +58,8 @@ enum proc_id {
 	M(TLS_INSTALLED)	/* parent -> joiner: struct tls_result */ \
 	M(TLS_REMOVE)		/* joiner -> parent: a refused join's TLS */ \
 	M(API_LISTEN)		/* parent -> api: struct api_conf, fd */ \
-	M(PEERS_DENY)		/* joiner -> parent: struct peers_deny */ \
+	M(PEERS_ALLOW)		/* joiner -> parent: struct peers_allow */ \
+	M(PEERS_ALLOWED)	/* parent -> joiner: struct peers_allowed */ \
 	M(HSM_CONF)		/* parent -> hsm: struct hsm_conf (PIN) */ \
 	M(HSM_STATUS)		/* hsm -> parent -> replmon */ \
 	M(ROT_ZERO)		/* hsm -> parent: struct rot_slot */ \
@@ -370,10 +371,21 @@ struct nodes_delete {
 	int32_t		 force;		/* 1: even when the node is down */
 };
 
-#define KMD_DENY_MAX	256
-struct peers_deny {
+/*
+ * The nodes whose certificates this node's PostgreSQL accepts: those
+ * recorded and not removed, at most 20 that count toward the cluster's
+ * size, with room beside them for those being removed.  A call: the
+ * parent answers PEERS_ALLOWED once PostgreSQL was told.
+ */
+#define KMD_ALLOW_MAX	64
+struct peers_allow {
 	int32_t		 n;
-	char		 ids[KMD_DENY_MAX][KMD_NODEID_MAX];
+	char		 ids[KMD_ALLOW_MAX][KMD_NODEID_MAX];
+};
+
+struct peers_allowed {
+	int32_t		 ok;		/* 0: pg_ident.conf not written */
+	int32_t		 n;
 };
 
 struct alarms_query {

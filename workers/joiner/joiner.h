@@ -60,10 +60,23 @@ struct joiner {
 	struct subs_drop *subs_drop;	/* a killed join's cleanup */
 	struct reconciler *rec;		/* removals, see remove.c */
 	struct pq	*kdb;		/* served keys, see keys.c */
+	char		*peers;		/* the allowed peers last sent */
 	TAILQ_HEAD(, kreq) kreqs;
 };
 
 #define KMD_NODES_MAX	20
+
+/*
+ * The nodes whose certificates this node's PostgreSQL accepts (peers.c):
+ * those recorded and not removed, a pending one until its credentials
+ * expire, and this node (it reaches itself through dblink too); their
+ * ids, by a space.
+ */
+#define SQL_PEERS_ALLOWED \
+	"SELECT coalesce(string_agg(a.id, ' ' ORDER BY a.id), '') FROM" \
+	" (SELECT node_id::text AS id FROM kmd_nodes WHERE state <> '" \
+	NS_C_REMOVED "' AND (state <> '" NS_C_PENDING "' OR expires >" \
+	" now()) UNION SELECT node_id::text FROM kmd_local) a"
 
 /* What to do about a node that is in a cluster already. */
 #define HOW_TO_LEAVE	"remove it first (cluster nodes delete on another" \
@@ -119,6 +132,15 @@ void	joiner_tls_reinstall(struct joiner *);
 /* keys.c */
 int	joiner_keys(struct kchan *, struct kmsg *, void *);
 void	keys_free(struct joiner *);
+
+/* peers.c; a call's exchange waits PEERS_TIMEOUT s */
+#define PEERS_TIMEOUT	10
+uint32_t peers_allow(struct joiner *, const char *,
+	    const struct kchan_exchange *, void *);
+int	peers_allowed(struct joiner *, const struct kmsg *);
+void	peers_forget(struct joiner *);
+int	peers_sent(const struct joiner *, const char *);
+void	peers_free(struct joiner *);
 
 /* remove.c */
 int	joiner_nodes_delete(struct kchan *, struct kmsg *, void *);

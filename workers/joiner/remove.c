@@ -5,7 +5,8 @@
  * it learns of through replication: a node marked removed ('v') in
  * kmd_nodes loses its subscriptions, the slots it consumed and its health
  * rows on every node, and its certificate is refused by every remaining
- * PostgreSQL (the parent's pg_ident.conf denies its id).  The same tick
+ * PostgreSQL (the parent's pg_ident.conf allows only the ids the tick
+ * sends, see peers.c).  The same tick
  * restarts subscriptions whose apply worker died (down), each at most
  * every RESTART_MS: pglogical's manager may notice only minutes later.
  */
@@ -67,7 +68,7 @@
  * nodes once drained (a worker is stopped before its subscription goes:
  * dropping one whose worker runs waits on it), drop those stopped, end
  * the WAL senders of the slots removed nodes consumed and drop the slots,
- * forget their health rows; last, the removed ids for pg_ident.conf.
+ * forget their health rows; last, the ids PostgreSQL accepts (peers.c).
  */
 static const char *const reconcile_steps[] = {
 	"SELECT kmd_fence() FROM kmd_local l JOIN kmd_nodes n USING"
@@ -88,16 +89,14 @@ static const char *const reconcile_steps[] = {
 	"DELETE FROM kmd_node_health h USING kmd_nodes n, kmd_local l"
 	    " WHERE n.state = '" NS_C_REMOVED "' AND n.node_id <> l.node_id AND"
 	    " (h.reporter = n.node_id OR h.peer = n.node_id)",
-	"SELECT coalesce(string_agg(n.node_id::text, ' ' ORDER BY"
-	    " n.node_id), '') FROM kmd_nodes n, kmd_local l WHERE"
-	    " n.state = '" NS_C_REMOVED "' AND n.node_id <> l.node_id",
+	SQL_PEERS_ALLOWED,
 };
 #define NSTEPS	(sizeof(reconcile_steps) / sizeof(reconcile_steps[0]))
 
 struct reconciler {
 	struct event	*ev;
 	int		 busy;		/* steps under way */
-	char		*sent;		/* the deny list the parent has */
+	uint32_t	 call;		/* the parent's answer awaited */
 	struct {
 		char	 sub[64];
 		int64_t	 at;		/* ms */
@@ -105,23 +104,6 @@ struct reconciler {
 };
 
 static void	reconcile(evutil_socket_t, short, void *);
-
-static void
-deny_send(struct joiner *j, const char *ids)
-{
-	struct peers_deny	*pd;
-	char			*list, *id, *save = NULL;
-
-	if ((pd = calloc(1, sizeof(*pd))) == NULL ||
-	    (list = strdup(ids)) == NULL)
-		fatal("%s", __func__);
-	for (id = strtok_r(list, " ", &save); id != NULL && pd->n <
-	    KMD_DENY_MAX; id = strtok_r(NULL, " ", &save))
-		kmd_strlcpy(pd->ids[pd->n++], id, KMD_NODEID_MAX);
-	kchan_send(j->w->parent, IMSG_PEERS_DENY, 0, -1, pd, sizeof(*pd));
-	free(list);
-	free(pd);
-}
 
 static void
 step_done(struct pq *db, PGresult *res, void *arg)
@@ -134,6 +116,15 @@ step_done(struct pq *db, PGresult *res, void *arg)
 		log_debug("reconcile: %s", pq_msg(j, res));
 }
 
+static void	peers_told(struct kchan *, struct kmsg *, void *);
+static void	peers_untold(struct kchan *, enum kchan_end, const char *,
+		    void *);
+
+static const struct kchan_exchange peers_ex = {
+	IMSG_PEERS_ALLOWED, PEERS_TIMEOUT, peers_told, peers_untold
+};
+
+/* The ids PostgreSQL accepts: sent to the parent when they change. */
 static void
 reconciled(struct pq *db, PGresult *res, void *arg)
 {
@@ -148,14 +139,35 @@ reconciled(struct pq *db, PGresult *res, void *arg)
 		return;
 	}
 	ids = PQgetvalue(res, 0, 0);
-	if (rc->sent != NULL && strcmp(rc->sent, ids) == 0)
+	if (rc->call != 0 || peers_sent(j, ids))
 		return;
-	log_info("removed nodes refused by PostgreSQL: %s", ids[0] ? ids :
-	    "none");
-	deny_send(j, ids);
-	free(rc->sent);
-	if ((rc->sent = strdup(ids)) == NULL)
-		fatal("%s", __func__);
+	rc->call = peers_allow(j, ids, &peers_ex, j);
+}
+
+static void
+peers_told(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct joiner	*j = arg;
+
+	(void)ch;
+	j->rec->call = 0;
+	if (!peers_allowed(j, m))
+		log_warnx("reconcile: PostgreSQL's accepted peers were not"
+		    " written; trying again");
+}
+
+static void
+peers_untold(struct kchan *ch, enum kchan_end end, const char *why,
+    void *arg)
+{
+	struct joiner	*j = arg;
+
+	(void)ch;
+	(void)end;
+	j->rec->call = 0;
+	peers_forget(j);
+	log_warnx("reconcile: the parent did not take the accepted peers"
+	    " (%s); trying again", why);
 }
 
 /* Down subscriptions: restart each, unless it was restarted lately. */
@@ -242,7 +254,7 @@ reconcile_free(struct joiner *j)
 	if (j->rec == NULL)
 		return;
 	event_free(j->rec->ev);
-	free(j->rec->sent);
+	kchan_cancel(j->w->parent, j->rec->call);
 	free(j->rec);
 	j->rec = NULL;
 }
