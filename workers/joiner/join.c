@@ -11,12 +11,20 @@
  *
  * cluster nodes create, on a member:
  *   1. refuse unless this node is clustered and ready, the cluster has
- *      fewer than KMD_NODES_MAX nodes and none is joining
+ *      fewer than KMD_NODES_MAX nodes (pending ones that have not expired
+ *      count) and none is joining
  *   2. hsm: check the CSR, sign it with the cluster CA (unsealed with the
  *      KEK, unwrapped with this node's root of trust), and seal the KEK
  *      to the CSR's sealing key: the mkek_blob
- *   3. the reply: {cert, cachain, mkek_blob}
- * Nothing is written on the member: the join itself registers the node.
+ *   3. the node is recorded, pending (state p), in the replicated
+ *      kmd_nodes with its certificate, until `pending-node lifetime'
+ *      from now: every node's PostgreSQL accepts its certificate from
+ *      then on (peers.c), and the join registers it over that row.  A
+ *      node id recorded already, in any state, is refused: every issued
+ *      certificate is a recorded node, and one that was revoked stays so.
+ *      If the row cannot be written, the credentials are not given out.
+ *   4. the reply: {cert, cachain, mkek_blob}; above SIZE_ADVISED nodes,
+ *      the reference's advice first (a check line kmctl prints)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,10 +33,14 @@
 #include "joiner.h"
 #include "log.h"
 #include "nodestatus.h"
+#include "schema.h"
 #include "util.h"
 
 static void	csr_made(struct kchan *, struct kmsg *, void *);
 static void	node_signed(struct kchan *, struct kmsg *, void *);
+static int	create_record(struct joiner *, const struct hsm_node_signed *,
+		    pq_cb);
+static void	create_recorded(struct pq *, PGresult *, void *);
 
 static const struct kchan_exchange csr_ex = {
 	IMSG_HSM_CSR_MADE, 0, csr_made, op_hsm_failed
@@ -145,6 +157,7 @@ create_checked(struct pq *db, PGresult *res, void *arg)
 		return;
 	}
 	nodes = atoi(PQgetvalue(res, 0, 5));
+	j->op->count = nodes;
 	joining = atoi(PQgetvalue(res, 0, 6));
 	if (ns_parse(PQgetvalue(res, 0, 7)) != NS_READY) {
 		op_fail(j, "this node is not ready (%s); run nodes create on a"
@@ -198,14 +211,14 @@ joiner_nodes_create(struct kchan *ch, struct kmsg *m, void *arg)
 	memcpy(&j->op->nc, nc, sizeof(*nc));
 	return pq_query(j->db, "SELECT l.cluster_id, l.node_id,"
 	    " encode(l.kek_wrapped, 'hex'), encode(c.ca_key_sealed, 'hex'),"
-	    " c.ca_cert, (SELECT count(*) FROM kmd_nodes WHERE state NOT IN"
-	    " ('m', 'v')), (SELECT count(*) FROM kmd_nodes WHERE state IN"
+	    " c.ca_cert, (SELECT count(*) FROM kmd_nodes WHERE "
+	    SQL_NODE_COUNTS "), (SELECT count(*) FROM kmd_nodes WHERE state IN"
 	    " " NS_SQL_JOINING "), n.state FROM kmd_local l"
 	    " JOIN kmd_cluster c USING (cluster_id) JOIN kmd_nodes n ON"
 	    " n.node_id = l.node_id", 0, NULL, create_checked, j);
 }
 
-/* The nodes create's answer: the credentials, with the CA chain kept. */
+/* The hsm signed: the credentials wait while the node is recorded. */
 static void
 node_signed(struct kchan *ch, struct kmsg *m, void *arg)
 {
@@ -220,12 +233,92 @@ node_signed(struct kchan *ch, struct kmsg *m, void *arg)
 	kmd_strlcpy(nc->cert, ns->cert, sizeof(nc->cert));
 	kmd_strlcpy(nc->cachain, j->op->reply, sizeof(nc->cachain));
 	kmd_strlcpy(nc->mkek_blob, ns->mkek_blob, sizeof(nc->mkek_blob));
-	log_info("signed the certificate of joining node %s (%s)",
-	    ns->node_id, j->op->nc.host);
+	free(j->op->reply);
+	j->op->reply = nc;
+	kmd_strlcpy(j->op->node_id, ns->node_id, sizeof(j->op->node_id));
+	if (create_record(j, ns, create_recorded) == -1)
+		op_fail(j, "cannot record node %s; no credentials were issued",
+		    ns->node_id);
+}
+
+/*
+ * The new node, pending, in one statement: its id, host and public
+ * address, its certificate, and when its credentials expire.  Answers
+ * the state of a row that was there already (nothing written then), and
+ * the expiry of the row written.
+ */
+#define SQL_CREATE_RECORD \
+	"WITH prior AS (SELECT state FROM kmd_nodes WHERE node_id =" \
+	" $1::uuid), ins AS (INSERT INTO kmd_nodes (node_id, host," \
+	" public_address, state, version, shared_hsm, cert, expires)" \
+	" VALUES ($1::uuid, $2, $3, '" NS_C_PENDING "', $4, $5::boolean, $6," \
+	" now() + $7::int * interval '1 second') ON CONFLICT (node_id) DO" \
+	" NOTHING RETURNING expires) SELECT (SELECT state FROM prior)," \
+	" (SELECT " SQL_ISO("expires") " FROM ins)"
+
+static int
+create_record(struct joiner *j, const struct hsm_node_signed *ns, pq_cb cb)
+{
+	const struct nodes_create *nc = &j->op->nc;
+	char		 life[16];
+	const char	*p[7];
+
+	snprintf(life, sizeof(life), "%d", j->w->conf.pending_lifetime);
+	p[0] = ns->node_id;
+	p[1] = nc->host;
+	p[2] = nc->pubaddr[0] != '\0' ? nc->pubaddr : nc->host;
+	p[3] = KMD_VERSION;
+	p[4] = nc->shared_hsm ? "true" : "false";
+	p[5] = ns->cert;
+	p[6] = life;
+	return pq_query(j->db, SQL_CREATE_RECORD, 7, p, cb, j);
+}
+
+/* Above SIZE_ADVISED nodes: the reference's advice, logged and told. */
+static void
+create_advice(struct joiner *j, int nodes)
+{
+	struct join_check	 jc;
+
+	if (nodes <= SIZE_ADVISED)
+		return;
+	log_warnx("cluster nodes create: the cluster will have %d nodes; "
+	    SIZE_ADVICE, nodes);
+	memset(&jc, 0, sizeof(jc));
+	kmd_strlcpy(jc.item, "size", sizeof(jc.item));
+	jc.ok = 1;
+	snprintf(jc.detail, sizeof(jc.detail), "WARNING: %d nodes; "
+	    SIZE_ADVICE, nodes);
+	kchan_send(j->w->parent, IMSG_JOIN_CHECK, j->op->reqid, -1, &jc,
+	    sizeof(jc));
+}
+
+/* Recorded: the credentials go out; a node id seen before, they do not. */
+static void
+create_recorded(struct pq *db, PGresult *res, void *arg)
+{
+	struct joiner		*j = arg;
+	struct node_credentials	*nc;
+
+	(void)db;
+	if (op_result(j, res) == -1)
+		return;
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 1)) {
+		op_fail(j, "node %s was issued credentials already (%s): run"
+		    " cluster csr again on the joining node, then nodes create"
+		    " with its new request", j->op->node_id, PQgetisnull(res,
+		    0, 0) ? "unknown" : ns_desc(ns_parse(PQgetvalue(res, 0,
+		    0))));
+		return;
+	}
+	log_info("signed the certificate of joining node %s (%s): pending"
+	    " until %s", j->op->node_id, j->op->nc.host,
+	    PQgetvalue(res, 0, 1));
+	create_advice(j, j->op->count + 1);
+	nc = j->op->reply;
 	kchan_send(j->w->parent, IMSG_NODE_CREDENTIALS, j->op->reqid, -1, nc,
 	    sizeof(*nc));
 	kchan_send(j->w->parent, IMSG_CTL_END, j->op->reqid, -1, NULL, 0);
 	explicit_bzero(nc, sizeof(*nc));
-	free(nc);
 	op_end(j);
 }

@@ -67,6 +67,25 @@ struct joiner {
 #define KMD_NODES_MAX	20
 
 /*
+ * The nodes that count toward KMD_NODES_MAX, as an SQL condition on a
+ * kmd_nodes row: not removed, and a pending one only until its
+ * credentials expire.
+ */
+#define SQL_NODE_COUNTS \
+	"state NOT IN ('" NS_C_REMOVING "', '" NS_C_REMOVED "') AND (state" \
+	" <> '" NS_C_PENDING "' OR expires > now())"
+
+/*
+ * Above this many nodes, nodes create and a join's preflight pass on
+ * the reference's advice; they refuse nothing for it.
+ */
+#define SIZE_ADVISED	6
+#define SIZE_ADVICE	"the recommended cluster size is 4-6 nodes for" \
+	" optimal performance and stability: every node is connected to every" \
+	" other, so network issues cause synchronization problems, and each" \
+	" node is upgraded on its own"
+
+/*
  * The nodes whose certificates this node's PostgreSQL accepts (peers.c):
  * those recorded and not removed, a pending one until its credentials
  * expire, and this node (it reaches itself through dblink too); their
