@@ -234,6 +234,9 @@ struct nodes_page {
 	int32_t		 total;
 };
 
+#define KMD_VIEW_MAX	4096
+#define KMD_TIME_MAX	40
+
 struct node_info {
 	char		 nodeid[KMD_NODEID_MAX];
 	char		 code[KMD_STATUS_CODE_MAX];
@@ -242,10 +245,8 @@ struct node_info {
 	char		 pubaddr[KMD_HOST_MAX];
 	int32_t		 port;
 	int32_t		 this_node;
+	char		 expires[KMD_TIME_MAX];	/* a pending node's; else "" */
 };
-
-#define KMD_VIEW_MAX	4096
-#define KMD_TIME_MAX	40
 
 /* One reporter's view of one node, as kmd_node_health holds it. */
 struct summary_row {

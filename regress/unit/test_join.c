@@ -218,6 +218,13 @@ START_TEST(t_nodestatus)
 	ck_assert_str_eq(ns_desc(NS_SYNCING), "joining: initial sync (3/5)");
 	ck_assert_str_eq(ns_desc(NS_COUNT), "unknown");
 	ck_assert_str_eq(ns_code(NS_COUNT), "u");
+	ck_assert_int_eq(ns_parse("p"), NS_PENDING);
+	ck_assert_str_eq(ns_node_desc(NS_PENDING, 0),
+	    "pending: credentials issued, not joined yet");
+	ck_assert_str_eq(ns_node_desc(NS_PENDING, 1),
+	    "pending: credentials expired");
+	/* only a pending node's credentials expire */
+	ck_assert_str_eq(ns_node_desc(NS_READY, 1), "ready");
 }
 END_TEST
 
