@@ -44,6 +44,7 @@ struct jop {
 	void			*reply;		/* malloc'd, freed with op */
 	int			 failed;	/* an error was sent */
 	int			 force;		/* nodes delete --force */
+	int			 pending;	/* ... of a pending node */
 	int			 count;		/* nodes left; polls */
 	char			 me[KMD_NODEID_MAX];	/* this node's id */
 };

@@ -265,7 +265,7 @@ reconcile_free(struct joiner *j)
 	"SELECT l.node_id, me.state, n.node_id, n.state," \
 	" coalesce(st.code, n.state), n.host, (SELECT count(*) FROM" \
 	" kmd_nodes WHERE state NOT IN ('" NS_C_REMOVING "', '" \
-	NS_C_REMOVED "'))" \
+	NS_C_REMOVED "', '" NS_C_PENDING "'))" \
 	" FROM kmd_local l JOIN kmd_nodes me ON me.node_id = l.node_id" \
 	" LEFT JOIN kmd_nodes n ON n.node_id::text = $1" \
 	" LEFT JOIN kmd_node_status st ON st.node_id = n.node_id"
@@ -290,10 +290,26 @@ deleted(struct pq *db, PGresult *res, void *arg)
 		    : pq_msg(j, res));
 		return;
 	}
-	log_info("removed node %s from the cluster; every node drops its"
-	    " subscriptions and slots", op->node_id);
+	if (op->pending)
+		log_info("revoked the credentials of pending node %s: no node"
+		    " accepts its certificate", op->node_id);
+	else
+		log_info("removed node %s from the cluster; every node drops"
+		    " its subscriptions and slots", op->node_id);
 	op_info_done(j, op->me, NS_C_READY, op->count);
 	reconcile_soon(j);
+}
+
+/*
+ * A node removed without --force although it is not ready: a killed
+ * join, or a pending node (nodes create, no join yet), whose credentials
+ * are revoked so: no stream of it to drain, no PostgreSQL accepts its
+ * certificate any more.  An expired pending node too.
+ */
+static int
+delete_unforced(const char *state)
+{
+	return ns_parse(state) == NS_KILLED || ns_parse(state) == NS_PENDING;
 }
 
 static void
@@ -339,14 +355,16 @@ delete_checked(struct pq *db, PGresult *res, void *arg)
 		    " (ready or killed), then delete it", x, host);
 		return;
 	}
-	if (ns_parse(status) != NS_READY && ns_parse(state) != NS_KILLED &&
+	if (ns_parse(status) != NS_READY && !delete_unforced(state) &&
 	    !op->force) {
 		op_fail(j, "node %s (%s) is %s: to remove it anyway, as when"
 		    " it is gone for good, add --force", x, host,
 		    status_desc(status));
 		return;
 	}
-	op->count = atoi(PQgetvalue(res, 0, 6)) - 1;
+	op->pending = ns_parse(state) == NS_PENDING;
+	/* the nodes left, as cluster info counts them: no pending one */
+	op->count = atoi(PQgetvalue(res, 0, 6)) - (op->pending ? 0 : 1);
 	kmd_strlcpy(op->me, PQgetvalue(res, 0, 0), sizeof(op->me));
 	p[0] = x;
 	/* a ready node's last writes are drained; one that is down, not */
