@@ -110,8 +110,11 @@ created_local(struct join *jn, PGresult *res)
 	    "'INSERT INTO kmd_nodes (node_id, host, port, public_address,"
 	    " state, version, cert, rot) VALUES (%L, %L, %L, %L, ''"
 	    NS_C_CREATING "'', %L, %L, %L) ON CONFLICT (node_id) DO UPDATE"
-	    " SET state = ''" NS_C_CREATING "''', $2::text, $3::text,"
-	    " $4::text, $5::text, $6::text, $7::text, $8::text))", 8, p,
+	    " SET state = ''" NS_C_CREATING "'', host = EXCLUDED.host,"
+	    " public_address = EXCLUDED.public_address, version ="
+	    " EXCLUDED.version, cert = EXCLUDED.cert, rot = EXCLUDED.rot',"
+	    " $2::text, $3::text, $4::text, $5::text, $6::text, $7::text,"
+	    " $8::text))", 8, p,
 	    created_remote);
 }
 
