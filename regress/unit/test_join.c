@@ -51,7 +51,7 @@ static const struct {
 	{ JOIN_OPEN, JOIN_PREFLIGHT, JOIN_REFUSED, JOIN_REFUSED, NS_NONE,
 	    0, 0, 0, "open_enter", NULL },
 	{ JOIN_PREFLIGHT, JOIN_WIPE, JOIN_REFUSED, JOIN_REFUSED, NS_NONE,
-	    0, 0, 0, "preflight_enter", NULL },
+	    0, 30, 0, "preflight_enter", "preflight_enter" },
 	{ JOIN_WIPE, JOIN_CREATE, JOIN_KILLED, JOIN_KILLED, NS_CREATING,
 	    0, 300, 0, "wipe_enter", "wipe_poll" },
 	{ JOIN_CREATE, JOIN_BOOTSTRAP, JOIN_KILLED, JOIN_KILLED, NS_CREATING,

@@ -315,6 +315,7 @@ create_recorded(struct pq *db, PGresult *res, void *arg)
 	    " until %s", j->op->node_id, j->op->nc.host,
 	    PQgetvalue(res, 0, 1));
 	create_advice(j, j->op->count + 1);
+	reconcile_soon(j);	/* this member accepts its certificate now */
 	nc = j->op->reply;
 	kchan_send(j->w->parent, IMSG_NODE_CREDENTIALS, j->op->reqid, -1, nc,
 	    sizeof(*nc));

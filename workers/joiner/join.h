@@ -13,6 +13,13 @@
 #include "joiner.h"
 
 #define POLL_MS		100
+/*
+ * A member that refuses this node's certificate is asked again for this
+ * many polls: nodes create recorded the node on one member, and every
+ * other one accepts it once the row has replicated and its reconciler
+ * has run (every 2 s).
+ */
+#define PREFLIGHT_POLLS	30
 #define DOWN_MAX	15		/* seconds a subscription may be down */
 #define WIPE_POLLS	300		/* polls, old workers stopping: 30 s */
 

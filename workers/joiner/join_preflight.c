@@ -139,7 +139,7 @@ join_hsm_failed(struct kchan *ch, enum kchan_end end, const char *why,
 }
 
 static void	preflight_read(struct pq *, PGresult *, void *);
-static void	preflight_unreached(struct join *, PGresult *, char *,
+static int	preflight_unreached(struct join *, PGresult *, char *,
 		    size_t);
 static int	preflight_checks(struct join *, PGresult *, char *, size_t);
 static void	preflight_hsm(struct join *, PGresult *);
@@ -182,7 +182,11 @@ preflight_read(struct pq *db, PGresult *res, void *arg)
 
 	(void)db;
 	if (!pq_ok(res) || PQntuples(res) != 1) {
-		preflight_unreached(jn, res, msg, sizeof(msg));
+		if (preflight_unreached(jn, res, msg, sizeof(msg)) &&
+		    !join_overdue(jn)) {
+			poll_again(jn);
+			return;
+		}
 		send_check(jn, "member", 0, "%s", msg);
 		join_fail(jn, "%s", msg);
 		return;
@@ -205,17 +209,20 @@ preflight_read(struct pq *db, PGresult *res, void *arg)
 }
 
 /*
- * Why the member did not answer.  One that refuses this node's
- * certificate has no node of its id recorded, or a removed one, or a
- * pending one whose credentials expired (pg_ident.conf, peers.c).
+ * Why the member did not answer; 1 when it refuses this node's
+ * certificate: it has no node of its id recorded, or a removed one, or a
+ * pending one whose credentials expired (pg_ident.conf, peers.c), or it
+ * has not yet taken the row nodes create wrote on another member.
  */
-static void
+static int
 preflight_unreached(struct join *jn, PGresult *res, char *msg, size_t len)
 {
 	const char	*why = res != NULL ? PQresultErrorMessage(res) :
 			    pq_error(jn->j->jdb);
+	int		 refused;
 
-	if (strstr(why, "certificate authentication failed") != NULL)
+	refused = strstr(why, "certificate authentication failed") != NULL;
+	if (refused)
 		snprintf(msg, len, "member %s:5432 refuses this node's"
 		    " certificate: its credentials were revoked (cluster nodes"
 		    " delete), expired, or never recorded; run cluster csr here"
@@ -225,6 +232,7 @@ preflight_unreached(struct join *jn, PGresult *res, char *msg, size_t len)
 		snprintf(msg, len, "member %s:5432 is not reachable with"
 		    " mutual TLS (%s)", jn->req.member, why);
 	msg[strcspn(msg, "\n")] = '\0';
+	return refused;
 }
 
 /* Each check told to the client; msg: the first that failed. */

@@ -26,7 +26,8 @@ const struct join_stage_row join_stages[JOIN_NSTAGES] = {
 	    BEFORE(JOIN_PREFLIGHT) },
 	[JOIN_PREFLIGHT] = { JOIN_PREFLIGHT, NS_NONE, 0,
 	    "asking the member over mutual TLS: cluster, version, clock,"
-	    " size, joins, its state, disk", preflight_enter, NULL, 0, 0,
+	    " size, joins, its state, disk", preflight_enter, preflight_enter,
+	    PREFLIGHT_POLLS, 0,
 	    .done = JOIN_WIPE, .failed = JOIN_REFUSED,
 	    .timedout = JOIN_REFUSED, .enough = JOIN_CHECKED },
 	[JOIN_WIPE] = { JOIN_WIPE, NS_CREATING, 0,
