@@ -64,6 +64,10 @@ json_node(yajl_gen g, const struct node_info *n)
 	json_str(g, n->pubaddr);
 	json_str(g, "isThisNode");
 	yajl_gen_bool(g, n->this_node);
+	if (n->expires[0] != '\0') {
+		json_str(g, "expires");
+		json_str(g, n->expires);
+	}
 	yajl_gen_map_close(g);
 }
 

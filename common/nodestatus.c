@@ -59,6 +59,18 @@ ns_desc(enum node_status s)
 	return statuses[s].desc;
 }
 
+/*
+ * A node's description, as nodes list and the summary show it: a pending
+ * node's credentials may have expired (kmd_nodes.expires passed).
+ */
+const char *
+ns_node_desc(enum node_status s, int expired)
+{
+	if (s == NS_PENDING && expired)
+		return "pending: credentials expired";
+	return ns_desc(s);
+}
+
 /* One of the five stages of a join (NS_SQL_JOINING in SQL). */
 int
 ns_joining(enum node_status s)

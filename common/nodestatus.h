@@ -53,6 +53,7 @@ enum node_status {
 const char		*ns_code(enum node_status);
 enum node_status	 ns_parse(const char *);
 const char		*ns_desc(enum node_status);
+const char		*ns_node_desc(enum node_status, int);
 int			 ns_joining(enum node_status);
 
 #endif

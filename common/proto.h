@@ -58,7 +58,8 @@ enum proc_id {
 	M(TLS_INSTALLED)	/* parent -> joiner: struct tls_result */ \
 	M(TLS_REMOVE)		/* joiner -> parent: a refused join's TLS */ \
 	M(API_LISTEN)		/* parent -> api: struct api_conf, fd */ \
-	M(PEERS_DENY)		/* joiner -> parent: struct peers_deny */ \
+	M(PEERS_ALLOW)		/* joiner -> parent: struct peers_allow */ \
+	M(PEERS_ALLOWED)	/* parent -> joiner: struct peers_allowed */ \
 	M(HSM_CONF)		/* parent -> hsm: struct hsm_conf (PIN) */ \
 	M(HSM_STATUS)		/* hsm -> parent -> replmon */ \
 	M(ROT_ZERO)		/* hsm -> parent: struct rot_slot */ \
@@ -233,6 +234,9 @@ struct nodes_page {
 	int32_t		 total;
 };
 
+#define KMD_VIEW_MAX	4096
+#define KMD_TIME_MAX	40
+
 struct node_info {
 	char		 nodeid[KMD_NODEID_MAX];
 	char		 code[KMD_STATUS_CODE_MAX];
@@ -241,10 +245,8 @@ struct node_info {
 	char		 pubaddr[KMD_HOST_MAX];
 	int32_t		 port;
 	int32_t		 this_node;
+	char		 expires[KMD_TIME_MAX];	/* a pending node's; else "" */
 };
-
-#define KMD_VIEW_MAX	4096
-#define KMD_TIME_MAX	40
 
 /* One reporter's view of one node, as kmd_node_health holds it. */
 struct summary_row {
@@ -370,10 +372,21 @@ struct nodes_delete {
 	int32_t		 force;		/* 1: even when the node is down */
 };
 
-#define KMD_DENY_MAX	256
-struct peers_deny {
+/*
+ * The nodes whose certificates this node's PostgreSQL accepts: those
+ * recorded and not removed, at most 20 that count toward the cluster's
+ * size, with room beside them for those being removed.  A call: the
+ * parent answers PEERS_ALLOWED once PostgreSQL was told.
+ */
+#define KMD_ALLOW_MAX	64
+struct peers_allow {
 	int32_t		 n;
-	char		 ids[KMD_DENY_MAX][KMD_NODEID_MAX];
+	char		 ids[KMD_ALLOW_MAX][KMD_NODEID_MAX];
+};
+
+struct peers_allowed {
+	int32_t		 ok;		/* 0: pg_ident.conf not written */
+	int32_t		 n;
 };
 
 struct alarms_query {
@@ -437,6 +450,7 @@ struct conf_worker {
 	int32_t		 alarm_wal_mb;
 	int32_t		 alarm_skew_ms;
 	int32_t		 alarm_cert_days;
+	int32_t		 pending_lifetime;	/* joiner: s, nodes create */
 	int32_t		 hsm;			/* an HSM root of trust */
 	char		 hsm_key[64];		/* its key's label */
 };

@@ -14,7 +14,7 @@ node_ok(const struct node_info *n)
 {
 	return TERMINATED(n->nodeid) && TERMINATED(n->code) &&
 	    TERMINATED(n->desc) && TERMINATED(n->host) &&
-	    TERMINATED(n->pubaddr);
+	    TERMINATED(n->pubaddr) && TERMINATED(n->expires);
 }
 
 /* Room for one more element of a growing array, at most max of them. */

@@ -423,8 +423,9 @@ static const char v10[] =
     "END $$;\n"
     /*
      * A join's steps on its sponsor, each under the join's lease: the
-     * registration (a recorded node: pending and not expired, or killed
-     * before), each stage, and ready, which moves the epoch on.  Stage
+     * registration (a recorded node: pending and not expired, killed
+     * before, or left joining by an attempt that died: the lease says it
+     * is over), each stage, and ready, which moves the epoch on.  Stage
      * and ready change only a join under way: never one the reaper killed.
      */
     "CREATE FUNCTION kmd_join_register(p_token uuid, p_node uuid,\n"
@@ -435,7 +436,18 @@ static const char v10[] =
     "  PERFORM kmd_lease_check(p_token);\n"
     "  SELECT state INTO s FROM kmd_nodes WHERE node_id = p_node\n"
     "    FOR UPDATE;\n"
-    "  IF FOUND AND s NOT IN ('" NS_C_PENDING "', '" NS_C_KILLED "') THEN\n"
+    "  IF NOT FOUND THEN\n"
+    "    RAISE EXCEPTION 'node % is not recorded on the member: its'\n"
+    "      ' credentials were not issued by this cluster, or revoked',\n"
+    "      p_node;\n"
+    "  END IF;\n"
+    "  IF s = '" NS_C_PENDING "' AND (SELECT expires <= now() FROM\n"
+    "      kmd_nodes WHERE node_id = p_node) THEN\n"
+    "    RAISE EXCEPTION 'the credentials of node % expired: run cluster'\n"
+    "      ' csr and nodes create again', p_node;\n"
+    "  END IF;\n"
+    "  IF s NOT IN ('" NS_C_PENDING "', '" NS_C_KILLED "') AND\n"
+    "      s NOT IN " NS_SQL_JOINING " THEN\n"
     "    RAISE EXCEPTION 'node % is % on the member: it cannot join with'\n"
     "      ' these credentials; run cluster csr and nodes create again',\n"
     "      p_node, s;\n"

@@ -47,7 +47,7 @@ ctl_connect(const char *path)
 static int
 ctl_done(const struct ctl_action *a, struct reply *r)
 {
-	if (r->nchecks > 0 && !r->haveinfo)
+	if (a->print == P_INFO && r->nchecks > 0 && !r->haveinfo)
 		return 0;		/* a preflight: its lines are out */
 	if (!reply_complete(r, a->print))
 		die("incomplete reply from kmd");
@@ -86,7 +86,9 @@ ctl_call(const char *path, uint16_t type, const void *req, size_t reqlen,
 				die("unexpected reply from kmd (%s, %zu bytes)",
 				    imsg_type_name(m.hdr.type), m.datalen);
 			if (m.hdr.type == IMSG_JOIN_CHECK && show_checks)
-				print_check(&r->checks[r->nchecks - 1]);
+				print_check(type == IMSG_CTL_NODES_CREATE ?
+				    "nodes create" : "preflight",
+				    &r->checks[r->nchecks - 1]);
 		}
 		if (got == -1)
 			die("malformed reply from kmd: %s", strerror(errno));

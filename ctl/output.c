@@ -85,10 +85,13 @@ print_version(yajl_val v)
 	return gen_print(g);
 }
 
-/* A preflight item of cluster join, one line on stderr. */
+/*
+ * A preflight item of cluster join (what: "preflight"), or nodes
+ * create's advice, one line on stderr.
+ */
 void
-print_check(const struct join_check *c)
+print_check(const char *what, const struct join_check *c)
 {
-	fprintf(stderr, "preflight: %-12s %s  %s\n", c->item,
+	fprintf(stderr, "%s: %-12s %s  %s\n", what, c->item,
 	    c->ok ? "ok    " : "FAILED", c->detail);
 }

@@ -8,6 +8,6 @@
 int	print_reply(const struct reply *, enum print_what);
 int	print_json(yajl_val);
 int	print_version(yajl_val);
-void	print_check(const struct join_check *);
+void	print_check(const char *, const struct join_check *);
 
 #endif

@@ -672,7 +672,7 @@ remote_join(struct remote *rem, const struct parse_result *res,
 			ok = yajl_tree_get(checks->u.array.values[i], okpath,
 			    yajl_t_true);
 			jc.ok = ok != NULL;
-			print_check(&jc);
+			print_check("preflight", &jc);
 		}
 	yajl_tree_free(v);
 	confirm(res, a->prompt);

@@ -16,6 +16,8 @@
  *	alarm retained-wal 1024		megabytes of WAL kept for one peer
  *	alarm clock-skew 2000		milliseconds
  *	alarm cert-expiry 30		days before this node's certificate ends
+ *	pending-node lifetime 3600	seconds a node's credentials (nodes
+ *					create) wait for its join
  *	hsm module "/usr/lib/softhsm/libsofthsm2.so"	PKCS#11 root of trust
  *	hsm token "kmd"			the token's label
  *	hsm pin-file "/etc/kmd/hsm.pin"	root-only, the user PIN
@@ -52,6 +54,7 @@ struct kmd_conf {
 	int		 alarm_wal_mb;
 	int		 alarm_skew_ms;
 	int		 alarm_cert_days;
+	int		 pending_lifetime;	/* s */
 	char		 hsm_module[KMD_PATH_MAX];	/* "": software RoT */
 	char		 hsm_token[64];
 	char		 hsm_pinfile[KMD_PATH_MAX];

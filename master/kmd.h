@@ -131,7 +131,7 @@ int	pg_tls_write(struct parent *, const struct tls_files *, char *,
 int	rot_open(const struct parent *);
 int	rot_grow(const struct parent *, char *, size_t);
 int	rot_zero(const struct parent *, int, char *, size_t);
-int	pg_peers_deny(struct parent *, const struct peers_deny *);
+int	pg_peers_allow(struct parent *, const struct peers_allow *, int *);
 pid_t	pg_spawn(struct parent *);
 
 /* apilisten.c */

@@ -25,11 +25,13 @@
 
 #include <sodium.h>
 
+#include "ident.h"
 #include "kmd.h"
 #include "log.h"
 #include "util.h"
 
 #define PG_PORT		5432
+#define ALLOWED_MAX	(KMD_ALLOW_MAX * (KMD_NODEID_MAX + 1) + 1)
 
 static void
 pg_path(const struct parent *p, char *buf, size_t len, const char *leaf)
@@ -80,79 +82,64 @@ cat(char *buf, size_t len, const char *s)
 		kmd_strlcpy(buf + n, s, len - n);
 }
 
-/* A node id as the joiner sends it: a UUID, lower-case, with dashes. */
-static int
-valid_node_id(const char *id)
+/* The file the joiner's list of allowed peers is kept in, read whole. */
+static char *
+pg_allowed(const struct parent *p)
 {
-	size_t	 i;
-
-	for (i = 0; i < 36; i++)
-		if (i == 8 || i == 13 || i == 18 || i == 23 ? id[i] != '-' :
-		    strchr("0123456789abcdef", id[i]) == NULL || id[i] == '\0')
-			return 0;
-	return id[36] == '\0';
-}
-
-/*
- * The lookahead that keeps removed nodes' ids out of the peers map,
- * "(?!(id|id)$)", from the file the joiner's list is kept in; "" when
- * no node was removed.
- */
-static void
-pg_denied(const struct parent *p, char *out, size_t len)
-{
-	char	 path[PATH_MAX], id[64];
+	char	 path[PATH_MAX], *text;
+	size_t	 n;
 	FILE	*f;
-	int	 n = 0;
 
-	out[0] = '\0';
-	pg_path(p, path, sizeof(path), "denied-peers");
+	if ((text = calloc(1, ALLOWED_MAX)) == NULL)
+		return NULL;
+	pg_path(p, path, sizeof(path), "allowed-peers");
 	if ((f = fopen(path, "re")) == NULL)
-		return;
-	while (n < KMD_DENY_MAX && fscanf(f, "%63s", id) == 1) {
-		if (!valid_node_id(id))
-			continue;
-		cat(out, len, n++ ? "|" : "(?!(");
-		cat(out, len, id);
-	}
+		return text;
+	n = fread(text, 1, ALLOWED_MAX - 1, f);
+	text[n] = '\0';
 	fclose(f);
-	if (n > 0)
-		cat(out, len, ")$)");
+	return text;
 }
 
 /*
- * The joiner's list of removed nodes: kept, and PostgreSQL told to
- * refuse their certificates from now on (a reload).
+ * The joiner's list of the peers this node's PostgreSQL accepts: kept,
+ * pg_ident.conf written from it, and PostgreSQL reloaded.  Its postmaster
+ * reloads the files before it accepts another connection.  -1: the list
+ * is malformed; otherwise 0, *ok telling whether PostgreSQL was told.
  */
 int
-pg_peers_deny(struct parent *p, const struct peers_deny *pd)
+pg_peers_allow(struct parent *p, const struct peers_allow *pa, int *ok)
 {
 	struct child	*c = &p->children[PROC_POSTGRES];
-	char		*text;
-	size_t		 len = KMD_DENY_MAX * (KMD_NODEID_MAX + 1);
+	char		*text, path[PATH_MAX];
 	int		 i, r;
 
-	if (pd->n < 0 || pd->n > KMD_DENY_MAX)
+	*ok = 0;
+	if (pa->n < 0 || pa->n > KMD_ALLOW_MAX)
 		return -1;
-	if ((text = calloc(1, len)) == NULL)
-		return -1;
-	for (i = 0; i < pd->n; i++) {
-		if (!TERMINATED(pd->ids[i]) || !valid_node_id(pd->ids[i])) {
-			free(text);
+	for (i = 0; i < pa->n; i++)
+		if (!TERMINATED(pa->ids[i]) || !valid_node_id(pa->ids[i]))
 			return -1;
-		}
-		cat(text, len, pd->ids[i]);
-		cat(text, len, "\n");
+	if ((text = calloc(1, ALLOWED_MAX)) == NULL)
+		return 0;
+	for (i = 0; i < pa->n; i++) {
+		cat(text, ALLOWED_MAX, pa->ids[i]);
+		cat(text, ALLOWED_MAX, "\n");
 	}
-	r = pg_write(p, "denied-peers", text) == -1 || pg_write_conf(p) == -1;
+	r = pg_write(p, "allowed-peers", text) == -1 || pg_write_conf(p) == -1;
 	free(text);
 	if (r) {
-		log_warnx("cannot write the removed nodes' ids for PostgreSQL");
+		log_warnx("cannot write the allowed nodes' ids for PostgreSQL");
 		return 0;
 	}
+	/* the deny list an older kmd kept: the allow list replaces it */
+	pg_path(p, path, sizeof(path), "denied-peers");
+	unlink(path);
 	if (c != NULL && c->pid > 0)
 		kill(c->pid, SIGHUP);
-	log_info("PostgreSQL refuses %d removed node(s); reloaded", pd->n);
+	log_info("PostgreSQL accepts the certificates of %d node(s);"
+	    " reloaded", pa->n);
+	*ok = 1;
 	return 0;
 }
 
@@ -161,9 +148,8 @@ int
 pg_write_conf(const struct parent *p)
 {
 	char	 conf[4096], tls[1024] = "ssl = off\n", hba[1024];
-	char	 deny[KMD_DENY_MAX * (KMD_NODEID_MAX + 1) + 16];
-	char	 ident[sizeof(deny) + 512];
-	int	 ssl = pg_tls_ready(p);
+	char	 ident[KMD_ALLOW_MAX * 64 + 512], *allowed;
+	int	 ssl = pg_tls_ready(p), r;
 
 	if (ssl)
 		snprintf(tls, sizeof(tls),
@@ -210,13 +196,14 @@ pg_write_conf(const struct parent *p)
 	    "local all kmd,kmd_replmon peer map=kmd\n"
 	    "%s",
 	    ssl ? "hostssl kmd,replication kmd_repl all cert map=peers\n" : "");
-	pg_denied(p, deny, sizeof(deny));
-	snprintf(ident, sizeof(ident), "# Written by kmd.\n"
-	    "kmd _kmd kmd\nkmd _kmd kmd_replmon\nkmd %s kmd\n"
-	    "# peers: a certificate of the cluster CA whose CN is a node id,\n"
-	    "# but not a removed node's\n"
-	    "peers /^%s[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-"
-	    "[0-9a-f]{12}$ kmd_repl\n", p->conf.dbuser, deny);
+	if ((allowed = pg_allowed(p)) == NULL)
+		return -1;
+	r = ident_text(p->conf.dbuser, allowed, ident, sizeof(ident));
+	free(allowed);
+	if (r == -1) {
+		log_warnx("%s: pg_ident.conf does not fit", __func__);
+		return -1;
+	}
 	return pg_write(p, "data/postgresql.conf", conf) == -1 ||
 	    pg_write(p, "data/pg_hba.conf", hba) == -1 ||
 	    pg_write(p, "data/pg_ident.conf", ident) == -1 ? -1 : 0;

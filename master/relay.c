@@ -237,14 +237,25 @@ worker_rot_zero(struct kchan *ch, struct kmsg *m, void *arg)
 	return 0;
 }
 
-/* The joiner's list of removed nodes, for pg_ident.conf. */
+/*
+ * The joiner's list of the nodes whose certificates PostgreSQL accepts,
+ * for pg_ident.conf: answered once PostgreSQL was told (a call).
+ */
 static int
-worker_peers_deny(struct kchan *ch, struct kmsg *m, void *arg)
+worker_peers_allow(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct child	*c = arg;
+	struct child		*c = arg;
+	struct peers_allowed	 pa;
+	int			 ok;
 
-	(void)ch;
-	return pg_peers_deny(c->p, (const struct peers_deny *)m->data);
+	if (pg_peers_allow(c->p, (const struct peers_allow *)m->data, &ok) ==
+	    -1)
+		return -1;
+	memset(&pa, 0, sizeof(pa));
+	pa.ok = ok;
+	pa.n = ((const struct peers_allow *)m->data)->n;
+	return kchan_send(ch, IMSG_PEERS_ALLOWED, m->hdr.reqid, -1, &pa,
+	    sizeof(pa)) == -1 ? -1 : 0;
 }
 
 /* Forward a request to the worker that owns it. */
@@ -400,8 +411,8 @@ const struct kmsg_handler parent_worker_handlers[] = {
 	{ IMSG_TLS_WRITE, sizeof(struct tls_files), FROM(PROC_HSM),
 	    worker_tls_write },
 	{ IMSG_TLS_REMOVE, 0, FROM(PROC_JOINER), worker_tls_remove },
-	{ IMSG_PEERS_DENY, sizeof(struct peers_deny), FROM(PROC_JOINER),
-	    worker_peers_deny },
+	{ IMSG_PEERS_ALLOW, sizeof(struct peers_allow), FROM(PROC_JOINER),
+	    worker_peers_allow },
 	{ IMSG_HSM_STATUS, sizeof(struct hsm_status), FROM(PROC_HSM),
 	    worker_hsm_status },
 	{ IMSG_ROT_GROW, sizeof(struct hsm_rewrap), FROM(PROC_HSM),

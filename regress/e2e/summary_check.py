@@ -2,14 +2,17 @@
 
   summary_check.py N [STALE_ID]
 
-N reporters, each with a view of N nodes; every field the reference lists
-for a node's own entry and for a peer's, no other (but ours: retained WAL
-and clock skew), keys in the reference's (byte) order.  With STALE_ID, that
+N reporters, each with a view of N nodes and of the pending ones (nodes
+create, no join yet: status p, what a node's own entry shows and when its
+credentials expire); every field the reference lists for a node's own
+entry and for a peer's, no other (but ours: retained WAL, clock skew and
+a pending node's expiry), keys in the reference's (byte) order.  With STALE_ID, that
 reporter's lastUpdated must be older than every other one's.
 """
 import json, re, sys
 
 SELF = ["host", "isThisNode", "nodeID", "port", "publicAddress", "status"]
+PENDING = ["expires"] + SELF
 PEER = ["applyRate", "catchupInterval", "connectTime", "connected",
         "flushLSN", "flushLag", "flushLagBytes", "flushLagSize", "host",
         "isThisNode", "nodeID", "port", "publicAddress", "replayLSN",
@@ -42,7 +45,9 @@ for rep, r in doc["resources"].items():
         fail("reporter %s keys %s" % (rep, list(r)))
     if not TIME.match(r["lastUpdated"]):
         fail("lastUpdated %r" % r["lastUpdated"])
-    if len(r["clusterSummary"]) != n:
+    pending = [k for k, e in r["clusterSummary"].items()
+               if e["nodeInfo"]["status"]["code"] == "p"]
+    if len(r["clusterSummary"]) - len(pending) != n:
         fail("reporter %s sees %d nodes" % (rep, len(r["clusterSummary"])))
     for node, e in r["clusterSummary"].items():
         where = "%s on %s" % (rep[:8], node[:8])
@@ -67,6 +72,10 @@ for rep, r in doc["resources"].items():
         if node == rep:
             if list(ni) != SELF:
                 fail("%s: own entry keys %s" % (where, list(ni)))
+            continue
+        if node in pending:
+            if list(ni) != PENDING or not TIME.match(ni["expires"]):
+                fail("%s: pending entry %r" % (where, ni))
             continue
         want = set(PEER + OURS)
         if not ni["connected"]:  # as the reference: no connectTime, uptime

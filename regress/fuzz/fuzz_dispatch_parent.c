@@ -247,7 +247,7 @@ seeds_workers(void)
 	struct tls_files	 tf;
 	struct rot_slot		 rs;
 	struct hsm_rewrap	 rw;
-	struct peers_deny	*pd;
+	struct peers_allow	*pd;
 	const char		 err[] = "no such node";
 
 	memset(&ci, 0, sizeof(ci));
@@ -269,11 +269,11 @@ seeds_workers(void)
 	CPY(pd->ids[0], "11111111-1111-4111-8111-111111111111");
 	CPY(pd->ids[1], "22222222-2222-4222-8222-222222222222");
 	fz_seed_begin(&s, 2);
-	fz_seed_frame(&s, IMSG_PEERS_DENY, 0, 0, pd, sizeof(*pd));
+	fz_seed_frame(&s, IMSG_PEERS_ALLOW, 0, 7, pd, sizeof(*pd));
 	fz_seed_frame(&s, IMSG_TLS_REMOVE, 0, 3, NULL, 0);
 	fz_seed_frame(&s, IMSG_HSM_ROT_LIST, 0, 3, NULL, 0);
 	fz_seed_frame(&s, IMSG_CTL_END, 0, 4, NULL, 0);
-	fz_seed_write(&s, "joiner-deny-relay");
+	fz_seed_write(&s, "joiner-allow-relay");
 	free(pd);
 
 	memset(&hs, 0, sizeof(hs));

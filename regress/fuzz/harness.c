@@ -345,6 +345,7 @@ fz_worker(struct worker *w, const struct worker_def *def)
 	w->conf.alarm_wal_mb = 1024;
 	w->conf.alarm_skew_ms = 500;
 	w->conf.alarm_cert_days = 30;
+	w->conf.pending_lifetime = 3600;
 	ours = fz_pair(&fd);
 	if ((w->parent = kchan_new(fz.base, fd, PROC_PARENT, def->handlers,
 	    def->nhandlers, fz_closed, w)) == NULL ||

@@ -16,6 +16,7 @@ Suite	*monitor_suite(void);
 Suite	*ops_suite(void);
 Suite	*kchan_suite(void);
 Suite	*join_suite(void);
+Suite	*ident_suite(void);
 
 int
 main(void)
@@ -33,6 +34,7 @@ main(void)
 	srunner_add_suite(sr, ops_suite());
 	srunner_add_suite(sr, kchan_suite());
 	srunner_add_suite(sr, join_suite());
+	srunner_add_suite(sr, ident_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -247,6 +247,11 @@ START_TEST(t_monitor)
 	BAD("alarm\n", 1, "expected: alarm followed by");
 	BAD("alarm clock-skew 5\nalarm clock-skew 6\n", 2,
 	    "'alarm clock-skew' is already set at line 1");
+	BAD("pending-node lifetime 4\n", 1, "from 5 to 604800 seconds");
+	BAD("pending-node lifetime 604801\n", 1, "from 5 to 604800");
+	BAD("pending-node lifetime\n", 1,
+	    "expected: pending-node lifetime seconds");
+	BAD("pending-node\n", 1, "expected: pending-node followed by");
 }
 END_TEST
 

@@ -53,9 +53,9 @@ static const struct {
 	{ JOIN_OPEN, JOIN_PREFLIGHT, JOIN_REFUSED, JOIN_REFUSED, NS_NONE,
 	    0, 0, 0, "open_enter", NULL },
 	{ JOIN_PREFLIGHT, JOIN_LEASE, JOIN_REFUSED, JOIN_REFUSED, NS_NONE,
-	    0, 0, 0, "preflight_enter", NULL },
+	    0, 30, 0, "preflight_enter", "preflight_enter" },
 	{ JOIN_LEASE, JOIN_WIPE, JOIN_REFUSED, JOIN_REFUSED, NS_NONE,
-	    0, 0, 0, "lease_enter", NULL },
+	    0, 50, 0, "lease_enter", "lease_enter" },
 	{ JOIN_WIPE, JOIN_CREATE, JOIN_KILLED, JOIN_KILLED, NS_CREATING,
 	    0, 300, 0, "wipe_enter", "wipe_poll" },
 	{ JOIN_CREATE, JOIN_BOOTSTRAP, JOIN_KILLED, JOIN_KILLED, NS_CREATING,
@@ -222,6 +222,13 @@ START_TEST(t_nodestatus)
 	ck_assert_str_eq(ns_desc(NS_SYNCING), "joining: initial sync (3/5)");
 	ck_assert_str_eq(ns_desc(NS_COUNT), "unknown");
 	ck_assert_str_eq(ns_code(NS_COUNT), "u");
+	ck_assert_int_eq(ns_parse("p"), NS_PENDING);
+	ck_assert_str_eq(ns_node_desc(NS_PENDING, 0),
+	    "pending: credentials issued, not joined yet");
+	ck_assert_str_eq(ns_node_desc(NS_PENDING, 1),
+	    "pending: credentials expired");
+	/* only a pending node's credentials expire */
+	ck_assert_str_eq(ns_node_desc(NS_READY, 1), "ready");
 }
 END_TEST
 

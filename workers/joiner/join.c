@@ -11,12 +11,20 @@
  *
  * cluster nodes create, on a member:
  *   1. refuse unless this node is clustered and ready, the cluster has
- *      fewer than KMD_NODES_MAX nodes and none is joining
+ *      fewer than KMD_NODES_MAX nodes (pending ones that have not expired
+ *      count) and none is joining
  *   2. hsm: check the CSR, sign it with the cluster CA (unsealed with the
  *      KEK, unwrapped with this node's root of trust), and seal the KEK
  *      to the CSR's sealing key: the mkek_blob
- *   3. the reply: {cert, cachain, mkek_blob}
- * Nothing is written on the member: the join itself registers the node.
+ *   3. the node is recorded, pending (state p), in the replicated
+ *      kmd_nodes with its certificate, until `pending-node lifetime'
+ *      from now: every node's PostgreSQL accepts its certificate from
+ *      then on (peers.c), and the join registers it over that row.  A
+ *      node id recorded already, in any state, is refused: every issued
+ *      certificate is a recorded node, and one that was revoked stays so.
+ *      If the row cannot be written, the credentials are not given out.
+ *   4. the reply: {cert, cachain, mkek_blob}; above SIZE_ADVISED nodes,
+ *      the reference's advice first (a check line kmctl prints)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,12 +34,15 @@
 #include "lease.h"
 #include "log.h"
 #include "nodestatus.h"
+#include "schema.h"
 #include "util.h"
 
 static void	csr_made(struct kchan *, struct kmsg *, void *);
 static void	node_signed(struct kchan *, struct kmsg *, void *);
 static void	create_check(struct joiner *);
-static void	create_committed(struct pq *, PGresult *, void *);
+static int	create_record(struct joiner *, const struct hsm_node_signed *,
+		    pq_cb);
+static void	create_recorded(struct pq *, PGresult *, void *);
 
 static const struct kchan_exchange csr_ex = {
 	IMSG_HSM_CSR_MADE, 0, csr_made, op_hsm_failed
@@ -148,6 +159,7 @@ create_checked(struct pq *db, PGresult *res, void *arg)
 		return;
 	}
 	nodes = atoi(PQgetvalue(res, 0, 5));
+	j->op->count = nodes;
 	joining = atoi(PQgetvalue(res, 0, 6));
 	if (ns_parse(PQgetvalue(res, 0, 7)) != NS_READY) {
 		op_fail(j, "this node is not ready (%s); run nodes create on a"
@@ -211,25 +223,20 @@ create_check(struct joiner *j)
 {
 	pq_query(j->db, "SELECT l.cluster_id, l.node_id,"
 	    " encode(l.kek_wrapped, 'hex'), encode(c.ca_key_sealed, 'hex'),"
-	    " c.ca_cert, (SELECT count(*) FROM kmd_nodes WHERE state NOT IN"
-	    " ('m', 'v')), (SELECT count(*) FROM kmd_nodes WHERE state IN"
+	    " c.ca_cert, (SELECT count(*) FROM kmd_nodes WHERE "
+	    SQL_NODE_COUNTS "), (SELECT count(*) FROM kmd_nodes WHERE state IN"
 	    " " NS_SQL_JOINING "), n.state FROM kmd_local l"
 	    " JOIN kmd_cluster c USING (cluster_id) JOIN kmd_nodes n ON"
 	    " n.node_id = l.node_id", 0, NULL, create_checked, j);
 }
 
-/*
- * The nodes create's answer: the credentials, kept until the change is
- * committed under the lease (the epoch moves on); then the reply.
- */
+/* The hsm signed: the credentials wait while the node is recorded. */
 static void
 node_signed(struct kchan *ch, struct kmsg *m, void *arg)
 {
 	struct joiner			*j = arg;
 	const struct hsm_node_signed	*ns = (const void *)m->data;
 	struct node_credentials		*nc;
-	char				 e[24];
-	const char			*p[2] = { NULL, e };
 
 	(void)ch;
 	j->op->call = 0;
@@ -238,34 +245,104 @@ node_signed(struct kchan *ch, struct kmsg *m, void *arg)
 	kmd_strlcpy(nc->cert, ns->cert, sizeof(nc->cert));
 	kmd_strlcpy(nc->cachain, j->op->reply, sizeof(nc->cachain));
 	kmd_strlcpy(nc->mkek_blob, ns->mkek_blob, sizeof(nc->mkek_blob));
-	kmd_strlcpy(j->op->node_id, ns->node_id, sizeof(j->op->node_id));
 	free(j->op->reply);
 	j->op->reply = nc;
+	kmd_strlcpy(j->op->node_id, ns->node_id, sizeof(j->op->node_id));
 	if (j->op->lease == NULL) {
-		op_fail(j, "this node holds no membership lease");
+		op_fail(j, "this node holds no membership lease; no"
+		    " credentials were issued");
 		return;
 	}
-	p[0] = lease_token(j->op->lease);
-	snprintf(e, sizeof(e), "%lld", j->op->epoch + 1);
-	pq_query(j->db, "SELECT kmd_lease_commit($1::uuid, $2::bigint)", 2, p,
-	    create_committed, j);
+	if (create_record(j, ns, create_recorded) == -1)
+		op_fail(j, "cannot record node %s; no credentials were issued",
+		    ns->node_id);
 }
 
-static void
-create_committed(struct pq *db, PGresult *res, void *arg)
+/*
+ * The new node, pending, in one statement under the lease ($8, its
+ * token; the epoch moves on to $9): its id, host and public address, its
+ * certificate, and when its credentials expire.  Answers the state of a
+ * row that was there already (nothing written then), and the expiry of
+ * the row written.
+ */
+#define SQL_CREATE_RECORD \
+	"WITH c AS (SELECT kmd_lease_commit($8::uuid, $9::bigint) AS e)," \
+	" prior AS (SELECT state FROM kmd_nodes WHERE node_id = $1::uuid)," \
+	" ins AS (INSERT INTO kmd_nodes (node_id, host, public_address," \
+	" state, version, shared_hsm, cert, expires) SELECT $1::uuid, $2, $3," \
+	" '" NS_C_PENDING "', $4, $5::boolean, $6, now() + $7::int *" \
+	" interval '1 second' FROM c WHERE c.e IS NOT NULL ON CONFLICT" \
+	" (node_id) DO NOTHING RETURNING expires) SELECT (SELECT state FROM" \
+	" prior), (SELECT " SQL_ISO("expires") " FROM ins)"
+
+static int
+create_record(struct joiner *j, const struct hsm_node_signed *ns, pq_cb cb)
 {
-	struct joiner	*j = arg;
-	struct jop	*op = j->op;
+	const struct nodes_create *nc = &j->op->nc;
+	char		 life[16], e[24];
+	const char	*p[9];
+
+	snprintf(life, sizeof(life), "%d", j->w->conf.pending_lifetime);
+	p[0] = ns->node_id;
+	p[1] = nc->host;
+	p[2] = nc->pubaddr[0] != '\0' ? nc->pubaddr : nc->host;
+	p[3] = KMD_VERSION;
+	p[4] = nc->shared_hsm ? "true" : "false";
+	p[5] = ns->cert;
+	p[6] = life;
+	p[7] = lease_token(j->op->lease);
+	snprintf(e, sizeof(e), "%lld", j->op->epoch + 1);
+	p[8] = e;
+	return pq_query(j->db, SQL_CREATE_RECORD, 9, p, cb, j);
+}
+
+/* Above SIZE_ADVISED nodes: the reference's advice, logged and told. */
+static void
+create_advice(struct joiner *j, int nodes)
+{
+	struct join_check	 jc;
+
+	if (nodes <= SIZE_ADVISED)
+		return;
+	log_warnx("cluster nodes create: the cluster will have %d nodes; "
+	    SIZE_ADVICE, nodes);
+	memset(&jc, 0, sizeof(jc));
+	kmd_strlcpy(jc.item, "size", sizeof(jc.item));
+	jc.ok = 1;
+	snprintf(jc.detail, sizeof(jc.detail), "WARNING: %d nodes; "
+	    SIZE_ADVICE, nodes);
+	kchan_send(j->w->parent, IMSG_JOIN_CHECK, j->op->reqid, -1, &jc,
+	    sizeof(jc));
+}
+
+/* Recorded: the credentials go out; a node id seen before, they do not. */
+static void
+create_recorded(struct pq *db, PGresult *res, void *arg)
+{
+	struct joiner		*j = arg;
+	struct node_credentials	*nc;
 
 	(void)db;
-	if (op == NULL || op_result(j, res) == -1)
+	if (op_result(j, res) == -1)
 		return;
-	op->epoch++;
-	log_info("signed the certificate of joining node %s (%s)",
-	    op->node_id, op->nc.host);
-	kchan_send(j->w->parent, IMSG_NODE_CREDENTIALS, op->reqid, -1,
-	    op->reply, sizeof(struct node_credentials));
-	kchan_send(j->w->parent, IMSG_CTL_END, op->reqid, -1, NULL, 0);
-	explicit_bzero(op->reply, sizeof(struct node_credentials));
+	j->op->epoch++;		/* committed under the lease */
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 1)) {
+		op_fail(j, "node %s was issued credentials already (%s): run"
+		    " cluster csr again on the joining node, then nodes create"
+		    " with its new request", j->op->node_id, PQgetisnull(res,
+		    0, 0) ? "unknown" : ns_desc(ns_parse(PQgetvalue(res, 0,
+		    0))));
+		return;
+	}
+	log_info("signed the certificate of joining node %s (%s): pending"
+	    " until %s", j->op->node_id, j->op->nc.host,
+	    PQgetvalue(res, 0, 1));
+	create_advice(j, j->op->count + 1);
+	reconcile_soon(j);	/* this member accepts its certificate now */
+	nc = j->op->reply;
+	kchan_send(j->w->parent, IMSG_NODE_CREDENTIALS, j->op->reqid, -1, nc,
+	    sizeof(*nc));
+	kchan_send(j->w->parent, IMSG_CTL_END, j->op->reqid, -1, NULL, 0);
+	explicit_bzero(nc, sizeof(*nc));
 	op_end(j);
 }

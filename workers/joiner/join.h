@@ -13,6 +13,20 @@
 #include "joiner.h"
 
 #define POLL_MS		100
+/*
+ * A member that refuses this node's certificate is asked again for this
+ * many polls: nodes create recorded the node on one member, and every
+ * other one accepts it once the row has replicated and its reconciler
+ * has run (every 2 s).
+ */
+#define PREFLIGHT_POLLS	30
+/*
+ * Polls the lease is asked for again while a member is out of reach or
+ * refuses this node's certificate (its list of peers lags the pending
+ * row by a few seconds), or sees another epoch: 5 s.  A member that
+ * holds another change's lease refuses at once.
+ */
+#define LEASE_POLLS	50
 #define DOWN_MAX	15		/* seconds a subscription may be down */
 #define WIPE_POLLS	300		/* polls, old workers stopping: 30 s */
 

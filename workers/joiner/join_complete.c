@@ -1,8 +1,9 @@
 /*
- * Stage 5/5, completing: every member subscribes to this node, until
- * those subscriptions replicate (JOIN_COMPLETE), and this node's own
- * (JOIN_LOCAL); then the node is ready on the member and here
- * (JOIN_READY), and the join is over (JOIN_JOINED).
+ * Stage 5/5, completing: this node's PostgreSQL accepts the members
+ * (their ids came with the initial sync), then every member subscribes
+ * to this node, until those subscriptions replicate (JOIN_COMPLETE), and
+ * this node's own (JOIN_LOCAL); then the node is ready on the member and
+ * here (JOIN_READY), and the join is over (JOIN_JOINED).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,11 +14,69 @@
 #include "log.h"
 #include "util.h"
 
+static void	complete_allow(struct join *, PGresult *);
+static void	complete_allowed(struct kchan *, struct kmsg *, void *);
+static void	complete_unallowed(struct kchan *, enum kchan_end,
+		    const char *, void *);
+static void	complete_subscribe(struct join *);
 static void	complete_subscribed(struct join *, PGresult *);
 static void	complete_polled(struct join *, PGresult *);
 
+static const struct kchan_exchange allow_ex = {
+	IMSG_PEERS_ALLOWED, PEERS_TIMEOUT, complete_allowed, complete_unallowed
+};
+
+/*
+ * The reconciler, which keeps pg_ident.conf's peers, waits while a join
+ * runs: the members' certificates are allowed here now, and the parent
+ * answers once PostgreSQL was told, before any member connects.
+ */
 void
 complete_enter(struct join *jn)
+{
+	jq(jn, "the members this node accepts", SQL_PEERS_ALLOWED, 0, NULL,
+	    complete_allow);
+}
+
+static void
+complete_allow(struct join *jn, PGresult *res)
+{
+	if ((jn->call = peers_allow(jn->j, PQgetvalue(res, 0, 0), &allow_ex,
+	    jn)) == 0)
+		join_fail(jn, "cannot reach the parent to accept the members");
+}
+
+static void
+complete_allowed(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct join	*jn = arg;
+
+	(void)ch;
+	jn->call = 0;
+	if (!peers_allowed(jn->j, m)) {
+		join_fail(jn, "this node's PostgreSQL could not be told to"
+		    " accept the members (pg_ident.conf); see kmd's log");
+		return;
+	}
+	complete_subscribe(jn);
+}
+
+static void
+complete_unallowed(struct kchan *ch, enum kchan_end end, const char *why,
+    void *arg)
+{
+	struct join	*jn = arg;
+
+	(void)ch;
+	(void)end;
+	jn->call = 0;
+	peers_forget(jn->j);
+	join_fail(jn, "accepting the members: %s", why);
+}
+
+/* Every member subscribes to this node. */
+static void
+complete_subscribe(struct join *jn)
 {
 	struct sbuf	 sql = { NULL, 0, 0 };
 	char		 dsn[PEER_DSN_MAX], mine[PEER_DSN_MAX], sub[64];

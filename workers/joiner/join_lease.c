@@ -25,6 +25,9 @@ lease_enter(struct join *jn)
 {
 	const char	*p[2] = { jn->dsn, SQL_VOTERS };
 
+	lease_end(jn->lease, jn->epoch);	/* an earlier try's */
+	jn->lease = NULL;
+
 	jq(jn, peer_call_what(PEER_VOTERS), "SELECT * FROM dblink($1, $2) AS"
 	    " t(id text, host text, epoch bigint, me text)", 2, p,
 	    voters_read);
@@ -52,7 +55,10 @@ join_leased(struct lease *l, const char *why, void *arg)
 {
 	struct join	*jn = arg;
 
-	(void)l;
+	if (why != NULL && !lease_busy(l) && !join_overdue(jn)) {
+		poll_again(jn);		/* lease_enter, a moment later */
+		return;
+	}
 	if (why != NULL) {
 		send_check(jn, "membership", 0, "%s", why);
 		join_fail(jn, "%s", why);

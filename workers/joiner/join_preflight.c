@@ -139,6 +139,8 @@ join_hsm_failed(struct kchan *ch, enum kchan_end end, const char *why,
 }
 
 static void	preflight_read(struct pq *, PGresult *, void *);
+static int	preflight_unreached(struct join *, PGresult *, char *,
+		    size_t);
 static int	preflight_checks(struct join *, PGresult *, char *, size_t);
 static void	preflight_hsm(struct join *, PGresult *);
 
@@ -180,10 +182,11 @@ preflight_read(struct pq *db, PGresult *res, void *arg)
 
 	(void)db;
 	if (!pq_ok(res) || PQntuples(res) != 1) {
-		snprintf(msg, sizeof(msg), "member %s:5432 is not reachable"
-		    " with mutual TLS (%s)", jn->req.member, res != NULL ?
-		    PQresultErrorMessage(res) : pq_error(jn->j->jdb));
-		msg[strcspn(msg, "\n")] = '\0';
+		if (preflight_unreached(jn, res, msg, sizeof(msg)) &&
+		    !join_overdue(jn)) {
+			poll_again(jn);
+			return;
+		}
 		send_check(jn, "member", 0, "%s", msg);
 		join_fail(jn, "%s", msg);
 		return;
@@ -203,6 +206,33 @@ preflight_read(struct pq *db, PGresult *res, void *arg)
 	}
 	jn->tls_new = 0;	/* past the preflight: the files stay */
 	join_done(jn);
+}
+
+/*
+ * Why the member did not answer; 1 when it refuses this node's
+ * certificate: it has no node of its id recorded, or a removed one, or a
+ * pending one whose credentials expired (pg_ident.conf, peers.c), or it
+ * has not yet taken the row nodes create wrote on another member.
+ */
+static int
+preflight_unreached(struct join *jn, PGresult *res, char *msg, size_t len)
+{
+	const char	*why = res != NULL ? PQresultErrorMessage(res) :
+			    pq_error(jn->j->jdb);
+	int		 refused;
+
+	refused = strstr(why, "certificate authentication failed") != NULL;
+	if (refused)
+		snprintf(msg, len, "member %s:5432 refuses this node's"
+		    " certificate: its credentials were revoked (cluster nodes"
+		    " delete), expired, or never recorded; run cluster csr here"
+		    " and cluster nodes create on a member again",
+		    jn->req.member);
+	else
+		snprintf(msg, len, "member %s:5432 is not reachable with"
+		    " mutual TLS (%s)", jn->req.member, why);
+	msg[strcspn(msg, "\n")] = '\0';
+	return refused;
 }
 
 /* Each check told to the client; msg: the first that failed. */
@@ -239,6 +269,9 @@ preflight_checks(struct join *jn, PGresult *res, char *msg, size_t len)
 	nodes = atoi(pq_get(res, 0, "nodes"));
 	CHECK(nodes < KMD_NODES_MAX, "size", "the cluster has %d nodes, at"
 	    " most %d", nodes, KMD_NODES_MAX);
+	if (nodes + 1 > SIZE_ADVISED && nodes < KMD_NODES_MAX)
+		send_check(jn, "size", 1, "WARNING: %d nodes with this one; "
+		    SIZE_ADVICE, nodes + 1);
 	joining = atoi(pq_get(res, 0, "joining"));
 	CHECK(joining == 0, "joins", "%d node(s) joining now; one join at a"
 	    " time: wait until it is ready", joining);

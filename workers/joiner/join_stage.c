@@ -26,13 +26,14 @@ const struct join_stage_row join_stages[JOIN_NSTAGES] = {
 	    BEFORE(JOIN_PREFLIGHT) },
 	[JOIN_PREFLIGHT] = { JOIN_PREFLIGHT, NS_NONE, 0,
 	    "asking the member over mutual TLS: cluster, version, clock,"
-	    " size, joins, its state, disk", preflight_enter, NULL, 0, 0,
+	    " size, joins, its state, disk", preflight_enter, preflight_enter,
+	    PREFLIGHT_POLLS, 0,
 	    .done = JOIN_LEASE, .failed = JOIN_REFUSED,
 	    .timedout = JOIN_REFUSED, .enough = JOIN_CHECKED },
 	[JOIN_LEASE] = { JOIN_LEASE, NS_NONE, 0,
 	    "the membership lease from every member: one change at a time;"
 	    " every member accepts this node's certificate", lease_enter,
-	    NULL, 0, 0, BEFORE(JOIN_WIPE) },
+	    lease_enter, LEASE_POLLS, 0, BEFORE(JOIN_WIPE) },
 	[JOIN_WIPE] = { JOIN_WIPE, NS_CREATING, 0,
 	    "stopping and dropping what an earlier join left, wiping the"
 	    " replicated tables", wipe_enter, wipe_poll, WIPE_POLLS, 0,

@@ -204,6 +204,7 @@ joiner_fini(struct worker *w)
 		join_abandon(j);
 	subs_drop_free(j);
 	reconcile_free(j);
+	peers_free(j);
 	pq_free(j->admin);
 	pq_free(j->jdb);
 	pq_free(j->kdb);
@@ -223,6 +224,8 @@ static const struct kmsg_handler joiner_handlers[] = {
 	HSM_CALLS(JOINER_ANSWER_ROW)
 	{ IMSG_HSM_ERROR, KMSG_VARLEN, FROM(PROC_PARENT), joiner_hsm_error },
 	{ IMSG_TLS_INSTALLED, sizeof(struct tls_result), FROM(PROC_PARENT),
+	    joiner_hsm_answer },
+	{ IMSG_PEERS_ALLOWED, sizeof(struct peers_allowed), FROM(PROC_PARENT),
 	    joiner_hsm_answer },
 };
 

@@ -46,6 +46,7 @@ struct jop {
 	void			*reply;		/* malloc'd, freed with op */
 	int			 failed;	/* an error was sent */
 	int			 force;		/* nodes delete --force */
+	int			 pending;	/* ... of a pending node */
 	int			 count;		/* nodes left; polls */
 	char			 me[KMD_NODEID_MAX];	/* this node's id */
 	struct lease		*lease;		/* a membership change's */
@@ -69,6 +70,7 @@ struct joiner {
 	struct subs_drop *subs_drop;	/* a killed join's cleanup */
 	struct reconciler *rec;		/* removals, see remove.c */
 	struct pq	*kdb;		/* served keys, see keys.c */
+	char		*peers;		/* the allowed peers last sent */
 	TAILQ_HEAD(, kreq) kreqs;
 };
 
@@ -83,6 +85,37 @@ struct joiner {
 	" connect_timeout=3 keepalives=1 keepalives_idle=2" \
 	" keepalives_interval=1 keepalives_count=2 tcp_user_timeout=5000"
 #define PEER_DSN_MAX	(KMD_HOST_MAX + 256)
+
+/*
+ * The nodes that count toward KMD_NODES_MAX, as an SQL condition on a
+ * kmd_nodes row: not removed, and a pending one only until its
+ * credentials expire.
+ */
+#define SQL_NODE_COUNTS \
+	"state NOT IN ('" NS_C_REMOVING "', '" NS_C_REMOVED "') AND (state" \
+	" <> '" NS_C_PENDING "' OR expires > now())"
+
+/*
+ * Above this many nodes, nodes create and a join's preflight pass on
+ * the reference's advice; they refuse nothing for it.
+ */
+#define SIZE_ADVISED	6
+#define SIZE_ADVICE	"the recommended cluster size is 4-6 nodes for" \
+	" optimal performance and stability: every node is connected to every" \
+	" other, so network issues cause synchronization problems, and each" \
+	" node is upgraded on its own"
+
+/*
+ * The nodes whose certificates this node's PostgreSQL accepts (peers.c):
+ * those recorded and not removed, a pending one until its credentials
+ * expire, and this node (it reaches itself through dblink too); their
+ * ids, by a space.
+ */
+#define SQL_PEERS_ALLOWED \
+	"SELECT coalesce(string_agg(a.id, ' ' ORDER BY a.id), '') FROM" \
+	" (SELECT node_id::text AS id FROM kmd_nodes WHERE state <> '" \
+	NS_C_REMOVED "' AND (state <> '" NS_C_PENDING "' OR expires >" \
+	" now()) UNION SELECT node_id::text FROM kmd_local) a"
 
 /* What to do about a node that is in a cluster already. */
 #define HOW_TO_LEAVE	"remove it first (cluster nodes delete on another" \
@@ -140,6 +173,15 @@ void	joiner_tls_reinstall(struct joiner *);
 /* keys.c */
 int	joiner_keys(struct kchan *, struct kmsg *, void *);
 void	keys_free(struct joiner *);
+
+/* peers.c; a call's exchange waits PEERS_TIMEOUT s */
+#define PEERS_TIMEOUT	10
+uint32_t peers_allow(struct joiner *, const char *,
+	    const struct kchan_exchange *, void *);
+int	peers_allowed(struct joiner *, const struct kmsg *);
+void	peers_forget(struct joiner *);
+int	peers_sent(const struct joiner *, const char *);
+void	peers_free(struct joiner *);
 
 /* remove.c */
 int	joiner_nodes_delete(struct kchan *, struct kmsg *, void *);

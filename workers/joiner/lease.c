@@ -44,8 +44,9 @@
  * kills only a join whose grant lapsed), so one of them happens.
  *
  * With no quorum (two nodes, one gone for good), nothing changes, with
- * one exception: nodes delete --force in a cluster of two voters may go
- * on with the grant of the oldest voter alone (LEASE_MAJORITY_OR_TIE).
+ * one exception: nodes delete in a cluster of two voters may go on with
+ * the grant of the oldest voter alone (LEASE_MAJORITY_OR_TIE); its own
+ * checks then refuse to remove a node that is down without --force.
  * The younger one can never remove the older one on its own, so the two
  * halves of a split cannot remove each other.  That rule holds within
  * one view only (a lone oldest voter and a majority of a view one node
@@ -84,6 +85,7 @@ struct lease {
 	int			 held;
 	int			 renewing;	/* a round under way */
 	int			 dead;		/* ended, to be freed */
+	int			 busy;	/* refused: another change holds it */
 	int64_t			 sent;		/* ms, that round's start */
 	int64_t			 until;		/* ms, ours to use until */
 	struct event		*timer;
@@ -241,7 +243,8 @@ lease_take(struct lease *l)
  * of another epoch, then the voters out of reach.
  */
 static void
-lease_why(PGresult *res, int granted, int n, char *why, size_t len)
+lease_why(struct lease *l, PGresult *res, int granted, int n, char *why,
+    size_t len)
 {
 	static const char *const kinds[] = { "busy: ", "lapsed: ", "epoch: " };
 	const char	*a;
@@ -253,6 +256,8 @@ lease_why(PGresult *res, int granted, int n, char *why, size_t len)
 			a = pq_get(res, i, "answer");
 			if (strncmp(a, kinds[k], strlen(kinds[k])) != 0)
 				continue;
+			if (k == 0)
+				l->busy = 1;
 			if (k == 0)
 				snprintf(why, len, "another membership change"
 				    " holds the lease: %s; one at a time: wait"
@@ -312,7 +317,7 @@ lease_answers(struct pq *db, PGresult *res, void *arg)
 			}
 			return;
 		}
-		lease_why(res, g, l->nvoters, why, sizeof(why));
+		lease_why(l, res, g, l->nvoters, why, sizeof(why));
 	}
 	if (was)		/* a renewal fell short: the tick decides */
 		return;
@@ -352,6 +357,13 @@ void
 lease_progress(struct lease *l, const char *what)
 {
 	kmd_strlcpy(l->progress, what, sizeof(l->progress));
+}
+
+/* The last refusal came from a member that holds another change's. */
+int
+lease_busy(const struct lease *l)
+{
+	return l->busy;
 }
 
 const char *

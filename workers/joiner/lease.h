@@ -35,6 +35,7 @@ int		 lease_voters(struct lease *, PGresult *, char *, size_t);
 void		 lease_take(struct lease *);
 void		 lease_progress(struct lease *, const char *);
 const char	*lease_token(const struct lease *);
+int		 lease_busy(const struct lease *);
 long long	 lease_epoch(const struct lease *);
 void		 lease_end(struct lease *, long long);
 int		 lease_quorum(int, const int *, enum lease_need);

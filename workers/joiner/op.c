@@ -57,7 +57,7 @@ rot_keys_terminated(const struct hsm_rot_keys *rk)
 	return 1;
 }
 
-/* The strings of an hsm answer (or of the parent's TLS result) end. */
+/* The strings of an hsm answer (or of the parent's own answers) end. */
 static int
 answer_terminated(const struct kmsg *m)
 {
@@ -103,6 +103,8 @@ answer_terminated(const struct kmsg *m)
 		return TERMINATED(((const struct key_crypt *)d)->data);
 	case IMSG_TLS_INSTALLED:
 		return TERMINATED(((const struct tls_result *)d)->err);
+	case IMSG_PEERS_ALLOWED:
+		return 1;
 	default:
 		return 0;
 	}

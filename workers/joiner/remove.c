@@ -5,7 +5,8 @@
  * it learns of through replication: a node marked removed ('v') in
  * kmd_nodes loses its subscriptions, the slots it consumed and its health
  * rows on every node, and its certificate is refused by every remaining
- * PostgreSQL (the parent's pg_ident.conf denies its id).  The same tick
+ * PostgreSQL (the parent's pg_ident.conf allows only the ids the tick
+ * sends, see peers.c).  The same tick
  * restarts subscriptions whose apply worker died (down), each at most
  * every RESTART_MS: pglogical's manager may notice only minutes later.
  */
@@ -78,7 +79,7 @@
  * nodes once drained (a worker is stopped before its subscription goes:
  * dropping one whose worker runs waits on it), drop those stopped, end
  * the WAL senders of the slots removed nodes consumed and drop the slots,
- * forget their health rows; last, the removed ids for pg_ident.conf.
+ * forget their health rows; last, the ids PostgreSQL accepts (peers.c).
  * A killed join's node (not this one) loses the same here: the
  * subscriptions from it, and its slots, the catch-up one included.
  */
@@ -102,16 +103,14 @@ static const char *const reconcile_steps[] = {
 	"DELETE FROM kmd_node_health h USING kmd_nodes n, kmd_local l"
 	    " WHERE n.state = '" NS_C_REMOVED "' AND n.node_id <> l.node_id AND"
 	    " (h.reporter = n.node_id OR h.peer = n.node_id)",
-	"SELECT coalesce(string_agg(n.node_id::text, ' ' ORDER BY"
-	    " n.node_id), '') FROM kmd_nodes n, kmd_local l WHERE"
-	    " n.state = '" NS_C_REMOVED "' AND n.node_id <> l.node_id",
+	SQL_PEERS_ALLOWED,
 };
 #define NSTEPS	(sizeof(reconcile_steps) / sizeof(reconcile_steps[0]))
 
 struct reconciler {
 	struct event	*ev;
 	int		 busy;		/* steps under way */
-	char		*sent;		/* the deny list the parent has */
+	uint32_t	 call;		/* the parent's answer awaited */
 	struct {
 		char	 sub[64];
 		int64_t	 at;		/* ms */
@@ -119,23 +118,6 @@ struct reconciler {
 };
 
 static void	reconcile(evutil_socket_t, short, void *);
-
-static void
-deny_send(struct joiner *j, const char *ids)
-{
-	struct peers_deny	*pd;
-	char			*list, *id, *save = NULL;
-
-	if ((pd = calloc(1, sizeof(*pd))) == NULL ||
-	    (list = strdup(ids)) == NULL)
-		fatal("%s", __func__);
-	for (id = strtok_r(list, " ", &save); id != NULL && pd->n <
-	    KMD_DENY_MAX; id = strtok_r(NULL, " ", &save))
-		kmd_strlcpy(pd->ids[pd->n++], id, KMD_NODEID_MAX);
-	kchan_send(j->w->parent, IMSG_PEERS_DENY, 0, -1, pd, sizeof(*pd));
-	free(list);
-	free(pd);
-}
 
 static void
 step_done(struct pq *db, PGresult *res, void *arg)
@@ -148,6 +130,15 @@ step_done(struct pq *db, PGresult *res, void *arg)
 		log_debug("reconcile: %s", pq_msg(j, res));
 }
 
+static void	peers_told(struct kchan *, struct kmsg *, void *);
+static void	peers_untold(struct kchan *, enum kchan_end, const char *,
+		    void *);
+
+static const struct kchan_exchange peers_ex = {
+	IMSG_PEERS_ALLOWED, PEERS_TIMEOUT, peers_told, peers_untold
+};
+
+/* The ids PostgreSQL accepts: sent to the parent when they change. */
 static void
 reconciled(struct pq *db, PGresult *res, void *arg)
 {
@@ -162,14 +153,35 @@ reconciled(struct pq *db, PGresult *res, void *arg)
 		return;
 	}
 	ids = PQgetvalue(res, 0, 0);
-	if (rc->sent != NULL && strcmp(rc->sent, ids) == 0)
+	if (rc->call != 0 || peers_sent(j, ids))
 		return;
-	log_info("removed nodes refused by PostgreSQL: %s", ids[0] ? ids :
-	    "none");
-	deny_send(j, ids);
-	free(rc->sent);
-	if ((rc->sent = strdup(ids)) == NULL)
-		fatal("%s", __func__);
+	rc->call = peers_allow(j, ids, &peers_ex, j);
+}
+
+static void
+peers_told(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct joiner	*j = arg;
+
+	(void)ch;
+	j->rec->call = 0;
+	if (!peers_allowed(j, m))
+		log_warnx("reconcile: PostgreSQL's accepted peers were not"
+		    " written; trying again");
+}
+
+static void
+peers_untold(struct kchan *ch, enum kchan_end end, const char *why,
+    void *arg)
+{
+	struct joiner	*j = arg;
+
+	(void)ch;
+	(void)end;
+	j->rec->call = 0;
+	peers_forget(j);
+	log_warnx("reconcile: the parent did not take the accepted peers"
+	    " (%s); trying again", why);
 }
 
 /* Down subscriptions: restart each, unless it was restarted lately. */
@@ -256,7 +268,7 @@ reconcile_free(struct joiner *j)
 	if (j->rec == NULL)
 		return;
 	event_free(j->rec->ev);
-	free(j->rec->sent);
+	kchan_cancel(j->w->parent, j->rec->call);
 	free(j->rec);
 	j->rec = NULL;
 }
@@ -267,7 +279,7 @@ reconcile_free(struct joiner *j)
 	"SELECT l.node_id, me.state, n.node_id, n.state," \
 	" coalesce(st.code, n.state), n.host, (SELECT count(*) FROM" \
 	" kmd_nodes WHERE state NOT IN ('" NS_C_REMOVING "', '" \
-	NS_C_REMOVED "'))" \
+	NS_C_REMOVED "', '" NS_C_PENDING "'))" \
 	" FROM kmd_local l JOIN kmd_nodes me ON me.node_id = l.node_id" \
 	" LEFT JOIN kmd_nodes n ON n.node_id::text = $1" \
 	" LEFT JOIN kmd_node_status st ON st.node_id = n.node_id"
@@ -295,10 +307,26 @@ deleted(struct pq *db, PGresult *res, void *arg)
 		return;
 	}
 	op->epoch++;
-	log_info("removed node %s from the cluster; every node drops its"
-	    " subscriptions and slots", op->node_id);
+	if (op->pending)
+		log_info("revoked the credentials of pending node %s: no node"
+		    " accepts its certificate", op->node_id);
+	else
+		log_info("removed node %s from the cluster; every node drops"
+		    " its subscriptions and slots", op->node_id);
 	op_info_done(j, op->me, NS_C_READY, op->count);
 	reconcile_soon(j);
+}
+
+/*
+ * A node removed without --force although it is not ready: a killed
+ * join, or a pending node (nodes create, no join yet), whose credentials
+ * are revoked so: no stream of it to drain, no PostgreSQL accepts its
+ * certificate any more.  An expired pending node too.
+ */
+static int
+delete_unforced(const char *state)
+{
+	return ns_parse(state) == NS_KILLED || ns_parse(state) == NS_PENDING;
 }
 
 static void
@@ -346,7 +374,7 @@ delete_checked(struct pq *db, PGresult *res, void *arg)
 		    " when its join died, add --force", x, host);
 		return;
 	}
-	if (ns_parse(status) != NS_READY && ns_parse(state) != NS_KILLED &&
+	if (ns_parse(status) != NS_READY && !delete_unforced(state) &&
 	    !op->force) {
 		op_fail(j, "node %s (%s) is %s: to remove it anyway, as when"
 		    " it is gone for good, add --force", x, host,
@@ -357,7 +385,9 @@ delete_checked(struct pq *db, PGresult *res, void *arg)
 		op_fail(j, "this node holds no membership lease");
 		return;
 	}
-	op->count = atoi(PQgetvalue(res, 0, 6)) - 1;
+	op->pending = ns_parse(state) == NS_PENDING;
+	/* the nodes left, as cluster info counts them: no pending one */
+	op->count = atoi(PQgetvalue(res, 0, 6)) - (op->pending ? 0 : 1);
 	kmd_strlcpy(op->me, PQgetvalue(res, 0, 0), sizeof(op->me));
 	p[0] = x;
 	/* a ready node's last writes are drained; one that is down, not */
@@ -392,8 +422,8 @@ joiner_nodes_delete(struct kchan *ch, struct kmsg *m, void *arg)
 	j->op->force = nd->force != 0;
 	/* An id that is no UUID is refused by the checks, named. */
 	op_lease(j, "nodes delete", strlen(nd->id) == 36 && strspn(nd->id,
-	    "0123456789abcdef-") == 36 ? nd->id : NULL, j->op->force ?
-	    LEASE_MAJORITY_OR_TIE : LEASE_MAJORITY, delete_check);
+	    "0123456789abcdef-") == 36 ? nd->id : NULL, LEASE_MAJORITY_OR_TIE,
+	    delete_check);
 	return 0;
 }
 

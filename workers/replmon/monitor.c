@@ -31,6 +31,8 @@
 /*
  * This node and its peers.  A joining node (join_state set) or one not
  * ready writes nothing: its table is about to be copied from a member.
+ * A pending peer (nodes create, no join yet) has no stream to watch: its
+ * status is its state, and whether its credentials expired.
  */
 #define SQL_READ \
 	"SELECT l.node_id, coalesce(me.state, '" NS_C_UNKNOWN "')," \
@@ -41,7 +43,8 @@
 	" coalesce(s.remote_lsn - '0/0', 0)::bigint," \
 	" coalesce(pg_current_wal_lsn() - sl.restart_lsn, 0)::bigint," \
 	" coalesce(me.rot, 'software'), (SELECT count(*) FROM kmd_nodes" \
-	"  WHERE rot = 'hsm' AND state <> '" NS_C_REMOVED "')" \
+	"  WHERE rot = 'hsm' AND state <> '" NS_C_REMOVED "')," \
+	" p.state = '" NS_C_PENDING "' AND p.expires <= now()" \
 	" FROM kmd_local l" \
 	" LEFT JOIN kmd_nodes me ON me.node_id = l.node_id" \
 	" LEFT JOIN kmd_nodes p ON p.node_id <> l.node_id" \
@@ -70,7 +73,8 @@
  * longer in kmd_nodes go.  The view of a peer is the summary's
  * nodeInfo: the walsender's figures when the peer is connected, the
  * slot's confirmed position when not (connectTime and uptime then left
- * out, as the reference does).
+ * out, as the reference does); a pending peer's, what this node's own
+ * shows and when its credentials expire.
  */
 #define SQL_WRITE \
 	"WITH me AS (SELECT node_id FROM kmd_local)," \
@@ -96,6 +100,11 @@
 	"   'port', n.port, 'publicAddress', n.public_address," \
 	"   'status', jsonb_build_object('code', d.code, 'description'," \
 	"   d.descr))" \
+	"  WHEN n.state = '" NS_C_PENDING "' THEN jsonb_build_object(" \
+	"   'expires', " SQL_ISO("n.expires") ", 'host', n.host," \
+	"   'isThisNode', false, 'nodeID', n.node_id, 'port', n.port," \
+	"   'publicAddress', n.public_address, 'status', jsonb_build_object(" \
+	"   'code', d.code, 'description', d.descr))" \
 	"  ELSE jsonb_strip_nulls(jsonb_build_object(" \
 	"   'applyRate', d.rate," \
 	"   'catchupInterval', coalesce(date_trunc('second', r.replay_lag)," \
@@ -153,7 +162,7 @@ peer_find(struct monitor *m, const char *id)
 
 static void
 gen_decision(yajl_gen g, const struct monitor *m, const char *id,
-    const char *code, const char *summary, long long rate,
+    const char *code, const char *desc, const char *summary, long long rate,
     const long long *skew, const char *blocked)
 {
 	yajl_gen_map_open(g);
@@ -162,7 +171,7 @@ gen_decision(yajl_gen g, const struct monitor *m, const char *id,
 	json_str(g, "code");
 	json_str(g, code);
 	json_str(g, "descr");
-	json_str(g, status_desc(code));
+	json_str(g, desc);
 	json_str(g, "errors");
 	gen_errors(g, m, id, blocked);
 	json_str(g, "summary");
@@ -243,7 +252,7 @@ check_cert(struct monitor *m, const char *me, const char *pem,
  * is written at once.
  */
 static int
-view_due(struct monitor *m, struct peer *p, const char *code,
+view_due(struct monitor *m, struct peer *p, const char *desc,
     const char *summary, int blocked)
 {
 	const struct conf_worker *cw = &m->rm->w->conf;
@@ -253,7 +262,7 @@ view_due(struct monitor *m, struct peer *p, const char *code,
 	refresh = (int64_t)cw->rm_interval * (int64_t)(m->npeers + 1) / 4;
 	if (refresh < cw->rm_interval)
 		refresh = cw->rm_interval;
-	snprintf(now_view, sizeof(now_view), "%s|%s|%d|%zu", code, summary,
+	snprintf(now_view, sizeof(now_view), "%s|%s|%d|%zu", desc, summary,
 	    blocked, m->nalarms);
 	if (strcmp(now_view, p->sent) == 0 && now - p->sent_at < refresh)
 		return 0;
@@ -332,7 +341,7 @@ check_peer(struct monitor *m, PGresult *res, int i, yajl_gen g)
 {
 	const struct conf_worker *cw = &m->rm->w->conf;
 	struct peer	*p;
-	const char	*state = PQgetvalue(res, i, 5), *sub, *code;
+	const char	*state = PQgetvalue(res, i, 5), *sub, *code, *desc;
 	char		 summary[128], why[KMD_ERR_MAX];
 	long long	 hb_age = -1, retained, origin, skew = 0, skew_us = 0;
 	long long	*skewp = NULL;
@@ -394,15 +403,17 @@ check_peer(struct monitor *m, PGresult *res, int i, yajl_gen g)
 	    retained, skewp != NULL, skew_us);
 
 	code = p->ready_since == 0 ? state : down ? NS_C_DOWN : NS_C_READY;
+	desc = ns_node_desc(ns_parse(code), strcmp(PQgetvalue(res, i, 16),
+	    "t") == 0);
 	peer_summary(m, p, down, blocked, summary, sizeof(summary));
 	if (blocked)
 		snprintf(why, sizeof(why), "replication from node %s (%s) is"
 		    " blocked: its subscription here is %s while the node is"
 		    " connected; pglogical retries it", p->id, p->host, sub);
-	if (!view_due(m, p, code, summary, blocked))
+	if (!view_due(m, p, desc, summary, blocked))
 		return;
-	gen_decision(g, m, p->id, code, summary, (long long)p->rate, skewp,
-	    blocked ? why : NULL);
+	gen_decision(g, m, p->id, code, desc, summary, (long long)p->rate,
+	    skewp, blocked ? why : NULL);
 }
 
 /*
@@ -481,7 +492,8 @@ mon_read_done(struct pq *db, PGresult *res, void *arg)
 		    " %d days", days);
 	else
 		kmd_strlcpy(summary, "GOOD", sizeof(summary));
-	gen_decision(d, m, me, NS_C_READY, summary, 0, NULL, NULL);
+	gen_decision(d, m, me, NS_C_READY, ns_desc(NS_READY), summary, 0,
+	    NULL, NULL);
 	yajl_gen_array_close(d);
 
 	/* nodes gone from kmd_nodes are forgotten */

@@ -27,12 +27,14 @@ struct rm_req {
 /*
  * A joining node shows its own view of the join (kmd_local.join_state);
  * otherwise a node's status is the cluster's (kmd_node_status: the
- * nodes' replicated views of it, "x" when they disagree).
+ * nodes' replicated views of it, "x" when they disagree).  The node
+ * count leaves out the removed nodes and the pending ones (not joined).
  */
 #define SQL_INFO \
 	"SELECT l.node_id, coalesce(l.join_state, n.code, '" NS_C_UNKNOWN \
 	"')," \
-	" (SELECT count(*) FROM kmd_nodes WHERE state <> '" NS_C_REMOVED "')," \
+	" (SELECT count(*) FROM kmd_nodes WHERE state NOT IN ('" NS_C_REMOVED \
+	"', '" NS_C_PENDING "'))," \
 	" coalesce(l.join_error, ''), coalesce(l.join_progress, '')" \
 	" FROM kmd_local l LEFT JOIN kmd_node_status n ON" \
 	" n.node_id = l.node_id"
@@ -109,13 +111,16 @@ replmon_cluster_info(struct kchan *ch, struct kmsg *m, void *arg)
 /* One row with the total, and the page's nodes (none past the end). */
 #define SQL_NODES \
 	"SELECT t.total, n.node_id, n.state, n.host, n.public_address," \
-	" n.port, n.this" \
+	" n.port, n.this, n.expires, n.expired" \
 	" FROM (SELECT count(*) AS total FROM kmd_nodes WHERE state <> '" \
 	NS_C_REMOVED "') t" \
 	" LEFT JOIN LATERAL" \
 	" (SELECT n.node_id, coalesce(st.code, n.state) AS state, host," \
 	"  public_address, port," \
-	"  n.node_id = (SELECT node_id FROM kmd_local) AS this" \
+	"  n.node_id = (SELECT node_id FROM kmd_local) AS this," \
+	"  CASE WHEN n.state = '" NS_C_PENDING "' THEN coalesce(" \
+	SQL_ISO("n.expires") ", '') ELSE '' END AS expires," \
+	"  n.state = '" NS_C_PENDING "' AND n.expires <= now() AS expired" \
 	"  FROM kmd_nodes n LEFT JOIN kmd_node_status st USING (node_id)" \
 	"  WHERE ($3 = '' AND n.state <> '" NS_C_REMOVED "') OR" \
 	" n.node_id::text = $3" \
@@ -161,12 +166,15 @@ rm_nodes_done(struct pq *db, PGresult *res, void *arg)
 		kmd_strlcpy(ni.nodeid, PQgetvalue(res, i, 1),
 		    sizeof(ni.nodeid));
 		kmd_strlcpy(ni.code, PQgetvalue(res, i, 2), sizeof(ni.code));
-		kmd_strlcpy(ni.desc, status_desc(ni.code), sizeof(ni.desc));
+		kmd_strlcpy(ni.desc, ns_node_desc(ns_parse(ni.code),
+		    strcmp(PQgetvalue(res, i, 8), "t") == 0), sizeof(ni.desc));
 		kmd_strlcpy(ni.host, PQgetvalue(res, i, 3), sizeof(ni.host));
 		kmd_strlcpy(ni.pubaddr, PQgetvalue(res, i, 4),
 		    sizeof(ni.pubaddr));
 		ni.port = atoi(PQgetvalue(res, i, 5));
 		ni.this_node = strcmp(PQgetvalue(res, i, 6), "t") == 0;
+		kmd_strlcpy(ni.expires, PQgetvalue(res, i, 7),
+		    sizeof(ni.expires));
 		kchan_send(ch, IMSG_NODE_INFO, rn->r.reqid, -1, &ni,
 		    sizeof(ni));
 	}
