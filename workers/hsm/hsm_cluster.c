@@ -32,10 +32,6 @@ hsm_create(struct kchan *ch, struct kmsg *m, void *arg)
 	int			 ok = 0;
 
 	memcpy(&req, m->data, sizeof(req));
-	if (!TERMINATED(req.cluster_id) ||
-	    !TERMINATED(req.node_id) ||
-	    !TERMINATED(req.host))
-		return -1;
 	if (rot_missing(h) != NULL)
 		return hsm_fail(ch, m->hdr.reqid, "%s", rot_missing(h));
 	if ((out = calloc(1, sizeof(*out))) == NULL ||
@@ -95,10 +91,6 @@ hsm_tls_install(struct kchan *ch, struct kmsg *m, void *arg)
 	int			 r = -1;
 
 	memcpy(&req, m->data, sizeof(req));
-	if (!TERMINATED(req.node_id) ||
-	    !TERMINATED(req.kek_wrapped) ||
-	    !TERMINATED(req.node_key_sealed) || !TERMINATED(req.node_cert) || !TERMINATED(req.ca_cert))
-		return -1;
 	if (rot_missing(h) != NULL)
 		return hsm_fail(ch, m->hdr.reqid, "%s", rot_missing(h));
 	if ((kek = sodium_malloc(SEAL_KEYLEN)) == NULL ||
@@ -222,13 +214,6 @@ hsm_node_sign(struct kchan *ch, struct kmsg *m, void *arg)
 	char			*cakey_pem, err[256];
 	X509_REQ		*csr = NULL;
 
-	if (!TERMINATED(req->csr) ||
-	    !TERMINATED(req->host) ||
-	    !TERMINATED(req->cluster_id) ||
-	    !TERMINATED(req->my_node_id) ||
-	    !TERMINATED(req->kek_wrapped) ||
-	    !TERMINATED(req->ca_key_sealed) || !TERMINATED(req->ca_cert))
-		return -1;
 	if (rot_missing(h) != NULL)
 		return hsm_fail(ch, m->hdr.reqid, "%s", rot_missing(h));
 	if ((out = calloc(1, sizeof(*out))) == NULL ||

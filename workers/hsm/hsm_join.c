@@ -37,9 +37,6 @@ hsm_csr_make(struct kchan *ch, struct kmsg *m, void *arg)
 	int			 ok = 0;
 
 	memcpy(&req, m->data, sizeof(req));
-	if (!TERMINATED(req.node_id) ||
-	    !TERMINATED(req.host))
-		return -1;
 	if (rot_missing(h) != NULL)
 		return hsm_fail(ch, m->hdr.reqid, "%s", rot_missing(h));
 	if ((out = calloc(1, sizeof(*out))) == NULL ||
@@ -216,13 +213,6 @@ hsm_join_open(struct kchan *ch, struct kmsg *m, void *arg)
 	X509			*cert = NULL, *ca = NULL;
 	size_t			 n;
 
-	if (!TERMINATED(req->node_id) ||
-	    !TERMINATED(req->csr) ||
-	    !TERMINATED(req->cert) ||
-	    !TERMINATED(req->cachain) ||
-	    !TERMINATED(req->mkek_blob) ||
-	    !TERMINATED(req->box_sk_sealed) || !TERMINATED(req->node_key_sealed))
-		return -1;
 	if (rot_missing(h) != NULL)
 		return hsm_fail(ch, m->hdr.reqid, "%s", rot_missing(h));
 	if ((out = calloc(1, sizeof(*out))) == NULL ||

@@ -98,9 +98,7 @@ hsm_key_make(struct kchan *ch, struct kmsg *m, void *arg)
 	size_t			 len = (size_t)req->size / 8;
 	int			 r;
 
-	if (!TERMINATED(req->node_id) || !TERMINATED(req->kek_wrapped) ||
-	    !TERMINATED(req->key_id) || (req->size != 128 &&
-	    req->size != 192 && req->size != 256))
+	if (req->size != 128 && req->size != 192 && req->size != 256)
 		return -1;
 	if (rot_missing(h) != NULL)
 		return hsm_fail(ch, m->hdr.reqid, "%s", rot_missing(h));
@@ -139,10 +137,6 @@ hsm_key_crypt(struct kchan *ch, struct kmsg *m, void *arg)
 	size_t			 klen, inlen;
 	int			 n;
 
-	if (!TERMINATED(req->node_id) || !TERMINATED(req->kek_wrapped) ||
-	    !TERMINATED(req->key_id) || !TERMINATED(req->sealed) ||
-	    !TERMINATED(req->data))
-		return -1;
 	if (rot_missing(h) != NULL)
 		return hsm_fail(ch, m->hdr.reqid, "%s", rot_missing(h));
 	if ((mat = sodium_malloc(32)) == NULL ||

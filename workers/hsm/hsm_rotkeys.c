@@ -112,9 +112,6 @@ hsm_rewrap(struct kchan *ch, struct kmsg *m, void *arg)
 	struct worker		*w = arg;
 	const struct hsm_rewrap	*req = (const void *)m->data;
 
-	if (!TERMINATED(req->node_id) || !TERMINATED(req->to) ||
-	    !TERMINATED(req->kek_wrapped))
-		return -1;
 	return rewrap(w->ctx, ch, m->hdr.reqid, req);
 }
 
@@ -127,8 +124,7 @@ hsm_rot_grown(struct kchan *ch, struct kmsg *m, void *arg)
 	struct hsm_rewrap	 req;
 
 	memcpy(&req, m->data, sizeof(req));
-	if (!TERMINATED(req.node_id) || !TERMINATED(req.kek_wrapped) ||
-	    rot_load(h, m) == -1)
+	if (rot_load(h, m) == -1)
 		return -1;
 	if (h->nrot < 2)
 		return hsm_fail(ch, m->hdr.reqid, "rot-keys rotate: no new"
@@ -152,8 +148,6 @@ hsm_rot_delete(struct kchan *ch, struct kmsg *m, void *arg)
 	char			 err[256];
 	int			 n;
 
-	if (!TERMINATED(rq->id))
-		return -1;
 	memset(&rs, 0, sizeof(rs));
 	kmd_strlcpy(rs.id, rq->id, sizeof(rs.id));
 	if (soft_key(h, rq->id, &rs.index) != NULL)

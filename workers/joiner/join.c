@@ -62,8 +62,6 @@ joiner_cluster_csr(struct kchan *ch, struct kmsg *m, void *arg)
 	struct cluster_csr	 cc;
 
 	memcpy(&cc, m->data, sizeof(cc));
-	if (!TERMINATED(cc.host) || !TERMINATED(cc.pubaddr))
-		return -1;
 	if (own_host(j, ch, m->hdr.reqid, "cluster csr", cc.host, cc.pubaddr,
 	    sizeof(cc.pubaddr)) == -1 ||
 	    op_start(j, ch, m->hdr.reqid, "cluster csr") == NULL)
@@ -190,9 +188,6 @@ joiner_nodes_create(struct kchan *ch, struct kmsg *m, void *arg)
 	struct joiner		*j = w->ctx;
 	const struct nodes_create *nc = (const void *)m->data;
 
-	if (!TERMINATED(nc->csr) || !TERMINATED(nc->host) ||
-	    !TERMINATED(nc->pubaddr))
-		return -1;
 	if (op_start(j, ch, m->hdr.reqid, "cluster nodes create") == NULL)
 		return 0;
 	memcpy(&j->op->nc, nc, sizeof(*nc));

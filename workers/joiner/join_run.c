@@ -66,10 +66,6 @@ joiner_cluster_join(struct kchan *ch, struct kmsg *m, void *arg)
 	const struct cluster_join *cj = (const void *)m->data;
 	struct join		*jn;
 
-	if (!TERMINATED(cj->member) || !TERMINATED(cj->host) ||
-	    !TERMINATED(cj->pubaddr) || !TERMINATED(cj->cert) ||
-	    !TERMINATED(cj->cachain) || !TERMINATED(cj->mkek_blob))
-		return -1;
 	if (!valid_host(cj->member) || strcmp(cj->member, cj->host) == 0)
 		return kchan_senderr(ch, m->hdr.reqid, "cluster join:"
 		    " --member=%s is not another node's address", cj->member);

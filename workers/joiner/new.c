@@ -64,9 +64,6 @@ joiner_cluster_new(struct kchan *ch, struct kmsg *m, void *arg)
 	struct cluster_new	 cn;
 
 	memcpy(&cn, m->data, sizeof(cn));
-	if (!TERMINATED(cn.host) || !TERMINATED(cn.url) ||
-	    !TERMINATED(cn.pubaddr))
-		return -1;
 	if (own_host(j, ch, m->hdr.reqid, "cluster new", cn.host, cn.pubaddr,
 	    sizeof(cn.pubaddr)) == -1 ||
 	    op_start(j, ch, m->hdr.reqid, "cluster new") == NULL)

@@ -350,8 +350,6 @@ joiner_nodes_delete(struct kchan *ch, struct kmsg *m, void *arg)
 	const struct nodes_delete	*nd = (const void *)m->data;
 	const char			*p[1];
 
-	if (!TERMINATED(nd->id))
-		return -1;
 	if (op_start(j, ch, m->hdr.reqid, "cluster nodes delete") == NULL)
 		return 0;
 	kmd_strlcpy(j->op->node_id, nd->id, sizeof(j->op->node_id));

@@ -181,8 +181,6 @@ joiner_rotkeys(struct kchan *ch, struct kmsg *m, void *arg)
 	struct joiner			*j = w->ctx;
 	const struct rotkeys_req	*rq = (const void *)m->data;
 
-	if (!TERMINATED(rq->id))
-		return -1;
 	if (op_start(j, ch, m->hdr.reqid, rq->rotate == ROTKEYS_ROTATE ?
 	    "rot-keys rotate" : rq->rotate == ROTKEYS_DELETE ?
 	    "rot-keys delete" : "rot-keys list") == NULL)

@@ -187,8 +187,7 @@ replmon_nodes(struct kchan *ch, struct kmsg *m, void *arg)
 	if ((rn = calloc(1, sizeof(*rn))) == NULL)
 		fatal("%s", __func__);
 	memcpy(&rn->q, m->data, sizeof(rn->q));
-	if (!TERMINATED(rn->q.id) ||
-	    rn->q.skip < 0 || rn->q.limit < 0 || rn->q.limit > 1000) {
+	if (rn->q.skip < 0 || rn->q.limit < 0 || rn->q.limit > 1000) {
 		free(rn);
 		return -1;
 	}
@@ -347,8 +346,6 @@ replmon_hsm_status(struct kchan *ch, struct kmsg *m, void *arg)
 
 	(void)ch;
 	memcpy(&hs, m->data, sizeof(hs));
-	if (!TERMINATED(hs.msg))
-		return -1;
 	kmd_strlcpy(rm->hsm_err, hs.ok ? "" : hs.msg, sizeof(rm->hsm_err));
 	return 0;
 }
