@@ -21,8 +21,7 @@
 int
 hsm_create(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct hsm		*h = w->ctx;
+	struct hsm		*h = arg;
 	struct hsm_create	 req;
 	struct hsm_created	*out = NULL;
 	struct secrets		*s = NULL;
@@ -81,8 +80,7 @@ done:
 int
 hsm_tls_install(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct hsm		*h = w->ctx;
+	struct hsm		*h = arg;
 	struct hsm_tls_install	 req;
 	struct tls_files	*tf;
 	uint8_t			*kek;
@@ -206,8 +204,7 @@ mkek_blob_seal(struct hsm *h, struct kchan *ch, uint32_t reqid,
 int
 hsm_node_sign(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct hsm		*h = w->ctx;
+	struct hsm		*h = arg;
 	const struct hsm_node_sign *req = (const void *)m->data;
 	struct hsm_node_signed	*out;
 	uint8_t			*kek, pk[CSR_BOXPK_LEN];

@@ -24,8 +24,7 @@
 int
 hsm_csr_make(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct hsm		*h = w->ctx;
+	struct hsm		*h = arg;
 	struct hsm_csr_make	 req;
 	struct hsm_csr_made	*out;
 	struct secrets		*s;
@@ -203,8 +202,7 @@ join_reseal(struct hsm *h, struct kchan *ch, uint32_t reqid,
 int
 hsm_join_open(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct hsm		*h = w->ctx;
+	struct hsm		*h = arg;
 	const struct hsm_join_open *req = (const void *)m->data;
 	struct hsm_join_opened	*out;
 	uint8_t			*sk, *plain, csrpk[32];

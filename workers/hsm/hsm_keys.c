@@ -89,8 +89,7 @@ kcv(const uint8_t *key, size_t keylen, char *out, size_t outlen)
 int
 hsm_key_make(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct hsm		*h = w->ctx;
+	struct hsm		*h = arg;
 	const struct hsm_key_make *req = (const void *)m->data;
 	struct hsm_key_made	 out;
 	uint8_t			*kek, *mat;
@@ -128,8 +127,7 @@ hsm_key_make(struct kchan *ch, struct kmsg *m, void *arg)
 int
 hsm_key_crypt(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct hsm		*h = w->ctx;
+	struct hsm		*h = arg;
 	const struct hsm_key_crypt *req = (const void *)m->data;
 	struct key_crypt	*out;
 	uint8_t			*mat, *in, *pt;

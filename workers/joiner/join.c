@@ -57,8 +57,7 @@ csr_checked(struct pq *db, PGresult *res, void *arg)
 int
 joiner_cluster_csr(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct joiner		*j = w->ctx;
+	struct joiner		*j = arg;
 	struct cluster_csr	 cc;
 
 	memcpy(&cc, m->data, sizeof(cc));
@@ -184,8 +183,7 @@ create_checked(struct pq *db, PGresult *res, void *arg)
 int
 joiner_nodes_create(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct joiner		*j = w->ctx;
+	struct joiner		*j = arg;
 	const struct nodes_create *nc = (const void *)m->data;
 
 	if (op_start(j, ch, m->hdr.reqid, "cluster nodes create") == NULL)

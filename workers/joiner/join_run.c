@@ -61,8 +61,7 @@ static void	stage_enter(struct join *, enum join_stage);
 int
 joiner_cluster_join(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct joiner		*j = w->ctx;
+	struct joiner		*j = arg;
 	const struct cluster_join *cj = (const void *)m->data;
 	struct join		*jn;
 

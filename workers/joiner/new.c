@@ -59,8 +59,7 @@ new_checked(struct pq *db, PGresult *res, void *arg)
 int
 joiner_cluster_new(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct joiner		*j = w->ctx;
+	struct joiner		*j = arg;
 	struct cluster_new	 cn;
 
 	memcpy(&cn, m->data, sizeof(cn));

@@ -345,8 +345,7 @@ delete_checked(struct pq *db, PGresult *res, void *arg)
 int
 joiner_nodes_delete(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker			*w = arg;
-	struct joiner			*j = w->ctx;
+	struct joiner			*j = arg;
 	const struct nodes_delete	*nd = (const void *)m->data;
 	const char			*p[1];
 
@@ -582,8 +581,7 @@ cd_checked(struct pq *db, PGresult *res, void *arg)
 int
 joiner_cluster_delete(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker	*w = arg;
-	struct joiner	*j = w->ctx;
+	struct joiner	*j = arg;
 
 	if (op_start(j, ch, m->hdr.reqid, "cluster delete") == NULL)
 		return 0;

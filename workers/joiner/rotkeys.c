@@ -177,8 +177,7 @@ rot_read(struct pq *db, PGresult *res, void *arg)
 int
 joiner_rotkeys(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker			*w = arg;
-	struct joiner			*j = w->ctx;
+	struct joiner			*j = arg;
 	const struct rotkeys_req	*rq = (const void *)m->data;
 
 	if (op_start(j, ch, m->hdr.reqid, rq->rotate == ROTKEYS_ROTATE ?

@@ -98,8 +98,7 @@ rm_info_done(struct pq *db, PGresult *res, void *arg)
 static int
 replmon_cluster_info(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker	*w = arg;
-	struct replmon	*rm = w->ctx;
+	struct replmon	*rm = arg;
 
 	(void)ch;
 	return pq_query(rm->db, SQL_INFO, 0, NULL, rm_info_done,
@@ -177,8 +176,7 @@ rm_nodes_done(struct pq *db, PGresult *res, void *arg)
 static int
 replmon_nodes(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker	*w = arg;
-	struct replmon	*rm = w->ctx;
+	struct replmon	*rm = arg;
 	struct rm_nodes	*rn;
 	char		 skip[16], limit[16];
 	const char	*params[3] = { skip, limit, NULL };
@@ -248,8 +246,7 @@ rm_summary_done(struct pq *db, PGresult *res, void *arg)
 static int
 replmon_summary(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker	*w = arg;
-	struct replmon	*rm = w->ctx;
+	struct replmon	*rm = arg;
 
 	(void)ch;
 	return pq_query(rm->db, SQL_SUMMARY, 0, NULL, rm_summary_done,
@@ -314,8 +311,7 @@ rm_alarms_done(struct pq *db, PGresult *res, void *arg)
 static int
 replmon_alarms(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct replmon		*rm = w->ctx;
+	struct replmon		*rm = arg;
 	struct rm_alarms	*ra;
 	char			 skip[16], limit[16];
 	const char		*params[3] = { skip, limit, NULL };
@@ -340,8 +336,7 @@ replmon_alarms(struct kchan *ch, struct kmsg *m, void *arg)
 static int
 replmon_hsm_status(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct replmon		*rm = w->ctx;
+	struct replmon		*rm = arg;
 	struct hsm_status	 hs;
 
 	(void)ch;
