@@ -27,15 +27,8 @@
 #include "nodestatus.h"
 #include "util.h"
 
-static void	csr_made(struct kchan *, struct kmsg *, void *);
-static void	node_signed(struct kchan *, struct kmsg *, void *);
-
-static const struct kchan_exchange csr_ex = {
-	IMSG_HSM_CSR_MADE, 0, csr_made, op_hsm_failed
-};
-static const struct kchan_exchange sign_ex = {
-	IMSG_HSM_NODE_SIGNED, 0, node_signed, op_hsm_failed
-};
+static void	csr_made(struct joiner *, const struct kmsg *);
+static void	node_signed(struct joiner *, const struct kmsg *);
 
 static void
 csr_checked(struct pq *db, PGresult *res, void *arg)
@@ -51,7 +44,7 @@ csr_checked(struct pq *db, PGresult *res, void *arg)
 	kmd_strlcpy(hm.node_id, PQgetvalue(res, 0, 1), sizeof(hm.node_id));
 	kmd_strlcpy(j->op->node_id, hm.node_id, sizeof(j->op->node_id));
 	kmd_strlcpy(hm.host, j->op->csr.host, sizeof(hm.host));
-	op_call(j, IMSG_HSM_CSR_MAKE, &hm, sizeof(hm), &csr_ex);
+	op_call(j, IMSG_HSM_CSR_MAKE, &hm, sizeof(hm), csr_made);
 }
 
 int
@@ -92,15 +85,12 @@ csr_stored(struct pq *db, PGresult *res, void *arg)
 
 /* The csr's answer from the hsm: keep the sealed keys. */
 static void
-csr_made(struct kchan *ch, struct kmsg *m, void *arg)
+csr_made(struct joiner *j, const struct kmsg *m)
 {
-	struct joiner			*j = arg;
 	const struct hsm_csr_made	*hm = (const void *)m->data;
 	struct csr_reply		*cr;
 	const char			*p[6];
 
-	(void)ch;
-	j->op->call = 0;
 	if ((cr = calloc(1, sizeof(*cr))) == NULL)
 		fatal("%s", __func__);
 	kmd_strlcpy(cr->csr, hm->csr, sizeof(cr->csr));
@@ -175,7 +165,7 @@ create_checked(struct pq *db, PGresult *res, void *arg)
 	j->op->reply = strdup(PQgetvalue(res, 0, 4));	/* the CA chain */
 	if (j->op->reply == NULL)
 		fatal("%s", __func__);
-	op_call(j, IMSG_HSM_NODE_SIGN, ns, sizeof(*ns), &sign_ex);
+	op_call(j, IMSG_HSM_NODE_SIGN, ns, sizeof(*ns), node_signed);
 	explicit_bzero(ns, sizeof(*ns));
 	free(ns);
 }
@@ -200,14 +190,11 @@ joiner_nodes_create(struct kchan *ch, struct kmsg *m, void *arg)
 
 /* The nodes create's answer: the credentials, with the CA chain kept. */
 static void
-node_signed(struct kchan *ch, struct kmsg *m, void *arg)
+node_signed(struct joiner *j, const struct kmsg *m)
 {
-	struct joiner			*j = arg;
 	const struct hsm_node_signed	*ns = (const void *)m->data;
 	struct node_credentials		*nc;
 
-	(void)ch;
-	j->op->call = 0;
 	if ((nc = calloc(1, sizeof(*nc))) == NULL)
 		fatal("%s", __func__);
 	kmd_strlcpy(nc->cert, ns->cert, sizeof(nc->cert));

@@ -71,15 +71,46 @@ joiner_hsm_answer(struct kchan *ch, struct kmsg *m, void *arg)
 	return kchan_reply(ch, m, arg);
 }
 
+/* The hsm answered the operation's call: on to the operation's step. */
+static void
+op_answered(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct joiner	*j = arg;
+
+	(void)ch;
+	j->op->call = 0;
+	j->op->answer(j, m);
+}
+
+/* Each call of the hsm (HSM_CALLS): its answer's type, for kchan_call. */
+static const struct {
+	uint16_t		 type;
+	struct kchan_exchange	 ex;
+} op_exchanges[] = {
+#define OP_EXCHANGE(q, ql, a, al, fn) \
+	{ IMSG_##q, { IMSG_##a, 0, op_answered, op_hsm_failed } },
+	HSM_CALLS(OP_EXCHANGE)
+};
+
 /*
  * The operation's request to the hsm worker (through the parent): its
- * answer goes to ex's reply(), a refusal to ex's fail() (op_hsm_failed,
- * usually).  -1: it could not go, the operation has failed.
+ * answer goes to answer(), a refusal fails the operation
+ * (op_hsm_failed).  -1: it could not go, the operation has failed.
  */
 int
 op_call(struct joiner *j, uint16_t type, const void *data, size_t len,
-    const struct kchan_exchange *ex)
+    op_answer_fn answer)
 {
+	const struct kchan_exchange	*ex = NULL;
+	size_t				 i;
+
+	for (i = 0; i < nitems(op_exchanges); i++)
+		if (op_exchanges[i].type == type)
+			ex = &op_exchanges[i].ex;
+	if (ex == NULL)
+		fatalx("%s: %s is no call of the hsm", __func__,
+		    imsg_type_name(type));
+	j->op->answer = answer;
 	if ((j->op->call = kchan_call(j->w->parent, type, -1, data, len, ex,
 	    j)) == 0) {
 		op_fail(j, "cannot reach the hsm worker; nothing was changed");
