@@ -189,6 +189,7 @@ void	join_timeout(struct join *, const char *, ...)
 void	join_free(struct join *);
 void	jq(struct join *, const char *, const char *, int,
 	    const char *const *, step_fn);
+void	jq_stage_done(struct join *, PGresult *);
 void	jq_ignore(struct pq *, PGresult *, void *);
 void	poll_again(struct join *);
 void	subs_replicating(struct join *, PGresult *, const char *);

@@ -103,7 +103,6 @@ local_polled(struct join *jn, PGresult *res)
 }
 
 static void	ready_local(struct join *, PGresult *);
-static void	ready_done(struct join *, PGresult *);
 
 void
 ready_enter(struct join *jn)
@@ -123,14 +122,7 @@ ready_local(struct join *jn, PGresult *res)
 	jq(jn, "marking the node ready here", "UPDATE kmd_local SET"
 	    " join_state = NULL, join_error = NULL, join_member = NULL,"
 	    " join_progress = NULL;"
-	    " DELETE FROM kmd_join_pending", 0, NULL, ready_done);
-}
-
-static void
-ready_done(struct join *jn, PGresult *res)
-{
-	(void)res;
-	join_done(jn);
+	    " DELETE FROM kmd_join_pending", 0, NULL, jq_stage_done);
 }
 
 void

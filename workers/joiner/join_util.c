@@ -120,6 +120,14 @@ jq_done(struct pq *db, PGresult *res, void *arg)
 	free(q);
 }
 
+/* A step whose query was the stage's last: the stage is done. */
+void
+jq_stage_done(struct join *jn, PGresult *res)
+{
+	(void)res;
+	join_done(jn);
+}
+
 /* For a query whose answer changes nothing: best effort. */
 void
 jq_ignore(struct pq *db, PGresult *res, void *arg)
