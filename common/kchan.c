@@ -22,7 +22,8 @@ struct kcall {
 
 /*
  * Find the handler for m and check it: known type, allowed sender, exact
- * size.  On failure returns NULL with the reason in err.
+ * size, its strings terminated (payload_terminated(): a handler uses them
+ * as they are).  On failure returns NULL with the reason in err.
  */
 const struct kmsg_handler *
 kmsg_lookup(const struct kmsg_handler *tab, size_t n, enum proc_id from,
@@ -42,6 +43,12 @@ kmsg_lookup(const struct kmsg_handler *tab, size_t n, enum proc_id from,
 			snprintf(err, errlen, "message %s from %s has %zu bytes,"
 			    " expected %zu", imsg_type_name(m->hdr.type),
 			    proc_name(from), m->datalen, tab[i].len);
+			return NULL;
+		}
+		if (!payload_terminated(m->hdr.type, m->data, m->datalen)) {
+			snprintf(err, errlen, "message %s from %s has a string"
+			    " that is not NUL-terminated",
+			    imsg_type_name(m->hdr.type), proc_name(from));
 			return NULL;
 		}
 		return &tab[i];

@@ -482,5 +482,6 @@ const char	*imsg_type_name(uint16_t);
 const char	*peer_call_name(enum peer_call);
 const char	*peer_call_what(enum peer_call);
 const char	*proc_name(enum proc_id);
+int		 payload_terminated(uint16_t, const void *, size_t);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * Reading replies: each data frame is checked for its exact size and for
- * terminated strings before it is kept.  An unexpected or malformed frame
+ * terminated strings (common/proto.c's list) before it is kept.  An unexpected or malformed frame
  * makes reply_frame() fail; the caller reports it and drops the reply.
  */
 #include <stdlib.h>
@@ -9,110 +9,88 @@
 #include "reply.h"
 #include "util.h"
 
+/*
+ * Keep a frame's payload as the next element of a growing array, at most
+ * max of them (the frame's size is the element's, checked exact).
+ */
 static int
-node_ok(const struct node_info *n)
-{
-	return TERMINATED(n->nodeid) && TERMINATED(n->code) &&
-	    TERMINATED(n->desc) && TERMINATED(n->host) &&
-	    TERMINATED(n->pubaddr) && TERMINATED(n->expires);
-}
-
-/* Room for one more element of a growing array, at most max of them. */
-static void *
-grow(void **arr, size_t n, size_t *cap, size_t max, size_t size)
+append(void **arr, size_t *n, size_t *cap, size_t max, const struct kmsg *m)
 {
 	void	*a;
 	size_t	 c;
 
-	if (n == max)
-		return NULL;
-	if (n == *cap) {
+	if (*n == max)
+		return -1;
+	if (*n == *cap) {
 		c = *cap ? 2 * *cap : 8;
-		if ((a = reallocarray(*arr, c, size)) == NULL)
-			return NULL;
+		if ((a = reallocarray(*arr, c, m->datalen)) == NULL)
+			return -1;
 		*arr = a;
 		*cap = c;
 	}
-	return (char *)*arr + n * size;
+	memcpy((char *)*arr + *n * m->datalen, m->data, m->datalen);
+	(*n)++;
+	return 0;
 }
 
+/* Keep a frame's payload in place: once only (have says so). */
+static int
+keep_once(void *dst, int *have, const struct kmsg *m)
+{
+	if (*have)
+		return -1;
+	memcpy(dst, m->data, m->datalen);
+	*have = 1;
+	return 0;
+}
+
+/* Keep a frame's payload in an allocation of its own: once only. */
+static int
+keep_alloc(void **dst, const struct kmsg *m)
+{
+	if (*dst != NULL || (*dst = malloc(m->datalen)) == NULL)
+		return -1;
+	memcpy(*dst, m->data, m->datalen);
+	return 0;
+}
+
+/* A list's elements come after its page. */
 static int
 add_node(struct reply *r, const struct kmsg *m)
 {
-	struct node_info	*n;
-
-	if (!r->havepage || (n = grow((void **)&r->nodes, r->nnodes,
-	    &r->nodescap, REPLY_NODES_MAX, sizeof(*n))) == NULL)
+	if (!r->havepage)
 		return -1;
-	memcpy(n, m->data, sizeof(*n));
-	if (!node_ok(n))
-		return -1;
-	r->nnodes++;
-	return 0;
+	return append((void **)&r->nodes, &r->nnodes, &r->nodescap,
+	    REPLY_NODES_MAX, m);
 }
 
 static int
 add_row(struct reply *r, const struct kmsg *m)
 {
-	struct summary_row	*s;
-
-	if ((s = grow((void **)&r->rows, r->nrows, &r->rowscap,
-	    REPLY_ROWS_MAX, sizeof(*s))) == NULL)
-		return -1;
-	memcpy(s, m->data, sizeof(*s));
-	if (!TERMINATED(s->reporter) || !TERMINATED(s->node) ||
-	    !TERMINATED(s->updated) || !TERMINATED(s->view))
-		return -1;
-	r->nrows++;
-	return 0;
+	return append((void **)&r->rows, &r->nrows, &r->rowscap,
+	    REPLY_ROWS_MAX, m);
 }
 
 static int
 add_alarm(struct reply *r, const struct kmsg *m)
 {
-	struct alarm_info	*a;
-
-	if (!r->havepage || (a = grow((void **)&r->alarms, r->nalarms,
-	    &r->alarmscap, REPLY_ALARMS_MAX, sizeof(*a))) == NULL)
+	if (!r->havepage)
 		return -1;
-	memcpy(a, m->data, sizeof(*a));
-	if (!TERMINATED(a->kind) || !TERMINATED(a->subject) ||
-	    !TERMINATED(a->message) || !TERMINATED(a->raised) ||
-	    !TERMINATED(a->cleared))
-		return -1;
-	r->nalarms++;
-	return 0;
+	return append((void **)&r->alarms, &r->nalarms, &r->alarmscap,
+	    REPLY_ALARMS_MAX, m);
 }
 
 static int
 add_key(struct reply *r, const struct kmsg *m)
 {
-	struct key_info	*k;
-
-	if ((k = grow((void **)&r->keys, r->nkeys, &r->keyscap,
-	    REPLY_KEYS_MAX, sizeof(*k))) == NULL)
-		return -1;
-	memcpy(k, m->data, sizeof(*k));
-	if (!TERMINATED(k->id) || !TERMINATED(k->name) ||
-	    !TERMINATED(k->algorithm) || !TERMINATED(k->kcv) ||
-	    !TERMINATED(k->created) || !TERMINATED(k->updated))
-		return -1;
-	r->nkeys++;
-	return 0;
+	return append((void **)&r->keys, &r->nkeys, &r->keyscap,
+	    REPLY_KEYS_MAX, m);
 }
 
 static int
 set_info(struct reply *r, const struct kmsg *m)
 {
-	if (r->haveinfo)
-		return -1;
-	memcpy(&r->info, m->data, sizeof(r->info));
-	if (!TERMINATED(r->info.nodeid) || !TERMINATED(r->info.code) ||
-	    !TERMINATED(r->info.desc) || !TERMINATED(r->info.error) ||
-	    !TERMINATED(r->info.progress))
-		return -1;
-	r->haveinfo = 1;
-	return 0;
+	return keep_once(&r->info, &r->haveinfo, m);
 }
 
 static int
@@ -120,72 +98,42 @@ add_rotkey(struct reply *r, const struct kmsg *m)
 {
 	if (r->nrotkeys == KMD_ROTKEYS_MAX)
 		return -1;
-	memcpy(&r->rotkeys[r->nrotkeys], m->data, sizeof(struct rotkey_info));
-	if (!TERMINATED(r->rotkeys[r->nrotkeys].id) ||
-	    !TERMINATED(r->rotkeys[r->nrotkeys].kind))
-		return -1;
-	r->nrotkeys++;
+	memcpy(&r->rotkeys[r->nrotkeys++], m->data, m->datalen);
 	return 0;
 }
 
 static int
 set_crypt(struct reply *r, const struct kmsg *m)
 {
-	if (r->crypt != NULL ||
-	    (r->crypt = malloc(sizeof(*r->crypt))) == NULL)
-		return -1;
-	memcpy(r->crypt, m->data, sizeof(*r->crypt));
-	return TERMINATED(r->crypt->id) &&
-	    TERMINATED(r->crypt->name) &&
-	    TERMINATED(r->crypt->data) ? 0 : -1;
+	return keep_alloc((void **)&r->crypt, m);
 }
 
 /* The page of a list (keys, alarms, nodes), before its elements. */
 static int
 set_page(struct reply *r, const struct kmsg *m)
 {
-	if (r->havepage)
-		return -1;
-	memcpy(&r->page, m->data, sizeof(r->page));
-	r->havepage = 1;
-	return 0;
+	return keep_once(&r->page, &r->havepage, m);
 }
 
 static int
 add_proc(struct reply *r, const struct kmsg *m)
 {
-	struct ctl_proc	*cp;
-
 	if (r->nprocs == REPLY_PROCS_MAX)
 		return -1;
-	cp = &r->procs[r->nprocs];
-	memcpy(cp, m->data, sizeof(*cp));
-	if (!TERMINATED(cp->role) || !TERMINATED(cp->user))
-		return -1;
-	r->nprocs++;
+	memcpy(&r->procs[r->nprocs++], m->data, m->datalen);
 	return 0;
 }
 
 static int
 set_csr(struct reply *r, const struct kmsg *m)
 {
-	if (r->csr != NULL ||
-	    (r->csr = malloc(sizeof(*r->csr))) == NULL)
-		return -1;
-	memcpy(r->csr, m->data, sizeof(*r->csr));
-	return TERMINATED(r->csr->csr) ? 0 : -1;
+	return keep_alloc((void **)&r->csr, m);
 }
 
 static int
 set_cred(struct reply *r, const struct kmsg *m)
 {
-	if (r->cred != NULL ||
-	    (r->cred = malloc(sizeof(*r->cred))) == NULL)
-		return -1;
-	memcpy(r->cred, m->data, sizeof(*r->cred));
-	return TERMINATED(r->cred->cert) &&
-	    TERMINATED(r->cred->cachain) &&
-	    TERMINATED(r->cred->mkek_blob) ? 0 : -1;
+	return keep_alloc((void **)&r->cred, m);
 }
 
 static int
@@ -193,37 +141,26 @@ add_check(struct reply *r, const struct kmsg *m)
 {
 	if (r->nchecks == REPLY_CHECKS_MAX)
 		return -1;
-	memcpy(&r->checks[r->nchecks], m->data, sizeof(struct join_check));
-	if (!TERMINATED(r->checks[r->nchecks].item) ||
-	    !TERMINATED(r->checks[r->nchecks].detail))
-		return -1;
-	r->nchecks++;
+	memcpy(&r->checks[r->nchecks++], m->data, m->datalen);
 	return 0;
 }
 
 static int
 set_version(struct reply *r, const struct kmsg *m)
 {
-	if (r->haveversion)
-		return -1;
-	memcpy(&r->version, m->data, sizeof(r->version));
-	r->haveversion = 1;
-	return TERMINATED(r->version.kmd_version) ? 0 : -1;
+	return keep_once(&r->version, &r->haveversion, m);
 }
 
 static int
 set_auth(struct reply *r, const struct kmsg *m)
 {
-	if (r->haveauth)
-		return -1;
-	memcpy(&r->auth, m->data, sizeof(r->auth));
-	r->haveauth = 1;
-	return 0;
+	return keep_once(&r->auth, &r->haveauth, m);
 }
 
 /*
  * Each data frame a reply may hold: its exact size, and the function
- * that checks and keeps it.
+ * that keeps it.  Its strings are checked first, by the one list of
+ * every payload's strings (payload_terminated(), common/proto.c).
  */
 static const struct {
 	uint16_t	 type;
@@ -255,8 +192,9 @@ reply_frame(struct reply *r, const struct kmsg *m)
 
 	for (i = 0; i < sizeof(frames) / sizeof(frames[0]); i++)
 		if (frames[i].type == m->hdr.type)
-			return m->datalen == frames[i].size ?
-			    frames[i].keep(r, m) : -1;
+			return m->datalen == frames[i].size &&
+			    payload_terminated(m->hdr.type, m->data,
+			    m->datalen) ? frames[i].keep(r, m) : -1;
 	return -1;
 }
 

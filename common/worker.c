@@ -74,14 +74,12 @@ worker_recv_conf(struct conf_worker *cw)
 static void
 worker_parent_closed(struct kchan *ch, const char *why, void *arg)
 {
-	struct worker	*w = arg;
-
-	(void)ch;
+	(void)arg;
 	/* The parent is trusted: anything malformed from it is fatal. */
 	if (why != NULL)
 		fatalx("channel to parent: %s", why);
 	log_debug("%s: parent went away, exiting", __func__);
-	event_base_loopexit(w->base, NULL);
+	event_base_loopexit(ch->base, NULL);
 }
 
 static void
@@ -103,6 +101,24 @@ worker_conf_verbose(struct kchan *ch, struct kmsg *m, void *arg)
 	(void)arg;
 	memcpy(&v, m->data, sizeof(v));
 	log_setverbose(v);
+	return 0;
+}
+
+/*
+ * The channel to the parent on fd, with the role's handler table, then
+ * the role's init.  From here on the handlers (and closed) get the
+ * role's own context, w->ctx, as their argument.  Also the fuzzers' way
+ * in (regress/fuzz/).  -1: the channel or the init failed.
+ */
+int
+worker_start(struct worker *w, const struct worker_def *def, int fd,
+    kchan_closed_cb closed)
+{
+	if ((w->parent = kchan_new(w->base, fd, PROC_PARENT, def->handlers,
+	    def->nhandlers, closed, w)) == NULL ||
+	    (def->init != NULL && def->init(w) == -1))
+		return -1;
+	w->parent->ctx = w->ctx;
 	return 0;
 }
 
@@ -135,15 +151,14 @@ worker_run(const struct worker_def *def, int foreground, int verbose)
 
 	if ((w.base = event_base_new()) == NULL)
 		fatalx("%s: event_base_new", __func__);
-	w.parent = kchan_new(w.base, KMD_PARENT_FD, PROC_PARENT, def->handlers,
-	    def->nhandlers, worker_parent_closed, &w);
 	evterm = evsignal_new(w.base, SIGTERM, worker_sig, &w);
 	evint = evsignal_new(w.base, SIGINT, worker_sig, &w);
-	if (w.parent == NULL || evterm == NULL || evint == NULL ||
+	if (evterm == NULL || evint == NULL ||
 	    event_add(evterm, NULL) || event_add(evint, NULL))
 		fatalx("%s: cannot set up the event loop", __func__);
-	if (def->init != NULL && def->init(&w) == -1)
-		fatalx("%s: %s init failed", __func__, proc_name(def->role));
+	if (worker_start(&w, def, KMD_PARENT_FD, worker_parent_closed) == -1)
+		fatalx("%s: %s: the channel to the parent or the init failed",
+		    __func__, proc_name(def->role));
 	log_debug("running as uid %u, pid %d", w.conf.uid, (int)getpid());
 
 	event_base_dispatch(w.base);

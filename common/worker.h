@@ -10,6 +10,7 @@
 
 #define KMD_PARENT_FD	3
 
+/* A worker's handlers get ctx, the role's own state, as their argument. */
 struct worker {
 	enum proc_id		 role;
 	struct event_base	*base;
@@ -26,6 +27,8 @@ struct worker_def {
 	void			(*fini)(struct worker *);	/* at exit */
 };
 
+int	worker_start(struct worker *, const struct worker_def *, int,
+	    kchan_closed_cb);
 int	worker_run(const struct worker_def *, int, int);
 int	worker_conf_verbose(struct kchan *, struct kmsg *, void *);
 

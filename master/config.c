@@ -275,40 +275,35 @@ st_socket(struct parser *ps, struct token *t, int n)
 		check_path(ps, c->socket, "socket path");
 }
 
-static void
-st_simple(struct parser *ps, struct token *t, int n, int key)
-{
-	struct kmd_conf	*c = ps->conf;
-	char		*dst;
-	size_t		 len;
+/* A statement whose value is one string of struct kmd_conf. */
+struct conf_str {
+	const char	*word;
+	int		 key;
+	size_t		 off, len;	/* where, in struct kmd_conf */
+};
+#define CONF_STR(f)	offsetof(struct kmd_conf, f), \
+			    sizeof(((struct kmd_conf *)0)->f)
 
-	switch (key) {
-	case KEY_USER:
-		dst = c->user;
-		len = sizeof(c->user);
-		break;
-	case KEY_DBUSER:
-		dst = c->dbuser;
-		len = sizeof(c->dbuser);
-		break;
-	case KEY_PGBIN:
-		dst = c->pgbin;
-		len = sizeof(c->pgbin);
-		break;
-	case KEY_DATADIR:
-		dst = c->datadir;
-		len = sizeof(c->datadir);
-		break;
-	default:
-		dst = c->host;
-		len = sizeof(c->host);
-		break;
-	}
+/* user|datadir|host|dbuser|pgbin "value" */
+static const struct conf_str simple[] = {
+	{ "user",	KEY_USER,	CONF_STR(user) },
+	{ "datadir",	KEY_DATADIR,	CONF_STR(datadir) },
+	{ "host",	KEY_HOST,	CONF_STR(host) },
+	{ "dbuser",	KEY_DBUSER,	CONF_STR(dbuser) },
+	{ "pgbin",	KEY_PGBIN,	CONF_STR(pgbin) },
+};
+
+static void
+st_simple(struct parser *ps, struct token *t, int n, const struct conf_str *s)
+{
+	char	*dst = (char *)ps->conf + s->off;
+	int	 key = s->key;
+
 	if (n != 2) {
 		perr(ps, "expected: %s \"value\"", keynames[key]);
 		return;
 	}
-	if (once(ps, key) == -1 || set_str(ps, dst, len, &t[1],
+	if (once(ps, key) == -1 || set_str(ps, dst, s->len, &t[1],
 	    keynames[key]) == -1)
 		return;
 	if (key == KEY_DATADIR || key == KEY_PGBIN)
@@ -401,19 +396,11 @@ static void
 st_hsm(struct parser *ps, struct token *t, int n)
 {
 	struct kmd_conf	*c = ps->conf;
-	static const struct {
-		const char	*word;
-		int		 key;
-		size_t		 off, len;
-	} sub[] = {
-		{ "module", KEY_HSM_MODULE, offsetof(struct kmd_conf,
-		    hsm_module), sizeof(c->hsm_module) },
-		{ "token", KEY_HSM_TOKEN, offsetof(struct kmd_conf, hsm_token),
-		    sizeof(c->hsm_token) },
-		{ "pin-file", KEY_HSM_PIN, offsetof(struct kmd_conf,
-		    hsm_pinfile), sizeof(c->hsm_pinfile) },
-		{ "key", KEY_HSM_KEY, offsetof(struct kmd_conf, hsm_key),
-		    sizeof(c->hsm_key) },
+	static const struct conf_str sub[] = {
+		{ "module",	KEY_HSM_MODULE,	CONF_STR(hsm_module) },
+		{ "token",	KEY_HSM_TOKEN,	CONF_STR(hsm_token) },
+		{ "pin-file",	KEY_HSM_PIN,	CONF_STR(hsm_pinfile) },
+		{ "key",	KEY_HSM_KEY,	CONF_STR(hsm_key) },
 	};
 	size_t	 i;
 
@@ -434,24 +421,23 @@ st_hsm(struct parser *ps, struct token *t, int n)
 static void
 statement(struct parser *ps, struct token *t, int n)
 {
-	if (t[0].type != T_WORD)
+	size_t	 i;
+
+	if (t[0].type != T_WORD) {
 		perr(ps, "expected a keyword, got '%s'", t[0].text);
-	else if (st_num(ps, t, n))
-		;
-	else if (strcmp(t[0].text, "socket") == 0)
+		return;
+	}
+	if (st_num(ps, t, n))
+		return;
+	for (i = 0; i < nitems(simple); i++)
+		if (strcmp(t[0].text, simple[i].word) == 0) {
+			st_simple(ps, t, n, &simple[i]);
+			return;
+		}
+	if (strcmp(t[0].text, "socket") == 0)
 		st_socket(ps, t, n);
-	else if (strcmp(t[0].text, "user") == 0)
-		st_simple(ps, t, n, KEY_USER);
-	else if (strcmp(t[0].text, "datadir") == 0)
-		st_simple(ps, t, n, KEY_DATADIR);
-	else if (strcmp(t[0].text, "host") == 0)
-		st_simple(ps, t, n, KEY_HOST);
 	else if (strcmp(t[0].text, "api") == 0)
 		st_api(ps, t, n);
-	else if (strcmp(t[0].text, "dbuser") == 0)
-		st_simple(ps, t, n, KEY_DBUSER);
-	else if (strcmp(t[0].text, "pgbin") == 0)
-		st_simple(ps, t, n, KEY_PGBIN);
 	else if (strcmp(t[0].text, "hsm") == 0)
 		st_hsm(ps, t, n);
 	else if (strcmp(t[0].text, "replmon") == 0 ||

@@ -173,8 +173,6 @@ worker_hsm_status(struct kchan *ch, struct kmsg *m, void *arg)
 
 	(void)ch;
 	memcpy(&hs, m->data, sizeof(hs));
-	if (!TERMINATED(hs.msg))
-		return -1;
 	c->p->hsm_status = hs;
 	if ((rm = proc_child(c->p, PROC_REPLMON)) != NULL && rm->ch != NULL)
 		kchan_send(rm->ch, IMSG_HSM_STATUS, 0, -1, &c->p->hsm_status,
@@ -218,8 +216,6 @@ worker_rot_zero(struct kchan *ch, struct kmsg *m, void *arg)
 	struct rotkeys_req	 rq;
 	char			 err[KMD_ERR_MAX - 32], msg[KMD_ERR_MAX];
 
-	if (!TERMINATED(rs->id))
-		return -1;
 	if (rot_zero(c->p, rs->index, err, sizeof(err)) == -1) {
 		snprintf(msg, sizeof(msg), "rot-keys delete: %s", err);
 		joiner_error(c->p, m->hdr.reqid, msg);

@@ -347,9 +347,7 @@ fz_worker(struct worker *w, const struct worker_def *def)
 	w->conf.alarm_cert_days = 30;
 	w->conf.pending_lifetime = 3600;
 	ours = fz_pair(&fd);
-	if ((w->parent = kchan_new(fz.base, fd, PROC_PARENT, def->handlers,
-	    def->nhandlers, fz_closed, w)) == NULL ||
-	    (def->init != NULL && def->init(w) == -1))
+	if (worker_start(w, def, fd, fz_closed) == -1)
 		abort();
 	return ours;
 }

@@ -48,9 +48,7 @@ hsmfix_open(struct hsmfix *h, int rot)
 	h->w.role = PROC_HSM;
 	h->w.base = fz.base;
 	h->ours = fz_pair(&fd);
-	if ((h->w.parent = kchan_new(fz.base, fd, PROC_PARENT,
-	    hsm_worker.handlers, hsm_worker.nhandlers, fz_closed,
-	    &h->w)) == NULL || hsm_worker.init(&h->w) == -1)
+	if (worker_start(&h->w, &hsm_worker, fd, fz_closed) == -1)
 		abort();
 	if (rot != -1)
 		fz_frame(h->ours, IMSG_HSM_ROT_FD, 0, dup(rot), NULL, 0);

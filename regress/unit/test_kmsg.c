@@ -648,18 +648,28 @@ static const struct kmsg_handler tab[] = {
 };
 #define NTAB	(sizeof(tab) / sizeof(tab[0]))
 
+/* A payload of zeros (its strings empty), or of what data holds. */
 static const struct kmsg_handler *
-lookup(uint16_t type, size_t datalen, enum proc_id from, char *err,
-    size_t errlen)
+lookup_data(uint16_t type, const void *data, size_t datalen,
+    enum proc_id from, char *err, size_t errlen)
 {
-	struct kmsg	 m;
+	static const uint8_t	 zeros[KMSG_DATA_MAX];
+	struct kmsg		 m;
 
 	memset(&m, 0, sizeof(m));
 	m.hdr.type = type;
 	m.hdr.len = KMSG_HDR_SIZE + datalen;
+	m.data = data != NULL ? data : zeros;
 	m.datalen = datalen;
 	m.fd = -1;
 	return kmsg_lookup(tab, NTAB, from, &m, err, errlen);
+}
+
+static const struct kmsg_handler *
+lookup(uint16_t type, size_t datalen, enum proc_id from, char *err,
+    size_t errlen)
+{
+	return lookup_data(type, NULL, datalen, from, err, errlen);
 }
 
 START_TEST(t_lookup_ok)
@@ -747,6 +757,23 @@ START_TEST(t_lookup_size)
 }
 END_TEST
 
+/* A string of the payload that runs to the end of its array is refused. */
+START_TEST(t_lookup_unterminated)
+{
+	struct cluster_info	 ci;
+	char			 err[256];
+
+	memset(&ci, 0, sizeof(ci));
+	ck_assert_ptr_eq(lookup_data(IMSG_CLUSTER_INFO_REPLY, &ci,
+	    sizeof(ci), PROC_REPLMON, err, sizeof(err)), &tab[1]);
+	memset(ci.progress, 'x', sizeof(ci.progress));
+	ck_assert_ptr_null(lookup_data(IMSG_CLUSTER_INFO_REPLY, &ci,
+	    sizeof(ci), PROC_REPLMON, err, sizeof(err)));
+	ck_assert_str_eq(err, "message CLUSTER_INFO_REPLY from replmon has a"
+	    " string that is not NUL-terminated");
+}
+END_TEST
+
 /* A short error buffer truncates, never overflows. */
 START_TEST(t_lookup_short_err)
 {
@@ -797,6 +824,7 @@ kmsg_suite(void)
 	tcase_add_test(tc, t_lookup_unknown);
 	tcase_add_test(tc, t_lookup_sender);
 	tcase_add_test(tc, t_lookup_size);
+	tcase_add_test(tc, t_lookup_unterminated);
 	tcase_add_test(tc, t_lookup_short_err);
 	suite_add_tcase(s, tc);
 	return s;

@@ -43,8 +43,7 @@ areq_done(struct api *a, struct areq *r, int ok, const char *msg)
 static int
 api_listen_msg(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker	*w = arg;
-	struct api	*a = w->ctx;
+	struct api	*a = arg;
 	struct api_conf	*ac;
 	int		 r = -1;
 
@@ -68,8 +67,7 @@ api_listen_msg(struct kchan *ch, struct kmsg *m, void *arg)
 static int
 api_reply(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker	*w = arg;
-	struct api	*a = w->ctx;
+	struct api	*a = arg;
 	struct areq	*r;
 	const char	*msg;
 

@@ -26,10 +26,8 @@
 static int
 hsm_rot_fd(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker	*w = arg;
-
 	(void)ch;
-	return rot_load(w->ctx, m);
+	return rot_load(arg, m);
 }
 
 /*
@@ -40,13 +38,11 @@ hsm_rot_fd(struct kchan *ch, struct kmsg *m, void *arg)
 static int
 hsm_conf(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct hsm		*h = w->ctx;
+	struct hsm		*h = arg;
 	struct hsm_conf		*hc = (struct hsm_conf *)m->data;
 	char			 why[300];
 	struct hsm_status	 hs;
 
-	(void)ch;
 	if (!TERMINATED(hc->module) || !TERMINATED(hc->token) ||
 	    !TERMINATED(hc->key) || !TERMINATED(hc->pin)) {
 		sodium_memzero(hc, sizeof(*hc));
@@ -67,7 +63,7 @@ hsm_conf(struct kchan *ch, struct kmsg *m, void *arg)
 	hs.ok = h->p11 != NULL;
 	if (!hs.ok)
 		kmd_strlcpy(hs.msg, h->err, sizeof(hs.msg));
-	kchan_send(w->parent, IMSG_HSM_STATUS, 0, -1, &hs, sizeof(hs));
+	kchan_send(ch, IMSG_HSM_STATUS, 0, -1, &hs, sizeof(hs));
 	sodium_memzero(hc, sizeof(*hc));
 	return 0;
 }

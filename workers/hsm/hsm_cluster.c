@@ -21,8 +21,7 @@
 int
 hsm_create(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct hsm		*h = w->ctx;
+	struct hsm		*h = arg;
 	struct hsm_create	 req;
 	struct hsm_created	*out = NULL;
 	struct secrets		*s = NULL;
@@ -32,10 +31,6 @@ hsm_create(struct kchan *ch, struct kmsg *m, void *arg)
 	int			 ok = 0;
 
 	memcpy(&req, m->data, sizeof(req));
-	if (!TERMINATED(req.cluster_id) ||
-	    !TERMINATED(req.node_id) ||
-	    !TERMINATED(req.host))
-		return -1;
 	if (rot_missing(h) != NULL)
 		return hsm_fail(ch, m->hdr.reqid, "%s", rot_missing(h));
 	if ((out = calloc(1, sizeof(*out))) == NULL ||
@@ -85,8 +80,7 @@ done:
 int
 hsm_tls_install(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct hsm		*h = w->ctx;
+	struct hsm		*h = arg;
 	struct hsm_tls_install	 req;
 	struct tls_files	*tf;
 	uint8_t			*kek;
@@ -95,10 +89,6 @@ hsm_tls_install(struct kchan *ch, struct kmsg *m, void *arg)
 	int			 r = -1;
 
 	memcpy(&req, m->data, sizeof(req));
-	if (!TERMINATED(req.node_id) ||
-	    !TERMINATED(req.kek_wrapped) ||
-	    !TERMINATED(req.node_key_sealed) || !TERMINATED(req.node_cert) || !TERMINATED(req.ca_cert))
-		return -1;
 	if (rot_missing(h) != NULL)
 		return hsm_fail(ch, m->hdr.reqid, "%s", rot_missing(h));
 	if ((kek = sodium_malloc(SEAL_KEYLEN)) == NULL ||
@@ -214,21 +204,13 @@ mkek_blob_seal(struct hsm *h, struct kchan *ch, uint32_t reqid,
 int
 hsm_node_sign(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct hsm		*h = w->ctx;
+	struct hsm		*h = arg;
 	const struct hsm_node_sign *req = (const void *)m->data;
 	struct hsm_node_signed	*out;
 	uint8_t			*kek, pk[CSR_BOXPK_LEN];
 	char			*cakey_pem, err[256];
 	X509_REQ		*csr = NULL;
 
-	if (!TERMINATED(req->csr) ||
-	    !TERMINATED(req->host) ||
-	    !TERMINATED(req->cluster_id) ||
-	    !TERMINATED(req->my_node_id) ||
-	    !TERMINATED(req->kek_wrapped) ||
-	    !TERMINATED(req->ca_key_sealed) || !TERMINATED(req->ca_cert))
-		return -1;
 	if (rot_missing(h) != NULL)
 		return hsm_fail(ch, m->hdr.reqid, "%s", rot_missing(h));
 	if ((out = calloc(1, sizeof(*out))) == NULL ||

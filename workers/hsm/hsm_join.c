@@ -24,8 +24,7 @@
 int
 hsm_csr_make(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct hsm		*h = w->ctx;
+	struct hsm		*h = arg;
 	struct hsm_csr_make	 req;
 	struct hsm_csr_made	*out;
 	struct secrets		*s;
@@ -37,9 +36,6 @@ hsm_csr_make(struct kchan *ch, struct kmsg *m, void *arg)
 	int			 ok = 0;
 
 	memcpy(&req, m->data, sizeof(req));
-	if (!TERMINATED(req.node_id) ||
-	    !TERMINATED(req.host))
-		return -1;
 	if (rot_missing(h) != NULL)
 		return hsm_fail(ch, m->hdr.reqid, "%s", rot_missing(h));
 	if ((out = calloc(1, sizeof(*out))) == NULL ||
@@ -206,8 +202,7 @@ join_reseal(struct hsm *h, struct kchan *ch, uint32_t reqid,
 int
 hsm_join_open(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct hsm		*h = w->ctx;
+	struct hsm		*h = arg;
 	const struct hsm_join_open *req = (const void *)m->data;
 	struct hsm_join_opened	*out;
 	uint8_t			*sk, *plain, csrpk[32];
@@ -216,13 +211,6 @@ hsm_join_open(struct kchan *ch, struct kmsg *m, void *arg)
 	X509			*cert = NULL, *ca = NULL;
 	size_t			 n;
 
-	if (!TERMINATED(req->node_id) ||
-	    !TERMINATED(req->csr) ||
-	    !TERMINATED(req->cert) ||
-	    !TERMINATED(req->cachain) ||
-	    !TERMINATED(req->mkek_blob) ||
-	    !TERMINATED(req->box_sk_sealed) || !TERMINATED(req->node_key_sealed))
-		return -1;
 	if (rot_missing(h) != NULL)
 		return hsm_fail(ch, m->hdr.reqid, "%s", rot_missing(h));
 	if ((out = calloc(1, sizeof(*out))) == NULL ||

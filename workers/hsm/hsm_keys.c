@@ -89,8 +89,7 @@ kcv(const uint8_t *key, size_t keylen, char *out, size_t outlen)
 int
 hsm_key_make(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct hsm		*h = w->ctx;
+	struct hsm		*h = arg;
 	const struct hsm_key_make *req = (const void *)m->data;
 	struct hsm_key_made	 out;
 	uint8_t			*kek, *mat;
@@ -98,9 +97,7 @@ hsm_key_make(struct kchan *ch, struct kmsg *m, void *arg)
 	size_t			 len = (size_t)req->size / 8;
 	int			 r;
 
-	if (!TERMINATED(req->node_id) || !TERMINATED(req->kek_wrapped) ||
-	    !TERMINATED(req->key_id) || (req->size != 128 &&
-	    req->size != 192 && req->size != 256))
+	if (req->size != 128 && req->size != 192 && req->size != 256)
 		return -1;
 	if (rot_missing(h) != NULL)
 		return hsm_fail(ch, m->hdr.reqid, "%s", rot_missing(h));
@@ -130,8 +127,7 @@ hsm_key_make(struct kchan *ch, struct kmsg *m, void *arg)
 int
 hsm_key_crypt(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct hsm		*h = w->ctx;
+	struct hsm		*h = arg;
 	const struct hsm_key_crypt *req = (const void *)m->data;
 	struct key_crypt	*out;
 	uint8_t			*mat, *in, *pt;
@@ -139,10 +135,6 @@ hsm_key_crypt(struct kchan *ch, struct kmsg *m, void *arg)
 	size_t			 klen, inlen;
 	int			 n;
 
-	if (!TERMINATED(req->node_id) || !TERMINATED(req->kek_wrapped) ||
-	    !TERMINATED(req->key_id) || !TERMINATED(req->sealed) ||
-	    !TERMINATED(req->data))
-		return -1;
 	if (rot_missing(h) != NULL)
 		return hsm_fail(ch, m->hdr.reqid, "%s", rot_missing(h));
 	if ((mat = sodium_malloc(32)) == NULL ||

@@ -17,8 +17,7 @@
 int
 hsm_rot_list(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct hsm		*h = w->ctx;
+	struct hsm		*h = arg;
 	struct hsm_rot_keys	*rk;
 	char			 labels[KMD_ROTKEYS_MAX][64];
 	int			 i, n = 0;
@@ -109,26 +108,20 @@ rewrap(struct hsm *h, struct kchan *ch, uint32_t reqid,
 int
 hsm_rewrap(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
 	const struct hsm_rewrap	*req = (const void *)m->data;
 
-	if (!TERMINATED(req->node_id) || !TERMINATED(req->to) ||
-	    !TERMINATED(req->kek_wrapped))
-		return -1;
-	return rewrap(w->ctx, ch, m->hdr.reqid, req);
+	return rewrap(arg, ch, m->hdr.reqid, req);
 }
 
 /* The parent appended a software key: wrap the KEK under it. */
 int
 hsm_rot_grown(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct hsm		*h = w->ctx;
+	struct hsm		*h = arg;
 	struct hsm_rewrap	 req;
 
 	memcpy(&req, m->data, sizeof(req));
-	if (!TERMINATED(req.node_id) || !TERMINATED(req.kek_wrapped) ||
-	    rot_load(h, m) == -1)
+	if (rot_load(h, m) == -1)
 		return -1;
 	if (h->nrot < 2)
 		return hsm_fail(ch, m->hdr.reqid, "rot-keys rotate: no new"
@@ -145,15 +138,12 @@ hsm_rot_grown(struct kchan *ch, struct kmsg *m, void *arg)
 int
 hsm_rot_delete(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct hsm		*h = w->ctx;
+	struct hsm		*h = arg;
 	const struct rotkeys_req *rq = (const void *)m->data;
 	struct rot_slot		 rs;
 	char			 err[256];
 	int			 n;
 
-	if (!TERMINATED(rq->id))
-		return -1;
 	memset(&rs, 0, sizeof(rs));
 	kmd_strlcpy(rs.id, rq->id, sizeof(rs.id));
 	if (soft_key(h, rq->id, &rs.index) != NULL)

@@ -37,19 +37,12 @@
 #include "schema.h"
 #include "util.h"
 
-static void	csr_made(struct kchan *, struct kmsg *, void *);
-static void	node_signed(struct kchan *, struct kmsg *, void *);
+static void	csr_made(struct joiner *, const struct kmsg *);
+static void	node_signed(struct joiner *, const struct kmsg *);
 static void	create_check(struct joiner *);
 static int	create_record(struct joiner *, const struct hsm_node_signed *,
 		    pq_cb);
 static void	create_recorded(struct pq *, PGresult *, void *);
-
-static const struct kchan_exchange csr_ex = {
-	IMSG_HSM_CSR_MADE, 0, csr_made, op_hsm_failed
-};
-static const struct kchan_exchange sign_ex = {
-	IMSG_HSM_NODE_SIGNED, 0, node_signed, op_hsm_failed
-};
 
 static void
 csr_checked(struct pq *db, PGresult *res, void *arg)
@@ -65,19 +58,16 @@ csr_checked(struct pq *db, PGresult *res, void *arg)
 	kmd_strlcpy(hm.node_id, PQgetvalue(res, 0, 1), sizeof(hm.node_id));
 	kmd_strlcpy(j->op->node_id, hm.node_id, sizeof(j->op->node_id));
 	kmd_strlcpy(hm.host, j->op->csr.host, sizeof(hm.host));
-	op_call(j, IMSG_HSM_CSR_MAKE, &hm, sizeof(hm), &csr_ex);
+	op_call(j, IMSG_HSM_CSR_MAKE, &hm, sizeof(hm), csr_made);
 }
 
 int
 joiner_cluster_csr(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct joiner		*j = w->ctx;
+	struct joiner		*j = arg;
 	struct cluster_csr	 cc;
 
 	memcpy(&cc, m->data, sizeof(cc));
-	if (!TERMINATED(cc.host) || !TERMINATED(cc.pubaddr))
-		return -1;
 	if (own_host(j, ch, m->hdr.reqid, "cluster csr", cc.host, cc.pubaddr,
 	    sizeof(cc.pubaddr)) == -1 ||
 	    op_start(j, ch, m->hdr.reqid, "cluster csr") == NULL)
@@ -109,15 +99,12 @@ csr_stored(struct pq *db, PGresult *res, void *arg)
 
 /* The csr's answer from the hsm: keep the sealed keys. */
 static void
-csr_made(struct kchan *ch, struct kmsg *m, void *arg)
+csr_made(struct joiner *j, const struct kmsg *m)
 {
-	struct joiner			*j = arg;
 	const struct hsm_csr_made	*hm = (const void *)m->data;
 	struct csr_reply		*cr;
 	const char			*p[6];
 
-	(void)ch;
-	j->op->call = 0;
 	if ((cr = calloc(1, sizeof(*cr))) == NULL)
 		fatal("%s", __func__);
 	kmd_strlcpy(cr->csr, hm->csr, sizeof(cr->csr));
@@ -193,7 +180,7 @@ create_checked(struct pq *db, PGresult *res, void *arg)
 	j->op->reply = strdup(PQgetvalue(res, 0, 4));	/* the CA chain */
 	if (j->op->reply == NULL)
 		fatal("%s", __func__);
-	op_call(j, IMSG_HSM_NODE_SIGN, ns, sizeof(*ns), &sign_ex);
+	op_call(j, IMSG_HSM_NODE_SIGN, ns, sizeof(*ns), node_signed);
 	explicit_bzero(ns, sizeof(*ns));
 	free(ns);
 }
@@ -201,14 +188,10 @@ create_checked(struct pq *db, PGresult *res, void *arg)
 int
 joiner_nodes_create(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct joiner		*j = w->ctx;
+	struct joiner		*j = arg;
 	const struct nodes_create *nc = (const void *)m->data;
 	char			 kind[KMD_HOST_MAX + 32];
 
-	if (!TERMINATED(nc->csr) || !TERMINATED(nc->host) ||
-	    !TERMINATED(nc->pubaddr))
-		return -1;
 	if (op_start(j, ch, m->hdr.reqid, "cluster nodes create") == NULL)
 		return 0;
 	memcpy(&j->op->nc, nc, sizeof(*nc));
@@ -232,14 +215,11 @@ create_check(struct joiner *j)
 
 /* The hsm signed: the credentials wait while the node is recorded. */
 static void
-node_signed(struct kchan *ch, struct kmsg *m, void *arg)
+node_signed(struct joiner *j, const struct kmsg *m)
 {
-	struct joiner			*j = arg;
 	const struct hsm_node_signed	*ns = (const void *)m->data;
 	struct node_credentials		*nc;
 
-	(void)ch;
-	j->op->call = 0;
 	if ((nc = calloc(1, sizeof(*nc))) == NULL)
 		fatal("%s", __func__);
 	kmd_strlcpy(nc->cert, ns->cert, sizeof(nc->cert));

@@ -192,13 +192,14 @@ typedef void	(*step_fn)(struct join *, PGresult *);
 
 void	join_done(struct join *);
 void	join_enough(struct join *);
-void	join_fail(struct join *, const char *, ...)
-	    __attribute__((format(printf, 2, 3)));
-void	join_timeout(struct join *, const char *, ...)
-	    __attribute__((format(printf, 2, 3)));
+void	join_end(struct join *, enum join_event, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+#define join_fail(jn, ...)	join_end((jn), JE_FAILED, __VA_ARGS__)
+#define join_timeout(jn, ...)	join_end((jn), JE_TIMEDOUT, __VA_ARGS__)
 void	join_free(struct join *);
 void	jq(struct join *, const char *, const char *, int,
 	    const char *const *, step_fn);
+void	jq_stage_done(struct join *, PGresult *);
 void	jq_ignore(struct pq *, PGresult *, void *);
 void	poll_again(struct join *);
 void	subs_replicating(struct join *, PGresult *, const char *);

@@ -163,7 +163,6 @@ origin_polled(struct join *jn, PGresult *res)
 
 static void	cu_stopped(struct join *, PGresult *);
 static void	cu_drop_polled(struct join *, PGresult *);
-static void	cu_dropped(struct join *, PGresult *);
 
 void
 cu_drop_enter(struct join *jn)
@@ -202,12 +201,5 @@ cu_drop_polled(struct join *jn, PGresult *res)
 		return;
 	}
 	jq(jn, "dropping the catch-up subscription", "SELECT"
-	    " pglogical.drop_subscription($1)", 1, p, cu_dropped);
-}
-
-static void
-cu_dropped(struct join *jn, PGresult *res)
-{
-	(void)res;
-	join_done(jn);
+	    " pglogical.drop_subscription($1)", 1, p, jq_stage_done);
 }

@@ -163,7 +163,6 @@ local_polled(struct join *jn, PGresult *res)
 }
 
 static void	ready_local(struct join *, PGresult *);
-static void	ready_done(struct join *, PGresult *);
 
 void
 ready_enter(struct join *jn)
@@ -191,14 +190,7 @@ ready_local(struct join *jn, PGresult *res)
 	jq(jn, "marking the node ready here", "WITH d AS (DELETE FROM"
 	    " kmd_join_pending) UPDATE kmd_local SET join_state = NULL,"
 	    " join_error = NULL, join_member = NULL, join_progress = NULL,"
-	    " epoch = greatest(epoch, $1::bigint)", 1, p, ready_done);
-}
-
-static void
-ready_done(struct join *jn, PGresult *res)
-{
-	(void)res;
-	join_done(jn);
+	    " epoch = greatest(epoch, $1::bigint)", 1, p, jq_stage_done);
 }
 
 void

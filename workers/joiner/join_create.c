@@ -17,7 +17,6 @@
 
 static void	wipe_disabled(struct join *, PGresult *);
 static void	wipe_polled(struct join *, PGresult *);
-static void	wiped(struct join *, PGresult *);
 
 /*
  * A subscription is disabled (its workers stopped, committed) before it
@@ -69,14 +68,7 @@ wipe_polled(struct join *jn, PGresult *res)
 	    " pglogical.local_node l ON l.node_id = n.node_id; BEGIN; TRUNCATE"
 	    " kmd_cluster, kmd_nodes, kmd_node_health, kmd_users, kmd_keys,"
 	    " kmd_join_markers; " SQL_KEYS_INDEX_DROP "; DELETE FROM"
-	    " kmd_local; COMMIT", 0, NULL, wiped);
-}
-
-static void
-wiped(struct join *jn, PGresult *res)
-{
-	(void)res;
-	join_done(jn);
+	    " kmd_local; COMMIT", 0, NULL, jq_stage_done);
 }
 
 static void	created_local(struct join *, PGresult *);
@@ -142,7 +134,6 @@ answer_started(struct join *jn, enum node_status s)
 static void	bootstrap_node(struct join *, PGresult *);
 static void	bootstrap_sets(struct join *, PGresult *);
 static void	bootstrap_subscribe(struct join *, PGresult *);
-static void	bootstrapped(struct join *, PGresult *);
 
 void
 bootstrap_enter(struct join *jn)
@@ -188,12 +179,5 @@ bootstrap_subscribe(struct join *jn, PGresult *res)
 	    " pglogical.create_subscription(subscription_name := $1,"
 	    " provider_dsn := $2, replication_sets := '{" JOIN_SET "}',"
 	    " synchronize_structure := false, synchronize_data := true,"
-	    " forward_origins := '{all}')", 2, p, bootstrapped);
-}
-
-static void
-bootstrapped(struct join *jn, PGresult *res)
-{
-	(void)res;
-	join_done(jn);
+	    " forward_origins := '{all}')", 2, p, jq_stage_done);
 }

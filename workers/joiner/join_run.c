@@ -62,15 +62,10 @@ static void	stage_enter(struct join *, enum join_stage);
 int
 joiner_cluster_join(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct joiner		*j = w->ctx;
+	struct joiner		*j = arg;
 	const struct cluster_join *cj = (const void *)m->data;
 	struct join		*jn;
 
-	if (!TERMINATED(cj->member) || !TERMINATED(cj->host) ||
-	    !TERMINATED(cj->pubaddr) || !TERMINATED(cj->cert) ||
-	    !TERMINATED(cj->cachain) || !TERMINATED(cj->mkek_blob))
-		return -1;
 	if (!valid_host(cj->member) || strcmp(cj->member, cj->host) == 0)
 		return kchan_senderr(ch, m->hdr.reqid, "cluster join:"
 		    " --member=%s is not another node's address", cj->member);

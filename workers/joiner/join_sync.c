@@ -16,7 +16,6 @@ static void	sync_polled(struct join *, PGresult *);
 static void	sync_progress(struct join *, long long);
 static void	indexes_queue(struct join *);
 static void	indexes_built(struct pq *, PGresult *, void *);
-static void	sync_indexed(struct join *, PGresult *);
 
 void
 sync_poll(struct join *jn)
@@ -80,7 +79,7 @@ sync_polled(struct join *jn, PGresult *res)
 	    bytes / 1048576);
 	/* The second index, when the key was kept; else a check. */
 	jq(jn, "building kmd_keys' indexes", SQL_KEYS_INDEXES_ADD, 0, NULL,
-	    sync_indexed);
+	    jq_stage_done);
 }
 
 /* About once a second: bytes copied so far, of how many, how fast. */
@@ -135,13 +134,6 @@ indexes_built(struct pq *db, PGresult *res, void *arg)
 	jn->indexed = -1;
 	kmd_strlcpy(jn->index_err, res != NULL ? PQresultErrorMessage(res) :
 	    pq_error(db), sizeof(jn->index_err));
-}
-
-static void
-sync_indexed(struct join *jn, PGresult *res)
-{
-	(void)res;
-	join_done(jn);
 }
 
 static void	direct_members(struct join *, PGresult *);

@@ -33,32 +33,19 @@ join_enough(struct join *jn)
 	jn->step(jn, JE_ENOUGH);
 }
 
-/* The stage ends by a failure or its timeout, for the reason given. */
-static void
-join_end(struct join *jn, enum join_event ev, const char *fmt, va_list ap)
+/*
+ * The stage ends by a failure or its timeout (join_fail(),
+ * join_timeout()), for the reason given.
+ */
+void
+join_end(struct join *jn, enum join_event ev, const char *fmt, ...)
 {
+	va_list	 ap;
+
+	va_start(ap, fmt);
 	vsnprintf(jn->why, sizeof(jn->why), fmt, ap);
+	va_end(ap);
 	jn->step(jn, ev);
-}
-
-void
-join_fail(struct join *jn, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	join_end(jn, JE_FAILED, fmt, ap);
-	va_end(ap);
-}
-
-void
-join_timeout(struct join *jn, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	join_end(jn, JE_TIMEDOUT, fmt, ap);
-	va_end(ap);
 }
 
 void
@@ -122,6 +109,14 @@ jq_done(struct pq *db, PGresult *res, void *arg)
 	else if (q->next != NULL)
 		q->next(jn, res);
 	free(q);
+}
+
+/* A step whose query was the stage's last: the stage is done. */
+void
+jq_stage_done(struct join *jn, PGresult *res)
+{
+	(void)res;
+	join_done(jn);
 }
 
 /* For a query whose answer changes nothing: best effort. */

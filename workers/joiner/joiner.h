@@ -33,9 +33,13 @@ struct kreq;
 struct lease;
 struct joiner;
 
+struct joiner;
+typedef void	(*op_answer_fn)(struct joiner *, const struct kmsg *);
+
 struct jop {
 	uint32_t		 reqid;		/* the client's request */
 	uint32_t		 call;		/* the hsm's answer awaited */
+	op_answer_fn		 answer;	/* ... goes there (op_call) */
 	const char		*what;		/* "cluster new", for messages */
 	struct cluster_new	 cn;
 	struct cluster_csr	 csr;
@@ -131,7 +135,7 @@ void	op_error(struct joiner *, int, const char *, ...)
 #define op_fail(j, ...)	op_error((j), 1, __VA_ARGS__)
 void	op_end(struct joiner *);
 int	op_call(struct joiner *, uint16_t, const void *, size_t,
-	    const struct kchan_exchange *);
+	    op_answer_fn);
 void	op_hsm_failed(struct kchan *, enum kchan_end, const char *, void *);
 const char *pq_msg(struct joiner *, PGresult *);
 void	op_info_done(struct joiner *, const char *, const char *, int);

@@ -555,8 +555,7 @@ kr_check(struct kreq *kr)
 int
 joiner_keys(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct joiner		*j = w->ctx;
+	struct joiner		*j = arg;
 	const struct keys_req	*rq = (const void *)m->data;
 	struct kreq		*kr;
 	char			 a[16], b[16];

@@ -24,12 +24,9 @@
 #include "util.h"
 
 
-static void	new_created(struct kchan *, struct kmsg *, void *);
+static void	new_created(struct joiner *, const struct kmsg *);
 static void	new_tls_installed(struct kchan *, struct kmsg *, void *);
 
-static const struct kchan_exchange new_create_ex = {
-	IMSG_HSM_CLUSTER_CREATED, 0, new_created, op_hsm_failed
-};
 static const struct kchan_exchange new_tls_ex = {
 	IMSG_TLS_INSTALLED, 0, new_tls_installed, op_hsm_failed
 };
@@ -53,20 +50,16 @@ new_checked(struct pq *db, PGresult *res, void *arg)
 	memcpy(hc.cluster_id, j->op->cluster_id, sizeof(hc.cluster_id));
 	memcpy(hc.node_id, j->op->node_id, sizeof(hc.node_id));
 	kmd_strlcpy(hc.host, j->op->cn.host, sizeof(hc.host));
-	op_call(j, IMSG_HSM_CLUSTER_CREATE, &hc, sizeof(hc), &new_create_ex);
+	op_call(j, IMSG_HSM_CLUSTER_CREATE, &hc, sizeof(hc), new_created);
 }
 
 int
 joiner_cluster_new(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct joiner		*j = w->ctx;
+	struct joiner		*j = arg;
 	struct cluster_new	 cn;
 
 	memcpy(&cn, m->data, sizeof(cn));
-	if (!TERMINATED(cn.host) || !TERMINATED(cn.url) ||
-	    !TERMINATED(cn.pubaddr))
-		return -1;
 	if (own_host(j, ch, m->hdr.reqid, "cluster new", cn.host, cn.pubaddr,
 	    sizeof(cn.pubaddr)) == -1 ||
 	    op_start(j, ch, m->hdr.reqid, "cluster new") == NULL)
@@ -183,12 +176,8 @@ new_record(struct joiner *j)
 
 /* Step 2's answer: record the cluster. */
 static void
-new_created(struct kchan *ch, struct kmsg *m, void *arg)
+new_created(struct joiner *j, const struct kmsg *m)
 {
-	struct joiner	*j = arg;
-
-	(void)ch;
-	j->op->call = 0;
 	memcpy(&j->op->made, m->data, sizeof(j->op->made));
 	new_record(j);
 }

@@ -57,81 +57,62 @@ rot_keys_terminated(const struct hsm_rot_keys *rk)
 	return 1;
 }
 
-/* The strings of an hsm answer (or of the parent's own answers) end. */
-static int
-answer_terminated(const struct kmsg *m)
-{
-	const void	*d = m->data;
-
-	switch (m->hdr.type) {
-	case IMSG_HSM_CLUSTER_CREATED: {
-		const struct hsm_created *a = d;
-		return TERMINATED(a->ca_cert) && TERMINATED(a->node_cert) &&
-		    TERMINATED(a->ca_key_sealed) &&
-		    TERMINATED(a->node_key_sealed) && TERMINATED(a->kek_wrapped);
-	}
-	case IMSG_HSM_CSR_MADE: {
-		const struct hsm_csr_made *a = d;
-		return TERMINATED(a->csr) && TERMINATED(a->node_key_sealed) &&
-		    TERMINATED(a->box_sk_sealed);
-	}
-	case IMSG_HSM_NODE_SIGNED: {
-		const struct hsm_node_signed *a = d;
-		return TERMINATED(a->node_id) && TERMINATED(a->cert) &&
-		    TERMINATED(a->mkek_blob);
-	}
-	case IMSG_HSM_JOIN_OPENED: {
-		const struct hsm_join_opened *a = d;
-		return TERMINATED(a->cluster_id) &&
-		    TERMINATED(a->kek_wrapped) && TERMINATED(a->node_key_sealed);
-	}
-	case IMSG_HSM_ROT_KEYS:
-		return rot_keys_terminated(d);
-	case IMSG_HSM_REWRAPPED: {
-		const struct hsm_rewrap *a = d;
-		return TERMINATED(a->node_id) && TERMINATED(a->to) &&
-		    TERMINATED(a->kek_wrapped);
-	}
-	case IMSG_HSM_ROT_DELETED:
-		return TERMINATED(((const struct rotkeys_req *)d)->id);
-	case IMSG_HSM_KEY_MADE: {
-		const struct hsm_key_made *a = d;
-		return TERMINATED(a->key_id) && TERMINATED(a->sealed) &&
-		    TERMINATED(a->kcv);
-	}
-	case IMSG_HSM_KEY_DONE:
-		return TERMINATED(((const struct key_crypt *)d)->data);
-	case IMSG_TLS_INSTALLED:
-		return TERMINATED(((const struct tls_result *)d)->err);
-	case IMSG_PEERS_ALLOWED:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
 /*
  * Every answer to the joiner's calls (joiner.c's table, made from
- * HSM_CALLS): its size was checked by the table, its strings are here;
- * then the channel hands it to the call that waits for it.
+ * HSM_CALLS), and the parent's TLS result: its size and strings were
+ * checked on arrival (kchan), but for the list of root-of-trust keys,
+ * whose strings stand under a count; then the channel hands it to the
+ * call that waits for it.
  */
 int
 joiner_hsm_answer(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	if (!answer_terminated(m))
+	if (m->hdr.type == IMSG_HSM_ROT_KEYS &&
+	    !rot_keys_terminated((const void *)m->data))
 		return -1;
 	return kchan_reply(ch, m, arg);
 }
 
+/* The hsm answered the operation's call: on to the operation's step. */
+static void
+op_answered(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct joiner	*j = arg;
+
+	(void)ch;
+	j->op->call = 0;
+	j->op->answer(j, m);
+}
+
+/* Each call of the hsm (HSM_CALLS): its answer's type, for kchan_call. */
+static const struct {
+	uint16_t		 type;
+	struct kchan_exchange	 ex;
+} op_exchanges[] = {
+#define OP_EXCHANGE(q, ql, a, al, fn) \
+	{ IMSG_##q, { IMSG_##a, 0, op_answered, op_hsm_failed } },
+	HSM_CALLS(OP_EXCHANGE)
+};
+
 /*
  * The operation's request to the hsm worker (through the parent): its
- * answer goes to ex's reply(), a refusal to ex's fail() (op_hsm_failed,
- * usually).  -1: it could not go, the operation has failed.
+ * answer goes to answer(), a refusal fails the operation
+ * (op_hsm_failed).  -1: it could not go, the operation has failed.
  */
 int
 op_call(struct joiner *j, uint16_t type, const void *data, size_t len,
-    const struct kchan_exchange *ex)
+    op_answer_fn answer)
 {
+	const struct kchan_exchange	*ex = NULL;
+	size_t				 i;
+
+	for (i = 0; i < nitems(op_exchanges); i++)
+		if (op_exchanges[i].type == type)
+			ex = &op_exchanges[i].ex;
+	if (ex == NULL)
+		fatalx("%s: %s is no call of the hsm", __func__,
+		    imsg_type_name(type));
+	j->op->answer = answer;
 	if ((j->op->call = kchan_call(j->w->parent, type, -1, data, len, ex,
 	    j)) == 0) {
 		op_fail(j, "cannot reach the hsm worker; nothing was changed");

@@ -410,12 +410,9 @@ delete_check(struct joiner *j)
 int
 joiner_nodes_delete(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker			*w = arg;
-	struct joiner			*j = w->ctx;
+	struct joiner			*j = arg;
 	const struct nodes_delete	*nd = (const void *)m->data;
 
-	if (!TERMINATED(nd->id))
-		return -1;
 	if (op_start(j, ch, m->hdr.reqid, "cluster nodes delete") == NULL)
 		return 0;
 	kmd_strlcpy(j->op->node_id, nd->id, sizeof(j->op->node_id));
@@ -651,8 +648,7 @@ cd_checked(struct pq *db, PGresult *res, void *arg)
 int
 joiner_cluster_delete(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker	*w = arg;
-	struct joiner	*j = w->ctx;
+	struct joiner	*j = arg;
 
 	if (op_start(j, ch, m->hdr.reqid, "cluster delete") == NULL)
 		return 0;

@@ -20,38 +20,25 @@ in_use(struct joiner *j)
 	return j->w->conf.hsm ? j->w->conf.hsm_key : "software";
 }
 
-static void	rot_listed(struct kchan *, struct kmsg *, void *);
-static void	rot_rewrapped(struct kchan *, struct kmsg *, void *);
-static void	rot_deleted(struct kchan *, struct kmsg *, void *);
-
-static const struct kchan_exchange list_ex = {
-	IMSG_HSM_ROT_KEYS, 0, rot_listed, op_hsm_failed
-};
-static const struct kchan_exchange rewrap_ex = {
-	IMSG_HSM_REWRAPPED, 0, rot_rewrapped, op_hsm_failed
-};
-static const struct kchan_exchange delete_ex = {
-	IMSG_HSM_ROT_DELETED, 0, rot_deleted, op_hsm_failed
-};
+static void	rot_listed(struct joiner *, const struct kmsg *);
+static void	rot_rewrapped(struct joiner *, const struct kmsg *);
+static void	rot_deleted(struct joiner *, const struct kmsg *);
 
 /* Ask the hsm for its keys: the answer to every rot-keys operation. */
 static void
 rot_list(struct joiner *j)
 {
-	op_call(j, IMSG_HSM_ROT_LIST, NULL, 0, &list_ex);
+	op_call(j, IMSG_HSM_ROT_LIST, NULL, 0, rot_listed);
 }
 
 /* The hsm's list: this node's answer, each key marked in use or not. */
 static void
-rot_listed(struct kchan *ch, struct kmsg *m, void *arg)
+rot_listed(struct joiner *j, const struct kmsg *m)
 {
-	struct joiner			*j = arg;
 	const struct hsm_rot_keys	*rk = (const void *)m->data;
 	struct rotkey_info		 ri;
 	int				 i;
 
-	(void)ch;
-	j->op->call = 0;
 	for (i = 0; i < rk->n; i++) {
 		ri = rk->keys[i];
 		ri.in_use = j->op->count && strcmp(ri.id, in_use(j)) == 0;
@@ -77,14 +64,11 @@ rotated(struct pq *db, PGresult *res, void *arg)
 
 /* The KEK under the new key: record it. */
 static void
-rot_rewrapped(struct kchan *ch, struct kmsg *m, void *arg)
+rot_rewrapped(struct joiner *j, const struct kmsg *m)
 {
-	struct joiner		*j = arg;
 	const struct hsm_rewrap	*rw = (const void *)m->data;
 	const char		*p[3];
 
-	(void)ch;
-	j->op->call = 0;
 	free(j->op->reply);
 	if ((j->op->reply = strdup(rw->to)) == NULL)
 		fatal("%s", __func__);
@@ -122,19 +106,16 @@ rot_delete(struct joiner *j)
 		memset(&rq, 0, sizeof(rq));
 		rq.rotate = ROTKEYS_DELETE;
 		kmd_strlcpy(rq.id, id, sizeof(rq.id));
-		op_call(j, IMSG_HSM_ROT_DELETE, &rq, sizeof(rq), &delete_ex);
+		op_call(j, IMSG_HSM_ROT_DELETE, &rq, sizeof(rq), rot_deleted);
 	}
 }
 
 /* The key is gone: the answer is the list without it. */
 static void
-rot_deleted(struct kchan *ch, struct kmsg *m, void *arg)
+rot_deleted(struct joiner *j, const struct kmsg *m)
 {
-	struct joiner			*j = arg;
 	const struct rotkeys_req	*rq = (const void *)m->data;
 
-	(void)ch;
-	j->op->call = 0;
 	log_info("rot-keys delete: root-of-trust key '%s' deleted", rq->id);
 	rot_list(j);
 }
@@ -170,19 +151,16 @@ rot_read(struct pq *db, PGresult *res, void *arg)
 	kmd_strlcpy(rw.to, j->op->me, sizeof(rw.to));
 	kmd_strlcpy(rw.kek_wrapped, PQgetvalue(res, 0, 1),
 	    sizeof(rw.kek_wrapped));
-	op_call(j, IMSG_HSM_REWRAP, &rw, sizeof(rw), &rewrap_ex);
+	op_call(j, IMSG_HSM_REWRAP, &rw, sizeof(rw), rot_rewrapped);
 }
 
 /* rot-keys list, rotate and delete (force: which, me: the key). */
 int
 joiner_rotkeys(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker			*w = arg;
-	struct joiner			*j = w->ctx;
+	struct joiner			*j = arg;
 	const struct rotkeys_req	*rq = (const void *)m->data;
 
-	if (!TERMINATED(rq->id))
-		return -1;
 	if (op_start(j, ch, m->hdr.reqid, rq->rotate == ROTKEYS_ROTATE ?
 	    "rot-keys rotate" : rq->rotate == ROTKEYS_DELETE ?
 	    "rot-keys delete" : "rot-keys list") == NULL)

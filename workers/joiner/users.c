@@ -78,8 +78,7 @@ user_stored(struct pq *db, PGresult *res, void *arg)
 int
 joiner_user_set(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker	*w = arg;
-	struct joiner	*j = w->ctx;
+	struct joiner	*j = arg;
 	struct user_set	*u;
 	struct ureq	*r;
 	char		 hash[crypto_pwhash_STRBYTES];
@@ -147,8 +146,7 @@ auth_checked(struct pq *db, PGresult *res, void *arg)
 int
 joiner_auth_check(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker	*w = arg;
-	struct joiner	*j = w->ctx;
+	struct joiner	*j = arg;
 	struct user_set	*u;
 	struct ureq	*r;
 	const char	*params[1];

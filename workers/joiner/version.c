@@ -46,8 +46,7 @@ version_read(struct pq *db, PGresult *res, void *arg)
 int
 joiner_version_info(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker	*w = arg;
-	struct joiner	*j = w->ctx;
+	struct joiner	*j = arg;
 	struct vreq	*vr;
 
 	(void)ch;

@@ -100,8 +100,7 @@ rm_info_done(struct pq *db, PGresult *res, void *arg)
 static int
 replmon_cluster_info(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker	*w = arg;
-	struct replmon	*rm = w->ctx;
+	struct replmon	*rm = arg;
 
 	(void)ch;
 	return pq_query(rm->db, SQL_INFO, 0, NULL, rm_info_done,
@@ -185,8 +184,7 @@ rm_nodes_done(struct pq *db, PGresult *res, void *arg)
 static int
 replmon_nodes(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker	*w = arg;
-	struct replmon	*rm = w->ctx;
+	struct replmon	*rm = arg;
 	struct rm_nodes	*rn;
 	char		 skip[16], limit[16];
 	const char	*params[3] = { skip, limit, NULL };
@@ -195,8 +193,7 @@ replmon_nodes(struct kchan *ch, struct kmsg *m, void *arg)
 	if ((rn = calloc(1, sizeof(*rn))) == NULL)
 		fatal("%s", __func__);
 	memcpy(&rn->q, m->data, sizeof(rn->q));
-	if (!TERMINATED(rn->q.id) ||
-	    rn->q.skip < 0 || rn->q.limit < 0 || rn->q.limit > 1000) {
+	if (rn->q.skip < 0 || rn->q.limit < 0 || rn->q.limit > 1000) {
 		free(rn);
 		return -1;
 	}
@@ -257,8 +254,7 @@ rm_summary_done(struct pq *db, PGresult *res, void *arg)
 static int
 replmon_summary(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker	*w = arg;
-	struct replmon	*rm = w->ctx;
+	struct replmon	*rm = arg;
 
 	(void)ch;
 	return pq_query(rm->db, SQL_SUMMARY, 0, NULL, rm_summary_done,
@@ -323,8 +319,7 @@ rm_alarms_done(struct pq *db, PGresult *res, void *arg)
 static int
 replmon_alarms(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct replmon		*rm = w->ctx;
+	struct replmon		*rm = arg;
 	struct rm_alarms	*ra;
 	char			 skip[16], limit[16];
 	const char		*params[3] = { skip, limit, NULL };
@@ -349,14 +344,11 @@ replmon_alarms(struct kchan *ch, struct kmsg *m, void *arg)
 static int
 replmon_hsm_status(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	struct worker		*w = arg;
-	struct replmon		*rm = w->ctx;
+	struct replmon		*rm = arg;
 	struct hsm_status	 hs;
 
 	(void)ch;
 	memcpy(&hs, m->data, sizeof(hs));
-	if (!TERMINATED(hs.msg))
-		return -1;
 	kmd_strlcpy(rm->hsm_err, hs.ok ? "" : hs.msg, sizeof(rm->hsm_err));
 	return 0;
 }
