@@ -84,6 +84,26 @@ pq_null(const PGresult *r, int row, const char *col)
 	return PQgetisnull(r, row, c);
 }
 
+static void
+pq_free_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	pq_free(arg);
+}
+
+/*
+ * Free db once the callback under way has returned: a query's callback
+ * may end the connection its answer came on.
+ */
+void
+pq_free_later(struct event_base *base, struct pq *db)
+{
+	if (db != NULL && event_base_once(base, -1, EV_TIMEOUT, pq_free_cb, db,
+	    NULL) == -1)
+		fatalx("%s: event_base_once", __func__);
+}
+
 int
 pq_connected(const struct pq *db)
 {

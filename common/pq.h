@@ -18,6 +18,7 @@ typedef void	(*pq_cb)(struct pq *, PGresult *, void *);
 struct pq	*pq_new(struct event_base *, const char *,
 		    void (*)(struct pq *, void *), void *);
 void		 pq_free(struct pq *);
+void		 pq_free_later(struct event_base *, struct pq *);
 int		 pq_query(struct pq *, const char *, int, const char *const *,
 		    pq_cb, void *);
 int		 pq_connected(const struct pq *);

@@ -270,7 +270,7 @@ create_record(struct joiner *j, const struct hsm_node_signed *ns, pq_cb cb)
 	p[4] = nc->shared_hsm ? "true" : "false";
 	p[5] = ns->cert;
 	p[6] = life;
-	p[7] = lease_token(j->op->lease);
+	p[7] = j->op->lease->token;
 	snprintf(e, sizeof(e), "%lld", j->op->epoch + 1);
 	p[8] = e;
 	return pq_query(j->db, SQL_CREATE_RECORD, 9, p, cb, j);

@@ -168,7 +168,7 @@ void
 ready_enter(struct join *jn)
 {
 	char		 e[24];
-	const char	*p[4] = { jn->dsn, lease_token(jn->lease), jn->node_id,
+	const char	*p[4] = { jn->dsn, jn->lease->token, jn->node_id,
 			    e };
 
 	snprintf(e, sizeof(e), "%lld", jn->epoch + 1);

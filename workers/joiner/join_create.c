@@ -92,7 +92,7 @@ create_enter(struct join *jn)
 static void
 created_local(struct join *jn, PGresult *res)
 {
-	const char	*p[9] = { jn->dsn, lease_token(jn->lease), jn->node_id,
+	const char	*p[9] = { jn->dsn, jn->lease->token, jn->node_id,
 			    jn->req.host, jn->req.pubaddr, KMD_VERSION,
 			    jn->req.cert, jn->j->w->conf.hsm ? "hsm" :
 			    "software" };

@@ -44,7 +44,7 @@ voters_read(struct join *jn, PGresult *res)
 		join_fail(jn, "%s", why);
 		return;
 	}
-	jn->epoch = lease_epoch(jn->lease);
+	jn->epoch = jn->lease->epoch;
 	send_check(jn, "membership", 1, "asking the %d member(s) for the"
 	    " membership lease", PQntuples(res));
 	lease_take(jn->lease);
@@ -55,7 +55,7 @@ join_leased(struct lease *l, const char *why, void *arg)
 {
 	struct join	*jn = arg;
 
-	if (why != NULL && !lease_busy(l) && !join_overdue(jn)) {
+	if (why != NULL && !l->busy && !join_overdue(jn)) {
 		poll_again(jn);		/* lease_enter, a moment later */
 		return;
 	}

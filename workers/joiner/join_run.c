@@ -124,7 +124,7 @@ stage_enter(struct join *jn, enum join_stage s)
 static void
 stage_local_set(struct join *jn, PGresult *res)
 {
-	const char	*p[4] = { jn->dsn, lease_token(jn->lease), jn->node_id,
+	const char	*p[4] = { jn->dsn, jn->lease->token, jn->node_id,
 			    pq_get(res, 0, "join_state") };
 
 	jq(jn, peer_call_what(PEER_STAGE), "SELECT x FROM dblink($1,"

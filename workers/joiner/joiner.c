@@ -87,17 +87,6 @@ joiner_db_connected(struct pq *db, void *arg)
 	joiner_check_schema(arg);
 }
 
-static void
-joiner_free_admin(evutil_socket_t fd, short ev, void *arg)
-{
-	struct joiner	*j = arg;
-
-	(void)fd;
-	(void)ev;
-	pq_free(j->admin);
-	j->admin = NULL;
-}
-
 /* The database exists: connect to it, drop the bootstrap connection. */
 static void
 joiner_open_db(struct joiner *j)
@@ -112,8 +101,8 @@ joiner_open_db(struct joiner *j)
 		j->jdb = joiner_conn(j, "kmd-joiner-join", NULL, NULL);
 		j->kdb = joiner_conn(j, "kmd-keys", NULL, NULL);
 	}
-	event_base_once(j->w->base, -1, EV_TIMEOUT, joiner_free_admin, j,
-	    NULL);
+	pq_free_later(j->w->base, j->admin);
+	j->admin = NULL;
 }
 
 static void

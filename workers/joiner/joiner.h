@@ -151,6 +151,7 @@ void	sub_restart(struct pq *, const char *, const char *, int);
 struct pq *joiner_conn(struct joiner *, const char *,
 	    void (*)(struct pq *, void *), void *);
 void	peer_dsn(const char *, char *, size_t);
+void	random_uuid(char *, size_t);
 int	valid_host(const char *);
 
 /* join.c */

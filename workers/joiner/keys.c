@@ -91,20 +91,6 @@ static const char *const opname[KEYS_OPS] = {
 	"SELECT " SQL_ISO("t") " FROM kmd_key_add($1::uuid, $2, $3::int," \
 	" $4::int, $5, decode($6, 'hex')) t WHERE t IS NOT NULL"
 
-/* A new row's id: a random UUID (version 4). */
-static void
-random_uuid(char *out, size_t len)
-{
-	uint8_t	 h[16];
-
-	randombytes_buf(h, sizeof(h));
-	h[6] = (h[6] & 0x0f) | 0x40;
-	h[8] = (h[8] & 0x3f) | 0x80;
-	snprintf(out, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x%02x%02x%02x%02x", h[0], h[1], h[2], h[3], h[4], h[5],
-	    h[6], h[7], h[8], h[9], h[10], h[11], h[12], h[13], h[14], h[15]);
-}
-
 static int
 is_uuid(const char *s)
 {

@@ -65,36 +65,10 @@
 #include "log.h"
 #include "util.h"
 
-struct lease_voter {
-	char	 id[KMD_NODEID_MAX];
-	char	 dsn[PEER_DSN_MAX];
-};
-
-struct lease {
-	struct joiner		*j;
-	struct pq		*db;	/* its own: a round may wait on peers */
-	char			 token[KMD_NODEID_MAX];
-	char			 holder[KMD_NODEID_MAX];
-	char			 kind[KMD_HOST_MAX + 32];
-	char			 subject[KMD_NODEID_MAX];
-	char			 progress[128];
-	long long		 epoch;
-	enum lease_need		 need;
-	struct lease_voter	 voters[KMD_NODES_MAX];
-	int			 nvoters;
-	int			 held;
-	int			 renewing;	/* a round under way */
-	int			 dead;		/* ended, to be freed */
-	int			 busy;	/* refused: another change holds it */
-	int64_t			 sent;		/* ms, that round's start */
-	int64_t			 until;		/* ms, ours to use until */
-	struct event		*timer;
-	lease_cb		 taken, lost;
-	void			*arg;
-};
 
 static void	lease_tick(evutil_socket_t, short, void *);
 
+/* lease_end's second half, once the callback under way has returned. */
 static void
 lease_free(evutil_socket_t fd, short ev, void *arg)
 {
@@ -107,6 +81,7 @@ lease_free(evutil_socket_t fd, short ev, void *arg)
 	free(l);
 }
 
+
 /* A round whose answers change nothing here: a release. */
 static void
 lease_ignore(struct pq *db, PGresult *res, void *arg)
@@ -114,20 +89,6 @@ lease_ignore(struct pq *db, PGresult *res, void *arg)
 	(void)db;
 	(void)res;
 	(void)arg;
-}
-
-/* A token of 122 random bits in the form of a UUID. */
-static void
-lease_token_make(char *out, size_t len)
-{
-	unsigned char	 b[16];
-
-	arc4random_buf(b, sizeof(b));
-	b[6] = (b[6] & 0x0f) | 0x40;
-	b[8] = (b[8] & 0x3f) | 0x80;
-	snprintf(out, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5],
-	    b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
 struct lease *
@@ -140,7 +101,7 @@ lease_new(struct joiner *j, const char *kind, const char *holder,
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		fatal("%s", __func__);
 	l->j = j;
-	lease_token_make(l->token, sizeof(l->token));
+	random_uuid(l->token, sizeof(l->token));
 	kmd_strlcpy(l->kind, kind, sizeof(l->kind));
 	kmd_strlcpy(l->holder, holder, sizeof(l->holder));
 	if (subject != NULL)
@@ -296,7 +257,7 @@ lease_answers(struct pq *db, PGresult *res, void *arg)
 	int		 granted[KMD_NODES_MAX] = { 0 }, i, g = 0, was;
 
 	(void)db;
-	if (l->dead)
+	if (l->dead)		/* an answer that came after lease_end */
 		return;
 	was = l->renewing;
 	l->renewing = 0;
@@ -319,8 +280,10 @@ lease_answers(struct pq *db, PGresult *res, void *arg)
 		}
 		lease_why(l, res, g, l->nvoters, why, sizeof(why));
 	}
-	if (was)		/* a renewal fell short: the tick decides */
+	if (was) {		/* a renewal fell short: the tick decides */
+		kmd_strlcpy(l->why, why, sizeof(l->why));
 		return;
+	}
 	/* Not taken: give back what was granted, then say why. */
 	lease_round(l, l->j->db, "release", l->epoch, lease_ignore,
 	    NULL);
@@ -339,9 +302,9 @@ lease_tick(evutil_socket_t fd, short ev, void *arg)
 	(void)ev;
 	if (mono_ms() >= l->until) {
 		l->held = 0;
-		snprintf(why, sizeof(why), "the membership lease lapsed: the"
-		    " members could not be reached to renew it for %d s",
-		    LEASE_TTL_S - LEASE_MARGIN_MS / 1000);
+		snprintf(why, sizeof(why), "the membership lease lapsed: it"
+		    " could not be renewed for %d s (%.400s)", LEASE_TTL_S -
+		    LEASE_MARGIN_MS / 1000, l->why[0] ? l->why : "no answer");
 		l->lost(l, why, l->arg);
 		return;
 	}
@@ -359,25 +322,6 @@ lease_progress(struct lease *l, const char *what)
 	kmd_strlcpy(l->progress, what, sizeof(l->progress));
 }
 
-/* The last refusal came from a member that holds another change's. */
-int
-lease_busy(const struct lease *l)
-{
-	return l->busy;
-}
-
-const char *
-lease_token(const struct lease *l)
-{
-	return l->token;
-}
-
-long long
-lease_epoch(const struct lease *l)
-{
-	return l->epoch;
-}
-
 /*
  * Give the lease back on every voter (on the joiner's main connection,
  * so that it outlives this one), telling them the epoch now; and free.
@@ -385,8 +329,6 @@ lease_epoch(const struct lease *l)
 void
 lease_end(struct lease *l, long long epoch)
 {
-	struct timeval	 now = { 0, 0 };
-
 	if (l == NULL)
 		return;
 	if (l->nvoters > 0 && l->held)
@@ -396,7 +338,7 @@ lease_end(struct lease *l, long long epoch)
 	l->dead = 1;
 	/* Often called from the lease's own answer: freed after it returns. */
 	if (event_base_once(l->j->w->base, -1, EV_TIMEOUT, lease_free, l,
-	    &now) == -1)
+	    NULL) == -1)
 		fatalx("%s: event_base_once", __func__);
 }
 
@@ -421,7 +363,7 @@ op_lease_taken(struct lease *l, const char *why, void *arg)
 		op_fail(j, "%s; nothing was changed", why);
 		return;
 	}
-	j->op->epoch = lease_epoch(l);
+	j->op->epoch = l->epoch;
 	j->op->leased(j);
 }
 

@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include <event2/event.h>
+
 #include "joiner.h"
 
 #define LEASE_TTL_S	15		/* a grant lasts, on the member */
@@ -29,14 +31,41 @@ enum lease_need {
 struct lease;
 typedef void	(*lease_cb)(struct lease *, const char *, void *);
 
+struct lease_voter {
+	char	 id[KMD_NODEID_MAX];
+	char	 dsn[PEER_DSN_MAX];
+};
+
+/* One membership change's lease, as its holder keeps it. */
+struct lease {
+	struct joiner		*j;
+	struct pq		*db;	/* its own: a round may wait on peers */
+	char			 token[KMD_NODEID_MAX];
+	char			 holder[KMD_NODEID_MAX];
+	char			 kind[KMD_HOST_MAX + 32];
+	char			 subject[KMD_NODEID_MAX];
+	char			 progress[128];
+	long long		 epoch;
+	enum lease_need		 need;
+	struct lease_voter	 voters[KMD_NODES_MAX];
+	int			 nvoters;
+	int			 held;
+	int			 renewing;	/* a round under way */
+	int			 dead;		/* ended, to be freed */
+	int			 busy;	/* refused: another change holds it */
+	char			 why[KMD_ERR_MAX];	/* the last round short */
+	int64_t			 sent;		/* ms, that round's start */
+	int64_t			 until;		/* ms, ours to use until */
+	struct event		*timer;
+	lease_cb		 taken, lost;
+	void			*arg;
+};
+
 struct lease	*lease_new(struct joiner *, const char *, const char *,
 		    const char *, enum lease_need, lease_cb, lease_cb, void *);
 int		 lease_voters(struct lease *, PGresult *, char *, size_t);
 void		 lease_take(struct lease *);
 void		 lease_progress(struct lease *, const char *);
-const char	*lease_token(const struct lease *);
-int		 lease_busy(const struct lease *);
-long long	 lease_epoch(const struct lease *);
 void		 lease_end(struct lease *, long long);
 int		 lease_quorum(int, const int *, enum lease_need);
 void		 op_lease(struct joiner *, const char *, const char *,

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "joiner.h"
 #include "log.h"
 #include "schema.h"
@@ -398,4 +400,18 @@ sbuf_add(struct sbuf *b, const char *fmt, ...)
 			fatal("%s", __func__);
 	}
 	b->len += (size_t)n;
+}
+
+/* A random UUID (version 4): a new row's id, a lease's token. */
+void
+random_uuid(char *out, size_t len)
+{
+	uint8_t	 h[16];
+
+	randombytes_buf(h, sizeof(h));
+	h[6] = (h[6] & 0x0f) | 0x40;
+	h[8] = (h[8] & 0x3f) | 0x80;
+	snprintf(out, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x", h[0], h[1], h[2], h[3], h[4], h[5],
+	    h[6], h[7], h[8], h[9], h[10], h[11], h[12], h[13], h[14], h[15]);
 }

@@ -392,7 +392,7 @@ delete_checked(struct pq *db, PGresult *res, void *arg)
 	p[0] = x;
 	/* a ready node's last writes are drained; one that is down, not */
 	p[1] = ns_parse(status) == NS_READY ? "true" : "false";
-	p[2] = lease_token(op->lease);
+	p[2] = op->lease->token;
 	snprintf(e, sizeof(e), "%lld", op->epoch + 1);
 	p[3] = e;
 	pq_query(j->db, SQL_DELETE, 4, p, deleted, j);

@@ -32,7 +32,8 @@
  * This node and its peers.  A joining node (join_state set) or one not
  * ready writes nothing: its table is about to be copied from a member.
  * A pending peer (nodes create, no join yet) has no stream to watch: its
- * status is its state, and whether its credentials expired.
+ * status is its state, and whether its credentials expired.  A joining
+ * peer whose membership lease here has lapsed is a stalled join.
  */
 #define SQL_READ \
 	"SELECT l.node_id, coalesce(me.state, '" NS_C_UNKNOWN "')," \
@@ -44,7 +45,10 @@
 	" coalesce(pg_current_wal_lsn() - sl.restart_lsn, 0)::bigint," \
 	" coalesce(me.rot, 'software'), (SELECT count(*) FROM kmd_nodes" \
 	"  WHERE rot = 'hsm' AND state <> '" NS_C_REMOVED "')," \
-	" p.state = '" NS_C_PENDING "' AND p.expires <= now()" \
+	" p.state = '" NS_C_PENDING "' AND p.expires <= now()," \
+	" p.state IN " NS_SQL_JOINING " AND NOT EXISTS (SELECT FROM kmd_lease" \
+	"  s WHERE s.kind = 'join' AND s.subject = p.node_id AND s.expires >" \
+	"  clock_timestamp())" \
 	" FROM kmd_local l" \
 	" LEFT JOIN kmd_nodes me ON me.node_id = l.node_id" \
 	" LEFT JOIN kmd_nodes p ON p.node_id <> l.node_id" \
@@ -284,11 +288,12 @@ peer_rate(struct peer *p, long long origin, int64_t now)
 
 /*
  * The peer's alarms: down (silent for silent_ms), too much WAL retained
- * for it, its clock off ours (when sampled, skew_us).
+ * for it, its clock off ours (when sampled, skew_us), its join stalled.
  */
 static void
 peer_alarms(struct monitor *m, const struct peer *p, int down,
-    long long silent_ms, long long retained, int sampled, long long skew_us)
+    long long silent_ms, long long retained, int sampled, long long skew_us,
+    int stalled)
 {
 	const struct conf_worker *cw = &m->rm->w->conf;
 
@@ -311,6 +316,13 @@ peer_alarms(struct monitor *m, const struct peer *p, int down,
 		    " the same NTP server on every node", p->id, p->host,
 		    (double)skew_us / 1000.0,
 		    cw->alarm_skew_ms);
+	if (stalled)
+		alarm_want(m, "join-stalled", p->id, "the join of node %s (%s)"
+		    " is stalled: its membership lease here lapsed (the node"
+		    " died, stopped or was cut off); the member it joins"
+		    " through ends it as killed. If that member is gone too,"
+		    " run: kmctl cluster nodes delete --force --id=%s", p->id,
+		    p->host, p->id);
 }
 
 /* The peer's summary: GOOD, or BAD and the first reason. */
@@ -400,7 +412,8 @@ check_peer(struct monitor *m, PGresult *res, int i, yajl_gen g)
 	blocked = p->ready_since != 0 && connected &&
 	    (strcmp(sub, "down") == 0 || strcmp(sub, "disabled") == 0);
 	peer_alarms(m, p, down, (long long)(hb_age < 0 ? known : hb_age),
-	    retained, skewp != NULL, skew_us);
+	    retained, skewp != NULL, skew_us, strcmp(PQgetvalue(res, i, 17),
+	    "t") == 0);
 
 	code = p->ready_since == 0 ? state : down ? NS_C_DOWN : NS_C_READY;
 	desc = ns_node_desc(ns_parse(code), strcmp(PQgetvalue(res, i, 16),
