@@ -43,6 +43,7 @@ static void	create_check(struct joiner *);
 static int	create_record(struct joiner *, const struct hsm_node_signed *,
 		    pq_cb);
 static void	create_recorded(struct pq *, PGresult *, void *);
+static void	create_reply(struct joiner *);
 
 static void
 csr_checked(struct pq *db, PGresult *res, void *arg)
@@ -299,8 +300,7 @@ create_advice(struct joiner *j, int nodes)
 static void
 create_recorded(struct pq *db, PGresult *res, void *arg)
 {
-	struct joiner		*j = arg;
-	struct node_credentials	*nc;
+	struct joiner	*j = arg;
 
 	(void)db;
 	if (op_result(j, res) == -1)
@@ -317,9 +317,17 @@ create_recorded(struct pq *db, PGresult *res, void *arg)
 	log_info("signed the certificate of joining node %s (%s): pending"
 	    " until %s", j->op->node_id, j->op->nc.host,
 	    PQgetvalue(res, 0, 1));
-	create_advice(j, j->op->count + 1);
 	reconcile_soon(j);	/* this member accepts its certificate now */
-	nc = j->op->reply;
+	op_lease_end(j, create_reply);
+}
+
+/* The lease given back: the credentials go out. */
+static void
+create_reply(struct joiner *j)
+{
+	struct node_credentials	*nc = j->op->reply;
+
+	create_advice(j, j->op->count + 1);
 	kchan_send(j->w->parent, IMSG_NODE_CREDENTIALS, j->op->reqid, -1, nc,
 	    sizeof(*nc));
 	kchan_send(j->w->parent, IMSG_CTL_END, j->op->reqid, -1, NULL, 0);

@@ -163,6 +163,7 @@ local_polled(struct join *jn, PGresult *res)
 }
 
 static void	ready_local(struct join *, PGresult *);
+static void	ready_released(void *);
 
 void
 ready_enter(struct join *jn)
@@ -177,15 +178,26 @@ ready_enter(struct join *jn)
 	    " $4::bigint)) AS t(x text)", 4, p, ready_local);
 }
 
-/* Ready on the sponsor: the membership moved on, here too. */
+/*
+ * Ready on the sponsor: the membership moved on.  The lease goes back
+ * before this node says it is ready, so that a change started on that
+ * finds it free.
+ */
 static void
 ready_local(struct join *jn, PGresult *res)
 {
+	(void)res;
+	jn->epoch++;
+	lease_release(jn->lease, jn->epoch, ready_released, jn);
+}
+
+static void
+ready_released(void *arg)
+{
+	struct join	*jn = arg;
 	char		 e[24];
 	const char	*p[1] = { e };
 
-	(void)res;
-	jn->epoch++;
 	snprintf(e, sizeof(e), "%lld", jn->epoch);
 	jq(jn, "marking the node ready here", "WITH d AS (DELETE FROM"
 	    " kmd_join_pending) UPDATE kmd_local SET join_state = NULL,"

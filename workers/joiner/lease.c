@@ -322,6 +322,37 @@ lease_progress(struct lease *l, const char *what)
 	kmd_strlcpy(l->progress, what, sizeof(l->progress));
 }
 
+static void
+lease_released(struct pq *db, PGresult *res, void *arg)
+{
+	struct lease	*l = arg;
+
+	(void)db;
+	(void)res;
+	if (!l->dead)
+		l->given_back(l->arg);
+}
+
+/*
+ * Give the lease back now, telling the voters the epoch; done(arg) once
+ * they have answered (or could not be reached: their grant lapses), so
+ * that a change that follows at once does not find it still held.
+ */
+void
+lease_release(struct lease *l, long long epoch, void (*done)(void *),
+    void *arg)
+{
+	if (!l->held) {
+		done(arg);
+		return;
+	}
+	l->held = 0;
+	evtimer_del(l->timer);
+	l->given_back = done;
+	l->arg = arg;
+	lease_round(l, l->db, "release", epoch, lease_released, l);
+}
+
 /*
  * Give the lease back on every voter (on the joiner's main connection,
  * so that it outlives this one), telling them the epoch now; and free.
@@ -405,6 +436,30 @@ op_voters_read(struct pq *db, PGresult *res, void *arg)
 		return;
 	}
 	lease_take(op->lease);
+}
+
+static void
+op_lease_given_back(void *arg)
+{
+	struct joiner	*j = arg;
+
+	if (j->op != NULL)
+		j->op->leased(j);
+}
+
+/*
+ * The change is committed: give the lease back, then `then' answers the
+ * client (a second change started on that answer finds it free).
+ */
+void
+op_lease_end(struct joiner *j, void (*then)(struct joiner *))
+{
+	if (j->op->lease == NULL) {
+		then(j);
+		return;
+	}
+	j->op->leased = then;
+	lease_release(j->op->lease, j->op->epoch, op_lease_given_back, j);
 }
 
 /*

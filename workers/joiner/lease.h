@@ -58,6 +58,7 @@ struct lease {
 	int64_t			 until;		/* ms, ours to use until */
 	struct event		*timer;
 	lease_cb		 taken, lost;
+	void			(*given_back)(void *);
 	void			*arg;
 };
 
@@ -67,6 +68,9 @@ int		 lease_voters(struct lease *, PGresult *, char *, size_t);
 void		 lease_take(struct lease *);
 void		 lease_progress(struct lease *, const char *);
 void		 lease_end(struct lease *, long long);
+void		 lease_release(struct lease *, long long, void (*)(void *),
+		    void *);
+void		 op_lease_end(struct joiner *, void (*)(struct joiner *));
 int		 lease_quorum(int, const int *, enum lease_need);
 void		 op_lease(struct joiner *, const char *, const char *,
 		    enum lease_need, void (*)(struct joiner *));

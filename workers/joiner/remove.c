@@ -292,6 +292,8 @@ reconcile_free(struct joiner *j)
 	" $1::uuid AND state <> '" NS_C_REMOVED "' AND (SELECT e FROM c)" \
 	" IS NOT NULL RETURNING node_id"
 
+static void	delete_reply(struct joiner *);
+
 static void
 deleted(struct pq *db, PGresult *res, void *arg)
 {
@@ -313,8 +315,15 @@ deleted(struct pq *db, PGresult *res, void *arg)
 	else
 		log_info("removed node %s from the cluster; every node drops"
 		    " its subscriptions and slots", op->node_id);
-	op_info_done(j, op->me, NS_C_READY, op->count);
 	reconcile_soon(j);
+	op_lease_end(j, delete_reply);
+}
+
+/* The lease given back: the answer. */
+static void
+delete_reply(struct joiner *j)
+{
+	op_info_done(j, j->op->me, NS_C_READY, j->op->count);
 }
 
 /*
