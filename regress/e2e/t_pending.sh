@@ -3,15 +3,15 @@
 # its host and expiry, in nodes list/get and the summary) and accepts its
 # certificate; a CSR is signed once.  nodes delete revokes it: every
 # member refuses its certificate and its join is refused, saying why.
-# Credentials from node 2, which issues them for 10 s, expire: shown as
+# Credentials from node 2, which issues them for 25 s, expire: shown as
 # expired, refused.  Pending nodes count toward the 20 nodes until they
 # expire; above 6, nodes create gives the size advice.  (Every other
 # test's join registers over the pending row nodes create wrote.)
 . regress/e2e/lib.sh
 . regress/e2e/cluster_lib.sh P
 check "up 1" $C up 1
-check "up 2 and 3, issuing credentials for 10 s" \
-    env KMD_CLUSTER_EXTRA="pending-node lifetime 10" $C up 3
+check "up 2 and 3, issuing credentials for 25 s" \
+    env KMD_CLUSTER_EXTRA="pending-node lifetime 25" $C up 3
 check "node 1: cluster new" $C ctl 1 cluster new --host=127.0.0.1 \
     --url=https://127.0.0.1:8443
 creds 2 1
@@ -96,13 +96,13 @@ out=$(create 1); rc=$?
 check "the revoked node's CSR again: refused" \
     refused $rc "$out" "issued credentials already (removed)"
 
-# ---- credentials from node 2 expire after 10 s ----
+# ---- credentials from node 2 expire after 25 s ----
 csr3; out=$(create 2); rc=$?
 check "a new request; node 2 issues its credentials" test $rc -eq 0
 N3B=$(q 3 "SELECT node_id FROM kmd_join_pending")
 check "node 2 accepts the new certificate while pending" accepted_by 2
-check "shown pending on node 1" wait_for 5 pend 1 "$N3B" "$P"
-check "after 10 s, expired on node 1" wait_for 20 pend 1 "$N3B" "$X"
+check "shown pending on node 1" wait_for 15 pend 1 "$N3B" "$P"
+check "after 25 s, expired on node 1" wait_for 40 pend 1 "$N3B" "$X"
 check "and on node 2" wait_for 5 pend 2 "$N3B" "$X"
 check "node 2 refuses its certificate" wait_for 5 refused_by 2
 check "node 1 accepts its id no more" wait_for 5 sh -c \

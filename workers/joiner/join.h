@@ -201,6 +201,10 @@ void	jq(struct join *, const char *, const char *, int,
 	    const char *const *, step_fn);
 void	jq_stage_done(struct join *, PGresult *);
 void	jq_ignore(struct pq *, PGresult *, void *);
+void	jq_sponsor(struct join *, const char *, const char *, int,
+	    const char *const *, step_fn);
+void	join_call_failed(struct kchan *, enum kchan_end, const char *,
+	    void *);
 void	poll_again(struct join *);
 void	subs_replicating(struct join *, PGresult *, const char *);
 int	join_overdue(const struct join *);

@@ -16,14 +16,12 @@
 
 static void	complete_allow(struct join *, PGresult *);
 static void	complete_allowed(struct kchan *, struct kmsg *, void *);
-static void	complete_unallowed(struct kchan *, enum kchan_end,
-		    const char *, void *);
 static void	complete_subscribe(struct join *);
 static void	complete_subscribed(struct join *, PGresult *);
 static void	complete_polled(struct join *, PGresult *);
 
 static const struct kchan_exchange allow_ex = {
-	IMSG_PEERS_ALLOWED, PEERS_TIMEOUT, complete_allowed, complete_unallowed
+	IMSG_PEERS_ALLOWED, PEERS_TIMEOUT, complete_allowed, join_call_failed
 };
 
 /*
@@ -59,19 +57,6 @@ complete_allowed(struct kchan *ch, struct kmsg *m, void *arg)
 		return;
 	}
 	complete_subscribe(jn);
-}
-
-static void
-complete_unallowed(struct kchan *ch, enum kchan_end end, const char *why,
-    void *arg)
-{
-	struct join	*jn = arg;
-
-	(void)ch;
-	(void)end;
-	jn->call = 0;
-	peers_forget(jn->j);
-	join_fail(jn, "accepting the members: %s", why);
 }
 
 /* Every member subscribes to this node. */
@@ -169,13 +154,11 @@ void
 ready_enter(struct join *jn)
 {
 	char		 e[24];
-	const char	*p[4] = { jn->dsn, jn->lease->token, jn->node_id,
-			    e };
+	const char	*p[2] = { jn->node_id, e };
 
 	snprintf(e, sizeof(e), "%lld", jn->epoch + 1);
-	jq(jn, peer_call_what(PEER_READY), "SELECT x FROM dblink($1, format("
-	    "'SELECT kmd_join_ready(%L, %L, %s)', $2::text, $3::text,"
-	    " $4::bigint)) AS t(x text)", 4, p, ready_local);
+	jq_sponsor(jn, peer_call_what(PEER_READY), "kmd_join_ready", 2, p,
+	    ready_local);
 }
 
 /*

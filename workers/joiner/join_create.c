@@ -92,16 +92,13 @@ create_enter(struct join *jn)
 static void
 created_local(struct join *jn, PGresult *res)
 {
-	const char	*p[9] = { jn->dsn, jn->lease->token, jn->node_id,
-			    jn->req.host, jn->req.pubaddr, KMD_VERSION,
-			    jn->req.cert, jn->j->w->conf.hsm ? "hsm" :
-			    "software" };
+	const char	*p[6] = { jn->node_id, jn->req.host, jn->req.pubaddr,
+			    KMD_VERSION, jn->req.cert, jn->j->w->conf.hsm ?
+			    "hsm" : "software" };
 
 	(void)res;
-	jq(jn, peer_call_what(PEER_REGISTER), "SELECT x FROM dblink($1,"
-	    " format('SELECT kmd_join_register(%L, %L, %L, %L, %L, %L, %L)',"
-	    " $2::text, $3::text, $4::text, $5::text, $6::text, $7::text,"
-	    " $8::text)) AS t(x text)", 8, p, created_remote);
+	jq_sponsor(jn, peer_call_what(PEER_REGISTER), "kmd_join_register", 6,
+	    p, created_remote);
 }
 
 static void

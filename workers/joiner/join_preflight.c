@@ -21,14 +21,12 @@
 static void	pending_read(struct pq *, PGresult *, void *);
 static void	join_opened(struct kchan *, struct kmsg *, void *);
 static void	join_tls_installed(struct kchan *, struct kmsg *, void *);
-static void	join_hsm_failed(struct kchan *, enum kchan_end, const char *,
-		    void *);
 
 static const struct kchan_exchange join_open_ex = {
-	IMSG_HSM_JOIN_OPENED, 0, join_opened, join_hsm_failed
+	IMSG_HSM_JOIN_OPENED, 0, join_opened, join_call_failed
 };
 static const struct kchan_exchange join_tls_ex = {
-	IMSG_TLS_INSTALLED, 0, join_tls_installed, join_hsm_failed
+	IMSG_TLS_INSTALLED, 0, join_tls_installed, join_call_failed
 };
 
 /* The pending csr's keys; the node must not be in a cluster. */
@@ -123,19 +121,6 @@ join_tls_installed(struct kchan *ch, struct kmsg *m, void *arg)
 	}
 	jn->tls_new = !jn->retry;
 	join_done(jn);
-}
-
-/* The hsm refused the join's request (opening, or TLS). */
-static void
-join_hsm_failed(struct kchan *ch, enum kchan_end end, const char *why,
-    void *arg)
-{
-	struct join	*jn = arg;
-
-	(void)ch;
-	(void)end;
-	jn->call = 0;
-	join_fail(jn, "%s", why);
 }
 
 static void	preflight_read(struct pq *, PGresult *, void *);

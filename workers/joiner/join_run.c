@@ -124,12 +124,10 @@ stage_enter(struct join *jn, enum join_stage s)
 static void
 stage_local_set(struct join *jn, PGresult *res)
 {
-	const char	*p[4] = { jn->dsn, jn->lease->token, jn->node_id,
-			    pq_get(res, 0, "join_state") };
+	const char	*p[2] = { jn->node_id, pq_get(res, 0, "join_state") };
 
-	jq(jn, peer_call_what(PEER_STAGE), "SELECT x FROM dblink($1,"
-	    " format('SELECT kmd_join_stage(%L, %L, %L)', $2::text, $3::text,"
-	    " $4::text)) AS t(x text)", 4, p, stage_remote_set);
+	jq_sponsor(jn, peer_call_what(PEER_STAGE), "kmd_join_stage", 2, p,
+	    stage_remote_set);
 }
 
 static void

@@ -17,6 +17,7 @@
 #include "util.h"
 
 #define KICK_AFTER	1000		/* ms down before a restart */
+#define SPONSOR_ARGS_MAX 8		/* jq_sponsor()'s */
 
 /* ---- how a stage ends ------------------------------------------------ */
 
@@ -117,6 +118,50 @@ jq_stage_done(struct join *jn, PGresult *res)
 {
 	(void)res;
 	join_done(jn);
+}
+
+/*
+ * A step of the join on its sponsor, under the join's lease: the SQL
+ * function fn there, called with the lease's token and then the n
+ * arguments args, through dblink.
+ */
+void
+jq_sponsor(struct join *jn, const char *what, const char *fn, int n,
+    const char *const *args, step_fn next)
+{
+	struct sbuf	 sql = { NULL, 0, 0 };
+	const char	*p[SPONSOR_ARGS_MAX + 2];
+	int		 i;
+
+	if (n > SPONSOR_ARGS_MAX)
+		fatalx("%s: %s: %d arguments", __func__, fn, n);
+	p[0] = jn->dsn;
+	p[1] = jn->lease->token;
+	sbuf_add(&sql, "SELECT x FROM dblink($1, format('SELECT %s(%%L", fn);
+	for (i = 0; i < n; i++) {
+		sbuf_add(&sql, ", %%L");
+		p[i + 2] = args[i];
+	}
+	sbuf_add(&sql, ")'");
+	for (i = 1; i < n + 2; i++)
+		sbuf_add(&sql, ", $%d::text", i + 1);
+	sbuf_add(&sql, ")) AS t(x text)");
+	jq(jn, what, sql.s, i, p, next);
+	free(sql.s);
+}
+
+/* A call of the join's (to the hsm, or the parent) failed: so does it. */
+void
+join_call_failed(struct kchan *ch, enum kchan_end end, const char *why,
+    void *arg)
+{
+	struct join	*jn = arg;
+
+	(void)ch;
+	(void)end;
+	jn->call = 0;
+	peers_forget(jn->j);	/* a list it sent may not have been taken */
+	join_fail(jn, "%s: %s", jn->at->desc, why);
 }
 
 /* For a query whose answer changes nothing: best effort. */

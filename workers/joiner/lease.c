@@ -134,8 +134,13 @@ lease_voters(struct lease *l, PGresult *res, char *why, size_t len)
 		}
 		kmd_strlcpy(l->voters[i].id, pq_get(res, i, "id"),
 		    sizeof(l->voters[i].id));
-		peer_dsn(pq_get(res, i, "host"), l->voters[i].dsn,
-		    sizeof(l->voters[i].dsn));
+		/* the holder's own grant: its socket, not TLS to itself */
+		if (strcmp(l->voters[i].id, l->holder) == 0)
+			local_dsn(l->j, l->voters[i].dsn,
+			    sizeof(l->voters[i].dsn));
+		else
+			peer_dsn(pq_get(res, i, "host"), l->voters[i].dsn,
+			    sizeof(l->voters[i].dsn));
 		l->epoch = strtoll(pq_get(res, i, "epoch"), NULL, 10);
 		l->nvoters++;
 	}
