@@ -69,31 +69,32 @@ check "a key made on node 4 reaches node 5 and the other way" wait_for 30 \
 check "no node sees the others in different states (x)" \
     q_all 5 "SELECT count(*) FROM kmd_node_status WHERE code = 'x'" 0
 
-# ---- a join holds the lease: other changes are refused at once ----
+# ---- a join holds the lease: other changes are refused at once; the
+# holder frozen past its lease ----
 N5=$(id_of 5)
 check "node 5 removed, to join again" $C ctl 1 cluster nodes delete \
     --id="$N5" -y
 check "node 5: cluster delete" wait_for 60 $C ctl 5 cluster delete -y
+$C ctl 6 cluster csr --host=127.0.0.6 >"$T/csr6.json"
+field "$T/csr6.json" csr >"$T/n6.csr"
 creds 5 3
 join 5 3 -y >"$T/j5b.out" 2>&1
 check "node 5's join is under way" wait_for 20 sh -c \
     "$C ctl 5 cluster info | grep -q joining"
 N5=$(id_of 5)
-$C ctl 6 cluster csr --host=127.0.0.6 >"$T/csr6.json"
-field "$T/csr6.json" csr >"$T/n6.csr"
+N4=$(id_of 4)
+# frozen at once: its lease holds for 13 s more, the changes below take
+# a second or two
+K5=$(cat "$D/node5/kmd.pid")
+kill -STOP "$K5" $(pgrep -P "$K5")
+echo "node 5's kmd stopped (SIGSTOP) during its join"
 out=$($C ctl 1 cluster nodes create --csr="$T/n6.csr" \
     --newnodehost=127.0.0.6 2>&1); rc=$?
 check "nodes create on another member meanwhile: refused, names the join" \
     refused $rc "$out" "holds the lease: join of node $N5"
-N2=$(id_of 2)
-out=$($C ctl 4 cluster nodes delete --id="$N2" -y 2>&1); rc=$?
+out=$($C ctl 2 cluster nodes delete --id="$N4" -y 2>&1); rc=$?
 check "nodes delete meanwhile: refused, nothing removed" \
     refused $rc "$out" "holds the lease: join of node $N5.*nothing was changed"
-
-# ---- the holder frozen past its lease ----
-K5=$(cat "$D/node5/kmd.pid")
-kill -STOP "$K5" $(pgrep -P "$K5")
-echo "node 5's kmd stopped (SIGSTOP) during its join"
 check "its join is killed on the member that sponsors it, within 30 s" \
     wait_for 30 q_is 3 "SELECT state FROM kmd_nodes WHERE node_id = '$N5'" k
 check "... with the reason" q_is 3 "SELECT join_error LIKE '%stopped renewing its lease%' FROM kmd_nodes WHERE node_id = '$N5'" t
