@@ -262,8 +262,11 @@ lease_answers(struct pq *db, PGresult *res, void *arg)
 	int		 granted[KMD_NODES_MAX] = { 0 }, i, g = 0, was;
 
 	(void)db;
-	if (l->dead)		/* an answer that came after lease_end */
+	/* after lease_end, or a renewal's answer after lease_release */
+	if (l->dead || (l->renewing && !l->held)) {
+		l->renewing = 0;
 		return;
+	}
 	was = l->renewing;
 	l->renewing = 0;
 	if (!pq_ok(res) || PQntuples(res) != l->nvoters) {
