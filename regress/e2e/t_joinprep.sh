@@ -36,7 +36,17 @@ check "it certifies the CSR's key" test \
 blob=$(field "$T/cred.json" mkek_blob)
 check "the mkek_blob is sealed (kmd1: and base64), no KEK in the clear" \
     sh -c "echo '$blob' | grep -Eq '^kmd1:[A-Za-z0-9+/]+=*$'"
+# newcsr F: a new cluster csr on node 2, its CSR in F
+newcsr() {
+	$C ctl 2 cluster csr --host=127.0.0.2 >"$T/csrb.json" &&
+	    field "$T/csrb.json" csr >"$1"
+}
 out=$($C ctl 1 cluster nodes create --csr="$T/n2.csr" \
+    --newnodehost=127.0.0.2 2>&1); rc=$?
+check "the same CSR twice: refused, its node is recorded already" \
+    refused $rc "$out" "was issued credentials already"
+newcsr "$T/n2b.csr"
+out=$($C ctl 1 cluster nodes create --csr="$T/n2b.csr" \
     --newnodehost=127.0.0.2 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["mkek_blob"])')
 check "each nodes create seals afresh" test -n "$out" -a "$out" != "$blob"
 
@@ -58,15 +68,18 @@ out=$($C ctl 1 cluster nodes create --csr="$T/foreign.csr" --newnodehost=127.0.0
 check "nodes create with a CSR not from cluster csr: refused" refused $rc "$out" "no join sealing key"
 out=$($C ctl 1 cluster nodes create --csr="$T/n2.csr" --newnodehost=127.0.0.2 --shared-hsm-partition 2>&1); rc=$?
 check "--shared-hsm-partition without an HSM: refused, says why" refused $rc "$out" "keeps its root of trust in no HSM"
-check "node 1 still lists one node" sh -c "$C ctl 1 cluster nodes list | grep -q '\"total\": 1'"
-# At 20 nodes the cluster is full: 19 stand-in rows make 20 on node 1.
-q 1 "INSERT INTO kmd_nodes (node_id, host, public_address, state, version, cert) SELECT gen_random_uuid(), '127.0.1.' || i, '127.0.1.' || i, 'r', '0.1.0', 'x' FROM generate_series(1, 19) i"
-out=$($C ctl 1 cluster nodes create --csr="$T/n2.csr" --newnodehost=127.0.0.2 2>&1); rc=$?
+check "node 1 still has one ready node, and the two it issued pending" \
+    sh -c "[ \$($C ctl 1 cluster nodes list | grep -c '\"code\": \"r\"') = 1 ] && [ \$($C ctl 1 cluster nodes list | grep -c '\"code\": \"p\"') = 2 ]"
+# At 20 nodes the cluster is full: 17 pending stand-ins make 20 on node 1
+# (ready ones would be asked for the membership lease).
+q 1 "INSERT INTO kmd_nodes (node_id, host, public_address, state, version, cert, expires) SELECT gen_random_uuid(), '127.0.1.' || i, '127.0.1.' || i, 'p', '0.1.0', 'x', now() + interval '1 hour' FROM generate_series(1, 17) i"
+newcsr "$T/n2c.csr"
+out=$($C ctl 1 cluster nodes create --csr="$T/n2c.csr" --newnodehost=127.0.0.2 2>&1); rc=$?
 check "nodes create in a cluster of 20: refused, says what to do" \
     refused $rc "$out" "the cluster has 20 nodes, the most it may have"
 q 1 "DELETE FROM kmd_nodes WHERE host LIKE '127.0.1.%'"
-check "at 1 node again nodes create works" \
-    sh -c "$C ctl 1 cluster nodes create --csr=$T/n2.csr --newnodehost=127.0.0.2 >/dev/null"
+check "at 3 nodes again nodes create works" \
+    sh -c "$C ctl 1 cluster nodes create --csr=$T/n2c.csr --newnodehost=127.0.0.2 >/dev/null"
 
 # Over HTTPS: the same steps, the same JSON shapes.
 echo api-password1 | $C ctl 1 users set-password --name admin >/dev/null

@@ -79,10 +79,10 @@ $C ctl 6 cluster csr --host=127.0.0.6 >"$T/csr6.json"
 field "$T/csr6.json" csr >"$T/n6.csr"
 creds 5 3
 join 5 3 -y >"$T/j5b.out" 2>&1
-check "node 5's join is under way" wait_for 20 sh -c \
-    "$C ctl 5 cluster info | grep -q joining"
-N5=$(id_of 5)
 N4=$(id_of 4)
+check "node 5's join is under way, past its registration" wait_for 30 \
+    sh -c "$C ctl 5 cluster info | grep -Eq 'initial sync|catching up|completing'"
+N5=$(id_of 5)
 # frozen at once: its lease holds for 13 s more, the changes below take
 # a second or two
 K5=$(cat "$D/node5/kmd.pid")
@@ -104,6 +104,9 @@ check "every member leaves joining (killed) within 30 s" \
 # when it drops a subscription from it
 check "no slot or subscription of node 5 stays on any member" \
     wait_for 90 sh -c "for k in 1 2 3 4; do [ \"\$(sh regress/cluster.sh sql \$k \"SELECT (SELECT count(*) FROM pg_replication_slots) || '/' || (SELECT count(*) FROM pglogical.subscription)\")\" = 3/3 ] || exit 1; done"
+for k in 1 2 3 4; do	# what stays, when the check above fails
+	echo "node $k: $(q $k "SELECT string_agg(slot_name || CASE WHEN active THEN '*' ELSE '' END, ' ') FROM pg_replication_slots") / $(q $k "SELECT string_agg(sub_name, ' ') FROM pglogical.subscription")"
+done
 out=$($C ctl 1 cluster nodes create --csr="$T/n6.csr" \
     --newnodehost=127.0.0.6 2>&1); rc=$?
 check "another change goes on meanwhile (nodes create)" test $rc -eq 0
