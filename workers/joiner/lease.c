@@ -323,13 +323,6 @@ lease_tick(evutil_socket_t fd, short ev, void *arg)
 	evtimer_add(l->timer, &tv);
 }
 
-/* What the holder tells the voters it has done since (stall watch). */
-void
-lease_progress(struct lease *l, const char *what)
-{
-	kmd_strlcpy(l->progress, what, sizeof(l->progress));
-}
-
 static void
 lease_released(struct pq *db, PGresult *res, void *arg)
 {

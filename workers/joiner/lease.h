@@ -66,7 +66,6 @@ struct lease	*lease_new(struct joiner *, const char *, const char *,
 		    const char *, enum lease_need, lease_cb, lease_cb, void *);
 int		 lease_voters(struct lease *, PGresult *, char *, size_t);
 void		 lease_take(struct lease *);
-void		 lease_progress(struct lease *, const char *);
 void		 lease_end(struct lease *, long long);
 void		 lease_release(struct lease *, long long, void (*)(void *),
 		    void *);
