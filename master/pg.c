@@ -143,7 +143,13 @@ pg_peers_allow(struct parent *p, const struct peers_allow *pa, int *ok)
 	return 0;
 }
 
-/* postgresql.conf, pg_hba.conf, pg_ident.conf: kmd owns them. */
+/*
+ * postgresql.conf, pg_hba.conf, pg_ident.conf: kmd owns them.  JIT is
+ * off: kmd's queries are small, but the planner prices pglogical's
+ * set-returning functions at a thousand rows each, which put the
+ * monitor's every-second query over jit_above_cost and spent a second
+ * of CPU compiling it each time.
+ */
 int
 pg_write_conf(const struct parent *p)
 {
@@ -188,6 +194,7 @@ pg_write_conf(const struct parent *p)
 	    "log_line_prefix = '%%m [%%p] %%q%%u@%%d '\n"
 	    "lc_messages = 'C'\n"
 	    "timezone = 'UTC'\n"
+	    "jit = off\n"
 	    "%s"
 	    "include_if_exists = 'local.conf'\n",
 	    p->conf.host, PG_PORT, p->conf.datadir, tls);

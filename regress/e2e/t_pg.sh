@@ -31,7 +31,7 @@ check "postgres listens on the node host, port 5432" \
 for s in "wal_level=logical" "track_commit_timestamp=on" \
     "shared_preload_libraries=pglogical" "max_replication_slots=48" \
     "max_wal_senders=48" "pglogical.conflict_resolution=last_update_wins" \
-    "ssl=off" "port=5432"; do
+    "ssl=off" "port=5432" "jit=off"; do
 	check "setting ${s%%=*} is ${s#*=}" \
 	    test "$(sql "show ${s%%=*}")" = "${s#*=}"
 done
