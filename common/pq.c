@@ -354,6 +354,25 @@ pq_free(struct pq *db)
 }
 
 /*
+ * Ask the server to cancel the query under way, if any: its callback
+ * then gets the error.  Blocks for the round trip: meant for a local
+ * server's socket.
+ */
+void
+pq_cancel(struct pq *db)
+{
+	PGcancel	*c;
+	char		 err[256];
+
+	if (db == NULL || db->inflight == NULL || db->conn == NULL ||
+	    (c = PQgetCancel(db->conn)) == NULL)
+		return;
+	if (!PQcancel(c, err, sizeof(err)))
+		log_warnx("%s: %s", __func__, err);
+	PQfreeCancel(c);
+}
+
+/*
  * Queue a query.  Without parameters it may hold several statements
  * (simple protocol); the callback then sees the last result, or the
  * first error.  Returns -1 (the callback is not called) on bad input.

@@ -22,6 +22,7 @@ void		 pq_free_later(struct event_base *, struct pq *);
 int		 pq_query(struct pq *, const char *, int, const char *const *,
 		    pq_cb, void *);
 int		 pq_connected(const struct pq *);
+void		 pq_cancel(struct pq *);
 const char	*pq_error(const struct pq *);
 int		 pq_ok(const PGresult *);
 const char	*pq_get(const PGresult *, int, const char *);

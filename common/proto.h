@@ -451,6 +451,7 @@ struct conf_worker {
 	int32_t		 alarm_skew_ms;
 	int32_t		 alarm_cert_days;
 	int32_t		 pending_lifetime;	/* joiner: s, nodes create */
+	int32_t		 join_stall;		/* joiner: s, no progress */
 	int32_t		 hsm;			/* an HSM root of trust */
 	char		 hsm_key[64];		/* its key's label */
 };

@@ -489,20 +489,34 @@ static const char v10[] =
     "END $$;\n"
     /*
      * On a sponsor: the joins it sponsors whose lease here has lapsed
-     * (their node died or was cut off) are killed, here and only here,
-     * as their ready is decided (PEER_READY): under the lease's lock.
+     * (their node died or was cut off), or whose renewals have carried
+     * the same progress for p_stall seconds (a stalled join whose node
+     * failed to end it), are killed, here and only here, as their ready
+     * is decided (PEER_READY): under the lease's lock.  A stalled join's
+     * grant here goes with it: its next step on this member fails.
      */
-    "CREATE FUNCTION kmd_join_reap() RETURNS SETOF uuid\n"
+    "CREATE FUNCTION kmd_join_reap(p_stall float8) RETURNS SETOF uuid\n"
     "  LANGUAGE plpgsql AS $$\n"
+    "DECLARE t timestamptz;\n"
     "BEGIN\n"
     "  LOCK TABLE kmd_lease IN SHARE ROW EXCLUSIVE MODE;\n"
-    "  RETURN QUERY UPDATE kmd_nodes n SET state = '" NS_C_KILLED "',\n"
-    "    join_error =\n"
-    "    'the join stopped renewing its lease: its node died, stopped or'\n"
-    "    ' was cut off' FROM kmd_local l WHERE n.sponsor = l.node_id AND\n"
-    "    n.state IN " NS_SQL_JOINING " AND NOT EXISTS\n"
-    "    (SELECT FROM kmd_lease s WHERE s.kind = 'join' AND s.subject =\n"
-    "    n.node_id AND s.expires > clock_timestamp()) RETURNING n.node_id;\n"
+    "  t := clock_timestamp();\n"
+    "  RETURN QUERY WITH j AS (SELECT n.node_id, s.expires, s.progress,\n"
+    "    s.progress_at FROM kmd_nodes n JOIN kmd_local l ON n.sponsor =\n"
+    "    l.node_id LEFT JOIN kmd_lease s ON s.kind = 'join' AND\n"
+    "    s.subject = n.node_id WHERE n.state IN " NS_SQL_JOINING "),\n"
+    "  dead AS (SELECT node_id, CASE WHEN expires IS NULL OR expires <= t\n"
+    "    THEN 'the join stopped renewing its lease: its node died,'\n"
+    "    ' stopped or was cut off' ELSE format('the join made no progress'\n"
+    "    ' for %s s (at: %s)', round(extract(epoch FROM t -\n"
+    "    progress_at)), coalesce(progress, 'its start')) END AS why\n"
+    "    FROM j WHERE expires IS NULL OR expires <= t OR progress_at <\n"
+    "    t - p_stall * interval '1 second'),\n"
+    "  gone AS (DELETE FROM kmd_lease s USING dead d WHERE s.kind =\n"
+    "    'join' AND s.subject = d.node_id)\n"
+    "  UPDATE kmd_nodes n SET state = '" NS_C_KILLED "', join_error =\n"
+    "    d.why FROM dead d WHERE n.node_id = d.node_id RETURNING\n"
+    "    n.node_id;\n"
     "END $$;\n";
 
 const struct migration schema_migrations[] = {

@@ -48,6 +48,8 @@ static const struct numkey {
 	    offsetof(struct kmd_conf, alarm_cert_days) },
 	{ "pending-node lifetime", "seconds", 5, 604800,
 	    offsetof(struct kmd_conf, pending_lifetime) },
+	{ "join stall-after", "seconds", 10, 3600,
+	    offsetof(struct kmd_conf, join_stall) },
 };
 #define NNUMKEYS	(sizeof(numkeys) / sizeof(numkeys[0]))
 
@@ -442,13 +444,14 @@ statement(struct parser *ps, struct token *t, int n)
 		st_hsm(ps, t, n);
 	else if (strcmp(t[0].text, "replmon") == 0 ||
 	    strcmp(t[0].text, "alarm") == 0 ||
-	    strcmp(t[0].text, "pending-node") == 0)
+	    strcmp(t[0].text, "pending-node") == 0 ||
+	    strcmp(t[0].text, "join") == 0)
 		perr(ps, "expected: %s followed by one of its settings (see"
 		    " kmd.conf(5))", t[0].text);
 	else
 		perr(ps, "unknown keyword '%s' (expected one of: socket, user,"
 		    " datadir, host, api, dbuser, pgbin, hsm, replmon, alarm,"
-		    " pending-node)", t[0].text);
+		    " pending-node, join)", t[0].text);
 }
 
 void
@@ -468,6 +471,7 @@ conf_defaults(struct kmd_conf *c)
 	c->alarm_skew_ms = 2000;
 	c->alarm_cert_days = 30;
 	c->pending_lifetime = 3600;
+	c->join_stall = 60;
 	kmd_strlcpy(c->dbuser, "postgres", sizeof(c->dbuser));
 	kmd_strlcpy(c->pgbin, "/usr/lib/postgresql/15/bin", sizeof(c->pgbin));
 	kmd_strlcpy(c->hsm_key, "kmd-rot", sizeof(c->hsm_key));

@@ -18,6 +18,7 @@
  *	alarm cert-expiry 30		days before this node's certificate ends
  *	pending-node lifetime 3600	seconds a node's credentials (nodes
  *					create) wait for its join
+ *	join stall-after 60		seconds a join may make no progress
  *	hsm module "/usr/lib/softhsm/libsofthsm2.so"	PKCS#11 root of trust
  *	hsm token "kmd"			the token's label
  *	hsm pin-file "/etc/kmd/hsm.pin"	root-only, the user PIN
@@ -55,6 +56,7 @@ struct kmd_conf {
 	int		 alarm_skew_ms;
 	int		 alarm_cert_days;
 	int		 pending_lifetime;	/* s */
+	int		 join_stall;		/* s without progress */
 	char		 hsm_module[KMD_PATH_MAX];	/* "": software RoT */
 	char		 hsm_token[64];
 	char		 hsm_pinfile[KMD_PATH_MAX];

@@ -221,6 +221,7 @@ proc_spawn(struct child *c)
 	cw.alarm_skew_ms = p->conf.alarm_skew_ms;
 	cw.alarm_cert_days = p->conf.alarm_cert_days;
 	cw.pending_lifetime = p->conf.pending_lifetime;
+	cw.join_stall = p->conf.join_stall;
 	cw.hsm = p->conf.hsm_module[0] != '\0';
 	kmd_strlcpy(cw.hsm_key, p->conf.hsm_key, sizeof(cw.hsm_key));
 	if (kchan_send(c->ch, IMSG_CONF_WORKER, 0, -1, &cw, sizeof(cw)) == -1)

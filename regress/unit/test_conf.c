@@ -252,6 +252,10 @@ START_TEST(t_monitor)
 	BAD("pending-node lifetime\n", 1,
 	    "expected: pending-node lifetime seconds");
 	BAD("pending-node\n", 1, "expected: pending-node followed by");
+	BAD("join stall-after 9\n", 1, "from 10 to 3600 seconds");
+	BAD("join stall-after 3601\n", 1, "from 10 to 3600");
+	BAD("join stall-after 1m\n", 1, "from 10 to 3600 seconds, not '1m'");
+	BAD("join\n", 1, "expected: join followed by");
 }
 END_TEST
 

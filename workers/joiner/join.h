@@ -155,7 +155,11 @@ struct join {
 	struct event		*timer;
 	struct lease		*lease;		/* held from JOIN_LEASE on */
 	long long		 epoch;		/* the one it leaves */
-	char			 lost[KMD_ERR_MAX];	/* the lease, why */
+	char			 lost[KMD_ERR_MAX];	/* the lease, or the
+						   stall watch: why */
+	char			 mark[128];	/* progress, as last seen */
+	int64_t			 mark_at;	/* ms, when it last moved */
+	struct event		*watch;		/* the stall watch */
 };
 
 /* The stages' functions, named in the table. */
@@ -197,6 +201,10 @@ void	join_end(struct join *, enum join_event, const char *, ...)
 #define join_fail(jn, ...)	join_end((jn), JE_FAILED, __VA_ARGS__)
 #define join_timeout(jn, ...)	join_end((jn), JE_TIMEDOUT, __VA_ARGS__)
 void	join_free(struct join *);
+void	join_mark(struct join *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	join_mark_subs(struct join *, const PGresult *);
+void	join_watch(struct join *);
 void	jq(struct join *, const char *, const char *, int,
 	    const char *const *, step_fn);
 void	jq_stage_done(struct join *, PGresult *);

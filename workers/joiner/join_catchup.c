@@ -90,6 +90,8 @@ markers_poll(struct join *jn)
 static void
 markers_polled(struct join *jn, PGresult *res)
 {
+	join_mark(jn, "%s: %s of %d", jn->at->desc, pq_get(res, 0,
+	    "markers"), jn->nmembers - 1);
 	if (atoi(pq_get(res, 0, "markers")) < jn->nmembers - 1) {
 		poll_again(jn);
 		return;
@@ -137,18 +139,21 @@ origin_poll(struct join *jn)
 {
 	const char	*p[2] = { jn->cu_sub, jn->wal };
 
-	jq(jn, "watching the catch-up", "SELECT coalesce((SELECT o.remote_lsn"
-	    " >= $2::pg_lsn FROM pg_replication_origin_status o JOIN"
-	    " pg_replication_origin r ON r.roident = o.local_id JOIN"
-	    " pglogical.subscription s ON r.roname = s.sub_slot_name WHERE"
-	    " s.sub_name = $1), false) AS passed, (SELECT status FROM"
-	    " pglogical.show_subscription_status($1)) AS status", 2, p,
+	jq(jn, "watching the catch-up", "SELECT coalesce(o.remote_lsn >="
+	    " $2::pg_lsn, false) AS passed, coalesce(o.remote_lsn::text, '')"
+	    " AS at, (SELECT status FROM pglogical.show_subscription_status($1))"
+	    " AS status FROM (SELECT 1) one LEFT JOIN (SELECT o.remote_lsn FROM"
+	    " pg_replication_origin_status o JOIN pg_replication_origin r ON"
+	    " r.roident = o.local_id JOIN pglogical.subscription s ON r.roname"
+	    " = s.sub_slot_name WHERE s.sub_name = $1) o ON true", 2, p,
 	    origin_polled);
 }
 
 static void
 origin_polled(struct join *jn, PGresult *res)
 {
+	join_mark(jn, "%s: at %s, W %s", jn->at->desc, pq_get(res, 0, "at"),
+	    jn->wal);
 	if (strcmp(pq_get(res, 0, "passed"), "t") != 0) {
 		if (still_down(jn, "the catch-up subscription",
 		    pq_get(res, 0, "status"), jn->cu_sub, -1))
@@ -196,6 +201,8 @@ cu_drop_polled(struct join *jn, PGresult *res)
 {
 	const char	*p[1] = { jn->cu_sub };
 
+	join_mark(jn, "%s: %s worker(s)", jn->at->desc, pq_get(res, 0,
+	    "workers"));
 	if (atoi(pq_get(res, 0, "workers")) > 0) {
 		poll_again(jn);
 		return;

@@ -116,6 +116,7 @@ complete_polled(struct join *jn, PGresult *res)
 {
 	int	 i;
 
+	join_mark_subs(jn, res);
 	for (i = 0; i < PQntuples(res); i++) {
 		if (still_down(jn, "a member's subscription to this node",
 		    pq_get(res, i, "status"), NULL, atoi(pq_get(res, i,

@@ -53,6 +53,8 @@ wipe_poll(struct join *jn)
 static void
 wipe_polled(struct join *jn, PGresult *res)
 {
+	join_mark(jn, "%s: %s worker(s)", jn->at->desc, pq_get(res, 0,
+	    "workers"));
 	if (atoi(pq_get(res, 0, "workers")) > 0) {
 		if (join_overdue(jn)) {
 			join_timeout(jn, "the old subscriptions' workers did"

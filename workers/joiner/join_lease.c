@@ -45,6 +45,8 @@ voters_read(struct join *jn, PGresult *res)
 		return;
 	}
 	jn->epoch = jn->lease->epoch;
+	kmd_strlcpy(jn->lease->progress, jn->mark,
+	    sizeof(jn->lease->progress));
 	send_check(jn, "membership", 1, "asking the %d member(s) for the"
 	    " membership lease", PQntuples(res));
 	lease_take(jn->lease);

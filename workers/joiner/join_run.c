@@ -83,6 +83,7 @@ joiner_cluster_join(struct kchan *ch, struct kmsg *m, void *arg)
 	}
 	peer_dsn(jn->req.member, jn->dsn, sizeof(jn->dsn));
 	j->join = jn;
+	join_watch(jn);
 	stage_enter(jn, JOIN_OPEN);
 	return 0;
 }
@@ -110,6 +111,7 @@ stage_enter(struct join *jn, enum join_stage s)
 	jn->at = &join_stages[s];
 	jn->polls = 0;
 	jn->down_since = 0;
+	join_mark(jn, "%s", jn->at->desc);
 	if (!jn->at->record) {
 		jn->at->enter(jn);
 		return;

@@ -43,6 +43,8 @@ sync_polled(struct join *jn, PGresult *res)
 	long long	 bytes = atoll(pq_get(res, 0, "bytes"));
 
 	sync_progress(jn, bytes);
+	join_mark(jn, "%s: %lld bytes, %s%s", jn->at->desc, bytes, status,
+	    copied ? jn->indexed == 1 ? ", indexed" : ", copied" : "");
 	/* (Copied already: a copy too quick to be seen holding the lock.) */
 	if (jn->idb != NULL && !jn->queued && (copying || copied))
 		indexes_queue(jn);

@@ -55,6 +55,8 @@ join_free(struct join *jn)
 	kchan_cancel(jn->j->w->parent, jn->call);
 	if (jn->timer != NULL)
 		event_free(jn->timer);
+	if (jn->watch != NULL)
+		event_free(jn->watch);
 	if (jn->open != NULL) {
 		explicit_bzero(jn->open, sizeof(*jn->open));
 		free(jn->open);
@@ -65,6 +67,82 @@ join_free(struct join *jn)
 	if (jn->j->join == jn)
 		jn->j->join = NULL;
 	free(jn);
+}
+
+/* ---- progress and the stall watch ------------------------------------ */
+
+/*
+ * What the join has got to: the stage, and in a long stage what moves
+ * (bytes copied, a stream's position, subscriptions up).  A change is
+ * progress; the lease's renewals carry it to the members, where the
+ * sponsor ends a join whose progress stands (kmd_join_reap).
+ */
+void
+join_mark(struct join *jn, const char *fmt, ...)
+{
+	char	 mark[sizeof(jn->mark)];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(mark, sizeof(mark), fmt, ap);
+	va_end(ap);
+	if (strcmp(mark, jn->mark) == 0)
+		return;
+	kmd_strlcpy(jn->mark, mark, sizeof(jn->mark));
+	jn->mark_at = mono_ms();
+	if (jn->lease != NULL)
+		kmd_strlcpy(jn->lease->progress, mark,
+		    sizeof(jn->lease->progress));
+}
+
+/* Rows with a status: how many replicate is the progress. */
+void
+join_mark_subs(struct join *jn, const PGresult *res)
+{
+	int	 i, up = 0;
+
+	for (i = 0; i < PQntuples(res); i++)
+		up += strcmp(pq_get(res, i, "status"), "replicating") == 0;
+	join_mark(jn, "%s: %d of %d replicate", jn->at->desc, up,
+	    PQntuples(res));
+}
+
+static void	watch_cb(evutil_socket_t, short, void *);
+
+/*
+ * Each second: a join whose progress has stood for `join stall-after'
+ * ends.  Its query under way, which may wait for ever (a lock, a peer
+ * that stopped answering on an open connection), is cancelled; the
+ * next answer the join gets fails its stage (jq_done): killed once
+ * anything has changed, refused before.
+ */
+void
+join_watch(struct join *jn)
+{
+	struct timeval	 tv = { 1, 0 };
+
+	if (jn->watch == NULL && (jn->watch = event_new(jn->j->w->base, -1,
+	    EV_PERSIST, watch_cb, jn)) == NULL)
+		fatalx("%s: event_new", __func__);
+	jn->mark_at = mono_ms();
+	evtimer_add(jn->watch, &tv);
+}
+
+static void
+watch_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct join	*jn = arg;
+	int		 stall = jn->j->w->conf.join_stall;
+
+	(void)fd;
+	(void)ev;
+	if (jn->at->failed == jn->stage || jn->lost[0] != '\0' ||
+	    mono_ms() - jn->mark_at < stall * 1000LL)
+		return;
+	snprintf(jn->lost, sizeof(jn->lost), "no progress for %d s (at: %s);"
+	    " the limit is join stall-after in kmd.conf", stall, jn->mark);
+	log_warnx("join of node %s: %s", jn->node_id, jn->lost);
+	pq_cancel(jn->j->jdb);
 }
 
 /* ---- running SQL, locally and on peers through dblink ---------------- */
@@ -102,7 +180,7 @@ jq_done(struct pq *db, PGresult *res, void *arg)
 	struct join	*jn = q->jn;
 
 	(void)db;
-	if (jn->lost[0] != '\0' && jn->at->failed == JOIN_KILLED)
+	if (jn->lost[0] != '\0' && jn->at->failed != jn->stage)
 		join_fail(jn, "%s", jn->lost);
 	else if (!pq_ok(res))
 		join_fail(jn, "%s: %s", q->what, res != NULL ?
@@ -254,6 +332,7 @@ subs_replicating(struct join *jn, PGresult *res, const char *what)
 {
 	int	 i;
 
+	join_mark_subs(jn, res);
 	for (i = 0; i < PQntuples(res); i++) {
 		if (still_down(jn, what, pq_get(res, i, "status"),
 		    pq_get(res, i, "sub_name"), -1))

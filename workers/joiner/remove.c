@@ -12,6 +12,7 @@
  */
 #include <event2/event.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,7 +75,10 @@
 /*
  * One pass, idempotent, each step its own transaction (pglogical wants
  * alter_subscription_disable alone, and a failed step must not stop the
- * rest): on a sponsor, kill the joins whose lease lapsed (kmd_join_reap);
+ * rest): on a sponsor, kill the joins whose lease lapsed or that made
+ * no progress for the stall time and a lease's length more
+ * (SQL_JOIN_REAP: the joining node ends a stalled join itself, at the
+ * stall time; this is for when it does not);
  * on a removed node, fence it; stop the subscriptions from removed
  * nodes once drained (a worker is stopped before its subscription goes:
  * dropping one whose worker runs waits on it), drop those stopped, end
@@ -83,8 +87,8 @@
  * A killed join's node (not this one) loses the same here: the
  * subscriptions from it, and its slots, the catch-up one included.
  */
+#define SQL_JOIN_REAP	"SELECT kmd_join_reap($1)"
 static const char *const reconcile_steps[] = {
-	"SELECT kmd_join_reap()",
 	"SELECT kmd_fence() FROM kmd_local l JOIN kmd_nodes n USING"
 	    " (node_id) WHERE n.state = '" NS_C_REMOVED "' AND l.fence_lsn IS"
 	    " NULL",
@@ -227,6 +231,8 @@ reconcile(evutil_socket_t fd, short ev, void *arg)
 {
 	struct joiner		*j = arg;
 	struct reconciler	*rc = j->rec;
+	char			 stall[16];
+	const char		*p[1] = { stall };
 	size_t			 i;
 
 	(void)fd;
@@ -235,6 +241,10 @@ reconcile(evutil_socket_t fd, short ev, void *arg)
 	if (rc->busy || !j->ready || j->join != NULL || j->op != NULL ||
 	    j->subs_drop != NULL)
 		return;
+	snprintf(stall, sizeof(stall), "%d", j->w->conf.join_stall +
+	    LEASE_TTL_S);
+	if (pq_query(j->db, SQL_JOIN_REAP, 1, p, step_done, j) == 0)
+		rc->busy++;
 	for (i = 0; i < NSTEPS; i++)
 		if (pq_query(j->db, reconcile_steps[i], 0, NULL, i + 1 ==
 		    NSTEPS ? reconciled : step_done, j) == 0)

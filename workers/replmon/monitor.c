@@ -33,7 +33,8 @@
  * ready writes nothing: its table is about to be copied from a member.
  * A pending peer (nodes create, no join yet) has no stream to watch: its
  * status is its state, and whether its credentials expired.  A joining
- * peer whose membership lease here has lapsed is a stalled join.
+ * peer whose membership lease here has lapsed, or whose renewals have
+ * carried the same progress for $1 seconds, is a stalled join.
  */
 #define SQL_READ \
 	"SELECT l.node_id, coalesce(me.state, '" NS_C_UNKNOWN "')," \
@@ -46,9 +47,13 @@
 	" coalesce(me.rot, 'software'), (SELECT count(*) FROM kmd_nodes" \
 	"  WHERE rot = 'hsm' AND state <> '" NS_C_REMOVED "')," \
 	" p.state = '" NS_C_PENDING "' AND p.expires <= now()," \
-	" p.state IN " NS_SQL_JOINING " AND NOT EXISTS (SELECT FROM kmd_lease" \
-	"  s WHERE s.kind = 'join' AND s.subject = p.node_id AND s.expires >" \
-	"  clock_timestamp())" \
+	" CASE WHEN p.state NOT IN " NS_SQL_JOINING " THEN '' WHEN NOT" \
+	"  EXISTS (SELECT FROM kmd_lease s WHERE s.kind = 'join' AND" \
+	"  s.subject = p.node_id AND s.expires > clock_timestamp()) THEN" \
+	"  'lapsed' WHEN EXISTS (SELECT FROM kmd_lease s WHERE s.kind =" \
+	"  'join' AND s.subject = p.node_id AND s.progress_at <" \
+	"  clock_timestamp() - $1::int * interval '1 second') THEN 'still'" \
+	"  ELSE '' END AS stalled" \
 	" FROM kmd_local l" \
 	" LEFT JOIN kmd_nodes me ON me.node_id = l.node_id" \
 	" LEFT JOIN kmd_nodes p ON p.node_id <> l.node_id" \
@@ -60,6 +65,9 @@
 	" LEFT JOIN pg_replication_slots sl ON sl.slot_name =" \
 	"  kmd_slot_name(l.node_id, p.node_id)" \
 	" ORDER BY p.node_id"
+
+/* A join whose progress stood this long (s) raises join-stalled. */
+#define STALL_WARN(cw)	((cw)->join_stall / 2)
 
 #define LAG(col, lsn) \
 	" '" col "LSN', x." lsn "::text," \
@@ -288,12 +296,13 @@ peer_rate(struct peer *p, long long origin, int64_t now)
 
 /*
  * The peer's alarms: down (silent for silent_ms), too much WAL retained
- * for it, its clock off ours (when sampled, skew_us), its join stalled.
+ * for it, its clock off ours (when sampled, skew_us), its join stalled
+ * ("lapsed" or "still", else "").
  */
 static void
 peer_alarms(struct monitor *m, const struct peer *p, int down,
     long long silent_ms, long long retained, int sampled, long long skew_us,
-    int stalled)
+    const char *stalled)
 {
 	const struct conf_worker *cw = &m->rm->w->conf;
 
@@ -316,13 +325,19 @@ peer_alarms(struct monitor *m, const struct peer *p, int down,
 		    " the same NTP server on every node", p->id, p->host,
 		    (double)skew_us / 1000.0,
 		    cw->alarm_skew_ms);
-	if (stalled)
+	if (strcmp(stalled, "lapsed") == 0)
 		alarm_want(m, "join-stalled", p->id, "the join of node %s (%s)"
 		    " is stalled: its membership lease here lapsed (the node"
 		    " died, stopped or was cut off); the member it joins"
 		    " through ends it as killed. If that member is gone too,"
 		    " run: kmctl cluster nodes delete --force --id=%s", p->id,
 		    p->host, p->id);
+	else if (strcmp(stalled, "still") == 0)
+		alarm_want(m, "join-stalled", p->id, "the join of node %s (%s)"
+		    " is stalled: no progress for %d s; it is killed once it"
+		    " has made none for %d s (join stall-after). If it is not,"
+		    " run: kmctl cluster nodes delete --force --id=%s", p->id,
+		    p->host, STALL_WARN(cw), cw->join_stall, p->id);
 }
 
 /* The peer's summary: GOOD, or BAD and the first reason. */
@@ -412,8 +427,7 @@ check_peer(struct monitor *m, PGresult *res, int i, yajl_gen g)
 	blocked = p->ready_since != 0 && connected &&
 	    (strcmp(sub, "down") == 0 || strcmp(sub, "disabled") == 0);
 	peer_alarms(m, p, down, (long long)(hb_age < 0 ? known : hb_age),
-	    retained, skewp != NULL, skew_us, strcmp(PQgetvalue(res, i, 17),
-	    "t") == 0);
+	    retained, skewp != NULL, skew_us, pq_get(res, i, "stalled"));
 
 	code = p->ready_since == 0 ? state : down ? NS_C_DOWN : NS_C_READY;
 	desc = ns_node_desc(ns_parse(code), strcmp(PQgetvalue(res, i, 16),
@@ -558,6 +572,8 @@ static void
 mon_tick(evutil_socket_t fd, short ev, void *arg)
 {
 	struct monitor	*m = arg;
+	char		 still[16];
+	const char	*p[1] = { still };
 	int		 r;
 
 	(void)fd;
@@ -570,7 +586,9 @@ mon_tick(evutil_socket_t fd, short ev, void *arg)
 		    m);
 	else {
 		m->sent_at = mono_ms();
-		r = pq_query(m->rm->db, SQL_READ, 0, NULL, mon_read_done, m);
+		snprintf(still, sizeof(still), "%d",
+		    STALL_WARN(&m->rm->w->conf));
+		r = pq_query(m->rm->db, SQL_READ, 1, p, mon_read_done, m);
 	}
 	if (r == -1)
 		m->busy = 0;

@@ -1,0 +1,65 @@
+# A join that stops making progress ends, everywhere, on a cluster of 2
+# whose nodes kill a join after 10 s without progress (join stall-after).
+# A transaction left open on member 1 holds up the creation of the
+# catch-up subscription's slot there (a logical slot waits for every
+# transaction older than itself): node 2's join sits in its initial
+# sync, alive and renewing its lease, and moves no further.  While it
+# stands, member 1 raises join-stalled; after 10 s node 2 kills it with
+# the reason, member 1 shows node 2 killed with that reason, the alarm
+# clears, nothing of the join stays on member 1, and node 2 joins again.
+. regress/e2e/lib.sh
+. regress/e2e/cluster_lib.sh S
+check "up 2, a join killed after 10 s without progress" \
+    env KMD_CLUSTER_EXTRA="join stall-after 10" $C up 2
+check "node 1: cluster new" $C ctl 1 cluster new --host=127.0.0.1 \
+    --url=https://127.0.0.1:8443
+creds 2 1
+
+# The transaction that holds the slot up, until $T/stop or 120 s.
+$C sql 1 "BEGIN; SELECT txid_current(); SELECT pg_sleep(120); COMMIT" \
+    >/dev/null 2>&1 &
+BLOCKER=$!
+check "a transaction is open on node 1" wait_for 10 q_is 1 \
+    "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(120)%'
+    AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()" 1
+unblock() {
+	q 1 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE
+	    query LIKE '%pg_sleep(120)%' AND pid <> pg_backend_pid()" \
+	    >/dev/null 2>&1
+	wait "$BLOCKER" 2>/dev/null
+}
+
+N2=$(q 1 "SELECT node_id FROM kmd_nodes WHERE state = 'p'")
+join 2 1 -y --block >"$T/join.out" 2>&1 &
+JOIN=$!
+check "node 2's join gets to its initial sync, then stands" \
+    wait_for 30 sh -c "[ \"\$(sh regress/cluster.sh sql 1 \"SELECT state FROM kmd_nodes WHERE node_id = '$N2'\")\" = i ]"
+check "while it stands, node 1 raises join-stalled (after 5 s)" \
+    wait_for 15 sh -c "$C ctl 1 alarms list | grep -q 'join of node $N2 .* is stalled: no progress for 5 s'"
+wait "$JOIN"
+rc=$?
+check "the join ends with an error (exit 1)" test "$rc" = 1
+check "... saying it made no progress for 10 s, and where" \
+    grep -q "no progress for 10 s (at: until the catch-up" "$T/join.out"
+check "... and the setting" grep -q "join stall-after" "$T/join.out"
+check "node 2 shows itself killed" sh -c "$C ctl 2 cluster info |
+    grep -q '\"code\": \"k\"'"
+check "node 1 shows node 2 killed" wait_for 10 sh -c \
+    "[ \"\$(sh regress/cluster.sh sql 1 \"SELECT state FROM kmd_nodes WHERE node_id = '$N2'\")\" = k ]"
+check "... with the reason" q_is 1 "SELECT join_error LIKE
+    'no progress for 10 s%' FROM kmd_nodes WHERE node_id = '$N2'" t
+check "node 1 holds no lease for it" q_is 1 \
+    "SELECT count(*) FROM kmd_lease WHERE subject = '$N2'" 0
+unblock
+check "nothing of the join stays on node 1: no slot" wait_for 60 q_is 1 \
+    "SELECT count(*) FROM pg_replication_slots" 0
+check "... no subscription" q_is 1 \
+    "SELECT count(*) FROM pglogical.subscription" 0
+check "node 1's join-stalled alarm clears" wait_for 15 sh -c \
+    "! $C ctl 1 alarms list | grep -q join-stalled"
+check "node 2 joins again, with the same credentials" join 2 1 -y --block
+check "2 ready nodes on nodes 1 and 2" wait_for 15 ready_n 2 1 2
+
+check "no sanitizer report in the nodes' logs" nodes_clean
+down
+finish
