@@ -315,12 +315,27 @@ static const char v10[] =
     "CREATE FUNCTION kmd_epoch() RETURNS bigint LANGUAGE sql STABLE AS\n"
     "  $$ SELECT greatest(coalesce((SELECT max(epoch) FROM kmd_cluster), 0),\n"
     "    coalesce((SELECT epoch FROM kmd_local), 0)) $$;\n"
+    /*
+     * Whether the session may act for the node p_holder: over TLS only
+     * with that node's certificate (a peer's stolen certificate cannot
+     * take or keep another node's grant); over the local socket, this
+     * node's kmd.
+     */
+    "CREATE FUNCTION kmd_lease_caller(p_holder uuid) RETURNS boolean\n"
+    "  LANGUAGE sql STABLE AS $$\n"
+    "  SELECT coalesce((SELECT NOT s.ssl OR substring(s.client_dn FROM\n"
+    "    '/CN=([^/]+)') = p_holder::text FROM pg_stat_ssl s WHERE s.pid =\n"
+    "    pg_backend_pid()), false) $$;\n"
     /* '' granted or renewed; otherwise why not, its first word the kind */
     "CREATE FUNCTION kmd_lease_take(p_token uuid, p_holder uuid,\n"
     "  p_kind text, p_subject uuid, p_epoch bigint, p_ttl float8,\n"
     "  p_progress text) RETURNS text LANGUAGE plpgsql AS $$\n"
     "DECLARE l kmd_lease; t timestamptz; e bigint;\n"
     "BEGIN\n"
+    "  IF NOT kmd_lease_caller(p_holder) THEN\n"
+    "    RETURN format('refused: the caller''s certificate is not that of'\n"
+    "      ' node %s, the holder it names', p_holder);\n"
+    "  END IF;\n"
     "  LOCK TABLE kmd_lease IN SHARE ROW EXCLUSIVE MODE;\n"
     "  t := clock_timestamp();\n"
     "  SELECT * INTO l FROM kmd_lease;\n"
@@ -361,7 +376,8 @@ static const char v10[] =
     "  UPDATE kmd_lease SET expires = t + p_ttl * interval '1 second',\n"
     "    progress_at = CASE WHEN progress IS DISTINCT FROM p_progress\n"
     "      THEN t ELSE progress_at END, progress = p_progress\n"
-    "    WHERE token = p_token AND expires > t;\n"
+    "    WHERE token = p_token AND expires > t AND\n"
+    "    kmd_lease_caller(holder);\n"
     "  IF NOT FOUND THEN\n"
     "    RETURN 'lapsed: this member holds no live grant of it';\n"
     "  END IF;\n"

@@ -7,6 +7,13 @@
 . regress/e2e/lib.sh
 . regress/e2e/cluster_lib.sh M
 
+# stolen K M SQL: SQL on member M over TLS with node K's certificate
+stolen() {
+	tls=$D/node$1/data/pg/data/kmd-tls
+	ns runuser -u "kmdpg$1" -- psql -X -A -t -q "host=127.0.0.$2 port=5432
+	    dbname=kmd user=kmd_repl sslmode=verify-full sslcert=$tls/server.crt
+	    sslkey=$tls/server.key sslrootcert=$tls/ca.crt" -c "$3"
+}
 # slots_subs K: node K's replication slots and subscriptions, "S/U"
 slots_subs() {
 	q "$1" "SELECT (SELECT count(*) FROM pg_replication_slots) || '/' ||
@@ -95,6 +102,17 @@ check "nodes create on another member meanwhile: refused, names the join" \
 out=$($C ctl 2 cluster nodes delete --id="$N4" -y 2>&1); rc=$?
 check "nodes delete meanwhile: refused, nothing removed" \
     refused $rc "$out" "holds the lease: join of node $N5.*nothing was changed"
+# A stolen certificate (member 4's) asks member 1 for the frozen join's
+# grant in its holder's name, which would take it over.
+E=$(q 1 "SELECT kmd_epoch()")
+out=$(stolen 4 1 "SELECT kmd_lease_take(gen_random_uuid(), '$N5', 'join',
+    '$N5', $E, 15, '')" 2>&1)
+check "another node's certificate cannot take the join's grant in its name" \
+    has "$out" "^refused: the caller's certificate is not that of node $N5" ||
+    echo "$out"
+check "... the grant on member 1 is still the join's own" q_is 1 \
+    "SELECT count(*) FROM kmd_lease WHERE subject = '$N5' AND taken <
+    clock_timestamp() - interval '1 second'" 1
 check "its join is killed on the member that sponsors it, within 30 s" \
     wait_for 30 q_is 3 "SELECT state FROM kmd_nodes WHERE node_id = '$N5'" k
 check "... with the reason" q_is 3 "SELECT join_error LIKE '%stopped renewing its lease%' FROM kmd_nodes WHERE node_id = '$N5'" t
@@ -122,5 +140,49 @@ check "five nodes ready again, none in different states" wait_for 30 \
     q_all 5 "SELECT count(*) FROM kmd_node_status WHERE code <> 'r' AND node_id IN (SELECT node_id FROM kmd_nodes WHERE state = 'r')" 0
 check "no member holds a lease after the changes" wait_for 20 \
     q_all 5 "SELECT count(*) FROM kmd_lease WHERE expires > clock_timestamp()" 0
+
+# ---- two nodes create at once, through two members, for the 20th place:
+# never both.  Pending stand-ins make 19 nodes (5 ready, 14 more). ----
+q 1 "DELETE FROM kmd_nodes WHERE host = '127.0.0.6'" >/dev/null
+q 1 "INSERT INTO kmd_nodes (node_id, host, public_address, state, version,
+    cert, expires) SELECT gen_random_uuid(), '127.0.1.' || i, '127.0.1.' ||
+    i, 'p', '0.1.0', 'x', now() + interval '1 hour' FROM generate_series(1,
+    14) i"
+COUNT="SELECT count(*) FROM kmd_nodes WHERE state <> 'v' AND (state <> 'p'
+    OR expires > now())"
+check "19 nodes counted on nodes 1 and 2" wait_for 10 sh -c \
+    "[ \"\$(sh regress/cluster.sh sql 1 \"$COUNT\")\" = 19 ] &&
+    [ \"\$(sh regress/cluster.sh sql 2 \"$COUNT\")\" = 19 ]"
+# one_create K: nodes create on node K for node 6's request $T/n6.K.csr
+one_create() {
+	$C ctl "$1" cluster nodes create --csr="$T/n6.$1.csr" \
+	    --newnodehost=127.0.0.6 >"$T/create.$1" 2>&1
+	echo $? >"$T/rc.$1"
+}
+for round in 1 2 3; do
+	for k in 1 2; do
+		$C ctl 6 cluster csr --host=127.0.0.6 >"$T/csr6.$k.json"
+		field "$T/csr6.$k.json" csr >"$T/n6.$k.csr"
+	done
+	one_create 1 & one_create 2 & wait
+	echo "race $round: nodes create on node 1: exit $(cat "$T/rc.1"), on node 2: exit $(cat "$T/rc.2"); $(grep -h -o 'holds the lease\|the cluster has 20 nodes' "$T/create.1" "$T/create.2" | head -1)"
+	wins=0
+	for k in 1 2; do
+		if [ "$(cat "$T/rc.$k")" = 0 ]; then
+			wins=$((wins + 1))
+		elif ! grep -Eq "holds the lease|the cluster has 20 nodes" \
+		    "$T/create.$k"; then
+			cat "$T/create.$k"
+			wins=9
+		fi
+	done
+	check "race $round for the 20th place: at most one nodes create gets it; a refusal says why" \
+	    test "$wins" -le 1
+	check "... 20 nodes at most, on both members" wait_for 5 sh -c \
+	    "[ \"\$(sh regress/cluster.sh sql 1 \"$COUNT\")\" -le 20 ] &&
+	    [ \"\$(sh regress/cluster.sh sql 2 \"$COUNT\")\" -le 20 ]"
+	q 1 "DELETE FROM kmd_nodes WHERE host = '127.0.0.6'" >/dev/null
+	wait_for 10 sh -c "[ \"\$(sh regress/cluster.sh sql 2 \"$COUNT\")\" = 19 ]"
+done
 check "no sanitizer report" nodes_clean
 finish

@@ -60,6 +60,8 @@ struct jop {
 	char			 lease_kind[KMD_HOST_MAX + 32];
 	char			 lease_subject[KMD_NODEID_MAX];
 	int			 lease_need;	/* enum lease_need */
+	int			 lease_tries;	/* refused for its epoch */
+	int			 lease_wait;	/* a retry is due */
 };
 
 struct joiner {

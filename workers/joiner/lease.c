@@ -4,16 +4,22 @@
  *
  * The protocol.  A change has a holder (the node that runs it: the
  * member asked, or the joining node for a join), a random token, and the
- * membership epoch the holder read: how many membership changes its view
- * has seen (kmd_epoch()).  The voters are the ready members, in one order
- * (oldest first).  The holder asks each voter, over the mutual-TLS link
- * (dblink through its own PostgreSQL), to grant it the lease:
+ * membership epoch of the holder's view: how many membership changes its
+ * data holds (the replicated kmd_cluster.epoch, which a change's commit
+ * moves on in the same transaction as its rows).  A voter compares it
+ * with the most it has seen (kmd_epoch(): its data's, or what a change's
+ * release told it), so a holder whose data lags a change is refused
+ * until replication has brought it.  The voters are the ready members,
+ * in one order (oldest first).  The holder asks each voter, over the
+ * mutual-TLS link (dblink through its own PostgreSQL, with its own
+ * certificate: a voter grants and renews only to the node the
+ * certificate names, kmd_lease_caller()), to grant it the lease:
  * kmd_lease_take() on the voter keeps at most one grant, in the
  * node-local kmd_lease, and grants only when it holds no live grant of
  * another token (but one of the same holder, kind and subject: the same
  * change started again after its process died, whose old token then
- * fails every check) and its own epoch equals the request's.  The change goes
- * on only with grants from a quorum (a majority of the voters; a join:
+ * fails every check) and its own epoch equals the request's.  The change
+ * goes on only with grants from a quorum (a majority of the voters; a join:
  * every voter, since every member must accept the new node anyway); else
  * it gives back what it got and is refused at once with the first reason
  * a voter gave ("busy: join of node X is under way ...").  The holder
@@ -222,8 +228,8 @@ lease_why(struct lease *l, PGresult *res, int granted, int n, char *why,
 			a = pq_get(res, i, "answer");
 			if (strncmp(a, kinds[k], strlen(kinds[k])) != 0)
 				continue;
-			if (k == 0)
-				l->busy = 1;
+			l->busy = k == 0;
+			l->epoch_off = k == 2;
 			if (k == 0)
 				snprintf(why, len, "another membership change"
 				    " holds the lease: %s; one at a time: wait"
@@ -383,14 +389,31 @@ op_lease_release(struct jop *op)
 	op->lease = NULL;
 }
 
-/* Held: the operation goes on; else it is refused, nothing changed. */
+static void	op_lease_retry(evutil_socket_t, short, void *);
+static void	op_voters_read(struct pq *, PGresult *, void *);
+
+/*
+ * Held: the operation goes on; else it is refused, nothing changed.  A
+ * view of another epoch is this node's or a voter's data behind the
+ * last change, which replication brings in a moment: asked again.
+ */
 static void
 op_lease_taken(struct lease *l, const char *why, void *arg)
 {
 	struct joiner	*j = arg;
+	struct timeval	 tv = { 0, LEASE_RETRY_MS * 1000 };
 
 	if (j->op == NULL || j->op->lease != l)
 		return;
+	if (why != NULL && l->epoch_off && ++j->op->lease_tries <
+	    LEASE_RETRIES) {
+		lease_end(l, j->op->epoch);
+		j->op->lease = NULL;
+		j->op->lease_wait = 1;
+		event_base_once(j->w->base, -1, EV_TIMEOUT, op_lease_retry, j,
+		    &tv);
+		return;
+	}
 	if (why != NULL) {
 		op_fail(j, "%s; nothing was changed", why);
 		return;
@@ -406,6 +429,19 @@ op_lease_lost(struct lease *l, const char *why, void *arg)
 	(void)l;
 	(void)arg;
 	log_warnx("%s", why);
+}
+
+static void
+op_lease_retry(evutil_socket_t fd, short ev, void *arg)
+{
+	struct joiner	*j = arg;
+
+	(void)fd;
+	(void)ev;
+	if (j->op == NULL || !j->op->lease_wait)
+		return;
+	j->op->lease_wait = 0;
+	pq_query(j->db, SQL_VOTERS, 0, NULL, op_voters_read, j);
 }
 
 static void

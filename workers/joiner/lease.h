@@ -14,10 +14,18 @@
 #define LEASE_TTL_S	15		/* a grant lasts, on the member */
 #define LEASE_RENEW_MS	3000		/* the holder renews this often */
 #define LEASE_MARGIN_MS	2000		/* the holder stops this much early */
+#define LEASE_RETRIES	25	/* an operation refused for its epoch */
+#define LEASE_RETRY_MS	200	/* asks again after this */
 
-/* The voters, in the order every holder asks them: ready members. */
+/*
+ * The voters, in the order every holder asks them: ready members; the
+ * epoch of the changes this node's data holds (the replicated one: a
+ * node told of a change by its lease's release, whose data has not
+ * come yet, asks at the older epoch and is refused until it has).
+ */
 #define SQL_VOTERS \
-	"SELECT node_id::text AS id, host, kmd_epoch() AS epoch, (SELECT" \
+	"SELECT node_id::text AS id, host, coalesce((SELECT max(epoch) FROM" \
+	" kmd_cluster), 0) AS epoch, (SELECT" \
 	" node_id::text FROM kmd_local) AS me FROM kmd_nodes WHERE state =" \
 	" '" NS_C_READY "' ORDER BY joined_at, node_id"
 
@@ -53,6 +61,7 @@ struct lease {
 	int			 renewing;	/* a round under way */
 	int			 dead;		/* ended, to be freed */
 	int			 busy;	/* refused: another change holds it */
+	int			 epoch_off;	/* refused: another epoch */
 	char			 why[KMD_ERR_MAX];	/* the last round short */
 	int64_t			 sent;		/* ms, that round's start */
 	int64_t			 until;		/* ms, ours to use until */
