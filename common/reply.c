@@ -136,11 +136,12 @@ set_cred(struct reply *r, const struct kmsg *m)
 	return keep_alloc((void **)&r->cred, m);
 }
 
+/* Past REPLY_CHECKS_MAX the last one kept is the latest (shown as it comes). */
 static int
 add_check(struct reply *r, const struct kmsg *m)
 {
 	if (r->nchecks == REPLY_CHECKS_MAX)
-		return -1;
+		r->nchecks--;
 	memcpy(&r->checks[r->nchecks++], m->data, m->datalen);
 	return 0;
 }

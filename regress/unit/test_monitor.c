@@ -3,6 +3,7 @@
  * the summary document built from reporters' stored views and the frames
  * that carry them (common/json.c, common/reply.c), a certificate's end.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <check.h>
@@ -150,6 +151,30 @@ START_TEST(t_frames)
 }
 END_TEST
 
+/* A join's checks past the most kept: taken, the latest last. */
+START_TEST(t_checks)
+{
+	static struct reply	 rep;
+	struct join_check	 c;
+	struct kmsg		 m;
+	int			 i;
+
+	memset(&m, 0, sizeof(m));
+	m.hdr.type = IMSG_JOIN_CHECK;
+	m.data = (uint8_t *)&c;
+	m.datalen = sizeof(c);
+	for (i = 0; i < REPLY_CHECKS_MAX + 5; i++) {
+		memset(&c, 0, sizeof(c));
+		snprintf(c.item, sizeof(c.item), "check %d", i);
+		ck_assert_int_eq(reply_frame(&rep, &m), 0);
+	}
+	ck_assert_uint_eq(rep.nchecks, REPLY_CHECKS_MAX);
+	ck_assert_str_eq(rep.checks[0].item, "check 0");
+	ck_assert_str_eq(rep.checks[REPLY_CHECKS_MAX - 1].item, "check 20");
+	reply_clear(&rep);
+}
+END_TEST
+
 START_TEST(t_cert_days)
 {
 	EVP_PKEY	*key = ca_keygen();
@@ -179,6 +204,7 @@ monitor_suite(void)
 	tcase_add_test(tc, t_watch);
 	tcase_add_test(tc, t_summary);
 	tcase_add_test(tc, t_frames);
+	tcase_add_test(tc, t_checks);
 	tcase_add_test(tc, t_cert_days);
 	suite_add_tcase(s, tc);
 	return s;

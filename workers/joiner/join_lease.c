@@ -47,8 +47,9 @@ voters_read(struct join *jn, PGresult *res)
 	jn->epoch = jn->lease->epoch;
 	kmd_strlcpy(jn->lease->progress, jn->mark,
 	    sizeof(jn->lease->progress));
-	send_check(jn, "membership", 1, "asking the %d member(s) for the"
-	    " membership lease", PQntuples(res));
+	if (jn->polls == 0)	/* once, not at each try */
+		send_check(jn, "membership", 1, "asking the %d member(s) for"
+		    " the membership lease", PQntuples(res));
 	lease_take(jn->lease);
 }
 
