@@ -60,6 +60,27 @@ check "node 1's join-stalled alarm clears" wait_for 15 sh -c \
 check "node 2 joins again, with the same credentials" join 2 1 -y --block
 check "2 ready nodes on nodes 1 and 2" wait_for 15 ready_n 2 1 2
 
+# The sponsor's own kill, for a joining node that renews its lease but
+# fails to end its stalled join: a join node 1 sponsors, its grant live,
+# its progress standing for longer than node 1's limit and 15 s.
+F=$(q 1 "SELECT gen_random_uuid()")
+q 1 "INSERT INTO kmd_nodes (node_id, host, public_address, state, version,
+    cert, sponsor) SELECT '$F', '127.0.1.1', '127.0.1.1', 'i', '0.1.0', 'x',
+    node_id FROM kmd_local" >/dev/null
+q 1 "INSERT INTO kmd_lease VALUES (true, gen_random_uuid(), '$F', 'join',
+    '$F', kmd_epoch(), clock_timestamp() + interval '1 hour',
+    'initial sync: 100 bytes', clock_timestamp() - interval '20 s',
+    clock_timestamp() - interval '30 s')" >/dev/null
+check "the sponsor leaves a join alone while its progress is recent (20 s)" \
+    q_is 1 "SELECT count(*) FROM kmd_join_reap(10 + 15)" 0
+q 1 "UPDATE kmd_lease SET progress_at = clock_timestamp() - interval '26 s'"
+check "... and kills it (its reconciler, within 2 s) once it stood 10 + 15 s" \
+    wait_for 5 q_is 1 "SELECT state = 'k' AND join_error ~
+    '^the join made no progress for 2[6-9] s \(at: initial sync: 100 bytes\)$'
+    FROM kmd_nodes WHERE node_id = '$F'" t
+check "... its grant goes with it" q_is 1 "SELECT count(*) FROM kmd_lease" 0
+q 1 "DELETE FROM kmd_nodes WHERE node_id = '$F'" >/dev/null
+
 check "no sanitizer report in the nodes' logs" nodes_clean
 down
 finish
