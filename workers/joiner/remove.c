@@ -43,15 +43,18 @@
 	" s.sub_name = kmd_sub_name(n.node_id, l.node_id)))"
 /*
  * The slots removed nodes consumed; on a removed node, its own slots once
- * the nodes left have taken its writes up to its fence (each drops its
- * slot here when it has; see DRAINED).
+ * the node left that consumed one has taken its writes up to its fence
+ * and dropped its subscription (its walsender gone: it confirmed the
+ * drain, see DRAINED; a slot dropped before would leave that node unable
+ * to confirm it once this one is wiped, and keeping its subscription for
+ * DRAIN_MAX).
  */
 #define GONE_SLOTS \
 	" FROM pg_replication_slots sl, kmd_local l, kmd_nodes n" \
 	" WHERE (n.state = '" NS_C_REMOVED "' AND (sl.slot_name =" \
 	" kmd_slot_name(l.node_id, n.node_id) OR (n.node_id = l.node_id AND" \
-	" sl.plugin = 'pglogical_output' AND (NOT n.drain OR" \
-	" sl.confirmed_flush_lsn >= l.fence_lsn OR " DRAIN_OVER ")))) OR" \
+	" sl.plugin = 'pglogical_output' AND (NOT n.drain OR (NOT sl.active" \
+	" AND sl.confirmed_flush_lsn >= l.fence_lsn) OR " DRAIN_OVER ")))) OR" \
 	" (n.state = '" NS_C_KILLED "' AND n.node_id <> l.node_id AND" \
 	" sl.slot_name IN (kmd_slot_name(l.node_id, n.node_id), " CU_SLOT "))"
 /* The slot of a join's catch-up subscription on its sponsor (join_names). */
@@ -582,18 +585,20 @@ cd_disable(struct joiner *j)
 
 /*
  * A removed node's last writes: before its slots go, the nodes left take
- * its stream up to its fence, each dropping its slot here once it has
- * (see DRAINED).  The ones that have not after DRAIN_POLLS x 0.5 s are
- * named, and nothing is wiped: wiping would leave them without writes
- * the other nodes have.
+ * its stream up to its fence, each confirming it and dropping its
+ * subscription (see DRAINED), which ends its walsender here.  The ones
+ * that have not after DRAIN_POLLS x 0.5 s are named, and nothing is
+ * wiped: wiping would leave them without writes the other nodes have, or
+ * unable to confirm them.  A node that is down and has taken them all
+ * counts as done.
  */
 #define DRAIN_POLLS	80
 #define SQL_UNDRAINED \
 	"SELECT count(*), coalesce(string_agg(n.host, ', ' ORDER BY n.host)," \
 	" '') FROM pg_replication_slots sl, kmd_local l, kmd_nodes n WHERE" \
 	" n.state <> '" NS_C_REMOVED "' AND sl.slot_name =" \
-	" kmd_slot_name(l.node_id, n.node_id) AND NOT" \
-	" coalesce(sl.confirmed_flush_lsn >= l.fence_lsn, false)"
+	" kmd_slot_name(l.node_id, n.node_id) AND (sl.active OR NOT" \
+	" coalesce(sl.confirmed_flush_lsn >= l.fence_lsn, false))"
 
 static void
 cd_drain_polled(struct pq *db, PGresult *res, void *arg)
