@@ -184,5 +184,31 @@ for round in 1 2 3; do
 	q 1 "DELETE FROM kmd_nodes WHERE host = '127.0.0.6'" >/dev/null
 	wait_for 10 sh -c "[ \"\$(sh regress/cluster.sh sql 2 \"$COUNT\")\" = 19 ]"
 done
+q 1 "DELETE FROM kmd_nodes WHERE host LIKE '127.0.1.%'" >/dev/null
+
+# ---- removal with two of five down: a majority is left ----
+N5=$(id_of 5)
+for k in 4 5; do
+	$C freeze "$k"
+	p=$(cat "$D/node$k/kmd.pid")
+	kill -STOP "$p" $(pgrep -P "$p")
+done
+echo "nodes 4 and 5 stopped (SIGSTOP: kmd and PostgreSQL)"
+check "nodes 1 to 3 show nodes 4 and 5 down" wait_for 15 sh -c "for k in 1 2 3; do [ \"\$(sh regress/cluster.sh sql \$k \"SELECT count(*) FROM kmd_node_status WHERE code = 'd'\")\" = 2 ] || exit 1; done"
+check "two of five down: node 2 removes node 5 (--force), a majority granting" \
+    $C ctl 2 cluster nodes delete --id="$N5" -y --force
+check "... node 5 removed on nodes 1 to 3" q_all 3 \
+    "SELECT state FROM kmd_nodes WHERE node_id = '$N5'" v
+for k in 4 5; do
+	p=$(cat "$D/node$k/kmd.pid")
+	kill -CONT "$p" $(pgrep -P "$p")
+	$C thaw "$k"
+done
+check "node 4, back, is ready on nodes 1 to 4" wait_for 30 ready_n 4 1 2 3 4
+check "no member keeps a slot or a subscription of node 5" wait_for 60 \
+    q_all 4 "SELECT (SELECT count(*) FROM pg_replication_slots WHERE
+    slot_name = kmd_slot_name((SELECT node_id FROM kmd_local), '$N5')) +
+    (SELECT count(*) FROM pglogical.subscription WHERE sub_name =
+    kmd_sub_name('$N5', (SELECT node_id FROM kmd_local)))" 0
 check "no sanitizer report" nodes_clean
 finish

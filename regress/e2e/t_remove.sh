@@ -4,7 +4,8 @@
 # for it is left on nodes 1 and 2, they list 2 nodes, and node 3's
 # certificate is refused.  Node 3 leaves
 # with cluster delete and joins again.  A removal while node 2 is down:
-# node 2 cleans up when it returns.  --force for a node that is down.
+# node 2 cleans up when it returns.  Of two nodes, the younger cannot
+# remove the older while it is down; --force for a node that is down.
 # services reset: a fresh node that can make a new cluster.
 . regress/e2e/lib.sh
 . regress/e2e/cluster_lib.sh M
@@ -131,6 +132,20 @@ $C up 3 >/dev/null
 check "node 2 comes back" wait_for 20 sh -c "$C ctl 2 cluster info | grep -q nodeID"
 check "node 2 cleans up when it returns" wait_for 20 gone "$N3B" 2
 check "nodes 1 and 2: 2 ready nodes" wait_for 20 ready_n 2 1 2
+
+# ---- two nodes, one down: the younger may never remove the older ----
+N1=$(id_of 1)
+K1=$(cat "$D/node1/kmd.pid")
+kill -TERM "$K1"
+wait_for 20 sh -c "! kill -0 $K1 2>/dev/null"
+wait_for 10 sh -c "$C ctl 2 cluster nodes get --id=$N1 | grep -q '\"code\": \"d\"'"
+out=$($C ctl 2 cluster nodes delete --id="$N1" -y --force 2>&1); rc=$?
+check "node 2 (the younger) with --force cannot remove node 1 (the older, down)" \
+    refused $rc "$out" "granted the membership lease.*nothing was changed"
+check "... node 1 stays a member on node 2" q_is 2 \
+    "SELECT state FROM kmd_nodes WHERE node_id = '$N1'" r
+$C up 1 >/dev/null
+check "node 1 back: 2 ready nodes on both" wait_for 30 ready_n 2 1 2
 
 # ---- --force for a node that is down ----
 kill -TERM "$(cat "$D/node2/kmd.pid")"
