@@ -29,6 +29,20 @@
 #            joins again through M, every writer but K's writing, half
 #            the time with F frozen for 3 s during the join (a join a
 #            frozen member kills is run again, and that is printed)
+#   join     a spare node (FAULT_NODES + 1) joins through node M while
+#            node X (not M) is cut off (drop or reject), its PostgreSQL
+#            frozen, or its kmd parent killed; the fault ends.  The join
+#            goes through, or ends killed or refused with its reason and
+#            every member leaves joining; then it is run again and goes
+#            through.  The spare is removed (nodes delete, cluster
+#            delete) for the next episode
+#   race     two spares (FAULT_NODES + 1 and + 2) join at once, through
+#            two members or through one: never both under way (one is
+#            refused at once: the lease's holder, or the preflight's "one
+#            join at a time", names the join under way); the one refused joins
+#            after; every ready node then has a slot and a subscription
+#            per other, and a row written on each spare reaches the
+#            other; both are removed
 #
 # then undoes it and checks: every node ready on every node within
 # FAULT_BOUND seconds, and still so 3 s later (8 s after a clock step,
@@ -71,9 +85,10 @@ top=$(pwd)
 : "${FAULT_FROM:=1}"
 : "${FAULT_NODES:=3}"
 : "${FAULT_BOUND:=90}"
-ALL_KINDS="cut reject split bridge freeze freeze2 pgkill worker parent skew remove"
+ALL_KINDS="cut reject split bridge freeze freeze2 pgkill worker parent skew remove join race"
 : "${FAULT_KINDS:=$ALL_KINDS}"
 N=$FAULT_NODES
+S1=$((N + 1)) S2=$((N + 2))	# the spares the join and race kinds join
 
 die() { echo "check-faults: $*" >&2; exit 1; }
 [ "$N" -ge 3 ] || die "FAULT_NODES: 3 or more"
@@ -156,6 +171,17 @@ plan() {
 		self) w="it is cut off itself" ex=$ek ;;
 		esac
 		desc="node $em removes node $ek while $w; node $ek joins again$( [ "$er" = 1 ] && echo ", node $e2 frozen for 3 s meanwhile")" ;;
+	join|race)
+		# M sponsors (race: M and M2), X is faulted
+		em=$ek
+		e2=$(nth "$ek" $((1 + eo % (N - 1))))
+		ef2=$(echo cut reject freeze parent | cut -d' ' -f$((1 + ev % 4)))
+		if [ "$ef" = race ]; then
+			em2=$( [ $((ev % 2)) -eq 0 ] && echo "$em" || echo "$e2")
+			desc="nodes $S1 and $S2 join at once through nodes $em and $em2"
+		else
+			desc="node $S1 joins through node $em while node $e2 is $(echo "cut off|cut off (reject)|frozen|without its kmd parent" | cut -d'|' -f$((1 + ev % 4)))"
+		fi ;;
 	esac
 }
 
@@ -196,7 +222,11 @@ trap 'exit 130' INT TERM
 q() { $C sql "$1" "$2"; }
 
 echo "check-faults: $N nodes, seed $FAULT_SEED, episodes $FAULT_FROM..$FAULT_EPISODES, kinds: $FAULT_KINDS"
-check "up $N" $C up "$N"
+case " $FAULT_KINDS " in
+*" join "*|*" race "*) UP=$S2 ;;
+*) UP=$N ;;
+esac
+check "up $UP" $C up "$UP"
 check "node 1: cluster new" $C ctl 1 cluster new --host=127.0.0.1 \
     --url=https://127.0.0.1:8443
 for k in $(seq 2 "$N"); do
@@ -230,6 +260,31 @@ paused() {
 }
 
 pid_of() { cat "$D/node$1/kmd.pid" 2>/dev/null; }
+# kill_parent K: SIGKILL of node K's kmd parent; its workers and
+# PostgreSQL go by themselves
+kill_parent() {
+	p=$(pid_of "$1")
+	kill -9 "$p"
+	wait_for 20 sh -c "! pgrep -P $p >/dev/null && ! kill -0 $p 2>/dev/null"
+	rm -f "$D/node$1/kmd.pid"
+}
+# fault_on K WHAT, fault_off K WHAT: the remove, join and race kinds'
+# fault on node K (cut, reject, freeze, parent)
+fault_on() {
+	case $2 in
+	cut) $C cut "$1" ;;
+	reject) $C cut "$1" reject ;;
+	freeze) $C freeze "$1" ;;
+	parent) kill_parent "$1" ;;
+	esac
+}
+fault_off() {
+	case $2 in
+	cut|reject) $C heal "$1" ;;
+	freeze) $C thaw "$1" ;;
+	parent) $C up "$N" >/dev/null 2>&1 ;;
+	esac
+}
 inject() {
 	case $ef in
 	cut) $C cut "$ek" ;;
@@ -240,11 +295,7 @@ inject() {
 	freeze2) $C freeze "$ek" && $C freeze "$e2" ;;
 	pgkill) kill -9 "$(pgrep -P "$(pid_of "$ek")" -x postgres)" ;;
 	worker) kill -9 "$(pgrep -P "$(pid_of "$ek")" -x "kmd: $r")" ;;
-	parent)
-		p=$(pid_of "$ek")
-		kill -9 "$p"
-		wait_for 20 sh -c "! pgrep -P $p >/dev/null && ! kill -0 $p 2>/dev/null"
-		rm -f "$D/node$ek/kmd.pid" ;;
+	parent) kill_parent "$ek" ;;
 	skew) $C skew "$ek" "$eoff" ;;
 	esac
 }
@@ -290,11 +341,7 @@ cluster_delete() {
 remove_episode() {
 	id=$(id_of "$ek")
 	[ -n "$id" ] || { echo "  no id for node $ek"; return 1; }
-	case $ef2 in
-	cut|self) $C cut "$ex" ;;
-	reject) $C cut "$ex" reject ;;
-	freeze) $C freeze "$ex" ;;
-	esac
+	fault_on "$ex" "$( [ "$ef2" = self ] && echo cut || echo "$ef2")"
 	sleep 1
 	# node K's writer stops; removed with --force (cut off itself), what
 	# it acknowledged is no longer promised
@@ -307,10 +354,7 @@ remove_episode() {
 	    $( [ "$ef2" = self ] && echo --force) 2>&1) ||
 	    { echo "  node $em: cluster nodes delete: $out"; return 1; }
 	sleep 2
-	case $ef2 in
-	cut|reject|self) $C heal "$ex" ;;
-	freeze) $C thaw "$ex" ;;
-	esac
+	fault_off "$ex" "$( [ "$ef2" = self ] && echo cut || echo "$ef2")"
 	t0=$(date +%s.%N)
 	# A node removed while cut off does not learn of it: every node
 	# refuses its certificate from then on, the row that says so never
@@ -347,6 +391,109 @@ remove_episode() {
 	fi
 	[ $rc -eq 0 ] || { echo "  node $ek: join through node $em: $(echo "$out" | tail -3)"; return 1; }
 	rm -f "$T/pause.$ek"
+}
+
+# not_joining S: no member shows spare S in a joining state
+not_joining() {
+	for k in $(seq 1 "$N"); do
+		[ "$(q "$k" "SELECT count(*) FROM kmd_nodes WHERE host =
+		    '127.0.0.$1' AND state IN ('creating', 'b', 'i', 'c', 'o')")" = 0 ] ||
+		    return 1
+	done
+}
+ready() { $C ctl "$1" cluster info 2>/dev/null | grep -q '"code": "r"'; }
+# spare_out S: every row of spare S that counts toward the 20 nodes is
+# removed through node M ($em: pending, killed, ready), and S is reset
+spare_out() {
+	for id in $(q "$em" "SELECT node_id FROM kmd_nodes WHERE host =
+	    '127.0.0.$1' AND state NOT IN ('v', 'm')"); do
+		$C ctl "$em" cluster nodes delete --id="$id" -y >/dev/null 2>&1 ||
+		    out=$($C ctl "$em" cluster nodes delete --id="$id" -y \
+		    --force 2>&1) ||
+		    { echo "  node $em: nodes delete of node $1 ($id): $out"; return 1; }
+	done
+	$C ctl "$1" services reset --yes >/dev/null 2>&1
+	wait_for 60 sh -c "$C ctl $1 cluster info 2>/dev/null | grep -q 'not clustered'" ||
+	    { echo "  node $1: not reset within 60 s"; return 1; }
+}
+# after_failed S M: the join of spare S through node M failed (its
+# client said why): once no member shows S joining, S is ready (the
+# join went on without its client) or joins again through M
+after_failed() {
+	wait_for 60 not_joining "$1" ||
+	    { echo "  a member shows node $1 joining 60 s on"; return 1; }
+	wait_for "$FAULT_BOUND" all_ready
+	if ready "$1"; then
+		echo "  episode $i: node $1 is ready: its join went on without its client"
+		return 0
+	fi
+	out=$(join "$1" "$2" -y --block 2>&1) ||
+	    { echo "  node $1: join through node $2 again: $(echo "$out" | tail -3)"; return 1; }
+}
+# join_spare S M: spare S joins through node M, again once if the first
+# try is refused or killed (which must say why)
+join_spare() {
+	out=$(join "$1" "$2" -y --block 2>&1) && return 0
+	why=$(echo "$out" | grep -m1 -i 'kmctl:\|killed\|refused\|FAILED' | tr -s ' ' | cut -c1-240)
+	echo "  episode $i: node $1's join through node $2 failed: ${why:-no reason given}"
+	[ -n "$why" ] || return 1
+	after_failed "$1" "$2"
+}
+join_episode() {
+	creds "$S1" "$em" || { echo "  credentials for node $S1 from node $em"; return 1; }
+	join "$S1" "$em" -y --block >"$T/join.out" 2>&1 &
+	jp=$!
+	sleep 1
+	fault_on "$e2" "$ef2"
+	sleep 3
+	fault_off "$e2" "$ef2"
+	t0=$(date +%s.%N)
+	wait "$jp" && rc=0 || rc=$?
+	if [ "$rc" -ne 0 ]; then
+		why=$(grep -m1 -i 'kmctl:\|killed\|refused\|FAILED' "$T/join.out" | tr -s ' ' | cut -c1-240)
+		echo "  episode $i: the join during the fault failed: ${why:-no reason given: $(tail -3 "$T/join.out" | tr '\n' ' ')}"
+		[ -n "$why" ] || return 1
+		after_failed "$S1" "$em" || return 1
+	fi
+	spare_out "$S1"
+}
+race_episode() {
+	creds "$S1" "$em" && creds "$S2" "$em2" ||
+	    { echo "  credentials for nodes $S1 and $S2"; return 1; }
+	join "$S1" "$em" -y --block >"$T/race1.out" 2>&1 &
+	p1=$!
+	join "$S2" "$em2" -y --block >"$T/race2.out" 2>&1 &
+	p2=$!
+	wait "$p1" && r1=0 || r1=$?
+	wait "$p2" && r2=0 || r2=$?
+	t0=$(date +%s.%N)
+	echo "  episode $i: join of node $S1: exit $r1, of node $S2: exit $r2"
+	if [ "$r1" -eq 0 ] && [ "$r2" -eq 0 ]; then
+		echo "  both joins went on"
+		return 1
+	fi
+	for s in 1 2; do
+		eval "r=\$r$s m=\$em$( [ $s = 2 ] && echo 2)"
+		[ "$r" -eq 0 ] && continue
+		grep -q 'holds the lease\|one join at a time' "$T/race$s.out" ||
+		    { echo "  node $((N + s)): refused without naming the join under way: $(tail -2 "$T/race$s.out")"; return 1; }
+		join_spare $((N + s)) "$m" || return 1
+	done
+	wait_for 60 ready_n $S2 $(seq 1 "$S2") ||
+	    { echo "  not every node lists $S2 ready"; return 1; }
+	for k in $(seq 1 "$S2"); do
+		wait_for 60 sh -c "[ \"\$(sh regress/cluster.sh sql $k \"SELECT (SELECT count(*) FROM pg_replication_slots) || '/' || (SELECT count(*) FROM pglogical.subscription)\")\" = $((S2 - 1))/$((S2 - 1)) ]" ||
+		    { echo "  node $k lacks a slot or a subscription per other node: $(q "$k" "SELECT (SELECT count(*) FROM pg_replication_slots) || '/' || (SELECT count(*) FROM pglogical.subscription)")"; return 1; }
+	done
+	q "$S1" "INSERT INTO kmd_keys (key_id, name, version, algorithm,
+	    material_sealed) VALUES (gen_random_uuid(), 'race$i-$S1', 1, 'aes',
+	    '\\x01')" >/dev/null
+	q "$S2" "INSERT INTO kmd_keys (key_id, name, version, algorithm,
+	    material_sealed) VALUES (gen_random_uuid(), 'race$i-$S2', 1, 'aes',
+	    '\\x01')" >/dev/null
+	wait_for 30 sh -c "[ \"\$(sh regress/cluster.sh sql $S1 \"SELECT count(*) FROM kmd_keys WHERE name LIKE 'race$i-%'\")\" = 2 ] && [ \"\$(sh regress/cluster.sh sql $S2 \"SELECT count(*) FROM kmd_keys WHERE name LIKE 'race$i-%'\")\" = 2 ]" ||
+	    { echo "  a row written on one spare did not reach the other"; return 1; }
+	spare_out "$S1" && spare_out "$S2"
 }
 
 same_rows() {
@@ -404,8 +551,8 @@ for i in $(seq "$FAULT_FROM" "$FAULT_EPISODES"); do
 	plan $(pick "$FAULT_SEED" "$i")
 	replay="replay: FAULT_SEED=$FAULT_SEED FAULT_FROM=$i FAULT_NODES=$N$( [ "$FAULT_KINDS" != "$ALL_KINDS" ] && echo " FAULT_KINDS=\"$FAULT_KINDS\"")"
 	sleep 1
-	if [ "$ef" = remove ]; then
-		if ! remove_episode; then
+	if [ "$ef" = remove ] || [ "$ef" = join ] || [ "$ef" = race ]; then
+		if ! "${ef}_episode"; then
 			fail "episode $i ($desc) ($replay)"
 			break
 		fi
