@@ -18,12 +18,14 @@ if [ -z "${KMD_E2E_NETNS:-}" ]; then
 	ip netns del "$ns"
 	exit $rc
 fi
-pass=0 failed=0 out=$(mktemp)
+pass=0 failed=0 out=$(mktemp) start=$(date +%s)
 for t in ${*:-regress/e2e/t_*.sh}; do
 	echo "== $t"
+	t0=$(date +%s)
 	sh "$t" >"$out" 2>&1
 	rc=$?
 	cat "$out"
+	echo "-- $t: $(($(date +%s) - t0)) s"
 	p=$(grep -c '^PASS:' "$out")
 	f=$(grep -c '^FAIL:' "$out")
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
@@ -32,5 +34,5 @@ for t in ${*:-regress/e2e/t_*.sh}; do
 	pass=$((pass + p)) failed=$((failed + f))
 done
 rm -f "$out"
-echo "e2e: $pass passed, $failed failed"
+echo "e2e: $pass passed, $failed failed, $(($(date +%s) - start)) s"
 [ "$failed" -eq 0 ]
