@@ -20,7 +20,9 @@
  * change started again after its process died, whose old token then
  * fails every check) and its own epoch equals the request's.  The change
  * goes on only with grants from a quorum (a majority of the voters; a join:
- * every voter, since every member must accept the new node anyway); else
+ * every voter, since every member must accept the new node anyway), the
+ * holder's own among them when it is a voter (its change commits on its
+ * own database, under kmd_lease_check()); else
  * it gives back what it got and is refused at once with the first reason
  * a voter gave ("busy: join of node X is under way ...").  The holder
  * renews every LEASE_RENEW_MS; a voter's grant lapses LEASE_TTL_S after
@@ -131,6 +133,7 @@ lease_voters(struct lease *l, PGresult *res, char *why, size_t len)
 	int	 i;
 
 	l->nvoters = 0;
+	l->self = -1;
 	for (i = 0; i < PQntuples(res); i++) {
 		if (l->nvoters == KMD_NODES_MAX || !valid_host(pq_get(res, i,
 		    "host"))) {
@@ -141,10 +144,11 @@ lease_voters(struct lease *l, PGresult *res, char *why, size_t len)
 		kmd_strlcpy(l->voters[i].id, pq_get(res, i, "id"),
 		    sizeof(l->voters[i].id));
 		/* the holder's own grant: its socket, not TLS to itself */
-		if (strcmp(l->voters[i].id, l->holder) == 0)
+		if (strcmp(l->voters[i].id, l->holder) == 0) {
+			l->self = i;
 			local_dsn(l->j, l->voters[i].dsn,
 			    sizeof(l->voters[i].dsn));
-		else
+		} else
 			peer_dsn(pq_get(res, i, "host"), l->voters[i].dsn,
 			    sizeof(l->voters[i].dsn));
 		l->epoch = strtoll(pq_get(res, i, "epoch"), NULL, 10);
@@ -282,7 +286,13 @@ lease_answers(struct pq *db, PGresult *res, void *arg)
 	} else {
 		for (i = 0; i < l->nvoters; i++)
 			g += granted[i] = *pq_get(res, i, "answer") == '\0';
-		if (lease_quorum(l->nvoters, granted, l->need)) {
+		/*
+		 * A holder that is a voter needs its own grant too: its
+		 * change commits on its own database, under its own grant
+		 * (kmd_lease_commit).
+		 */
+		if (lease_quorum(l->nvoters, granted, l->need) &&
+		    (l->self < 0 || granted[l->self])) {
 			l->until = l->sent + LEASE_TTL_S * 1000 -
 			    LEASE_MARGIN_MS;
 			if (!l->held) {

@@ -57,6 +57,7 @@ struct lease {
 	enum lease_need		 need;
 	struct lease_voter	 voters[KMD_NODES_MAX];
 	int			 nvoters;
+	int			 self;	/* the holder's index, or -1 */
 	int			 held;
 	int			 renewing;	/* a round under way */
 	int			 dead;		/* ended, to be freed */
