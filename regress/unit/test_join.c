@@ -260,28 +260,35 @@ START_TEST(t_quorum_cases)
 		int		 n, g[5];
 		enum lease_need	 need;
 		int		 want;
+		int		 self1;	/* the holder's index + 1; 0: no voter */
 	} c[] = {
-		{ 1, { 1 }, LEASE_MAJORITY, 1 },
-		{ 1, { 0 }, LEASE_MAJORITY, 0 },
-		{ 2, { 1, 0 }, LEASE_MAJORITY, 0 },
-		{ 2, { 1, 1 }, LEASE_MAJORITY, 1 },
-		{ 3, { 1, 1, 0 }, LEASE_MAJORITY, 1 },
-		{ 3, { 0, 0, 1 }, LEASE_MAJORITY, 0 },
-		{ 5, { 0, 1, 1, 1, 0 }, LEASE_MAJORITY, 1 },
-		{ 5, { 1, 1, 0, 0, 0 }, LEASE_MAJORITY, 0 },
-		{ 3, { 1, 1, 0 }, LEASE_ALL, 0 },
-		{ 3, { 1, 1, 1 }, LEASE_ALL, 1 },
-		{ 2, { 1, 0 }, LEASE_MAJORITY_OR_TIE, 1 },
-		{ 2, { 0, 1 }, LEASE_MAJORITY_OR_TIE, 0 },
-		{ 4, { 1, 1, 0, 0 }, LEASE_MAJORITY_OR_TIE, 0 },
-		{ 3, { 1, 0, 0 }, LEASE_MAJORITY_OR_TIE, 0 },
-		{ 0, { 0 }, LEASE_MAJORITY, 0 },
+		{ 1, { 1 }, LEASE_MAJORITY, 1, 0 },
+		{ 1, { 0 }, LEASE_MAJORITY, 0, 0 },
+		{ 2, { 1, 0 }, LEASE_MAJORITY, 0, 0 },
+		{ 2, { 1, 1 }, LEASE_MAJORITY, 1, 0 },
+		{ 3, { 1, 1, 0 }, LEASE_MAJORITY, 1, 0 },
+		{ 3, { 0, 0, 1 }, LEASE_MAJORITY, 0, 0 },
+		{ 5, { 0, 1, 1, 1, 0 }, LEASE_MAJORITY, 1, 0 },
+		{ 5, { 1, 1, 0, 0, 0 }, LEASE_MAJORITY, 0, 0 },
+		{ 3, { 1, 1, 0 }, LEASE_ALL, 0, 0 },
+		{ 3, { 1, 1, 1 }, LEASE_ALL, 1, 0 },
+		{ 2, { 1, 0 }, LEASE_MAJORITY_OR_TIE, 1, 0 },
+		{ 2, { 0, 1 }, LEASE_MAJORITY_OR_TIE, 0, 0 },
+		{ 4, { 1, 1, 0, 0 }, LEASE_MAJORITY_OR_TIE, 0, 0 },
+		{ 3, { 1, 0, 0 }, LEASE_MAJORITY_OR_TIE, 0, 0 },
+		{ 0, { 0 }, LEASE_MAJORITY, 0, 0 },
+		/* a holder that votes needs its own grant */
+		{ 5, { 0, 1, 1, 1, 0 }, LEASE_MAJORITY, 0, 1 },
+		{ 5, { 0, 1, 1, 1, 0 }, LEASE_MAJORITY, 1, 2 },
+		{ 2, { 1, 0 }, LEASE_MAJORITY_OR_TIE, 0, 2 },
+		{ 2, { 1, 0 }, LEASE_MAJORITY_OR_TIE, 1, 1 },
+		{ 3, { 1, 1, 1 }, LEASE_ALL, 0, 4 },	/* index past n */
 	};
 	size_t	 i;
 
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++)
-		ck_assert_msg(lease_quorum(c[i].n, c[i].g, c[i].need) ==
-		    c[i].want, "case %zu", i);
+		ck_assert_msg(lease_quorum(c[i].n, c[i].g, c[i].need,
+		    c[i].self1 - 1) == c[i].want, "case %zu", i);
 }
 END_TEST
 
@@ -292,7 +299,7 @@ quorum_of(int n, unsigned set, enum lease_need need)
 
 	for (i = 0; i < n; i++)
 		g[i] = (set >> i) & 1;
-	return lease_quorum(n, g, need);
+	return lease_quorum(n, g, need, -1);
 }
 
 /*

@@ -286,13 +286,7 @@ lease_answers(struct pq *db, PGresult *res, void *arg)
 	} else {
 		for (i = 0; i < l->nvoters; i++)
 			g += granted[i] = *pq_get(res, i, "answer") == '\0';
-		/*
-		 * A holder that is a voter needs its own grant too: its
-		 * change commits on its own database, under its own grant
-		 * (kmd_lease_commit).
-		 */
-		if (lease_quorum(l->nvoters, granted, l->need) &&
-		    (l->self < 0 || granted[l->self])) {
+		if (lease_quorum(l->nvoters, granted, l->need, l->self)) {
 			l->until = l->sent + LEASE_TTL_S * 1000 -
 			    LEASE_MARGIN_MS;
 			if (!l->held) {

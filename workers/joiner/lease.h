@@ -80,7 +80,7 @@ void		 lease_end(struct lease *, long long);
 void		 lease_release(struct lease *, long long, void (*)(void *),
 		    void *);
 void		 op_lease_end(struct joiner *, void (*)(struct joiner *));
-int		 lease_quorum(int, const int *, enum lease_need);
+int		 lease_quorum(int, const int *, enum lease_need, int);
 void		 op_lease(struct joiner *, const char *, const char *,
 		    enum lease_need, void (*)(struct joiner *));
 
