@@ -71,6 +71,13 @@ join_free(struct join *jn)
 
 /* ---- progress and the stall watch ------------------------------------ */
 
+/* The join is at one of its ends (its row leads nowhere else). */
+static int
+join_over(const struct join *jn)
+{
+	return jn->at->failed == jn->stage;
+}
+
 /*
  * What the join has got to: the stage, and in a long stage what moves
  * (bytes copied, a stream's position, subscriptions up).  A change is
@@ -136,7 +143,7 @@ watch_cb(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
-	if (jn->at->failed == jn->stage || jn->lost[0] != '\0' ||
+	if (join_over(jn) || jn->lost[0] != '\0' ||
 	    mono_ms() - jn->mark_at < stall * 1000LL)
 		return;
 	snprintf(jn->lost, sizeof(jn->lost), "no progress for %d s (at: %s);"
@@ -180,7 +187,7 @@ jq_done(struct pq *db, PGresult *res, void *arg)
 	struct join	*jn = q->jn;
 
 	(void)db;
-	if (jn->lost[0] != '\0' && jn->at->failed != jn->stage)
+	if (jn->lost[0] != '\0' && !join_over(jn))
 		join_fail(jn, "%s", jn->lost);
 	else if (!pq_ok(res))
 		join_fail(jn, "%s: %s", q->what, res != NULL ?
