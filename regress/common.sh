@@ -15,6 +15,8 @@ wait_for() {
 
 # id_of K: node K's id (a cluster.sh node, through $C)
 id_of() { $C ctl "$1" cluster info | sed -n 's/.*"nodeID": "\(.*\)".*/\1/p'; }
+# ready K: node K is in a cluster and ready
+ready() { $C ctl "$1" cluster info 2>/dev/null | grep -q '"code": "r"'; }
 # ready_n N K...: each of nodes K... lists N ready nodes
 ready_n() {
 	n=$1; shift

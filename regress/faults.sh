@@ -401,7 +401,6 @@ not_joining() {
 		    return 1
 	done
 }
-ready() { $C ctl "$1" cluster info 2>/dev/null | grep -q '"code": "r"'; }
 # spare_out S: every row of spare S that counts toward the 20 nodes is
 # removed through node M ($em: pending, killed, ready), and S is reset
 spare_out() {

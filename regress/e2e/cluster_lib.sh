@@ -17,8 +17,6 @@ q_is() { [ "$(q "$1" "$2")" = "$3" ]; }
 q_all() {
 	for k in $(seq 1 "$1"); do q_is "$k" "$2" "$3" || return 1; done
 }
-# ready K: node K is in a cluster and ready
-ready() { $C ctl "$1" cluster info 2>/dev/null | grep -q '"code": "r"'; }
 
 # cluster_of_3: nodes 1..3 up, a cluster made on node 1 (user admin,
 # password secret-password), nodes 2 and 3 joined through node 1
