@@ -110,9 +110,15 @@ out=$(stolen 4 1 "SELECT kmd_lease_take(gen_random_uuid(), '$N5', 'join',
 check "another node's certificate cannot take the join's grant in its name" \
     has "$out" "^refused: the caller's certificate is not that of node $N5" ||
     echo "$out"
+# The same certificate, even knowing the grant's token, cannot keep it.
+TOK=$(q 1 "SELECT token FROM kmd_lease WHERE subject = '$N5'")
+out=$(stolen 4 1 "SELECT kmd_lease_renew('$TOK', 15, 'x')" 2>&1)
+check "... nor renew it in the join's name, even with its token" \
+    has "$out" "^lapsed:" || echo "$out"
 check "... the grant on member 1 is still the join's own" q_is 1 \
     "SELECT count(*) FROM kmd_lease WHERE subject = '$N5' AND taken <
-    clock_timestamp() - interval '1 second'" 1
+    clock_timestamp() - interval '1 second' AND progress IS DISTINCT FROM
+    'x'" 1
 check "its join is killed on the member that sponsors it, within 30 s" \
     wait_for 30 q_is 3 "SELECT state FROM kmd_nodes WHERE node_id = '$N5'" k
 check "... with the reason" q_is 3 "SELECT join_error LIKE '%stopped renewing its lease%' FROM kmd_nodes WHERE node_id = '$N5'" t
