@@ -33,22 +33,30 @@ kbuf_clear(struct kbuf *kb)
 		TAILQ_REMOVE(&kb->outq, o, entry);
 		if (o->fd != -1)
 			close(o->fd);
+		explicit_bzero(o->buf, o->len);
 		free(o);
 	}
 	while (kb->nfds > 0)
 		close(kb->fds[--kb->nfds]);
+	if (kb->rbuf != NULL)
+		explicit_bzero(kb->rbuf, kb->rcap);
 	free(kb->rbuf);
 	kb->rbuf = NULL;
 	kb->rlen = kb->rcap = kb->consumed = kb->outlen = 0;
 }
 
-/* Drop the frame handed out last, so its space can be reused. */
+/*
+ * Drop the frame handed out last, so its space can be reused.  Frames
+ * carry PINs and passwords: the bytes a frame leaves behind are wiped,
+ * here, on growth and in kbuf_clear(); a sent frame before it is freed.
+ */
 static void
 kbuf_compact(struct kbuf *kb)
 {
 	if (kb->consumed == 0)
 		return;
 	memmove(kb->rbuf, kb->rbuf + kb->consumed, kb->rlen - kb->consumed);
+	explicit_bzero(kb->rbuf + kb->rlen - kb->consumed, kb->consumed);
 	kb->rlen -= kb->consumed;
 	kb->consumed = 0;
 }
@@ -72,8 +80,11 @@ kbuf_reserve(struct kbuf *kb, size_t want)
 		cap *= 2;
 	if (cap > KMSG_MAX)
 		cap = KMSG_MAX;
-	if ((p = realloc(kb->rbuf, cap)) == NULL)
+	if ((p = malloc(cap)) == NULL)
 		return -1;
+	memcpy(p, kb->rbuf, kb->rlen);
+	explicit_bzero(kb->rbuf, kb->rcap);
+	free(kb->rbuf);
 	kb->rbuf = p;
 	kb->rcap = cap;
 	return 0;
@@ -328,6 +339,7 @@ kbuf_flush(struct kbuf *kb)
 		if (o->off < o->len)
 			continue;
 		TAILQ_REMOVE(&kb->outq, o, entry);
+		explicit_bzero(o->buf, o->len);
 		free(o);
 	}
 	return 1;

@@ -1,3 +1,6 @@
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -44,6 +47,26 @@ set_nonblock(int fd)
 	if (fl == -1)
 		return -1;
 	return fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/*
+ * No core file and no ptrace by other users: a kmd process holds PINs,
+ * passwords and keys in memory.  RLIMIT_CORE 0 goes on to every child.
+ */
+int
+kmd_nodump(void)
+{
+	struct rlimit	 rl = { 0, 0 };
+
+	return setrlimit(RLIMIT_CORE, &rl) == -1 ||
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1 ? -1 : 0;
+}
+
+/* dup(2), but close-on-exec like every other descriptor kmd opens. */
+int
+dup_cloexec(int fd)
+{
+	return fcntl(fd, F_DUPFD_CLOEXEC, 0);
 }
 
 /* Seconds on the monotonic clock. */

@@ -7,6 +7,8 @@
 size_t	 kmd_strlcpy(char *, const char *, size_t);
 int	 kmd_strfield(char *, size_t, const void *, size_t);
 int	 set_nonblock(int);
+int	 dup_cloexec(int);
+int	 kmd_nodump(void);
 int64_t	 mono_now(void);
 int64_t	 mono_ms(void);
 

@@ -96,11 +96,13 @@ newnode_settings(const struct parse_result *res, const struct remote *rem,
 		field(nn->password, sizeof(nn->password),
 		    res->flag[F_NEWNODEPASS], "newnodepass");
 	}
-	/* Trust as for the member unless the file says otherwise. */
-	if (nn->cacert[0] == '\0' && !nn->nosslverify) {
+	/*
+	 * The member's CA file serves the joining node too, unless its own
+	 * settings name one.  Never the member's nosslverify: the joining
+	 * node is checked unless its own settings say otherwise.
+	 */
+	if (nn->cacert[0] == '\0' && !nn->nosslverify)
 		memcpy(nn->cacert, rem->cacert, sizeof(nn->cacert));
-		nn->nosslverify = rem->nosslverify;
-	}
 }
 
 /* The joining node's CSR, over its API, into the nodes create request. */

@@ -79,9 +79,26 @@ run(const struct parse_result *res, const struct ctl_action *a,
 	return ret;
 }
 
+/*
+ * A password given on the command line: kept in kmctl's own memory and
+ * wiped from argv, so that ps shows it no longer (it was visible while
+ * kmctl started: kmctl.8 says what to use instead).
+ */
+static void
+hide_arg(const char **val, char *buf, size_t len)
+{
+	if (*val == NULL || **val == '\0')
+		return;
+	if (kmd_strlcpy(buf, *val, len) >= len)
+		die("the password on the command line is too long");
+	explicit_bzero((char *)*val, strlen(*val));
+	*val = buf;
+}
+
 int
 main(int argc, char *argv[])
 {
+	static char		 pw[1024], newpw[1024];
 	struct parse_result	 res;
 	struct remote		 rem;
 	const struct ctl_action	*a;
@@ -89,6 +106,8 @@ main(int argc, char *argv[])
 	char			 err[1024];
 	int			 ret;
 
+	if (kmd_nodump() == -1)
+		die("no core dumps: %s", strerror(errno));
 	if (argc < 2) {
 		memset(&res, 0, sizeof(res));
 		parse_usage(stderr, &res);
@@ -96,6 +115,8 @@ main(int argc, char *argv[])
 	}
 	if (parse(argc, argv, &res, err, sizeof(err)) == -1)
 		die("%s", err);
+	hide_arg(&res.global[G_PASSWORD], pw, sizeof(pw));
+	hide_arg(&res.flag[F_NEWNODEPASS], newpw, sizeof(newpw));
 	if (res.help) {
 		parse_usage(stdout, &res);
 		return 0;

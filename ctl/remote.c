@@ -409,6 +409,10 @@ client_ctx(const struct remote *rem)
 	    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
 		die("cannot set up TLS");
 	if (rem->nosslverify) {
+		fprintf(stderr, "kmctl: warning: nosslverify: %s's certificate"
+		    " is not checked, so whoever sits between can read the"
+		    " password and every reply; give --cacert instead\n",
+		    rem->url);
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 		return ctx;
 	}

@@ -203,7 +203,7 @@ api_send_conf(struct parent *p, struct kchan *ch)
 {
 	if (p->apiconf == NULL || p->api_fd == -1)
 		return;
-	if (kchan_send(ch, IMSG_API_LISTEN, 0, dup(p->api_fd), p->apiconf,
+	if (kchan_send(ch, IMSG_API_LISTEN, 0, dup_cloexec(p->api_fd), p->apiconf,
 	    sizeof(*p->apiconf)) == -1)
 		log_warn("%s", __func__);
 }

@@ -11,6 +11,7 @@
 
 #include "kmd.h"
 #include "log.h"
+#include "util.h"
 
 static void __attribute__((noreturn))
 usage(void)
@@ -53,6 +54,10 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
+	if (kmd_nodump() == -1) {
+		perror("kmd: no core dumps");
+		return 1;
+	}
 	/* Before any sandbox: it may need /dev/urandom on old kernels. */
 	if (sodium_init() == -1) {
 		fprintf(stderr, "kmd: cannot initialise libsodium\n");

@@ -216,12 +216,19 @@ pg_write_conf(const struct parent *p)
 	    pg_write(p, "data/pg_ident.conf", ident) == -1 ? -1 : 0;
 }
 
-/* In a child: become the database user, stdout/stderr to the log. */
+/*
+ * In a child: become the database user, stdout/stderr to the log, no
+ * other descriptor of the parent's, an empty environment (libpq and the
+ * server read PG* variables; only pg_env's are theirs).
+ */
 static void
 pg_child_setup(const struct parent *p)
 {
 	char	 log[PATH_MAX];
 	int	 fd;
+
+	if (close_range(STDERR_FILENO + 1, ~0U, 0) == -1 || clearenv() != 0)
+		_exit(126);
 
 	pg_path(p, log, sizeof(log), "postgres.log");
 	if ((fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600)) == -1 ||
@@ -253,7 +260,7 @@ pg_initdb(const struct parent *p)
 	}
 	if (pid == 0) {
 		pg_child_setup(p);
-		execl(bin, "initdb", "-D", data, "-U", "kmd", "-E", "UTF8",
+		execl(bin, bin, "-D", data, "-U", "kmd", "-E", "UTF8",
 		    "--locale=C.UTF-8", "--auth-local=peer",
 		    "--auth-host=reject", "--no-instructions", (char *)NULL);
 		_exit(127);
@@ -387,7 +394,7 @@ pg_spawn(struct parent *p)
 	pg_env(data, "PGSSLCERT", "kmd-tls/server.crt");
 	pg_env(data, "PGSSLKEY", "kmd-tls/server.key");
 	pg_env(data, "PGSSLROOTCERT", "kmd-tls/ca.crt");
-	execl(bin, "postgres", "-D", data, (char *)NULL);
+	execl(bin, bin, "-D", data, (char *)NULL);
 	_exit(127);
 }
 

@@ -92,13 +92,66 @@ proc_schedule_restart(struct child *c)
 	    c->backoff * 2;
 }
 
-/* Fork and exec "kmd -P role" with the channel on KMD_PARENT_FD. */
+/*
+ * What a worker inherits of the parent's environment: nothing, but the
+ * names below.  A PKCS#11 module reads its configuration from the
+ * environment (SoftHSM2: SOFTHSM2_CONF), so the hsm worker gets that; a
+ * sanitizer build's runtime reads its options the same way.
+ */
+static const char *const env_hsm[] = { "SOFTHSM2_CONF", NULL };
+#ifdef __SANITIZE_ADDRESS__
+static const char *const env_all[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS",
+	"LSAN_OPTIONS", NULL };
+#else
+static const char *const env_all[] = { NULL };
+#endif
+#define ENV_MAX	8
+
+static void
+proc_env_pick(const char *const *names, char **env, size_t *n)
+{
+	const char	*v;
+	char		*e;
+	size_t		 i, len;
+
+	for (i = 0; names[i] != NULL && *n < ENV_MAX; i++) {
+		if ((v = getenv(names[i])) == NULL)
+			continue;
+		len = strlen(names[i]) + strlen(v) + 2;
+		if ((e = malloc(len)) == NULL)
+			fatal("%s", __func__);
+		snprintf(e, len, "%s=%s", names[i], v);
+		env[(*n)++] = e;
+	}
+}
+
+/*
+ * In the child, after fork: the channel on KMD_PARENT_FD and stdin,
+ * stdout and stderr, nothing else.  Every other descriptor the parent
+ * holds is closed, close-on-exec or not: one still queued on a channel
+ * (the root-of-trust key on its way to hsm) is no worker's but its own.
+ */
+static void
+proc_child_fds(int fd)
+{
+	if (fd != KMD_PARENT_FD && dup2(fd, KMD_PARENT_FD) == -1)
+		_exit(127);
+	if (fcntl(KMD_PARENT_FD, F_SETFD, 0) == -1 ||
+	    close_range(KMD_PARENT_FD + 1, ~0U, 0) == -1)
+		_exit(127);
+}
+
+/*
+ * Fork and exec "kmd -P role" with the channel on KMD_PARENT_FD, the
+ * descriptors of proc_child_fds() and the environment of env_*.
+ */
 static pid_t
 proc_exec(struct child *c, int fd)
 {
 	struct parent	*p = c->p;
-	char		 title[32], *argv[16];
-	int		 argc = 0, i;
+	char		 title[32], *argv[16], *env[ENV_MAX + 1];
+	size_t		 nenv = 0, i;
+	int		 argc = 0, v;
 	pid_t		 pid;
 
 	snprintf(title, sizeof(title), "kmd: %s", proc_name(c->def->id));
@@ -107,18 +160,22 @@ proc_exec(struct child *c, int fd)
 	argv[argc++] = (char *)proc_name(c->def->id);
 	if (p->foreground)
 		argv[argc++] = "-d";
-	for (i = 0; i < p->verbose && i < 3; i++)
+	for (v = 0; v < p->verbose && v < 3; v++)
 		argv[argc++] = "-v";
 	argv[argc] = NULL;
+	proc_env_pick(env_all, env, &nenv);
+	if (c->def->id == PROC_HSM)
+		proc_env_pick(env_hsm, env, &nenv);
+	env[nenv] = NULL;
 
-	if ((pid = fork()) != 0)
-		return pid;
-	if (fd == KMD_PARENT_FD)
-		fcntl(fd, F_SETFD, 0);
-	else if (dup2(fd, KMD_PARENT_FD) == -1)
+	if ((pid = fork()) == 0) {
+		proc_child_fds(fd);
+		execve(p->self, argv, env);
 		_exit(127);
-	execv(p->self, argv);
-	_exit(127);
+	}
+	for (i = 0; i < nenv; i++)
+		free(env[i]);
+	return pid;
 }
 
 /*
@@ -227,7 +284,7 @@ proc_spawn(struct child *c)
 	if (kchan_send(c->ch, IMSG_CONF_WORKER, 0, -1, &cw, sizeof(cw)) == -1)
 		fatal("%s: send config to %s", __func__, proc_name(c->def->id));
 	if (c->def->id == PROC_HSM && kchan_send(c->ch, IMSG_HSM_ROT_FD, 0,
-	    dup(p->rot_fd), NULL, 0) == -1)
+	    dup_cloexec(p->rot_fd), NULL, 0) == -1)
 		fatal("%s: pass the root-of-trust key to hsm", __func__);
 	if (c->def->id == PROC_HSM)
 		hsm_send_conf(p, c->ch);

@@ -204,7 +204,7 @@ worker_rot_grow(struct kchan *ch, struct kmsg *m, void *arg)
 		return 0;
 	}
 	return kchan_send(ch, IMSG_HSM_ROT_GROWN, m->hdr.reqid,
-	    dup(c->p->rot_fd), m->data, m->datalen) == -1 ? -1 : 0;
+	    dup_cloexec(c->p->rot_fd), m->data, m->datalen) == -1 ? -1 : 0;
 }
 
 /* rot-keys delete of a software key: zero its slot, tell both workers. */
@@ -221,7 +221,7 @@ worker_rot_zero(struct kchan *ch, struct kmsg *m, void *arg)
 		joiner_error(c->p, m->hdr.reqid, msg);
 		return 0;
 	}
-	if (kchan_send(ch, IMSG_HSM_ROT_FD, 0, dup(c->p->rot_fd), NULL, 0) ==
+	if (kchan_send(ch, IMSG_HSM_ROT_FD, 0, dup_cloexec(c->p->rot_fd), NULL, 0) ==
 	    -1)
 		return -1;
 	memset(&rq, 0, sizeof(rq));

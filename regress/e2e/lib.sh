@@ -65,6 +65,11 @@ stop_kmd() {
 # pid of a worker by role, from its process name "kmd: role"
 wpid() { pgrep -P "$KPID" -x "kmd: $1"; }
 
+# mem_holds|mem_lacks PID STRING...: whether a process's memory (what a
+# core dump of it would hold) has any of the strings
+mem_holds() { [ "$(python3 regress/e2e/memscan.py "$@")" = found ]; }
+mem_lacks() { [ "$(python3 regress/e2e/memscan.py "$@")" = absent ]; }
+
 # sanitizer reports in kmd's log fail the test
 sanitizer_clean() {
 	! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$LOG"

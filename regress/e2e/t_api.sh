@@ -91,6 +91,8 @@ check "login: a 64-hex token, Bearer, expires_in 30" \
 check "login: Content-Type application/json" hdr "Content-Type: application/json"
 OLD=$(js "print(j['token']) or True"); t_old=$(date +%s)
 check "two logins give two tokens" test "$(token)" != "$OLD"
+# The password went through the parent three times (set-password, logins).
+check "the parent's memory holds no password it relayed" mem_lacks "$KPID" "$PW"
 check "wrong password: 401" answers 401 POST auth/tokens \
     -d '{"username":"admin","password":"wrong-Pass-1"}'
 check "wrong password: JSON error" jerr 401 "wrong user name or password"

@@ -6,6 +6,25 @@ check "kmd not running: exit 1" test $rc -eq 1
 check "kmd not running: says where it tried" \
     test "$out" = "kmctl: cannot connect to kmd at $SOCK: No such file or directory"
 
+# A password on kmctl's command line is gone from ps once kmctl runs: a
+# server that accepts and never answers holds kmctl while ps looks.
+python3 -c 'import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 18443)); s.listen(); c = s.accept(); time.sleep(30)' &
+LP=$!
+wait_for 5 sh -c "ss -ltn | grep -q 127.0.0.1:18443"
+"$KMCTL" --url=https://127.0.0.1:18443 --user=admin --password=ps-Secret-9z \
+    --nosslverify --timeout 20 cluster info >/dev/null 2>"$T/ps.err" &
+KP=$!
+check "--nosslverify warns on stderr" \
+    wait_for 5 grep -q "warning: nosslverify" "$T/ps.err"
+check "control: ps shows the kmctl that waits on the server" \
+    sh -c "tr '\\0' ' ' </proc/$KP/cmdline | grep -q -- '--password='"
+check "ps shows no password given on kmctl's command line" \
+    sh -c "! tr '\\0' ' ' </proc/$KP/cmdline | grep -q ps-Secret-9z"
+kill "$KP" "$LP" 2>/dev/null
+wait "$KP" "$LP" 2>/dev/null
+
 start_kmd || finish
 expected='{
   "nodeID": "",

@@ -43,6 +43,18 @@ check "printed the status: creating (1/5)" \
     grep -q '"description": "joining: creating (1/5)"' "$T/out2"
 check "node 2 becomes ready" wait_for 60 ready 2
 
+# --nosslverify is for the member alone: the joining node's certificate
+# is still checked (it is asked first, before the member).
+out=$(ns "$KMCTL" --url https://127.0.0.1:8443 --user admin \
+    --password password-of-1 --nosslverify cluster fulljoin \
+    --member=127.0.0.1 --newnodehost=127.0.0.3 \
+    --newnodeurl=https://127.0.0.3:8443 --newnodeuser=admin \
+    --newnodepass=password-of-3 -y 2>&1); rc=$?
+check "--nosslverify: the joining node's certificate is still checked" \
+    refused $rc "$out" "https://127.0.0.3:8443.*certificate is not trusted"
+check "... and node 3 is untouched" \
+    sh -c "$C ctl 3 cluster info | grep -q 'not clustered'"
+
 # Over HTTPS from anywhere, the joining node from a config file.
 printf 'url = https://127.0.0.3:8443\nuser = admin\npassword = password-of-3\ncacert = %s\n' \
     "$D/node3/data/api/api.crt" >"$T/node3.conf"

@@ -7,6 +7,7 @@
 . regress/e2e/lib.sh
 . regress/e2e/cluster_lib.sh H
 export SOFTHSM2_CONF=$T/softhsm2.conf
+PIN=kmd-Pin-7Qx2w9
 mkdir -p "$T/tokens"
 cat >"$SOFTHSM2_CONF" <<EOF
 directories.tokendir = $T/tokens
@@ -14,11 +15,11 @@ objectstore.backend = file
 log.level = ERROR
 EOF
 for label in kmd kmd1 kmd2 kmd3; do
-	softhsm2-util --init-token --free --label "$label" --pin 1234 \
+	softhsm2-util --init-token --free --label "$label" --pin "$PIN" \
 	    --so-pin 5678 >/dev/null || fail "init token $label"
 done
 chown -R _kmd "$T/tokens"
-printf '1234\n' >"$T/pin"
+printf '%s\n' "$PIN" >"$T/pin"
 chmod 600 "$T/pin"
 MODULE=/usr/lib/softhsm/libsofthsm2.so
 RUN=$T/data/run
@@ -39,6 +40,11 @@ check "after a restart the token opens the KEK: PostgreSQL's TLS is back" \
     wait_for 10 grep -q "installed this node's TLS certificate" "$LOG"
 LAST='"code": "r"'
 check "ready" says cluster info
+# What a core dump of the parent would hold: the PIN passed through it.
+check "control: the memory scan finds the data directory in the parent" \
+    mem_holds "$KPID" "$T/data/pg"
+check "the parent's memory holds no HSM PIN" mem_lacks "$KPID" "$PIN"
+check "nor does the api worker's" mem_lacks "$(wpid api)" "$PIN"
 
 # rot-keys: list, rotate to another token key and to the software key;
 # each time a restart opens the KEK again.
@@ -105,7 +111,7 @@ out=$(ctl keys encrypt --name=single --plaintext=x 2>&1); rc=$?
 check "keys encrypt with a wrong PIN: refused, says why" \
     refused $rc "$out" "keys encrypt: the HSM is unavailable: .*CKR_PIN_INCORRECT"
 check "keys list still answers" ctl keys list
-printf '1234\n' >"$T/pin"
+printf '%s\n' "$PIN" >"$T/pin"
 kill -9 "$(wpid hsm)"
 LAST='"total": 0'
 check "the PIN fixed (hsm restarted): the alarm clears" wait_for 15 says alarms list
@@ -124,7 +130,7 @@ LAST='"code": "none"'
 check "and nothing changed" says cluster info
 stop_kmd
 chmod 644 "$T/pin"
-printf '1234\n' >"$T/pin"
+printf '%s\n' "$PIN" >"$T/pin"
 start_kmd || finish
 check "a PIN file others can read is not used" \
     wait_for 10 grep -q "pin-file .* must be a regular file of root's, mode 0600" "$LOG"

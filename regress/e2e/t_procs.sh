@@ -1,6 +1,26 @@
-# Six processes with the right users, titles and sandbox.
+# Six processes with the right users, titles and sandbox; what each
+# inherits: no descriptor but its channel and stdio, no environment, no
+# core file.
 . regress/e2e/lib.sh
+# A secret in kmd's environment must reach no worker and no postgres.
+export KMD_TEST_CANARY=canary-Env-5h2
 start_kmd || finish
+unset KMD_TEST_CANARY
+
+# fds_bad PID: a worker's descriptors that are neither stdio (0-2) nor a
+# socket, a pipe or an event-loop inode: files it should not hold
+fds_bad() {
+	for f in /proc/$1/fd/*; do
+		n=${f##*/}; l=$(readlink "$f")
+		[ "$n" -le 2 ] && continue
+		case $l in socket:*|pipe:*|anon_inode:*) ;; *) echo "$n $l" ;; esac
+	done
+}
+# env_bad PID ROLE: names in a worker's environment it should not have
+env_bad() {
+	tr '\0' '\n' </proc/$1/environ | sed 's/=.*//' |
+	    grep -Evx "ASAN_OPTIONS|UBSAN_OPTIONS|LSAN_OPTIONS${2:+|$2}"
+}
 
 kuid=$(id -u _kmd)
 check "status lists six processes (parent, postgres, four workers)" \
@@ -28,5 +48,39 @@ for role in replmon joiner hsm api; do
 	esac
 	check "$role: root directory is $want" \
 	    test "$(readlink /proc/$pid/root)" = "$want"
+	check "$role: no descriptor but stdio, its channel, sockets, pipes" \
+	    test -z "$(fds_bad "$pid")"
+	[ "$role" = hsm ] && extra=SOFTHSM2_CONF || extra=
+	check "$role: nothing of kmd's environment (the canary)" \
+	    test -z "$(env_bad "$pid" "$extra")"
+	check "$role: no core file (RLIMIT_CORE 0)" \
+	    grep -Eq "^Max core file size +0 +0 " /proc/$pid/limits
+done
+check "control: the canary is in the parent's environment" \
+    grep -q canary-Env-5h2 /proc/$KPID/environ
+check "the parent: no core file (RLIMIT_CORE 0)" \
+    grep -Eq "^Max core file size +0 +0 " /proc/$KPID/limits
+pgpid=$(ctl status | grep -A1 '"role": "postgres"' |
+    sed -n 's/.*"pid": \([0-9]*\),.*/\1/p')
+pg_environ() {
+	for p in $pgpid $(pgrep -P "$pgpid"); do tr '\0' '\n' </proc/$p/environ; done
+}
+check "control: postgres's environment is libpq's TLS files" \
+    sh -c "[ -n '$pgpid' ] && tr '\\0' '\\n' </proc/$pgpid/environ | grep -q ^PGSSLKEY="
+check "postgres and its backends: not the canary" \
+    test -z "$(pg_environ | grep canary)"
+
+# The root-of-trust key file is passed to hsm on its channel; a worker
+# started while that copy is still queued must not inherit it.  hsm and
+# api restarted together, again and again.
+for i in 1 2 3 4 5; do
+	kill -KILL "$(wpid hsm)" "$(wpid api)" 2>/dev/null
+	sleep 1.2
+done
+wait_for 40 sh -c "[ -n \"\$(pgrep -P $KPID -x 'kmd: api')\" ] &&
+    [ -n \"\$(pgrep -P $KPID -x 'kmd: hsm')\" ]"
+for role in replmon joiner api; do
+	check "after restarts, $role holds no file: no root-of-trust key" \
+	    test -z "$(fds_bad "$(wpid $role)")"
 done
 finish
