@@ -191,7 +191,9 @@ control_listen(struct parent *p)
 	kmd_strlcpy(dir, p->conf.socket, sizeof(dir));
 	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
 		*slash = '\0';
-		if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+		/* Made here: 0755 whatever the umask (kmd.service's 077). */
+		if (mkdir(dir, 0755) == 0 ? chmod(dir, 0755) == -1 :
+		    errno != EEXIST) {
 			log_warn("%s: mkdir %s", __func__, dir);
 			return -1;
 		}

@@ -4,8 +4,10 @@
  * the config and keeps the old one if the new one does not parse; SIGCHLD
  * reaps and restarts workers.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
 
 #include <errno.h>
 #include <ftw.h>
@@ -13,6 +15,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +87,38 @@ parent_reload(struct parent *p)
 	log_info("configuration reloaded from %s", p->conffile);
 }
 
+/*
+ * systemd's Type=notify: a state line ("READY=1", "STOPPING=1") as one
+ * datagram to $NOTIFY_SOCKET (a path, or '@' for an abstract name), with
+ * the pid that systemd should watch.  Without the variable, nothing.
+ */
+static void
+parent_notify(const char *state)
+{
+	const char		*path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un	 sun;
+	char			 msg[64];
+	size_t			 len;
+	int			 fd, n;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+	    (len = strlen(path)) >= sizeof(sun.sun_path))
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, len);
+	if (path[0] == '@')
+		sun.sun_path[0] = '\0';
+	n = snprintf(msg, sizeof(msg), "%s\nMAINPID=%ld", state,
+	    (long)getpid());
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return;
+	if (sendto(fd, msg, n, MSG_NOSIGNAL, (struct sockaddr *)&sun,
+	    offsetof(struct sockaddr_un, sun_path) + len) == -1)
+		log_warn("%s: %s", __func__, path);
+	close(fd);
+}
+
 static void
 parent_sig(evutil_socket_t sig, short ev, void *arg)
 {
@@ -94,6 +129,7 @@ parent_sig(evutil_socket_t sig, short ev, void *arg)
 	case SIGTERM:
 	case SIGINT:
 		log_info("signal %d: stopping", (int)sig);
+		parent_notify("STOPPING=1");
 		event_base_loopexit(p->base, NULL);
 		break;
 	case SIGHUP:
@@ -143,8 +179,14 @@ parent_dirs(struct parent *p)
 {
 	char	 empty[KMD_PATH_MAX + 8];
 
+	/*
+	 * The data directory: PostgreSQL's user must pass through it to its
+	 * own, whatever the umask (kmd.service's is 077); no one need list
+	 * it.
+	 */
 	snprintf(empty, sizeof(empty), "%s/empty", p->conf.datadir);
-	if ((mkdir(p->conf.datadir, 0755) == -1 && errno != EEXIST) ||
+	if ((mkdir(p->conf.datadir, 0711) == -1 && errno != EEXIST) ||
+	    chmod(p->conf.datadir, 0711) == -1 ||
 	    (mkdir(empty, 0755) == -1 && errno != EEXIST)) {
 		log_warn("%s: cannot create %s", __func__, empty);
 		return -1;
@@ -256,6 +298,7 @@ parent_main(struct parent *p)
 	proc_start_all(p);
 	log_info("kmd %s started, control socket %s", KMD_VERSION,
 	    p->conf.socket);
+	parent_notify("READY=1");
 
 	event_base_dispatch(p->base);
 
