@@ -39,22 +39,26 @@ add(char *out, size_t len, const char *s)
 }
 
 /*
- * The file for the database user dbuser and the allowed ids (separated
- * by white space; any that is not a node id is left out).  Returns how
- * many peers it lets in, or -1 when out (len bytes) is too small.
+ * The file for the OS users of the joiner (joiner, mapped to the
+ * database's owner kmd) and of replmon (replmon, to kmd_replmon alone),
+ * the database's OS user dbuser (kmd too), and the allowed ids
+ * (separated by white space; any that is not a node id is left out).
+ * Returns how many peers it lets in, or -1 when out (len bytes) is too
+ * small.
  */
 int
-ident_text(const char *dbuser, const char *ids, char *out, size_t len)
+ident_text(const char *joiner, const char *replmon, const char *dbuser,
+    const char *ids, char *out, size_t len)
 {
-	char	 id[64], line[128];
+	char	 id[64], line[256];
 	int	 n = 0, used;
 
 	if (len == 0)
 		return -1;
 	out[0] = '\0';
-	snprintf(line, sizeof(line), "kmd %s kmd\n", dbuser);
-	if (add(out, len, "# Written by kmd.\n"
-	    "kmd _kmd kmd\nkmd _kmd kmd_replmon\n") == -1 ||
+	snprintf(line, sizeof(line), "kmd %s kmd\nkmd %s kmd_replmon\n"
+	    "kmd %s kmd\n", joiner, replmon, dbuser);
+	if (add(out, len, "# Written by kmd.\n") == -1 ||
 	    add(out, len, line) == -1 ||
 	    add(out, len, "# peers: the nodes of the cluster, each by its id"
 	    " (its certificate's CN)\n") == -1)

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 int	valid_node_id(const char *);
-int	ident_text(const char *, const char *, char *, size_t);
+int	ident_text(const char *, const char *, const char *, const char *,
+	    char *, size_t);
 
 #endif

@@ -29,6 +29,7 @@ struct proc_def {
 	enum proc_id	 id;
 	const struct worker_def *worker;	/* NULL: postgres */
 	const char	*chroot;	/* <datadir>/<this>, or NULL */
+	const char	*usersuffix;	/* its OS user: kmd.conf user + this */
 };
 
 struct child {
@@ -36,6 +37,9 @@ struct child {
 	struct parent		*p;
 	pid_t			 pid;		/* 0: not running */
 	struct kchan		*ch;
+	char			 user[KMD_USER_MAX];	/* a worker's */
+	uid_t			 uid;
+	gid_t			 gid;
 	int64_t			 started;
 	uint32_t		 restarts;
 	int			 backoff;	/* next delay, seconds */
@@ -65,8 +69,6 @@ struct parent {
 	char			 self[PATH_MAX];
 	int			 foreground;
 	int			 verbose;
-	uid_t			 uid;
-	gid_t			 gid;
 	uid_t			 dbuid;
 	gid_t			 dbgid;
 	gid_t			 sockgid;

@@ -141,27 +141,57 @@ parent_sig(evutil_socket_t sig, short ev, void *arg)
 	}
 }
 
-/* The worker user must exist and must not be root. */
+/*
+ * Each worker's user (proc_table: kmd.conf's user and a suffix) must
+ * exist, must not be root, and must have a uid and group of its own.
+ */
 static int
 parent_user(struct parent *p)
 {
 	struct passwd	*pw;
 	struct group	*gr;
+	struct child	*c, *o;
+	size_t		 i, j;
 
-	if ((pw = getpwnam(p->conf.user)) == NULL) {
-		log_warnx("the worker user '%s' does not exist; create it with:"
-		    " useradd --system --no-create-home --home-dir /nonexistent"
-		    " --shell /usr/sbin/nologin %s (or run etc/install-deps)",
-		    p->conf.user, p->conf.user);
-		return -1;
+	for (i = 0; i < proc_table_len; i++) {
+		c = &p->children[proc_table[i].id];
+		if (proc_table[i].usersuffix == NULL)
+			continue;
+		if ((size_t)snprintf(c->user, sizeof(c->user), "%s%s",
+		    p->conf.user, proc_table[i].usersuffix) >=
+		    sizeof(c->user)) {
+			log_warnx("user '%s' is too long for '%s%s'",
+			    p->conf.user, p->conf.user,
+			    proc_table[i].usersuffix);
+			return -1;
+		}
+		if ((pw = getpwnam(c->user)) == NULL) {
+			log_warnx("%s's user '%s' does not exist; create it"
+			    " with: useradd --system --no-create-home"
+			    " --home-dir /nonexistent --shell"
+			    " /usr/sbin/nologin %s (etc/kmd-users makes"
+			    " them all)", proc_name(proc_table[i].id),
+			    c->user, c->user);
+			return -1;
+		}
+		if (pw->pw_uid == 0 || pw->pw_gid == 0) {
+			log_warnx("%s's user '%s' must not be root",
+			    proc_name(proc_table[i].id), c->user);
+			return -1;
+		}
+		c->uid = pw->pw_uid;
+		c->gid = pw->pw_gid;
+		for (j = 0; j < i; j++) {
+			o = &p->children[proc_table[j].id];
+			if (proc_table[j].usersuffix != NULL &&
+			    (o->uid == c->uid || o->gid == c->gid)) {
+				log_warnx("users '%s' and '%s' share a uid or"
+				    " a group: each worker needs its own",
+				    o->user, c->user);
+				return -1;
+			}
+		}
 	}
-	if (pw->pw_uid == 0 || pw->pw_gid == 0) {
-		log_warnx("the worker user '%s' must not be root",
-		    p->conf.user);
-		return -1;
-	}
-	p->uid = pw->pw_uid;
-	p->gid = pw->pw_gid;
 	if (p->conf.sockgroup[0] != '\0') {
 		if ((gr = getgrnam(p->conf.sockgroup)) == NULL) {
 			log_warnx("socket group '%s' does not exist",

@@ -205,7 +205,9 @@ pg_write_conf(const struct parent *p)
 	    ssl ? "hostssl kmd,replication kmd_repl all cert map=peers\n" : "");
 	if ((allowed = pg_allowed(p)) == NULL)
 		return -1;
-	r = ident_text(p->conf.dbuser, allowed, ident, sizeof(ident));
+	r = ident_text(p->children[PROC_JOINER].user,
+	    p->children[PROC_REPLMON].user, p->conf.dbuser, allowed, ident,
+	    sizeof(ident));
 	free(allowed);
 	if (r == -1) {
 		log_warnx("%s: pg_ident.conf does not fit", __func__);

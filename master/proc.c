@@ -24,13 +24,20 @@
 #include "util.h"
 #include "worker.h"
 
+/*
+ * Each worker runs as its own OS user, so that none can reach another's
+ * files or database role: the joiner as kmd.conf's "user" (pg_ident maps
+ * it to the database's owner), the others as that name with a suffix
+ * (replmon's maps to kmd_replmon; hsm's alone reads the HSM token files;
+ * api's maps to nothing).
+ */
 const struct proc_def proc_table[] = {
 	/* replmon's chroot holds only PostgreSQL's socket directory. */
-	{ PROC_POSTGRES, NULL,			NULL },
-	{ PROC_REPLMON,	&replmon_worker,	"run" },
-	{ PROC_JOINER,	&joiner_worker,		NULL },
-	{ PROC_HSM,	&hsm_worker,		NULL },
-	{ PROC_API,	&api_worker,		"empty" },
+	{ PROC_POSTGRES, NULL,			NULL,		NULL },
+	{ PROC_REPLMON,	&replmon_worker,	"run",		"_replmon" },
+	{ PROC_JOINER,	&joiner_worker,		NULL,		"" },
+	{ PROC_HSM,	&hsm_worker,		NULL,		"_hsm" },
+	{ PROC_API,	&api_worker,		"empty",	"_api" },
 };
 const size_t proc_table_len = sizeof(proc_table) / sizeof(proc_table[0]);
 
@@ -260,8 +267,8 @@ proc_spawn(struct child *c)
 		fatal("%s: channel to %s", __func__, proc_name(c->def->id));
 
 	memset(&cw, 0, sizeof(cw));
-	cw.uid = p->uid;
-	cw.gid = p->gid;
+	cw.uid = c->uid;
+	cw.gid = c->gid;
 	cw.verbose = p->verbose;
 	cw.chroot = c->def->chroot != NULL;
 	if ((size_t)snprintf(cw.chrootdir, sizeof(cw.chrootdir), "%s/%s",

@@ -106,7 +106,7 @@ ctl_status(struct kchan *ch, struct kmsg *m, void *arg)
 
 		memset(&cp, 0, sizeof(cp));
 		kmd_strlcpy(cp.role, proc_name(c->def->id), sizeof(cp.role));
-		kmd_strlcpy(cp.user, c->def->worker != NULL ? p->conf.user :
+		kmd_strlcpy(cp.user, c->def->worker != NULL ? c->user :
 		    p->conf.dbuser, sizeof(cp.user));
 		cp.pid = c->pid;
 		cp.restarts = c->restarts;

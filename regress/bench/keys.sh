@@ -49,7 +49,7 @@ printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR
     "$T/tokens" >"$SOFTHSM2_CONF"
 softhsm2-util --init-token --free --label bench --pin 1234 --so-pin 5678 \
     >/dev/null || die "cannot make a SoftHSM2 token"
-chown -R _kmd "$T/tokens"
+chown -R _kmd_hsm "$T/tokens"
 printf '1234\n' >"$T/pin"
 chmod 600 "$T/pin"
 

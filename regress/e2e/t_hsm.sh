@@ -18,7 +18,8 @@ for label in kmd kmd1 kmd2 kmd3; do
 	softhsm2-util --init-token --free --label "$label" --pin "$PIN" \
 	    --so-pin 5678 >/dev/null || fail "init token $label"
 done
-chown -R _kmd "$T/tokens"
+chown -R _kmd_hsm "$T/tokens"
+chmod 700 "$T/tokens"
 printf '%s\n' "$PIN" >"$T/pin"
 chmod 600 "$T/pin"
 MODULE=/usr/lib/softhsm/libsofthsm2.so
@@ -33,6 +34,14 @@ check "cluster new with the HSM root of trust" \
 check "the KEK is sealed by the token (p11:), not by the software key" \
     test "$(sql "SELECT left(encode(kek_wrapped, 'escape'), 4) FROM kmd_local")" = p11:
 check "the token made the RoT key" grep -q "made the root-of-trust key 'kmd-rot' in the token" "$LOG"
+# The token files are the hsm worker's user's alone.
+tokfile=$(find "$T/tokens" -type f -name '*.object' | head -n 1)
+check "control: the hsm worker's user reads a token file" \
+    runuser -u _kmd_hsm -- test -r "$tokfile"
+for u in _kmd _kmd_replmon _kmd_api; do
+	check "$u cannot read the token files" \
+	    sh -c "! runuser -u $u -- cat '$tokfile' >/dev/null 2>&1"
+done
 stop_kmd
 : >"$LOG"
 start_kmd || finish

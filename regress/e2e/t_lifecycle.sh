@@ -9,7 +9,7 @@ check "non-root kmd: exit 1 with a clear error" \
 write_conf 'user "kmd_nosuchuser"'
 out=$("$KMD" -d -f "$CONF" 2>&1); rc=$?
 check "missing worker user: exit 1, says how to create it" \
-    sh -c "[ $rc -eq 1 ] && echo '$out' | grep -q 'useradd --system'"
+    refused $rc "$out" "replmon's user 'kmd_nosuchuser_replmon' does not exist; create it with: useradd --system"
 
 check "kmd -n accepts etc/kmd.conf" "$KMD" -n -f etc/kmd.conf
 for c in regress/conf/*.conf; do

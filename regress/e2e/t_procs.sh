@@ -22,7 +22,8 @@ env_bad() {
 	    grep -Evx "ASAN_OPTIONS|UBSAN_OPTIONS|LSAN_OPTIONS${2:+|$2}"
 }
 
-kuid=$(id -u _kmd)
+# each worker's own user: the joiner's is kmd.conf's, the others' suffixed
+user_of() { [ "$1" = joiner ] && echo _kmd || echo "_kmd_$1"; }
 check "status lists six processes (parent, postgres, four workers)" \
     test "$(ctl status | grep -c '"role"')" -eq 6
 check "parent runs as root" test "$(ps -o user= -p "$KPID")" = root
@@ -30,17 +31,18 @@ for role in replmon joiner hsm api; do
 	pid=$(wpid $role)
 	if [ -z "$pid" ]; then fail "$role is running"; continue; fi
 	st=/proc/$pid/status
+	u=$(user_of $role); kuid=$(id -u "$u")
 	check "$role title shows its role" \
 	    test "$(tr '\0' ' ' < /proc/$pid/cmdline | cut -d' ' -f1-4)" = "kmd: $role -P $role"
 	check "$role: real, effective, saved uid $kuid" \
 	    grep -Eq "^Uid:[[:space:]]+$kuid[[:space:]]+$kuid[[:space:]]+$kuid[[:space:]]+$kuid$" "$st"
 	check "$role: no supplementary group but its own" \
-	    grep -Eq "^Groups:[[:space:]]+$(id -g _kmd)[[:space:]]*$" "$st"
+	    grep -Eq "^Groups:[[:space:]]+$(id -g "$u")[[:space:]]*$" "$st"
 	check "$role: NO_NEW_PRIVS set" grep -Eq '^NoNewPrivs:[[:space:]]+1' "$st"
 	check "$role: not dumpable (its /proc files stay root's)" \
 	    test "$(stat -c %U "$st")" = root
-	check "$role: status reports user _kmd" \
-	    sh -c "$KMCTL -s $SOCK status | grep -A3 '\"role\": \"$role\"' | grep -q '\"user\": \"_kmd\"'"
+	check "$role: status reports user $u" \
+	    sh -c "$KMCTL -s $SOCK status | grep -A3 '\"role\": \"$role\"' | grep -q '\"user\": \"$u\"'"
 	case $role in
 	replmon) want="$T/data/run" ;;
 	api) want="$T/data/empty" ;;
@@ -69,6 +71,26 @@ check "control: postgres's environment is libpq's TLS files" \
     sh -c "[ -n '$pgpid' ] && tr '\\0' '\\n' </proc/$pgpid/environ | grep -q ^PGSSLKEY="
 check "postgres and its backends: not the canary" \
     test -z "$(pg_environ | grep canary)"
+
+# From each worker's user, PostgreSQL: replmon's reaches kmd_replmon
+# only, no superuser; hsm's and api's reach nothing.  (The joiner's user
+# is the database's owner: see kmd.8, "Privileges".)
+RUN=$T/data/run
+as_psql() { runuser -u "$1" -- psql -h "$RUN" -U "$2" -d kmd -XAtqc "$3" 2>&1; }
+check "control: replmon's user logs in as kmd_replmon, no superuser" \
+    test "$(as_psql _kmd_replmon kmd_replmon 'SELECT rolsuper FROM pg_roles WHERE rolname = current_user')" = f
+for u in _kmd_replmon _kmd_hsm _kmd_api; do
+	for r in kmd postgres kmd_repl; do
+		check "$u cannot log in as $r" sh -c \
+		    "! runuser -u $u -- psql -h $RUN -U $r -d kmd -XAtqc 'SELECT 1' >/dev/null 2>&1"
+	done
+done
+for u in _kmd_hsm _kmd_api; do
+	check "$u cannot log in as kmd_replmon either" sh -c \
+	    "! runuser -u $u -- psql -h $RUN -U kmd_replmon -d kmd -XAtqc 'SELECT 1' >/dev/null 2>&1"
+done
+check "the superusers: kmd and postgres's own, no other" test \
+    "$(as_psql postgres kmd "SELECT string_agg(rolname, ' ' ORDER BY rolname) FROM pg_roles WHERE rolsuper")" = "kmd kmd_repl"
 
 # The root-of-trust key file is passed to hsm on its channel; a worker
 # started while that copy is still queued must not inherit it.  hsm and

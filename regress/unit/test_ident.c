@@ -25,16 +25,24 @@ peers_lines(const char *text)
 	return n;
 }
 
+#define J "_kmd"
+#define R "_kmd_replmon"
+
 START_TEST(t_none)
 {
 	char	 out[1024];
 
-	ck_assert_int_eq(ident_text("postgres", "", out, sizeof(out)), 0);
+	ck_assert_int_eq(ident_text(J, R, "postgres", "", out, sizeof(out)),
+	    0);
 	ck_assert_int_eq(peers_lines(out), 0);
 	ck_assert_ptr_nonnull(strstr(out, "kmd _kmd kmd\n"));
-	ck_assert_ptr_nonnull(strstr(out, "kmd _kmd kmd_replmon\n"));
+	ck_assert_ptr_nonnull(strstr(out, "kmd _kmd_replmon kmd_replmon\n"));
+	/* replmon's user reaches its own role only, the joiner's no other */
+	ck_assert_ptr_null(strstr(out, "kmd _kmd_replmon kmd\n"));
+	ck_assert_ptr_null(strstr(out, "kmd _kmd kmd_replmon\n"));
 	ck_assert_ptr_nonnull(strstr(out, "kmd postgres kmd\n"));
-	ck_assert_int_eq(ident_text("postgres", NULL, out, sizeof(out)), 0);
+	ck_assert_int_eq(ident_text(J, R, "postgres", NULL, out, sizeof(out)),
+	    0);
 	ck_assert_int_eq(peers_lines(out), 0);
 }
 END_TEST
@@ -43,7 +51,8 @@ START_TEST(t_exact)
 {
 	char	 out[1024];
 
-	ck_assert_int_eq(ident_text("kmdpg1", A " " B "\n", out, sizeof(out)),
+	ck_assert_int_eq(ident_text(J, R, "kmdpg1", A " " B "\n", out,
+	    sizeof(out)),
 	    2);
 	ck_assert_int_eq(peers_lines(out), 2);
 	ck_assert_ptr_nonnull(strstr(out, "\npeers " A " kmd_repl\n"));
@@ -58,7 +67,7 @@ START_TEST(t_invalid)
 	char	 out[1024];
 
 	/* upper case, short, long, a regex, a line break: none gets in */
-	ck_assert_int_eq(ident_text("postgres",
+	ck_assert_int_eq(ident_text(J, R, "postgres",
 	    "11111111-1111-4111-8111-11111111111A "
 	    "11111111-1111-4111-8111-11111111111 "
 	    "11111111-1111-4111-8111-1111111111111 "
@@ -77,8 +86,9 @@ START_TEST(t_small)
 	char	 out[160];
 
 	/* what does not fit is an error, not a cut list */
-	ck_assert_int_eq(ident_text("postgres", A " " B, out, sizeof(out)), -1);
-	ck_assert_int_eq(ident_text("postgres", "", out, 0), -1);
+	ck_assert_int_eq(ident_text(J, R, "postgres", A " " B, out,
+	    sizeof(out)), -1);
+	ck_assert_int_eq(ident_text(J, R, "postgres", "", out, 0), -1);
 }
 END_TEST
 
