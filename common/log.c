@@ -8,6 +8,21 @@
 
 #include "log.h"
 
+/* 1: log now (*held: how many were held back); 0: hold this one. */
+int
+log_rate(struct lograte *lr, int64_t now_ms, int64_t every_ms,
+    unsigned *held)
+{
+	if (now_ms < lr->next) {
+		lr->held++;
+		return 0;
+	}
+	*held = lr->held;
+	lr->held = 0;
+	lr->next = now_ms + every_ms;
+	return 1;
+}
+
 static struct {
 	int	 foreground;
 	int	 verbose;

@@ -6,6 +6,19 @@
 #define KMD_LOG_H
 
 #include <stdarg.h>
+#include <stdint.h>
+
+/*
+ * A line that may repeat many times a second (a failing accept, a flood
+ * of bad requests): logged at most once per period, with how many were
+ * held back since.
+ */
+struct lograte {
+	int64_t		 next;		/* monotonic ms */
+	unsigned	 held;
+};
+int	log_rate(struct lograte *, int64_t now_ms, int64_t every_ms,
+	    unsigned *held);
 
 void	log_init(int foreground, int verbose, const char *procname);
 void	log_setverbose(int);

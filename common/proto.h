@@ -129,6 +129,8 @@ struct api_conf {
 	char		 key[KMD_PEM_MAX];	/* PEM, the interface key */
 	char		 cert[2 * KMD_PEM_MAX];	/* PEM, leaf first */
 	int32_t		 token_lifetime;	/* seconds */
+	int32_t		 max_conn;		/* connections at once */
+	int32_t		 read_timeout;		/* s to send a request */
 };
 
 

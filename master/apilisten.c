@@ -154,7 +154,7 @@ api_load_cert(struct parent *p)
 		sodium_free(ac);
 		return -1;
 	}
-	ac->token_lifetime = p->conf.token_lifetime;
+	api_conf_limits(p, ac);
 	sodium_free(p->apiconf);
 	p->apiconf = ac;
 	return 0;
@@ -197,13 +197,22 @@ api_listen(struct parent *p)
 	return 0;
 }
 
+/* The api worker's settings from kmd.conf, with its certificate. */
+void
+api_conf_limits(const struct parent *p, struct api_conf *ac)
+{
+	ac->token_lifetime = p->conf.token_lifetime;
+	ac->max_conn = p->conf.api_max_conn;
+	ac->read_timeout = p->conf.api_read_timeout;
+}
+
 /* To a (re)started api worker, or after SIGHUP: socket and certificate. */
 void
 api_send_conf(struct parent *p, struct kchan *ch)
 {
 	if (p->apiconf == NULL || p->api_fd == -1)
 		return;
-	if (kchan_send(ch, IMSG_API_LISTEN, 0, dup_cloexec(p->api_fd), p->apiconf,
-	    sizeof(*p->apiconf)) == -1)
+	if (kchan_send(ch, IMSG_API_LISTEN, 0, dup_cloexec(p->api_fd),
+	    p->apiconf, sizeof(*p->apiconf)) == -1)
 		log_warn("%s", __func__);
 }

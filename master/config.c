@@ -36,6 +36,10 @@ static const struct numkey {
 } numkeys[] = {
 	{ "api token lifetime", "seconds", 10, 86400,
 	    offsetof(struct kmd_conf, token_lifetime) },
+	{ "api max-connections", "connections", 4, 65536,
+	    offsetof(struct kmd_conf, api_max_conn) },
+	{ "api read-timeout", "seconds", 2, 300,
+	    offsetof(struct kmd_conf, api_read_timeout) },
 	{ "replmon interval", "milliseconds", 100, 60000,
 	    offsetof(struct kmd_conf, rm_interval) },
 	{ "replmon down-after", "milliseconds", 1000, 600000,
@@ -465,6 +469,8 @@ conf_defaults(struct kmd_conf *c)
 	kmd_strlcpy(c->api_addr, "127.0.0.1", sizeof(c->api_addr));
 	c->api_port = 8443;
 	c->token_lifetime = 3600;
+	c->api_max_conn = 1024;
+	c->api_read_timeout = 10;
 	c->rm_interval = 1000;
 	c->rm_down_after = 2500;
 	c->alarm_wal_mb = 1024;

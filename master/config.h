@@ -48,6 +48,8 @@ struct kmd_conf {
 	char		 api_addr[CONF_HOST_MAX];
 	uint16_t	 api_port;
 	int		 token_lifetime;	/* seconds */
+	int		 api_max_conn;		/* open API connections */
+	int		 api_read_timeout;	/* s to send a request */
 	char		 dbuser[KMD_USER_MAX];
 	char		 pgbin[KMD_PATH_MAX];
 	int		 rm_interval;		/* ms */

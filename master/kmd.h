@@ -139,6 +139,7 @@ pid_t	pg_spawn(struct parent *);
 /* apilisten.c */
 int	api_load_cert(struct parent *);
 int	api_listen(struct parent *);
+void	api_conf_limits(const struct parent *, struct api_conf *);
 void	api_send_conf(struct parent *, struct kchan *);
 
 /* parent.c */

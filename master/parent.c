@@ -80,7 +80,7 @@ parent_reload(struct parent *p)
 			    &v, sizeof(v));
 	(void)api_load_cert(p);		/* a bad pair keeps the old one */
 	if (p->apiconf != NULL) {
-		p->apiconf->token_lifetime = p->conf.token_lifetime;
+		api_conf_limits(p, p->apiconf);
 		if (p->children[PROC_API].ch != NULL)
 			api_send_conf(p, p->children[PROC_API].ch);
 	}

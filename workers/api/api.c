@@ -52,7 +52,9 @@ api_listen_msg(struct kchan *ch, struct kmsg *m, void *arg)
 		fatal("%s", __func__);
 	memcpy(ac, m->data, sizeof(*ac));
 	if (TERMINATED(ac->key) && TERMINATED(ac->cert) &&
-	    ac->token_lifetime >= 10 && ac->token_lifetime <= 86400) {
+	    ac->token_lifetime >= 10 && ac->token_lifetime <= 86400 &&
+	    ac->max_conn >= 4 && ac->max_conn <= 65536 &&
+	    ac->read_timeout >= 2 && ac->read_timeout <= 300) {
 		r = http_start(a, m->fd, ac);
 		m->fd = -1;		/* http_start() took it */
 		if (r == -1)

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <yajl_gen.h>
 
+#include "log.h"
 #include "reply.h"
 #include "worker.h"
 
@@ -56,6 +57,13 @@ struct api {
 	struct cluster_info	 info;		/* the last answer ... */
 	int64_t			 info_at;	/* ... at (ms), 0: none */
 	struct token		 tokens[TOKENS_MAX];
+	struct evconnlistener	*lev;		/* conns.c */
+	struct event		*resume_ev;
+	int			 accept_paused;
+	int			 nconn;
+	int			 max_conn;
+	int			 read_timeout;
+	struct lograte		 log_accept, log_full, log_slow;
 	struct peer_fails	 peers[PEERS_MAX];
 };
 
@@ -71,6 +79,14 @@ int	error_code(const char *);
 void	token_issue(struct api *, const char *, char *);
 const char *token_user(struct api *, struct evhttp_request *);
 struct peer_fails *peer_fails(struct api *, const char *, int);
+
+/* conns.c */
+struct bufferevent *conns_new(struct event_base *, void *);
+int	conns_listen(struct api *, int);
+void	conns_limits(struct api *, int, int);
+void	conns_busy(struct evhttp_request *);
+void	conns_idle(struct evhttp_request *);
+void	conns_stop(struct api *);
 
 /* http.c */
 int	http_start(struct api *, int, const struct api_conf *);

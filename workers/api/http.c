@@ -475,6 +475,7 @@ http_dispatch(struct evhttp_request *req, void *arg)
 	char			 allowed[32] = "";
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	conns_busy(req);
 	path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
 	if (path != NULL && strncmp(path, API "/", strlen(API "/")) == 0)
 		op = op_route(path + strlen(API "/"), method_name(
@@ -540,18 +541,6 @@ api_send(struct api *a, struct evhttp_request *req, enum areq_kind kind,
 	}
 }
 
-static struct bufferevent *
-http_bevcb(struct event_base *base, void *arg)
-{
-	struct api	*a = arg;
-	SSL		*ssl = SSL_new(a->ctx);
-
-	if (ssl == NULL)
-		return NULL;
-	return bufferevent_openssl_socket_new(base, -1, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-}
-
 static SSL_CTX *
 tls_ctx(const struct api_conf *ac)
 {
@@ -606,6 +595,7 @@ http_start(struct api *a, int fd, const struct api_conf *ac)
 	SSL_CTX_free(a->ctx);
 	a->ctx = ctx;
 	a->lifetime = ac->token_lifetime;
+	conns_limits(a, ac->max_conn, ac->read_timeout);
 	if (a->http != NULL) {
 		if (fd != -1)
 			close(fd);
@@ -615,7 +605,7 @@ http_start(struct api *a, int fd, const struct api_conf *ac)
 		return -1;
 	if ((a->http = evhttp_new(a->w->base)) == NULL)
 		fatalx("%s: evhttp_new", __func__);
-	evhttp_set_bevcb(a->http, http_bevcb, a);
+	evhttp_set_bevcb(a->http, conns_new, a);
 	evhttp_set_gencb(a->http, http_dispatch, a);
 	/*
 	 * Bodies up to this size get our JSON 413 from read_body(); past it
@@ -627,8 +617,8 @@ http_start(struct api *a, int fd, const struct api_conf *ac)
 	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 	    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
 	    EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
-	if (evhttp_accept_socket(a->http, fd) == -1)
-		fatalx("%s: evhttp_accept_socket", __func__);
+	if (conns_listen(a, fd) == -1)
+		fatalx("%s: cannot listen on the API socket", __func__);
 	log_info("serving the API");
 	return 0;
 }
@@ -636,6 +626,7 @@ http_start(struct api *a, int fd, const struct api_conf *ac)
 void
 http_free(struct api *a)
 {
+	conns_stop(a);
 	if (a->http != NULL)
 		evhttp_free(a->http);
 	SSL_CTX_free(a->ctx);

@@ -100,6 +100,7 @@ respond(struct evhttp_request *req, int code, yajl_gen g,
 		evbuffer_add(out, buf, len);
 	evhttp_add_header(h, "Content-Type", "application/json");
 	evhttp_add_header(h, "Cache-Control", "no-store");
+	conns_idle(req);
 	evhttp_send_reply(req, code, code_desc(code), out);
 	log_request(req, code, user, t0);
 	if (out != NULL)
@@ -114,6 +115,7 @@ respond_error(struct evhttp_request *req, int code, const char *msg,
 	yajl_gen	 g = yajl_gen_alloc(NULL);
 
 	if (g == NULL) {
+		conns_idle(req);
 		evhttp_send_error(req, 500, NULL);
 		return;
 	}
@@ -335,6 +337,7 @@ http_finish(struct api *a, struct areq *r, int ok, const char *errmsg)
 		a->info_at = mono_ms();
 	}
 	if ((g = yajl_gen_alloc(NULL)) == NULL) {
+		conns_idle(req);
 		evhttp_send_error(req, 500, NULL);
 		return;
 	}

@@ -1,0 +1,270 @@
+/*
+ * The API's connections: how many are open, a deadline for each request,
+ * and the listening socket's errors.  libevent 2.1's evhttp has none of
+ * these: it counts no connections, its timeout is one of inactivity (a
+ * client that sends a header byte every few seconds is never closed),
+ * and its listener retries a failing accept (EMFILE) at once, forever,
+ * logging each time.
+ *
+ * Each connection's state hangs on its SSL object (ex_data): OpenSSL
+ * calls conn_gone() when evhttp frees the connection, whatever the
+ * reason, so the count and the deadline's timer never outlive it.
+ *   - At max_conn open connections the listener stops accepting; new
+ *     clients wait in the kernel's backlog until one closes.
+ *   - A connection must send a whole request within read_timeout of
+ *     connecting or of its previous reply, or it is shut down.
+ *   - A failing accept pauses the listener for ACCEPT_PAUSE_MS.
+ * Each kind of line is logged at most once per LOG_EVERY_MS.
+ */
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+#include <openssl/ssl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "log.h"
+#include "util.h"
+
+#define ACCEPT_PAUSE_MS	200
+#define LOG_EVERY_MS	10000
+
+struct aconn {
+	struct api		*a;		/* NULL: after conns_stop() */
+	struct bufferevent	*bev;
+	struct event		*deadline;
+	LIST_ENTRY(aconn)	 entry;
+};
+
+static LIST_HEAD(, aconn) conns = LIST_HEAD_INITIALIZER(conns);
+static int		 conn_idx = -1;
+/* The listener's error callback gets evhttp's argument: the one api. */
+static struct api	*conns_api;
+
+static void
+conn_detach(struct aconn *c)
+{
+	LIST_REMOVE(c, entry);
+	event_free(c->deadline);
+	c->deadline = NULL;
+	c->a->nconn--;
+	c->a = NULL;
+}
+
+/* Accept while under the cap and not paused after an accept error. */
+static void
+conns_gate(struct api *a)
+{
+	if (a->lev == NULL)
+		return;
+	if (!a->accept_paused && a->nconn < a->max_conn)
+		evconnlistener_enable(a->lev);
+	else
+		evconnlistener_disable(a->lev);
+}
+
+/* OpenSSL frees a connection's SSL: the connection is gone. */
+static void
+conn_gone(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+    void *argp)
+{
+	struct aconn	*c = ptr;
+
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	if (c == NULL)
+		return;
+	if (c->a != NULL) {
+		struct api	*a = c->a;
+
+		conn_detach(c);
+		conns_gate(a);
+	}
+	free(c);
+}
+
+static void
+conn_deadline(evutil_socket_t fd, short ev, void *arg)
+{
+	struct aconn	*c = arg;
+	struct api	*a = c->a;
+	unsigned	 held;
+	int		 s;
+
+	(void)fd;
+	(void)ev;
+	if (log_rate(&a->log_slow, mono_ms(), LOG_EVERY_MS, &held))
+		log_warnx("closing a connection that sent no whole request"
+		    " in %d s (api read-timeout; %u more since the last"
+		    " such line)", a->read_timeout, held);
+	/* evhttp sees the end of the stream and frees the connection. */
+	if ((s = bufferevent_getfd(c->bev)) != -1)
+		shutdown(s, SHUT_RDWR);
+}
+
+static void
+conn_arm(struct aconn *c)
+{
+	struct timeval	 tv = { c->a->read_timeout, 0 };
+
+	evtimer_add(c->deadline, &tv);
+}
+
+/* evhttp's bevcb: a TLS bufferevent for a new connection, counted. */
+struct bufferevent *
+conns_new(struct event_base *base, void *arg)
+{
+	struct api		*a = arg;
+	struct aconn		*c;
+	struct bufferevent	*bev;
+	SSL			*ssl;
+
+	if ((ssl = SSL_new(a->ctx)) == NULL)
+		return NULL;
+	if ((c = calloc(1, sizeof(*c))) != NULL &&
+	    (c->deadline = evtimer_new(base, conn_deadline, c)) == NULL) {
+		free(c);
+		c = NULL;
+	}
+	if (c != NULL) {
+		c->a = a;
+		SSL_set_ex_data(ssl, conn_idx, c);
+		LIST_INSERT_HEAD(&conns, c, entry);
+		a->nconn++;
+	}
+	bev = bufferevent_openssl_socket_new(base, -1, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (c != NULL && bev != NULL) {
+		c->bev = bev;
+		conn_arm(c);
+	}
+	if (a->nconn >= a->max_conn && log_rate(&a->log_full, mono_ms(),
+	    LOG_EVERY_MS, &(unsigned){ 0 }))
+		log_warnx("%d connections open (api max-connections): new"
+		    " ones wait until one closes", a->nconn);
+	conns_gate(a);
+	return bev;
+}
+
+static struct aconn *
+conn_of(struct evhttp_request *req)
+{
+	struct evhttp_connection	*evcon;
+	struct bufferevent		*bev;
+	SSL				*ssl;
+
+	if ((evcon = evhttp_request_get_connection(req)) == NULL ||
+	    (bev = evhttp_connection_get_bufferevent(evcon)) == NULL ||
+	    (ssl = bufferevent_openssl_get_ssl(bev)) == NULL)
+		return NULL;
+	return SSL_get_ex_data(ssl, conn_idx);
+}
+
+/* A request was read whole: no deadline while it is served. */
+void
+conns_busy(struct evhttp_request *req)
+{
+	struct aconn	*c = conn_of(req);
+
+	if (c != NULL && c->a != NULL)
+		evtimer_del(c->deadline);
+}
+
+/* Its reply goes out: the next request has read_timeout to come. */
+void
+conns_idle(struct evhttp_request *req)
+{
+	struct aconn	*c = conn_of(req);
+
+	if (c != NULL && c->a != NULL)
+		conn_arm(c);
+}
+
+static void
+accept_resume(evutil_socket_t fd, short ev, void *arg)
+{
+	struct api	*a = arg;
+
+	(void)fd;
+	(void)ev;
+	a->accept_paused = 0;
+	conns_gate(a);
+}
+
+static void
+accept_error(struct evconnlistener *lev, void *arg)
+{
+	struct api	*a = conns_api;
+	struct timeval	 tv = { 0, ACCEPT_PAUSE_MS * 1000 };
+	unsigned	 held;
+	int		 e = EVUTIL_SOCKET_ERROR();
+
+	(void)lev;
+	(void)arg;
+	if (log_rate(&a->log_accept, mono_ms(), LOG_EVERY_MS, &held))
+		log_warnx("accept: %s; new connections wait (%u more"
+		    " failures since the last such line)", strerror(e),
+		    held);
+	a->accept_paused = 1;
+	conns_gate(a);
+	evtimer_add(a->resume_ev, &tv);
+}
+
+/* Serve the listening socket fd through our own listener. */
+int
+conns_listen(struct api *a, int fd)
+{
+	if (conn_idx == -1 && (conn_idx = SSL_get_ex_new_index(0, NULL, NULL,
+	    NULL, conn_gone)) == -1)
+		return -1;
+	if ((a->resume_ev = evtimer_new(a->w->base, accept_resume, a)) ==
+	    NULL)
+		return -1;
+	conns_api = a;
+	/* backlog 0: the parent's socket is listening already. */
+	if ((a->lev = evconnlistener_new(a->w->base, NULL, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd)) == NULL)
+		return -1;
+	if (evhttp_bind_listener(a->http, a->lev) == NULL) {
+		evconnlistener_free(a->lev);
+		a->lev = NULL;
+		return -1;
+	}
+	evconnlistener_set_error_cb(a->lev, accept_error);
+	return 0;
+}
+
+/* New limits from kmd.conf (SIGHUP). */
+void
+conns_limits(struct api *a, int max_conn, int read_timeout)
+{
+	a->max_conn = max_conn;
+	a->read_timeout = read_timeout;
+	conns_gate(a);
+}
+
+/*
+ * Before evhttp_free(): the connections it frees, perhaps only when the
+ * event base goes, must not reach the api or the base then.
+ */
+void
+conns_stop(struct api *a)
+{
+	struct aconn	*c;
+
+	while ((c = LIST_FIRST(&conns)) != NULL)
+		conn_detach(c);
+	a->lev = NULL;
+	if (a->resume_ev != NULL)
+		event_free(a->resume_ev);
+	a->resume_ev = NULL;
+}
