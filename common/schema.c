@@ -541,6 +541,19 @@ static const char v10[] =
     "    n.node_id;\n"
     "END $$;\n";
 
+/*
+ * Run at every start, once the schema is current.  pglogical's install
+ * script leaves EXECUTE on its functions, and USAGE on its schema, to
+ * PUBLIC: a role of no privilege could call replicate_ddl_command() or
+ * create_subscription(), whose effects run as a superuser (pglogical's
+ * apply) on every node.  No role of kmd's needs them but superusers;
+ * replmon reads through kmd_subs().  Again at every start: an extension
+ * update would grant them back.
+ */
+const char schema_start_sql[] =
+    "REVOKE ALL ON ALL FUNCTIONS IN SCHEMA pglogical FROM PUBLIC;\n"
+    "REVOKE ALL ON SCHEMA pglogical FROM PUBLIC;\n";
+
 const struct migration schema_migrations[] = {
 	{ 1, v1 },
 	{ 2, v2 },

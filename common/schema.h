@@ -22,6 +22,7 @@ struct migration {
 extern const struct migration	 schema_migrations[];
 extern const size_t		 schema_nmigrations;
 
+extern const char schema_start_sql[];
 int	schema_latest(void);
 int	schema_pending(int, const struct migration **);
 int	schema_step_sql(const struct migration *, char *, size_t);

@@ -50,9 +50,12 @@ join() {
 }
 
 # A test's verdicts: one PASS or FAIL line each; FAILS counts the fails.
+# With E2E_TIMES set, each line ends with the seconds since the test began.
 FAILS=${FAILS:-0}
-ok() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1"; FAILS=$((FAILS + 1)); }
+E2E_T0=${E2E_T0:-$(date +%s)}
+at() { [ -z "${E2E_TIMES:-}" ] || echo " [+$(( $(date +%s) - E2E_T0 )) s]"; }
+ok() { echo "PASS: $1$(at)"; }
+fail() { echo "FAIL: $1$(at)"; FAILS=$((FAILS + 1)); }
 # check NAME COMMAND...: PASS when the command succeeds
 check() {
 	name=$1; shift

@@ -89,6 +89,19 @@ for u in _kmd_hsm _kmd_api; do
 	check "$u cannot log in as kmd_replmon either" sh -c \
 	    "! runuser -u $u -- psql -h $RUN -U kmd_replmon -d kmd -XAtqc 'SELECT 1' >/dev/null 2>&1"
 done
+# pglogical's functions run their effects as a superuser on every node:
+# none is open to replmon's role (PUBLIC had them all).
+check "control: replmon reads what it is granted" \
+    sh -c "runuser -u _kmd_replmon -- psql -h $RUN -U kmd_replmon -d kmd -XAtqc 'SELECT count(*) FROM kmd_peer_seen' >/dev/null"
+for f in "pglogical.replicate_ddl_command('SELECT 1')" \
+    "pglogical.create_subscription('x', 'host=127.0.0.9')" \
+    "pglogical.alter_node_add_interface('x', 'y', 'host=127.0.0.9')" \
+    "pglogical.show_subscription_status()"; do
+	check "kmd_replmon cannot call ${f%%(*}" sh -c \
+	    "as=\$(runuser -u _kmd_replmon -- psql -h $RUN -U kmd_replmon -d kmd -XAtqc \"SELECT $f\" 2>&1); echo \"\$as\" | grep -q 'permission denied'"
+done
+check "no pglogical function is executable by PUBLIC, nor its schema usable" test \
+    "$(as_psql postgres kmd "SELECT count(*) FROM pg_proc p WHERE pronamespace = 'pglogical'::regnamespace AND (proacl IS NULL OR EXISTS (SELECT FROM aclexplode(proacl) a WHERE a.grantee = 0))") $(as_psql postgres kmd "SELECT has_schema_privilege('kmd_replmon', 'pglogical', 'USAGE')")" = "0 f"
 check "the superusers: kmd and postgres's own, no other" test \
     "$(as_psql postgres kmd "SELECT string_agg(rolname, ' ' ORDER BY rolname) FROM pg_roles WHERE rolsuper")" = "kmd kmd_repl"
 

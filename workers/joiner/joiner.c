@@ -41,6 +41,16 @@ joiner_step_done(struct pq *db, PGresult *res, void *arg)
 }
 
 static void
+joiner_started(struct pq *db, PGresult *res, void *arg)
+{
+	(void)db;
+	(void)arg;
+	if (!pq_ok(res))
+		log_warnx("revoking pglogical's functions from PUBLIC: %s",
+		    res ? PQresultErrorMessage(res) : "no answer");
+}
+
+static void
 joiner_version(struct pq *db, PGresult *res, void *arg)
 {
 	struct joiner		*j = arg;
@@ -62,6 +72,8 @@ joiner_version(struct pq *db, PGresult *res, void *arg)
 	if (n == 0) {
 		if (!j->ready) {
 			log_info("database schema is at version %d", v);
+			pq_query(db, schema_start_sql, 0, NULL, joiner_started,
+			    j);
 			joiner_tls_reinstall(j);
 			join_interrupted(j);
 		}

@@ -52,6 +52,7 @@ struct jop {
 	int			 force;		/* nodes delete --force */
 	int			 pending;	/* ... of a pending node */
 	int			 count;		/* nodes left; polls */
+	int			 idle;		/* polls with no drain moving */
 	char			 me[KMD_NODEID_MAX];	/* this node's id */
 	struct lease		*lease;		/* a membership change's */
 	long long		 epoch;		/* the epoch it leaves */

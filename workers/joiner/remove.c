@@ -590,12 +590,17 @@ cd_disable(struct joiner *j)
  * that have not after DRAIN_POLLS x 0.5 s are named, and nothing is
  * wiped: wiping would leave them without writes the other nodes have, or
  * unable to confirm them.  A node that is down and has taken them all
- * counts as done.
+ * counts as done.  When no node that still lacks them is connected (no
+ * slot of theirs active) for DRAIN_IDLE_POLLS x 0.5 s, longer than
+ * pglogical takes to reconnect a live one, the answer comes then: those
+ * nodes are down, and waiting longer changes nothing.
  */
-#define DRAIN_POLLS	80
+#define DRAIN_POLLS		80
+#define DRAIN_IDLE_POLLS	24
 #define SQL_UNDRAINED \
 	"SELECT count(*), coalesce(string_agg(n.host, ', ' ORDER BY n.host)," \
-	" '') FROM pg_replication_slots sl, kmd_local l, kmd_nodes n WHERE" \
+	" ''), count(*) FILTER (WHERE sl.active)" \
+	" FROM pg_replication_slots sl, kmd_local l, kmd_nodes n WHERE" \
 	" n.state <> '" NS_C_REMOVED "' AND sl.slot_name =" \
 	" kmd_slot_name(l.node_id, n.node_id) AND (sl.active OR NOT" \
 	" coalesce(sl.confirmed_flush_lsn >= l.fence_lsn, false))"
@@ -612,7 +617,8 @@ cd_drain_polled(struct pq *db, PGresult *res, void *arg)
 		cd_disable(j);
 		return;
 	}
-	if (++j->op->count < DRAIN_POLLS) {
+	j->op->idle = atoi(PQgetvalue(res, 0, 2)) > 0 ? 0 : j->op->idle + 1;
+	if (++j->op->count < DRAIN_POLLS && j->op->idle < DRAIN_IDLE_POLLS) {
 		cd_later(j, SQL_UNDRAINED, cd_drain_polled, 500);
 		return;
 	}
@@ -634,6 +640,7 @@ cd_fenced(struct pq *db, PGresult *res, void *arg)
 	log_info("cluster delete: this node is fenced; waiting for the nodes"
 	    " left to take its last writes");
 	j->op->count = 0;
+	j->op->idle = 0;
 	cd_later(j, SQL_UNDRAINED, cd_drain_polled, 0);
 }
 
