@@ -131,6 +131,7 @@ struct api_conf {
 	int32_t		 token_lifetime;	/* seconds */
 	int32_t		 max_conn;		/* connections at once */
 	int32_t		 read_timeout;		/* s to send a request */
+	int32_t		 login_rate;		/* logins checked a second */
 };
 
 

@@ -204,6 +204,7 @@ api_conf_limits(const struct parent *p, struct api_conf *ac)
 	ac->token_lifetime = p->conf.token_lifetime;
 	ac->max_conn = p->conf.api_max_conn;
 	ac->read_timeout = p->conf.api_read_timeout;
+	ac->login_rate = p->conf.api_login_rate;
 }
 
 /* To a (re)started api worker, or after SIGHUP: socket and certificate. */

@@ -40,6 +40,8 @@ static const struct numkey {
 	    offsetof(struct kmd_conf, api_max_conn) },
 	{ "api read-timeout", "seconds", 2, 300,
 	    offsetof(struct kmd_conf, api_read_timeout) },
+	{ "api login-rate", "logins per second", 1, 10000,
+	    offsetof(struct kmd_conf, api_login_rate) },
 	{ "replmon interval", "milliseconds", 100, 60000,
 	    offsetof(struct kmd_conf, rm_interval) },
 	{ "replmon down-after", "milliseconds", 1000, 600000,
@@ -471,6 +473,7 @@ conf_defaults(struct kmd_conf *c)
 	c->token_lifetime = 3600;
 	c->api_max_conn = 1024;
 	c->api_read_timeout = 10;
+	c->api_login_rate = 20;
 	c->rm_interval = 1000;
 	c->rm_down_after = 2500;
 	c->alarm_wal_mb = 1024;

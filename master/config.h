@@ -50,6 +50,7 @@ struct kmd_conf {
 	int		 token_lifetime;	/* seconds */
 	int		 api_max_conn;		/* open API connections */
 	int		 api_read_timeout;	/* s to send a request */
+	int		 api_login_rate;	/* logins checked a second */
 	char		 dbuser[KMD_USER_MAX];
 	char		 pgbin[KMD_PATH_MAX];
 	int		 rm_interval;		/* ms */

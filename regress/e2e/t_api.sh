@@ -327,4 +327,42 @@ n401=$(cat "$T"/c[0-9]* | grep -c 401)
 echo "figure: 12 concurrent bad logins: $n401 answered 401, the rest 429"
 check "12 concurrent bad logins: at most 5 are checked, the rest 429" \
     test "$n401" -le 5
+
+# per user name: 10 failures from 10 addresses, then 429 from any
+: >"$T/u"
+for i in $(seq 11 20); do
+	curl -sk --interface "127.0.0.$i" -o /dev/null -w '%{http_code}\n' \
+	    -d "{\"username\":\"mallory\",\"password\":\"wrong-Pass-u$i\"}" \
+	    "$U/auth/tokens" >>"$T/u"
+done
+check "10 bad logins for one user from 10 addresses: each checked (401)" \
+    test "$(grep -c 401 "$T/u")" = 10
+check "the 11th, from an 11th address: 429" answers 429 POST auth/tokens \
+    --interface 127.0.0.30 \
+    -d '{"username":"mallory","password":"wrong-Pass-u30"}'
+check "... naming the user and when to try again" \
+    jerr 429 "too many failed logins for the user 'mallory'; try again in"
+check "... with Retry-After" grep -qi "^Retry-After: [0-9]" "$T/hdr"
+check "another user from that address is still checked" \
+    answers 401 POST auth/tokens --interface 127.0.0.30 \
+    -d '{"username":"trudy","password":"wrong-Pass-t30"}'
+
+# overall: at most "api login-rate" checks a second, whoever asks
+write_conf 'api token lifetime 30' 'api login-rate 2'
+kill -HUP "$KPID"
+wait_for 5 sh -c "[ \$(grep -c 'configuration reloaded' $LOG) -eq 4 ]"
+pids=
+for i in $(seq 40 59); do
+	curl -sk --interface "127.0.0.$i" -o "$T/o$i" -w '%{http_code}\n' \
+	    -d "{\"username\":\"user$i\",\"password\":\"wrong-Pass-o$i\"}" \
+	    "$U/auth/tokens" >"$T/s$i" &
+	pids="$pids $!"
+done
+wait $pids
+n401=$(cat "$T"/s[0-9]* | grep -c 401)
+echo "figure: 20 logins at once, 20 users and addresses, login-rate 2: $n401 checked"
+check "20 logins at once from 20 addresses: most refused by the overall rate" \
+    test "$n401" -lt 10
+check "... told to retry in 1 s, from all callers" \
+    grep -q "too many logins at once, from all callers; try again in 1 s" $T/o[0-9]*
 finish

@@ -225,6 +225,7 @@ START_TEST(t_token_lifetime)
 	BAD("api max-connections 3\n", 1, "from 4 to 65536 connections");
 	BAD("api max-connections many\n", 1, "from 4 to 65536");
 	BAD("api read-timeout 1\n", 1, "from 2 to 300 seconds");
+	BAD("api login-rate 0\n", 1, "from 1 to 10000 logins per second");
 	BAD("api read-timeout 301\n", 1, "from 2 to 300 seconds");
 	BAD("api token lifetime 86401\n", 1, "from 10 to 86400 seconds");
 	BAD("api token lifetime 9999999999\n", 1, "from 10 to 86400");

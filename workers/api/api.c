@@ -54,7 +54,8 @@ api_listen_msg(struct kchan *ch, struct kmsg *m, void *arg)
 	if (TERMINATED(ac->key) && TERMINATED(ac->cert) &&
 	    ac->token_lifetime >= 10 && ac->token_lifetime <= 86400 &&
 	    ac->max_conn >= 4 && ac->max_conn <= 65536 &&
-	    ac->read_timeout >= 2 && ac->read_timeout <= 300) {
+	    ac->read_timeout >= 2 && ac->read_timeout <= 300 &&
+	    ac->login_rate >= 1 && ac->login_rate <= 10000) {
 		r = http_start(a, m->fd, ac);
 		m->fd = -1;		/* http_start() took it */
 		if (r == -1)

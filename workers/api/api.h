@@ -15,6 +15,7 @@
 #define TOKENS_MAX	1024
 #define PEERS_MAX	256
 #define FAILS_MAX	5		/* failed logins per window and address */
+#define USER_FAILS_MAX	10		/* ... and per user name */
 #define FAILS_WINDOW	60		/* seconds */
 #define NODES_MAX	REPLY_NODES_MAX
 #define INFO_CACHE_MS	1000		/* GET cluster */
@@ -41,8 +42,9 @@ struct token {
 	int64_t			 expires;	/* monotonic seconds */
 };
 
+/* Failed logins of one address, or of one user name, in a window. */
 struct peer_fails {
-	char			 addr[64];
+	char			 addr[KMD_NAME_MAX > 64 ? KMD_NAME_MAX : 64];
 	int			 fails;
 	int64_t			 since;
 };
@@ -65,6 +67,10 @@ struct api {
 	int			 read_timeout;
 	struct lograte		 log_accept, log_full, log_slow;
 	struct peer_fails	 peers[PEERS_MAX];
+	struct peer_fails	 users[PEERS_MAX];
+	int64_t			 login_sec;	/* the second counted ... */
+	int			 login_n;	/* ... and its logins */
+	int			 login_rate;	/* at most, a second */
 };
 
 /* respond.c */
@@ -78,7 +84,7 @@ void	respond_error(struct evhttp_request *, int, const char *,
 int	error_code(const char *);
 void	token_issue(struct api *, const char *, char *);
 const char *token_user(struct api *, struct evhttp_request *);
-struct peer_fails *peer_fails(struct api *, const char *, int);
+struct peer_fails *peer_fails(struct peer_fails *, const char *, int);
 
 /* conns.c */
 struct bufferevent *conns_new(struct event_base *, void *);

@@ -85,33 +85,57 @@ typedef void	(*route_fn)(struct api *, struct evhttp_request *,
 		    const char *, const struct timespec *);
 
 
+/* 429 with Retry-After: the caller is told when to try again. */
+static void
+login_limited(struct evhttp_request *req, long long secs, const char *why,
+    const char *what, const struct timespec *t0)
+{
+	char	 err[256], retry[24];
+
+	snprintf(err, sizeof(err), "%s%s; try again in %lld s", why, what,
+	    secs);
+	snprintf(retry, sizeof(retry), "%lld", secs);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Retry-After", retry);
+	respond_error(req, 429, err, t0, "");
+}
+
+/*
+ * Logins are limited overall (api login-rate a second: every check costs
+ * the joiner an argon2id), per address (FAILS_MAX failures a window) and
+ * per user name (USER_FAILS_MAX, whatever the addresses).  A password
+ * check counts as a failure from the moment it is asked for, and a
+ * success clears the counts: so concurrent attempts cannot get more
+ * guesses past the limits.
+ */
 static void
 do_login(struct api *a, struct evhttp_request *req, const char *user,
     const struct timespec *t0)
 {
-	struct peer_fails	*pf;
+	struct peer_fails	*pf, *uf;
 	struct user_set		*u;
-	char			 body[BODY_MAX], err[256], peer[64], retry[24];
-	long long		 secs;
+	char			 body[BODY_MAX], err[256], peer[64];
+	int64_t			 now = mono_now();
 	size_t			 len;
 
 	(void)user;
 	peer_of(req, peer, sizeof(peer));
-	/*
-	 * A password check counts as a failure from the moment it is asked
-	 * for, and a success clears the count: so concurrent attempts cannot get more
-	 * than FAILS_MAX guesses past the limit.
-	 */
-	pf = peer_fails(a, peer, 1);
+	if (a->login_sec != now) {
+		a->login_sec = now;
+		a->login_n = 0;
+	}
+	if (a->login_n >= a->login_rate) {
+		log_warnx("login from %s refused: %d logins this second",
+		    peer, a->login_n);
+		login_limited(req, 1, "too many logins at once, from all"
+		    " callers", "", t0);
+		return;
+	}
+	pf = peer_fails(a->peers, peer, 1);
 	if (pf->fails >= FAILS_MAX) {
-		secs = FAILS_WINDOW - (mono_now() - pf->since);
-		snprintf(err, sizeof(err), "too many failed logins from %s;"
-		    " try again in %lld s", peer, secs);
-		snprintf(retry, sizeof(retry), "%lld", secs);
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Retry-After", retry);
 		log_warnx("login from %s refused: rate limit", peer);
-		respond_error(req, 429, err, t0, "");
+		login_limited(req, FAILS_WINDOW - (now - pf->since),
+		    "too many failed logins from ", peer, t0);
 		return;
 	}
 	if (read_body(req, body, &len) == -1) {
@@ -122,8 +146,17 @@ do_login(struct api *a, struct evhttp_request *req, const char *user,
 		fatal("%s", __func__);
 	if (body_login(body, len, u, err, sizeof(err)) == -1)
 		respond_error(req, 400, err, t0, "");
-	else {
+	else if ((uf = peer_fails(a->users, u->name, 1))->fails >=
+	    USER_FAILS_MAX) {
+		log_warnx("login for '%s' from %s refused: rate limit for the"
+		    " user", u->name, peer);
+		snprintf(err, sizeof(err), "'%s'", u->name);
+		login_limited(req, FAILS_WINDOW - (now - uf->since),
+		    "too many failed logins for the user ", err, t0);
+	} else {
+		a->login_n++;
 		pf->fails++;
+		uf->fails++;
 		api_send(a, req, R_LOGIN, u->name, IMSG_CTL_AUTH_CHECK, u,
 		    sizeof(*u));
 	}
@@ -595,6 +628,7 @@ http_start(struct api *a, int fd, const struct api_conf *ac)
 	SSL_CTX_free(a->ctx);
 	a->ctx = ctx;
 	a->lifetime = ac->token_lifetime;
+	a->login_rate = ac->login_rate;
 	conns_limits(a, ac->max_conn, ac->read_timeout);
 	if (a->http != NULL) {
 		if (fd != -1)

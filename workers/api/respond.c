@@ -182,15 +182,16 @@ token_user(struct api *a, struct evhttp_request *req)
 	return NULL;
 }
 
+/* The entry of key (an address, a user name) in tab (PEERS_MAX long). */
 struct peer_fails *
-peer_fails(struct api *a, const char *addr, int create)
+peer_fails(struct peer_fails *tab, const char *addr, int create)
 {
 	struct peer_fails	*p, *free_slot = NULL;
 	int64_t			 now = mono_now();
 	size_t			 i;
 
 	for (i = 0; i < PEERS_MAX; i++) {
-		p = &a->peers[i];
+		p = &tab[i];
 		if (p->addr[0] != '\0' && now - p->since >= FAILS_WINDOW)
 			p->addr[0] = '\0';
 		if (p->addr[0] != '\0' && strcmp(p->addr, addr) == 0)
@@ -201,7 +202,7 @@ peer_fails(struct api *a, const char *addr, int create)
 	if (!create)
 		return NULL;
 	if (free_slot == NULL)
-		free_slot = &a->peers[randombytes_uniform(PEERS_MAX)];
+		free_slot = &tab[randombytes_uniform(PEERS_MAX)];
 	memset(free_slot, 0, sizeof(*free_slot));
 	kmd_strlcpy(free_slot->addr, addr, sizeof(free_slot->addr));
 	free_slot->since = now;
@@ -225,14 +226,19 @@ areq_complete(const struct areq *r)
 	return reply_complete(&r->r, shapes[r->kind]);
 }
 
-/* A login that passed: a fresh token, the address's failures forgotten. */
+/*
+ * A login that passed: a fresh token, the failures of its address and of
+ * its user forgotten.
+ */
 static void
 json_login(struct api *a, struct areq *r, yajl_gen g)
 {
 	struct peer_fails	*pf;
 	char			 hex[65];
 
-	if ((pf = peer_fails(a, r->peer, 0)) != NULL)
+	if ((pf = peer_fails(a->peers, r->peer, 0)) != NULL)
+		pf->addr[0] = '\0';
+	if ((pf = peer_fails(a->users, r->user, 0)) != NULL)
 		pf->addr[0] = '\0';
 	token_issue(a, r->user, hex);
 	yajl_gen_map_open(g);
