@@ -64,7 +64,8 @@ enum proc_id {
 	M(HSM_STATUS)		/* hsm -> parent -> replmon */ \
 	M(ROT_ZERO)		/* hsm -> parent: struct rot_slot */ \
 	M(ROT_GROW)		/* hsm -> parent: struct hsm_rewrap */ \
-	M(HSM_ROT_GROWN)	/* parent -> hsm: struct hsm_rewrap, fd */
+	M(HSM_ROT_GROWN)	/* parent -> hsm: struct hsm_rewrap, fd */ \
+	M(USER_CHANGED)		/* joiner -> parent -> api: struct user_changed */
 
 /*
  * The joiner's calls of the hsm worker, relayed unchanged by the parent:
@@ -115,6 +116,11 @@ enum imsg_type {
 
 #define KMD_NAME_MAX		64
 #define KMD_PASSWORD_MAX	256
+
+/* A user whose password changed, or who is gone: its tokens end. */
+struct user_changed {
+	char		 name[KMD_NAME_MAX];
+};
 
 struct user_set {
 	char		 name[KMD_NAME_MAX];

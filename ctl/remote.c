@@ -488,9 +488,9 @@ conn_close(struct conn *c)
 	event_base_free(c->base);
 }
 
-/* One request; dies with a clear reason unless a reply came back. */
-static void
-conn_call(struct conn *c, const char *method, const char *path,
+/* One request: 0 when a reply came back, -1 (c->failed) otherwise. */
+static int
+conn_try(struct conn *c, const char *method, const char *path,
     const char *token, const char *body, size_t bodylen)
 {
 	struct evhttp_request	*req;
@@ -524,7 +524,15 @@ conn_call(struct conn *c, const char *method, const char *path,
 	    EVHTTP_REQ_DELETE : EVHTTP_REQ_GET, uri) == -1)
 		die("cannot send the request to %s", c->rem->url);
 	event_base_dispatch(c->base);
-	if (c->failed || c->body == NULL) {
+	return c->failed || c->body == NULL ? -1 : 0;
+}
+
+/* One request; dies with a clear reason unless a reply came back. */
+static void
+conn_call(struct conn *c, const char *method, const char *path,
+    const char *token, const char *body, size_t bodylen)
+{
+	if (conn_try(c, method, path, token, body, bodylen) == -1) {
 		conn_reason(c);
 		die("%s: %s", c->rem->url, c->err);
 	}
@@ -598,6 +606,19 @@ remote_json(struct conn *c, const char *method, const char *path,
 	return v;
 }
 
+/* End the session's token (DELETE auth/tokens); its answer is not read. */
+static void
+remote_logout(struct conn *c, char *token)
+{
+	char	*body = c->body;
+
+	c->body = NULL;
+	(void)conn_try(c, "DELETE", "auth/tokens", token, NULL, 0);
+	free(c->body);
+	c->body = body;
+	explicit_bzero(token, strlen(token));
+}
+
 /* Print the last reply, end the session. */
 static int
 print_and_close(struct conn *c, yajl_val v, const struct ctl_action *a)
@@ -627,7 +648,7 @@ remote_run(struct remote *rem, const struct ctl_action *a, const void *req)
 		die("the request is too large");
 	remote_login(&c, rem, token, sizeof(token));
 	v = remote_json(&c, a->method, rr.path, token, &rr);
-	explicit_bzero(token, sizeof(token));
+	remote_logout(&c, token);
 	return print_and_close(&c, v, a);
 }
 

@@ -180,6 +180,19 @@ worker_hsm_status(struct kchan *ch, struct kmsg *m, void *arg)
 	return 0;
 }
 
+/* A user's password changed or it is gone: the api ends its tokens. */
+static int
+worker_user_changed(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct child	*c = arg, *api;
+
+	(void)ch;
+	if ((api = proc_child(c->p, PROC_API)) != NULL && api->ch != NULL)
+		kchan_send(api->ch, IMSG_USER_CHANGED, 0, -1, m->data,
+		    sizeof(struct user_changed));
+	return 0;
+}
+
 /* Tell the joiner that a hsm request failed. */
 static void
 joiner_error(struct parent *p, uint32_t reqid, const char *msg)
@@ -415,6 +428,8 @@ const struct kmsg_handler parent_worker_handlers[] = {
 	    worker_rot_grow },
 	{ IMSG_ROT_ZERO, sizeof(struct rot_slot), FROM(PROC_HSM),
 	    worker_rot_zero },
+	{ IMSG_USER_CHANGED, sizeof(struct user_changed), FROM(PROC_JOINER),
+	    worker_user_changed },
 };
 const size_t parent_worker_nhandlers = nitems(parent_worker_handlers);
 

@@ -73,6 +73,21 @@ check "the written file logs in on node 3" \
     sh -c "ip netns exec $KMD_CLUSTER_NS $KMCTL --config $T/node3.conf cluster info | grep -q '\"nodeCount\": 3'"
 check "node 1 lists 3 ready nodes (within seconds)" \
     wait_for 15 ready_n 3 1
+
+# A password changed on node 1 ends the user's tokens on node 3 too.
+tok3=$(ns curl -sk -d '{"username":"admin","password":"password-of-1"}' \
+    https://127.0.0.3:8443/api/v1/auth/tokens |
+    sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+on3() {
+	ns curl -sk -o /dev/null -w '%{http_code}' \
+	    -H "Authorization: Bearer $tok3" https://127.0.0.3:8443/api/v1/cluster
+}
+check "control: a token from node 3 is good" test "$(on3)" = 200
+printf 'password-of-1-new\n' | $C ctl 1 users set-password --name admin \
+    >/dev/null 2>&1
+check "admin's password changed on node 1: its token on node 3 ends" \
+    wait_for 15 sh -c "[ \"\$(ip netns exec $KMD_CLUSTER_NS curl -sk -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer $tok3' https://127.0.0.3:8443/api/v1/cluster)\" = 401 ]"
+check "node 3's log says why" grep -q "user admin has a new password: its API tokens end" "$D/node3/kmd.log"
 check "no sanitizer report in the nodes' logs" nodes_clean
 down
 finish

@@ -127,6 +127,23 @@ api_fini(struct worker *w)
 	free(a);
 }
 
+/* A user's password changed or it is gone: its tokens end. */
+static int
+api_user_changed(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct user_changed	 uc;
+	int			 n;
+
+	(void)ch;
+	memcpy(&uc, m->data, sizeof(uc));
+	if (!TERMINATED(uc.name))
+		return -1;
+	if ((n = token_end_user(arg, uc.name)) > 0)
+		log_info("ended %d token(s) of user %s: its password changed"
+		    " or it is gone", n, uc.name);
+	return 0;
+}
+
 #define FP	FROM(PROC_PARENT)
 
 /* Every reply frame is read by common/reply.c, which checks its size. */
@@ -134,6 +151,8 @@ api_fini(struct worker *w)
 static const struct kmsg_handler api_handlers[] = {
 	{ IMSG_CONF_VERBOSE, sizeof(int32_t), FP, worker_conf_verbose },
 	{ IMSG_API_LISTEN, sizeof(struct api_conf), FP, api_listen_msg },
+	{ IMSG_USER_CHANGED, sizeof(struct user_changed), FP,
+	    api_user_changed },
 	REPLIES(API_REPLY_ROW)
 	{ IMSG_CTL_PROC, KMSG_VARLEN, FP, api_reply },
 };

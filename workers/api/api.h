@@ -79,11 +79,15 @@ void	peer_of(struct evhttp_request *, char *, size_t);
 const char *method_name(enum evhttp_cmd_type);
 void	respond(struct evhttp_request *, int, yajl_gen,
 	    const struct timespec *, const char *);
+void	respond_empty(struct evhttp_request *, int, const struct timespec *,
+	    const char *);
 void	respond_error(struct evhttp_request *, int, const char *,
 	    const struct timespec *, const char *);
 int	error_code(const char *);
 void	token_issue(struct api *, const char *, char *);
 const char *token_user(struct api *, struct evhttp_request *);
+int	token_end(struct api *, struct evhttp_request *);
+int	token_end_user(struct api *, const char *);
 struct peer_fails *peer_fails(struct peer_fails *, const char *, int);
 
 /* conns.c */

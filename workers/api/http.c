@@ -464,12 +464,22 @@ do_simple(struct api *a, struct evhttp_request *req, const char *user,
 }
 
 
-/* The reader of each request message's REST form. */
+/* DELETE auth/tokens: the caller's own token ends (the api alone). */
+static void
+do_logout(struct api *a, struct evhttp_request *req, const char *user,
+    const struct timespec *t0)
+{
+	token_end(a, req);
+	respond_empty(req, 204, t0, user);
+}
+
+/* The reader of each request message's REST form (IMSG_NONE: logout). */
 static const struct {
 	uint16_t	 type;
 	route_fn	 fn;
 } readers[] = {
 	{ IMSG_CTL_AUTH_CHECK, do_login },
+	{ IMSG_NONE, do_logout },
 	{ IMSG_CTL_STATUS, do_simple },
 	{ IMSG_CTL_VERSION, do_simple },
 	{ IMSG_CTL_CLUSTER_INFO, do_simple },

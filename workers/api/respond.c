@@ -26,6 +26,7 @@ code_desc(int code)
 {
 	switch (code) {
 	case 200: return "OK";
+	case 204: return "No Content";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 404: return "Not Found";
@@ -108,6 +109,18 @@ respond(struct evhttp_request *req, int code, yajl_gen g,
 	yajl_gen_free(g);
 }
 
+/* A reply without a body (204). */
+void
+respond_empty(struct evhttp_request *req, int code, const struct timespec *t0,
+    const char *user)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Cache-Control", "no-store");
+	conns_idle(req);
+	evhttp_send_reply(req, code, code_desc(code), NULL);
+	log_request(req, code, user, t0);
+}
+
 void
 respond_error(struct evhttp_request *req, int code, const char *msg,
     const struct timespec *t0, const char *user)
@@ -163,9 +176,25 @@ token_issue(struct api *a, const char *user, char *hex)
 	sodium_memzero(raw, sizeof(raw));
 }
 
-/* The user a valid "Authorization: Bearer" token belongs to, or NULL. */
-const char *
-token_user(struct api *a, struct evhttp_request *req)
+/* End every token of user; how many there were. */
+int
+token_end_user(struct api *a, const char *user)
+{
+	size_t	 i;
+	int	 n = 0;
+
+	for (i = 0; i < TOKENS_MAX; i++)
+		if (a->tokens[i].expires != 0 &&
+		    strcmp(a->tokens[i].user, user) == 0) {
+			sodium_memzero(&a->tokens[i], sizeof(a->tokens[i]));
+			n++;
+		}
+	return n;
+}
+
+/* The live token the request's "Authorization: Bearer" names, or NULL. */
+static struct token *
+token_of(struct api *a, struct evhttp_request *req)
 {
 	const char	*h = evhttp_find_header(
 			    evhttp_request_get_input_headers(req),
@@ -178,11 +207,31 @@ token_user(struct api *a, struct evhttp_request *req)
 	for (i = 0; i < TOKENS_MAX; i++)
 		if (a->tokens[i].expires > now &&
 		    sodium_memcmp(a->tokens[i].hex, h + 7, 64) == 0)
-			return a->tokens[i].user;
+			return &a->tokens[i];
 	return NULL;
 }
 
-/* The entry of key (an address, a user name) in tab (PEERS_MAX long). */
+/* End the request's own bearer token (logout): 1 if it was valid. */
+int
+token_end(struct api *a, struct evhttp_request *req)
+{
+	struct token	*t = token_of(a, req);
+
+	if (t == NULL)
+		return 0;
+	sodium_memzero(t, sizeof(*t));
+	return 1;
+}
+
+/* The user a valid "Authorization: Bearer" token belongs to, or NULL. */
+const char *
+token_user(struct api *a, struct evhttp_request *req)
+{
+	struct token	*t = token_of(a, req);
+
+	return t != NULL ? t->user : NULL;
+}
+
 struct peer_fails *
 peer_fails(struct peer_fails *tab, const char *addr, int create)
 {

@@ -193,6 +193,7 @@ joiner_init(struct worker *w)
 	    " application_name=kmd-joiner", w->conf.pgsock);
 	j->admin = pq_new(w->base, ci, joiner_admin_connected, j);
 	reconcile_start(j);
+	users_watch_start(j);
 	return 0;
 }
 
@@ -205,6 +206,7 @@ joiner_fini(struct worker *w)
 		join_abandon(j);
 	subs_drop_free(j);
 	reconcile_free(j);
+	users_watch_free(j);
 	peers_free(j);
 	pq_free(j->admin);
 	pq_free(j->jdb);

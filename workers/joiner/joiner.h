@@ -76,6 +76,7 @@ struct joiner {
 	struct join	*join;		/* a cluster join, may outlive op */
 	struct subs_drop *subs_drop;	/* a killed join's cleanup */
 	struct reconciler *rec;		/* removals, see remove.c */
+	struct users_watch *uw;		/* users.c */
 	struct pq	*kdb;		/* served keys, see keys.c */
 	char		*peers;		/* the allowed peers last sent */
 	TAILQ_HEAD(, kreq) kreqs;
@@ -195,6 +196,8 @@ void	peers_free(struct joiner *);
 int	joiner_nodes_delete(struct kchan *, struct kmsg *, void *);
 int	joiner_cluster_delete(struct kchan *, struct kmsg *, void *);
 void	reconcile_start(struct joiner *);
+void	users_watch_start(struct joiner *);
+void	users_watch_free(struct joiner *);
 void	reconcile_soon(struct joiner *);
 void	reconcile_free(struct joiner *);
 

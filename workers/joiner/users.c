@@ -5,6 +5,7 @@
  * (kmctl users set-password); the api worker asks here to check a login.
  */
 #include <ctype.h>
+#include <event2/event.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,116 @@ struct ureq {
 	struct joiner	*j;
 	uint32_t	 reqid;
 	char		*password;	/* sodium_malloc'd, for a check */
+	char		 name[KMD_NAME_MAX];
 };
+
+/*
+ * Tokens end with their user's password.  Every USERS_WATCH_MS the
+ * joiner reads each user's mark (a digest of its stored hash, new with
+ * every set-password wherever in the cluster it was made, and brought
+ * here by replication) and tells the api worker, through the parent, of
+ * each user whose mark changed or who is gone: the api ends their
+ * tokens.  The first read only learns the marks; a set-password here
+ * tells at once.
+ */
+#define USERS_WATCH_MS	2000
+#define USERS_MAX	1024
+#define SQL_USER_MARKS \
+	"SELECT name, md5(hash) FROM kmd_users ORDER BY name LIMIT 1024"
+
+struct umark {
+	char		 name[KMD_NAME_MAX];
+	char		 mark[33];
+};
+
+struct users_watch {
+	struct event	*ev;
+	int		 busy;
+	int		 known;		/* marks read at least once */
+	size_t		 n;
+	struct umark	 m[USERS_MAX];
+};
+
+static void
+user_changed(struct joiner *j, const char *name)
+{
+	struct user_changed	 uc;
+
+	memset(&uc, 0, sizeof(uc));
+	kmd_strlcpy(uc.name, name, sizeof(uc.name));
+	kchan_send(j->w->parent, IMSG_USER_CHANGED, 0, -1, &uc, sizeof(uc));
+}
+
+static void
+users_marked(struct pq *db, PGresult *res, void *arg)
+{
+	struct joiner		*j = arg;
+	struct users_watch	*uw = j->uw;
+	struct umark		*now;
+	size_t			 i, k, n;
+
+	(void)db;
+	uw->busy = 0;
+	if (!pq_ok(res))
+		return;
+	n = (size_t)PQntuples(res);
+	if ((now = calloc(n + 1, sizeof(*now))) == NULL)
+		fatal("%s", __func__);
+	for (i = 0; i < n; i++) {
+		kmd_strlcpy(now[i].name, PQgetvalue(res, i, 0),
+		    sizeof(now[i].name));
+		kmd_strlcpy(now[i].mark, PQgetvalue(res, i, 1),
+		    sizeof(now[i].mark));
+	}
+	for (k = 0; uw->known && k < uw->n; k++) {
+		for (i = 0; i < n; i++)
+			if (strcmp(now[i].name, uw->m[k].name) == 0)
+				break;
+		if (i < n && strcmp(now[i].mark, uw->m[k].mark) == 0)
+			continue;
+		log_info("user %s %s: its API tokens end", uw->m[k].name,
+		    i < n ? "has a new password" : "is gone");
+		user_changed(j, uw->m[k].name);
+	}
+	memcpy(uw->m, now, n * sizeof(*now));
+	uw->n = n;
+	uw->known = 1;
+	free(now);
+}
+
+static void
+users_watch(evutil_socket_t fd, short ev, void *arg)
+{
+	struct joiner	*j = arg;
+
+	(void)fd;
+	(void)ev;
+	if (!j->ready || j->uw->busy)
+		return;
+	if (pq_query(j->db, SQL_USER_MARKS, 0, NULL, users_marked, j) == 0)
+		j->uw->busy = 1;
+}
+
+void
+users_watch_start(struct joiner *j)
+{
+	struct timeval	 tv = { USERS_WATCH_MS / 1000, 0 };
+
+	if ((j->uw = calloc(1, sizeof(*j->uw))) == NULL ||
+	    (j->uw->ev = event_new(j->w->base, -1, EV_PERSIST, users_watch,
+	    j)) == NULL || event_add(j->uw->ev, &tv) == -1)
+		fatal("%s", __func__);
+}
+
+void
+users_watch_free(struct joiner *j)
+{
+	if (j->uw == NULL)
+		return;
+	event_free(j->uw->ev);
+	free(j->uw);
+	j->uw = NULL;
+}
 
 static int
 valid_name(const char *s)
@@ -70,8 +180,10 @@ user_stored(struct pq *db, PGresult *res, void *arg)
 	if (!pq_ok(res))
 		kchan_senderr(r->j->w->parent, r->reqid, "users set-password:"
 		    " %s", res ? PQresultErrorMessage(res) : pq_error(db));
-	else
+	else {
+		user_changed(r->j, r->name);
 		kchan_send(r->j->w->parent, IMSG_CTL_END, r->reqid, -1, NULL, 0);
+	}
 	free(r);
 }
 
@@ -108,6 +220,7 @@ joiner_user_set(struct kchan *ch, struct kmsg *m, void *arg)
 		fatal("%s", __func__);
 	r->j = j;
 	r->reqid = m->hdr.reqid;
+	kmd_strlcpy(r->name, u->name, sizeof(r->name));
 	params[0] = u->name;
 	params[1] = hash;
 	log_info("setting the password of user %s", u->name);
