@@ -171,3 +171,16 @@ worker_run(const struct worker_def *def, int foreground, int verbose)
 	event_base_free(w.base);
 	return 0;
 }
+
+/* A timer that calls cb every ms milliseconds; fatal when it cannot. */
+struct event *
+worker_every(struct worker *w, int ms, event_callback_fn cb, void *arg)
+{
+	struct timeval	 tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct event	*ev;
+
+	if ((ev = event_new(w->base, -1, EV_PERSIST, cb, arg)) == NULL ||
+	    event_add(ev, &tv) == -1)
+		fatal("%s: timer", __func__);
+	return ev;
+}

@@ -6,6 +6,8 @@
 #ifndef KMD_WORKER_H
 #define KMD_WORKER_H
 
+#include <event2/event.h>
+
 #include "kchan.h"
 
 #define KMD_PARENT_FD	3
@@ -31,6 +33,7 @@ int	worker_start(struct worker *, const struct worker_def *, int,
 	    kchan_closed_cb);
 int	worker_run(const struct worker_def *, int, int);
 int	worker_conf_verbose(struct kchan *, struct kmsg *, void *);
+struct event *worker_every(struct worker *, int, event_callback_fn, void *);
 
 /* One per role, listed in master's process table. */
 extern const struct worker_def	replmon_worker, joiner_worker, hsm_worker,

@@ -202,7 +202,7 @@ pg_write_conf(const struct parent *p)
 	    "# Written by kmd on every start.\n"
 	    "local all kmd,kmd_replmon peer map=kmd\n"
 	    "%s",
-	    ssl ? "hostssl kmd,replication kmd_repl all cert map=peers\n" : "");
+	    ssl ? "hostssl kmd kmd_repl all cert map=peers\n" : "");
 	if ((allowed = pg_allowed(p)) == NULL)
 		return -1;
 	r = ident_text(p->children[PROC_JOINER].user,

@@ -38,6 +38,21 @@ token() {
 	    "$T/login"
 }
 fingerprint() { openssl x509 -noout -fingerprint -sha256; }
+# burst TAG FROM TO USER [each]: logins with wrong passwords, all at once,
+# for USER from 127.0.0.1, or with "each" for USER$i from 127.0.0.$i;
+# each status in $T/TAG.code$i, each body in $T/TAG.$i
+burst() {
+	pids=
+	for i in $(seq "$2" "$3"); do
+		u=$4 src=127.0.0.1
+		[ "${5:-}" = each ] && u=$4$i src=127.0.0.$i
+		curl -sk --interface "$src" -o "$T/$1.$i" -w '%{http_code}\n' \
+		    -d "{\"username\":\"$u\",\"password\":\"wrong-Pass-$1$i\"}" \
+		    "$U/auth/tokens" >"$T/$1.code$i" &
+		pids="$pids $!"
+	done
+	wait $pids
+}
 served() {
 	openssl s_client -connect 127.0.0.1:8443 </dev/null 2>/dev/null |
 	    fingerprint
@@ -315,15 +330,8 @@ AUTH="Authorization: Bearer $(token)"
 check "with the new token: 200" answers 200 GET cluster -H "$AUTH"
 
 # concurrent failed logins are limited too: at most 5 are checked
-pids=
-for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
-	curl -sk -o /dev/null -w '%{http_code}\n' \
-	    -d "{\"username\":\"admin\",\"password\":\"wrong-Pass-c$i\"}" \
-	    "$U/auth/tokens" >"$T/c$i" &
-	pids="$pids $!"
-done
-wait $pids
-n401=$(cat "$T"/c[0-9]* | grep -c 401)
+burst c 1 12 admin
+n401=$(cat "$T"/c.code* | grep -c 401)
 echo "figure: 12 concurrent bad logins: $n401 answered 401, the rest 429"
 check "12 concurrent bad logins: at most 5 are checked, the rest 429" \
     test "$n401" -le 5
@@ -351,18 +359,11 @@ check "another user from that address is still checked" \
 write_conf 'api token lifetime 30' 'api login-rate 2'
 kill -HUP "$KPID"
 wait_for 5 sh -c "[ \$(grep -c 'configuration reloaded' $LOG) -eq 4 ]"
-pids=
-for i in $(seq 40 59); do
-	curl -sk --interface "127.0.0.$i" -o "$T/o$i" -w '%{http_code}\n' \
-	    -d "{\"username\":\"user$i\",\"password\":\"wrong-Pass-o$i\"}" \
-	    "$U/auth/tokens" >"$T/s$i" &
-	pids="$pids $!"
-done
-wait $pids
-n401=$(cat "$T"/s[0-9]* | grep -c 401)
+burst o 40 59 user each
+n401=$(cat "$T"/o.code* | grep -c 401)
 echo "figure: 20 logins at once, 20 users and addresses, login-rate 2: $n401 checked"
 check "20 logins at once from 20 addresses: most refused by the overall rate" \
     test "$n401" -lt 10
 check "... told to retry in 1 s, from all callers" \
-    grep -q "too many logins at once, from all callers; try again in 1 s" $T/o[0-9]*
+    grep -q "too many logins at once, from all callers; try again in 1 s" $T/o.[0-9]*
 finish

@@ -114,6 +114,23 @@ check "no client certificate: refused" sh -c "! echo '$out' | grep -qx 1"
 check "a node's own certificate is taken (the same check can pass)" \
     sh -c "[ \"\$(ip netns exec $KMD_CLUSTER_NS env PGSSLCERT=$D/node2/data/pg/data/kmd-tls/server.crt PGSSLKEY=$D/node2/data/pg/data/kmd-tls/server.key PGSSLROOTCERT=$T/ca.crt psql -X -A -t 'host=127.0.0.1 port=5432 dbname=kmd user=kmd_repl sslmode=verify-full' -c 'SELECT 1' 2>&1)\" = 1 ]"
 
+# Node 2's certificate, on node 1: logical replication (pglogical's)
+# yes, physical replication no: it would copy the data directory, the
+# node's TLS key included.
+repl() {
+	ns env PGSSLCERT="$D/node2/data/pg/data/kmd-tls/server.crt" \
+	    PGSSLKEY="$D/node2/data/pg/data/kmd-tls/server.key" \
+	    PGSSLROOTCERT="$T/ca.crt" PGCONNECT_TIMEOUT=5 psql -X -A -t \
+	    "host=127.0.0.1 port=5432 dbname=kmd user=kmd_repl sslmode=verify-full replication=$1" \
+	    -c "IDENTIFY_SYSTEM" 2>&1
+}
+out=$(repl database)
+check "control: node 2's certificate opens a logical replication connection" \
+    sh -c "echo '$out' | grep -q '|kmd$'"
+out=$(repl true)
+check "... but no physical one (no pg_hba entry for replication)" \
+    sh -c "echo '$out' | grep -q 'no pg_hba.conf entry for replication connection'"
+
 check "no sanitizer report in the nodes' logs" nodes_clean
 down
 finish

@@ -267,12 +267,9 @@ reconcile_soon(struct joiner *j)
 void
 reconcile_start(struct joiner *j)
 {
-	struct timeval	 tv = { RECONCILE_MS / 1000, 0 };
-
-	if ((j->rec = calloc(1, sizeof(*j->rec))) == NULL ||
-	    (j->rec->ev = event_new(j->w->base, -1, EV_PERSIST, reconcile,
-	    j)) == NULL || event_add(j->rec->ev, &tv) == -1)
+	if ((j->rec = calloc(1, sizeof(*j->rec))) == NULL)
 		fatal("%s", __func__);
+	j->rec->ev = worker_every(j->w, RECONCILE_MS, reconcile, j);
 }
 
 void

@@ -41,7 +41,10 @@ struct ureq {
  * here by replication) and tells the api worker, through the parent, of
  * each user whose mark changed or who is gone: the api ends their
  * tokens.  The first read only learns the marks; a set-password here
- * tells at once.
+ * tells at once.  While this node joins a cluster, whose users replace
+ * its own, nothing is told and the marks are learnt again afterwards:
+ * the join's operator polls its progress with a token of the node's
+ * users from before (kmd.8 says so).
  */
 #define USERS_WATCH_MS	2000
 #define USERS_MAX	1024
@@ -81,7 +84,9 @@ users_marked(struct pq *db, PGresult *res, void *arg)
 
 	(void)db;
 	uw->busy = 0;
-	if (!pq_ok(res))
+	if (j->join != NULL)
+		uw->known = 0;
+	if (!pq_ok(res) || j->join != NULL)
 		return;
 	n = (size_t)PQntuples(res);
 	if ((now = calloc(n + 1, sizeof(*now))) == NULL)
@@ -115,7 +120,9 @@ users_watch(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
-	if (!j->ready || j->uw->busy)
+	if (j->join != NULL)
+		j->uw->known = 0;
+	if (!j->ready || j->uw->busy || j->join != NULL)
 		return;
 	if (pq_query(j->db, SQL_USER_MARKS, 0, NULL, users_marked, j) == 0)
 		j->uw->busy = 1;
@@ -124,12 +131,9 @@ users_watch(evutil_socket_t fd, short ev, void *arg)
 void
 users_watch_start(struct joiner *j)
 {
-	struct timeval	 tv = { USERS_WATCH_MS / 1000, 0 };
-
-	if ((j->uw = calloc(1, sizeof(*j->uw))) == NULL ||
-	    (j->uw->ev = event_new(j->w->base, -1, EV_PERSIST, users_watch,
-	    j)) == NULL || event_add(j->uw->ev, &tv) == -1)
+	if ((j->uw = calloc(1, sizeof(*j->uw))) == NULL)
 		fatal("%s", __func__);
+	j->uw->ev = worker_every(j->w, USERS_WATCH_MS, users_watch, j);
 }
 
 void

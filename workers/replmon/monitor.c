@@ -598,7 +598,6 @@ struct monitor *
 monitor_new(struct replmon *rm)
 {
 	struct monitor	*m;
-	struct timeval	 tv;
 	int		 ms = rm->w->conf.rm_interval;
 
 	if ((m = calloc(1, sizeof(*m))) == NULL)
@@ -606,11 +605,7 @@ monitor_new(struct replmon *rm)
 	m->rm = rm;
 	if (ms < 100)
 		ms = 100;
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	if ((m->tick = event_new(rm->w->base, -1, EV_PERSIST, mon_tick,
-	    m)) == NULL || event_add(m->tick, &tv) == -1)
-		fatal("%s: timer", __func__);
+	m->tick = worker_every(rm->w, ms, mon_tick, m);
 	return m;
 }
 
