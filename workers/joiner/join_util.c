@@ -64,8 +64,10 @@ join_free(struct join *jn)
 	explicit_bzero(&jn->opened, sizeof(jn->opened));
 	pq_free(jn->idb);
 	lease_end(jn->lease, jn->epoch);
-	if (jn->j->join == jn)
+	if (jn->j->join == jn) {
 		jn->j->join = NULL;
+		users_watch_soon(jn->j);
+	}
 	free(jn);
 }
 

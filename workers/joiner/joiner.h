@@ -198,6 +198,7 @@ int	joiner_cluster_delete(struct kchan *, struct kmsg *, void *);
 void	reconcile_start(struct joiner *);
 void	users_watch_start(struct joiner *);
 void	users_watch_free(struct joiner *);
+void	users_watch_soon(struct joiner *);
 void	reconcile_soon(struct joiner *);
 void	reconcile_free(struct joiner *);
 

@@ -136,6 +136,19 @@ users_watch_start(struct joiner *j)
 	j->uw->ev = worker_every(j->w, USERS_WATCH_MS, users_watch, j);
 }
 
+/*
+ * A join ended: learn the users' marks now, before a password changed
+ * after the join could be learnt as if it had been there all along.
+ */
+void
+users_watch_soon(struct joiner *j)
+{
+	if (j->uw == NULL)
+		return;
+	j->uw->known = 0;
+	event_active(j->uw->ev, EV_TIMEOUT, 0);
+}
+
 void
 users_watch_free(struct joiner *j)
 {
