@@ -15,6 +15,16 @@ struct migration {
 
 #define SCHEMA_DB	"kmd"
 
+/*
+ * The name of the slot of a join's catch-up subscription, from the node
+ * `me` (its sponsor) to the joining node `n` (SQL expressions of uuids):
+ * pglogical's gen_slot_name of kmd_cu_<n's first 12 hex digits>.
+ */
+#define SQL_CU_SLOT(me, n) \
+	"'pgl_' || kmd_short(current_database()) || '_' || kmd_short('kmd_'" \
+	" || kmd_hex(" me ", 32)) || '_' || kmd_short('kmd_cu_' ||" \
+	" kmd_hex(" n ", 12))"
+
 /* A timestamp in SQL as kmd shows them: UTC, ISO 8601. */
 #define SQL_ISO(x) \
 	"to_char((" x ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"

@@ -116,13 +116,25 @@ check "unknown user: the same 401" answers 401 POST auth/tokens \
     -d '{"username":"nobody","password":"wrong-Pass-2"}'
 check "unknown user: the same message" jerr 401 "wrong user name or password"
 
-# tokens
-for p in system/processes cluster cluster/summary nodes \
-    nodes/00000000-0000-0000-0000-000000000000; do
-	check "GET $p without a token: 401" answers 401 GET "$p"
-	check "GET $p without a token: JSON error, WWW-Authenticate" \
-	    unauthorized
-done
+# tokens: every route of the catalogue (regress/e2e/routes.py), without
+# a token and with one nobody issued: 401, but the two that need none
+BOGUS="Authorization: Bearer $(printf '%064d' 0)"
+python3 regress/e2e/routes.py >"$T/routes"
+check "control: the catalogue lists its routes" \
+    test "$(wc -l <"$T/routes")" -ge 25
+while read -r role m p; do
+	p=$(echo "$p" | sed 's/{[a-z]*}/x/g')
+	if [ "$role" = ROLE_NONE ]; then
+		check "$m $p needs no token: not 401" \
+		    sh -c "! [ \$(curl -sk -o /dev/null -w '%{http_code}' -X $m $U/$p) = 401 ]"
+		continue
+	fi
+	check "$m $p without a token: 401, JSON error, WWW-Authenticate" \
+	    sh -c "[ \"\$(curl -sk -X $m -D $T/hdr -o $T/body -w '%{http_code}' $U/$p)\" = 401 ] &&
+	    grep -q 'bearer token' $T/body && tr -d '\r' <$T/hdr | grep -qi '^WWW-Authenticate: Bearer'"
+	check "$m $p with a token nobody issued: 401" \
+	    sh -c "[ \"\$(curl -sk -X $m -o /dev/null -w '%{http_code}' -H '$BOGUS' $U/$p)\" = 401 ]"
+done <"$T/routes"
 check "POST cluster/new without a token: 401" answers 401 POST cluster/new \
     -d '{"host":"127.0.0.1","url":"https://127.0.0.1:8443"}'
 check "a garbage token: 401" answers 401 GET cluster \

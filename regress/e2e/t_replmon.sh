@@ -32,7 +32,7 @@ summary_ok() {
 }
 
 check "all three nodes ready, on every node" wait_for 15 all_ready
-check "no alarm anywhere" sh -c "$C ctl 1 alarms list | grep -q '\"total\": 0' &&
+check "no alarm anywhere (no unknown-slot either)" sh -c "$C ctl 1 alarms list | grep -q '\"total\": 0' &&
     $C ctl 3 alarms list | grep -q '\"total\": 0'"
 check "summary: the reference's fields, 3 reporters x 3 nodes, all GOOD" \
     wait_for 5 summary_ok 1 3
@@ -154,6 +154,18 @@ check "node 2: a retained-WAL alarm for node 3, saying what to do" \
 $C thaw 3
 check "node 2's WAL alarm clears once node 3 has caught up" \
     wait_for 60 sh -c "! $C ctl 2 alarms list | grep -q 'of WAL for node'"
+
+# A slot of no node's (no alarm of the kind while the three nodes' own
+# slots were there, above): named, not dropped.
+q 1 "SELECT pg_create_logical_replication_slot('stray_by_test', 'pglogical_output')" >/dev/null
+check "a slot of no node's on node 1: an unknown-slot alarm naming it" \
+    wait_for 10 alarm_up 1 "replication slot stray_by_test on this node belongs to no node"
+check "... on node 1 alone" sh -c "! $C ctl 2 alarms list | grep -q unknown-slot"
+check "... and the slot is left" \
+    q_is 1 "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'stray_by_test'" 1
+q 1 "SELECT pg_drop_replication_slot('stray_by_test')" >/dev/null
+check "dropped: the alarm clears" \
+    wait_for 10 sh -c "! $C ctl 1 alarms list | grep -q unknown-slot"
 check "no sanitizer report" nodes_clean
 [ -s "$T/why.all" ] && { echo "--- summary checks that failed ---"; cat "$T/why.all"; }
 down

@@ -17,6 +17,7 @@
 
 #include "kchan.h"
 #include "kmsg.h"
+#include "log.h"
 #include "proto.h"
 #include "util.h"
 
@@ -226,6 +227,47 @@ START_TEST(t_compact)
 	ck_assert_uint_eq(m.hdr.type, IMSG_CTL_END);
 	ck_assert(memcmp(m.data, "twotw", 5) == 0);
 	ck_assert_int_eq(kbuf_get(&rx, &m), 0);
+}
+END_TEST
+
+/* A consumed frame's bytes do not stay in the read buffer (a PIN). */
+START_TEST(t_compact_wipes)
+{
+	uint8_t		 buf[128];
+	struct kmsg	 m;
+	size_t		 a, b, i;
+
+	/* the PIN at the end of a long frame, past where the next lands */
+	a = mkframe(buf, IMSG_CTL_ERROR, 0, KMSG_HDR_SIZE + 40,
+	    "................................PIN-4711", 40);
+	b = mkframe(buf + a, IMSG_CTL_END, 0, KMSG_HDR_SIZE + 5, "after",
+	    5);
+	ck_assert_int_eq(kbuf_feed(&rx, buf, a + 3), 0);
+	ck_assert_int_eq(kbuf_get(&rx, &m), 1);
+	/* the next bytes compact the buffer: frame one's space is reused */
+	ck_assert_int_eq(kbuf_feed(&rx, buf + a + 3, b - 3), 0);
+	ck_assert_int_eq(kbuf_get(&rx, &m), 1);
+	ck_assert(memcmp(m.data, "after", 5) == 0);
+	for (i = 0; i + 8 <= rx.rcap; i++)
+		ck_assert_msg(memcmp(rx.rbuf + i, "PIN-4711", 8) != 0,
+		    "the consumed frame's payload is still at %zu", i);
+}
+END_TEST
+
+/* A line repeated in a burst is logged once a period, with the count. */
+START_TEST(t_lograte)
+{
+	struct lograte	 lr = { 0, 0 };
+	unsigned	 held = 99;
+
+	ck_assert_int_eq(log_rate(&lr, 1000, 10000, &held), 1);
+	ck_assert_uint_eq(held, 0);
+	ck_assert_int_eq(log_rate(&lr, 1001, 10000, &held), 0);
+	ck_assert_int_eq(log_rate(&lr, 10999, 10000, &held), 0);
+	ck_assert_int_eq(log_rate(&lr, 11000, 10000, &held), 1);
+	ck_assert_uint_eq(held, 2);
+	ck_assert_int_eq(log_rate(&lr, 30000, 10000, &held), 1);
+	ck_assert_uint_eq(held, 0);
 }
 END_TEST
 
@@ -799,6 +841,8 @@ kmsg_suite(void)
 	tcase_add_test(tc, t_bytewise);
 	tcase_add_test(tc, t_split_header);
 	tcase_add_test(tc, t_compact);
+	tcase_add_test(tc, t_compact_wipes);
+	tcase_add_test(tc, t_lograte);
 	tcase_add_test(tc, t_empty_payload);
 	tcase_add_test(tc, t_oversize);
 	tcase_add_test(tc, t_feed_limit);

@@ -20,6 +20,7 @@
 #include "lease.h"
 #include "log.h"
 #include "nodestatus.h"
+#include "schema.h"
 #include "status.h"
 #include "util.h"
 
@@ -49,6 +50,8 @@
  * to confirm it once this one is wiped, and keeping its subscription for
  * DRAIN_MAX).
  */
+/* The slot of a join's catch-up subscription on its sponsor (join_names). */
+#define CU_SLOT	SQL_CU_SLOT("l.node_id", "n.node_id")
 #define GONE_SLOTS \
 	" FROM pg_replication_slots sl, kmd_local l, kmd_nodes n" \
 	" WHERE (n.state = '" NS_C_REMOVED "' AND (sl.slot_name =" \
@@ -57,11 +60,6 @@
 	" AND sl.confirmed_flush_lsn >= l.fence_lsn) OR " DRAIN_OVER ")))) OR" \
 	" (n.state = '" NS_C_KILLED "' AND n.node_id <> l.node_id AND" \
 	" sl.slot_name IN (kmd_slot_name(l.node_id, n.node_id), " CU_SLOT "))"
-/* The slot of a join's catch-up subscription on its sponsor (join_names). */
-#define CU_SLOT \
-	"'pgl_' || kmd_short(current_database()) || '_' || kmd_short('kmd_'" \
-	" || kmd_hex(l.node_id, 32)) || '_' || kmd_short('kmd_cu_' ||" \
-	" kmd_hex(n.node_id, 12))"
 /*
  * A subscription from a removed node may go: the node's stream is drained
  * (kmd_drained, PEER_DRAINED: this node confirmed the removed node's

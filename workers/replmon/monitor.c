@@ -23,6 +23,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "nodestatus.h"
+#include "schema.h"
 #include "replmon.h"
 #include "status.h"
 #include "util.h"
@@ -34,7 +35,9 @@
  * A pending peer (nodes create, no join yet) has no stream to watch: its
  * status is its state, and whether its credentials expired.  A joining
  * peer whose membership lease here has lapsed, or whose renewals have
- * carried the same progress for $1 seconds, is a stalled join.
+ * carried the same progress for $1 seconds, is a stalled join.  A slot
+ * that is neither a node's subscription's nor a join's catch-up slot
+ * (stray) belongs to no one kmd knows.
  */
 #define SQL_READ \
 	"SELECT l.node_id, coalesce(me.state, '" NS_C_UNKNOWN "')," \
@@ -53,7 +56,11 @@
 	"  'lapsed' WHEN EXISTS (SELECT FROM kmd_lease s WHERE s.kind =" \
 	"  'join' AND s.subject = p.node_id AND s.progress_at <" \
 	"  clock_timestamp() - $1::int * interval '1 second') THEN 'still'" \
-	"  ELSE '' END AS stalled" \
+	"  ELSE '' END AS stalled," \
+	" (SELECT string_agg(x.slot_name, ' ' ORDER BY x.slot_name) FROM" \
+	"  pg_replication_slots x WHERE NOT EXISTS (SELECT FROM kmd_nodes n" \
+	"  WHERE x.slot_name IN (kmd_slot_name(l.node_id, n.node_id), " \
+	SQL_CU_SLOT("l.node_id", "n.node_id") "))) AS stray" \
 	" FROM kmd_local l" \
 	" LEFT JOIN kmd_nodes me ON me.node_id = l.node_id" \
 	" LEFT JOIN kmd_nodes p ON p.node_id <> l.node_id" \
@@ -65,6 +72,9 @@
 	" LEFT JOIN pg_replication_slots sl ON sl.slot_name =" \
 	"  kmd_slot_name(l.node_id, p.node_id)" \
 	" ORDER BY p.node_id"
+
+/* PostgreSQL's NAMEDATALEN: a slot's name is at most 63 bytes. */
+#define NAMEDATALEN_KMD	64
 
 /* A join whose progress stood this long (s) raises join-stalled. */
 #define STALL_WARN(cw)	((cw)->join_stall / 2)
@@ -469,6 +479,29 @@ held_up(struct monitor *m)
 			m->peers[i].ready_since = now;
 }
 
+/*
+ * A replication slot of no node's: it keeps WAL, and whoever connects to
+ * it reads every change made here (a replication connection reaches any
+ * slot).  Named, not dropped: it may be an operator's own.
+ */
+static void
+stray_slots(struct monitor *m, const char *names)
+{
+	char	 name[NAMEDATALEN_KMD], subject[KMD_NODEID_MAX];
+	int	 used;
+
+	while (sscanf(names, " %63s%n", name, &used) == 1) {
+		names += used;
+		/* the alarm's subject holds a node id's length: cut alike */
+		kmd_strlcpy(subject, name, sizeof(subject));
+		alarm_want(m, "unknown-slot", subject, "replication slot %s on"
+		    " this node belongs to no node of the cluster: it keeps"
+		    " WAL, and a replication connection to it reads every"
+		    " change made here. If nothing of yours uses it, drop it:"
+		    " SELECT pg_drop_replication_slot('%s')", name, name);
+	}
+}
+
 static void
 mon_read_done(struct pq *db, PGresult *res, void *arg)
 {
@@ -510,6 +543,7 @@ mon_read_done(struct pq *db, PGresult *res, void *arg)
 		    " KEK under a software key while %s node(s) use an HSM: it"
 		    " is the weakest point in the key hierarchy; configure hsm"
 		    " in kmd.conf", PQgetvalue(res, 0, 15));
+	stray_slots(m, PQgetisnull(res, 0, 18) ? "" : PQgetvalue(res, 0, 18));
 	alarms_settle(m);
 	if (alarm_up(m, "hsm", me))
 		kmd_strlcpy(summary, "BAD:the HSM is unavailable",
