@@ -304,6 +304,7 @@ int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char	 path[KMD_PATH_MAX + 32];
+	int	 i;
 
 	(void)argc;
 	(void)argv;
@@ -317,8 +318,13 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	CPY(p.conf.host, "node1.test");
 	CPY(p.conf.user, "_kmd");
 	CPY(p.conf.dbuser, "postgres");
-	p.uid = p.dbuid = getuid();
-	p.gid = p.dbgid = getgid();
+	p.dbuid = getuid();
+	p.dbgid = getgid();
+	for (i = 0; i < PROC_MAX; i++) {
+		p.children[i].uid = p.dbuid;
+		p.children[i].gid = p.dbgid;
+		CPY(p.children[i].user, "_kmd");
+	}
 	snprintf(rotpath, sizeof(rotpath), "%s/rot.key", fz_tmpdir());
 	snprintf(path, sizeof(path), "%s/pg", fz_tmpdir());
 	if (mkdir(path, 0700) == -1)
