@@ -4,6 +4,9 @@
     apiload.py idle HOST PORT N SECONDS
         open N TCP connections, send nothing; print how many the server
         closed within SECONDS ("closed K of N")
+    apiload.py keepalive HOST PORT GAP
+        two requests on one kept-alive connection, GAP seconds apart:
+        print "both answered" or which had no answer
     apiload.py trickle HOST PORT SECONDS
         TLS, then a request's header lines one every second, never the
         end; print "closed after T s", or "open after SECONDS s"
@@ -60,7 +63,32 @@ def trickle(host, port, secs):
     print(f"closed after {time.monotonic() - t0:.0f} s")
 
 
-if sys.argv[1] == "idle":
+def keepalive(host, port, gap):
+    """Two requests on one connection, GAP seconds apart."""
+    import http.client
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    c = http.client.HTTPSConnection(host, port, timeout=10, context=ctx)
+    for i in range(2):
+        if i:
+            time.sleep(gap)
+        sock = c.sock
+        try:
+            c.request("GET", "/api/v1/system/health")
+            c.getresponse().read()
+        except (OSError, http.client.HTTPException):
+            print(f"request {i + 1}: no answer")
+            return
+        if i and c.sock is not sock:
+            print("request 2: on a new connection")
+            return
+    print("both answered")
+
+
+if sys.argv[1] == "keepalive":
+    keepalive(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
+elif sys.argv[1] == "idle":
     idle(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]))
 else:
     trickle(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))

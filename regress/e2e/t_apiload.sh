@@ -32,6 +32,10 @@ check "a trickling request is closed near the read timeout, not kept" \
     sh -c "python3 regress/e2e/apiload.py trickle 127.0.0.1 8443 20 |
     grep -Eq 'closed after ([2-8]) s'"
 
+# ---- idle between two requests is not slow within one ----
+check "a kept-alive connection idle 5 s between requests (read-timeout 3): both answered" \
+    sh -c "python3 regress/e2e/apiload.py keepalive 127.0.0.1 8443 5 | grep -q 'both answered'"
+
 # ---- at the worker's file-descriptor limit ----
 stop_kmd
 write_conf 'api read-timeout 3'

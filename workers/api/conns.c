@@ -12,7 +12,11 @@
  *   - At max_conn open connections the listener stops accepting; new
  *     clients wait in the kernel's backlog until one closes.
  *   - A connection must send a whole request within read_timeout of
- *     connecting or of its previous reply, or it is shut down.
+ *     connecting or of the first byte of the request, or it is shut
+ *     down.  Between requests a kept-alive connection is idle, and
+ *     evhttp's own timeout (30 s without a byte) ends it: a client may
+ *     take its time between two requests (a prompt, a slow step on
+ *     another node), not within one.
  *   - A failing accept pauses the listener for ACCEPT_PAUSE_MS.
  * Each kind of line is logged at most once per LOG_EVERY_MS.
  */
@@ -20,6 +24,8 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -39,6 +45,7 @@ struct aconn {
 	struct api		*a;		/* NULL: after conns_stop() */
 	struct bufferevent	*bev;
 	struct event		*deadline;
+	int			 idle;		/* between two requests */
 	LIST_ENTRY(aconn)	 entry;
 };
 
@@ -119,6 +126,20 @@ conn_arm(struct aconn *c)
 	evtimer_add(c->deadline, &tv);
 }
 
+/* Bytes came in: a request's first, after an idle spell, starts its clock. */
+static void
+conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct aconn	*c = arg;
+
+	(void)buf;
+	if (info->n_added > 0 && c->a != NULL && c->idle) {
+		c->idle = 0;
+		conn_arm(c);
+	}
+}
+
 /* evhttp's bevcb: a TLS bufferevent for a new connection, counted. */
 struct bufferevent *
 conns_new(struct event_base *base, void *arg)
@@ -146,6 +167,7 @@ conns_new(struct event_base *base, void *arg)
 	if (c != NULL && bev != NULL) {
 		c->bev = bev;
 		conn_arm(c);
+		evbuffer_add_cb(bufferevent_get_input(bev), conn_input, c);
 	}
 	if (a->nconn >= a->max_conn && log_rate(&a->log_full, mono_ms(),
 	    LOG_EVERY_MS, &(unsigned){ 0 }))
@@ -175,18 +197,22 @@ conns_busy(struct evhttp_request *req)
 {
 	struct aconn	*c = conn_of(req);
 
-	if (c != NULL && c->a != NULL)
+	if (c != NULL && c->a != NULL) {
 		evtimer_del(c->deadline);
+		c->idle = 0;
+	}
 }
 
-/* Its reply goes out: the next request has read_timeout to come. */
+/* Its reply goes out: idle until the next request's first byte. */
 void
 conns_idle(struct evhttp_request *req)
 {
 	struct aconn	*c = conn_of(req);
 
-	if (c != NULL && c->a != NULL)
-		conn_arm(c);
+	if (c != NULL && c->a != NULL) {
+		evtimer_del(c->deadline);
+		c->idle = 1;
+	}
 }
 
 static void
