@@ -7,11 +7,10 @@
 check "up 3" $C up 3
 check "node 1: cluster new" $C ctl 1 cluster new --host=127.0.0.1 \
     --url=https://127.0.0.1:8443
-# Enough rows that the initial sync of node 3 takes a while; node 2 joins
-# after they are written (its copy is faster than their replication).
-q 1 "INSERT INTO kmd_keys (key_id, name, version, algorithm, material_sealed) SELECT gen_random_uuid(), 'bulk-' || i, 1, 'aes256', decode(repeat('ab', 512), 'hex') FROM generate_series(1, 400000) i" >/dev/null
 creds 2 1
 check "node 2 joins" join 2 1 -y --block
+# Enough rows that the initial sync of node 3 takes a while.
+q 1 "INSERT INTO kmd_keys (key_id, name, version, algorithm, material_sealed) SELECT gen_random_uuid(), 'bulk-' || i, 1, 'aes256', decode(repeat('ab', 512), 'hex') FROM generate_series(1, 400000) i" >/dev/null
 check "node 2 has the bulk rows" \
     wait_for 120 q_is 2 "SELECT count(*) FROM kmd_keys" 400000
 
