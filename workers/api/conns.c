@@ -191,28 +191,32 @@ conn_of(struct evhttp_request *req)
 	return SSL_get_ex_data(ssl, conn_idx);
 }
 
-/* A request was read whole: no deadline while it is served. */
-void
-conns_busy(struct evhttp_request *req)
+/*
+ * No deadline while a request is served (idle 0: it was read whole) or
+ * between two requests (idle 1: its reply went out; the next request's
+ * first byte starts the clock again, conn_input).
+ */
+static void
+conn_pause(struct evhttp_request *req, int idle)
 {
 	struct aconn	*c = conn_of(req);
 
 	if (c != NULL && c->a != NULL) {
 		evtimer_del(c->deadline);
-		c->idle = 0;
+		c->idle = idle;
 	}
 }
 
-/* Its reply goes out: idle until the next request's first byte. */
+void
+conns_busy(struct evhttp_request *req)
+{
+	conn_pause(req, 0);
+}
+
 void
 conns_idle(struct evhttp_request *req)
 {
-	struct aconn	*c = conn_of(req);
-
-	if (c != NULL && c->a != NULL) {
-		evtimer_del(c->deadline);
-		c->idle = 1;
-	}
+	conn_pause(req, 1);
 }
 
 static void
