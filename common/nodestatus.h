@@ -45,11 +45,6 @@ enum node_status {
 	"('" NS_C_CREATING "', '" NS_C_BOOTSTRAPPING "', '" NS_C_SYNCING \
 	"', '" NS_C_CATCHING_UP "', '" NS_C_COMPLETING "')"
 
-/* The same inside an SQL string literal (dblink's text). */
-#define NS_SQL_JOINING_Q \
-	"(''" NS_C_CREATING "'', ''" NS_C_BOOTSTRAPPING "'', ''" \
-	NS_C_SYNCING "'', ''" NS_C_CATCHING_UP "'', ''" NS_C_COMPLETING "'')"
-
 const char		*ns_code(enum node_status);
 enum node_status	 ns_parse(const char *);
 const char		*ns_desc(enum node_status);

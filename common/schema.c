@@ -85,17 +85,17 @@ static const char v2[] =
     "  created timestamptz NOT NULL DEFAULT now());\n";
 
 /*
- * Join: peers (a certificate of the cluster CA whose CN is a node id, see
- * pg_ident.conf) log in as kmd_repl; pglogical's provider side and the
- * joiner's remote steps need a superuser.  dblink carries the joiner's
- * queries to a member through this node's PostgreSQL, which holds the
- * TLS key: the joiner never does.  Markers prove a join caught up.
+ * Join: peers (a certificate of the cluster CA whose CN is a recorded
+ * node's id, see pg_ident.conf) log in as kmd_repl, no superuser (v11
+ * has what it may do).  dblink carries the joiner's queries to a member
+ * through this node's PostgreSQL, which holds the TLS key: the joiner
+ * never does.  Markers prove a join caught up.
  */
 static const char v3[] =
     "CREATE EXTENSION IF NOT EXISTS dblink;\n"
     "DO $$ BEGIN\n"
     "  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'kmd_repl')\n"
-    "  THEN CREATE ROLE kmd_repl LOGIN REPLICATION SUPERUSER; END IF;\n"
+    "  THEN CREATE ROLE kmd_repl LOGIN REPLICATION; END IF;\n"
     "END $$;\n"
     "CREATE TABLE kmd_join_markers (\n"
     "  join_id uuid NOT NULL,\n"
@@ -269,276 +269,17 @@ static const char v9[] =
     "END $$;\n"
     "CREATE FUNCTION kmd_drained(p_sub text) RETURNS boolean\n"
     "  LANGUAGE plpgsql AS $$\n"
-    "DECLARE dsn text; slot text; r text;\n"
+    "DECLARE dsn text; r text;\n"
     "BEGIN\n"
-    "  SELECT i.if_dsn, s.sub_slot_name INTO dsn, slot\n"
+    "  SELECT i.if_dsn INTO dsn\n"
     "    FROM pglogical.subscription s JOIN pglogical.node_interface i\n"
     "    ON i.if_id = s.sub_origin_if WHERE s.sub_name = p_sub;\n"
     "  IF NOT FOUND THEN RETURN true; END IF;\n"
-    "  SELECT t.v INTO r FROM dblink(dsn, format('SELECT CASE WHEN NOT'\n"
-    "    ' EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = %L)'\n"
-    "    ' THEN ''gone'' WHEN (SELECT confirmed_flush_lsn FROM'\n"
-    "    ' pg_replication_slots WHERE slot_name = %L) >= kmd_fence() THEN'\n"
-    "    ' ''drained'' ELSE ''behind'' END', slot, slot)) AS t(v text);\n"
+    "  SELECT t.v INTO r FROM dblink(dsn, 'SELECT kmd_peer_drained()')\n"
+    "    AS t(v text);\n"
     "  RETURN r <> 'behind';\n"
     "EXCEPTION WHEN OTHERS THEN\n"
     "  RETURN false;\n"
-    "END $$;\n";
-
-/*
- * Membership changes, one at a time cluster-wide (workers/joiner/lease.c
- * has the protocol and its proof).  kmd_lease is node-local: at most one
- * row, the change this member has granted its lease to.  kmd_epoch() is
- * how many membership changes this node has seen: the replicated count
- * in kmd_cluster, or what a released lease told it, whichever is more.
- * A pending node (nodes create, no join yet) is a kmd_nodes row in state
- * 'p' until `expires'; `sponsor' is the member a join registered with,
- * where the join is decided ready or killed.
- */
-static const char v10[] =
-    "ALTER TABLE kmd_cluster ADD COLUMN epoch bigint NOT NULL DEFAULT 0;\n"
-    "ALTER TABLE kmd_nodes ADD COLUMN expires timestamptz,\n"
-    "  ADD COLUMN sponsor uuid, ADD COLUMN join_error text;\n"
-    "ALTER TABLE kmd_local ADD COLUMN epoch bigint NOT NULL DEFAULT 0;\n"
-    "CREATE TABLE kmd_lease (\n"
-    "  one boolean PRIMARY KEY DEFAULT true CHECK (one),\n"
-    "  token uuid NOT NULL,\n"
-    "  holder uuid NOT NULL,\n"
-    "  kind text NOT NULL,\n"
-    "  subject uuid,\n"
-    "  epoch bigint NOT NULL,\n"
-    "  expires timestamptz NOT NULL,\n"
-    "  progress text,\n"
-    "  progress_at timestamptz NOT NULL,\n"
-    "  taken timestamptz NOT NULL);\n"
-    "GRANT SELECT ON kmd_lease TO kmd_replmon;\n"
-    "CREATE FUNCTION kmd_epoch() RETURNS bigint LANGUAGE sql STABLE AS\n"
-    "  $$ SELECT greatest(coalesce((SELECT max(epoch) FROM kmd_cluster), 0),\n"
-    "    coalesce((SELECT epoch FROM kmd_local), 0)) $$;\n"
-    /*
-     * Whether the session may act for the node p_holder: over TLS only
-     * with that node's certificate (a peer's stolen certificate cannot
-     * take or keep another node's grant); over the local socket, this
-     * node's kmd.
-     */
-    "CREATE FUNCTION kmd_lease_caller(p_holder uuid) RETURNS boolean\n"
-    "  LANGUAGE sql STABLE AS $$\n"
-    "  SELECT coalesce((SELECT NOT s.ssl OR substring(s.client_dn FROM\n"
-    "    '/CN=([^/]+)') = p_holder::text FROM pg_stat_ssl s WHERE s.pid =\n"
-    "    pg_backend_pid()), false) $$;\n"
-    /* '' granted or renewed; otherwise why not, its first word the kind */
-    "CREATE FUNCTION kmd_lease_take(p_token uuid, p_holder uuid,\n"
-    "  p_kind text, p_subject uuid, p_epoch bigint, p_ttl float8,\n"
-    "  p_progress text) RETURNS text LANGUAGE plpgsql AS $$\n"
-    "DECLARE l kmd_lease; t timestamptz; e bigint;\n"
-    "BEGIN\n"
-    "  IF NOT kmd_lease_caller(p_holder) THEN\n"
-    "    RETURN format('refused: the caller''s certificate is not that of'\n"
-    "      ' node %s, the holder it names', p_holder);\n"
-    "  END IF;\n"
-    "  LOCK TABLE kmd_lease IN SHARE ROW EXCLUSIVE MODE;\n"
-    "  t := clock_timestamp();\n"
-    "  SELECT * INTO l FROM kmd_lease;\n"
-    "  IF FOUND AND l.token = p_token THEN\n"
-    "    IF l.expires <= t THEN\n"
-    "      RETURN format('lapsed: its lease here ended at %s', l.expires);\n"
-    "    END IF;\n"
-    "    UPDATE kmd_lease SET expires = t + p_ttl * interval '1 second',\n"
-    "      progress_at = CASE WHEN progress IS DISTINCT FROM p_progress\n"
-    "        THEN t ELSE progress_at END, progress = p_progress;\n"
-    "    RETURN '';\n"
-    "  END IF;\n"
-    "  IF FOUND AND l.expires > t AND NOT (l.holder = p_holder AND\n"
-    "      l.kind = p_kind AND l.subject IS NOT DISTINCT FROM p_subject) THEN\n"
-    "    IF l.kind = 'join' AND EXISTS (SELECT FROM kmd_nodes WHERE\n"
-    "        node_id = l.subject AND state = '" NS_C_KILLED "') THEN\n"
-    "      RETURN format('busy: the join of node %s was killed; its lease'\n"
-    "        ' here lapses at %s UTC', l.subject,\n"
-    "        to_char(l.expires AT TIME ZONE 'UTC', 'HH24:MI:SS'));\n"
-    "    END IF;\n"
-    "    RETURN format('busy: %s%s is under way (run by node %s, its'\n"
-    "      ' lease here until %s UTC)', l.kind, ' of node ' || l.subject,\n"
-    "      l.holder,\n"
-    "      to_char(l.expires AT TIME ZONE 'UTC', 'HH24:MI:SS'));\n"
-    "  END IF;\n"
-    "  e := kmd_epoch();\n"
-    "  IF e <> p_epoch THEN\n"
-    "    RETURN format('epoch: this member has seen %s membership'\n"
-    "      ' change(s), the request %s', e, p_epoch);\n"
-    "  END IF;\n"
-    "  DELETE FROM kmd_lease;\n"
-    "  INSERT INTO kmd_lease VALUES (true, p_token, p_holder, p_kind,\n"
-    "    p_subject, p_epoch, t + p_ttl * interval '1 second', p_progress,\n"
-    "    t, t);\n"
-    "  RETURN '';\n"
-    "END $$;\n"
-    /* A renewal: only of a live grant of this token; never a new one. */
-    "CREATE FUNCTION kmd_lease_renew(p_token uuid, p_ttl float8,\n"
-    "  p_progress text) RETURNS text LANGUAGE plpgsql AS $$\n"
-    "DECLARE t timestamptz;\n"
-    "BEGIN\n"
-    "  LOCK TABLE kmd_lease IN SHARE ROW EXCLUSIVE MODE;\n"
-    "  t := clock_timestamp();\n"
-    "  UPDATE kmd_lease SET expires = t + p_ttl * interval '1 second',\n"
-    "    progress_at = CASE WHEN progress IS DISTINCT FROM p_progress\n"
-    "      THEN t ELSE progress_at END, progress = p_progress\n"
-    "    WHERE token = p_token AND expires > t AND\n"
-    "    kmd_lease_caller(holder);\n"
-    "  IF NOT FOUND THEN\n"
-    "    RETURN 'lapsed: this member holds no live grant of it';\n"
-    "  END IF;\n"
-    "  RETURN '';\n"
-    "END $$;\n"
-    "CREATE FUNCTION kmd_lease_check(p_token uuid) RETURNS boolean\n"
-    "  LANGUAGE plpgsql AS $$\n"
-    "BEGIN\n"
-    "  PERFORM FROM kmd_lease WHERE token = p_token AND\n"
-    "    expires > clock_timestamp() FOR SHARE;\n"
-    "  IF NOT FOUND THEN\n"
-    "    RAISE EXCEPTION 'this membership change no longer holds its lease'\n"
-    "      ' on this member' USING ERRCODE = 'lock_not_available';\n"
-    "  END IF;\n"
-    "  RETURN true;\n"
-    "END $$;\n"
-    /* A change's step that moves the epoch on, under its lease. */
-    "CREATE FUNCTION kmd_lease_commit(p_token uuid, p_epoch bigint)\n"
-    "  RETURNS bigint LANGUAGE plpgsql AS $$\n"
-    "BEGIN\n"
-    "  PERFORM kmd_lease_check(p_token);\n"
-    "  UPDATE kmd_cluster SET epoch = greatest(epoch, p_epoch);\n"
-    "  RETURN p_epoch;\n"
-    "END $$;\n"
-    "CREATE FUNCTION kmd_lease_release(p_token uuid, p_epoch bigint)\n"
-    "  RETURNS text LANGUAGE plpgsql AS $$\n"
-    "BEGIN\n"
-    "  DELETE FROM kmd_lease WHERE token = p_token;\n"
-    "  UPDATE kmd_local SET epoch = greatest(epoch, p_epoch);\n"
-    "  RETURN '';\n"
-    "END $$;\n"
-    /* One round of a holder's calls: every voter, in order, an answer each. */
-    "CREATE FUNCTION kmd_lease_round(p_mode text, p_ids uuid[],\n"
-    "  p_dsns text[], p_token uuid, p_holder uuid, p_kind text,\n"
-    "  p_subject uuid, p_epoch bigint, p_ttl float8, p_progress text)\n"
-    "  RETURNS TABLE (node uuid, answer text) LANGUAGE plpgsql AS $$\n"
-    "DECLARE q text; i int; a text;\n"
-    "BEGIN\n"
-    "  IF p_mode = 'release' THEN\n"
-    "    q := format('SELECT kmd_lease_release(%L, %s)', p_token, p_epoch);\n"
-    "  ELSIF p_mode = 'renew' THEN\n"
-    "    q := format('SELECT kmd_lease_renew(%L, %s, %L)', p_token, p_ttl,\n"
-    "      p_progress);\n"
-    "  ELSE\n"
-    "    q := format('SELECT kmd_lease_take(%L, %L, %L, %L, %s, %s, %L)',\n"
-    "      p_token, p_holder, p_kind, p_subject, p_epoch, p_ttl,\n"
-    "      p_progress);\n"
-    "  END IF;\n"
-    "  FOR i IN 1 .. coalesce(array_length(p_ids, 1), 0) LOOP\n"
-    "    BEGIN\n"
-    "      SELECT t.a INTO a FROM dblink(p_dsns[i], q) AS t(a text);\n"
-    "    EXCEPTION WHEN OTHERS THEN\n"
-    "      a := 'unreachable: ' || split_part(SQLERRM, E'\\n', 1);\n"
-    "    END;\n"
-    "    node := p_ids[i];\n"
-    "    answer := coalesce(a, 'unreachable: no answer');\n"
-    "    RETURN NEXT;\n"
-    "  END LOOP;\n"
-    "END $$;\n"
-    /*
-     * A join's steps on its sponsor, each under the join's lease: the
-     * registration (a recorded node: pending and not expired, killed
-     * before, or left joining by an attempt that died: the lease says it
-     * is over), each stage, and ready, which moves the epoch on.  Stage
-     * and ready change only a join under way: never one the reaper killed.
-     */
-    "CREATE FUNCTION kmd_join_register(p_token uuid, p_node uuid,\n"
-    "  p_host text, p_pubaddr text, p_version text, p_cert text,\n"
-    "  p_rot text) RETURNS text LANGUAGE plpgsql AS $$\n"
-    "DECLARE s text;\n"
-    "BEGIN\n"
-    "  PERFORM kmd_lease_check(p_token);\n"
-    "  SELECT state INTO s FROM kmd_nodes WHERE node_id = p_node\n"
-    "    FOR UPDATE;\n"
-    "  IF NOT FOUND THEN\n"
-    "    RAISE EXCEPTION 'node % is not recorded on the member: its'\n"
-    "      ' credentials were not issued by this cluster, or revoked',\n"
-    "      p_node;\n"
-    "  END IF;\n"
-    "  IF s = '" NS_C_PENDING "' AND (SELECT expires <= now() FROM\n"
-    "      kmd_nodes WHERE node_id = p_node) THEN\n"
-    "    RAISE EXCEPTION 'the credentials of node % expired: run cluster'\n"
-    "      ' csr and nodes create again', p_node;\n"
-    "  END IF;\n"
-    "  IF s NOT IN ('" NS_C_PENDING "', '" NS_C_KILLED "') AND\n"
-    "      s NOT IN " NS_SQL_JOINING " THEN\n"
-    "    RAISE EXCEPTION 'node % is % on the member: it cannot join with'\n"
-    "      ' these credentials; run cluster csr and nodes create again',\n"
-    "      p_node, s;\n"
-    "  END IF;\n"
-    "  INSERT INTO kmd_nodes (node_id, host, port, public_address, state,\n"
-    "    version, cert, rot, sponsor) VALUES (p_node, p_host, 5432,\n"
-    "    p_pubaddr, '" NS_C_CREATING "', p_version, p_cert, p_rot,\n"
-    "    (SELECT node_id FROM kmd_local)) ON CONFLICT (node_id) DO UPDATE\n"
-    "    SET state = '" NS_C_CREATING "', host = EXCLUDED.host,\n"
-    "    public_address = EXCLUDED.public_address, version =\n"
-    "    EXCLUDED.version, cert = EXCLUDED.cert, rot = EXCLUDED.rot,\n"
-    "    sponsor = EXCLUDED.sponsor, join_error = NULL, expires = NULL;\n"
-    "  RETURN '';\n"
-    "END $$;\n"
-    "CREATE FUNCTION kmd_join_stage(p_token uuid, p_node uuid,\n"
-    "  p_state text) RETURNS text LANGUAGE plpgsql AS $$\n"
-    "BEGIN\n"
-    "  PERFORM kmd_lease_check(p_token);\n"
-    "  UPDATE kmd_nodes SET state = p_state WHERE node_id = p_node AND\n"
-    "    state IN " NS_SQL_JOINING ";\n"
-    "  IF NOT FOUND THEN\n"
-    "    RAISE EXCEPTION 'the join of node % was ended on the member',\n"
-    "      p_node;\n"
-    "  END IF;\n"
-    "  RETURN '';\n"
-    "END $$;\n"
-    "CREATE FUNCTION kmd_join_ready(p_token uuid, p_node uuid,\n"
-    "  p_epoch bigint) RETURNS text LANGUAGE plpgsql AS $$\n"
-    "BEGIN\n"
-    "  PERFORM kmd_lease_commit(p_token, p_epoch);\n"
-    "  UPDATE kmd_nodes SET state = '" NS_C_READY "', joined_at = now()\n"
-    "    WHERE node_id = p_node AND state IN " NS_SQL_JOINING ";\n"
-    "  IF NOT FOUND THEN\n"
-    "    RAISE EXCEPTION 'the join of node % was ended on the member',\n"
-    "      p_node;\n"
-    "  END IF;\n"
-    "  DELETE FROM kmd_join_markers WHERE join_id = p_node;\n"
-    "  RETURN '';\n"
-    "END $$;\n"
-    /*
-     * On a sponsor: the joins it sponsors whose lease here has lapsed
-     * (their node died or was cut off), or whose renewals have carried
-     * the same progress for p_stall seconds (a stalled join whose node
-     * failed to end it), are killed, here and only here, as their ready
-     * is decided (PEER_READY): under the lease's lock.  A stalled join's
-     * grant here goes with it: its next step on this member fails.
-     */
-    "CREATE FUNCTION kmd_join_reap(p_stall float8) RETURNS SETOF uuid\n"
-    "  LANGUAGE plpgsql AS $$\n"
-    "DECLARE t timestamptz;\n"
-    "BEGIN\n"
-    "  LOCK TABLE kmd_lease IN SHARE ROW EXCLUSIVE MODE;\n"
-    "  t := clock_timestamp();\n"
-    "  RETURN QUERY WITH j AS (SELECT n.node_id, s.expires, s.progress,\n"
-    "    s.progress_at FROM kmd_nodes n JOIN kmd_local l ON n.sponsor =\n"
-    "    l.node_id LEFT JOIN kmd_lease s ON s.kind = 'join' AND\n"
-    "    s.subject = n.node_id WHERE n.state IN " NS_SQL_JOINING "),\n"
-    "  dead AS (SELECT node_id, CASE WHEN expires IS NULL OR expires <= t\n"
-    "    THEN 'the join stopped renewing its lease: its node died,'\n"
-    "    ' stopped or was cut off' ELSE format('the join made no progress'\n"
-    "    ' for %s s (at: %s)', round(extract(epoch FROM t -\n"
-    "    progress_at)), coalesce(progress, 'its start')) END AS why\n"
-    "    FROM j WHERE expires IS NULL OR expires <= t OR progress_at <\n"
-    "    t - p_stall * interval '1 second'),\n"
-    "  gone AS (DELETE FROM kmd_lease s USING dead d WHERE s.kind =\n"
-    "    'join' AND s.subject = d.node_id)\n"
-    "  UPDATE kmd_nodes n SET state = '" NS_C_KILLED "', join_error =\n"
-    "    d.why FROM dead d WHERE n.node_id = d.node_id RETURNING\n"
-    "    n.node_id;\n"
     "END $$;\n";
 
 /*
@@ -547,12 +288,26 @@ static const char v10[] =
  * PUBLIC: a role of no privilege could call replicate_ddl_command() or
  * create_subscription(), whose effects run as a superuser (pglogical's
  * apply) on every node.  No role of kmd's needs them but superusers;
- * replmon reads through kmd_subs().  Again at every start: an extension
- * update would grant them back.
+ * replmon reads through kmd_subs(); a peer (kmd_repl) gets what
+ * pglogical's provider side asks of it (v11).  dblink's functions too go
+ * from PUBLIC: a peer could reach out from this node with them.  Again
+ * at every start: an extension update would grant them back.
  */
 const char schema_start_sql[] =
     "REVOKE ALL ON ALL FUNCTIONS IN SCHEMA pglogical FROM PUBLIC;\n"
-    "REVOKE ALL ON SCHEMA pglogical FROM PUBLIC;\n";
+    "REVOKE ALL ON SCHEMA pglogical FROM PUBLIC;\n"
+    "GRANT USAGE ON SCHEMA pglogical TO kmd_repl;\n"
+    "GRANT EXECUTE ON FUNCTION pglogical.pglogical_node_info(),\n"
+    "  pglogical.show_repset_table_info(regclass, text[]) TO kmd_repl;\n"
+    "GRANT SELECT ON pglogical.tables TO kmd_repl;\n"
+    "DO $$ BEGIN EXECUTE 'GRANT SELECT ON ' || array_to_string("
+    REPLICATED ", ', ') || ' TO kmd_repl'; END $$;\n"
+    "DO $$ DECLARE f regprocedure; BEGIN FOR f IN SELECT d.objid FROM\n"
+    "  pg_depend d JOIN pg_extension e ON d.refobjid = e.oid WHERE\n"
+    "  e.extname = 'dblink' AND d.classid = 'pg_proc'::regclass AND\n"
+    "  d.deptype = 'e' LOOP\n"
+    "  EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);\n"
+    "END LOOP; END $$;\n";
 
 const struct migration schema_migrations[] = {
 	{ 1, v1 },
@@ -564,7 +319,8 @@ const struct migration schema_migrations[] = {
 	{ 7, v7 },
 	{ 8, v8 },
 	{ 9, v9 },
-	{ 10, v10 },
+	{ 10, schema_v10 },
+	{ 11, schema_v11 },
 };
 const size_t schema_nmigrations =
     sizeof(schema_migrations) / sizeof(schema_migrations[0]);

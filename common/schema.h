@@ -15,6 +15,21 @@ struct migration {
 
 #define SCHEMA_DB	"kmd"
 
+/* The tables in pglogical's replication set; the others stay local. */
+#define REPLICATED \
+	"ARRAY['kmd_cluster','kmd_nodes','kmd_node_health','kmd_users'," \
+	"'kmd_keys','kmd_join_markers']"
+
+/*
+ * How a node reaches a peer's PostgreSQL (host: %s).  A dead peer is
+ * noticed from both ends: keepalives and a TCP user timeout here,
+ * wal_sender_timeout and the server's keepalives there.
+ */
+#define PEER_DSN \
+	"host=%s port=5432 dbname=kmd user=kmd_repl sslmode=verify-full" \
+	" connect_timeout=3 keepalives=1 keepalives_idle=2" \
+	" keepalives_interval=1 keepalives_count=2 tcp_user_timeout=5000"
+
 /*
  * The name of the slot of a join's catch-up subscription, from the node
  * `me` (its sponsor) to the joining node `n` (SQL expressions of uuids):
@@ -29,6 +44,7 @@ struct migration {
 #define SQL_ISO(x) \
 	"to_char((" x ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
+extern const char schema_v10[], schema_v11[];	/* schema_member.c */
 extern const struct migration	 schema_migrations[];
 extern const size_t		 schema_nmigrations;
 

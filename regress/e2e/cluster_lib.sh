@@ -18,6 +18,63 @@ q_all() {
 	for k in $(seq 1 "$1"); do q_is "$k" "$2" "$3" || return 1; done
 }
 
+# as_peer K M SQL: SQL on node M's PostgreSQL over TLS with node K's
+# certificate (as kmd_repl, the role of every peer), with its errors; K
+# may be a directory with server.crt, server.key and ca.crt instead
+as_peer() {
+	case $1 in
+	/*) t=$1 u=root ;;
+	*) t=$D/node$1/data/pg/data/kmd-tls u=kmdpg$1 ;;
+	esac
+	(cd / && ns runuser -u "$u" -- env PGSSLCERT="$t/server.crt" \
+	    PGSSLKEY="$t/server.key" PGSSLROOTCERT="$t/ca.crt" \
+	    psql -X -A -t -v ON_ERROR_STOP=1 "host=127.0.0.$2 dbname=kmd \
+	    user=kmd_repl sslmode=verify-full connect_timeout=5" -c "$3" 2>&1)
+}
+# peer_says K M SQL TEXT: ... and its answer or error has TEXT
+peer_says() { has "$(as_peer "$1" "$2" "$3")" "$4"; }
+# peer_powerless K M: what node K's certificate must not do on node M,
+# each refused by PostgreSQL's privileges or by the function's own check
+peer_powerless() {
+	k=$1 m=$2 peer=${3:-peer $1}
+	denied="permission denied\|must be superuser"
+	check "$peer on $m: logs in, no superuser" \
+	    peer_says "$k" "$m" "SELECT 'in', rolsuper FROM pg_roles WHERE
+	    rolname = current_user" "^in|f$"
+	for s in "COPY (SELECT 1) TO PROGRAM 'id'" \
+	    "SELECT pg_read_file('PG_VERSION')" \
+	    "SELECT lo_import('/etc/hostname')" \
+	    "SELECT pg_ls_dir('.')" \
+	    "SELECT pglogical.create_subscription('x', 'host=127.0.0.9')" \
+	    "SELECT pglogical.replicate_ddl_command('SELECT 1')" \
+	    "SELECT pglogical.alter_node_add_interface('a', 'b', 'c')" \
+	    "SELECT pglogical.alter_subscription_disable('x', true)" \
+	    "SELECT dblink_connect('x', 'host=127.0.0.1 password=x')" \
+	    "SELECT kmd_fence()" "SELECT kmd_join_reap(1)" \
+	    "UPDATE kmd_nodes SET host = host" "DELETE FROM kmd_keys" \
+	    "SELECT * FROM kmd_local" "SELECT * FROM kmd_lease" \
+	    "CREATE TABLE kmd_x ()" "SET ROLE kmd" \
+	    "ALTER ROLE kmd_repl SUPERUSER"; do
+		check "$peer on $m refused: $s" \
+		    peer_says "$k" "$m" "$s" "$denied"
+	done
+	me=$(q "$m" "SELECT node_id FROM kmd_local")
+	check "$peer on $m: takes no lease for another holder" \
+	    peer_says "$k" "$m" "SELECT kmd_lease_take(gen_random_uuid(),
+	    '$me', 'join', '$me', 0, 10, '')" "refused: the caller"
+	check "$peer on $m: registers no join without its lease" \
+	    peer_says "$k" "$m" "SELECT kmd_join_register(gen_random_uuid(),
+	    '$me', 'h', 'h', 'v', 'c', 'software')" "no longer holds its lease"
+	check "$peer on $m: no fence of a node not removed" \
+	    peer_says "$k" "$m" "SELECT kmd_peer_drained()" "is not removed"
+	e=$(q "$m" "SELECT kmd_epoch()")
+	check "$peer on $m: a lease given back, not its own" peer_says \
+	    "$k" "$m" "SELECT kmd_lease_release(gen_random_uuid(),
+	    $((e + 1000)))" "^$"
+	check "... pushes the epoch no further" \
+	    q_is "$m" "SELECT kmd_epoch()" "$e"
+}
+
 # cluster_of_3: nodes 1..3 up, a cluster made on node 1 (user admin,
 # password secret-password), nodes 2 and 3 joined through node 1
 cluster_of_3() {

@@ -75,6 +75,30 @@ check "both members accept its id in pg_ident.conf" \
     grep -q '^peers $N3 kmd_repl$' $D/node2/data/pg/data/pg_ident.conf"
 check "node 1 accepts its certificate" accepted_by 1
 check "node 2 accepts it" accepted_by 2
+
+# ---- credentials one admin token can mint, with a key of one's own ----
+TH=$T/thief TID=$(cat /proc/sys/kernel/random/uuid)
+mkdir -p "$TH" && cp "$D/node1/data/pg/data/kmd-tls/ca.crt" "$TH/"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$TH/server.key" -subj "/CN=$TID" -out "$TH/r.csr" -addext \
+    "1.3.6.1.4.1.57264.42.1=DER:$(openssl rand -hex 32)" 2>/dev/null
+check "nodes create signs a request made outside kmd" sh -c \
+    "$C ctl 1 cluster nodes create --csr=$TH/r.csr \
+    --newnodehost=127.0.0.9 >$TH/cred.json"
+field "$TH/cred.json" cert >"$TH/server.crt"
+check "node 1 accepts that certificate" wait_for 10 \
+    peer_says "$TH" 1 "SELECT 'in'" "^in$"
+peer_powerless "$TH" 1 "a pending node's certificate"
+check "... no member subscribes to a node not joining" \
+    peer_says "$TH" 1 "SELECT kmd_peer_subscribe(gen_random_uuid())" \
+    "is not joining on this member"
+as_peer "$TH" 1 "SELECT kmd_peer_kill('x')" >/dev/null
+check "... its kill leaves its pending row" \
+    q_is 1 "SELECT state FROM kmd_nodes WHERE node_id = '$TID'" p
+check "nodes delete revokes it" sh -c \
+    "$C ctl 1 cluster nodes delete --id=$TID -y >/dev/null"
+check "then its certificate is refused" wait_for 10 \
+    peer_says "$TH" 1 "SELECT 'in'" "authentication failed"
 out=$(create 2); rc=$?
 check "the same CSR again, on node 2: refused, issued already" \
     refused $rc "$out" "issued credentials already (pending.*cluster csr again"

@@ -22,14 +22,8 @@ gone() { # gone ID K...: nothing of ID's replication left on nodes K...
 	id=$1; shift
 	for k in "$@"; do [ "$(subs_slots "$k" "$id")" = 0 ] || return 1; done
 }
-# as_node K M: connect to node M's PostgreSQL with node K's certificate
-as_node() {
-	t=$D/node$1/data/pg/data/kmd-tls
-	(cd / && ns runuser -u "kmdpg$1" -- env PGSSLCERT="$t/server.crt" \
-	    PGSSLKEY="$t/server.key" PGSSLROOTCERT="$t/ca.crt" \
-	    psql -X -A -t "host=127.0.0.$2 dbname=kmd user=kmd_repl sslmode=verify-full connect_timeout=5" \
-	    -c "SELECT 'in'" 2>&1)
-}
+# as_node K M: whether node K's certificate gets into node M
+as_node() { as_peer "$1" "$2" "SELECT 'in'"; }
 cert_refused() { as_node "$1" "$2" | grep -q 'authentication failed'; }
 
 check "3 ready nodes on every node" wait_for 15 ready_n 3 1 2 3
@@ -38,6 +32,10 @@ check "before: node 1 has node 3's subscription and slot" \
     test "$(subs_slots 1 "$N3")" = 2
 check "before: node 3's certificate gets into node 1" \
     test "$(as_node 3 1)" = in
+peer_powerless 3 1
+check "peer 3 on 1: a member's subscription to it stays" \
+    peer_says 3 1 "SELECT kmd_peer_unsubscribe()" "is a member here"
+check "... and there it is" test "$(subs_slots 1 "$N3")" = 2
 
 # ---- what is refused ----
 out=$($C ctl 1 cluster nodes delete --id="$N1" -y 2>&1); rc=$?

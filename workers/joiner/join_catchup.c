@@ -59,10 +59,8 @@ markers_enter(struct join *jn)
 		if (strcmp(jn->members[i].id, jn->sponsor) == 0)
 			continue;
 		peer_dsn(jn->members[i].host, dsn, sizeof(dsn));
-		sbuf_add(&sql, "SELECT dblink_exec('%s', 'INSERT INTO"
-		    " kmd_join_markers (join_id, origin) VALUES (''%s'',"
-		    " ''%s'') ON CONFLICT DO NOTHING');", dsn, jn->node_id,
-		    jn->members[i].id);
+		sbuf_add(&sql, "SELECT x FROM dblink('%s', 'SELECT"
+		    " kmd_peer_marker()') AS t(x text);", dsn);
 	}
 	jq(jn, peer_call_what(PEER_MARKERS_ADD), sql.s, 0, NULL, markers_made);
 	free(sql.s);
@@ -79,12 +77,11 @@ markers_made(struct join *jn, PGresult *res)
 void
 markers_poll(struct join *jn)
 {
-	const char	*p[2] = { jn->dsn, jn->node_id };
+	const char	*p[1] = { jn->dsn };
 
 	jq(jn, peer_call_what(PEER_MARKERS_COUNT), "SELECT markers FROM"
-	    " dblink($1, format('SELECT count(*) FROM kmd_join_markers WHERE"
-	    " join_id = %L AND origin <> (SELECT node_id FROM kmd_local)',"
-	    " $2::text)) AS t(markers bigint)", 2, p, markers_polled);
+	    " dblink($1, 'SELECT kmd_peer_markers()') AS t(markers bigint)",
+	    1, p, markers_polled);
 }
 
 static void
@@ -116,14 +113,12 @@ origin_enter(struct join *jn)
 static void
 wal_read(struct join *jn, PGresult *res)
 {
-	const char	*p[3] = { jn->dsn, jn->node_id, jn->sponsor };
+	const char	*p[1] = { jn->dsn };
 
 	kmd_strlcpy(jn->wal, pq_get(res, 0, "wal"), sizeof(jn->wal));
 	/* A commit on S after W, so that S's stream moves past it. */
-	jq(jn, peer_call_what(PEER_MARKER_ADD), "SELECT dblink_exec($1, format("
-	    "'INSERT INTO kmd_join_markers (join_id, origin) VALUES (%L, %L)"
-	    " ON CONFLICT DO NOTHING', $2::text, $3::text))", 3, p,
-	    last_marker);
+	jq(jn, peer_call_what(PEER_MARKER_ADD), "SELECT x FROM dblink($1,"
+	    " 'SELECT kmd_peer_marker()') AS t(x text)", 1, p, last_marker);
 }
 
 static void

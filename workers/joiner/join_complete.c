@@ -64,19 +64,14 @@ static void
 complete_subscribe(struct join *jn)
 {
 	struct sbuf	 sql = { NULL, 0, 0 };
-	char		 dsn[PEER_DSN_MAX], mine[PEER_DSN_MAX], sub[64];
+	char		 dsn[PEER_DSN_MAX];
 	int		 i;
 
-	peer_dsn(jn->req.host, mine, sizeof(mine));
 	for (i = 0; i < jn->nmembers; i++) {
 		peer_dsn(jn->members[i].host, dsn, sizeof(dsn));
-		sub_name(jn->node_id, jn->members[i].id, sub, sizeof(sub));
 		sbuf_add(&sql, "SELECT x FROM dblink('%s', 'SELECT"
-		    " pglogical.create_subscription(subscription_name :="
-		    " ''%s'', provider_dsn := ''%s'', replication_sets :="
-		    " ''{default}'', synchronize_structure := false,"
-		    " synchronize_data := false, forward_origins :="
-		    " ''{}'')::text') AS t(x text);", dsn, sub, mine);
+		    " kmd_peer_subscribe(''%s'')') AS t(x text);", dsn,
+		    jn->lease->token);
 	}
 	jq(jn, peer_call_what(PEER_SUBSCRIBE), sql.s, 0, NULL,
 	    complete_subscribed);
@@ -95,16 +90,14 @@ void
 complete_poll(struct join *jn)
 {
 	struct sbuf	 sql = { NULL, 0, 0 };
-	char		 dsn[PEER_DSN_MAX], sub[64];
+	char		 dsn[PEER_DSN_MAX];
 	int		 i;
 
 	for (i = 0; i < jn->nmembers; i++) {
 		peer_dsn(jn->members[i].host, dsn, sizeof(dsn));
-		sub_name(jn->node_id, jn->members[i].id, sub, sizeof(sub));
 		sbuf_add(&sql, "%sSELECT s AS status, %d AS member FROM"
-		    " dblink('%s', 'SELECT status FROM"
-		    " pglogical.show_subscription_status(''%s'')') AS t(s"
-		    " text)", i ? " UNION ALL " : "", i, dsn, sub);
+		    " dblink('%s', 'SELECT kmd_peer_sub_status()') AS t(s"
+		    " text)", i ? " UNION ALL " : "", i, dsn);
 	}
 	jq(jn, peer_call_what(PEER_SUB_STATUS), sql.s, 0, NULL,
 	    complete_polled);

@@ -22,7 +22,7 @@ static void	subs_drop_later(struct joiner *);
 void
 killed_enter(struct join *jn)
 {
-	char		 sub[64], dsn[PEER_DSN_MAX];
+	char		 dsn[PEER_DSN_MAX];
 	const char	*p[4];
 	int		 i;
 
@@ -40,20 +40,16 @@ killed_enter(struct join *jn)
 	subs_drop_later(jn->j);
 	/* PEER_KILL: the member's row, each member's subscription here. */
 	p[0] = jn->dsn;
-	p[1] = jn->node_id;
-	p[2] = jn->why;
-	pq_query(jn->j->jdb, "SELECT dblink_exec($1, format('UPDATE kmd_nodes"
-	    " SET state = ''" NS_C_KILLED "'', join_error = %L WHERE node_id ="
-	    " %L AND state IN " NS_SQL_JOINING_Q "', $3::text, $2::text))", 3,
-	    p, jq_ignore, NULL);
+	p[1] = jn->why;
+	pq_query(jn->j->jdb, "SELECT x FROM dblink($1, format('SELECT"
+	    " kmd_peer_kill(%L)', $2::text)) AS t(x text)", 2, p, jq_ignore,
+	    NULL);
 	for (i = 0; i < jn->nmembers; i++) {
-		sub_name(jn->node_id, jn->members[i].id, sub, sizeof(sub));
 		peer_dsn(jn->members[i].host, dsn, sizeof(dsn));
 		p[0] = dsn;
-		p[1] = sub;
-		pq_query(jn->j->jdb, "SELECT x FROM dblink($1, format('SELECT"
-		    " pglogical.drop_subscription(%L, true)::text', $2::text))"
-		    " AS t(x text)", 2, p, jq_ignore, NULL);
+		pq_query(jn->j->jdb, "SELECT x FROM dblink($1, 'SELECT"
+		    " kmd_peer_unsubscribe()') AS t(x text)", 1, p, jq_ignore,
+		    NULL);
 	}
 	join_free(jn);
 }

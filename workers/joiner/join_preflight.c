@@ -136,27 +136,15 @@ static void	preflight_hsm(struct join *, PGresult *);
 void
 preflight_enter(struct join *jn)
 {
-	const char	*p[2] = { jn->dsn, jn->node_id };
+	const char	*p[1] = { jn->dsn };
 
 	pq_query(jn->j->jdb, "SELECT t.*, extract(epoch FROM"
 	    " clock_timestamp()) AS here_now, (SELECT version FROM"
-	    " kmd_schema)::text AS here_schema FROM dblink($1, format("
-	    "'SELECT"
-	    " c.cluster_id::text, c.kmd_version, (SELECT version FROM"
-	    " kmd_schema)::text, extract(epoch FROM clock_timestamp()),"
-	    " (SELECT count(*) FROM kmd_nodes WHERE state NOT IN (''"
-	    NS_C_REMOVING "'',''" NS_C_REMOVED "'',''" NS_C_KILLED "'') AND"
-	    " node_id <> %L), (SELECT count(*) FROM kmd_nodes WHERE state IN"
-	    " (''" NS_C_CREATING "'',''" NS_C_BOOTSTRAPPING "'',''"
-	    NS_C_SYNCING "'',''" NS_C_CATCHING_UP "'',''" NS_C_COMPLETING
-	    "'') AND node_id <> %L), l.node_id::text,"
-	    " pg_database_size(''kmd''), (SELECT state FROM kmd_nodes WHERE"
-	    " node_id = l.node_id), (SELECT count(*) FROM kmd_nodes WHERE rot"
-	    " = ''hsm'' AND state <> ''" NS_C_REMOVED "'') FROM"
-	    " kmd_cluster c JOIN kmd_local l USING (cluster_id)', $2::text,"
-	    " $2::text)) AS t(cluster_id text, ver text, schema text, now"
-	    " float8, nodes bigint, joining bigint, member text, size bigint,"
-	    " state text, hsm bigint)", 2, p, preflight_read, jn);
+	    " kmd_schema)::text AS here_schema FROM dblink($1,"
+	    " 'SELECT * FROM kmd_peer_member()') AS t(cluster_id text, ver"
+	    " text, schema text, now float8, nodes bigint, joining bigint,"
+	    " member text, size bigint, state text, hsm bigint)", 1, p,
+	    preflight_read, jn);
 }
 
 static void

@@ -5,12 +5,8 @@
 
 #include "nodestatus.h"
 #include "pq.h"
+#include "schema.h"
 #include "worker.h"
-
-/* The tables in pglogical's replication set; the others stay local. */
-#define REPLICATED \
-	"ARRAY['kmd_cluster','kmd_nodes','kmd_node_health','kmd_users'," \
-	"'kmd_keys','kmd_join_markers']"
 
 /*
  * Every node publishes the replicated tables in two sets: "default" for
@@ -84,14 +80,6 @@ struct joiner {
 
 #define KMD_NODES_MAX	20
 
-/*
- * A dead peer is noticed from both ends: keepalives and a TCP user
- * timeout here, wal_sender_timeout and the server's keepalives there.
- */
-#define PEER_DSN \
-	"host=%s port=5432 dbname=kmd user=kmd_repl sslmode=verify-full" \
-	" connect_timeout=3 keepalives=1 keepalives_idle=2" \
-	" keepalives_interval=1 keepalives_count=2 tcp_user_timeout=5000"
 #define PEER_DSN_MAX	(KMD_HOST_MAX + 256)
 
 /*

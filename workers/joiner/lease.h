@@ -22,12 +22,9 @@
  * epoch of the changes this node's data holds (the replicated one: a
  * node told of a change by its lease's release, whose data has not
  * come yet, asks at the older epoch and is refused until it has).
+ * The same function answers a joining node (PEER_VOTERS).
  */
-#define SQL_VOTERS \
-	"SELECT node_id::text AS id, host, coalesce((SELECT max(epoch) FROM" \
-	" kmd_cluster), 0) AS epoch, (SELECT" \
-	" node_id::text FROM kmd_local) AS me FROM kmd_nodes WHERE state =" \
-	" '" NS_C_READY "' ORDER BY joined_at, node_id"
+#define SQL_VOTERS	"SELECT * FROM kmd_voters()"
 
 /* Who must grant: a majority, every voter, or the tie rule (lease.c). */
 enum lease_need {

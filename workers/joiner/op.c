@@ -335,23 +335,26 @@ static const char *const restart_sql[2][3] = {
 	"SELECT pglogical.alter_subscription_disable($1, true)",
 	"SELECT pg_sleep(" RESTART_GAP "),"
 	" pglogical.alter_subscription_enable($1, true)"
-	}, {	/* on the peer $2 (PEER_SUB_RESTART) */
-	"SELECT dblink_exec($2, format('SELECT"
-	" pglogical.alter_subscription_disable(%1$L, true),"
-	" pglogical.alter_subscription_enable(%1$L, true)', $1::text))",
-	"SELECT dblink_exec($2, format('SELECT"
-	" pglogical.alter_subscription_disable(%L, true)', $1::text))",
-	"SELECT pg_sleep(" RESTART_GAP "), dblink_exec($2, format('SELECT"
-	" pglogical.alter_subscription_enable(%L, true)', $1::text))"
+	}, {	/* on the peer $1, its subscription to this node */
+	"SELECT x FROM dblink($1, 'SELECT kmd_peer_sub_restart(''both'')')"
+	" AS t(x text)",
+	"SELECT x FROM dblink($1, 'SELECT kmd_peer_sub_restart(''disable'')')"
+	" AS t(x text)",
+	"SELECT pg_sleep(" RESTART_GAP "), x FROM dblink($1,"
+	" 'SELECT kmd_peer_sub_restart(''enable'')') AS t(x text)"
 	}
 };
 
+/*
+ * sub: a subscription of this node's; or, with dsn, the peer's
+ * subscription to this node (PEER_SUB_RESTART: the peer names it).
+ */
 void
 sub_restart(struct pq *db, const char *sub, const char *dsn, int clear)
 {
-	const char		*p[2] = { sub, dsn };
+	const char		*p[1] = { dsn != NULL ? dsn : sub };
 	const char *const	*sql = restart_sql[dsn != NULL];
-	int			 n = dsn != NULL ? 2 : 1;
+	int			 n = 1;
 
 	if (!clear) {
 		pq_query(db, sql[0], n, p, restarted, NULL);
