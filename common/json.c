@@ -8,6 +8,7 @@
 #include <yajl_tree.h>
 
 #include "json.h"
+#include "util.h"
 
 void
 json_str(yajl_gen g, const char *s)
@@ -322,6 +323,45 @@ json_rotkeys(yajl_gen g, const struct rotkey_info *k, size_t n)
 	yajl_gen_map_close(g);
 }
 
+/* A map of n string members: kv holds each name, then its value. */
+static void
+json_strmap(yajl_gen g, const char *const *kv, size_t n)
+{
+	size_t	 i;
+
+	yajl_gen_map_open(g);
+	for (i = 0; i < 2 * n; i++)
+		json_str(g, kv[i]);
+	yajl_gen_map_close(g);
+}
+
+/* An API user: {"name", "role", "createdAt"}; a list of them. */
+static void
+json_user(yajl_gen g, const struct user_info *u)
+{
+	const char	*kv[] = {
+		"name", u->name, "role", u->role, "createdAt", u->created
+	};
+
+	json_strmap(g, kv, nitems(kv) / 2);
+}
+
+static void
+json_users(yajl_gen g, const struct user_info *u, size_t n)
+{
+	size_t	 i;
+
+	yajl_gen_map_open(g);
+	json_str(g, "total");
+	yajl_gen_integer(g, (long long)n);
+	json_str(g, "resources");
+	yajl_gen_array_open(g);
+	for (i = 0; i < n; i++)
+		json_user(g, &u[i]);
+	yajl_gen_array_close(g);
+	yajl_gen_map_close(g);
+}
+
 void
 json_procs(yajl_gen g, const struct ctl_proc *p, size_t n)
 {
@@ -376,14 +416,12 @@ json_csr(yajl_gen g, const struct csr_reply *c)
 void
 json_credentials(yajl_gen g, const struct node_credentials *c)
 {
-	yajl_gen_map_open(g);
-	json_str(g, "cert");
-	json_str(g, c->cert);
-	json_str(g, "cachain");
-	json_str(g, c->cachain);
-	json_str(g, "mkek_blob");
-	json_str(g, c->mkek_blob);
-	yajl_gen_map_close(g);
+	const char	*kv[] = {
+		"cert", c->cert, "cachain", c->cachain, "mkek_blob",
+		c->mkek_blob
+	};
+
+	json_strmap(g, kv, nitems(kv) / 2);
 }
 
 /* One preflight item, as cluster join reports it. */
@@ -470,6 +508,12 @@ json_reply(yajl_gen g, const struct reply *r, enum print_what what,
 		break;
 	case P_VERSION:
 		json_version(g, &r->version, kmctl);
+		break;
+	case P_USERS:
+		json_users(g, r->users, r->nusers);
+		break;
+	case P_USER:
+		json_user(g, &r->users[0]);
 		break;
 	case P_NONE:
 		break;

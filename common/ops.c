@@ -7,6 +7,7 @@
 
 #include "kchan.h"
 #include "ops.h"
+#include "proto.h"
 #include "util.h"
 
 #define OP_ROW(act, type, print, role, cls, method, path, build, rest, \
@@ -77,4 +78,64 @@ op_route(const char *path, const char *method, char *methods, size_t len)
 		}
 	}
 	return hit;
+}
+
+static const char *const role_names[] = {
+	[ROLE_NONE] = "none", [ROLE_VIEWER] = "viewer", [ROLE_KEYS] = "keys",
+	[ROLE_ADMIN] = "admin"
+};
+
+const char *
+role_name(enum op_role r)
+{
+	return (unsigned)r < nitems(role_names) ? role_names[r] : "?";
+}
+
+/* An API user's role by name; -1 if it is none of them. */
+int
+role_parse(const char *s)
+{
+	int	 r;
+
+	for (r = ROLE_VIEWER; r <= ROLE_ADMIN; r++)
+		if (strcmp(s, role_names[r]) == 0)
+			return r;
+	return -1;
+}
+
+/*
+ * The least role a request from the api worker needs: that of the
+ * catalogue's REST row of its type; where rows of one type need
+ * different roles (keys), the row its payload names; ROLE_ADMIN for a
+ * type no REST row has (the api cannot send those).
+ */
+enum op_role
+op_request_role(uint16_t type, const void *data, size_t len)
+{
+	static const char *const keys_act[KEYS_OPS] = {
+		[KEYS_CREATE] = "A_KEYS_CREATE", [KEYS_LIST] = "A_KEYS_LIST",
+		[KEYS_GET] = "A_KEYS_GET", [KEYS_DELETE] = "A_KEYS_DELETE",
+		[KEYS_ROTATE] = "A_KEYS_ROTATE",
+		[KEYS_ENCRYPT] = "A_KEYS_ENCRYPT",
+		[KEYS_DECRYPT] = "A_KEYS_DECRYPT"
+	};
+	const struct keys_req	*kr = data;
+	enum op_role		 need = ROLE_ADMIN;
+	size_t			 i;
+
+	if (type == IMSG_CTL_KEYS && (len != sizeof(*kr) || kr->op < 0 ||
+	    kr->op >= KEYS_OPS))
+		return ROLE_ADMIN;
+	for (i = 0; i < op_nrows; i++) {
+		if (op_rows[i].type != type || op_rows[i].method == NULL)
+			continue;
+		if (type == IMSG_CTL_KEYS) {
+			if (strcmp(op_rows[i].name, keys_act[kr->op]) == 0)
+				return op_rows[i].role;
+			continue;
+		}
+		if (op_rows[i].role < need)
+			need = op_rows[i].role;
+	}
+	return need;
 }

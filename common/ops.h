@@ -25,8 +25,9 @@
  *   X(action, request message, reply shape, role, class, method, path,
  *     kmctl builder, kmctl REST form, confirm prompt)
  *   action: kmctl's A_* (A_NONE: REST only); reply shape: kmctl's P_*;
- *   role: who may run it (ROLE_*: enforced by the roles of a later
- *   version; today every API user and the socket's users are admins);
+ *   role: the least role of an API user that may run it (the api
+ *   worker refuses others, and the parent checks the caller's signed
+ *   token again: op_request_role()); root on the control socket is admin;
  *   class: OPC_MEMBERSHIP for the changes of the cluster's membership
  *   or of the whole cluster, which are serialized cluster-wide,
  *   OPC_NODE for the rest; method, path: the REST call under /api/v1/
@@ -112,6 +113,7 @@ enum op_class {
 	X(ALARMS_PAGE, sizeof(struct nodes_page), FROM(PROC_REPLMON)) \
 	X(ALARM_INFO, sizeof(struct alarm_info), FROM(PROC_REPLMON)) \
 	X(AUTH_RESULT, sizeof(struct auth_result), FROM(PROC_JOINER)) \
+	X(USER_INFO, sizeof(struct user_info), FROM(PROC_JOINER)) \
 	X(CSR_REPLY, sizeof(struct csr_reply), FROM(PROC_JOINER)) \
 	X(NODE_CREDENTIALS, sizeof(struct node_credentials), \
 	    FROM(PROC_JOINER)) \
@@ -135,6 +137,8 @@ enum op_class {
 	" this HSM token (--shared-hsm-partition), check with rot-keys list" \
 	" on each that none keeps its KEK under it. Are you sure want to" \
 	" delete it?"
+#define ASK_USERS_DELETE "The user is deleted on every node, and its" \
+	" API tokens end. Are you sure want to delete it?"
 #define ASK_KEYS_DELETE "The key and all its versions are deleted on every" \
 	" node: what was encrypted with it can no longer be decrypted. Are" \
 	" you sure want to delete it?"
@@ -193,6 +197,16 @@ enum op_class {
 	    OPC_NODE, "DELETE", "system/rot-keys/{id}", build_rotkeys, \
 	    rest_rotate, ASK_ROTKEYS_DELETE) \
 	X(A_USERS_SETPW, IMSG_CTL_USER_SET, P_NONE, ROLE_ADMIN, OPC_NODE, \
+	    NULL, NULL, build_user, NULL, NULL) \
+	X(A_USERS_CREATE, IMSG_CTL_USER_SET, P_USER, ROLE_ADMIN, OPC_NODE, \
+	    NULL, NULL, build_user, NULL, NULL) \
+	X(A_USERS_SETROLE, IMSG_CTL_USER_SET, P_USER, ROLE_ADMIN, OPC_NODE, \
+	    NULL, NULL, build_user, NULL, NULL) \
+	X(A_USERS_DELETE, IMSG_CTL_USER_SET, P_NONE, ROLE_ADMIN, OPC_NODE, \
+	    NULL, NULL, build_user, NULL, ASK_USERS_DELETE) \
+	X(A_USERS_LIST, IMSG_CTL_USER_SET, P_USERS, ROLE_ADMIN, OPC_NODE, \
+	    NULL, NULL, build_user, NULL, NULL) \
+	X(A_USERS_GET, IMSG_CTL_USER_SET, P_USER, ROLE_ADMIN, OPC_NODE, \
 	    NULL, NULL, build_user, NULL, NULL) \
 	X(A_KEYS_CREATE, IMSG_CTL_KEYS, P_KEY, ROLE_KEYS, OPC_NODE, \
 	    "POST", "vault/keys2", build_keys, rest_keys, NULL) \
@@ -261,6 +275,9 @@ struct op_row {
 extern const struct op_row	 op_rows[];
 extern const size_t		 op_nrows;
 int	op_path_fits(const char *, const char *);
+const char *role_name(enum op_role);
+int	role_parse(const char *);
+enum op_role op_request_role(uint16_t, const void *, size_t);
 const struct op_row *op_route(const char *, const char *, char *, size_t);
 
 #define PEER_ENUM(n, by, on, what)	n,

@@ -198,6 +198,14 @@ static const struct pstr s_hsm_tls_install[] = {
 static const struct pstr s_tls_result[] = { S(tls_result, err), S_END };
 static const struct pstr s_hsm_status[] = { S(hsm_status, msg), S_END };
 static const struct pstr s_rot_slot[] = { S(rot_slot, id), S_END };
+static const struct pstr s_auth_result[] = {
+	S(auth_result, role), S(auth_result, token), S_END
+};
+static const struct pstr s_user_info[] = {
+	S(user_info, name), S(user_info, role), S(user_info, created), S_END
+};
+static const struct pstr s_user_changed[] = { S(user_changed, name), S_END };
+static const struct pstr s_api_auth[] = { S(api_auth, token), S_END };
 
 static const struct pstr *const payload_strings[IMSG_MAX] = {
 	[IMSG_NODES] = s_nodes_query,
@@ -242,6 +250,10 @@ static const struct pstr *const payload_strings[IMSG_MAX] = {
 	[IMSG_ROT_ZERO] = s_rot_slot,
 	[IMSG_ROT_GROW] = s_hsm_rewrap,
 	[IMSG_HSM_ROT_GROWN] = s_hsm_rewrap,
+	[IMSG_AUTH_RESULT] = s_auth_result,
+	[IMSG_USER_INFO] = s_user_info,
+	[IMSG_USER_CHANGED] = s_user_changed,
+	[IMSG_API_AUTH] = s_api_auth,
 };
 
 /*

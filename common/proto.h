@@ -65,7 +65,9 @@ enum proc_id {
 	M(ROT_ZERO)		/* hsm -> parent: struct rot_slot */ \
 	M(ROT_GROW)		/* hsm -> parent: struct hsm_rewrap */ \
 	M(HSM_ROT_GROWN)	/* parent -> hsm: struct hsm_rewrap, fd */ \
-	M(USER_CHANGED)		/* joiner -> parent -> api: struct user_changed */
+	M(USER_CHANGED)		/* joiner -> parent -> api: struct user_changed */ \
+	M(TOKEN_KEY)		/* joiner -> parent: struct token_key */ \
+	M(API_AUTH)		/* api -> parent: struct api_auth */
 
 /*
  * The joiner's calls of the hsm worker, relayed unchanged by the parent:
@@ -116,19 +118,48 @@ enum imsg_type {
 
 #define KMD_NAME_MAX		64
 #define KMD_PASSWORD_MAX	256
+#define KMD_TIME_MAX	40
 
 /* A user whose password changed, or who is gone: its tokens end. */
 struct user_changed {
 	char		 name[KMD_NAME_MAX];
 };
 
+#define KMD_TOKEN_MAX		256	/* common/token.c */
+
+/* kmctl users ...: what a USER_SET asks (AUTH_CHECK: name, password) */
+enum user_op { USER_SETPW = 0, USER_CREATE, USER_SETROLE, USER_DELETE,
+	USER_LIST, USER_GET, USER_OPS };
+
 struct user_set {
 	char		 name[KMD_NAME_MAX];
 	char		 password[KMD_PASSWORD_MAX];
+	char		 role[KMD_ROLE_MAX];	/* "admin", "keys", "viewer" */
+	int32_t		 op;			/* enum user_op */
+	int32_t		 lifetime;		/* AUTH_CHECK: the token's, s */
 };
 
+struct user_info {
+	char		 name[KMD_NAME_MAX];
+	char		 role[KMD_ROLE_MAX];
+	char		 created[KMD_TIME_MAX];
+};
+
+/* A login: on success, its role and a token the joiner signed. */
 struct auth_result {
 	int32_t		 ok;		/* 1: the password matches */
+	char		 role[KMD_ROLE_MAX];
+	char		 token[KMD_TOKEN_MAX];
+};
+
+/* joiner -> parent: the key its tokens verify under, at each start */
+struct token_key {
+	unsigned char	 pk[32];
+};
+
+/* api -> parent, before a request of the same id: its caller's token */
+struct api_auth {
+	char		 token[KMD_TOKEN_MAX];
 };
 
 struct api_conf {
@@ -244,7 +275,6 @@ struct nodes_page {
 };
 
 #define KMD_VIEW_MAX	4096
-#define KMD_TIME_MAX	40
 
 struct node_info {
 	char		 nodeid[KMD_NODEID_MAX];

@@ -88,6 +88,13 @@ add_key(struct reply *r, const struct kmsg *m)
 }
 
 static int
+add_user(struct reply *r, const struct kmsg *m)
+{
+	return append((void **)&r->users, &r->nusers, &r->userscap,
+	    REPLY_USERS_MAX, m);
+}
+
+static int
 set_info(struct reply *r, const struct kmsg *m)
 {
 	return keep_once(&r->info, &r->haveinfo, m);
@@ -173,6 +180,7 @@ static const struct {
 	{ IMSG_ALARM_INFO, sizeof(struct alarm_info), add_alarm },
 	{ IMSG_ROTKEY_INFO, sizeof(struct rotkey_info), add_rotkey },
 	{ IMSG_KEY_INFO, sizeof(struct key_info), add_key },
+	{ IMSG_USER_INFO, sizeof(struct user_info), add_user },
 	{ IMSG_KEY_CRYPT, sizeof(struct key_crypt), set_crypt },
 	{ IMSG_KEYS_PAGE, sizeof(struct nodes_page), set_page },
 	{ IMSG_ALARMS_PAGE, sizeof(struct nodes_page), set_page },
@@ -217,6 +225,7 @@ reply_clear(struct reply *r)
 	free(r->rows);
 	free(r->alarms);
 	free(r->keys);
+	free(r->users);
 	if (r->crypt != NULL)
 		explicit_bzero(r->crypt, sizeof(*r->crypt));
 	free(r->crypt);
@@ -244,6 +253,8 @@ reply_complete(const struct reply *r, enum print_what what)
 		return r->csr != NULL;
 	case P_KEY:
 		return r->nkeys == 1;
+	case P_USER:
+		return r->nusers == 1;
 	case P_CRYPT:
 		return r->crypt != NULL;
 	case P_CRED:

@@ -17,6 +17,7 @@
 #define REPLY_ROWS_MAX	1024	/* summary: 20 reporters x 20 nodes, and some */
 #define REPLY_ALARMS_MAX	1000
 #define REPLY_KEYS_MAX	1000
+#define REPLY_USERS_MAX	1024
 
 struct reply {
 	struct cluster_info	 info;
@@ -49,11 +50,15 @@ struct reply {
 	struct key_crypt	*crypt;		/* malloc'd */
 	struct version_info	 version;
 	int			 haveversion;
+	struct user_info	*users;		/* malloc'd */
+	size_t			 nusers;
+	size_t			 userscap;
 };
 
 /* What a reply holds when complete, and what is shown of it. */
 enum print_what { P_NONE, P_INFO, P_STATUS, P_NODES, P_NODE, P_CSR, P_CRED,
-	P_SUMMARY, P_ALARMS, P_ROTKEYS, P_KEYS, P_KEY, P_CRYPT, P_VERSION };
+	P_SUMMARY, P_ALARMS, P_ROTKEYS, P_KEYS, P_KEY, P_CRYPT, P_VERSION,
+	P_USERS, P_USER };
 
 int	reply_frame(struct reply *, const struct kmsg *);
 int	reply_complete(const struct reply *, enum print_what);

@@ -144,6 +144,9 @@ sandbox_filter(int role, char *err, size_t errlen)
 	    (role == PROC_JOINER && ALLOW(ctx, sc_joiner) == -1) ||
 	    (role == PROC_HSM && ALLOW(ctx, sc_hsm) == -1))
 		snprintf(err, errlen, "seccomp rules could not be added");
+	/* every thread, those a role started before it too */
+	else if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1) != 0)
+		snprintf(err, errlen, "seccomp: no thread synchronization");
 	else if (seccomp_load(ctx) != 0)
 		snprintf(err, errlen, "seccomp_load failed");
 	else

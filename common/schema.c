@@ -283,6 +283,14 @@ static const char v9[] =
     "END $$;\n";
 
 /*
+ * API users' roles (enum op_role, by name): what each may do is the
+ * operation catalogue's (common/ops.h).  Users from before were admins.
+ */
+static const char v12[] =
+    "ALTER TABLE kmd_users ADD COLUMN role text NOT NULL DEFAULT 'admin'\n"
+    "  CHECK (role IN ('admin', 'keys', 'viewer'));\n";
+
+/*
  * Run at every start, once the schema is current.  pglogical's install
  * script leaves EXECUTE on its functions, and USAGE on its schema, to
  * PUBLIC: a role of no privilege could call replicate_ddl_command() or
@@ -321,6 +329,7 @@ const struct migration schema_migrations[] = {
 	{ 9, v9 },
 	{ 10, schema_v10 },
 	{ 11, schema_v11 },
+	{ 12, v12 },
 };
 const size_t schema_nmigrations =
     sizeof(schema_migrations) / sizeof(schema_migrations[0]);

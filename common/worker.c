@@ -141,6 +141,8 @@ worker_run(const struct worker_def *def, int foreground, int verbose)
 	log_setverbose(w.conf.verbose);
 	if (sandbox_enter(&w.conf, err, sizeof(err)) == -1)
 		fatalx("cannot drop privileges: %s", err);
+	if (def->prefilter != NULL && def->prefilter() == -1)
+		fatal("%s: before the seccomp filter", __func__);
 	if (sandbox_filter(def->role, err, sizeof(err)) == -1)
 		fatalx("cannot install the seccomp filter: %s", err);
 #if defined(__SANITIZE_ADDRESS__)

@@ -27,6 +27,7 @@ struct worker_def {
 	size_t			 nhandlers;
 	int			(*init)(struct worker *);
 	void			(*fini)(struct worker *);	/* at exit */
+	int			(*prefilter)(void);	/* threads, say */
 };
 
 int	worker_start(struct worker *, const struct worker_def *, int,

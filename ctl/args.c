@@ -280,11 +280,41 @@ build_user(const struct parse_result *res, void *buf, size_t *len)
 	const char	*p;
 
 	memset(u, 0, sizeof(*u));
+	switch (res->action) {
+	case A_USERS_CREATE:
+		u->op = USER_CREATE;
+		break;
+	case A_USERS_SETROLE:
+		u->op = USER_SETROLE;
+		break;
+	case A_USERS_DELETE:
+		u->op = USER_DELETE;
+		break;
+	case A_USERS_LIST:
+		u->op = USER_LIST;
+		*len = sizeof(*u);
+		return 0;
+	case A_USERS_GET:
+		u->op = USER_GET;
+		break;
+	default:
+		u->op = USER_SETPW;
+		break;
+	}
 	field(u->name, sizeof(u->name), res->flag[F_NAME], "name");
 	for (p = u->name; *p != '\0'; p++)
 		if (!isalnum((unsigned char)*p) && strchr("._-", *p) == NULL)
 			die("--name: '%s' is not a user name (letters, digits,"
 			    " '.', '_' and '-')", u->name);
+	if (res->flag[F_ROLE] != NULL) {
+		if (role_parse(res->flag[F_ROLE]) == -1)
+			die("--role: '%s' is not a role (admin, keys or"
+			    " viewer)", res->flag[F_ROLE]);
+		field(u->role, sizeof(u->role), res->flag[F_ROLE], "role");
+	}
+	*len = sizeof(*u);
+	if (u->op != USER_SETPW && u->op != USER_CREATE)
+		return 0;
 	read_password("New password: ", u->password, sizeof(u->password));
 	if (isatty(STDIN_FILENO)) {
 		read_password("Again: ", again, sizeof(again));
@@ -294,7 +324,6 @@ build_user(const struct parse_result *res, void *buf, size_t *len)
 	}
 	if (strlen(u->password) < 8)
 		die("the password must have at least 8 characters");
-	*len = sizeof(*u);
 	return 0;
 }
 

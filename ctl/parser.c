@@ -36,6 +36,7 @@ static const struct {
 	[F_SIZE] = { "size", 0, "BITS" },
 	[F_PLAINTEXT] = { "plaintext", 0, "TEXT" },
 	[F_CIPHERTEXT] = { "ciphertext", 0, "BASE64" },
+	[F_ROLE] = { "role", 0, "admin|keys|viewer" },
 };
 
 static const struct {
@@ -110,8 +111,18 @@ static const struct token t_rotkeys[] = {
 };
 
 static const struct token t_users[] = {
+	{ "create", A_USERS_CREATE, NULL, FM(F_NAME) | FM(F_ROLE),
+	    FM(F_NAME) | FM(F_ROLE), "add an API user with a role and a"
+	    " password" },
+	{ "list", A_USERS_LIST, NULL, 0, 0, "list the API users and roles" },
+	{ "get", A_USERS_GET, NULL, FM(F_NAME), FM(F_NAME),
+	    "show one API user" },
 	{ "set-password", A_USERS_SETPW, NULL, FM(F_NAME), FM(F_NAME),
-	    "set an API user's password (local socket only)" },
+	    "set an API user's password (a new user is an admin)" },
+	{ "set-role", A_USERS_SETROLE, NULL, FM(F_NAME) | FM(F_ROLE),
+	    FM(F_NAME) | FM(F_ROLE), "change an API user's role" },
+	{ "delete", A_USERS_DELETE, NULL, FM(F_NAME) | FM(F_YES), FM(F_NAME),
+	    "delete an API user" },
 	{ NULL, A_NONE, NULL, 0, 0, NULL }
 };
 
@@ -147,7 +158,8 @@ static const struct token t_main[] = {
 	{ "status", A_STATUS, NULL, 0, 0, "kmd's processes" },
 	{ "version", A_VERSION, NULL, 0, 0,
 	    "the versions of kmd, of its database schema and of kmctl" },
-	{ "users", A_NONE, t_users, 0, 0, "users of the HTTPS API" },
+	{ "users", A_NONE, t_users, 0, 0,
+	    "users of the HTTPS API (local socket only)" },
 	{ "alarms", A_NONE, t_alarms, 0, 0, "this node's alarms" },
 	{ "keys", A_NONE, t_keys, 0, 0, "the keys the cluster serves" },
 	{ NULL, A_NONE, NULL, 0, 0, NULL }

@@ -495,7 +495,7 @@ conn_try(struct conn *c, const char *method, const char *path,
 {
 	struct evhttp_request	*req;
 	struct evkeyvalq	*h;
-	char			 uri[600], auth[128];
+	char			 uri[600], auth[KMD_TOKEN_MAX + 16];
 
 	free(c->body);
 	c->body = NULL;
@@ -640,7 +640,7 @@ remote_run(struct remote *rem, const struct ctl_action *a, const void *req)
 	static struct rest_req	 rr;
 	struct conn		 c;
 	yajl_val		 v;
-	char			 token[128];
+	char			 token[KMD_TOKEN_MAX];
 
 	memset(&rr, 0, sizeof(rr));
 	kmd_strlcpy(rr.path, a->rest_path, sizeof(rr.path));
@@ -677,7 +677,7 @@ remote_join(struct remote *rem, const struct parse_result *res,
 	const char		*spath[] = { "status", "code", NULL };
 	const char		*dpath[] = { "status", "description", NULL };
 	const char		*okpath[] = { "ok", NULL };
-	char			 token[128], last[300] = "", code[32];
+	char			 token[KMD_TOKEN_MAX], last[300] = "", code[32];
 	char			 line[300];
 	size_t			 i;
 
@@ -738,7 +738,7 @@ remote_join(struct remote *rem, const struct parse_result *res,
 
 struct rsession {
 	struct conn	 c;
-	char		 token[128];
+	char		 token[KMD_TOKEN_MAX];
 };
 
 struct rsession *

@@ -86,6 +86,7 @@ struct parent {
 	uint32_t		 next_reqid;
 	int			 resetting;	/* services reset under way */
 	struct hsm_status	 hsm_status;	/* the last hsm said */
+	struct auth		*auth;		/* auth.c */
 	/*
 	 * Set by parent_main(), so that the lower files call up without
 	 * depending on the upper ones: proc.c gives a worker's channel
@@ -113,6 +114,13 @@ int	control_listen(struct parent *);
 int	control_start(struct parent *);
 void	control_close(struct parent *);
 struct ctl_client *control_adopt(struct parent *, int, uid_t);
+
+/* auth.c: the api's callers, checked again here */
+void	auth_init(struct parent *);
+int	auth_token_key(struct kchan *, struct kmsg *, void *);
+int	auth_api_token(struct kchan *, struct kmsg *, void *);
+void	auth_user_ended(struct parent *, const char *);
+int	auth_api_allows(struct parent *, const struct kmsg *, char *, size_t);
 
 /* relay.c: requests to the workers, replies back, the parent's own */
 void	relay_client_gone(struct parent *, uint32_t);

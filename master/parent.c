@@ -300,6 +300,7 @@ parent_main(struct parent *p)
 	p->api_fd = -1;
 	TAILQ_INIT(&p->clients);
 	TAILQ_INIT(&p->pending);
+	auth_init(p);
 	p->worker_handlers = parent_worker_handlers;
 	p->nworker_handlers = parent_worker_nhandlers;
 	p->worker_gone = relay_worker_gone;

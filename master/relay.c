@@ -180,13 +180,14 @@ worker_hsm_status(struct kchan *ch, struct kmsg *m, void *arg)
 	return 0;
 }
 
-/* A user's password changed or it is gone: the api ends its tokens. */
+/* A user changed or is gone: the api, and auth.c, end its tokens. */
 static int
 worker_user_changed(struct kchan *ch, struct kmsg *m, void *arg)
 {
 	struct child	*c = arg, *api;
 
 	(void)ch;
+	auth_user_ended(c->p, ((const struct user_changed *)m->data)->name);
 	if ((api = proc_child(c->p, PROC_API)) != NULL && api->ch != NULL)
 		kchan_send(api->ch, IMSG_USER_CHANGED, 0, -1, m->data,
 		    sizeof(struct user_changed));
@@ -430,6 +431,10 @@ const struct kmsg_handler parent_worker_handlers[] = {
 	    worker_rot_zero },
 	{ IMSG_USER_CHANGED, sizeof(struct user_changed), FROM(PROC_JOINER),
 	    worker_user_changed },
+	{ IMSG_TOKEN_KEY, sizeof(struct token_key), FROM(PROC_JOINER),
+	    auth_token_key },
+	{ IMSG_API_AUTH, sizeof(struct api_auth), FROM(PROC_API),
+	    auth_api_token },
 };
 const size_t parent_worker_nhandlers = nitems(parent_worker_handlers);
 
@@ -438,10 +443,18 @@ static int
 api_request(struct kchan *ch, struct kmsg *m, void *arg)
 {
 	struct child	*c = arg;
-
 	const struct kmsg_handler *h;
+	char		 why[160];
 	size_t		 i;
 
+	if (!auth_api_allows(c->p, m, why, sizeof(why))) {
+		log_warnx("api: %s refused: %s", imsg_type_name(m->hdr.type),
+		    why);
+		if (m->hdr.type == IMSG_CTL_AUTH_CHECK ||
+		    m->hdr.type == IMSG_CTL_USER_SET)
+			sodium_memzero((void *)m->data, m->datalen);
+		return kchan_senderr(ch, m->hdr.reqid, "forbidden: %s", why);
+	}
 	for (i = 0; i < nitems(relay_ctl_handlers); i++) {
 		h = &relay_ctl_handlers[i];
 		if (h->type == m->hdr.type)

@@ -176,7 +176,7 @@ ctl cluster new --host "$KMD_ADDR" --url "https://$KMD_ADDR:$PORT" >/dev/null ||
 login() {
 	curl -sk -XPOST "https://$KMD_ADDR:$PORT/api/v1/auth/tokens" \
 	    -d '{"username":"admin","password":"bench-password"}' > "$T/login.json" &&
-	    TOKEN=$(sed -n 's/.*"token" *: *"\([0-9a-f]*\)".*/\1/p' "$T/login.json") &&
+	    TOKEN=$(sed -n 's/.*"token" *: *"\([^"]*\)".*/\1/p' "$T/login.json") &&
 	    [ -n "$TOKEN" ]
 }
 wait_for 30 login || die "no token from POST /api/v1/auth/tokens: $(cat "$T/login.json" 2>/dev/null)"

@@ -7,7 +7,8 @@
 #                   worker opens the KEK, makes and seals the material, the
 #                   row is committed (and would replicate)
 #   encrypt/s       POST /api/v1/crypto/encrypt of 64 bytes: the key looked
-#                   up, the KEK and the material opened, AES-256-GCM
+#                   up, the KEK and the material opened, AES-256-GCM;
+#                   and again during a password-guessing run (guess.py)
 #   memory          resident (RSS) and proportional (PSS) memory of each
 #                   kmd process and of the PostgreSQL instance, idle
 #
@@ -111,6 +112,27 @@ memory() {
 	    "$(kb $pp) ($(echo $pp | wc -w) processes)"
 }
 
+# guessing: encrypt again while wrong logins come from 10000 addresses
+# as fast as the API answers them (regress/bench/guess.py): each login
+# check is an argon2id hash on the joiner's hashing thread, which the
+# rest of the joiner's work does not wait for
+guessing() {
+	secs=${BENCH_DURATION%s}
+	ns python3 regress/bench/guess.py 127.0.0.1:8443 $((secs + 4)) \
+	    10000 16 >"$T/guess.out" 2>&1 &
+	gp=$!
+	sleep 2
+	wrk_run guess-encrypt "$T/encrypt.lua" crypto/encrypt
+	wait "$gp"
+	logins=$(awk '{printf "%s%s %s", NR > 1 ? ", " : "", $2, $1}' \
+	    "$T/guess.out")
+	printf '%-28s %10s %10s\n' "encrypt/s while guessed at" "$RPS" \
+	    "p99 $P99"
+	printf '%-28s %s\n' "  logins answered" "$logins"
+	table_row "encrypt/s (64 B) during a login-guessing run" \
+	    "$RPS (p99 $P99); logins: $logins"
+}
+
 # run LABEL EXTRA: one node with kmd.conf lines EXTRA, both measures
 run() {
 	KMD_CLUSTER_EXTRA=$2 $C up 1 >/dev/null || die "$1: node did not start"
@@ -120,7 +142,7 @@ run() {
 	    die "$1: set-password failed"
 	TOKEN=$(ns curl -sk -XPOST "$URL/auth/tokens" \
 	    -d '{"username":"admin","password":"bench-password"}' |
-	    sed -n 's/.*"token" *: *"\([0-9a-f]*\)".*/\1/p')
+	    sed -n 's/.*"token" *: *"\([^"]*\)".*/\1/p')
 	[ -n "$TOKEN" ] || die "$1: no token"
 	$C ctl 1 keys create --name=bench-enc >/dev/null ||
 	    die "$1: keys create failed"
@@ -133,6 +155,7 @@ run() {
 	wrk_run "$1-encrypt" "$T/encrypt.lua" crypto/encrypt
 	printf '%-28s %10s %10s\n' "$1: encrypt/s (64 B)" "$RPS" "p99 $P99"
 	table_row "encrypt/s (64 B), $1 RoT" "$RPS (p99 $P99)"
+	[ "$1" = software ] && guessing
 	printf '%-28s %10s\n' "$1: keys made" \
 	    "$($C sql 1 "SELECT count(*) FROM kmd_keys")"
 	sed -i '1d' "$T/create.lua" "$T/encrypt.lua"

@@ -28,12 +28,14 @@ jerr() {
 # hdr LINE: the last reply has a header starting with LINE
 hdr() { tr -d '\r' <"$T/hdr" | grep -qi "^$1"; }
 unauthorized() { jerr 401 "bearer token" && hdr "WWW-Authenticate: Bearer"; }
+# login PASSWORD [USER]: a login of USER (admin), its body in $T/login
 login() {
-	curl -sk -d "{\"username\":\"admin\",\"password\":\"$1\"}" \
+	curl -sk -d "{\"username\":\"${2:-admin}\",\"password\":\"$1\"}" \
 	    "$U/auth/tokens" -o "$T/login" -w '%{http_code}'
 }
+# token [PASSWORD USER]: a fresh token of admin, or of USER
 token() {
-	login "$PW" >/dev/null
+	login "${1:-$PW}" "${2:-admin}" >/dev/null
 	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["token"])' \
 	    "$T/login"
 }
@@ -99,10 +101,12 @@ out=$(printf '%s\n' "$PW" | ctl users set-password --name admin 2>&1); rc=$?
 check "set-password from stdin exits 0" test $rc -eq 0
 check "login: 200" answers 200 POST auth/tokens \
     -d "{\"username\":\"admin\",\"password\":\"$PW\"}"
-check "login: a 64-hex token, Bearer, expires_in 30" \
-    js "set(j) == {'token','token_type','expires_in'} and
-    len(j['token']) == 64 and int(j['token'], 16) >= 0 and
-    j['token_type'] == 'Bearer' and j['expires_in'] == 30"
+check "login: a base64url token, its role, Bearer, expires_in 30" \
+    js "set(j) == {'token','role','token_type','expires_in'} and
+    100 < len(j['token']) < 256 and
+    set(j['token']) <= set('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_') and
+    j['role'] == 'admin' and j['token_type'] == 'Bearer' and
+    j['expires_in'] == 30"
 check "login: Content-Type application/json" hdr "Content-Type: application/json"
 OLD=$(js "print(j['token']) or True"); t_old=$(date +%s)
 check "two logins give two tokens" test "$(token)" != "$OLD"
@@ -135,6 +139,52 @@ while read -r role m p; do
 	check "$m $p with a token nobody issued: 401" \
 	    sh -c "[ \"\$(curl -sk -X $m -o /dev/null -w '%{http_code}' -H '$BOGUS' $U/$p)\" = 401 ]"
 done <"$T/routes"
+
+# roles: a viewer and a keys user; every route above a role: 403 with
+# its reason; every route of the role or below it: neither 401 nor 403
+# (admin's routes run with admin's token in the rest of this test)
+printf 'viewer-pass-1\n' | ctl users create --name vic --role viewer >/dev/null
+printf 'keys-pass-12\n' | ctl users create --name kim --role keys >/dev/null
+ctl users list >"$T/body"
+check "users list: three users, their roles" js "[(u['name'], u['role'])
+    for u in j['resources']] == [('admin', 'admin'), ('kim', 'keys'),
+    ('vic', 'viewer')] and j['total'] == 3"
+TV=$(token viewer-pass-1 vic)
+check "a viewer's login says its role" grep -q '"role":"viewer"' "$T/login"
+TK=$(token keys-pass-12 kim)
+rank() { case $1 in ROLE_NONE) echo 0;; ROLE_VIEWER) echo 1;; ROLE_KEYS) echo 2;; *) echo 3;; esac; }
+while read -r role m p; do
+	p=$(echo "$p" | sed 's/{[a-z]*}/x/g')
+	# the logout would end the token the loop goes on with
+	[ "$role" = ROLE_NONE ] || [ "$p" = auth/tokens ] && continue
+	for who in "viewer $TV 1" "keys $TK 2"; do
+		set -- $who
+		if [ "$(rank "$role")" -gt "$3" ]; then
+			check "$m $p as $1: 403, says the role needed" sh -c \
+			    "[ \"\$(curl -sk -X $m -o $T/body -w '%{http_code}' -H 'Authorization: Bearer $2' $U/$p)\" = 403 ] &&
+			    grep -q 'forbidden: user .* has the role $1' $T/body"
+		else
+			check "$m $p as $1: let through" sh -c \
+			    "! curl -sk -X $m -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer $2' $U/$p | grep -q '^40[13]$'"
+		fi
+	done
+done <"$T/routes"
+printf 'viewer-pass-1\n' | ctl users set-role --name vic --role keys >/dev/null
+check "set-role: the viewer's token ends (401)" wait_for 5 \
+    answers 401 GET cluster -H "Authorization: Bearer $TV"
+check "... its new login says keys" sh -c \
+    "[ \"\$(curl -sk -d '{\"username\":\"vic\",\"password\":\"viewer-pass-1\"}' $U/auth/tokens | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"role\"])')\" = keys ]"
+out=$(ctl users delete --name kim -y 2>&1); rc=$?
+check "users delete: exit 0" test $rc -eq 0
+check "delete: the keys user's token ends (401)" wait_for 5 \
+    answers 401 GET cluster -H "Authorization: Bearer $TK"
+out=$(ctl users get --name kim 2>&1); rc=$?
+check "users get of a deleted user: refused, says so" refused $rc "$out" "no user kim"
+out=$(printf 'xxxxxxxxx\n' | ctl users create --name vic --role admin 2>&1); rc=$?
+check "users create of a user that exists: refused" refused $rc "$out" "exists already"
+out=$(ctl users set-role --name vic --role root 2>&1); rc=$?
+check "set-role to no role: refused, names the roles" refused $rc "$out" "admin, keys or viewer"
+
 check "POST cluster/new without a token: 401" answers 401 POST cluster/new \
     -d '{"host":"127.0.0.1","url":"https://127.0.0.1:8443"}'
 check "a garbage token: 401" answers 401 GET cluster \

@@ -87,7 +87,7 @@ printf 'password-of-1-new\n' | $C ctl 1 users set-password --name admin \
     >/dev/null 2>&1
 check "admin's password changed on node 1: its token on node 3 ends" \
     wait_for 15 sh -c "[ \"\$(ip netns exec $KMD_CLUSTER_NS curl -sk -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer $tok3' https://127.0.0.3:8443/api/v1/cluster)\" = 401 ]"
-check "node 3's log says why" grep -q "user admin has a new password: its API tokens end" "$D/node3/kmd.log"
+check "node 3's log says why" grep -q "user admin has a new password or role: its API tokens end" "$D/node3/kmd.log"
 check "no sanitizer report in the nodes' logs" nodes_clean
 down
 finish

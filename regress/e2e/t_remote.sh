@@ -125,6 +125,12 @@ check "--timeout 5: works" works rem --timeout 5
 check "users set-password with --url: refused, local socket only" \
     fails_with "users set-password works on the local socket only" \
     sh -c "echo $PW | $KMCTL --url $URL --user admin --password $PW --nosslverify users set-password --name admin"
+for u in "create --name x --role admin" "set-role --name admin --role viewer" \
+    "delete --name admin -y" "list"; do
+	check "users $u with --url: refused, local socket only" \
+	    fails_with "works on the local socket only" \
+	    sh -c "echo $PW | $KMCTL --url $URL --user admin --password $PW --nosslverify users $u"
+done
 check "users set-password with KMCTL_URL: refused too" \
     fails_with "local socket only" \
     sh -c "echo $PW | KMCTL_URL=$URL KMCTL_USER=admin KMCTL_PASSWORD=$PW $KMCTL --nosslverify users set-password --name admin"

@@ -116,6 +116,9 @@ setup(enum proc_id who)
 	p.nclients = p.next_client = p.next_reqid = 0;
 	p.resetting = 0;
 	memset(&p.hsm_status, 0, sizeof(p.hsm_status));
+	if (p.auth == NULL)
+		auth_init(&p);
+	p.conf.token_lifetime = 3600;
 	p.base = fz.base;
 	p.started = mono_now();
 	p.ctl_fd = p.api_fd = -1;

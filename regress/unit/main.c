@@ -17,6 +17,8 @@ Suite	*ops_suite(void);
 Suite	*kchan_suite(void);
 Suite	*join_suite(void);
 Suite	*ident_suite(void);
+Suite	*auth_suite(void);
+Suite	*pwhash_suite(void);
 
 int
 main(void)
@@ -35,6 +37,8 @@ main(void)
 	srunner_add_suite(sr, kchan_suite());
 	srunner_add_suite(sr, join_suite());
 	srunner_add_suite(sr, ident_suite());
+	srunner_add_suite(sr, auth_suite());
+	srunner_add_suite(sr, pwhash_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -159,5 +159,6 @@ static const struct kmsg_handler api_handlers[] = {
 
 const struct worker_def api_worker = {
 	PROC_API, api_handlers,
-	sizeof(api_handlers) / sizeof(api_handlers[0]), api_init, api_fini
+	sizeof(api_handlers) / sizeof(api_handlers[0]), api_init, api_fini,
+	NULL
 };

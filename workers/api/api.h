@@ -36,9 +36,11 @@ struct areq {
 	struct reply		 r;
 };
 
+/* A token the joiner signed for a login here, and what it says. */
 struct token {
-	char			 hex[65];
+	char			 tok[KMD_TOKEN_MAX];
 	char			 user[KMD_NAME_MAX];
+	int			 role;		/* enum op_role */
 	int64_t			 expires;	/* monotonic seconds */
 };
 
@@ -59,6 +61,7 @@ struct api {
 	struct cluster_info	 info;		/* the last answer ... */
 	int64_t			 info_at;	/* ... at (ms), 0: none */
 	struct token		 tokens[TOKENS_MAX];
+	const struct token	*caller;	/* of the request read now */
 	struct evconnlistener	*lev;		/* conns.c */
 	struct event		*resume_ev;
 	int			 accept_paused;
@@ -84,8 +87,8 @@ void	respond_empty(struct evhttp_request *, int, const struct timespec *,
 void	respond_error(struct evhttp_request *, int, const char *,
 	    const struct timespec *, const char *);
 int	error_code(const char *);
-void	token_issue(struct api *, const char *, char *);
-const char *token_user(struct api *, struct evhttp_request *);
+void	token_issue(struct api *, const char *, const struct auth_result *);
+const struct token *token_caller(struct api *, struct evhttp_request *);
 int	token_end(struct api *, struct evhttp_request *);
 int	token_end_user(struct api *, const char *);
 struct peer_fails *peer_fails(struct peer_fails *, const char *, int);

@@ -32,6 +32,9 @@
 
 static void	 do_node_delete(struct api *, struct evhttp_request *,
 		    const char *, const struct timespec *);
+static void	 respond_forbidden(struct evhttp_request *,
+		    const struct token *, const char *, const struct timespec *);
+static void	 api_auth(struct api *, uint32_t);
 static void	 api_send(struct api *, struct evhttp_request *, enum areq_kind,
 		    const char *, uint16_t, const void *, size_t);
 
@@ -157,6 +160,7 @@ do_login(struct api *a, struct evhttp_request *req, const char *user,
 		a->login_n++;
 		pf->fails++;
 		uf->fails++;
+		u->lifetime = a->lifetime;
 		api_send(a, req, R_LOGIN, u->name, IMSG_CTL_AUTH_CHECK, u,
 		    sizeof(*u));
 	}
@@ -513,7 +517,8 @@ http_dispatch(struct evhttp_request *req, void *arg)
 {
 	struct api		*a = arg;
 	const struct op_row	*op = NULL;
-	const char		*path, *user = "";
+	const struct token	*t = NULL;
+	const char		*path;
 	struct timespec		 t0;
 	char			 allowed[32] = "";
 
@@ -534,12 +539,19 @@ http_dispatch(struct evhttp_request *req, void *arg)
 		respond_error(req, 405, "method not allowed here", &t0, "");
 		return;
 	}
-	if (op->role != ROLE_NONE && (user = token_user(a, req)) == NULL) {
+	if (op->role != ROLE_NONE && (t = token_caller(a, req)) == NULL) {
 		respond_error(req, 401, "a valid bearer token is required:"
 		    " POST " API "/auth/tokens first", &t0, "");
 		return;
 	}
-	reader_of(op->type)(a, req, user, &t0);
+	if (t != NULL && t->role < (int)op->role) {
+		snprintf(allowed, sizeof(allowed), "%s", role_name(op->role));
+		respond_forbidden(req, t, allowed, &t0);
+		return;
+	}
+	a->caller = t;
+	reader_of(op->type)(a, req, t != NULL ? t->user : "", &t0);
+	a->caller = NULL;
 }
 
 /* Every REST route of the catalogue has its reader here, or no start. */
@@ -556,6 +568,32 @@ routes_check(void)
 			return -1;
 		}
 	return 0;
+}
+
+/* 403: the caller's role is below the route's; need: the route's. */
+static void
+respond_forbidden(struct evhttp_request *req, const struct token *t,
+    const char *need, const struct timespec *t0)
+{
+	char	 msg[160];
+
+	snprintf(msg, sizeof(msg), "forbidden: user %s has the role %s; this"
+	    " needs %s or above", t->user, role_name(t->role), need);
+	respond_error(req, 403, msg, t0, t->user);
+}
+
+/*
+ * The caller's token goes to the parent ahead of its request, under the
+ * same id: the parent checks its signature and role again.
+ */
+static void
+api_auth(struct api *a, uint32_t id)
+{
+	struct api_auth	 aa;
+
+	memset(&aa, 0, sizeof(aa));
+	kmd_strlcpy(aa.token, a->caller->tok, sizeof(aa.token));
+	kchan_send(a->w->parent, IMSG_API_AUTH, id, -1, &aa, sizeof(aa));
 }
 
 /* Hand a request to the parent; the answer comes to http_finish(). */
@@ -577,6 +615,8 @@ api_send(struct api *a, struct evhttp_request *req, enum areq_kind kind,
 	kmd_strlcpy(r->user, user, sizeof(r->user));
 	peer_of(req, r->peer, sizeof(r->peer));
 	TAILQ_INSERT_TAIL(&a->pending, r, entry);
+	if (a->caller != NULL)
+		api_auth(a, r->id);
 	if (kchan_send(a->w->parent, type, r->id, -1, data, len) == -1) {
 		TAILQ_REMOVE(&a->pending, r, entry);
 		respond_error(req, 503, "kmd is busy; try again", &r->t0, user);

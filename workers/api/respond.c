@@ -29,6 +29,7 @@ code_desc(int code)
 	case 204: return "No Content";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 409: return "Conflict";
@@ -149,14 +150,15 @@ error_code(const char *msg)
 		return 404;
 	if (strstr(msg, "already") != NULL)
 		return 409;
+	if (strncmp(msg, "forbidden:", 10) == 0)
+		return 403;
 	return 400;
 }
 
 void
-token_issue(struct api *a, const char *user, char *hex)
+token_issue(struct api *a, const char *user, const struct auth_result *ar)
 {
 	struct token	*t = NULL, *oldest = &a->tokens[0];
-	unsigned char	 raw[32];
 	int64_t		 now = mono_now();
 	size_t		 i;
 
@@ -168,12 +170,10 @@ token_issue(struct api *a, const char *user, char *hex)
 	}
 	if (t == NULL)
 		t = oldest;
-	randombytes_buf(raw, sizeof(raw));
-	sodium_bin2hex(t->hex, sizeof(t->hex), raw, sizeof(raw));
+	kmd_strlcpy(t->tok, ar->token, sizeof(t->tok));
 	kmd_strlcpy(t->user, user, sizeof(t->user));
+	t->role = role_parse(ar->role);
 	t->expires = now + a->lifetime;
-	memcpy(hex, t->hex, sizeof(t->hex));
-	sodium_memzero(raw, sizeof(raw));
 }
 
 /* End every token of user; how many there were. */
@@ -200,13 +200,15 @@ token_of(struct api *a, struct evhttp_request *req)
 			    evhttp_request_get_input_headers(req),
 			    "Authorization");
 	int64_t		 now = mono_now();
-	size_t		 i;
+	size_t		 i, n;
 
-	if (h == NULL || strncmp(h, "Bearer ", 7) != 0 || strlen(h + 7) != 64)
+	if (h == NULL || strncmp(h, "Bearer ", 7) != 0 ||
+	    (n = strnlen(h + 7, KMD_TOKEN_MAX)) == KMD_TOKEN_MAX || n == 0)
 		return NULL;
 	for (i = 0; i < TOKENS_MAX; i++)
 		if (a->tokens[i].expires > now &&
-		    sodium_memcmp(a->tokens[i].hex, h + 7, 64) == 0)
+		    strlen(a->tokens[i].tok) == n &&
+		    sodium_memcmp(a->tokens[i].tok, h + 7, n) == 0)
 			return &a->tokens[i];
 	return NULL;
 }
@@ -223,13 +225,11 @@ token_end(struct api *a, struct evhttp_request *req)
 	return 1;
 }
 
-/* The user a valid "Authorization: Bearer" token belongs to, or NULL. */
-const char *
-token_user(struct api *a, struct evhttp_request *req)
+/* The valid "Authorization: Bearer" token of a request, or NULL. */
+const struct token *
+token_caller(struct api *a, struct evhttp_request *req)
 {
-	struct token	*t = token_of(a, req);
-
-	return t != NULL ? t->user : NULL;
+	return token_of(a, req);
 }
 
 struct peer_fails *
@@ -283,22 +283,22 @@ static void
 json_login(struct api *a, struct areq *r, yajl_gen g)
 {
 	struct peer_fails	*pf;
-	char			 hex[65];
 
 	if ((pf = peer_fails(a->peers, r->peer, 0)) != NULL)
 		pf->addr[0] = '\0';
 	if ((pf = peer_fails(a->users, r->user, 0)) != NULL)
 		pf->addr[0] = '\0';
-	token_issue(a, r->user, hex);
+	token_issue(a, r->user, &r->r.auth);
 	yajl_gen_map_open(g);
 	json_str(g, "token");
-	json_str(g, hex);
+	json_str(g, r->r.auth.token);
+	json_str(g, "role");
+	json_str(g, r->r.auth.role);
 	json_str(g, "token_type");
 	json_str(g, "Bearer");
 	json_str(g, "expires_in");
 	yajl_gen_integer(g, a->lifetime);
 	yajl_gen_map_close(g);
-	sodium_memzero(hex, sizeof(hex));
 }
 
 /* cluster join: the node's state, or a preflight's {"checks": [...]}. */
@@ -364,7 +364,7 @@ http_finish(struct api *a, struct areq *r, int ok, const char *errmsg)
 
 	if (req == NULL)
 		return;
-	if (!ok && r->kind == R_LOGIN) {
+	if (!ok && r->kind == R_LOGIN && errmsg == NULL) {
 		/* Counted as a failure when it started (do_login). */
 		log_warnx("failed login for '%s' from %s", r->user, r->peer);
 		respond_error(req, 401, "wrong user name or password", &r->t0,

@@ -104,5 +104,6 @@ static const struct kmsg_handler hsm_handlers[] = {
 
 const struct worker_def hsm_worker = {
 	PROC_HSM, hsm_handlers,
-	sizeof(hsm_handlers) / sizeof(hsm_handlers[0]), hsm_init, hsm_fini
+	sizeof(hsm_handlers) / sizeof(hsm_handlers[0]), hsm_init, hsm_fini,
+	NULL
 };

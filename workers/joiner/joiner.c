@@ -13,6 +13,7 @@
 
 #include "joiner.h"
 #include "log.h"
+#include "pwhash.h"
 #include "schema.h"
 #include "util.h"
 
@@ -194,6 +195,8 @@ joiner_init(struct worker *w)
 	j->admin = pq_new(w->base, ci, joiner_admin_connected, j);
 	reconcile_start(j);
 	users_watch_start(j);
+	if (pwhash_attach(w) == -1)
+		return -1;
 	return 0;
 }
 
@@ -235,5 +238,5 @@ static const struct kmsg_handler joiner_handlers[] = {
 const struct worker_def joiner_worker = {
 	PROC_JOINER, joiner_handlers,
 	sizeof(joiner_handlers) / sizeof(joiner_handlers[0]), joiner_init,
-	joiner_fini
+	joiner_fini, pwhash_start
 };

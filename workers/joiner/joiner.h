@@ -73,6 +73,7 @@ struct joiner {
 	struct subs_drop *subs_drop;	/* a killed join's cleanup */
 	struct reconciler *rec;		/* removals, see remove.c */
 	struct users_watch *uw;		/* users.c */
+	unsigned char	 token_sk[64];	/* signs API tokens (users.c) */
 	struct pq	*kdb;		/* served keys, see keys.c */
 	char		*peers;		/* the allowed peers last sent */
 	TAILQ_HEAD(, kreq) kreqs;

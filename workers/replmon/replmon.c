@@ -391,5 +391,5 @@ static const struct kmsg_handler replmon_handlers[] = {
 const struct worker_def replmon_worker = {
 	PROC_REPLMON, replmon_handlers,
 	sizeof(replmon_handlers) / sizeof(replmon_handlers[0]), replmon_init,
-	replmon_fini
+	replmon_fini, NULL
 };
