@@ -12,6 +12,8 @@
 
 #include "pwhash.h"
 
+#define BURST	200
+
 static int	ndone, nok;
 static char	made[crypto_pwhash_STRBYTES];
 
@@ -61,11 +63,16 @@ START_TEST(t_pwhash)
 	ck_assert_int_eq(pwhash_make("a-new-pass", hashed, NULL), 0);
 	run_until(w.base, 3);
 	ck_assert_int_eq(crypto_pwhash_str_verify(made, "a-new-pass", 10), 0);
+	/*
+	 * 200 at once: the queue takes its 16 and the thread drains some
+	 * meanwhile (how many depends on the scheduler, valgrind's too),
+	 * but far from all: the rest are refused, none is lost.
+	 */
 	ndone = nok = 0;
-	for (i = 0; i < PWHASH_QUEUE + 8; i++)
+	for (i = 0; i < BURST; i++)
 		accepted += pwhash_verify(h, "right-pass", counted, NULL) == 0;
 	ck_assert_int_ge(accepted, PWHASH_QUEUE);
-	ck_assert_int_le(accepted, PWHASH_QUEUE + 1);
+	ck_assert_int_lt(accepted, BURST);
 	run_until(w.base, accepted);
 	ck_assert_int_eq(nok, accepted);
 	event_base_free(w.base);
