@@ -62,6 +62,13 @@ const char schema_v10[] =
     "    RETURN format('refused: the caller''s certificate is not that of'\n"
     "      ' node %s, the holder it names', p_holder);\n"
     "  END IF;\n"
+    /* a node not a member yet takes it for its own join only */
+    "  IF kmd_caller() IS NOT NULL AND (p_kind <> 'join' OR p_subject IS\n"
+    "      DISTINCT FROM p_holder) AND NOT EXISTS (SELECT FROM kmd_nodes\n"
+    "      WHERE node_id = p_holder AND state = '" NS_C_READY "') THEN\n"
+    "    RETURN format('refused: node %s is no member; it may take the'\n"
+    "      ' lease for its own join only', p_holder);\n"
+    "  END IF;\n"
     "  LOCK TABLE kmd_lease IN SHARE ROW EXCLUSIVE MODE;\n"
     "  t := clock_timestamp();\n"
     "  SELECT * INTO l FROM kmd_lease;\n"

@@ -124,7 +124,7 @@ guessing() {
 	sleep 2
 	wrk_run guess-encrypt "$T/encrypt.lua" crypto/encrypt
 	wait "$gp"
-	logins=$(awk '{printf "%s%s %s", NR > 1 ? ", " : "", $2, $1}' \
+	logins=$(awk '{printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1}' \
 	    "$T/guess.out")
 	printf '%-28s %10s %10s\n' "encrypt/s while guessed at" "$RPS" \
 	    "p99 $P99"

@@ -89,6 +89,9 @@ field "$TH/cred.json" cert >"$TH/server.crt"
 check "node 1 accepts that certificate" wait_for 10 \
     peer_says "$TH" 1 "SELECT 'in'" "^in$"
 peer_powerless "$TH" 1 "a pending node's certificate"
+check "... takes the lease for its own join only" peer_says "$TH" 1 \
+    "SELECT kmd_lease_take(gen_random_uuid(), '$TID', 'create', NULL, 0,
+    10, '')" "no member; it may take the lease for its own join only"
 check "... no member subscribes to a node not joining" \
     peer_says "$TH" 1 "SELECT kmd_peer_subscribe(gen_random_uuid())" \
     "is not joining on this member"
