@@ -730,7 +730,7 @@ remote_join(struct remote *rem, const struct parse_result *res,
 		usleep(1000000);
 		v = remote_json(&c, "GET", "cluster", token, NULL);
 	}
-	explicit_bzero(token, sizeof(token));
+	remote_logout(&c, token);
 	return print_and_close(&c, v, a);
 }
 
@@ -762,7 +762,7 @@ rsession_call(struct rsession *rs, const char *method, const char *path,
 void
 rsession_close(struct rsession *rs)
 {
-	explicit_bzero(rs->token, sizeof(rs->token));
+	remote_logout(&rs->c, rs->token);
 	free(rs->c.body);
 	conn_close(&rs->c);
 	free(rs);

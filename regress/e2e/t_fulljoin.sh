@@ -42,6 +42,8 @@ done
 check "printed the status: creating (1/5)" \
     grep -q '"description": "joining: creating (1/5)"' "$T/out2"
 check "node 2 becomes ready" wait_for 60 ready 2
+check "fulljoin ended its token on node 2 (logout)" \
+    grep -q "DELETE /api/v1/auth/tokens 204" "$D/node2/kmd.log"
 
 # --nosslverify is for the member alone: the joining node's certificate
 # is still checked (it is asked first, before the member).
