@@ -2,10 +2,12 @@
 # `make check-full`: a cluster of 20 real nodes on this machine, the most
 # a cluster may have (regress/cluster.sh, a namespace and temp dir of its
 # own, removed at the end).  Node 1 makes the cluster; nodes 2..20 join
-# one by one through node 1 (csr, nodes create, join --block).  Then:
-# every node ready on every node and GOOD in the summary, a write on node
-# 1 read on node 20, a key made on node 20 decrypting on node 1, and a
-# 21st node refused with a clear error, changing nothing.  Prints the time
+# one by one through node 1 (csr, nodes create, join --block); the 20th
+# place is asked for twice at once, for nodes 20 and 21 through nodes 1
+# and 2: exactly one is issued, and that node joins.  Then: every node
+# ready on every node and GOOD in the summary, a write on node 1 read on
+# the last, a key made on the last decrypting on node 1, and the other
+# node, the 21st, refused with a clear error, changing nothing.  Prints the time
 # to form the cluster, each join's time, the resident memory of all kmd
 # and PostgreSQL processes, and how long `cluster summary` takes.
 #
@@ -52,19 +54,59 @@ tup=$(ms)
 check "node 1: cluster new" $C ctl 1 cluster new --host=127.0.0.1 \
     --url=https://127.0.0.1:8443
 echo secret-password | $C ctl 1 users set-password --name admin >/dev/null
-for k in $(seq 2 "$N"); do
+# join_timed K: node K joins through node 1 with the credentials it has
+join_timed() {
+	tj=$(ms)
+	if join "$1" 1 -y --block >"$T/join$1.out" 2>&1; then
+		printf 'PASS: node %d joins (%.1f s)\n' "$1" \
+		    "$(echo "($(ms) - $tj) / 1000" | bc -l)"
+	else
+		fail "node $1 joins"; tail -5 "$T/join$1.out"
+		return 1
+	fi
+}
+last=$N
+[ "$N" -eq 20 ] && last=19
+broke=0
+for k in $(seq 2 "$last"); do
 	tj=$(ms)
 	if creds "$k" 1 && join "$k" 1 -y --block >"$T/join$k.out" 2>&1; then
 		printf 'PASS: node %d joins (%.1f s)\n' "$k" \
 		    "$(echo "($(ms) - $tj) / 1000" | bc -l)"
 	else
 		fail "node $k joins"; tail -5 "$T/join$k.out"
+		broke=1
 		break
 	fi
 done
+# The 20th place, asked for at once for two nodes through two members.
+W=$N L=$((N + 1))
+if [ "$N" -eq 20 ] && [ "$broke" -eq 0 ]; then
+	check "up node 21" $C up 21
+	for k in 20 21; do
+		$C ctl $k cluster csr --host=127.0.0.$k >"$T/csr$k.json"
+		field "$T/csr$k.json" csr >"$T/n$k.csr"
+	done
+	$C ctl 1 cluster nodes create --csr="$T/n20.csr" \
+	    --newnodehost=127.0.0.20 >"$T/cred20.json" 2>"$T/err20" & p20=$!
+	$C ctl 2 cluster nodes create --csr="$T/n21.csr" \
+	    --newnodehost=127.0.0.21 >"$T/cred21.json" 2>"$T/err21" & p21=$!
+	wait "$p20"; r20=$?
+	wait "$p21"; r21=$?
+	check "the 20th place for two nodes at once: exactly one issued" \
+	    test $((r20 + r21)) -eq 1
+	[ "$r20" -eq 0 ] || { W=21; L=20; }
+	echo "  node $W got it; node $L: $(cat "$T/err$L")"
+	check "  the other refused: the lease is held, or the cluster full" \
+	    grep -q "holds the lease\|the most it may have" "$T/err$L"
+	field "$T/cred$W.json" cert >"$T/n$W.crt"
+	field "$T/cred$W.json" cachain >"$T/ca.crt"
+	join_timed "$W"
+fi
 tjoined=$(ms)
-check "every node sees $N ready nodes" wait_for 120 ready_n "$N" \
-    $(seq 1 "$N")
+NODES="$(seq 1 19) $W"
+[ "$N" -eq 20 ] || NODES=$(seq 1 "$N")
+check "every node sees $N ready nodes" wait_for 120 ready_n "$N" $NODES
 tready=$(ms)
 printf 'formed: %.1f s to start %d nodes, %.1f s of joins, %.1f s until all ready everywhere\n' \
     "$(echo "($tup - $t0) / 1000" | bc -l)" "$N" \
@@ -92,28 +134,25 @@ echo "cluster summary on node 1: $((t2 - t1)) ms ($(wc -c <"$T/summary.json") by
 check "a write on node 1" $C sql 1 "INSERT INTO kmd_keys (key_id, name,
     version, algorithm, material_sealed) VALUES (gen_random_uuid(),
     'full-1', 1, 'aes', '\\x01')"
-check "is read on node $N" wait_for 30 sh -c \
-    "[ \"\$($C sql $N \"SELECT count(*) FROM kmd_keys WHERE name = 'full-1'\")\" = 1 ]"
-check "keys create on node $N" $C ctl "$N" keys create --name=full-key
-CT=$($C ctl "$N" keys encrypt --name=full-key --plaintext=twenty |
+check "is read on node $W" wait_for 30 sh -c \
+    "[ \"\$($C sql $W \"SELECT count(*) FROM kmd_keys WHERE name = 'full-1'\")\" = 1 ]"
+check "keys create on node $W" $C ctl "$W" keys create --name=full-key
+CT=$($C ctl "$W" keys encrypt --name=full-key --plaintext=twenty |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["ciphertext"])')
-check "node 1 decrypts what node $N encrypted" wait_for 30 sh -c \
+check "node 1 decrypts what node $W encrypted" wait_for 30 sh -c \
     "$C ctl 1 keys decrypt --name=full-key --ciphertext='$CT' | grep -q dHdlbnR5"
 
 # One more node: refused, nothing changed.
 if [ "$N" -eq 20 ]; then
 	M=21
-	check "up node 21" $C up 21
-	$C ctl 21 cluster csr --host=127.0.0.21 >"$T/csr21.json"
-	field "$T/csr21.json" csr >"$T/n21.csr"
-	out=$($C ctl 1 cluster nodes create --csr="$T/n21.csr" \
-	    --newnodehost=127.0.0.21 2>&1); rc=$?
-	check "a 21st node: nodes create refused" test "$rc" -eq 1
+	out=$($C ctl 1 cluster nodes create --csr="$T/n$L.csr" \
+	    --newnodehost=127.0.0.$L 2>&1); rc=$?
+	check "a 21st node (node $L): nodes create refused" test "$rc" -eq 1
 	check "  saying the cluster has 20 nodes, the most it may have" \
 	    sh -c "echo '$out' | grep -q 'the cluster has 20 nodes, the most it may have'"
 	echo "  ($out)"
-	check "  node 21 is in no cluster" sh -c \
-	    "$C ctl 21 cluster info | grep -q '\"code\": \"none\"'"
+	check "  node $L is in no cluster" sh -c \
+	    "$C ctl $L cluster info | grep -q '\"code\": \"none\"'"
 	check "  still 20 nodes, none joining" sh -c \
 	    "[ \"\$($C sql 1 \"SELECT count(*) FILTER (WHERE state = 'r') || '/' || count(*) FROM kmd_nodes\")\" = 20/20 ]"
 else
