@@ -298,17 +298,24 @@ json_crypt(yajl_gen g, const struct key_crypt *c)
 	yajl_gen_map_close(g);
 }
 
+/* An unpaged list: {"total": N, "resources": [, the caller's elements. */
+static void
+list_open(yajl_gen g, size_t n)
+{
+	yajl_gen_map_open(g);
+	json_str(g, "total");
+	yajl_gen_integer(g, (long long)n);
+	json_str(g, "resources");
+	yajl_gen_array_open(g);
+}
+
 /* rot-keys: {"total": N, "resources": [{"id", "kind", "inUse"}, ...]} */
 void
 json_rotkeys(yajl_gen g, const struct rotkey_info *k, size_t n)
 {
 	size_t	 i;
 
-	yajl_gen_map_open(g);
-	json_str(g, "total");
-	yajl_gen_integer(g, (long long)n);
-	json_str(g, "resources");
-	yajl_gen_array_open(g);
+	list_open(g, n);
 	for (i = 0; i < n; i++) {
 		yajl_gen_map_open(g);
 		json_str(g, "id");
@@ -351,11 +358,7 @@ json_users(yajl_gen g, const struct user_info *u, size_t n)
 {
 	size_t	 i;
 
-	yajl_gen_map_open(g);
-	json_str(g, "total");
-	yajl_gen_integer(g, (long long)n);
-	json_str(g, "resources");
-	yajl_gen_array_open(g);
+	list_open(g, n);
 	for (i = 0; i < n; i++)
 		json_user(g, &u[i]);
 	yajl_gen_array_close(g);

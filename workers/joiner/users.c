@@ -383,22 +383,17 @@ auth_verified(int ok, const char *hash, void *arg)
 static void
 auth_read(struct pq *db, PGresult *res, void *arg)
 {
-	static char		 dummy[crypto_pwhash_STRBYTES];
 	struct ureq		*r = arg;
 	const char		*hash = NULL;
 	char			*password = r->password;
 
 	(void)db;
-	if (dummy[0] == '\0' && crypto_pwhash_str(dummy, "x", 1,
-	    crypto_pwhash_OPSLIMIT_INTERACTIVE,
-	    crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
-		fatalx("%s: crypto_pwhash_str", __func__);
 	if (pq_ok(res) && PQntuples(res) == 1 && PQnfields(res) == 2) {
 		hash = PQgetvalue(res, 0, 0);
 		kmd_strlcpy(r->role, PQgetvalue(res, 0, 1), sizeof(r->role));
 	}
 	r->password = NULL;
-	if (pwhash_verify(hash != NULL ? hash : dummy, password,
+	if (pwhash_verify(hash != NULL ? hash : pwhash_dummy(), password,
 	    auth_verified, r) == -1) {
 		kchan_senderr(r->j->w->parent, r->reqid, "too many logins"
 		    " being checked; try again in a second");
