@@ -266,4 +266,11 @@ check "the log says the tokens ended" \
 T4=$(tok "$PW-new")
 check "a login with the new password: a good token" \
     test "$(code GET cluster -H "Authorization: Bearer $T4")" = 200
+# The joiner reads every user's mark each 2 s; the change it told at once
+# must not be told again then, ending the token that followed it.
+sleep 2.5
+check "... still good after the next read of the users' marks" \
+    test "$(code GET cluster -H "Authorization: Bearer $T4")" = 200
+check "... and the change was told once" \
+    test "$(grep -c "ended [0-9]* token(s) of user admin" "$LOG")" = 1
 finish

@@ -49,8 +49,9 @@ static const char *const user_cmd[USER_OPS] = {
  */
 #define USERS_WATCH_MS	2000
 #define USERS_MAX	1024
+#define SQL_USER_MARK	"md5(hash || ':' || role)"
 #define SQL_USER_MARKS \
-	"SELECT name, md5(hash || ':' || role) FROM kmd_users ORDER BY name" \
+	"SELECT name, " SQL_USER_MARK " FROM kmd_users ORDER BY name" \
 	" LIMIT 1024"
 
 struct umark {
@@ -62,6 +63,8 @@ struct users_watch {
 	struct event	*ev;
 	int		 busy;
 	int		 known;		/* marks read at least once */
+	uint64_t	 gen;		/* changes made here */
+	uint64_t	 sent_gen;	/* gen when the read in flight was sent */
 	size_t		 n;
 	struct umark	 m[USERS_MAX];
 };
@@ -88,7 +91,12 @@ users_marked(struct pq *db, PGresult *res, void *arg)
 	uw->busy = 0;
 	if (j->join != NULL)
 		uw->known = 0;
-	if (!pq_ok(res) || j->join != NULL)
+	/*
+	 * A change made here while the read was out was told already, and
+	 * its mark learnt: this read may be from before it, and would tell
+	 * it again, later, ending the tokens of a login that followed it.
+	 */
+	if (!pq_ok(res) || j->join != NULL || uw->sent_gen != uw->gen)
 		return;
 	n = (size_t)PQntuples(res);
 	if ((now = calloc(n + 1, sizeof(*now))) == NULL)
@@ -126,8 +134,39 @@ users_watch(evutil_socket_t fd, short ev, void *arg)
 		j->uw->known = 0;
 	if (!j->ready || j->uw->busy || j->join != NULL)
 		return;
-	if (pq_query(j->db, SQL_USER_MARKS, 0, NULL, users_marked, j) == 0)
+	if (pq_query(j->db, SQL_USER_MARKS, 0, NULL, users_marked, j) == 0) {
 		j->uw->busy = 1;
+		j->uw->sent_gen = j->uw->gen;
+	}
+}
+
+/* A change made here, told at once: learn its mark (NULL: gone). */
+static void
+users_watch_learn(struct joiner *j, const char *name, const char *mark)
+{
+	struct users_watch	*uw = j->uw;
+	size_t			 i;
+
+	if (uw == NULL)
+		return;
+	uw->gen++;
+	for (i = 0; i < uw->n; i++)
+		if (strcmp(uw->m[i].name, name) == 0)
+			break;
+	if (mark == NULL) {
+		if (i < uw->n)
+			memmove(&uw->m[i], &uw->m[i + 1],
+			    (uw->n - i - 1) * sizeof(uw->m[0]));
+		uw->n -= i < uw->n;
+		return;
+	}
+	if (i == uw->n) {
+		if (uw->n == USERS_MAX)
+			return;
+		uw->n++;
+	}
+	kmd_strlcpy(uw->m[i].name, name, sizeof(uw->m[i].name));
+	kmd_strlcpy(uw->m[i].mark, mark, sizeof(uw->m[i].mark));
 }
 
 /* Watch the users, and make the key this start's tokens are signed with. */
@@ -202,11 +241,12 @@ take(const struct kmsg *m)
 static const char *const user_sql[USER_OPS] = {
 	[USER_SETPW] = "INSERT INTO kmd_users (name, hash) VALUES ($1, $2)"
 	    " ON CONFLICT (name) DO UPDATE SET hash = EXCLUDED.hash"
-	    " RETURNING name",
+	    " RETURNING name, " SQL_USER_MARK,
 	[USER_CREATE] = "INSERT INTO kmd_users (name, hash, role) VALUES ($1,"
-	    " $2, $3) ON CONFLICT (name) DO NOTHING RETURNING " SQL_USER_COLS,
+	    " $2, $3) ON CONFLICT (name) DO NOTHING RETURNING " SQL_USER_COLS
+	    ", " SQL_USER_MARK,
 	[USER_SETROLE] = "UPDATE kmd_users SET role = $3 WHERE name = $1 AND"
-	    " $2 = '' RETURNING " SQL_USER_COLS,
+	    " $2 = '' RETURNING " SQL_USER_COLS ", " SQL_USER_MARK,
 	[USER_DELETE] = "DELETE FROM kmd_users WHERE name = $1 AND $2 = '' AND"
 	    " $3 = '' RETURNING name",
 	[USER_LIST] = "SELECT " SQL_USER_COLS " FROM kmd_users WHERE $1 = ''"
@@ -240,8 +280,10 @@ user_done(struct pq *db, PGresult *res, void *arg)
 		if (r->op != USER_GET && r->op != USER_LIST) {
 			log_info("%s: user %s", user_cmd[r->op], r->name);
 			user_changed(r->j, r->name);
+			users_watch_learn(r->j, r->name, r->op == USER_DELETE ?
+			    NULL : PQgetvalue(res, 0, PQnfields(res) - 1));
 		}
-		for (i = 0; PQnfields(res) == 3 && i < PQntuples(res); i++) {
+		for (i = 0; PQnfields(res) >= 3 && i < PQntuples(res); i++) {
 			memset(&ui, 0, sizeof(ui));
 			kmd_strlcpy(ui.name, PQgetvalue(res, i, 0),
 			    sizeof(ui.name));
