@@ -330,6 +330,7 @@ const struct migration schema_migrations[] = {
 	{ 10, schema_v10 },
 	{ 11, schema_v11 },
 	{ 12, v12 },
+	{ 13, schema_v13 },
 };
 const size_t schema_nmigrations =
     sizeof(schema_migrations) / sizeof(schema_migrations[0]);

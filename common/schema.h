@@ -44,7 +44,7 @@ struct migration {
 #define SQL_ISO(x) \
 	"to_char((" x ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
-extern const char schema_v10[], schema_v11[];	/* schema_member.c */
+extern const char schema_v10[], schema_v11[], schema_v13[];	/* schema_member.c */
 extern const struct migration	 schema_migrations[];
 extern const size_t		 schema_nmigrations;
 

@@ -52,6 +52,12 @@ join 4 1 -y --block >"$T/j4.out" 2>&1 &
 p4=$!
 join 5 2 -y --block >"$T/j5.out" 2>&1 &
 p5=$!
+# The holder renews over connections it keeps to each voter: on node 3,
+# a voter of both, the session a renewal came over began rounds before.
+check "the lease is renewed over a connection kept since an earlier round" \
+    wait_for 60 q_is 3 "SELECT count(*) > 0 FROM pg_stat_activity WHERE
+    usename = 'kmd_repl' AND query LIKE '%kmd_lease_renew%' AND
+    query_start > backend_start + interval '2 s'" t
 wait $p4; r4=$?
 wait $p5; r5=$?
 echo "join 4 through node 1: exit $r4; join 5 through node 2: exit $r5"

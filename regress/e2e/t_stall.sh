@@ -34,6 +34,22 @@ join 2 1 -y --block >"$T/join.out" 2>&1 &
 JOIN=$!
 check "node 2's join gets to its initial sync, then stands" \
     wait_for 30 sh -c "[ \"\$(sh regress/cluster.sh sql 1 \"SELECT state FROM kmd_nodes WHERE node_id = '$N2'\")\" = i ]"
+# The joining node holds the lease and renews it every 3 s over a
+# connection it keeps to each voter; one cut is made again at the next.
+check "node 2 renews its lease over a connection kept since an earlier round" \
+    wait_for 8 q_is 1 "SELECT count(*) > 0 FROM pg_stat_activity WHERE
+    usename = 'kmd_repl' AND query LIKE '%kmd_lease_renew%' AND
+    query_start > backend_start + interval '2 s'" t
+CUT=$(q 1 "SELECT clock_timestamp() FROM pg_terminate_backend((SELECT pid
+    FROM pg_stat_activity WHERE usename = 'kmd_repl' AND query LIKE
+    '%kmd_lease_renew%' LIMIT 1))")
+check "... that connection cut on node 1: the next renewal makes a new one" \
+    wait_for 8 q_is 1 "SELECT count(*) > 0 FROM pg_stat_activity WHERE
+    usename = 'kmd_repl' AND query LIKE '%kmd_lease_renew%' AND
+    backend_start > '$CUT'" t
+check "... and the join holds its lease on node 1" q_is 1 \
+    "SELECT count(*) FROM kmd_lease WHERE subject = '$N2' AND
+    expires > clock_timestamp()" 1
 check "while it stands, node 1 raises join-stalled (after 5 s)" \
     wait_for 15 sh -c "$C ctl 1 alarms list | grep -q 'join of node $N2 .* is stalled: no progress for 5 s'"
 wait "$JOIN"
