@@ -69,6 +69,12 @@ json_node(yajl_gen g, const struct node_info *n)
 		json_str(g, "expires");
 		json_str(g, n->expires);
 	}
+	json_str(g, "kmdVersion");
+	json_str(g, n->kmd_version);
+	if (n->schema > 0) {
+		json_str(g, "schemaVersion");
+		yajl_gen_integer(g, n->schema);
+	}
 	yajl_gen_map_close(g);
 }
 

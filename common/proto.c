@@ -103,7 +103,8 @@ static const struct pstr s_cluster_info[] = {
 };
 static const struct pstr s_node_info[] = {
 	S(node_info, nodeid), S(node_info, code), S(node_info, desc),
-	S(node_info, host), S(node_info, pubaddr), S(node_info, expires), S_END
+	S(node_info, host), S(node_info, pubaddr), S(node_info, expires),
+	S(node_info, kmd_version), S_END
 };
 static const struct pstr s_summary_row[] = {
 	S(summary_row, reporter), S(summary_row, node),

@@ -12,7 +12,17 @@
 
 #include "ops.h"
 
-#define KMD_VERSION		"0.1.0"
+#ifdef KMD_NEXT
+#define KMD_VERSION		"0.3.0-next"	/* make next: the release after */
+#else
+#define KMD_VERSION		"0.2.0"
+#endif
+
+/*
+ * A worker's exit status that stops kmd: it cannot run on this node as
+ * it is (a database newer than it knows); it has logged why.  EX_CONFIG.
+ */
+#define KMD_EXIT_REFUSED	78
 #define KMD_USER_MAX		32
 #define KMD_ROLE_MAX		16
 #define KMD_PATH_MAX		256
@@ -285,6 +295,8 @@ struct node_info {
 	int32_t		 port;
 	int32_t		 this_node;
 	char		 expires[KMD_TIME_MAX];	/* a pending node's; else "" */
+	char		 kmd_version[32];	/* the kmd it runs */
+	int32_t		 schema;		/* its database's; 0: unknown */
 };
 
 /* One reporter's view of one node, as kmd_node_health holds it. */

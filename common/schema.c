@@ -317,20 +317,37 @@ const char schema_start_sql[] =
     "  EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);\n"
     "END LOOP; END $$;\n";
 
+#ifdef KMD_NEXT
+/*
+ * make next: this source as the release after it, one step on, whose
+ * step changes replicated tables (a column and an index of kmd_keys).
+ * Every name qualified: pglogical runs a queued DDL with an empty
+ * search_path.  Idempotent, as every step.
+ */
+static const char next_v15[] =
+    "ALTER TABLE public.kmd_keys ADD COLUMN IF NOT EXISTS description text;\n"
+    "CREATE INDEX IF NOT EXISTS kmd_keys_description ON public.kmd_keys\n"
+    "  (description);\n";
+#endif
+
 const struct migration schema_migrations[] = {
-	{ 1, v1 },
-	{ 2, v2 },
-	{ 3, v3 },
-	{ 4, v4 },
-	{ 5, v5 },
-	{ 6, v6 },
-	{ 7, v7 },
-	{ 8, v8 },
-	{ 9, v9 },
-	{ 10, schema_v10 },
-	{ 11, schema_v11 },
-	{ 12, v12 },
-	{ 13, schema_v13 },
+	{ 1, v1, NULL },
+	{ 2, v2, NULL },
+	{ 3, v3, NULL },
+	{ 4, v4, NULL },
+	{ 5, v5, NULL },
+	{ 6, v6, NULL },
+	{ 7, v7, NULL },
+	{ 8, v8, NULL },
+	{ 9, v9, NULL },
+	{ 10, schema_v10, NULL },
+	{ 11, schema_v11, NULL },
+	{ 12, v12, NULL },
+	{ 13, schema_v13, NULL },
+	{ 14, schema_v14, NULL },
+#ifdef KMD_NEXT
+	{ 15, "", next_v15 },
+#endif
 };
 const size_t schema_nmigrations =
     sizeof(schema_migrations) / sizeof(schema_migrations[0]);
@@ -362,14 +379,58 @@ schema_pending(int current, const struct migration **first)
 	return 0;
 }
 
-/* One step as one transaction that also records its version. */
+/*
+ * One step as one transaction that also records its version; with
+ * local_only, its node-local part alone, the version left as it is.
+ */
 int
-schema_step_sql(const struct migration *m, char *buf, size_t len)
+schema_step_sql(const struct migration *m, int local_only, char *buf,
+    size_t len)
 {
 	int	 n;
 
-	n = snprintf(buf, len, "BEGIN;\n%s"
-	    "UPDATE kmd_schema SET version = %d;\n"
-	    "COMMIT;\n", m->sql, m->version);
+	if (local_only)
+		n = snprintf(buf, len, "BEGIN;\n%sCOMMIT;\n", m->sql);
+	else
+		n = snprintf(buf, len, "BEGIN;\n%s%s"
+		    "UPDATE kmd_schema SET version = %d;\n"
+		    "COMMIT;\n", m->sql, m->cluster != NULL ? m->cluster : "",
+		    m->version);
 	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/*
+ * What the joiner does at start with a database at schema db, on a node
+ * of a cluster whose committed schema is committed (-1: not clustered)
+ * with others other nodes (workers/joiner/migrate.c says why).  With
+ * SCHEMA_REFUSE, why says what to run instead.
+ */
+int
+schema_plan(int db, int committed, int others, char *why, size_t len)
+{
+	int	 l = schema_latest();
+
+	if (db > l) {
+		snprintf(why, len, "this node's database is at schema %d,"
+		    " newer than this kmd knows (%d): run the kmd this node"
+		    " ran before (or a newer one)", db, l);
+		return SCHEMA_REFUSE;
+	}
+	if (committed == -1 || others == 0)
+		return SCHEMA_WHOLE;
+	if (committed > l) {
+		snprintf(why, len, "the cluster is at schema %d, newer than"
+		    " this kmd knows (%d): run a kmd of schema %d here",
+		    committed, l, committed);
+		return SCHEMA_REFUSE;
+	}
+	if (l > committed + 1) {
+		snprintf(why, len, "this kmd knows schema %d, two or more"
+		    " steps past the cluster's %d: upgrade one step at a"
+		    " time: run a kmd of schema %d on every node, then kmctl"
+		    " cluster upgrade finish, then the next", l, committed,
+		    committed + 1);
+		return SCHEMA_REFUSE;
+	}
+	return l == committed + 1 ? SCHEMA_WINDOW : SCHEMA_WHOLE;
 }

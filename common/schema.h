@@ -1,7 +1,15 @@
 /*
- * The node database's schema as an ordered list of migrations.  The
- * joiner applies, in one transaction each, every step above the version
- * recorded in kmd_schema; a database newer than this kmd is refused.
+ * The node database's schema as an ordered list of migrations, each one
+ * version.  A step has a node-local part (functions, node-local tables)
+ * and may have a cluster part: changes to the replicated tables, which
+ * every node of a cluster must take at once (cluster upgrade finish).
+ * On a node that is not clustered, or is its cluster's only node, the
+ * joiner applies at start every step above the version recorded in
+ * kmd_schema, both parts, one transaction each.  On a node of a larger
+ * cluster it applies at start only the local part of the one step above
+ * the cluster's committed schema (the upgrade window); every part is
+ * idempotent, so it runs again at each start.  workers/joiner/migrate.c
+ * holds the rules.
  */
 #ifndef KMD_SCHEMA_H
 #define KMD_SCHEMA_H
@@ -10,7 +18,8 @@
 
 struct migration {
 	int		 version;
-	const char	*sql;
+	const char	*sql;		/* node-local part */
+	const char	*cluster;	/* replicated tables' part, or NULL */
 };
 
 #define SCHEMA_DB	"kmd"
@@ -44,13 +53,24 @@ struct migration {
 #define SQL_ISO(x) \
 	"to_char((" x ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
-extern const char schema_v10[], schema_v11[], schema_v13[];	/* schema_member.c */
+/* schema_member.c */
+extern const char schema_v10[], schema_v11[], schema_v13[], schema_v14[];
 extern const struct migration	 schema_migrations[];
 extern const size_t		 schema_nmigrations;
 
 extern const char schema_start_sql[];
 int	schema_latest(void);
 int	schema_pending(int, const struct migration **);
-int	schema_step_sql(const struct migration *, char *, size_t);
+int	schema_step_sql(const struct migration *, int, char *, size_t);
+
+/*
+ * schema_plan(): every step whole (up to the committed schema, on a node
+ * of a larger cluster); or that and the local part of the next (the
+ * upgrade window); or kmd must not run here.
+ */
+#define SCHEMA_REFUSE	-1
+#define SCHEMA_WHOLE	0
+#define SCHEMA_WINDOW	1
+int	schema_plan(int, int, int, char *, size_t);
 
 #endif

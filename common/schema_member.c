@@ -586,3 +586,56 @@ const char schema_v13[] =
     "  NULL;\n"
     "END $$;\n"
     "REVOKE ALL ON FUNCTION kmd_lease_drop(text) FROM PUBLIC;\n";
+
+/*
+ * A change's step holds its grant with FOR KEY SHARE, no longer FOR
+ * SHARE: a take by another change, a release and the reaper delete the
+ * row (FOR UPDATE, which still waits for the step), but a renewal only
+ * updates it (FOR NO KEY UPDATE), which no longer waits behind a step
+ * that runs for long (a member's subscription to a joining node is made
+ * under its lease): on a loaded cluster that wait let a join's lease
+ * lapse while every voter was there.
+ *
+ * And a join's check of versions: the kmd versions the ready members run
+ * now (each writes its own at start), no longer the one cluster new
+ * wrote; the joining node must run that one version, so no node joins
+ * during an upgrade window.
+ */
+const char schema_v14[] =
+    "CREATE OR REPLACE FUNCTION kmd_lease_check(p_token uuid)\n"
+    "  RETURNS boolean LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n"
+    "  PERFORM FROM kmd_lease WHERE token = p_token AND\n"
+    "    expires > clock_timestamp() AND kmd_lease_caller(holder)\n"
+    "    FOR KEY SHARE;\n"
+    "  IF NOT FOUND THEN\n"
+    "    RAISE EXCEPTION 'this membership change no longer holds its lease'\n"
+    "      ' on this member' USING ERRCODE = 'lock_not_available';\n"
+    "  END IF;\n"
+    "  RETURN true;\n"
+    "END $$;\n"
+    "CREATE OR REPLACE FUNCTION kmd_peer_member() RETURNS TABLE\n"
+    "  (cluster_id text, ver text, schema text, now float8, nodes bigint,\n"
+    "  joining bigint, member text, size bigint, state text, hsm bigint)\n"
+    "  LANGUAGE plpgsql STABLE SECURITY DEFINER\n"
+    "  SET search_path = pg_catalog, public AS $$\n"
+    "DECLARE c uuid := kmd_peer();\n"
+    "BEGIN\n"
+    "  RETURN QUERY SELECT k.cluster_id::text, coalesce((SELECT\n"
+    "      string_agg(DISTINCT n.version, ', ' ORDER BY n.version) FROM\n"
+    "      kmd_nodes n WHERE n.state = '" NS_C_READY "'), k.kmd_version),\n"
+    "    (SELECT version FROM kmd_schema)::text,\n"
+    "    extract(epoch FROM clock_timestamp())::float8,\n"
+    "    (SELECT count(*) FROM kmd_nodes n WHERE n.state NOT IN ('"
+    NS_C_REMOVING "', '" NS_C_REMOVED "', '" NS_C_KILLED "') AND\n"
+    "      n.node_id <> c),\n"
+    "    (SELECT count(*) FROM kmd_nodes n WHERE n.state IN "
+    NS_SQL_JOINING " AND n.node_id <> c),\n"
+    "    l.node_id::text, pg_database_size('kmd'),\n"
+    "    (SELECT n.state FROM kmd_nodes n WHERE n.node_id = l.node_id),\n"
+    "    (SELECT count(*) FROM kmd_nodes n WHERE n.rot = 'hsm' AND\n"
+    "      n.state <> '" NS_C_REMOVED "')\n"
+    "  FROM kmd_cluster k JOIN kmd_local l USING (cluster_id);\n"
+    "END $$;\n"
+    /* nodes list shows this node's schema */
+    "GRANT SELECT ON kmd_schema TO kmd_replmon;\n";

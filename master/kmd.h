@@ -69,6 +69,7 @@ struct parent {
 	char			 self[PATH_MAX];
 	int			 foreground;
 	int			 verbose;
+	int			 exit_code;	/* the process's, once stopped */
 	uid_t			 dbuid;
 	gid_t			 dbgid;
 	gid_t			 sockgid;

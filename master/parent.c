@@ -339,5 +339,5 @@ parent_main(struct parent *p)
 		event_free(sigev[i]);
 	event_base_free(p->base);
 	log_info("stopped");
-	return 0;
+	return p->exit_code;
 }

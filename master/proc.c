@@ -359,6 +359,16 @@ proc_reap(struct parent *p)
 		if ((c = proc_by_pid(p, pid)) == NULL)
 			continue;
 		proc_log_exit(c, status);
+		if (WIFEXITED(status) &&
+		    WEXITSTATUS(status) == KMD_EXIT_REFUSED) {
+			log_warnx("kmd stops: %s cannot run on this node as it"
+			    " is (its reason is logged above)",
+			    proc_name(c->def->id));
+			p->exit_code = KMD_EXIT_REFUSED;
+			c->pid = 0;
+			event_base_loopexit(p->base, NULL);
+			return;
+		}
 		if (c->ch != NULL) {
 			kchan_free(c->ch);
 			c->ch = NULL;

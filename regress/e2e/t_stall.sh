@@ -97,6 +97,26 @@ check "... and kills it (its reconciler, within 2 s) once it stood 10 + 15 s" \
 check "... its grant goes with it" q_is 1 "SELECT count(*) FROM kmd_lease" 0
 q 1 "DELETE FROM kmd_nodes WHERE node_id = '$F'" >/dev/null
 
+# A change's step that runs for long holds its grant (kmd_lease_check):
+# a renewal goes through meanwhile; whatever ends the grant waits.
+TOK=$(q 1 "INSERT INTO kmd_lease VALUES (true, gen_random_uuid(), '$F',
+    'join', '$F', kmd_epoch(), clock_timestamp() + interval '1 min', '',
+    clock_timestamp(), clock_timestamp()) RETURNING token")
+q 1 "BEGIN; SELECT kmd_lease_check('$TOK'); SELECT pg_sleep(8); COMMIT" \
+    >/dev/null 2>&1 &
+STEP=$!
+check "a step holds the grant (its check, then 8 s of work)" wait_for 5 \
+    q_is 1 "SELECT count(*) FROM pg_stat_activity WHERE query LIKE
+    '%pg_sleep(8)%' AND pid <> pg_backend_pid()" 1
+check "... a renewal meanwhile: granted, at once" q_is 1 "SET
+    statement_timeout = '3s'; SELECT kmd_lease_renew('$TOK', 60, 'r') = ''" t
+check "... and recorded" q_is 1 "SELECT progress FROM kmd_lease" r
+check "... a take of the lapsed grant, a release, the reaper: they wait" \
+    sh -c "! sh regress/cluster.sh sql 1 \"SET lock_timeout = '1s';
+    DELETE FROM kmd_lease WHERE token = '$TOK'\""
+wait "$STEP"
+q 1 "DELETE FROM kmd_lease" >/dev/null
+
 check "no sanitizer report in the nodes' logs" nodes_clean
 down
 finish

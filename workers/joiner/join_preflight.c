@@ -209,6 +209,45 @@ preflight_unreached(struct join *jn, PGresult *res, char *msg, size_t len)
 }
 
 /* Each check told to the client; msg: the first that failed. */
+/*
+ * One kmd version cluster-wide: the joining node runs the one every
+ * ready member runs (each writes its own at start), and knows the
+ * cluster's committed schema, no more: no join while an upgrade is open.
+ */
+static void
+version_check(struct join *jn, const char *ver, const char *schema,
+    const char *here, int *ok, char *msg, size_t len)
+{
+	char	 why[KMD_ERR_MAX];
+
+	if (atoi(here) > atoi(schema))
+		snprintf(why, sizeof(why), "this node's kmd %s knows schema %s, the"
+		    " cluster is at %s (kmd %s): if it is being upgraded,"
+		    " finish that first (kmctl cluster upgrade finish); else"
+		    " run kmd %s here", KMD_VERSION, here, schema, ver, ver);
+	else if (atoi(here) < atoi(schema))
+		snprintf(why, sizeof(why), "the cluster is at schema %s (kmd"
+		    " %s), newer than this node's kmd %s (schema %s): run kmd"
+		    " %s here", schema, ver, KMD_VERSION, here, ver);
+	else if (strchr(ver, ',') != NULL)
+		snprintf(why, sizeof(why), "the members run kmd %s: an upgrade"
+		    " is under way; finish it (the same kmd on every member,"
+		    " then kmctl cluster upgrade finish) before a join", ver);
+	else if (strcmp(ver, KMD_VERSION) != 0)
+		snprintf(why, sizeof(why), "the members run kmd %s, this node"
+		    " kmd %s: run kmd %s here", ver, KMD_VERSION, ver);
+	else {
+		send_check(jn, "version", 1, "kmd %s, schema %s, as every"
+		    " member", KMD_VERSION, here);
+		return;
+	}
+	send_check(jn, "version", 0, "%s", why);
+	if (*ok) {
+		*ok = 0;
+		snprintf(msg, len, "%s", why);
+	}
+}
+
 static int
 preflight_checks(struct join *jn, PGresult *res, char *msg, size_t len)
 {
@@ -229,10 +268,7 @@ preflight_checks(struct join *jn, PGresult *res, char *msg, size_t len)
 	CHECK(strcmp(pq_get(res, 0, "cluster_id"), jn->cluster_id) == 0,
 	    "cluster", "the member is in cluster %s; the credentials are"
 	    " for %s", pq_get(res, 0, "cluster_id"), jn->cluster_id);
-	CHECK(strcmp(pq_get(res, 0, "ver"), KMD_VERSION) == 0 &&
-	    strcmp(schema, here) == 0, "version", "kmd %s schema %s here,"
-	    " kmd %s schema %s on the member", KMD_VERSION, here,
-	    pq_get(res, 0, "ver"), schema);
+	version_check(jn, pq_get(res, 0, "ver"), schema, here, &ok, msg, len);
 	skew = fabs(atof(pq_get(res, 0, "now")) - atof(pq_get(res, 0,
 	    "here_now")));
 	CHECK(skew < SKEW_MAX, "clock", "clock skew with the member %.3f s"

@@ -14,90 +14,13 @@
 #include "joiner.h"
 #include "log.h"
 #include "pwhash.h"
-#include "schema.h"
 #include "util.h"
-
-#define SQL_VERSION \
-	"CREATE TABLE IF NOT EXISTS kmd_schema (version int NOT NULL);" \
-	"INSERT INTO kmd_schema SELECT 0" \
-	" WHERE NOT EXISTS (SELECT FROM kmd_schema);" \
-	"SELECT version FROM kmd_schema"
-
-static void	joiner_check_schema(struct joiner *);
-
-static void
-joiner_step_done(struct pq *db, PGresult *res, void *arg)
-{
-	struct joiner	*j = arg;
-
-	(void)db;
-	if (!pq_ok(res)) {
-		log_warnx("schema migration to version %d failed: %s",
-		    j->migrating, res ? PQresultErrorMessage(res) :
-		    pq_error(j->db));
-		return;
-	}
-	log_info("database schema migrated to version %d", j->migrating);
-	joiner_check_schema(j);
-}
-
-static void
-joiner_started(struct pq *db, PGresult *res, void *arg)
-{
-	(void)db;
-	(void)arg;
-	if (!pq_ok(res))
-		log_warnx("revoking pglogical's functions from PUBLIC: %s",
-		    res ? PQresultErrorMessage(res) : "no answer");
-}
-
-static void
-joiner_version(struct pq *db, PGresult *res, void *arg)
-{
-	struct joiner		*j = arg;
-	const struct migration	*m;
-	char			 sql[16384];
-	int			 v, n;
-
-	if (!pq_ok(res) || PQntuples(res) != 1) {
-		log_warnx("cannot read the schema version: %s", res ?
-		    PQresultErrorMessage(res) : pq_error(db));
-		return;
-	}
-	v = atoi(PQgetvalue(res, 0, 0));
-	if ((n = schema_pending(v, &m)) == -1) {
-		log_warnx("the database schema (version %d) is newer than this"
-		    " kmd knows (%d); upgrade kmd", v, schema_latest());
-		return;
-	}
-	if (n == 0) {
-		if (!j->ready) {
-			log_info("database schema is at version %d", v);
-			pq_query(db, schema_start_sql, 0, NULL, joiner_started,
-			    j);
-			joiner_tls_reinstall(j);
-			join_interrupted(j);
-		}
-		j->ready = 1;
-		return;
-	}
-	j->migrating = m->version;
-	if (schema_step_sql(m, sql, sizeof(sql)) == -1)
-		fatalx("%s: migration %d too long", __func__, m->version);
-	pq_query(db, sql, 0, NULL, joiner_step_done, j);
-}
-
-static void
-joiner_check_schema(struct joiner *j)
-{
-	pq_query(j->db, SQL_VERSION, 0, NULL, joiner_version, j);
-}
 
 static void
 joiner_db_connected(struct pq *db, void *arg)
 {
 	(void)db;
-	joiner_check_schema(arg);
+	migrate_start(arg);
 }
 
 /* The database exists: connect to it, drop the bootstrap connection. */

@@ -68,6 +68,10 @@ struct joiner {
 	struct pq	*jdb;		/* a join's steps */
 	int		 ready;		/* schema is current */
 	int		 migrating;	/* version being applied */
+	int		 schema;	/* the database's (kmd_schema) */
+	int		 committed;	/* the cluster's; -1: not clustered */
+	int		 others;	/* other nodes at start (migrate.c) */
+	int		 window_local;	/* C + 1's local part, in a window */
 	struct jop	*op;
 	struct join	*join;		/* a cluster join, may outlive op */
 	struct subs_drop *subs_drop;	/* a killed join's cleanup */
@@ -167,6 +171,7 @@ uint32_t joiner_tls_install(struct joiner *, const char *, const char *,
 	    const struct kchan_exchange *, void *);
 int	joiner_cluster_new(struct kchan *, struct kmsg *, void *);
 void	joiner_tls_reinstall(struct joiner *);
+void	migrate_start(struct joiner *);
 
 /* keys.c */
 int	joiner_keys(struct kchan *, struct kmsg *, void *);

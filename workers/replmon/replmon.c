@@ -110,7 +110,7 @@ replmon_cluster_info(struct kchan *ch, struct kmsg *m, void *arg)
 /* One row with the total, and the page's nodes (none past the end). */
 #define SQL_NODES \
 	"SELECT t.total, n.node_id, n.state, n.host, n.public_address," \
-	" n.port, n.this, n.expires, n.expired" \
+	" n.port, n.this, n.expires, n.expired, n.version, n.schema" \
 	" FROM (SELECT count(*) AS total FROM kmd_nodes WHERE state <> '" \
 	NS_C_REMOVED "') t" \
 	" LEFT JOIN LATERAL" \
@@ -119,7 +119,13 @@ replmon_cluster_info(struct kchan *ch, struct kmsg *m, void *arg)
 	"  n.node_id = (SELECT node_id FROM kmd_local) AS this," \
 	"  CASE WHEN n.state = '" NS_C_PENDING "' THEN coalesce(" \
 	SQL_ISO("n.expires") ", '') ELSE '' END AS expires," \
-	"  n.state = '" NS_C_PENDING "' AND n.expires <= now() AS expired" \
+	"  n.state = '" NS_C_PENDING "' AND n.expires <= now() AS expired," \
+	"  n.version," \
+	/* a node's schema moves with the cluster's (upgrade finish) */ \
+	"  CASE WHEN n.node_id = (SELECT node_id FROM kmd_local) THEN" \
+	"  (SELECT version FROM kmd_schema) WHEN n.state IN ('" NS_C_READY \
+	"', '" NS_C_REMOVING "') THEN (SELECT schema_version FROM" \
+	"  kmd_cluster) ELSE 0 END AS schema" \
 	"  FROM kmd_nodes n LEFT JOIN kmd_node_status st USING (node_id)" \
 	"  WHERE ($3 = '' AND n.state <> '" NS_C_REMOVED "') OR" \
 	" n.node_id::text = $3" \
@@ -174,6 +180,9 @@ rm_nodes_done(struct pq *db, PGresult *res, void *arg)
 		ni.this_node = strcmp(PQgetvalue(res, i, 6), "t") == 0;
 		kmd_strlcpy(ni.expires, PQgetvalue(res, i, 7),
 		    sizeof(ni.expires));
+		kmd_strlcpy(ni.kmd_version, PQgetvalue(res, i, 9),
+		    sizeof(ni.kmd_version));
+		ni.schema = atoi(PQgetvalue(res, i, 10));
 		kchan_send(ch, IMSG_NODE_INFO, rn->r.reqid, -1, &ni,
 		    sizeof(ni));
 	}
