@@ -35,12 +35,15 @@ check "the node id is a UUID" \
     sh -c "echo $id | grep -Eqx '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'"
 check "cluster info: ready, with nodeCount" test "$(ctl cluster info)" = "$expected"
 
+VS=$(ctl version | python3 -c 'import json,sys; v = json.load(sys.stdin)
+print("\"kmdVersion\":\"%s\",\"schemaVersion\":%d" % (v["kmdVersion"],
+    v["schemaVersion"]))')
 list=$(ctl cluster nodes list)
 check "nodes list: skip, limit 256, total 1" \
-    sh -c "echo '$list' | tr -d ' \n' | grep -q '^{\"skip\":0,\"limit\":256,\"total\":1,\"resources\":\[{\"nodeID\":\"$id\",\"status\":{\"code\":\"r\",\"description\":\"ready\"},\"host\":\"127.0.0.1\",\"port\":5432,\"publicAddress\":\"127.0.0.1\",\"isThisNode\":true}\]}$'"
+    sh -c "echo '$list' | tr -d ' \n' | grep -q '^{\"skip\":0,\"limit\":256,\"total\":1,\"resources\":\[{\"nodeID\":\"$id\",\"status\":{\"code\":\"r\",\"description\":\"ready\"},\"host\":\"127.0.0.1\",\"port\":5432,\"publicAddress\":\"127.0.0.1\",\"isThisNode\":true,$VS}\]}$'"
 get=$(ctl cluster nodes get --id="$id")
 check "nodes get: the node in the same shape" \
-    sh -c "echo '$get' | tr -d ' \n' | grep -q '^{\"nodeID\":\"$id\",\"status\":{\"code\":\"r\",\"description\":\"ready\"},\"host\":\"127.0.0.1\",\"port\":5432,\"publicAddress\":\"127.0.0.1\",\"isThisNode\":true}$'"
+    sh -c "echo '$get' | tr -d ' \n' | grep -q '^{\"nodeID\":\"$id\",\"status\":{\"code\":\"r\",\"description\":\"ready\"},\"host\":\"127.0.0.1\",\"port\":5432,\"publicAddress\":\"127.0.0.1\",\"isThisNode\":true,$VS}$'"
 check "nodes get accepts the id without dashes" \
     sh -c "$KMCTL -s $SOCK cluster nodes get --id=$(echo $id | tr -d -) | grep -q $id"
 out=$(ctl cluster nodes get --id=00000000-0000-0000-0000-000000000000 2>&1); rc=$?

@@ -17,7 +17,9 @@ js() {
 sys.exit(not eval("(" + a[2] + ")"))' "$1" "$2" "${3:-}"
 }
 hdr() { tr -d '\r' <"$T/hdr" | grep -qi "^$1"; }
-WANT=$(sed -n 's/^#define KMD_VERSION[^"]*"\(.*\)"/\1/p' common/proto.h)
+# the release's, not make next's (proto.h has both, this one last)
+WANT=$(sed -n 's/^#define KMD_VERSION[^"]*"\([^"]*\)".*/\1/p' common/proto.h |
+    tail -1)
 
 start_kmd || finish
 SCHEMA=$(sql "SELECT max(version) FROM kmd_schema")
