@@ -448,6 +448,39 @@ json_check(yajl_gen g, const struct join_check *c)
 }
 
 /*
+ * cluster upgrade status: {"committedSchema" (null: not clustered),
+ * "kmdVersion" and "knowsSchema" of this node's kmd, "windowOpen", "next"
+ * (what to do now), "nodes": each as nodes get shows it}.
+ */
+static void
+json_upgrade(yajl_gen g, const struct upgrade_info *u,
+    const struct node_info *nodes, size_t n)
+{
+	size_t	 i;
+
+	yajl_gen_map_open(g);
+	json_str(g, "committedSchema");
+	if (u->committed < 0)
+		yajl_gen_null(g);
+	else
+		yajl_gen_integer(g, u->committed);
+	json_str(g, "kmdVersion");
+	json_str(g, u->kmd_version);
+	json_str(g, "knowsSchema");
+	yajl_gen_integer(g, u->knows);
+	json_str(g, "windowOpen");
+	yajl_gen_bool(g, u->window);
+	json_str(g, "next");
+	json_str(g, u->next);
+	json_str(g, "nodes");
+	yajl_gen_array_open(g);
+	for (i = 0; i < n; i++)
+		json_node(g, &nodes[i]);
+	yajl_gen_array_close(g);
+	yajl_gen_map_close(g);
+}
+
+/*
  * kmctl version: {"kmdVersion", "schemaVersion"} as the node answers it,
  * with "kmctlVersion" when kmctl prints it.  A schema of -1 (the database
  * is down) is null.
@@ -517,6 +550,9 @@ json_reply(yajl_gen g, const struct reply *r, enum print_what what,
 		break;
 	case P_VERSION:
 		json_version(g, &r->version, kmctl);
+		break;
+	case P_UPGRADE:
+		json_upgrade(g, &r->upgrade, r->nodes, r->nnodes);
 		break;
 	case P_USERS:
 		json_users(g, r->users, r->nusers);

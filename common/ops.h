@@ -100,7 +100,8 @@ enum op_class {
 	X(PROC_JOINER, ROTKEYS, sizeof(struct rotkeys_req), FROM_CA, \
 	    joiner_rotkeys) \
 	X(PROC_JOINER, KEYS, sizeof(struct keys_req), FROM_CA, joiner_keys) \
-	X(PROC_JOINER, VERSION, 0, FROM_CA, joiner_version_info)
+	X(PROC_JOINER, VERSION, 0, FROM_CA, joiner_version_info) \
+	X(PROC_JOINER, UPGRADE, 0, FROM_CA, joiner_upgrade_status)
 
 #define REQUESTS(X)	REQ_REPLMON(X) REQ_JOINER(X)
 
@@ -108,7 +109,8 @@ enum op_class {
 	X(CLUSTER_INFO_REPLY, sizeof(struct cluster_info), \
 	    FROM(PROC_REPLMON) | FROM(PROC_JOINER)) \
 	X(NODES_PAGE, sizeof(struct nodes_page), FROM(PROC_REPLMON)) \
-	X(NODE_INFO, sizeof(struct node_info), FROM(PROC_REPLMON)) \
+	X(NODE_INFO, sizeof(struct node_info), \
+	    FROM(PROC_REPLMON) | FROM(PROC_JOINER)) \
 	X(SUMMARY_ROW, sizeof(struct summary_row), FROM(PROC_REPLMON)) \
 	X(ALARMS_PAGE, sizeof(struct nodes_page), FROM(PROC_REPLMON)) \
 	X(ALARM_INFO, sizeof(struct alarm_info), FROM(PROC_REPLMON)) \
@@ -123,6 +125,7 @@ enum op_class {
 	X(KEY_INFO, sizeof(struct key_info), FROM(PROC_JOINER)) \
 	X(KEY_CRYPT, sizeof(struct key_crypt), FROM(PROC_JOINER)) \
 	X(VERSION_INFO, sizeof(struct version_info), FROM(PROC_JOINER)) \
+	X(UPGRADE_INFO, sizeof(struct upgrade_info), FROM(PROC_JOINER)) \
 	X(CTL_END, 0, FROM_WORKERS) \
 	X(CTL_ERROR, KMSG_VARLEN, FROM_WORKERS)
 
@@ -174,6 +177,8 @@ enum op_class {
 	    ASK_JOIN) \
 	X(A_CLUSTER_FULLJOIN, IMSG_NONE, P_NONE, ROLE_ADMIN, OPC_MEMBERSHIP, \
 	    NULL, NULL, NULL, NULL, NULL) \
+	X(A_UPGRADE_STATUS, IMSG_CTL_UPGRADE, P_UPGRADE, ROLE_VIEWER, \
+	    OPC_NODE, "GET", "cluster/upgrade", NULL, NULL, NULL) \
 	X(A_NODES_LIST, IMSG_CTL_NODES, P_NODES, ROLE_VIEWER, OPC_NODE, \
 	    "GET", "nodes", build_nodes, rest_nodes, NULL) \
 	X(A_NODES_GET, IMSG_CTL_NODES, P_NODE, ROLE_VIEWER, OPC_NODE, \

@@ -132,6 +132,9 @@ static const struct pstr s_key_info[] = {
 static const struct pstr s_key_crypt[] = {
 	S(key_crypt, id), S(key_crypt, name), S(key_crypt, data), S_END
 };
+static const struct pstr s_upgrade_info[] = {
+	S(upgrade_info, kmd_version), S(upgrade_info, next), S_END
+};
 static const struct pstr s_version_info[] = {
 	S(version_info, kmd_version), S_END
 };
@@ -228,6 +231,7 @@ static const struct pstr *const payload_strings[IMSG_MAX] = {
 	[IMSG_KEY_INFO] = s_key_info,
 	[IMSG_KEY_CRYPT] = s_key_crypt,
 	[IMSG_VERSION_INFO] = s_version_info,
+	[IMSG_UPGRADE_INFO] = s_upgrade_info,
 	[IMSG_CTL_PROC] = s_ctl_proc,
 	[IMSG_HSM_CLUSTER_CREATE] = s_hsm_create,
 	[IMSG_HSM_CLUSTER_CREATED] = s_hsm_created,

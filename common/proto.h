@@ -530,6 +530,19 @@ struct version_info {
 	int32_t		 schema_version;	/* -1: the database is down */
 };
 
+/*
+ * kmctl cluster upgrade status: the cluster's committed schema, this
+ * node's kmd and the schema it knows, whether a window is open and what
+ * to do next; then a NODE_INFO for each node.
+ */
+struct upgrade_info {
+	int32_t		 committed;		/* -1: not clustered */
+	int32_t		 knows;			/* this kmd's latest */
+	int32_t		 window;		/* 1: an upgrade is open */
+	char		 kmd_version[32];	/* this node's kmd */
+	char		 next[KMD_ERR_MAX];	/* what to do now */
+};
+
 const char	*imsg_type_name(uint16_t);
 const char	*peer_call_name(enum peer_call);
 const char	*peer_call_what(enum peer_call);

@@ -58,7 +58,8 @@ keep_alloc(void **dst, const struct kmsg *m)
 static int
 add_node(struct reply *r, const struct kmsg *m)
 {
-	if (!r->havepage)
+	/* after a page's head, or an upgrade status's */
+	if (!r->havepage && !r->haveupgrade)
 		return -1;
 	return append((void **)&r->nodes, &r->nnodes, &r->nodescap,
 	    REPLY_NODES_MAX, m);
@@ -160,6 +161,12 @@ set_version(struct reply *r, const struct kmsg *m)
 }
 
 static int
+set_upgrade(struct reply *r, const struct kmsg *m)
+{
+	return keep_once(&r->upgrade, &r->haveupgrade, m);
+}
+
+static int
 set_auth(struct reply *r, const struct kmsg *m)
 {
 	return keep_once(&r->auth, &r->haveauth, m);
@@ -192,6 +199,7 @@ static const struct {
 	{ IMSG_JOIN_CHECK, sizeof(struct join_check), add_check },
 	{ IMSG_AUTH_RESULT, sizeof(struct auth_result), set_auth },
 	{ IMSG_VERSION_INFO, sizeof(struct version_info), set_version },
+	{ IMSG_UPGRADE_INFO, sizeof(struct upgrade_info), set_upgrade },
 };
 
 int
@@ -261,6 +269,8 @@ reply_complete(const struct reply *r, enum print_what what)
 		return r->cred != NULL;
 	case P_VERSION:
 		return r->haveversion;
+	case P_UPGRADE:
+		return r->haveupgrade;
 	default:
 		return 1;
 	}

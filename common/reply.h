@@ -50,6 +50,8 @@ struct reply {
 	struct key_crypt	*crypt;		/* malloc'd */
 	struct version_info	 version;
 	int			 haveversion;
+	struct upgrade_info	 upgrade;
+	int			 haveupgrade;
 	struct user_info	*users;		/* malloc'd */
 	size_t			 nusers;
 	size_t			 userscap;
@@ -58,7 +60,7 @@ struct reply {
 /* What a reply holds when complete, and what is shown of it. */
 enum print_what { P_NONE, P_INFO, P_STATUS, P_NODES, P_NODE, P_CSR, P_CRED,
 	P_SUMMARY, P_ALARMS, P_ROTKEYS, P_KEYS, P_KEY, P_CRYPT, P_VERSION,
-	P_USERS, P_USER };
+	P_USERS, P_USER, P_UPGRADE };
 
 int	reply_frame(struct reply *, const struct kmsg *);
 int	reply_complete(const struct reply *, enum print_what);

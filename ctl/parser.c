@@ -70,6 +70,13 @@ static const struct token t_nodes[] = {
 	{ NULL, A_NONE, NULL, 0, 0, NULL }
 };
 
+static const struct token t_upgrade[] = {
+	{ "status", A_UPGRADE_STATUS, NULL, 0, 0,
+	    "the cluster's schema, each node's kmd, and whether an upgrade is"
+	    " open" },
+	{ NULL, A_NONE, NULL, 0, 0, NULL }
+};
+
 static const struct token t_cluster[] = {
 	{ "info", A_CLUSTER_INFO, NULL, 0, 0,
 	    "show this node's cluster status" },
@@ -91,6 +98,7 @@ static const struct token t_cluster[] = {
 	{ "delete", A_CLUSTER_DELETE, NULL, FM(F_YES), 0,
 	    "clear the cluster configuration of a removed node" },
 	{ "nodes", A_NONE, t_nodes, 0, 0, "the nodes of the cluster" },
+	{ "upgrade", A_NONE, t_upgrade, 0, 0, "upgrading the cluster's kmd" },
 	{ NULL, A_NONE, NULL, 0, 0, NULL }
 };
 

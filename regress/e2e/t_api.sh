@@ -290,7 +290,9 @@ check "GET cluster: same as cluster/new" \
     js "j['nodeID'] == a[3] and j['status']['code'] == 'r' and j['nodeCount'] == 1" "$id"
 check "GET nodes: total 1, this node" answers 200 GET nodes -H "$AUTH"
 check "nodes: the node in full" \
-    js "j['total'] == 1 and j['resources'] == [{'nodeID': a[3], 'status': {'code': 'r', 'description': 'ready'}, 'host': '127.0.0.1', 'port': 5432, 'publicAddress': '127.0.0.1', 'isThisNode': True}]" "$id"
+    js "j['total'] == 1 and j['resources'] == [{'nodeID': a[3], 'status': {'code': 'r', 'description': 'ready'}, 'host': '127.0.0.1', 'port': 5432, 'publicAddress': '127.0.0.1', 'isThisNode': True, 'kmdVersion': a[4], 'schemaVersion': int(a[5])}]" "$id" \
+    "$(ctl version | sed -n 's/.*"kmdVersion": "\([^"]*\)".*/\1/p')" \
+    "$(ctl version | sed -n 's/.*"schemaVersion": \([0-9]*\).*/\1/p')"
 check "GET nodes?skip=1: no resources, total 1" answers 200 GET "nodes?skip=1" -H "$AUTH"
 check "skip 1: empty page" js "j['total'] == 1 and j['resources'] == []"
 check "GET nodes/{id}: 200" answers 200 GET "nodes/$id" -H "$AUTH"

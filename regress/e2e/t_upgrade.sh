@@ -40,6 +40,15 @@ check "every node lists each node's kmd and schema ($V, $S)" \
 check "the cluster's committed schema is the nodes' ($S)" \
     q_all 3 "SELECT schema_version FROM kmd_cluster" "$S"
 
+# status K FIELD: a field of node K's cluster upgrade status
+status() {
+	$C ctl "$1" cluster upgrade status | python3 -c 'import json,sys
+print(json.load(sys.stdin)[sys.argv[1]])' "$2"
+}
+check "upgrade status: no window" test "$(status 1 windowOpen)" = False
+check "... says every node runs kmd $V at schema $S" test "$(status 1 next)" = \
+    "no upgrade under way: every node runs kmd $V at schema $S"
+
 # ---- node 2 on the next release: the window ----
 stop_node 2
 KMD=$NEXT $C up 3 >/dev/null
@@ -55,6 +64,25 @@ check "... without the next step's column" q_is 2 "SELECT count(*) FROM
     column_name = 'description'" 0
 check "every node lists node 2 at the next release, schema $S" \
     wait_for 20 listed_all "$N2" "0.3.0-next $S"
+check "upgrade status on node 2: a window to schema $((S + 1)), nodes 1 and 3
+    named" test "$(status 2 next)" = "upgrade window to schema $((S + 1)): \
+127.0.0.1, 127.0.0.3 still run kmd $V; restart each on kmd 0.3.0-next, one at \
+a time, then kmctl cluster upgrade finish"
+check "... on node 1 too, the newer kmd named" test "$(status 1 next)" = \
+    "upgrade window: 127.0.0.2 run kmd 0.3.0-next, this node kmd $V (schema \
+$S): restart every node on the newer one, then kmctl cluster upgrade finish; \
+or those on the older one to close it"
+TOKEN=$(ns curl -sk -d '{"username":"admin","password":"secret-password"}' \
+    https://127.0.0.1:8443/api/v1/auth/tokens | python3 -c \
+    'import json,sys; print(json.load(sys.stdin)["token"])')
+rest_upgrade() {
+	ns curl -sk -H "Authorization: Bearer $TOKEN" \
+	    https://127.0.0.1:8443/api/v1/cluster/upgrade | python3 -c '
+import json, sys
+u = json.load(sys.stdin)
+print(u["windowOpen"], u["committedSchema"], len(u["nodes"]))'
+}
+check "REST GET cluster/upgrade: the same" test "$(rest_upgrade)" = "True $S 3"
 check "rows written on node 2 reach nodes 1 and 3" writes 2 20 from-next
 check "..." wait_for 30 q_all 3 "SELECT count(*) FROM kmd_keys WHERE name
     LIKE 'from-next-%'" 20
@@ -96,9 +124,11 @@ $C up 3 >/dev/null
 check "node 2 back on kmd $V: it runs" sh -c "$C ctl 2 version |
     grep -q '\"kmdVersion\": \"$V\"'"
 check "... and every node lists it so" wait_for 20 listed_all "$N2" "$V $S"
+check "... the window closed" test "$(status 1 windowOpen)" = False
 check "rows written on node 2 reach node 3" writes 2 5 back
 check "..." wait_for 30 q_is 3 "SELECT count(*) FROM kmd_keys WHERE name
     LIKE 'back-%'" 5
+
 check "no sanitizer report in the nodes' logs" sh -c \
     "! grep -l 'Sanitizer' $D/node*/kmd.log $T/old4.out"
 finish

@@ -256,7 +256,7 @@ START_TEST(t_unknown_word)
 {
 	ck_assert_int_eq(RUN("cluster", "bogus"), -1);
 	ck_assert_str_eq(err, "cluster: unknown command 'bogus'; valid"
-	    " choices: info new csr join fulljoin summary delete nodes");
+	    " choices: info new csr join fulljoin summary delete nodes upgrade");
 	ck_assert_int_eq(RUN("bogus"), -1);
 	ck_assert_str_eq(err, "unknown command 'bogus'; valid choices:"
 	    " cluster services rot-keys status version users alarms keys");
@@ -271,7 +271,7 @@ START_TEST(t_missing_command)
 {
 	ck_assert_int_eq(RUN("cluster"), -1);
 	ck_assert_str_eq(err, "cluster: missing command; valid choices:"
-	    " info new csr join fulljoin summary delete nodes");
+	    " info new csr join fulljoin summary delete nodes upgrade");
 	ck_assert_int_eq(RUN("cluster", "nodes"), -1);
 	ck_assert_str_eq(err, "cluster nodes: missing command; valid"
 	    " choices: list get create delete");

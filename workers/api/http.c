@@ -463,6 +463,8 @@ do_simple(struct api *a, struct evhttp_request *req, const char *user,
 		api_send(a, req, R_VERSION, user, IMSG_CTL_VERSION, NULL, 0);
 	else if (strcmp(path, API "/cluster/summary") == 0)
 		api_send(a, req, R_SUMMARY, user, IMSG_CTL_SUMMARY, NULL, 0);
+	else if (strcmp(path, API "/cluster/upgrade") == 0)
+		api_send(a, req, R_UPGRADE, user, IMSG_CTL_UPGRADE, NULL, 0);
 	else
 		respond_error(req, 501, "not implemented yet", t0, user);
 }
@@ -488,6 +490,7 @@ static const struct {
 	{ IMSG_CTL_VERSION, do_simple },
 	{ IMSG_CTL_CLUSTER_INFO, do_simple },
 	{ IMSG_CTL_SUMMARY, do_simple },
+	{ IMSG_CTL_UPGRADE, do_simple },
 	{ IMSG_CTL_CLUSTER_NEW, do_new },
 	{ IMSG_CTL_CLUSTER_CSR, do_join_step },
 	{ IMSG_CTL_NODES_CREATE, do_join_step },

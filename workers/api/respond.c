@@ -266,6 +266,7 @@ static const enum print_what shapes[] = {
 	[R_JOIN] = P_NONE, [R_SUMMARY] = P_SUMMARY, [R_ALARMS] = P_ALARMS,
 	[R_CHANGE] = P_NONE, [R_ROTKEYS] = P_ROTKEYS, [R_KEYS] = P_KEYS,
 	[R_KEY] = P_KEY, [R_CRYPT] = P_CRYPT, [R_VERSION] = P_VERSION,
+	[R_UPGRADE] = P_UPGRADE,
 };
 
 /* A reply without the frames its kind needs is kmd's fault: 500. */

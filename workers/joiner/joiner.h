@@ -201,6 +201,7 @@ int	joiner_rotkeys(struct kchan *, struct kmsg *, void *);
 
 /* version.c */
 int	joiner_version_info(struct kchan *, struct kmsg *, void *);
+int	joiner_upgrade_status(struct kchan *, struct kmsg *, void *);
 
 /* users.c */
 int	joiner_user_set(struct kchan *, struct kmsg *, void *);
