@@ -27,7 +27,8 @@
 #   regress/cluster.sh list          the nodes, their pids and sockets
 #   regress/cluster.sh down          stop everything, remove namespace and files
 #
-# KMD, KMCTL: the binaries (default build/kmd, build/kmctl);
+# KMD, KMCTL: the binaries (default build/kmd, build/kmctl; an executable
+# nodeK/kmctl serves node K instead, for a node on another release);
 # KMD_CLUSTER_DIR (default /tmp/kmd-cluster), KMD_CLUSTER_NS (default
 # kmd-cluster) allow several clusters side by side.  KMD_CLUSTER_SYSLOG=1
 # runs each kmd detached, logging to syslog, with its /dev/log bound to
@@ -200,11 +201,18 @@ node_up() {
 	echo $! > "$d/kmd.pid"
 }
 
+# node_kmctl K: the kmctl for node K: its own when it runs another
+# release (nodeK/kmctl), else KMCTL
+node_kmctl() {
+	if [ -x "$DIR/node$1/kmctl" ]; then echo "$DIR/node$1/kmctl"
+	else echo "$KMCTL"; fi
+}
+
 # A detached kmd's pid, from its own answer.
 note_pid() {
 	d=$DIR/node$1
 	[ -s "$d/kmd.pid" ] && return
-	"$KMCTL" -s "$d/kmd.sock" status 2>/dev/null |
+	"$(node_kmctl "$1")" -s "$d/kmd.sock" status 2>/dev/null |
 	    sed -n 's/.*"pid": \([0-9]*\),.*/\1/p' | head -1 > "$d/kmd.pid"
 }
 
@@ -212,7 +220,7 @@ note_pid() {
 wait_up() {
 	n=$1 i=0
 	for k in $(seq 1 "$n"); do
-		until "$KMCTL" -s "$DIR/node$k/kmd.sock" cluster info \
+		until "$(node_kmctl "$k")" -s "$DIR/node$k/kmd.sock" cluster info \
 		    >/dev/null 2>&1; do
 			i=$((i + 1))
 			[ $i -gt 1200 ] && die "node $k did not come up; see $DIR/node$k/kmd.log"
@@ -249,7 +257,7 @@ cmd_ctl() {
 	case $k in ''|*[!0-9]*) die "ctl: give a node number" ;; esac
 	shift
 	[ -S "$DIR/node$k/kmd.sock" ] || die "node $k is not running"
-	exec "$KMCTL" -s "$DIR/node$k/kmd.sock" "$@"
+	exec "$(node_kmctl "$k")" -s "$DIR/node$k/kmd.sock" "$@"
 }
 
 cmd_sql() {

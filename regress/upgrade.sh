@@ -1,16 +1,21 @@
 #!/bin/sh
-# make check-upgrade: a rolling upgrade of 3 nodes from this kmd to the
-# next release (make next), a writer on every node all along: each node
-# restarted on it in turn, one killed (-9) in the window and started
-# again; then every acknowledged write on every node, the same rows
-# everywhere, cluster upgrade status naming what to do at each step, and
-# a join refused until the upgrade is finished.
-# Needs root; KMD, KMCTL and KMD_NEXT name the binaries.
+# make check-upgrade: rolling upgrades of 3 nodes, from the release
+# before (make prev, a git tag) to this kmd, then from this kmd to the
+# next release (make next); a writer on every node all along: each node
+# restarted on the newer one in turn, node 1 killed (-9) in the window
+# and started again; then every acknowledged write on every node, the
+# same rows everywhere, the database still at the cluster's schema,
+# cluster upgrade status naming what to do, and a join refused until the
+# upgrade is finished.
+# Needs root; KMD, KMCTL, KMD_PREV and KMD_NEXT name the binaries.
 cd "$(dirname "$0")/.." || exit 1
 . regress/e2e/lib.sh
 . regress/e2e/cluster_lib.sh G
 NEXT=${KMD_NEXT:-$PWD/build/next/kmd}
+PREV=${KMD_PREV:-$PWD/build/prev/kmd}
+CUR=$KMD
 check "the next release is built (make next)" test -x "$NEXT"
+check "the release before is built (make prev)" test -x "$PREV"
 
 stop_node() {
 	p=$(cat "$D/node$1/kmd.pid")
@@ -30,56 +35,74 @@ writer() {
 		i=$((i + 1))
 		$C ctl "$1" keys create --name="w$1-$i" >/dev/null 2>&1 &&
 		    echo "w$1-$i" >>"$T/acked-$1"
+		sleep 0.05
 	done
 }
 
-cluster_of_3
-V=$($C ctl 1 version | sed -n 's/.*"kmdVersion": "\([^"]*\)".*/\1/p')
-S=$(q 1 "SELECT version FROM kmd_schema")
-for k in 1 2 3; do writer $k & eval "W$k=\$!"; done
-sleep 3
-for k in 1 2 3; do
-	stop_node $k
-	KMD=$NEXT $C up 3 >/dev/null
-	check "node $k restarted on the next release" wait_for 60 sh -c \
-	    "$C ctl $k version | grep -q 0.3.0-next"
-	if [ $k = 1 ]; then
-		check "upgrade status on node 1: a window, nodes 2 and 3 named" \
-		    test "$(status 1 next)" = "upgrade window to schema \
-$((S + 1)): 127.0.0.2, 127.0.0.3 still run kmd $V; restart each on kmd \
-0.3.0-next, one at a time, then kmctl cluster upgrade finish"
-		kill -9 "$(cat "$D/node1/kmd.pid")"
-		rm -f "$D/node1/kmd.pid"
-		sleep 2
-		KMD=$NEXT $C up 3 >/dev/null
-		check "node 1 killed (-9) in the window: it comes back on it" \
-		    wait_for 60 sh -c "$C ctl 1 version | grep -q 0.3.0-next"
-	fi
+# roll FROM TO: a cluster of 3 on kmd FROM, rolled to kmd TO; each
+# node is driven by the kmctl of the release it runs (kmctl's control
+# protocol is that of its own release), the one beside its kmd
+roll() {
+	from=$1 to=$2
+	KMD=$from
+	KMCTL=$(dirname "$from")/kmctl
+	rm -f "$T"/acked* "$T/stop-writer"
+	cluster_of_3
+	V=$($C ctl 1 version | sed -n 's/.*"kmdVersion": "\([^"]*\)".*/\1/p')
+	S=$(q 1 "SELECT version FROM kmd_schema")
+	TOV=$(KMD=$to strings "$to" | grep -m1 -x '0\.[0-9]*\.[0-9]*\(-next\)\{0,1\}')
+	echo "== from kmd $V (schema $S) to kmd $TOV"
+	for k in 1 2 3; do writer $k & eval "W$k=\$!"; done
 	sleep 3
-done
-touch "$T/stop-writer"
-wait $W1 $W2 $W3
-cat "$T"/acked-* >"$T/acked"
-A=$(wc -l <"$T/acked")
-for k in 1 2 3; do
-	echo "writer on node $k: $(wc -l <"$T/acked-$k") keys acknowledged"
-	check "the writer on node $k was acknowledged through the restarts" \
-	    test -s "$T/acked-$k"
-done
-check "every acknowledged key ($A) on every node" wait_for 60 q_all 3 \
-    "SELECT count(DISTINCT name) FROM kmd_keys WHERE name = ANY
-    ('{$(paste -sd, "$T/acked")}')" "$A"
-check "identical keys on the three nodes" wait_for 60 same_keys 2 3
-check "every node still at schema $S" q_all 3 \
-    "SELECT version FROM kmd_schema" "$S"
-check "upgrade status: every node runs the next release: finish it" \
-    test "$(status 2 next)" = "every node runs kmd 0.3.0-next, which \
+	for k in 1 2 3; do
+		stop_node $k
+		cp "$(dirname "$to")/kmctl" "$D/node$k/kmctl"
+		KMD=$to $C up 3 >/dev/null
+		check "node $k restarted on kmd $TOV" wait_for 60 sh -c \
+		    "$C ctl $k version | grep -q '\"kmdVersion\": \"$TOV\"'"
+		if [ $k = 1 ]; then
+			check "upgrade status on node 1: a window, nodes 2 and 3 named" \
+			    test "$(status 1 next)" = "upgrade window to schema \
+$((S + 1)): 127.0.0.2, 127.0.0.3 still run kmd $V; restart each on kmd \
+$TOV, one at a time, then kmctl cluster upgrade finish"
+			kill -9 "$(cat "$D/node1/kmd.pid")"
+			rm -f "$D/node1/kmd.pid"
+			sleep 2
+			KMD=$to $C up 3 >/dev/null
+			check "node 1 killed (-9) in the window: it comes back" \
+			    wait_for 60 sh -c "$C ctl 1 version | grep -q $TOV"
+		fi
+		sleep 3
+	done
+	touch "$T/stop-writer"
+	wait $W1 $W2 $W3
+	cat "$T"/acked-* >"$T/acked"
+	A=$(wc -l <"$T/acked")
+	for k in 1 2 3; do
+		echo "writer on node $k: $(wc -l <"$T/acked-$k") keys acknowledged"
+		check "the writer on node $k was acknowledged through the restarts" \
+		    test -s "$T/acked-$k"
+	done
+	check "every acknowledged key ($A) on every node" wait_for 60 q_all 3 \
+	    "SELECT count(DISTINCT name) FROM kmd_keys WHERE name = ANY
+	    ('{$(paste -sd, "$T/acked")}')" "$A"
+	check "identical keys on the three nodes" wait_for 60 same_keys 2 3
+	check "every node still at schema $S" q_all 3 \
+	    "SELECT version FROM kmd_schema" "$S"
+	check "upgrade status: every node runs kmd $TOV: finish it" \
+	    test "$(status 2 next)" = "every node runs kmd $TOV, which \
 knows schema $((S + 1)): finish the upgrade (kmctl cluster upgrade finish)"
-check "up 4 on the next release" env KMD="$NEXT" $C up 4
-creds 4 2
-out=$(join 4 2 -y --block 2>&1); rc=$?
-check "a join before the upgrade is finished: exit 1" test "$rc" = 1
-check "... finish the upgrade first" has "$out" \
-    "knows schema $((S + 1)), the cluster is at $S (kmd 0.3.0-next): if it is being upgraded, finish that first"
-check "no sanitizer report in the nodes' logs" nodes_clean
+	KMCTL=$(dirname "$to")/kmctl
+	check "up 4 on kmd $TOV" env KMD="$to" $C up 4
+	creds 4 2
+	out=$(join 4 2 -y --block 2>&1); rc=$?
+	check "a join before the upgrade is finished: exit 1" test "$rc" = 1
+	check "... finish the upgrade first" has "$out" \
+	    "knows schema $((S + 1)), the cluster is at $S (kmd $TOV): if it is being upgraded, finish that first"
+	check "no sanitizer report in the nodes' logs" nodes_clean
+	$C down >/dev/null 2>&1
+}
+
+roll "$PREV" "$CUR"
+roll "$CUR" "$NEXT"
 finish
