@@ -447,6 +447,16 @@ json_check(yajl_gen g, const struct join_check *c)
 	yajl_gen_map_close(g);
 }
 
+/* A count or version, null when negative (not known, not there). */
+static void
+json_int_or_null(yajl_gen g, int64_t v)
+{
+	if (v < 0)
+		yajl_gen_null(g);
+	else
+		yajl_gen_integer(g, v);
+}
+
 /*
  * cluster upgrade status: {"committedSchema" (null: not clustered),
  * "kmdVersion" and "knowsSchema" of this node's kmd, "windowOpen", "next"
@@ -460,10 +470,7 @@ json_upgrade(yajl_gen g, const struct upgrade_info *u,
 
 	yajl_gen_map_open(g);
 	json_str(g, "committedSchema");
-	if (u->committed < 0)
-		yajl_gen_null(g);
-	else
-		yajl_gen_integer(g, u->committed);
+	json_int_or_null(g, u->committed);
 	json_str(g, "kmdVersion");
 	json_str(g, u->kmd_version);
 	json_str(g, "knowsSchema");
@@ -492,10 +499,7 @@ json_version(yajl_gen g, const struct version_info *vi, const char *kmctl)
 	json_str(g, "kmdVersion");
 	json_str(g, vi->kmd_version);
 	json_str(g, "schemaVersion");
-	if (vi->schema_version < 0)
-		yajl_gen_null(g);
-	else
-		yajl_gen_integer(g, vi->schema_version);
+	json_int_or_null(g, vi->schema_version);
 	if (kmctl != NULL) {
 		json_str(g, "kmctlVersion");
 		json_str(g, kmctl);

@@ -6,6 +6,30 @@
 #include "schema.h"
 
 /*
+ * PEER_READ_MEMBER's body around the member's version (v11 and v14): the
+ * member's checks, for the calling node.
+ */
+#define PEER_MEMBER_HEAD \
+    "  LANGUAGE plpgsql STABLE SECURITY DEFINER\n" \
+    "  SET search_path = pg_catalog, public AS $$\n" \
+    "DECLARE c uuid := kmd_peer();\n" \
+    "BEGIN\n"
+#define PEER_MEMBER_REST \
+    "    (SELECT version FROM kmd_schema)::text,\n" \
+    "    extract(epoch FROM clock_timestamp())::float8,\n" \
+    "    (SELECT count(*) FROM kmd_nodes n WHERE n.state NOT IN ('" \
+    NS_C_REMOVING "', '" NS_C_REMOVED "', '" NS_C_KILLED "') AND\n" \
+    "      n.node_id <> c),\n" \
+    "    (SELECT count(*) FROM kmd_nodes n WHERE n.state IN " \
+    NS_SQL_JOINING " AND n.node_id <> c),\n" \
+    "    l.node_id::text, pg_database_size('kmd'),\n" \
+    "    (SELECT n.state FROM kmd_nodes n WHERE n.node_id = l.node_id),\n" \
+    "    (SELECT count(*) FROM kmd_nodes n WHERE n.rot = 'hsm' AND\n" \
+    "      n.state <> '" NS_C_REMOVED "')\n" \
+    "  FROM kmd_cluster k JOIN kmd_local l USING (cluster_id);\n" \
+    "END $$;\n"
+
+/*
  * Membership changes, one at a time cluster-wide (workers/joiner/lease.c
  * has the protocol and its proof).  kmd_lease is node-local: at most one
  * row, the change this member has granted its lease to.  kmd_epoch() is
@@ -358,24 +382,9 @@ const char schema_v11[] =
     "CREATE FUNCTION kmd_peer_member() RETURNS TABLE (cluster_id text,\n"
     "  ver text, schema text, now float8, nodes bigint, joining bigint,\n"
     "  member text, size bigint, state text, hsm bigint)\n"
-    "  LANGUAGE plpgsql STABLE SECURITY DEFINER\n"
-    "  SET search_path = pg_catalog, public AS $$\n"
-    "DECLARE c uuid := kmd_peer();\n"
-    "BEGIN\n"
+    PEER_MEMBER_HEAD
     "  RETURN QUERY SELECT k.cluster_id::text, k.kmd_version,\n"
-    "    (SELECT version FROM kmd_schema)::text,\n"
-    "    extract(epoch FROM clock_timestamp())::float8,\n"
-    "    (SELECT count(*) FROM kmd_nodes n WHERE n.state NOT IN ('"
-    NS_C_REMOVING "', '" NS_C_REMOVED "', '" NS_C_KILLED "') AND\n"
-    "      n.node_id <> c),\n"
-    "    (SELECT count(*) FROM kmd_nodes n WHERE n.state IN "
-    NS_SQL_JOINING " AND n.node_id <> c),\n"
-    "    l.node_id::text, pg_database_size('kmd'),\n"
-    "    (SELECT n.state FROM kmd_nodes n WHERE n.node_id = l.node_id),\n"
-    "    (SELECT count(*) FROM kmd_nodes n WHERE n.rot = 'hsm' AND\n"
-    "      n.state <> '" NS_C_REMOVED "')\n"
-    "  FROM kmd_cluster k JOIN kmd_local l USING (cluster_id);\n"
-    "END $$;\n"
+    PEER_MEMBER_REST
     /*
      * PEER_SUBSCRIBE: this member subscribes to the calling node, under
      * its join's lease, at the host kmd_nodes has for it (the row may
@@ -617,25 +626,10 @@ const char schema_v14[] =
     "CREATE OR REPLACE FUNCTION kmd_peer_member() RETURNS TABLE\n"
     "  (cluster_id text, ver text, schema text, now float8, nodes bigint,\n"
     "  joining bigint, member text, size bigint, state text, hsm bigint)\n"
-    "  LANGUAGE plpgsql STABLE SECURITY DEFINER\n"
-    "  SET search_path = pg_catalog, public AS $$\n"
-    "DECLARE c uuid := kmd_peer();\n"
-    "BEGIN\n"
+    PEER_MEMBER_HEAD
     "  RETURN QUERY SELECT k.cluster_id::text, coalesce((SELECT\n"
     "      string_agg(DISTINCT n.version, ', ' ORDER BY n.version) FROM\n"
     "      kmd_nodes n WHERE n.state = '" NS_C_READY "'), k.kmd_version),\n"
-    "    (SELECT version FROM kmd_schema)::text,\n"
-    "    extract(epoch FROM clock_timestamp())::float8,\n"
-    "    (SELECT count(*) FROM kmd_nodes n WHERE n.state NOT IN ('"
-    NS_C_REMOVING "', '" NS_C_REMOVED "', '" NS_C_KILLED "') AND\n"
-    "      n.node_id <> c),\n"
-    "    (SELECT count(*) FROM kmd_nodes n WHERE n.state IN "
-    NS_SQL_JOINING " AND n.node_id <> c),\n"
-    "    l.node_id::text, pg_database_size('kmd'),\n"
-    "    (SELECT n.state FROM kmd_nodes n WHERE n.node_id = l.node_id),\n"
-    "    (SELECT count(*) FROM kmd_nodes n WHERE n.rot = 'hsm' AND\n"
-    "      n.state <> '" NS_C_REMOVED "')\n"
-    "  FROM kmd_cluster k JOIN kmd_local l USING (cluster_id);\n"
-    "END $$;\n"
+    PEER_MEMBER_REST
     /* nodes list shows this node's schema */
     "GRANT SELECT ON kmd_schema TO kmd_replmon;\n";
