@@ -6,6 +6,26 @@
 #include "schema.h"
 
 /*
+ * kmd_lease_round()'s signature after its first argument, and the call
+ * a round makes on each voter (v10, and v13's kept connections).
+ */
+#define LEASE_ROUND_SIG \
+    "  p_dsns text[], p_token uuid, p_holder uuid, p_kind text,\n" \
+    "  p_subject uuid, p_epoch bigint, p_ttl float8, p_progress text)\n" \
+    "  RETURNS TABLE (node uuid, answer text) LANGUAGE plpgsql AS $$\n"
+#define LEASE_ROUND_QUERY \
+    "  IF p_mode = 'release' THEN\n" \
+    "    q := format('SELECT kmd_lease_release(%L, %s)', p_token, p_epoch);\n" \
+    "  ELSIF p_mode = 'renew' THEN\n" \
+    "    q := format('SELECT kmd_lease_renew(%L, %s, %L)', p_token, p_ttl,\n" \
+    "      p_progress);\n" \
+    "  ELSE\n" \
+    "    q := format('SELECT kmd_lease_take(%L, %L, %L, %L, %s, %s, %L)',\n" \
+    "      p_token, p_holder, p_kind, p_subject, p_epoch, p_ttl,\n" \
+    "      p_progress);\n" \
+    "  END IF;\n"
+
+/*
  * PEER_READ_MEMBER's body around the member's version (v11 and v14): the
  * member's checks, for the calling node.
  */
@@ -195,21 +215,10 @@ const char schema_v10[] =
     "END $$;\n"
     /* One round of a holder's calls: every voter, in order, an answer each. */
     "CREATE FUNCTION kmd_lease_round(p_mode text, p_ids uuid[],\n"
-    "  p_dsns text[], p_token uuid, p_holder uuid, p_kind text,\n"
-    "  p_subject uuid, p_epoch bigint, p_ttl float8, p_progress text)\n"
-    "  RETURNS TABLE (node uuid, answer text) LANGUAGE plpgsql AS $$\n"
+    LEASE_ROUND_SIG
     "DECLARE q text; i int; a text;\n"
     "BEGIN\n"
-    "  IF p_mode = 'release' THEN\n"
-    "    q := format('SELECT kmd_lease_release(%L, %s)', p_token, p_epoch);\n"
-    "  ELSIF p_mode = 'renew' THEN\n"
-    "    q := format('SELECT kmd_lease_renew(%L, %s, %L)', p_token, p_ttl,\n"
-    "      p_progress);\n"
-    "  ELSE\n"
-    "    q := format('SELECT kmd_lease_take(%L, %L, %L, %L, %s, %s, %L)',\n"
-    "      p_token, p_holder, p_kind, p_subject, p_epoch, p_ttl,\n"
-    "      p_progress);\n"
-    "  END IF;\n"
+    LEASE_ROUND_QUERY
     "  FOR i IN 1 .. coalesce(array_length(p_ids, 1), 0) LOOP\n"
     "    BEGIN\n"
     "      SELECT t.a INTO a FROM dblink(p_dsns[i], q) AS t(a text);\n"
@@ -530,22 +539,11 @@ const char schema_v11[] =
  */
 const char schema_v13[] =
     "CREATE OR REPLACE FUNCTION kmd_lease_round(p_mode text, p_ids uuid[],\n"
-    "  p_dsns text[], p_token uuid, p_holder uuid, p_kind text,\n"
-    "  p_subject uuid, p_epoch bigint, p_ttl float8, p_progress text)\n"
-    "  RETURNS TABLE (node uuid, answer text) LANGUAGE plpgsql AS $$\n"
+    LEASE_ROUND_SIG
     "DECLARE q text; i int; k int; a text; c text[]; e text[];\n"
     "  n int := coalesce(array_length(p_ids, 1), 0);\n"
     "BEGIN\n"
-    "  IF p_mode = 'release' THEN\n"
-    "    q := format('SELECT kmd_lease_release(%L, %s)', p_token, p_epoch);\n"
-    "  ELSIF p_mode = 'renew' THEN\n"
-    "    q := format('SELECT kmd_lease_renew(%L, %s, %L)', p_token, p_ttl,\n"
-    "      p_progress);\n"
-    "  ELSE\n"
-    "    q := format('SELECT kmd_lease_take(%L, %L, %L, %L, %s, %s, %L)',\n"
-    "      p_token, p_holder, p_kind, p_subject, p_epoch, p_ttl,\n"
-    "      p_progress);\n"
-    "  END IF;\n"
+    LEASE_ROUND_QUERY
     "  FOR i IN 1 .. n LOOP\n"
     "    c[i] := 'kmd_lease_' || replace(p_ids[i]::text, '-', '');\n"
     "    FOR k IN 1 .. 2 LOOP\n"
