@@ -49,6 +49,19 @@ struct migration {
 	" || kmd_hex(" me ", 32)) || '_' || kmd_short('kmd_cu_' ||" \
 	" kmd_hex(" n ", 12))"
 
+/*
+ * The schema of node kmd_nodes row `n' as nodes list and upgrade status
+ * show it: this node reads its own; a ready or removing one is at the
+ * cluster's committed schema (only upgrade finish moves it, everywhere);
+ * 0, not known, for the others.  Needs schema.h's includer to have
+ * nodestatus.h.
+ */
+#define SQL_NODE_SCHEMA \
+	"CASE WHEN n.node_id = (SELECT node_id FROM kmd_local) THEN (SELECT" \
+	" version FROM kmd_schema) WHEN n.state IN ('" NS_C_READY "', '" \
+	NS_C_REMOVING "') THEN (SELECT schema_version FROM kmd_cluster)" \
+	" ELSE 0 END"
+
 /* A timestamp in SQL as kmd shows them: UTC, ISO 8601. */
 #define SQL_ISO(x) \
 	"to_char((" x ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"

@@ -17,9 +17,7 @@
 #define SQL_UPGRADE \
 	"SELECT n.node_id, coalesce(st.code, n.state) AS code, n.host," \
 	" n.public_address, n.port, n.node_id = l.node_id AS this," \
-	" n.version, n.state AS state, CASE WHEN n.node_id = l.node_id THEN" \
-	" (SELECT version FROM kmd_schema) WHEN n.state IN ('" NS_C_READY \
-	"', '" NS_C_REMOVING "') THEN c.schema_version ELSE 0 END AS schema," \
+	" n.version, n.state AS state, " SQL_NODE_SCHEMA " AS schema," \
 	" c.schema_version AS committed FROM kmd_local l JOIN kmd_cluster c" \
 	" USING (cluster_id) JOIN kmd_nodes n ON n.state NOT IN ('" \
 	NS_C_REMOVED "', '" NS_C_PENDING "', '" NS_C_KILLED "') LEFT JOIN" \

@@ -121,11 +121,7 @@ replmon_cluster_info(struct kchan *ch, struct kmsg *m, void *arg)
 	SQL_ISO("n.expires") ", '') ELSE '' END AS expires," \
 	"  n.state = '" NS_C_PENDING "' AND n.expires <= now() AS expired," \
 	"  n.version," \
-	/* a node's schema moves with the cluster's (upgrade finish) */ \
-	"  CASE WHEN n.node_id = (SELECT node_id FROM kmd_local) THEN" \
-	"  (SELECT version FROM kmd_schema) WHEN n.state IN ('" NS_C_READY \
-	"', '" NS_C_REMOVING "') THEN (SELECT schema_version FROM" \
-	"  kmd_cluster) ELSE 0 END AS schema" \
+	" " SQL_NODE_SCHEMA " AS schema" \
 	"  FROM kmd_nodes n LEFT JOIN kmd_node_status st USING (node_id)" \
 	"  WHERE ($3 = '' AND n.state <> '" NS_C_REMOVED "') OR" \
 	" n.node_id::text = $3" \
