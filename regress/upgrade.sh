@@ -17,16 +17,6 @@ CUR=$KMD
 check "the next release is built (make next)" test -x "$NEXT"
 check "the release before is built (make prev)" test -x "$PREV"
 
-stop_node() {
-	p=$(cat "$D/node$1/kmd.pid")
-	kill -TERM "$p"
-	wait_for 30 sh -c "! kill -0 $p 2>/dev/null"
-	rm -f "$D/node$1/kmd.pid"
-}
-status() {
-	$C ctl "$1" cluster upgrade status | python3 -c 'import json,sys
-print(json.load(sys.stdin)[sys.argv[1]])' "$2"
-}
 # writer K: keys made on node K until $T/stop-writer, each acknowledged
 # one's name in $T/acked-K
 writer() {
@@ -62,7 +52,7 @@ roll() {
 		    "$C ctl $k version | grep -q '\"kmdVersion\": \"$TOV\"'"
 		if [ $k = 1 ]; then
 			check "upgrade status on node 1: a window, nodes 2 and 3 named" \
-			    test "$(status 1 next)" = "upgrade window to schema \
+			    test "$(upgrade_status 1 next)" = "upgrade window to schema \
 $((S + 1)): 127.0.0.2, 127.0.0.3 still run kmd $V; restart each on kmd \
 $TOV, one at a time, then kmctl cluster upgrade finish"
 			kill -9 "$(cat "$D/node1/kmd.pid")"
@@ -90,7 +80,7 @@ $TOV, one at a time, then kmctl cluster upgrade finish"
 	check "every node still at schema $S" q_all 3 \
 	    "SELECT version FROM kmd_schema" "$S"
 	check "upgrade status: every node runs kmd $TOV: finish it" \
-	    test "$(status 2 next)" = "every node runs kmd $TOV, which \
+	    test "$(upgrade_status 2 next)" = "every node runs kmd $TOV, which \
 knows schema $((S + 1)): finish the upgrade (kmctl cluster upgrade finish)"
 	KMCTL=$(dirname "$to")/kmctl
 	check "up 4 on kmd $TOV" env KMD="$to" $C up 4

@@ -88,6 +88,20 @@ cluster_of_3() {
 	check "node 3 joins" join 3 1 -y --block
 }
 
+# stop_node K: node K's kmd stopped (TERM), its pid file gone, so that
+# the next cluster.sh up starts it again (with that KMD)
+stop_node() {
+	p=$(cat "$D/node$1/kmd.pid")
+	kill -TERM "$p"
+	wait_for 30 sh -c "! kill -0 $p 2>/dev/null"
+	rm -f "$D/node$1/kmd.pid"
+}
+# upgrade_status K FIELD: a field of node K's cluster upgrade status
+upgrade_status() {
+	$C ctl "$1" cluster upgrade status | python3 -c 'import json,sys
+print(json.load(sys.stdin)[sys.argv[1]])' "$2"
+}
+
 # writes K N TAG: N rows written on node K, named TAG-1..TAG-N
 writes() {
 	q_is "$1" "WITH w AS (INSERT INTO kmd_keys (key_id, name, version,

@@ -11,13 +11,6 @@
 NEXT=${KMD_NEXT:-$PWD/build/next/kmd}
 check "the next release is built (make next)" test -x "$NEXT"
 
-# stop_node K: node K's kmd stopped (TERM), its pid file gone
-stop_node() {
-	p=$(cat "$D/node$1/kmd.pid")
-	kill -TERM "$p"
-	wait_for 30 sh -c "! kill -0 $p 2>/dev/null"
-	rm -f "$D/node$1/kmd.pid"
-}
 # listed K ID: "kmdVersion schemaVersion" of node ID in node K's list
 listed() {
 	$C ctl "$1" cluster nodes get --id="$2" | python3 -c 'import json,sys
@@ -40,13 +33,8 @@ check "every node lists each node's kmd and schema ($V, $S)" \
 check "the cluster's committed schema is the nodes' ($S)" \
     q_all 3 "SELECT schema_version FROM kmd_cluster" "$S"
 
-# status K FIELD: a field of node K's cluster upgrade status
-status() {
-	$C ctl "$1" cluster upgrade status | python3 -c 'import json,sys
-print(json.load(sys.stdin)[sys.argv[1]])' "$2"
-}
-check "upgrade status: no window" test "$(status 1 windowOpen)" = False
-check "... says every node runs kmd $V at schema $S" test "$(status 1 next)" = \
+check "upgrade status: no window" test "$(upgrade_status 1 windowOpen)" = False
+check "... says every node runs kmd $V at schema $S" test "$(upgrade_status 1 next)" = \
     "no upgrade under way: every node runs kmd $V at schema $S"
 
 # ---- node 2 on the next release: the window ----
@@ -65,10 +53,10 @@ check "... without the next step's column" q_is 2 "SELECT count(*) FROM
 check "every node lists node 2 at the next release, schema $S" \
     wait_for 20 listed_all "$N2" "0.3.0-next $S"
 check "upgrade status on node 2: a window to schema $((S + 1)), nodes 1 and 3
-    named" test "$(status 2 next)" = "upgrade window to schema $((S + 1)): \
+    named" test "$(upgrade_status 2 next)" = "upgrade window to schema $((S + 1)): \
 127.0.0.1, 127.0.0.3 still run kmd $V; restart each on kmd 0.3.0-next, one at \
 a time, then kmctl cluster upgrade finish"
-check "... on node 1 too, the newer kmd named" test "$(status 1 next)" = \
+check "... on node 1 too, the newer kmd named" test "$(upgrade_status 1 next)" = \
     "upgrade window: 127.0.0.2 run kmd 0.3.0-next, this node kmd $V (schema \
 $S): restart every node on the newer one, then kmctl cluster upgrade finish; \
 or those on the older one to close it"
@@ -124,7 +112,7 @@ $C up 3 >/dev/null
 check "node 2 back on kmd $V: it runs" sh -c "$C ctl 2 version |
     grep -q '\"kmdVersion\": \"$V\"'"
 check "... and every node lists it so" wait_for 20 listed_all "$N2" "$V $S"
-check "... the window closed" test "$(status 1 windowOpen)" = False
+check "... the window closed" test "$(upgrade_status 1 windowOpen)" = False
 check "rows written on node 2 reach node 3" writes 2 5 back
 check "..." wait_for 30 q_is 3 "SELECT count(*) FROM kmd_keys WHERE name
     LIKE 'back-%'" 5
