@@ -6,7 +6,15 @@ C="sh regress/cluster.sh"
 D=$KMD_CLUSTER_DIR
 CREDS_DIR=$T
 down() { touch "$T/stop"; $C down >/dev/null 2>&1; }
-trap 'down; cleanup' EXIT INT TERM
+# After a failure, the end of each node's log: what CI shows of the cause.
+node_logs() {
+	[ "$FAILS" -ne 0 ] || return 0
+	for l in "$D"/node*/kmd.log; do
+		[ -s "$l" ] || continue
+		echo "--- the last lines of $l ---"; tail -n 40 "$l"
+	done
+}
+trap 'node_logs; down; cleanup' EXIT INT TERM
 
 ns() { ip netns exec "$KMD_CLUSTER_NS" "$@"; }
 # q K SQL: run SQL on node K's database, values only
