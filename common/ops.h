@@ -101,7 +101,8 @@ enum op_class {
 	    joiner_rotkeys) \
 	X(PROC_JOINER, KEYS, sizeof(struct keys_req), FROM_CA, joiner_keys) \
 	X(PROC_JOINER, VERSION, 0, FROM_CA, joiner_version_info) \
-	X(PROC_JOINER, UPGRADE, 0, FROM_CA, joiner_upgrade_status)
+	X(PROC_JOINER, UPGRADE, 0, FROM_CA, joiner_upgrade_status) \
+	X(PROC_JOINER, UPGRADE_FINISH, 0, FROM_CA, joiner_upgrade_finish)
 
 #define REQUESTS(X)	REQ_REPLMON(X) REQ_JOINER(X)
 
@@ -148,6 +149,10 @@ enum op_class {
 #define ASK_RESET "WARNING: services reset wipes this node to its factory" \
 	" state: its database, its keys and its cluster configuration are" \
 	" deleted and cannot be recovered. Are you sure want to reset?"
+#define ASK_FINISH "The replicated tables change on every node at once:" \
+	" writes pause on every node for a few seconds, and no node can go" \
+	" back to the older kmd afterwards. Are you sure want to finish the" \
+	" upgrade?"
 #define ASK_JOIN "When you add a node to a cluster, the existing data of" \
 	" the node is deleted. Are you sure want to join?"
 
@@ -179,6 +184,9 @@ enum op_class {
 	    NULL, NULL, NULL, NULL, NULL) \
 	X(A_UPGRADE_STATUS, IMSG_CTL_UPGRADE, P_UPGRADE, ROLE_VIEWER, \
 	    OPC_NODE, "GET", "cluster/upgrade", NULL, NULL, NULL) \
+	X(A_UPGRADE_FINISH, IMSG_CTL_UPGRADE_FINISH, P_UPGRADE, ROLE_ADMIN, \
+	    OPC_MEMBERSHIP, "POST", "cluster/upgrade/finish", NULL, NULL, \
+	    ASK_FINISH) \
 	X(A_NODES_LIST, IMSG_CTL_NODES, P_NODES, ROLE_VIEWER, OPC_NODE, \
 	    "GET", "nodes", build_nodes, rest_nodes, NULL) \
 	X(A_NODES_GET, IMSG_CTL_NODES, P_NODE, ROLE_VIEWER, OPC_NODE, \
@@ -261,7 +269,13 @@ enum op_class {
 	    "marking the join killed on the member") \
 	X(PEER_DRAINED, "node left", "removed node", \
 	    "kmd_drained(): the removed node fenced, and its stream drained" \
-	    " here")
+	    " here") \
+	X(PEER_PAUSE, "node finishing an upgrade", "every member", \
+	    "pausing the member's writes (or ending the pause)") \
+	X(PEER_PAUSE_MARKS, "node finishing an upgrade", "every member", \
+	    "watching the markers of the pause on the member") \
+	X(PEER_SCHEMA, "node finishing an upgrade", "every member", \
+	    "reading the member's schema")
 
 /* A worker's handler row for a request the parent forwards to it. */
 #define OP_WORKER_ROW(w, n, len, from, fn) \

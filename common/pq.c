@@ -11,6 +11,15 @@
 
 #define PQ_PARAMS_MAX	16
 #define PQ_RETRY_MAX	4
+/*
+ * A write refused while cluster upgrade finish pauses the node's writes
+ * (kmd_write_pause(): SQLSTATE 40001, nothing done) is sent again every
+ * PQ_PAUSE_MS, for PQ_PAUSE_MAX_MS at most (a pause lasts 20 s at most):
+ * to kmd's clients the pause is a wait.  Only a statement with
+ * parameters, one statement of its own, is sent again.
+ */
+#define PQ_PAUSE_MS	50
+#define PQ_PAUSE_MAX_MS	30000
 
 struct pq_req {
 	TAILQ_ENTRY(pq_req)	 entry;
@@ -19,6 +28,7 @@ struct pq_req {
 	char			*params[PQ_PARAMS_MAX];
 	pq_cb			 cb;
 	void			*arg;
+	int64_t			 paused;	/* ms: first refused, or 0 */
 };
 
 struct pq {
@@ -28,6 +38,8 @@ struct pq {
 	int			 connected;
 	struct event		*ev;		/* on PQsocket() */
 	struct event		*retry;
+	struct event		*resend;	/* a paused write's */
+	int			 held;		/* ... is due */
 	int			 backoff;
 	char			 err[256];
 	TAILQ_HEAD(, pq_req)	 queue;
@@ -39,6 +51,8 @@ struct pq {
 
 static void	pq_connect(struct pq *);
 static void	pq_next(struct pq *);
+static int	pq_hold(struct pq *, struct pq_req *);
+static void	pq_io(evutil_socket_t, short, void *);
 
 int
 pq_ok(const PGresult *r)
@@ -175,6 +189,8 @@ pq_lost(struct pq *db)
 		r->cb(db, NULL, r->arg);
 		pq_req_free(r);
 	}
+	evtimer_del(db->resend);
+	db->held = 0;
 	evtimer_add(db->retry, &tv);
 	if (db->backoff < PQ_RETRY_MAX)
 		db->backoff *= 2;
@@ -208,6 +224,8 @@ pq_io(evutil_socket_t fd, short what, void *arg)
 	while (!PQisBusy(db->conn)) {
 		if ((res = PQgetResult(db->conn)) == NULL) {
 			db->inflight = NULL;
+			if (r != NULL && pq_hold(db, r))
+				return;
 			if (r != NULL) {
 				r->cb(db, db->last, r->arg);
 				pq_req_free(r);
@@ -231,7 +249,7 @@ pq_next(struct pq *db)
 	struct pq_req	*r;
 	int		 ok;
 
-	if (!db->connected || db->inflight != NULL ||
+	if (!db->connected || db->inflight != NULL || db->held ||
 	    (r = TAILQ_FIRST(&db->queue)) == NULL) {
 		if (db->connected)
 			pq_watch(db, EV_READ | EV_PERSIST, pq_io);
@@ -303,6 +321,47 @@ pq_connect(struct pq *db)
 	pq_watch(db, EV_WRITE, pq_poll);
 }
 
+/* The paused write is due again. */
+static void
+pq_resend(evutil_socket_t fd, short what, void *arg)
+{
+	struct pq	*db = arg;
+
+	(void)fd;
+	(void)what;
+	db->held = 0;
+	pq_next(db);
+}
+
+/*
+ * r was refused because writes are paused: queued first again, sent in
+ * PQ_PAUSE_MS (1), unless it has waited long enough (0: answer it).
+ */
+static int
+pq_hold(struct pq *db, struct pq_req *r)
+{
+	struct timeval	 tv = { 0, PQ_PAUSE_MS * 1000 };
+	const char	*state;
+
+	state = db->last != NULL ? PQresultErrorField(db->last,
+	    PG_DIAG_SQLSTATE) : NULL;
+	if (r->nparams == 0 || state == NULL || strcmp(state, "40001") != 0 ||
+	    strstr(PQresultErrorMessage(db->last), "writes are paused") ==
+	    NULL)
+		return 0;
+	if (r->paused == 0)
+		r->paused = mono_ms();
+	else if (mono_ms() - r->paused > PQ_PAUSE_MAX_MS)
+		return 0;
+	PQclear(db->last);
+	db->last = NULL;
+	TAILQ_INSERT_HEAD(&db->queue, r, entry);
+	db->held = 1;
+	evtimer_add(db->resend, &tv);
+	pq_watch(db, EV_READ | EV_PERSIST, pq_io);
+	return 1;
+}
+
 static void
 pq_retry(evutil_socket_t fd, short what, void *arg)
 {
@@ -325,7 +384,8 @@ pq_new(struct event_base *base, const char *conninfo,
 	db->on_connect = on_connect;
 	db->arg = arg;
 	TAILQ_INIT(&db->queue);
-	if ((db->retry = evtimer_new(base, pq_retry, db)) == NULL)
+	if ((db->retry = evtimer_new(base, pq_retry, db)) == NULL ||
+	    (db->resend = evtimer_new(base, pq_resend, db)) == NULL)
 		fatalx("%s: evtimer_new", __func__);
 	pq_connect(db);
 	return db;
@@ -347,6 +407,7 @@ pq_free(struct pq *db)
 	if (db->ev != NULL)
 		event_free(db->ev);
 	event_free(db->retry);
+	event_free(db->resend);
 	PQclear(db->last);
 	PQfinish(db->conn);
 	free(db->conninfo);

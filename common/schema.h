@@ -30,6 +30,13 @@ struct migration {
 	"'kmd_keys','kmd_join_markers']"
 
 /*
+ * cluster upgrade finish: the kind its membership lease names, and the
+ * advisory lock of its write pause (kmd_write_pause(), kmd_peer_pause()).
+ */
+#define FINISH_KIND	"upgrade finish"
+#define KMD_PAUSE_LOCK	"7040356"
+
+/*
  * How a node reaches a peer's PostgreSQL (host: %s).  A dead peer is
  * noticed from both ends: keepalives and a TCP user timeout here,
  * wal_sender_timeout and the server's keepalives there.

@@ -630,4 +630,87 @@ const char schema_v14[] =
     "      kmd_nodes n WHERE n.state = '" NS_C_READY "'), k.kmd_version),\n"
     PEER_MEMBER_REST
     /* nodes list shows this node's schema */
-    "GRANT SELECT ON kmd_schema TO kmd_replmon;\n";
+    "GRANT SELECT ON kmd_schema TO kmd_replmon;\n"
+    /*
+     * cluster upgrade finish (workers/joiner/finish.c) pauses the writes
+     * of every node: a statement trigger on each replicated table but the
+     * markers takes the pause's lock in share (so that the pause waits
+     * for the writes that got in before it), then refuses the write while
+     * this node's pause lasts, with a retryable error: it must not wait
+     * here, holding its table lock, which the step's ALTER TABLE waits
+     * for.  kmd sends such a write again until the pause ends (pq.c).
+     * Replication's writes (session_replication_role replica) and the
+     * finish's own (kmd.finishing) pass.
+     */
+    "ALTER TABLE kmd_local ADD COLUMN IF NOT EXISTS paused_until\n"
+    "  timestamptz, ADD COLUMN IF NOT EXISTS paused_by uuid;\n"
+    "CREATE OR REPLACE FUNCTION kmd_write_pause() RETURNS trigger\n"
+    "  LANGUAGE plpgsql SECURITY DEFINER\n"
+    "  SET search_path = pg_catalog, public AS $$\n"
+    "DECLARE u timestamptz;\n"
+    "BEGIN\n"
+    "  IF current_setting('kmd.finishing', true) = 'on' THEN\n"
+    "    RETURN NULL;\n"
+    "  END IF;\n"
+    "  PERFORM pg_advisory_xact_lock_shared(" KMD_PAUSE_LOCK ");\n"
+    "  SELECT paused_until INTO u FROM kmd_local;\n"
+    "  IF u > clock_timestamp() THEN\n"
+    "    RAISE EXCEPTION 'writes are paused for a few seconds while the'\n"
+    "      ' cluster finishes an upgrade; try again'\n"
+    "      USING ERRCODE = 'serialization_failure';\n"
+    "  END IF;\n"
+    "  RETURN NULL;\n"
+    "END $$;\n"
+    "DO $$ DECLARE t text; BEGIN\n"
+    "  FOR t IN SELECT unnest(" REPLICATED ") EXCEPT\n"
+    "      SELECT 'kmd_join_markers' LOOP\n"
+    "    EXECUTE format('DROP TRIGGER IF EXISTS kmd_write_pause ON %I', t);\n"
+    "    EXECUTE format('CREATE TRIGGER kmd_write_pause BEFORE INSERT OR'\n"
+    "      ' UPDATE OR DELETE OR TRUNCATE ON %I FOR EACH STATEMENT'\n"
+    "      ' EXECUTE FUNCTION kmd_write_pause()', t);\n"
+    "  END LOOP;\n"
+    "END $$;\n"
+    /*
+     * PEER_PAUSE: writes paused here for p_secs at most (under the
+     * finish's lease), those under way waited for, and then a marker
+     * whose arrival elsewhere says every write made here before it has
+     * arrived too.  p_secs 0: the pause this token set, ended (no lease
+     * needed: it only ends its own).
+     */
+    "CREATE OR REPLACE FUNCTION kmd_peer_pause(p_token uuid, p_secs float8)\n"
+    "  RETURNS text LANGUAGE plpgsql SECURITY DEFINER\n"
+    "  SET search_path = pg_catalog, public AS $$\n"
+    "BEGIN\n"
+    "  IF p_secs <= 0 THEN\n"
+    "    UPDATE kmd_local SET paused_until = NULL, paused_by = NULL\n"
+    "      WHERE paused_by = p_token;\n"
+    "    RETURN '';\n"
+    "  END IF;\n"
+    "  PERFORM kmd_lease_check(p_token);\n"
+    "  IF NOT EXISTS (SELECT FROM kmd_lease WHERE token = p_token AND\n"
+    "      kind = '" FINISH_KIND "') THEN\n"
+    "    RAISE EXCEPTION 'only cluster upgrade finish pauses writes'\n"
+    "      USING ERRCODE = 'insufficient_privilege';\n"
+    "  END IF;\n"
+    "  UPDATE kmd_local SET paused_until = clock_timestamp() +\n"
+    "    least(p_secs, 60) * interval '1 second', paused_by = p_token;\n"
+    "  PERFORM pg_advisory_xact_lock(" KMD_PAUSE_LOCK ");\n"
+    "  INSERT INTO kmd_join_markers (join_id, origin) VALUES (p_token,\n"
+    "    kmd_me()) ON CONFLICT DO NOTHING;\n"
+    "  RETURN '';\n"
+    "END $$;\n"
+    /* PEER_PAUSE_MARKS: the other nodes' markers of that pause here */
+    "CREATE OR REPLACE FUNCTION kmd_peer_pause_marks(p_token uuid)\n"
+    "  RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER\n"
+    "  SET search_path = pg_catalog, public AS $$\n"
+    "  SELECT count(*) FROM kmd_join_markers WHERE join_id = p_token AND\n"
+    "    origin <> kmd_me() $$;\n"
+    /* PEER_SCHEMA: this node's schema, once the finish's step is here */
+    "CREATE OR REPLACE FUNCTION kmd_peer_schema() RETURNS int\n"
+    "  LANGUAGE sql STABLE SECURITY DEFINER\n"
+    "  SET search_path = pg_catalog, public AS $$\n"
+    "  SELECT version FROM kmd_schema $$;\n"
+    "REVOKE ALL ON FUNCTION kmd_write_pause(), kmd_peer_pause(uuid, float8),\n"
+    "  kmd_peer_pause_marks(uuid), kmd_peer_schema() FROM PUBLIC;\n"
+    "GRANT EXECUTE ON FUNCTION kmd_peer_pause(uuid, float8),\n"
+    "  kmd_peer_pause_marks(uuid), kmd_peer_schema() TO kmd_repl;\n";

@@ -74,6 +74,9 @@ static const struct token t_upgrade[] = {
 	{ "status", A_UPGRADE_STATUS, NULL, 0, 0,
 	    "the cluster's schema, each node's kmd, and whether an upgrade is"
 	    " open" },
+	{ "finish", A_UPGRADE_FINISH, NULL, FM(F_YES), 0,
+	    "take the new schema step on every node at once, once every node"
+	    " runs the new kmd" },
 	{ NULL, A_NONE, NULL, 0, 0, NULL }
 };
 

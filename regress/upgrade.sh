@@ -6,7 +6,8 @@
 # and started again; then every acknowledged write on every node, the
 # same rows everywhere, the database still at the cluster's schema,
 # cluster upgrade status naming what to do, and a join refused until the
-# upgrade is finished.
+# upgrade is finished; then cluster upgrade finish with the writers on
+# and node 3 killed (-9) meanwhile, and a join once it is done.
 # Needs root; KMD, KMCTL, KMD_PREV and KMD_NEXT name the binaries.
 cd "$(dirname "$0")/.." || exit 1
 . regress/e2e/lib.sh
@@ -89,6 +90,47 @@ knows schema $((S + 1)): finish the upgrade (kmctl cluster upgrade finish)"
 	check "a join before the upgrade is finished: exit 1" test "$rc" = 1
 	check "... finish the upgrade first" has "$out" \
 	    "knows schema $((S + 1)), the cluster is at $S (kmd $TOV): if it is being upgraded, finish that first"
+
+	# the finish, a writer on every node, node 3 killed (-9) meanwhile
+	rm -f "$T"/acked* "$T/stop-writer"
+	for k in 1 2 3; do writer $k & eval "W$k=\$!"; done
+	sleep 2
+	$C ctl 1 cluster upgrade finish -y >"$T/fin" 2>&1 &
+	F=$!
+	sleep "0.$(($$ % 10))"
+	kill -9 "$(cat "$D/node3/kmd.pid")"
+	rm -f "$D/node3/kmd.pid"
+	wait "$F"; rc=$?
+	echo "finish with node 3 killed meanwhile: exit $rc: $(grep -E '"next"|kmctl' "$T/fin")"
+	KMD=$to $C up 3 >/dev/null
+	check "node 3 back on kmd $TOV" wait_for 60 sh -c \
+	    "$C ctl 3 version | grep -q '\"kmdVersion\": \"$TOV\"'"
+	if [ "$(q 1 "SELECT schema_version FROM kmd_cluster")" != $((S + 1)) ]; then
+		check "the interrupted finish changed nothing: schema $S" \
+		    q_all 3 "SELECT version FROM kmd_schema" "$S"
+		check "the finish again, every node up" wait_for 60 sh -c \
+		    "$C ctl 1 cluster upgrade finish -y >$T/fin 2>&1"
+	fi
+	check "every node at schema $((S + 1)), the cluster's committed one" \
+	    wait_for 60 q_all 3 "SELECT version || '/' || (SELECT
+	    schema_version FROM kmd_cluster) FROM kmd_schema" \
+	    "$((S + 1))/$((S + 1))"
+	check "no node left paused" wait_for 30 q_all 3 "SELECT count(*) FROM
+	    kmd_local WHERE paused_until > clock_timestamp()" 0
+	sleep 2
+	touch "$T/stop-writer"
+	wait $W1 $W2 $W3
+	cat "$T"/acked-* >"$T/acked"
+	A=$(wc -l <"$T/acked")
+	check "every key acknowledged around the finish ($A) on every node" \
+	    wait_for 60 q_all 3 "SELECT count(DISTINCT name) FROM kmd_keys
+	    WHERE name = ANY ('{$(paste -sd, "$T/acked")}')" "$A"
+	check "identical keys on the three nodes" wait_for 60 same_keys 2 3
+	check "upgrade status: no window" \
+	    test "$(upgrade_status 2 windowOpen)" = False
+	out=$(join 4 2 -y --block 2>&1); rc=$?
+	check "node 4 on kmd $TOV joins the upgraded cluster" test "$rc" = 0
+	[ "$rc" = 0 ] || echo "$out"
 	check "no sanitizer report in the nodes' logs" nodes_clean
 	$C down >/dev/null 2>&1
 }

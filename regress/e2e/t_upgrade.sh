@@ -117,6 +117,114 @@ check "rows written on node 2 reach node 3" writes 2 5 back
 check "..." wait_for 30 q_is 3 "SELECT count(*) FROM kmd_keys WHERE name
     LIKE 'back-%'" 5
 
+# ---- cluster upgrade finish ----
+out=$($C ctl 1 cluster upgrade finish -y 2>&1); rc=$?
+check "finish with no step to take: refused" refused $rc "$out" \
+    "no upgrade to finish: the cluster is at schema $S, the newest this kmd ($V) knows; nothing was changed"
+cp "$(dirname "$NEXT")/kmctl" "$T/kmctl-next"
+stop_node 2
+cp "$T/kmctl-next" "$D/node2/kmctl"
+KMD=$NEXT $C up 3 >/dev/null
+check "node 2 on the next release again" wait_for 20 listed_all "$N2" "0.3.0-next $S"
+out=$($C ctl 2 cluster upgrade finish -y 2>&1); rc=$?
+check "finish while nodes 1 and 3 run kmd $V: refused, both named" refused \
+    $rc "$out" "not every node runs kmd 0.3.0-next (schema $((S + 1))): 127.0.0.1 (kmd $V), 127.0.0.3 (kmd $V); restart each"
+# unpaused: the schema, no pause, no live lease, as a row per node
+calm="SELECT (SELECT version FROM kmd_schema) || '/' || (SELECT count(*)
+    FROM kmd_local WHERE paused_until IS NOT NULL) || '/' || (SELECT count(*)
+    FROM kmd_lease WHERE expires > clock_timestamp())"
+# calm_on WANT K...: $calm on each node K is WANT
+calm_on() {
+	w=$1; shift
+	for k in "$@"; do q_is "$k" "$calm" "$w" || return 1; done
+}
+check "... nothing changed: schema $S everywhere, no pause, no lease" \
+    wait_for 20 q_all 3 "$calm" "$S/0/0"
+check "a peer's certificate pauses no writes without the finish's lease" \
+    peer_says 2 1 "SELECT kmd_peer_pause(gen_random_uuid(), 30)" \
+    "no longer holds its lease"
+check "... nor does a pause it names end one" \
+    peer_says 2 1 "SELECT kmd_peer_pause(gen_random_uuid(), 0)" "^$"
+check "... node 1 is not paused" q_is 1 "SELECT count(*) FROM kmd_local
+    WHERE paused_until IS NOT NULL" 0
+for k in 1 3; do
+	stop_node $k
+	cp "$T/kmctl-next" "$D/node$k/kmctl"
+	KMD=$NEXT $C up 3 >/dev/null
+done
+check "every node runs the next release" wait_for 30 listed_all \
+    "$(id_of 1) $N2 $(id_of 3)" "0.3.0-next $S"
+stop_node 2
+out=$($C ctl 1 cluster upgrade finish -y 2>&1); rc=$?
+check "finish with node 2 down: refused, nothing changed" refused $rc "$out" \
+    "unreachable.*nothing was changed"
+check "... schema $S on nodes 1 and 3, no pause, no lease" wait_for 20 \
+    calm_on "$S/0/0" 1 3
+KMD=$NEXT $C up 3 >/dev/null
+check "node 2 back" wait_for 30 ready 2
+# sql_writer K: rows inserted on node K until $T/stop, each acknowledged
+# one's name in $T/acked-K (a write refused during the pause is not)
+sql_writer() {
+	i=0
+	while [ ! -e "$T/stop" ]; do
+		i=$((i + 1))
+		writes "$1" 1 "f$1-$i" 2>/dev/null &&
+		    echo "f$1-$i-1" >>"$T/acked-$1"
+	done
+}
+rm -f "$T/stop" "$T"/acked-*
+for k in 1 2 3; do : >"$T/acked-$k"; sql_writer $k & done
+sleep 2
+# two finishes at once, through nodes 1 and 3
+for k in 1 3; do
+	($C ctl $k cluster upgrade finish -y >"$T/fin$k" 2>&1
+	echo $? >"$T/fin$k.rc") &
+	eval "F$k=\$!"
+done
+wait "$F1" "$F3"
+sleep 2
+touch "$T/stop"
+wait
+rcs=$(cat "$T/fin1.rc" "$T/fin3.rc" | sort | tr -d '\n')
+check "two finishes at once, through nodes 1 and 3: exactly one went on" \
+    test "$rcs" = 01
+ok=$(grep -l '"next": "upgrade finished' "$T/fin1" "$T/fin3")
+bad=$(grep -L '"next": "upgrade finished' "$T/fin1" "$T/fin3")
+check "... the other refused: the finish under way, or nothing left to do" \
+    grep -Eq "upgrade finish is under way|no upgrade to finish" $bad
+check "the finish says the cluster is at schema $((S + 1)) and how long writes paused" \
+    grep -Eq "upgrade finished: the cluster is at schema $((S + 1)) on its 3 node\(s\); writes were paused for [0-9]+ ms" $ok
+echo "the write pause: $(grep -o 'paused for [0-9]* ms; [0-9]* ms in all' $ok)"
+check "every node at schema $((S + 1)), unpaused, no lease" \
+    wait_for 20 q_all 3 "$calm" "$((S + 1))/0/0"
+check "... the cluster's committed schema $((S + 1)) on every node" \
+    q_all 3 "SELECT schema_version FROM kmd_cluster" "$((S + 1))"
+check "... the step's column on every node" q_all 3 "SELECT count(*) FROM
+    information_schema.columns WHERE table_name = 'kmd_keys' AND
+    column_name = 'description'" 1
+check "... no marker of the pause left" wait_for 20 q_all 3 \
+    "SELECT count(*) FROM kmd_join_markers" 0
+acked=$(cat "$T"/acked-* | paste -sd, -)
+A=$(cat "$T"/acked-* | wc -l)
+echo "writers during the finish: $A rows acknowledged"
+check "every row acknowledged during the finish ($A) on every node" \
+    wait_for 30 q_all 3 "SELECT count(*) FROM kmd_keys WHERE name = ANY
+    ('{$acked}')" "$A"
+check "identical keys on the three nodes" wait_for 30 same_keys 2 3
+q 1 "UPDATE kmd_keys SET description = 'set on 1' WHERE name = 'from-old-1'" >/dev/null
+q 3 "UPDATE kmd_keys SET description = 'set on 3' WHERE name = 'from-next-1'" >/dev/null
+check "the new column's values replicate: node 1's to node 3" wait_for 30 \
+    q_is 3 "SELECT description FROM kmd_keys WHERE name = 'from-old-1'" "set on 1"
+check "... and node 3's to node 1" wait_for 30 \
+    q_is 1 "SELECT description FROM kmd_keys WHERE name = 'from-next-1'" "set on 3"
+check "upgrade status: no window, every node at the next release" \
+    test "$(upgrade_status 2 next)" = "no upgrade under way: every node runs kmd 0.3.0-next at schema $((S + 1))"
+cp "$T/kmctl-next" "$D/node4/kmctl"
+creds 4 1
+check "node 4, on the next release, joins the upgraded cluster" join 4 1 -y --block
+check "... with the column's values" wait_for 30 q_is 4 "SELECT description
+    FROM kmd_keys WHERE name = 'from-next-1'" "set on 3"
+
 check "no sanitizer report in the nodes' logs" sh -c \
     "! grep -l 'Sanitizer' $D/node*/kmd.log $T/old4.out"
 finish

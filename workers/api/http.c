@@ -299,8 +299,12 @@ do_change(struct api *a, struct evhttp_request *req, const char *user,
 			    evhttp_request_get_evhttp_uri(req));
 
 	(void)t0;
-	api_send(a, req, R_CHANGE, user, strcmp(path, API "/cluster") == 0 ?
-	    IMSG_CTL_CLUSTER_DELETE : IMSG_CTL_RESET, NULL, 0);
+	if (strcmp(path, API "/cluster/upgrade/finish") == 0)
+		api_send(a, req, R_UPGRADE, user, IMSG_CTL_UPGRADE_FINISH,
+		    NULL, 0);
+	else
+		api_send(a, req, R_CHANGE, user, strcmp(path, API "/cluster")
+		    == 0 ? IMSG_CTL_CLUSTER_DELETE : IMSG_CTL_RESET, NULL, 0);
 }
 
 /* GET system/rot-keys, POST system/rot-keys/rotate {"id"}, DELETE
@@ -498,6 +502,7 @@ static const struct {
 	{ IMSG_CTL_NODES, do_nodes },
 	{ IMSG_CTL_NODES_DELETE, do_node_delete },
 	{ IMSG_CTL_CLUSTER_DELETE, do_change },
+	{ IMSG_CTL_UPGRADE_FINISH, do_change },
 	{ IMSG_CTL_RESET, do_change },
 	{ IMSG_CTL_ALARMS, do_alarms },
 	{ IMSG_CTL_ROTKEYS, do_rotkeys },

@@ -59,6 +59,9 @@ struct jop {
 	int			 lease_need;	/* enum lease_need */
 	int			 lease_tries;	/* refused for its epoch */
 	int			 lease_wait;	/* a retry is due */
+	int64_t			 started;	/* ms: upgrade finish began */
+	int64_t			 paused;	/* ms: ... paused the writes */
+	int			 target;	/* ... the schema it commits */
 };
 
 struct joiner {
@@ -202,6 +205,8 @@ int	joiner_rotkeys(struct kchan *, struct kmsg *, void *);
 /* version.c */
 int	joiner_version_info(struct kchan *, struct kmsg *, void *);
 int	joiner_upgrade_status(struct kchan *, struct kmsg *, void *);
+int	joiner_upgrade_finish(struct kchan *, struct kmsg *, void *);
+void	upgrade_status(struct joiner *, uint32_t, const char *);
 
 /* users.c */
 int	joiner_user_set(struct kchan *, struct kmsg *, void *);

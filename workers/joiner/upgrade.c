@@ -27,6 +27,7 @@
 struct ureq {
 	struct joiner	*j;
 	uint32_t	 reqid;
+	char		 done[KMD_ERR_MAX];	/* finish's account, or "" */
 };
 
 /* What an operator does next, from the releases the ready nodes run. */
@@ -96,6 +97,8 @@ upgrade_read(struct pq *db, PGresult *res, void *arg)
 		    " it takes every schema step its kmd knows at start");
 	else
 		upgrade_next(res, &u);
+	if (ur->done[0] != '\0')
+		kmd_strlcpy(u.next, ur->done, sizeof(u.next));
 	kchan_send(ch, IMSG_UPGRADE_INFO, ur->reqid, -1, &u, sizeof(u));
 	for (i = 0; i < PQntuples(res); i++) {
 		memset(&ni, 0, sizeof(ni));
@@ -118,20 +121,30 @@ upgrade_read(struct pq *db, PGresult *res, void *arg)
 	free(ur);
 }
 
+/* The status, as the answer to request reqid; done: what finish did. */
+void
+upgrade_status(struct joiner *j, uint32_t reqid, const char *done)
+{
+	struct ureq	*ur;
+
+	if ((ur = calloc(1, sizeof(*ur))) == NULL)
+		fatal("%s", __func__);
+	ur->j = j;
+	ur->reqid = reqid;
+	if (done != NULL)
+		kmd_strlcpy(ur->done, done, sizeof(ur->done));
+	pq_query(j->db, SQL_UPGRADE, 0, NULL, upgrade_read, ur);
+}
+
 int
 joiner_upgrade_status(struct kchan *ch, struct kmsg *m, void *arg)
 {
 	struct joiner	*j = arg;
-	struct ureq	*ur;
 
 	if (!j->ready)
 		return kchan_senderr(ch, m->hdr.reqid, "cluster upgrade"
 		    " status: the node database is not ready yet; try again in"
 		    " a few seconds");
-	if ((ur = calloc(1, sizeof(*ur))) == NULL)
-		fatal("%s", __func__);
-	ur->j = j;
-	ur->reqid = m->hdr.reqid;
-	pq_query(j->db, SQL_UPGRADE, 0, NULL, upgrade_read, ur);
+	upgrade_status(j, m->hdr.reqid, NULL);
 	return 0;
 }
