@@ -5,21 +5,24 @@
 N reporters, each with a view of N nodes and of the pending ones (nodes
 create, no join yet: status p, what a node's own entry shows and when its
 credentials expire); every field the reference lists for a node's own
-entry and for a peer's, no other (but ours: retained WAL, clock skew and
-a pending node's expiry), keys in the reference's (byte) order.  With STALE_ID, that
+entry and for a peer's, no other (but ours: retained WAL, clock skew,
+each node's kmd and schema versions, and a pending node's expiry), keys in the reference's (byte) order.  With STALE_ID, that
 reporter's lastUpdated must be older than every other one's.
 """
 import json, re, sys
 
-SELF = ["host", "isThisNode", "nodeID", "port", "publicAddress", "status"]
-PENDING = ["expires"] + SELF
+SELF = ["host", "isThisNode", "kmdVersion", "nodeID", "port",
+        "publicAddress", "schemaVersion", "status"]
+PENDING = ["expires", "host", "isThisNode", "nodeID", "port",
+           "publicAddress", "status"]
 PEER = ["applyRate", "catchupInterval", "connectTime", "connected",
         "flushLSN", "flushLag", "flushLagBytes", "flushLagSize", "host",
         "isThisNode", "nodeID", "port", "publicAddress", "replayLSN",
         "replayLag", "replayLagBytes", "replayLagSize", "replicationBlocked",
         "sentLSN", "sentLagBytes", "sentLagSize", "state", "status", "uptime",
         "writeLSN", "writeLag", "writeLagBytes", "writeLagSize"]
-OURS = ["clockSkewMs", "retainedWALBytes", "retainedWALSize"]
+OURS = ["clockSkewMs", "kmdVersion", "retainedWALBytes", "retainedWALSize",
+        "schemaVersion"]
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 LSN = re.compile(r"^[0-9A-F]+/[0-9A-F]+$")
 
@@ -69,6 +72,11 @@ for rep, r in doc["resources"].items():
             fail("%s: nodeID/isThisNode" % where)
         if list(ni["status"]) != ["code", "description"]:
             fail("%s: status %r" % (where, ni["status"]))
+        if node not in pending and (
+                not isinstance(ni.get("kmdVersion"), str) or
+                not isinstance(ni.get("schemaVersion"), int) or
+                ni["schemaVersion"] < (ni["status"]["code"] == "r")):
+            fail("%s: kmdVersion/schemaVersion %r" % (where, ni))
         if node == rep:
             if list(ni) != SELF:
                 fail("%s: own entry keys %s" % (where, list(ni)))

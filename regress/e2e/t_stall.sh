@@ -90,12 +90,14 @@ q 1 "INSERT INTO kmd_lease VALUES (true, gen_random_uuid(), '$F', 'join',
 check "the sponsor leaves a join alone while its progress is recent (20 s)" \
     q_is 1 "SELECT count(*) FROM kmd_join_reap(10 + 15)" 0
 q 1 "UPDATE kmd_lease SET progress_at = clock_timestamp() - interval '26 s'"
-check "... and kills it (its reconciler, within 2 s) once it stood 10 + 15 s" \
-    wait_for 5 q_is 1 "SELECT state = 'k' AND join_error ~
-    '^the join made no progress for 2[6-9] s \(at: initial sync: 100 bytes\)$'
+# (its reconciler's tick is 2 s; on a loaded machine a tick may come late)
+check "... and kills it (its reconciler) once it stood 10 + 15 s" \
+    wait_for 15 q_is 1 "SELECT state = 'k' AND join_error ~
+    '^the join made no progress for (2[6-9]|[3-4][0-9]) s \(at: initial sync: 100 bytes\)$'
     FROM kmd_nodes WHERE node_id = '$F'" t
 check "... its grant goes with it" q_is 1 "SELECT count(*) FROM kmd_lease" 0
-q 1 "DELETE FROM kmd_nodes WHERE node_id = '$F'" >/dev/null
+q 1 "DELETE FROM kmd_nodes WHERE node_id = '$F'; DELETE FROM kmd_lease" \
+    >/dev/null
 
 # A change's step that runs for long holds its grant (kmd_lease_check):
 # a renewal goes through meanwhile; whatever ends the grant waits.

@@ -41,6 +41,7 @@
 #define DRAIN_MS	10000	/* every marker everywhere within */
 #define APPLY_MS	12000	/* every node at C + 1 within */
 #define FINISH_POLL_MS	100
+static const char	finish_what[] = "cluster upgrade finish";
 
 /*
  * The refusals' facts: the committed schema, this node's state, and the
@@ -67,6 +68,14 @@ static void	finish_applied(struct pq *, PGresult *, void *);
 static void	finish_wait(evutil_socket_t, short, void *);
 static void	finish_waited(struct pq *, PGresult *, void *);
 static void	finish_reply(struct joiner *);
+
+/* The operation under way is this finish, still holding its lease. */
+static int
+finishing(struct joiner *j)
+{
+	return j->op != NULL && j->op->what == finish_what &&
+	    j->op->lease != NULL;
+}
 
 /*
  * One SQL statement that runs call (a format() of the token, %L) on every
@@ -175,7 +184,7 @@ finish_paused(struct pq *db, PGresult *res, void *arg)
 	struct joiner	*j = arg;
 
 	(void)db;
-	if (j->op == NULL)
+	if (!finishing(j))
 		return;
 	if (!pq_ok(res)) {
 		finish_abort(j, "pausing the writes", pq_msg(j, res));
@@ -201,7 +210,7 @@ finish_drain(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
-	if (j->op == NULL || j->op->lease == NULL)
+	if (!finishing(j))
 		return;
 	sbuf_add(&b, "SELECT string_agg(id, ', ') FILTER (WHERE x < %d) FROM"
 	    " (", j->op->lease->nvoters - 1);
@@ -220,7 +229,7 @@ finish_drained(struct pq *db, PGresult *res, void *arg)
 	const struct migration *m;
 
 	(void)db;
-	if (op == NULL)
+	if (!finishing(j))
 		return;
 	if (!pq_ok(res) || PQntuples(res) != 1) {
 		finish_abort(j, "waiting for every node's last writes",
@@ -262,7 +271,7 @@ finish_applied(struct pq *db, PGresult *res, void *arg)
 	struct joiner	*j = arg;
 
 	(void)db;
-	if (j->op == NULL)
+	if (!finishing(j))
 		return;
 	if (!pq_ok(res)) {
 		pq_query(j->jdb, "ROLLBACK", 0, NULL, jq_ignore, NULL);
@@ -282,7 +291,7 @@ finish_wait(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
-	if (j->op == NULL || j->op->lease == NULL)
+	if (!finishing(j))
 		return;
 	sbuf_add(&b, "SELECT string_agg(id, ', ') FILTER (WHERE x < %d) FROM"
 	    " (", j->op->target);
@@ -302,7 +311,7 @@ finish_waited(struct pq *db, PGresult *res, void *arg)
 	char		 msg[KMD_ERR_MAX];
 
 	(void)db;
-	if (op == NULL)
+	if (!finishing(j))
 		return;
 	if (pq_ok(res) && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) &&
 	    now - op->paused < APPLY_MS) {
@@ -345,7 +354,7 @@ joiner_upgrade_finish(struct kchan *ch, struct kmsg *m, void *arg)
 {
 	struct joiner	*j = arg;
 
-	if (op_start(j, ch, m->hdr.reqid, "cluster upgrade finish") == NULL)
+	if (op_start(j, ch, m->hdr.reqid, finish_what) == NULL)
 		return 0;
 	j->op->started = mono_ms();
 	op_lease(j, FINISH_KIND, NULL, LEASE_ALL, finish_check);

@@ -118,8 +118,9 @@
 	" SELECT me.node_id, d.peer, jsonb_build_object(" \
 	"  'clusterErrors', d.errors, 'summary', d.summary, 'nodeInfo'," \
 	"  CASE WHEN d.peer = me.node_id THEN jsonb_build_object(" \
-	"   'host', n.host, 'isThisNode', true, 'nodeID', n.node_id," \
-	"   'port', n.port, 'publicAddress', n.public_address," \
+	"   'host', n.host, 'isThisNode', true, 'kmdVersion', n.version," \
+	"   'nodeID', n.node_id, 'port', n.port, 'publicAddress'," \
+	"   n.public_address, 'schemaVersion', " SQL_NODE_SCHEMA "," \
 	"   'status', jsonb_build_object('code', d.code, 'description'," \
 	"   d.descr))" \
 	"  WHEN n.state = '" NS_C_PENDING "' THEN jsonb_build_object(" \
@@ -135,8 +136,9 @@
 	"   'connectTime', " SQL_ISO("r.backend_start") "," \
 	"   'connected', r.pid IS NOT NULL," \
 	LAG("flush", "flush") \
-	"   'host', n.host, 'isThisNode', false, 'nodeID', n.node_id," \
-	"   'port', n.port, 'publicAddress', n.public_address," \
+	"   'host', n.host, 'isThisNode', false, 'kmdVersion', n.version," \
+	"   'nodeID', n.node_id, 'port', n.port, 'publicAddress'," \
+	"   n.public_address, 'schemaVersion', " SQL_NODE_SCHEMA "," \
 	LAG("replay", "replay") \
 	"   'replicationBlocked', d.blocked," \
 	"   'retainedWALBytes', pg_current_wal_lsn() - sl.restart_lsn," \
