@@ -7,7 +7,8 @@
 # same rows everywhere, the database still at the cluster's schema,
 # cluster upgrade status naming what to do, and a join refused until the
 # upgrade is finished; then cluster upgrade finish with the writers on
-# and node 3 killed (-9) meanwhile, and a join once it is done.
+# and node 3 killed (-9) meanwhile (the first time once it is paused,
+# the second once the step is committed), and a join once it is done.
 # Needs root; KMD, KMCTL, KMD_PREV and KMD_NEXT name the binaries.
 cd "$(dirname "$0")/.." || exit 1
 . regress/e2e/lib.sh
@@ -30,11 +31,15 @@ writer() {
 	done
 }
 
-# roll FROM TO: a cluster of 3 on kmd FROM, rolled to kmd TO; each
+# status_next_is K TEXT: node K's upgrade status says TEXT is next
+status_next_is() { [ "$(upgrade_status "$1" next 2>/dev/null)" = "$2" ]; }
+
+# roll FROM TO WHEN: a cluster of 3 on kmd FROM, rolled to kmd TO, node
+# 3 killed during the finish at WHEN (paused, committed); each
 # node is driven by the kmctl of the release it runs (kmctl's control
 # protocol is that of its own release), the one beside its kmd
 roll() {
-	from=$1 to=$2
+	from=$1 to=$2 when=$3
 	KMD=$from
 	KMCTL=$(dirname "$from")/kmctl
 	rm -f "$T"/acked* "$T/stop-writer"
@@ -52,10 +57,12 @@ roll() {
 		check "node $k restarted on kmd $TOV" wait_for 60 sh -c \
 		    "$C ctl $k version | grep -q '\"kmdVersion\": \"$TOV\"'"
 		if [ $k = 1 ]; then
+			want="upgrade window to schema $((S + 1)): 127.0.0.2,\
+ 127.0.0.3 still run kmd $V; restart each on kmd $TOV, one at a time, then\
+ kmctl cluster upgrade finish"
+			# (its database may not be ready for a moment)
 			check "upgrade status on node 1: a window, nodes 2 and 3 named" \
-			    test "$(upgrade_status 1 next)" = "upgrade window to schema \
-$((S + 1)): 127.0.0.2, 127.0.0.3 still run kmd $V; restart each on kmd \
-$TOV, one at a time, then kmctl cluster upgrade finish"
+			    wait_for 20 status_next_is 1 "$want"
 			kill -9 "$(cat "$D/node1/kmd.pid")"
 			rm -f "$D/node1/kmd.pid"
 			sleep 2
@@ -97,16 +104,28 @@ knows schema $((S + 1)): finish the upgrade (kmctl cluster upgrade finish)"
 	sleep 2
 	$C ctl 1 cluster upgrade finish -y >"$T/fin" 2>&1 &
 	F=$!
-	sleep "0.$(($$ % 10))"
+	# node 3 killed as soon as it is seen paused (the finish may be
+	# past its step by then: both ends are checked), or once node 1 has
+	# committed the step (node 3 may not have applied it yet)
+	case $when in
+	paused) w="q_is 3 'SELECT paused_until IS NOT NULL FROM kmd_local' t" ;;
+	committed) w="q_is 1 'SELECT schema_version FROM kmd_cluster' $((S + 1))" ;;
+	esac
+	i=0
+	until eval "$w" 2>/dev/null || [ $i -ge 1500 ]; do
+		i=$((i + 1)); sleep 0.02
+	done
 	kill -9 "$(cat "$D/node3/kmd.pid")"
 	rm -f "$D/node3/kmd.pid"
 	wait "$F"; rc=$?
-	echo "finish with node 3 killed meanwhile: exit $rc: $(grep -E '"next"|kmctl' "$T/fin")"
+	echo "finish with node 3 killed once $when: exit $rc: $(grep -E '"next"|kmctl' "$T/fin")"
 	KMD=$to $C up 3 >/dev/null
 	check "node 3 back on kmd $TOV" wait_for 60 sh -c \
 	    "$C ctl 3 version | grep -q '\"kmdVersion\": \"$TOV\"'"
 	if [ "$(q 1 "SELECT schema_version FROM kmd_cluster")" != $((S + 1)) ]; then
-		check "the interrupted finish changed nothing: schema $S" \
+		check "the finish interrupted before the step: exit 1, nothing changed" \
+		    sh -c "[ $rc = 1 ] && grep -q 'nothing was changed' $T/fin"
+		check "... schema $S on every node" \
 		    q_all 3 "SELECT version FROM kmd_schema" "$S"
 		check "the finish again, every node up" wait_for 60 sh -c \
 		    "$C ctl 1 cluster upgrade finish -y >$T/fin 2>&1"
@@ -135,6 +154,6 @@ knows schema $((S + 1)): finish the upgrade (kmctl cluster upgrade finish)"
 	$C down >/dev/null 2>&1
 }
 
-roll "$PREV" "$CUR"
-roll "$CUR" "$NEXT"
+roll "$PREV" "$CUR" paused
+roll "$CUR" "$NEXT" committed
 finish
