@@ -308,28 +308,32 @@ finish_waited(struct pq *db, PGresult *res, void *arg)
 	struct joiner	*j = arg;
 	struct jop	*op = j->op;
 	int64_t		 now = mono_ms();
-	char		 msg[KMD_ERR_MAX];
+	char		 msg[KMD_ERR_MAX], lag[KMD_ERR_MAX];
+	int		 answered;
 
 	(void)db;
 	if (!finishing(j))
 		return;
-	if (pq_ok(res) && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) &&
+	/* a node out of reach fails the whole query: it may come back */
+	answered = pq_ok(res) && PQntuples(res) == 1;
+	if ((!answered || !PQgetisnull(res, 0, 0)) &&
 	    now - op->paused < APPLY_MS) {
 		finish_later(j, finish_wait);
 		return;
 	}
 	finish_resume(j);
-	if (!pq_ok(res) || PQntuples(res) != 1 || !PQgetisnull(res, 0, 0)) {
-		log_warnx("upgrade finish: schema %d is committed; not every"
-		    " node has applied it within %d ms (%s): each does as its"
-		    " replication catches up", op->target, APPLY_MS, pq_ok(res)
-		    && PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) :
-		    pq_msg(j, res));
+	if (!answered || !PQgetisnull(res, 0, 0)) {
+		if (answered)
+			snprintf(lag, sizeof(lag), "node(s) %s",
+			    PQgetvalue(res, 0, 0));
+		else
+			snprintf(lag, sizeof(lag), "a node out of reach: %s",
+			    pq_msg(j, res));
+		lag[strcspn(lag, "\n")] = '\0';
 		op_fail(j, "schema %d is committed, but not every node has"
-		    " applied it yet (%s): each does as its replication catches"
-		    " up; cluster upgrade status shows them; writes resumed",
-		    op->target, pq_ok(res) && PQntuples(res) == 1 ?
-		    PQgetvalue(res, 0, 0) : pq_msg(j, res));
+		    " applied it within %d ms (%s): each does as its"
+		    " replication catches up; cluster upgrade status shows"
+		    " them; writes resumed", op->target, APPLY_MS, lag);
 		return;
 	}
 	snprintf(msg, sizeof(msg), "upgrade finished: the cluster is at"

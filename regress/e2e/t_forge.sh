@@ -1,0 +1,83 @@
+# A compromised api worker: frames sent from inside the running api
+# process (gdb makes it call its own kchan_send towards the parent), as
+# code injected there could.  nodes create with no token, with a viewer's
+# token, with an admin token signed by a key of the api's own, and an
+# admin token used for a second request: the parent refuses each, says
+# why in its log, and no credentials are issued.  The control: the same
+# frame with a real admin token gets through to the joiner.
+. regress/e2e/lib.sh
+command -v gdb >/dev/null || { fail "gdb is installed (sh etc/install-deps)"; finish; }
+U=https://127.0.0.1:8443/api/v1
+PW=admin-pass-123
+
+start_kmd || finish
+check "cluster new" ctl cluster new --host=127.0.0.1 \
+    --url=https://127.0.0.1:8443
+printf '%s\n' "$PW" | ctl users set-password --name admin >/dev/null
+printf 'viewer-pass-1\n' | ctl users create --name vic --role viewer >/dev/null
+# token USER PASSWORD: a token from a real login
+token() {
+	curl -sk -d "{\"username\":\"$1\",\"password\":\"$2\"}" "$U/auth/tokens" |
+	    python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
+}
+VIC=$(token vic viewer-pass-1)
+ADM=$(token admin "$PW")
+check "a viewer's and an admin's token" test -n "$VIC" -a -n "$ADM"
+API=$(wpid api)
+nodes() { q_nodes=$(ctl cluster nodes list | grep -c '"nodeID"'); echo "$q_nodes"; }
+N0=$(nodes)
+
+# inject REQID [TOKEN]: inside the api process, the token (if any) under
+# REQID, then a nodes create request under REQID, both to the parent
+inject() {
+	cmds="-ex 'set \$c = conns_api->w->parent'"
+	cmds="$cmds -ex 'set \$b = (char *)calloc(1, sizeof(struct nodes_create))'"
+	cmds="$cmds -ex 'call (char *)strcpy(((struct nodes_create *)\$b)->host, \"127.0.0.9\")'"
+	if [ -n "${2:-}" ]; then
+		cmds="$cmds -ex 'set \$a = (struct api_auth *)calloc(1, sizeof(struct api_auth))'"
+		cmds="$cmds -ex 'call (char *)strcpy(\$a->token, \"$2\")'"
+		cmds="$cmds -ex 'call (int)kchan_send(\$c, IMSG_API_AUTH, $1, -1, \$a, sizeof(struct api_auth))'"
+	fi
+	cmds="$cmds -ex 'call (int)kchan_send(\$c, IMSG_CTL_NODES_CREATE, $1, -1, \$b, sizeof(struct nodes_create))'"
+	eval "gdb -q -nx -batch -p $API $cmds" >"$T/gdb.$1" 2>&1
+}
+# logged TEXT: kmd's log has TEXT (within 5 s)
+logged() { wait_for 5 grep -q -- "$1" "$LOG"; }
+
+inject 4242
+check "no token: the parent refuses, says why" \
+    logged "api: CTL_NODES_CREATE refused: no token came with the request"
+inject 4243 "$VIC"
+check "a viewer's token: refused, the role named" \
+    logged "api: CTL_NODES_CREATE refused: the token's role viewer is below admin"
+# an admin token signed with a key the api made itself
+FORGED=$(python3 - "$ADM" <<'PY'
+import base64, sys
+raw = bytearray(base64.urlsafe_b64decode(sys.argv[1] + "=" * (-len(sys.argv[1]) % 4)))
+raw[0] ^= 0xff          # the signature no longer the joiner's
+print(base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("="))
+PY
+)
+inject 4244 "$FORGED"
+check "an admin token not signed by this node: refused" \
+    logged "api: CTL_NODES_CREATE refused: .*not one this node issued"
+check "... none of them got to the joiner: no credentials issued" \
+    sh -c "! grep -q 'signed the certificate of joining node' '$LOG'"
+check "... and no node recorded" test "$(nodes)" = "$N0"
+
+# the control: a real admin token, the frame through to the joiner
+inject 4245 "$ADM"
+check "control: with the admin's own token the frame reaches the joiner" \
+    logged "kmd\[joiner\]: cluster nodes create: "
+check "... which refuses it on its merits (no CSR), no refusal by the parent" \
+    sh -c "[ \$(grep -c 'api: CTL_NODES_CREATE refused' '$LOG') = 3 ]"
+# the same request id again, the token not sent again: one token, one
+# request
+inject 4245
+check "the admin's request replayed under its id: refused" \
+    sh -c "[ \$(grep -c 'api: CTL_NODES_CREATE refused: no token came' '$LOG') = 2 ]"
+check "the api worker still serves" \
+    sh -c "curl -sk -o /dev/null -w '%{http_code}' $U/system/health | grep -q 200"
+check "gdb reached the api process each time" \
+    sh -c "! grep -l 'No symbol\|ptrace: Operation not permitted\|Cannot access' $T/gdb.*"
+finish
