@@ -178,19 +178,29 @@ finish_checked(struct pq *db, PGresult *res, void *arg)
 	free(b.s);
 }
 
+/*
+ * A step's answer: 1 to go on; 0 when the finish is gone, or the step
+ * failed (rollback: its transaction left open) and the finish is ended.
+ */
+static int
+finish_step(struct joiner *j, PGresult *res, const char *what, int rollback)
+{
+	if (!finishing(j))
+		return 0;
+	if (pq_ok(res))
+		return 1;
+	if (rollback)
+		pq_query(j->jdb, "ROLLBACK", 0, NULL, jq_ignore, NULL);
+	finish_abort(j, what, pq_msg(j, res));
+	return 0;
+}
+
 static void
 finish_paused(struct pq *db, PGresult *res, void *arg)
 {
-	struct joiner	*j = arg;
-
 	(void)db;
-	if (!finishing(j))
-		return;
-	if (!pq_ok(res)) {
-		finish_abort(j, "pausing the writes", pq_msg(j, res));
-		return;
-	}
-	finish_drain(-1, 0, j);
+	if (finish_step(arg, res, "pausing the writes", 0))
+		finish_drain(-1, 0, arg);
 }
 
 static void
@@ -201,23 +211,35 @@ finish_later(struct joiner *j, event_callback_fn fn)
 	event_base_once(j->w->base, -1, EV_TIMEOUT, fn, j, &tv);
 }
 
+/*
+ * A poll of every voter: call there answers x (of type type); cb gets the
+ * ids of those whose x is below want, or NULL when none is.
+ */
+static void
+finish_poll(struct joiner *j, const char *call, const char *type, int want,
+    pq_cb cb)
+{
+	struct sbuf	 b = { NULL, 0, 0 };
+
+	sbuf_add(&b, "SELECT string_agg(id, ', ') FILTER (WHERE x < %d) FROM"
+	    " (", want);
+	on_voters(j->op, &b, call, type);
+	sbuf_add(&b, ") v");
+	pq_query(j->jdb, b.s, 0, NULL, cb, j);
+	free(b.s);
+}
+
 /* Every node has every other node's marker of this pause. */
 static void
 finish_drain(evutil_socket_t fd, short ev, void *arg)
 {
 	struct joiner	*j = arg;
-	struct sbuf	 b = { NULL, 0, 0 };
 
 	(void)fd;
 	(void)ev;
-	if (!finishing(j))
-		return;
-	sbuf_add(&b, "SELECT string_agg(id, ', ') FILTER (WHERE x < %d) FROM"
-	    " (", j->op->lease->nvoters - 1);
-	on_voters(j->op, &b, "SELECT kmd_peer_pause_marks(%L)", "bigint");
-	sbuf_add(&b, ") v");
-	pq_query(j->jdb, b.s, 0, NULL, finish_drained, j);
-	free(b.s);
+	if (finishing(j))
+		finish_poll(j, "SELECT kmd_peer_pause_marks(%L)", "bigint",
+		    j->op->lease->nvoters - 1, finish_drained);
 }
 
 static void
@@ -268,18 +290,9 @@ finish_drained(struct pq *db, PGresult *res, void *arg)
 static void
 finish_applied(struct pq *db, PGresult *res, void *arg)
 {
-	struct joiner	*j = arg;
-
 	(void)db;
-	if (!finishing(j))
-		return;
-	if (!pq_ok(res)) {
-		pq_query(j->jdb, "ROLLBACK", 0, NULL, jq_ignore, NULL);
-		finish_abort(j, "taking the step", pq_msg(j, res));
-		return;
-	}
-	j->op->count = 0;
-	finish_wait(-1, 0, j);
+	if (finish_step(arg, res, "taking the step", 1))
+		finish_wait(-1, 0, arg);
 }
 
 /* Every node's kmd_schema at the step. */
@@ -287,19 +300,12 @@ static void
 finish_wait(evutil_socket_t fd, short ev, void *arg)
 {
 	struct joiner	*j = arg;
-	struct sbuf	 b = { NULL, 0, 0 };
 
 	(void)fd;
 	(void)ev;
-	if (!finishing(j))
-		return;
-	sbuf_add(&b, "SELECT string_agg(id, ', ') FILTER (WHERE x < %d) FROM"
-	    " (", j->op->target);
-	on_voters(j->op, &b, "SELECT kmd_peer_schema()",
-	    "int");
-	sbuf_add(&b, ") v");
-	pq_query(j->jdb, b.s, 0, NULL, finish_waited, j);
-	free(b.s);
+	if (finishing(j))
+		finish_poll(j, "SELECT kmd_peer_schema()", "int", j->op->target,
+		    finish_waited);
 }
 
 static void
