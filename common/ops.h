@@ -90,7 +90,7 @@ enum op_class {
 	    joiner_nodes_create) \
 	X(PROC_JOINER, CLUSTER_JOIN, sizeof(struct cluster_join), FROM_CA, \
 	    joiner_cluster_join) \
-	X(PROC_JOINER, USER_SET, sizeof(struct user_set), FROM_CTL, \
+	X(PROC_JOINER, USER_SET, sizeof(struct user_set), FROM_CA, \
 	    joiner_user_set) \
 	X(PROC_JOINER, AUTH_CHECK, sizeof(struct user_set), FROM_API, \
 	    joiner_auth_check) \
@@ -210,17 +210,17 @@ enum op_class {
 	    OPC_NODE, "DELETE", "system/rot-keys/{id}", build_rotkeys, \
 	    rest_rotate, ASK_ROTKEYS_DELETE) \
 	X(A_USERS_SETPW, IMSG_CTL_USER_SET, P_NONE, ROLE_ADMIN, OPC_NODE, \
-	    NULL, NULL, build_user, NULL, NULL) \
+	    "PUT", "users/{name}/password", build_user, rest_user, NULL) \
 	X(A_USERS_CREATE, IMSG_CTL_USER_SET, P_USER, ROLE_ADMIN, OPC_NODE, \
-	    NULL, NULL, build_user, NULL, NULL) \
+	    "POST", "users", build_user, rest_user, NULL) \
 	X(A_USERS_SETROLE, IMSG_CTL_USER_SET, P_USER, ROLE_ADMIN, OPC_NODE, \
-	    NULL, NULL, build_user, NULL, NULL) \
+	    "PUT", "users/{name}/role", build_user, rest_user, NULL) \
 	X(A_USERS_DELETE, IMSG_CTL_USER_SET, P_NONE, ROLE_ADMIN, OPC_NODE, \
-	    NULL, NULL, build_user, NULL, ASK_USERS_DELETE) \
+	    "DELETE", "users/{name}", build_user, rest_user, ASK_USERS_DELETE) \
 	X(A_USERS_LIST, IMSG_CTL_USER_SET, P_USERS, ROLE_ADMIN, OPC_NODE, \
-	    NULL, NULL, build_user, NULL, NULL) \
+	    "GET", "users", build_user, rest_user, NULL) \
 	X(A_USERS_GET, IMSG_CTL_USER_SET, P_USER, ROLE_ADMIN, OPC_NODE, \
-	    NULL, NULL, build_user, NULL, NULL) \
+	    "GET", "users/{name}", build_user, rest_user, NULL) \
 	X(A_KEYS_CREATE, IMSG_CTL_KEYS, P_KEY, ROLE_KEYS, OPC_NODE, \
 	    "POST", "vault/keys2", build_keys, rest_keys, NULL) \
 	X(A_KEYS_LIST, IMSG_CTL_KEYS, P_KEYS, ROLE_VIEWER, OPC_NODE, \

@@ -469,6 +469,49 @@ rest_keys(const void *req, struct rest_req *rr)
 	return n < 0 || (size_t)n >= sizeof(rr->path) ? -1 : 0;
 }
 
+/*
+ * users over REST: GET users, POST users {"name", "password", "role"},
+ * GET|DELETE users/NAME, PUT users/NAME/password {"password"}, PUT
+ * users/NAME/role {"role"}
+ */
+int
+rest_user(const void *req, struct rest_req *rr)
+{
+	const struct user_set	*u = req;
+	const char		*kv[6] = { "name", u->name, "password",
+				    u->password, "role", u->role[0] ? u->role :
+				    NULL };
+	const char		*sub = "";
+	int			 n;
+
+	switch (u->op) {
+	case USER_LIST:
+	case USER_CREATE:
+		n = snprintf(rr->path, sizeof(rr->path), "users");
+		break;
+	case USER_SETPW:
+		sub = "/password";
+		/* FALLTHROUGH */
+	case USER_SETROLE:
+		if (u->op == USER_SETROLE)
+			sub = "/role";
+		/* FALLTHROUGH */
+	default:
+		n = snprintf(rr->path, sizeof(rr->path), "users/%s%s",
+		    u->name, sub);
+		break;
+	}
+	if (n < 0 || (size_t)n >= sizeof(rr->path))
+		return -1;
+	if (u->op == USER_CREATE)
+		return rest_body(rr, kv, 3);
+	if (u->op == USER_SETPW)
+		return rest_body(rr, kv + 2, 1);
+	if (u->op == USER_SETROLE)
+		return rest_body(rr, kv + 4, 1);
+	return 0;
+}
+
 /* "Are you sure" on the terminal; -y answers it; no terminal, no yes. */
 void
 confirm(const struct parse_result *res, const char *question)

@@ -69,6 +69,7 @@ int	rest_alarms(const void *, struct rest_req *);
 int	rest_delete(const void *, struct rest_req *);
 int	rest_rotate(const void *, struct rest_req *);
 int	rest_keys(const void *, struct rest_req *);
+int	rest_user(const void *, struct rest_req *);
 
 /* Every command's typed request, as its builder fills it. */
 union ctl_request {

@@ -521,7 +521,8 @@ conn_try(struct conn *c, const char *method, const char *path,
 	snprintf(uri, sizeof(uri), "/api/v1/%s", path);
 	if (evhttp_make_request(c->evcon, req, strcmp(method, "POST") == 0 ?
 	    EVHTTP_REQ_POST : strcmp(method, "DELETE") == 0 ?
-	    EVHTTP_REQ_DELETE : EVHTTP_REQ_GET, uri) == -1)
+	    EVHTTP_REQ_DELETE : strcmp(method, "PUT") == 0 ?
+	    EVHTTP_REQ_PUT : EVHTTP_REQ_GET, uri) == -1)
 		die("cannot send the request to %s", c->rem->url);
 	event_base_dispatch(c->base);
 	return c->failed || c->body == NULL ? -1 : 0;
@@ -601,6 +602,8 @@ remote_json(struct conn *c, const char *method, const char *path,
 	    rr->body : NULL, rr != NULL ? rr->bodylen : 0);
 	if (c->code < 200 || c->code > 299)
 		die_status(c);
+	if (c->code == 204)	/* done, nothing to show (as on the socket) */
+		return NULL;
 	if ((v = yajl_tree_parse(c->body, NULL, 0)) == NULL)
 		die("%s: the reply is not JSON", c->rem->url);
 	return v;
@@ -623,8 +626,8 @@ remote_logout(struct conn *c, char *token)
 static int
 print_and_close(struct conn *c, yajl_val v, const struct ctl_action *a)
 {
-	int	 r = a != NULL && a->print == P_VERSION ? print_version(v) :
-		    print_json(v);
+	int	 r = v == NULL ? 0 : a != NULL && a->print == P_VERSION ?
+		    print_version(v) : print_json(v);
 
 	yajl_tree_free(v);
 	free(c->body);

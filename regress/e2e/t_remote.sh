@@ -122,18 +122,32 @@ check "KMCTL_TIMEOUT=abc: refused, names the variable" \
     env KMCTL_TIMEOUT=abc "$KMCTL" --url "$URL" --user admin \
     --password "$PW" --nosslverify cluster info
 check "--timeout 5: works" works rem --timeout 5
-check "users set-password with --url: refused, local socket only" \
-    fails_with "users set-password works on the local socket only" \
-    sh -c "echo $PW | $KMCTL --url $URL --user admin --password $PW --nosslverify users set-password --name admin"
-for u in "create --name x --role admin" "set-role --name admin --role viewer" \
-    "delete --name admin -y" "list"; do
-	check "users $u with --url: refused, local socket only" \
-	    fails_with "works on the local socket only" \
-	    sh -c "echo $PW | $KMCTL --url $URL --user admin --password $PW --nosslverify users $u"
-done
-check "users set-password with KMCTL_URL: refused too" \
-    fails_with "local socket only" \
-    sh -c "echo $PW | KMCTL_URL=$URL KMCTL_USER=admin KMCTL_PASSWORD=$PW $KMCTL --nosslverify users set-password --name admin"
+# users over REST, as kmctl does them on the socket, with an admin's token
+out=$(echo Vicr-pass-123 | rem users create --name vicr --role viewer 2>&1)
+check "users create over --url: a viewer" has "$out" '"role": "viewer"'
+check "users list over --url: the same as on the socket" same users list
+check "users get over --url: the same" same users get --name vicr
+check "the new user logs in over REST" sh -c "$KMCTL --url $URL --user vicr \
+    --password Vicr-pass-123 --cacert $CRT cluster info >/dev/null"
+check "... and as a viewer may not list users: forbidden, the role named" \
+    fails_with "has the role viewer; this needs admin" "$KMCTL" --url "$URL" --user vicr \
+    --password Vicr-pass-123 --cacert "$CRT" users list
+out=$(rem users set-role --name vicr --role keys 2>&1)
+check "users set-role over --url" has "$out" '"role": "keys"'
+check "users set-password over --url: exit 0, nothing printed" sh -c \
+    "echo Vicr-pass-456 | $KMCTL --url $URL --user admin --password $PW \
+    --cacert $CRT users set-password --name vicr >$T/sp 2>&1 && [ ! -s $T/sp ]"
+check "... the old password no longer logs in" fails_with \
+    "wrong user name or password" "$KMCTL" --url "$URL" --user vicr \
+    --password Vicr-pass-123 --cacert "$CRT" cluster info
+check "... the new one does" sh -c "$KMCTL --url $URL --user vicr \
+    --password Vicr-pass-456 --cacert $CRT cluster info >/dev/null"
+check "a bad role over --url: refused by kmctl, nothing sent" fails_with \
+    "is not a role" rem users set-role --name vicr --role root
+check "users delete over --url without -y and no terminal: refused" \
+    fails_with "give -y" rem users delete --name vicr
+check "users delete -y over --url" rem users delete --name vicr -y
+check "... it is gone" sh -c "! $KMCTL -s $SOCK users list | grep -q vicr"
 check "--url without --user: refused, names it" fails_with "--user is needed" \
     "$KMCTL" --url "$URL" --password "$PW" --nosslverify cluster info
 check "no password and no terminal: refused" fails_with "no password" \

@@ -88,6 +88,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		static struct nodes_create	nc;
 		static struct cluster_join	cj;
 		static struct keys_req		kq;
+		static struct user_set		us;
 
 		err[0] = '\0';
 		if (body_cluster_csr((const char *)data, size, &cc, err,
@@ -116,6 +117,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (body_crypt((const char *)data, size, size & 1, &kq, err,
 		    sizeof(err)) == 0 ? !TERMINATED(kq.name) ||
 		    !TERMINATED(kq.data) : err[0] == '\0')
+			abort();
+		/* users: create, set-password, set-role, by the size */
+		memset(&us, 0, sizeof(us));
+		us.op = size % 3 == 0 ? USER_CREATE : size % 3 == 1 ?
+		    USER_SETPW : USER_SETROLE;
+		err[0] = '\0';
+		if (body_user((const char *)data, size, &us, err,
+		    sizeof(err)) == 0 ? !TERMINATED(us.name) ||
+		    !TERMINATED(us.password) || !TERMINATED(us.role) ||
+		    (us.op == USER_SETPW && us.password[0] == '\0') :
+		    err[0] == '\0')
 			abort();
 	}
 	return 0;

@@ -112,16 +112,17 @@ senders(uint16_t type)
 
 /*
  * The senders the parent's tables allow, tried as the other party: a
- * kmctl client may not ask for a login check (the api's), the api (a
- * compromised one) may not set a password (the socket's only), and a
- * REST route only names a request the api may send.
+ * kmctl client may not ask for a login check (the api's); users are
+ * managed from both (over the api with an admin's token, which the
+ * parent checks); and a REST route only names a request the api may
+ * send.
  */
 START_TEST(t_senders)
 {
 	size_t	 i;
 
 	ck_assert_uint_eq(senders(IMSG_CTL_AUTH_CHECK), FROM(PROC_API));
-	ck_assert_uint_eq(senders(IMSG_CTL_USER_SET), FROM(PROC_CTL));
+	ck_assert_uint_eq(senders(IMSG_CTL_USER_SET), FROM_CA);
 	ck_assert_uint_eq(senders(IMSG_CTL_KEYS), FROM_CA);
 	ck_assert_uint_eq(senders(IMSG_CTL_NODES_CREATE), FROM_CA);
 	for (i = 0; i < op_nrows; i++) {
@@ -179,8 +180,19 @@ START_TEST(t_route)
 	ck_assert_str_eq(allow, "GET, DELETE");
 	ck_assert_ptr_null(op_route("no/such", "GET", allow, sizeof(allow)));
 	ck_assert_str_eq(allow, "");
-	/* a socket-only command has no route */
-	ck_assert_ptr_null(op_route("users", "POST", allow, sizeof(allow)));
+	/* users: an admin's, each of its routes */
+	r = op_route("users", "POST", allow, sizeof(allow));
+	ck_assert_ptr_nonnull(r);
+	ck_assert_str_eq(r->name, "A_USERS_CREATE");
+	ck_assert_int_eq(r->role, ROLE_ADMIN);
+	ck_assert_str_eq(allow, "POST, GET");
+	r = op_route("users/vic/role", "PUT", allow, sizeof(allow));
+	ck_assert_ptr_nonnull(r);
+	ck_assert_str_eq(r->name, "A_USERS_SETROLE");
+	ck_assert_ptr_null(op_route("users/vic", "PUT", allow, sizeof(allow)));
+	ck_assert_str_eq(allow, "DELETE, GET");
+	ck_assert_int_eq(op_request_role(IMSG_CTL_USER_SET, NULL, 0),
+	    ROLE_ADMIN);
 	r = op_route("auth/tokens", "POST", allow, sizeof(allow));
 	ck_assert_ptr_nonnull(r);
 	ck_assert_int_eq(r->role, ROLE_NONE);

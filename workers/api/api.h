@@ -22,7 +22,8 @@
 
 enum areq_kind { R_INFO, R_HEALTH, R_NEW, R_NODES, R_NODE, R_STATUS,
 	R_LOGIN, R_CSR, R_CREATE, R_JOIN, R_SUMMARY, R_ALARMS, R_CHANGE,
-	R_ROTKEYS, R_KEYS, R_KEY, R_CRYPT, R_VERSION, R_UPGRADE };
+	R_ROTKEYS, R_KEYS, R_KEY, R_CRYPT, R_VERSION, R_UPGRADE, R_USERS,
+	R_USER, R_USERDONE };
 
 /* A REST request waiting for the parent's answer. */
 struct areq {

@@ -279,3 +279,27 @@ body_crypt(const char *body, size_t len, int decrypt, struct keys_req *rq,
 	rq->op = decrypt ? KEYS_DECRYPT : KEYS_ENCRYPT;
 	return body_fields(body, len, f, 2, err, errlen);
 }
+
+/*
+ * POST users {"name", "password", "role"} (role: admin when left out);
+ * PUT users/{name}/password {"password"}; PUT users/{name}/role
+ * {"role"}: only the members u->op takes, each required.
+ */
+int
+body_user(const char *body, size_t len, struct user_set *u, char *err,
+    size_t errlen)
+{
+	struct field	 f[] = {
+		{ "name", u->name, sizeof(u->name), 1, 0, NULL },
+		{ "password", u->password, sizeof(u->password), 1, 0, NULL },
+		{ "role", u->role, sizeof(u->role), 0, 0, NULL },
+	};
+
+	if (u->op == USER_SETPW)
+		return body_fields(body, len, f + 1, 1, err, errlen);
+	if (u->op == USER_SETROLE) {
+		f[2].required = 1;
+		return body_fields(body, len, f + 2, 1, err, errlen);
+	}
+	return body_fields(body, len, f, 3, err, errlen);
+}

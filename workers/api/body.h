@@ -27,6 +27,7 @@ int	body_cluster_join(const char *, size_t, struct cluster_join *, char *,
 
 int	body_key_create(const char *, size_t, struct keys_req *, char *,
 	    size_t);
+int	body_user(const char *, size_t, struct user_set *, char *, size_t);
 int	body_crypt(const char *, size_t, int, struct keys_req *, char *,
 	    size_t);
 

@@ -424,6 +424,62 @@ do_keys(struct api *a, struct evhttp_request *req, const char *user,
 }
 
 /*
+ * users: GET users, POST users, GET|DELETE users/{name}, PUT
+ * users/{name}/password, PUT users/{name}/role.  The user's name is
+ * checked by the joiner, as from kmctl; the body is wiped once read.
+ */
+static void
+do_users(struct api *a, struct evhttp_request *req, const char *user,
+    const struct timespec *t0)
+{
+	static struct user_set	 u;
+	const char		*sub = evhttp_uri_get_path(
+				    evhttp_request_get_evhttp_uri(req)) +
+				    strlen(API "/users");
+	enum evhttp_cmd_type	 cmd = evhttp_request_get_command(req);
+	char			 body[BODY_MAX], err[256];
+	size_t			 len, n;
+	int			 r = 0;
+
+	memset(&u, 0, sizeof(u));
+	if (*sub == '\0')
+		u.op = cmd == M_POST ? USER_CREATE : USER_LIST;
+	else {
+		n = strcspn(++sub, "/");
+		if (n == 0 || n >= sizeof(u.name)) {
+			respond_error(req, 404, "no such resource", t0, user);
+			return;
+		}
+		memcpy(u.name, sub, n);
+		u.op = strcmp(sub + n, "/password") == 0 ? USER_SETPW :
+		    strcmp(sub + n, "/role") == 0 ? USER_SETROLE :
+		    cmd == M_DELETE ? USER_DELETE : USER_GET;
+	}
+	if (u.op == USER_CREATE || u.op == USER_SETPW ||
+	    u.op == USER_SETROLE) {
+		if (read_body(req, body, &len) == -1) {
+			respond_error(req, 413, "the request body is too large",
+			    t0, user);
+			return;
+		}
+		r = body_user(body, len, &u, err, sizeof(err));
+		sodium_memzero(body, sizeof(body));
+	}
+	if (r == -1 || (u.role[0] != '\0' && role_parse(u.role) == -1)) {
+		if (r != -1)
+			snprintf(err, sizeof(err), "role '%.32s' is not a role"
+			    " (admin, keys or viewer)", u.role);
+		sodium_memzero(&u, sizeof(u));
+		respond_error(req, 400, err, t0, user);
+		return;
+	}
+	api_send(a, req, u.op == USER_LIST ? R_USERS : u.op == USER_SETPW ||
+	    u.op == USER_DELETE ? R_USERDONE : R_USER, user, IMSG_CTL_USER_SET,
+	    &u, sizeof(u));
+	sodium_memzero(&u, sizeof(u));
+}
+
+/*
  * GET cluster is what dashboards poll: it is answered from the last
  * answer for up to INFO_CACHE_MS, and an operation through this API drops
  * the cache at once.  Health is always asked afresh, so that a load
@@ -507,6 +563,7 @@ static const struct {
 	{ IMSG_CTL_ALARMS, do_alarms },
 	{ IMSG_CTL_ROTKEYS, do_rotkeys },
 	{ IMSG_CTL_KEYS, do_keys },
+	{ IMSG_CTL_USER_SET, do_users },
 };
 
 static route_fn

@@ -266,7 +266,8 @@ static const enum print_what shapes[] = {
 	[R_JOIN] = P_NONE, [R_SUMMARY] = P_SUMMARY, [R_ALARMS] = P_ALARMS,
 	[R_CHANGE] = P_NONE, [R_ROTKEYS] = P_ROTKEYS, [R_KEYS] = P_KEYS,
 	[R_KEY] = P_KEY, [R_CRYPT] = P_CRYPT, [R_VERSION] = P_VERSION,
-	[R_UPGRADE] = P_UPGRADE,
+	[R_UPGRADE] = P_UPGRADE, [R_USERS] = P_USERS, [R_USER] = P_USER,
+	[R_USERDONE] = P_NONE,
 };
 
 /* A reply without the frames its kind needs is kmd's fault: 500. */
@@ -399,6 +400,11 @@ http_finish(struct api *a, struct areq *r, int ok, const char *errmsg)
 	}
 	if (r->kind == R_HEALTH) {
 		respond_health(r, g);
+		return;
+	}
+	if (r->kind == R_USERDONE) {	/* a password set, a user deleted */
+		yajl_gen_free(g);
+		respond_empty(req, 204, &r->t0, r->user);
 		return;
 	}
 	reply_json(a, r, g);
