@@ -169,22 +169,6 @@ while read -r role m p; do
 		fi
 	done
 done <"$T/routes"
-# users over REST: the body's members, each checked
-AUTH="Authorization: Bearer $(token)"
-check "POST users without a password: 400" \
-    answers 400 POST users -H "$AUTH" -d '{"name":"x1","role":"viewer"}'
-check "... names the field" jerr 400 "field 'password' is required"
-check "POST users with a role that is none: 400, says so" \
-    answers 400 POST users -H "$AUTH" -d '{"name":"x1","password":"x1-pass-123","role":"root"}'
-check "... names it" jerr 400 "role 'root' is not a role"
-check "PUT users/vic/password with a name in the body: 400 (unknown field)" \
-    answers 400 PUT users/vic/password -H "$AUTH" -d '{"name":"admin","password":"p-pass-1234"}'
-check "POST users as admin: 200, the user" \
-    answers 200 POST users -H "$AUTH" -d '{"name":"x1","password":"x1-pass-123","role":"viewer"}'
-check "... its name and role" js "j['name'] == 'x1' and j['role'] == 'viewer'"
-check "DELETE users/x1: 204" answers 204 DELETE users/x1 -H "$AUTH"
-check "GET users/x1 after: an error that names it" sh -c \
-    "! curl -sk -H '$AUTH' $U/users/x1 | grep -q '\"role\"'"
 printf 'viewer-pass-1\n' | ctl users set-role --name vic --role keys >/dev/null
 check "set-role: the viewer's token ends (401)" wait_for 5 \
     answers 401 GET cluster -H "Authorization: Bearer $TV"
@@ -211,6 +195,23 @@ check "a token under another scheme: 401" answers 401 GET cluster \
     -H "Authorization: Basic $OLD"
 check "a fresh token works" answers 200 GET cluster \
     -H "Authorization: Bearer $OLD"
+
+# users over REST: the body's members, each checked
+AUTH="Authorization: Bearer $(token)"
+check "POST users without a password: 400" \
+    answers 400 POST users -H "$AUTH" -d '{"name":"x1","role":"viewer"}'
+check "... names the field" jerr 400 "field 'password' is required"
+check "POST users with a role that is none: 400, says so" \
+    answers 400 POST users -H "$AUTH" -d '{"name":"x1","password":"x1-pass-123","role":"root"}'
+check "... names it" jerr 400 "role 'root' is not a role"
+check "PUT users/vic/password with a name in the body: 400 (unknown field)" \
+    answers 400 PUT users/vic/password -H "$AUTH" -d '{"name":"admin","password":"p-pass-1234"}'
+check "POST users as admin: 200, the user" \
+    answers 200 POST users -H "$AUTH" -d '{"name":"x1","password":"x1-pass-123","role":"viewer"}'
+check "... its name and role" js "j['name'] == 'x1' and j['role'] == 'viewer'"
+check "DELETE users/x1: 204" answers 204 DELETE users/x1 -H "$AUTH"
+check "GET users/x1 after: an error that names it" sh -c \
+    "! curl -sk -H '$AUTH' $U/users/x1 | grep -q '\"role\"'"
 
 # endpoints, not clustered
 AUTH="Authorization: Bearer $(token)"
@@ -282,6 +283,8 @@ check "405 on cluster/new: Allow: POST" hdr "Allow: POST"
 head -c 20480 /dev/zero | tr '\0' x >"$T/20k"
 check "a 20 KiB login body: 413" answers 413 POST auth/tokens --data-binary @"$T/20k"
 check "413: JSON error" jerr 413 "too large"
+# (tokens last 30 s here: a fresh one)
+AUTH="Authorization: Bearer $(token)"
 check "a 20 KiB cluster/new body: 413" \
     answers 413 POST cluster/new -H "$AUTH" --data-binary @"$T/20k"
 head -c 102400 /dev/zero | tr '\0' x >"$T/100k"
