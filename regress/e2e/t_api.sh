@@ -187,6 +187,9 @@ check "set-role to no role: refused, names the roles" refused $rc "$out" "admin,
 
 check "POST cluster/new without a token: 401" answers 401 POST cluster/new \
     -d '{"host":"127.0.0.1","url":"https://127.0.0.1:8443"}'
+# a token of now (the role matrix above outlasts a 30 s one on a loaded
+# machine), the one whose expiry is checked below
+OLD=$(token); t_old=$(date +%s)
 check "a garbage token: 401" answers 401 GET cluster \
     -H "Authorization: Bearer garbage"
 check "a well-formed unknown token: 401" answers 401 GET cluster \
