@@ -130,6 +130,22 @@ pq_error(const struct pq *db)
 	return db->err;
 }
 
+/*
+ * Why a query failed, on one line for a log: its result's primary
+ * message (no CONTEXT of the function that raised it), else what the
+ * connection said.
+ */
+const char *
+pq_why(const struct pq *db, const PGresult *res)
+{
+	const char	*m;
+
+	if (res != NULL &&
+	    (m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)) != NULL)
+		return m;
+	return db->err;
+}
+
 static void
 pq_req_free(struct pq_req *r)
 {

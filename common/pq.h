@@ -24,6 +24,7 @@ int		 pq_query(struct pq *, const char *, int, const char *const *,
 int		 pq_connected(const struct pq *);
 void		 pq_cancel(struct pq *);
 const char	*pq_error(const struct pq *);
+const char	*pq_why(const struct pq *, const PGresult *);
 int		 pq_ok(const PGresult *);
 const char	*pq_get(const PGresult *, int, const char *);
 int		 pq_null(const PGresult *, int, const char *);

@@ -216,12 +216,14 @@ note_pid() {
 	    sed -n 's/.*"pid": \([0-9]*\),.*/\1/p' | head -1 > "$d/kmd.pid"
 }
 
-# Wait until every node answers with its database up.
+# Wait until every node answers with its database up and its schema
+# current (version shows the schema only then; before, operations are
+# refused as not ready).
 wait_up() {
 	n=$1 i=0
 	for k in $(seq 1 "$n"); do
-		until "$(node_kmctl "$k")" -s "$DIR/node$k/kmd.sock" cluster info \
-		    >/dev/null 2>&1; do
+		until "$(node_kmctl "$k")" -s "$DIR/node$k/kmd.sock" version \
+		    2>/dev/null | grep -q '"schemaVersion": [0-9]'; do
 			i=$((i + 1))
 			[ $i -gt 1200 ] && die "node $k did not come up; see $DIR/node$k/kmd.log"
 			sleep 0.1

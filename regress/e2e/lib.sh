@@ -40,6 +40,7 @@ write_conf() {
 }
 
 ctl() { "$KMCTL" -s "$SOCK" "$@"; }
+kmd_ready() { ctl version 2>/dev/null | grep -q '"schemaVersion": [0-9]'; }
 
 # has TEXT PATTERN: TEXT contains a match for the grep PATTERN
 has() { printf '%s\n' "$1" | grep -q -- "$2"; }
@@ -51,8 +52,9 @@ start_kmd() {
 	[ -f "$CONF" ] || write_conf
 	"$KMD" -d -f "$CONF" >>"$LOG" 2>&1 &
 	KPID=$!
-	# Up means the database answers too (initdb, schema on first start).
-	wait_for 30 ctl cluster info || { fail "kmd came up"; return 1; }
+	# Up means the database answers too, its schema current (initdb and
+	# the migrations on first start): version shows the schema only then.
+	wait_for 30 kmd_ready || { fail "kmd came up"; return 1; }
 }
 
 stop_kmd() {

@@ -63,4 +63,41 @@ check "an unknown path: 404" \
     --cacert "$CRT" version >"$T/rv" 2>&1; rc=$?
 check "kmctl --url version: exit 0" test $rc -eq 0
 check "kmctl --url version prints what the socket does" cmp -s "$T/v" "$T/rv"
+# A schema step that fails is tried again, not left: the next release's
+# step refused by an event trigger until the test lets it through.
+# Meanwhile the node says it is not ready; then it comes up by itself.
+NEXT=${KMD_NEXT:-$PWD/build/next/kmd}
+sql "CREATE TABLE e2e_block (x int); INSERT INTO e2e_block VALUES (1);
+CREATE FUNCTION e2e_block() RETURNS event_trigger LANGUAGE plpgsql AS \$\$
+BEGIN
+  IF TG_TAG = 'ALTER TABLE' AND EXISTS (SELECT FROM public.e2e_block) THEN
+    RAISE EXCEPTION 'e2e: DDL blocked';
+  END IF;
+END \$\$;
+CREATE EVENT TRIGGER e2e_block ON ddl_command_start
+  EXECUTE FUNCTION e2e_block();"
+stop_kmd
+"$NEXT" -d -f "$CONF" >>"$LOG" 2>&1 &
+KPID=$!
+check "next release over a blocked step: the failure is logged, with the retry" \
+    wait_for 30 grep -q "schema migration to version $((SCHEMA + 1)) failed: .*e2e: DDL blocked.*trying again in 5 s" "$LOG"
+ctl version >"$T/v3" 2>&1
+check "... version shows no schema meanwhile" js "$T/v3" \
+    "j['schemaVersion'] is None"
+out=$(ctl cluster new --host=127.0.0.1 --url=https://127.0.0.1:8443 2>&1); rc=$?
+check "... cluster new refused: not ready, try again" \
+    refused $rc "$out" "not ready yet; try again in a few seconds"
+check "... tried again, still refused, still waiting" wait_for 20 sh -c \
+    "[ \$(grep -c 'schema migration to version $((SCHEMA + 1)) failed' '$LOG') -ge 2 ]"
+sql "DELETE FROM e2e_block"
+check "let through: the node comes up by itself" wait_for 20 kmd_ready
+ctl version >"$T/v4" 2>&1
+check "... at the next schema ($((SCHEMA + 1)))" js "$T/v4" \
+    "j['schemaVersion'] == $((SCHEMA + 1))"
+check "... and says so in its log" \
+    grep -q "database schema migrated to version $((SCHEMA + 1))" "$LOG"
+check "... cluster new now goes" ctl cluster new --host=127.0.0.1 \
+    --url=https://127.0.0.1:8443
+sql "DROP EVENT TRIGGER e2e_block"
+
 finish

@@ -139,6 +139,8 @@ joiner_fini(struct worker *w)
 	pq_free(j->kdb);
 	keys_free(j);
 	pq_free(j->db);
+	if (j->retry != NULL)
+		event_free(j->retry);
 	op_end(j);
 	free(j);
 }

@@ -75,6 +75,7 @@ struct joiner {
 	int		 committed;	/* the cluster's; -1: not clustered */
 	int		 others;	/* other nodes at start (migrate.c) */
 	int		 window_local;	/* C + 1's local part, in a window */
+	struct event	*retry;		/* a failed migration, again */
 	struct jop	*op;
 	struct join	*join;		/* a cluster join, may outlive op */
 	struct subs_drop *subs_drop;	/* a killed join's cleanup */

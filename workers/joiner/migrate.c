@@ -20,6 +20,7 @@
  * Then each node writes its own kmd version into its kmd_nodes row: the
  * members' versions are what a join is checked against.
  */
+#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,8 @@
 #include "log.h"
 #include "schema.h"
 #include "util.h"
+
+#define MIGRATE_RETRY_S	5
 
 #define SQL_VERSION \
 	"CREATE TABLE IF NOT EXISTS kmd_schema (version int NOT NULL);" \
@@ -58,6 +61,8 @@
 static void	migrate_read(struct pq *, PGresult *, void *);
 static void	migrate_cluster(struct pq *, PGresult *, void *);
 static void	migrate_next(struct joiner *);
+static void	migrate_later(struct joiner *);
+static void	migrate_noted(struct pq *, PGresult *, void *);
 
 /* kmd cannot run on this database: say why and what to do, and stop. */
 static void
@@ -72,7 +77,37 @@ migrate_refuse(const char *why)
 void
 migrate_start(struct joiner *j)
 {
+	if (j->retry != NULL)
+		evtimer_del(j->retry);
 	pq_query(j->db, SQL_VERSION, 0, NULL, migrate_read, j);
+}
+
+static void
+migrate_again(int fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	migrate_start(arg);
+}
+
+/*
+ * A step that failed (a lock not had in time, a connection lost) is
+ * tried again from the start, reading the version afresh: each step is
+ * one transaction, so nothing of it is left half-done.  A node not
+ * ready refuses operations meanwhile, saying so.
+ */
+static void
+migrate_later(struct joiner *j)
+{
+	struct timeval	tv = { MIGRATE_RETRY_S, 0 };
+
+	/* A step is BEGIN ... COMMIT: one that failed left its block open. */
+	pq_query(j->db, "ROLLBACK", 0, NULL, migrate_noted,
+	    "ending the failed step");
+	if (j->retry == NULL &&
+	    (j->retry = evtimer_new(j->w->base, migrate_again, j)) == NULL)
+		fatalx("%s: evtimer_new", __func__);
+	evtimer_add(j->retry, &tv);
 }
 
 static void
@@ -81,8 +116,10 @@ migrate_read(struct pq *db, PGresult *res, void *arg)
 	struct joiner	*j = arg;
 
 	if (!pq_ok(res) || PQntuples(res) != 1) {
-		log_warnx("cannot read the schema version: %s", res ?
-		    PQresultErrorMessage(res) : pq_error(db));
+		log_warnx("cannot read the schema version: %s; trying again"
+		    " in %d s", pq_why(db, res),
+		    MIGRATE_RETRY_S);
+		migrate_later(j);
 		return;
 	}
 	j->schema = atoi(PQgetvalue(res, 0, 0));
@@ -102,8 +139,9 @@ migrate_cluster(struct pq *db, PGresult *res, void *arg)
 	char		 why[KMD_ERR_MAX];
 
 	if (!pq_ok(res) || PQntuples(res) != 1) {
-		log_warnx("cannot read the cluster's schema: %s", res ?
-		    PQresultErrorMessage(res) : pq_error(db));
+		log_warnx("cannot read the cluster's schema: %s; trying"
+		    " again in %d s", pq_why(db, res), MIGRATE_RETRY_S);
+		migrate_later(j);
 		return;
 	}
 	j->committed = PQgetisnull(res, 0, 0) ? -1 :
@@ -151,10 +189,11 @@ migrate_step_done(struct pq *db, PGresult *res, void *arg)
 
 	(void)db;
 	if (!pq_ok(res)) {
-		log_warnx("schema migration to version %d failed: %s",
-		    j->migrating, res ? PQresultErrorMessage(res) :
-		    pq_error(j->db));
+		log_warnx("schema migration to version %d failed: %s;"
+		    " trying again in %d s", j->migrating, pq_why(j->db, res),
+		    MIGRATE_RETRY_S);
 		j->window_local = 0;
+		migrate_later(j);
 		return;
 	}
 	if (j->window_local) {
