@@ -64,6 +64,7 @@
  */
 #include <event2/event.h>
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -305,6 +306,27 @@ lease_answers(struct pq *db, PGresult *res, void *arg)
 	/* Not taken: give back what was granted, then say why. */
 	lease_round(l, l->j->db, "release", l->epoch, lease_ignore,
 	    NULL);
+	/*
+	 * Granted by some and refused by others as busy: another change
+	 * started at the same moment and holds the rest, and both would be
+	 * refused.  Back off a random while and take again, under a new
+	 * token (the release above may reach a voter after the new take):
+	 * the one that comes back first wins, and the other then meets its
+	 * live grant on every voter and is refused with its name.
+	 */
+	if (l->busy && g > 0 && l->contended < LEASE_CONTENDED) {
+		struct timeval	 back = { 0, 0 };
+		uint32_t	 ms = 50 + randombytes_uniform(LEASE_BACKOFF_MS);
+
+		l->contended++;
+		back.tv_usec = ms * 1000;
+		log_debug("membership lease: a tie with another change;"
+		    " taking again in %u ms", ms);
+		random_uuid(l->token, sizeof(l->token));
+		l->retake = 1;
+		evtimer_add(l->timer, &back);
+		return;
+	}
 	l->taken(l, why, l->arg);
 }
 
@@ -318,6 +340,11 @@ lease_tick(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
+	if (l->retake) {
+		l->retake = 0;
+		lease_take(l);
+		return;
+	}
 	if (mono_ms() >= l->until) {
 		l->held = 0;
 		snprintf(why, sizeof(why), "the membership lease lapsed: it"

@@ -16,6 +16,8 @@
 #define LEASE_MARGIN_MS	2000		/* the holder stops this much early */
 #define LEASE_RETRIES	25	/* an operation refused for its epoch */
 #define LEASE_RETRY_MS	200	/* asks again after this */
+#define LEASE_CONTENDED	3	/* takes again after a tie, at most */
+#define LEASE_BACKOFF_MS	500	/* ... after a random wait up to this */
 
 /*
  * The voters, in the order every holder asks them: ready members; the
@@ -60,6 +62,8 @@ struct lease {
 	int			 dead;		/* ended, to be freed */
 	int			 busy;	/* refused: another change holds it */
 	int			 epoch_off;	/* refused: another epoch */
+	int			 contended;	/* ties backed off from */
+	int			 retake;	/* the timer takes again */
 	char			 why[KMD_ERR_MAX];	/* the last round short */
 	int64_t			 sent;		/* ms, that round's start */
 	int64_t			 until;		/* ms, ours to use until */
