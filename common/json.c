@@ -8,6 +8,7 @@
 #include <yajl_tree.h>
 
 #include "json.h"
+#include "status.h"
 #include "util.h"
 
 void
@@ -507,6 +508,56 @@ json_version(yajl_gen g, const struct version_info *vi, const char *kmctl)
 	yajl_gen_map_close(g);
 }
 
+static const char *const health_names[HEALTH_STATES] = {
+	[HEALTH_READY] = "ready", [HEALTH_JOINING] = "joining",
+	[HEALTH_REMOVED] = "removed", [HEALTH_NOTCLUSTERED] = "notclustered",
+	[HEALTH_UNAVAILABLE] = "unavailable"
+};
+
+/* A health state's name, as health's JSON and its query parameters say it. */
+const char *
+health_name(int state)
+{
+	return state >= 0 && state < HEALTH_STATES ? health_names[state] :
+	    "unavailable";
+}
+
+/*
+ * Health: {"health", "status": {"code", "description"}, "hsm", "error"}:
+ * whether the node serves (health_name()), its status as cluster info
+ * shows it (null while its database does not answer), whether its root
+ * of trust answered a probe (null: not probed), and why it does not
+ * serve (only then).
+ */
+void
+json_health(yajl_gen g, const struct health_info *h)
+{
+	yajl_gen_map_open(g);
+	json_str(g, "health");
+	json_str(g, health_name(h->state));
+	json_str(g, "status");
+	if (h->code[0] == '\0')
+		yajl_gen_null(g);
+	else {
+		yajl_gen_map_open(g);
+		json_str(g, "code");
+		json_str(g, h->code);
+		json_str(g, "description");
+		json_str(g, status_desc(h->code));
+		yajl_gen_map_close(g);
+	}
+	json_str(g, "hsm");
+	if (h->hsm_ok < 0)		/* not probed */
+		yajl_gen_null(g);
+	else
+		json_str(g, h->hsm_ok ? "ok" : "unusable");
+	if (h->state == HEALTH_UNAVAILABLE) {
+		json_str(g, "error");
+		json_str(g, h->error);
+	}
+	yajl_gen_map_close(g);
+}
+
 /*
  * A complete reply as the JSON of its shape, for kmctl (kmctl: its
  * version, for kmctl version) and the api worker (kmctl: NULL) alike.
@@ -557,6 +608,9 @@ json_reply(yajl_gen g, const struct reply *r, enum print_what what,
 		break;
 	case P_UPGRADE:
 		json_upgrade(g, &r->upgrade, r->nodes, r->nnodes);
+		break;
+	case P_HEALTH:
+		json_health(g, &r->health);
 		break;
 	case P_USERS:
 		json_users(g, r->users, r->nusers);

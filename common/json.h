@@ -14,6 +14,8 @@ void	json_nodes(yajl_gen, const struct nodes_page *,
 	    const struct node_info *, size_t);
 void	json_procs(yajl_gen, const struct ctl_proc *, size_t);
 void	json_version(yajl_gen, const struct version_info *, const char *);
+void	json_health(yajl_gen, const struct health_info *);
+const char *health_name(int);
 void	json_reply(yajl_gen, const struct reply *, enum print_what,
 	    const char *);
 void	json_csr(yajl_gen, const struct csr_reply *);

@@ -102,7 +102,8 @@ enum op_class {
 	X(PROC_JOINER, KEYS, sizeof(struct keys_req), FROM_CA, joiner_keys) \
 	X(PROC_JOINER, VERSION, 0, FROM_CA, joiner_version_info) \
 	X(PROC_JOINER, UPGRADE, 0, FROM_CA, joiner_upgrade_status) \
-	X(PROC_JOINER, UPGRADE_FINISH, 0, FROM_CA, joiner_upgrade_finish)
+	X(PROC_JOINER, UPGRADE_FINISH, 0, FROM_CA, joiner_upgrade_finish) \
+	X(PROC_JOINER, HEALTH, 0, FROM_CA, joiner_health)
 
 #define REQUESTS(X)	REQ_REPLMON(X) REQ_JOINER(X)
 
@@ -127,6 +128,7 @@ enum op_class {
 	X(KEY_CRYPT, sizeof(struct key_crypt), FROM(PROC_JOINER)) \
 	X(VERSION_INFO, sizeof(struct version_info), FROM(PROC_JOINER)) \
 	X(UPGRADE_INFO, sizeof(struct upgrade_info), FROM(PROC_JOINER)) \
+	X(HEALTH_INFO, sizeof(struct health_info), FROM(PROC_JOINER)) \
 	X(CTL_END, 0, FROM_WORKERS) \
 	X(CTL_ERROR, KMSG_VARLEN, FROM_WORKERS)
 
@@ -161,8 +163,10 @@ enum op_class {
 	    "GET", "system/processes", NULL, NULL, NULL) \
 	X(A_VERSION, IMSG_CTL_VERSION, P_VERSION, ROLE_VIEWER, OPC_NODE, \
 	    "GET", "system/version", NULL, NULL, NULL) \
-	X(A_NONE, IMSG_CTL_CLUSTER_INFO, P_INFO, ROLE_NONE, OPC_NODE, \
-	    "GET", "system/health", NULL, NULL, NULL) \
+	X(A_HEALTH, IMSG_CTL_HEALTH, P_HEALTH, ROLE_NONE, OPC_NODE, \
+	    "GET", "system/health", NULL, rest_health, NULL) \
+	X(A_NONE, IMSG_CTL_HEALTH, P_HEALTH, ROLE_NONE, OPC_NODE, \
+	    "HEAD", "system/health", NULL, NULL, NULL) \
 	X(A_NONE, IMSG_CTL_AUTH_CHECK, P_NONE, ROLE_NONE, OPC_NODE, \
 	    "POST", "auth/tokens", NULL, NULL, NULL) \
 	X(A_NONE, IMSG_NONE, P_NONE, ROLE_VIEWER, OPC_NODE, \

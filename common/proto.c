@@ -201,6 +201,9 @@ static const struct pstr s_hsm_tls_install[] = {
 };
 static const struct pstr s_tls_result[] = { S(tls_result, err), S_END };
 static const struct pstr s_hsm_status[] = { S(hsm_status, msg), S_END };
+static const struct pstr s_health_info[] = {
+	S(health_info, code), S(health_info, error), S_END
+};
 static const struct pstr s_rot_slot[] = { S(rot_slot, id), S_END };
 static const struct pstr s_auth_result[] = {
 	S(auth_result, role), S(auth_result, token), S_END
@@ -252,6 +255,8 @@ static const struct pstr *const payload_strings[IMSG_MAX] = {
 	[IMSG_HSM_TLS_INSTALL] = s_hsm_tls_install,
 	[IMSG_TLS_INSTALLED] = s_tls_result,
 	[IMSG_HSM_STATUS] = s_hsm_status,
+	[IMSG_HSM_PROBED] = s_hsm_status,
+	[IMSG_HEALTH_INFO] = s_health_info,
 	[IMSG_ROT_ZERO] = s_rot_slot,
 	[IMSG_ROT_GROW] = s_hsm_rewrap,
 	[IMSG_HSM_ROT_GROWN] = s_hsm_rewrap,

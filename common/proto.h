@@ -102,7 +102,8 @@ enum proc_id {
 	X(HSM_KEY_MAKE, sizeof(struct hsm_key_make), HSM_KEY_MADE, \
 	    sizeof(struct hsm_key_made), hsm_key_make) \
 	X(HSM_KEY_CRYPT, sizeof(struct hsm_key_crypt), HSM_KEY_DONE, \
-	    sizeof(struct key_crypt), hsm_key_crypt)
+	    sizeof(struct key_crypt), hsm_key_crypt) \
+	X(HSM_PROBE, 0, HSM_PROBED, sizeof(struct hsm_status), hsm_probe)
 
 #define IMSG_E_MSG(n)			IMSG_##n,
 #define IMSG_E_LOCAL(n, len, from, fn)	IMSG_CTL_##n,
@@ -317,6 +318,26 @@ struct hsm_conf {
 struct hsm_status {
 	int32_t		 ok;
 	char		 msg[KMD_ERR_MAX];	/* why not, when not ok */
+};
+
+/*
+ * GET /api/v1/system/health, kmctl health: whether the node serves, for a
+ * load balancer (each state has its HTTP code, see health_code()).
+ */
+enum health_state {
+	HEALTH_READY = 0,	/* clustered, serving */
+	HEALTH_JOINING,		/* a join under way, or one that failed */
+	HEALTH_REMOVED,		/* removed from its cluster, or fenced */
+	HEALTH_NOTCLUSTERED,	/* no cluster yet */
+	HEALTH_UNAVAILABLE,	/* its database or its HSM does not answer */
+	HEALTH_STATES
+};
+
+struct health_info {
+	int32_t		 state;		/* enum health_state */
+	int32_t		 hsm_ok;	/* the root of trust answered a probe */
+	char		 code[16];	/* the node's status code, "": unknown */
+	char		 error[KMD_ERR_MAX];	/* why not serving */
 };
 
 #define KMD_ROTKEYS_MAX	32

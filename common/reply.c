@@ -167,6 +167,12 @@ set_upgrade(struct reply *r, const struct kmsg *m)
 }
 
 static int
+set_health(struct reply *r, const struct kmsg *m)
+{
+	return keep_once(&r->health, &r->havehealth, m);
+}
+
+static int
 set_auth(struct reply *r, const struct kmsg *m)
 {
 	return keep_once(&r->auth, &r->haveauth, m);
@@ -200,6 +206,7 @@ static const struct {
 	{ IMSG_AUTH_RESULT, sizeof(struct auth_result), set_auth },
 	{ IMSG_VERSION_INFO, sizeof(struct version_info), set_version },
 	{ IMSG_UPGRADE_INFO, sizeof(struct upgrade_info), set_upgrade },
+	{ IMSG_HEALTH_INFO, sizeof(struct health_info), set_health },
 };
 
 int
@@ -271,6 +278,9 @@ reply_complete(const struct reply *r, enum print_what what)
 		return r->haveversion;
 	case P_UPGRADE:
 		return r->haveupgrade;
+	case P_HEALTH:
+		return r->havehealth && r->health.state >= 0 &&
+		    r->health.state < HEALTH_STATES;
 	default:
 		return 1;
 	}

@@ -52,6 +52,8 @@ struct reply {
 	int			 haveversion;
 	struct upgrade_info	 upgrade;
 	int			 haveupgrade;
+	struct health_info	 health;
+	int			 havehealth;
 	struct user_info	*users;		/* malloc'd */
 	size_t			 nusers;
 	size_t			 userscap;
@@ -60,7 +62,7 @@ struct reply {
 /* What a reply holds when complete, and what is shown of it. */
 enum print_what { P_NONE, P_INFO, P_STATUS, P_NODES, P_NODE, P_CSR, P_CRED,
 	P_SUMMARY, P_ALARMS, P_ROTKEYS, P_KEYS, P_KEY, P_CRYPT, P_VERSION,
-	P_USERS, P_USER, P_UPGRADE };
+	P_USERS, P_USER, P_UPGRADE, P_HEALTH };
 
 int	reply_frame(struct reply *, const struct kmsg *);
 int	reply_complete(const struct reply *, enum print_what);

@@ -7,6 +7,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,15 @@ die(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(1);
+}
+
+/* kmctl health: the node answered, and does not serve (its JSON is out). */
+void
+exit_not_serving(void)
+{
+	if (fflush(stdout) == EOF)
+		die("cannot write the output: %s", strerror(errno));
+	exit(KMCTL_EXIT_NOT_SERVING);
 }
 
 /* Copy a flag into a fixed field, or say which flag is too long. */
@@ -416,6 +426,20 @@ rest_delete(const void *req, struct rest_req *rr)
 	return n < 0 || (size_t)n >= sizeof(rr->path) ? -1 : 0;
 }
 
+/*
+ * health over REST: every state answered 200, so that the body is read as
+ * an answer, not an error; kmctl's exit status says whether it serves.
+ */
+int
+rest_health(const void *req, struct rest_req *rr)
+{
+	(void)req;
+	kmd_strlcpy(rr->path, "system/health?readycode=200&joiningcode=200"
+	    "&removedcode=200&notclusteredcode=200&unavailablecode=200",
+	    sizeof(rr->path));
+	return 0;
+}
+
 /* rotate: POST system/rot-keys/rotate {"id"}; delete: DELETE .../{id} */
 int
 rest_rotate(const void *req, struct rest_req *rr)
@@ -529,33 +553,94 @@ confirm(const struct parse_result *res, const char *question)
 		die("%s: not confirmed; nothing was changed", res->path);
 }
 
-/* Read a secret: from the terminal without echo, else one stdin line. */
-void
-read_password(const char *prompt, char *buf, size_t len)
-{
-	struct termios	 t, saved;
-	int		 tty = isatty(STDIN_FILENO);
-	size_t		 n;
+static volatile sig_atomic_t	 pw_signo;
 
-	if (tty) {
-		fputs(prompt, stderr);
+static void
+pw_catch(int signo)
+{
+	pw_signo = signo;
+}
+
+/* What may come while the terminal does not echo: each ends the read. */
+static const int pw_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+	SIGTSTP, SIGTTIN, SIGTTOU };
+
+/*
+ * A line from the terminal without echo.  A signal during it (Ctrl-C,
+ * Ctrl-Z, a hang-up) restores the terminal first, then takes its usual
+ * course, sent again; after a stop and a resume the question is asked
+ * again.  As readpassphrase(3) does, without a library for one function.
+ * -1: the line did not fit in len.
+ */
+static int
+read_tty_line(const char *prompt, char *buf, size_t len)
+{
+	struct sigaction	 sa, old[sizeof(pw_signals) / sizeof(int)];
+	struct termios		 t, saved;
+	size_t			 i, n;
+	int			 toolong;
+	char			 c;
+
+	for (;;) {
+		pw_signo = 0;
+		memset(&sa, 0, sizeof(sa));
+		sigemptyset(&sa.sa_mask);
+		sa.sa_handler = pw_catch;	/* no SA_RESTART: read() ends */
+		/* one ignored (kmctl run in the background) stays so */
+		for (i = 0; i < nitems(pw_signals); i++)
+			if (sigaction(pw_signals[i], NULL, &old[i]) == 0 &&
+			    old[i].sa_handler != SIG_IGN)
+				sigaction(pw_signals[i], &sa, NULL);
 		if (tcgetattr(STDIN_FILENO, &saved) == -1)
 			die("cannot read the terminal: %s", strerror(errno));
 		t = saved;
 		t.c_lflag &= ~(ECHO | ECHONL);
 		t.c_lflag |= ICANON;
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &t);
-	}
-	if (fgets(buf, len, stdin) == NULL)
-		buf[0] = '\0';
-	if (tty) {
+		fputs(prompt, stderr);
+		n = 0;
+		toolong = 0;
+		while (pw_signo == 0 && read(STDIN_FILENO, &c, 1) == 1 &&
+		    c != '\n') {
+			if (n + 1 < len)
+				buf[n++] = c;
+			else
+				toolong = 1;
+		}
+		buf[n] = '\0';
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
 		fputc('\n', stderr);
+		for (i = 0; i < nitems(pw_signals); i++)
+			sigaction(pw_signals[i], &old[i], NULL);
+		if (pw_signo == 0)
+			return toolong ? -1 : 0;
+		explicit_bzero(buf, len);
+		kill(getpid(), pw_signo);	/* its own action, now */
+		if (pw_signo != SIGTSTP && pw_signo != SIGTTIN &&
+		    pw_signo != SIGTTOU)
+			die("interrupted; nothing was changed");
 	}
-	n = strcspn(buf, "\n");
-	if (buf[n] != '\n' && !feof(stdin) && strlen(buf) == len - 1)
-		die("the password is longer than %zu bytes", len - 2);
-	buf[n] = '\0';
+}
+
+/* Read a secret: from the terminal without echo, else one stdin line. */
+void
+read_password(const char *prompt, char *buf, size_t len)
+{
+	size_t		 n;
+
+	if (isatty(STDIN_FILENO)) {
+		if (read_tty_line(prompt, buf, len) == -1) {
+			explicit_bzero(buf, len);
+			die("the password is longer than %zu bytes", len - 2);
+		}
+	} else {
+		if (fgets(buf, len, stdin) == NULL)
+			buf[0] = '\0';
+		n = strcspn(buf, "\n");
+		if (buf[n] != '\n' && !feof(stdin) && strlen(buf) == len - 1)
+			die("the password is longer than %zu bytes", len - 2);
+		buf[n] = '\0';
+	}
 	if (buf[0] == '\0')
 		die("no password given");
 }

@@ -48,6 +48,8 @@ void	read_password(const char *, char *, size_t);
 
 /* args.c: each command's typed request and its REST form */
 void	die(const char *, ...) __attribute__((noreturn, format(printf, 1, 2)));
+void	exit_not_serving(void) __attribute__((noreturn));
+#define KMCTL_EXIT_NOT_SERVING	2	/* kmctl health */
 void	confirm(const struct parse_result *, const char *);
 void	field(char *, size_t, const char *, const char *);
 int	build_new(const struct parse_result *, void *, size_t *);
@@ -70,6 +72,7 @@ int	rest_delete(const void *, struct rest_req *);
 int	rest_rotate(const void *, struct rest_req *);
 int	rest_keys(const void *, struct rest_req *);
 int	rest_user(const void *, struct rest_req *);
+int	rest_health(const void *, struct rest_req *);
 
 /* Every command's typed request, as its builder fills it. */
 union ctl_request {

@@ -51,7 +51,11 @@ ctl_done(const struct ctl_action *a, struct reply *r)
 		return 0;		/* a preflight: its lines are out */
 	if (!reply_complete(r, a->print))
 		die("incomplete reply from kmd");
-	return print_reply(r, a->print);
+	if (print_reply(r, a->print) == -1)
+		return -1;
+	if (a->print == P_HEALTH && r->health.state != HEALTH_READY)
+		exit_not_serving();
+	return 0;
 }
 
 void

@@ -169,6 +169,8 @@ static const struct token t_main[] = {
 	{ "status", A_STATUS, NULL, 0, 0, "kmd's processes" },
 	{ "version", A_VERSION, NULL, 0, 0,
 	    "the versions of kmd, of its database schema and of kmctl" },
+	{ "health", A_HEALTH, NULL, 0, 0,
+	    "whether this node serves (exit 0), or why not (exit 2)" },
 	{ "users", A_NONE, t_users, 0, 0,
 	    "users of the HTTPS API (local socket only)" },
 	{ "alarms", A_NONE, t_alarms, 0, 0, "this node's alarms" },
@@ -318,6 +320,9 @@ flag_list(uint32_t mask, char *buf, size_t len)
 		snprintf(buf, len, "(none)");
 }
 
+static int	parse_global(int, char *[], int *, struct parse_result *, char *,
+		    size_t);
+
 static int
 parse_flags(int argc, char *argv[], int i, struct parse_result *res,
     char *err, size_t errlen)
@@ -325,7 +330,7 @@ parse_flags(int argc, char *argv[], int i, struct parse_result *res,
 	const struct token	*leaf = res->leaf;
 	char			 name[64], list[512];
 	const char		*arg, *eq, *val;
-	int			 f;
+	int			 f, r;
 
 	for (; i < argc; i++) {
 		arg = argv[i];
@@ -343,6 +348,14 @@ parse_flags(int argc, char *argv[], int i, struct parse_result *res,
 		snprintf(name, sizeof(name), "%.*s",
 		    (int)(eq ? (size_t)(eq - arg) : strlen(arg)), arg);
 		f = lookup_flag(name);
+		/* The command's own flags first: its --url is not kmctl's. */
+		if (f == -1 || (leaf->flags & FM(f)) == 0) {
+			if ((r = parse_global(argc, argv, &i, res, err,
+			    errlen)) == -1)
+				return -1;
+			if (r == 1)
+				continue;
+		}
 		if (f == -1 || (leaf->flags & FM(f)) == 0) {
 			flag_list(leaf->flags, list, sizeof(list));
 			return perr(err, errlen, "%s: unknown flag '%s'; valid"
@@ -378,55 +391,70 @@ parse_flags(int argc, char *argv[], int i, struct parse_result *res,
 	return 0;
 }
 
-/* Global options before the command: -s, --url and friends, --help. */
+/*
+ * A global option at argv[*i]: -s and its path, --url and friends.  1:
+ * taken (*i on its last word), 0: not a global option, -1: err says why.
+ */
+static int
+parse_global(int argc, char *argv[], int *i, struct parse_result *res,
+    char *err, size_t errlen)
+{
+	const char	*arg = argv[*i], *eq;
+	size_t		 n;
+	int		 g;
+
+	if (strcmp(arg, "-s") == 0) {		/* the last one counts */
+		if (++*i == argc || argv[*i][0] == '\0')
+			return perr(err, errlen, "-s needs a socket path");
+		res->socket = argv[*i];
+		return 1;
+	}
+	if (strncmp(arg, "--", 2) != 0)
+		return 0;
+	eq = strchr(arg, '=');
+	n = eq ? (size_t)(eq - arg) : strlen(arg);
+	for (g = 0; g < G_MAX; g++)
+		if (n - 2 == strlen(gopts[g].name) && strncmp(arg + 2,
+		    gopts[g].name, n - 2) == 0)
+			break;
+	if (g == G_MAX)
+		return 0;
+	if (res->global[g] != NULL)
+		return perr(err, errlen, "--%s given twice", gopts[g].name);
+	if (gopts[g].boolean) {
+		if (eq != NULL)
+			return perr(err, errlen, "--%s takes no value",
+			    gopts[g].name);
+		res->global[g] = "";
+		return 1;
+	}
+	if (eq != NULL)
+		res->global[g] = eq + 1;
+	else if (*i + 1 < argc)
+		res->global[g] = argv[++*i];
+	else
+		return perr(err, errlen, "--%s needs a value", gopts[g].name);
+	return 1;
+}
+
+/* Global options before the command, and --help. */
 static int
 parse_globals(int argc, char *argv[], struct parse_result *res, char *err,
     size_t errlen)
 {
-	const char	*arg, *eq;
-	size_t		 n;
-	int		 i, g;
+	int	 i, r;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		arg = argv[i];
-		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
 			res->help = 1;
 			continue;
 		}
-		if (strcmp(arg, "-s") == 0) {
-			if (++i == argc || argv[i][0] == '\0')
-				return perr(err, errlen, "-s needs a socket"
-				    " path");
-			res->socket = argv[i];
-			continue;
-		}
-		eq = strchr(arg, '=');
-		n = eq ? (size_t)(eq - arg) : strlen(arg);
-		for (g = 0; g < G_MAX; g++)
-			if (strncmp(arg, "--", 2) == 0 && n - 2 ==
-			    strlen(gopts[g].name) && strncmp(arg + 2,
-			    gopts[g].name, n - 2) == 0)
-				break;
-		if (g == G_MAX)
+		if ((r = parse_global(argc, argv, &i, res, err, errlen)) == -1)
+			return -1;
+		if (r == 0)
 			return perr(err, errlen, "unknown option '%s'; usage:"
-			    " kmctl %s command", arg, GLOBAL_USAGE);
-		if (res->global[g] != NULL)
-			return perr(err, errlen, "--%s given twice",
-			    gopts[g].name);
-		if (gopts[g].boolean) {
-			if (eq != NULL)
-				return perr(err, errlen, "--%s takes no value",
-				    gopts[g].name);
-			res->global[g] = "";
-			continue;
-		}
-		if (eq != NULL)
-			res->global[g] = eq + 1;
-		else if (i + 1 < argc)
-			res->global[g] = argv[++i];
-		else
-			return perr(err, errlen, "--%s needs a value",
-			    gopts[g].name);
+			    " kmctl %s command", argv[i], GLOBAL_USAGE);
 	}
 	return i;
 }

@@ -41,6 +41,7 @@ enum action {
 	A_KEYS_ENCRYPT,
 	A_KEYS_DECRYPT,
 	A_VERSION,
+	A_HEALTH,
 	A_MAX
 };
 

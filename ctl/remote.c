@@ -1,7 +1,6 @@
 /*
- * kmctl's remote mode: settings from flags, then KMCTL_* variables, then
- * the config file (~/.kmctl.conf), first found winning; then HTTPS to
- * kmd's REST API with libevent's HTTP client over OpenSSL.  A login
+ * kmctl's remote mode: HTTPS to kmd's REST API (its settings are
+ * settings.c's) with libevent's HTTP client over OpenSSL.  A login
  * (POST auth/tokens) and the request share one keep-alive connection.
  * The JSON that comes back is re-printed like local output.
  */
@@ -35,232 +34,6 @@
 #include "util.h"
 
 #define RESPONSE_MAX	(4 * 1024 * 1024)
-
-/* One setting: its global option, variable and config-file key. */
-static const struct setting {
-	enum gopt	 opt;
-	const char	*env;
-	const char	*key;
-} settings[] = {
-	{ G_URL, "KMCTL_URL", "url" },
-	{ G_USER, "KMCTL_USER", "user" },
-	{ G_PASSWORD, "KMCTL_PASSWORD", "password" },
-	{ G_CACERT, "KMCTL_CACERT", "cacert" },
-	{ G_NOSSLVERIFY, "KMCTL_NOSSLVERIFY", "nosslverify" },
-	{ G_TIMEOUT, "KMCTL_TIMEOUT", "timeout" },
-};
-#define NSETTINGS	(sizeof(settings) / sizeof(settings[0]))
-
-static int
-rerr(struct remote *r, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-rerr(struct remote *r, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	vsnprintf(r->err, sizeof(r->err), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-static char *
-trim(char *s)
-{
-	char	*e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
-}
-
-/*
- * "key = value" lines, '#' comments.  A file that holds a password must
- * be readable by its owner only, as ssh insists for its keys.
- */
-static int
-read_config(struct remote *r, const char *path, int must, char
-    vals[NSETTINGS][1024])
-{
-	struct stat	 st;
-	FILE		*f;
-	char		 line[2048], *k, *v, *eq;
-	size_t		 i;
-	int		 lineno = 0, havepw = 0;
-
-	if ((f = fopen(path, "re")) == NULL) {
-		/* The default file is optional, and HOME may be another's. */
-		if (!must && (errno == ENOENT || errno == EACCES ||
-		    errno == ENOTDIR))
-			return 0;
-		return rerr(r, "cannot read %s: %s", path, strerror(errno));
-	}
-	while (fgets(line, sizeof(line), f) != NULL) {
-		lineno++;
-		if (strchr(line, '\n') == NULL && !feof(f)) {
-			fclose(f);
-			return rerr(r, "%s:%d: line too long", path, lineno);
-		}
-		k = trim(line);
-		if (*k == '#' || *k == '\0')
-			continue;
-		if ((eq = strchr(k, '=')) == NULL) {
-			fclose(f);
-			return rerr(r, "%s:%d: expected 'key = value'", path,
-			    lineno);
-		}
-		*eq = '\0';
-		k = trim(k);
-		v = trim(eq + 1);
-		for (i = 0; i < NSETTINGS; i++)
-			if (strcmp(settings[i].key, k) == 0)
-				break;
-		if (i == NSETTINGS) {
-			fclose(f);
-			return rerr(r, "%s:%d: unknown key '%s'; valid keys:"
-			    " url user password cacert nosslverify timeout",
-			    path, lineno, k);
-		}
-		if (settings[i].opt == G_PASSWORD)
-			havepw = 1;
-		if (vals[i][0] == '\0')
-			kmd_strlcpy(vals[i], v, sizeof(vals[i]));
-	}
-	if (havepw && fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0) {
-		fclose(f);
-		return rerr(r, "%s holds a password but others can read it:"
-		    " chmod 600 %s", path, path);
-	}
-	explicit_bzero(line, sizeof(line));
-	fclose(f);
-	return 0;
-}
-
-static int
-boolean(const char *v, int *out)
-{
-	if (strcmp(v, "") == 0 || strcmp(v, "1") == 0 ||
-	    strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0)
-		*out = 1;
-	else if (strcmp(v, "0") == 0 || strcasecmp(v, "no") == 0 ||
-	    strcasecmp(v, "false") == 0)
-		*out = 0;
-	else
-		return -1;
-	return 0;
-}
-
-static int
-store(struct remote *r, enum gopt opt, const char *v, const char *from)
-{
-	char	*end;
-	long	 n;
-
-	switch (opt) {
-	case G_URL:
-		if (strncmp(v, "https://", 8) != 0 || v[8] == '\0')
-			return rerr(r, "%s: '%s' is not an https:// URL", from,
-			    v);
-		if (kmd_strlcpy(r->url, v, sizeof(r->url)) >= sizeof(r->url))
-			return rerr(r, "%s: the URL is too long", from);
-		break;
-	case G_USER:
-		if (kmd_strlcpy(r->user, v, sizeof(r->user)) >=
-		    sizeof(r->user))
-			return rerr(r, "%s: the user name is too long", from);
-		break;
-	case G_PASSWORD:
-		if (kmd_strlcpy(r->password, v, sizeof(r->password)) >=
-		    sizeof(r->password))
-			return rerr(r, "%s: the password is too long", from);
-		break;
-	case G_CACERT:
-		if (kmd_strlcpy(r->cacert, v, sizeof(r->cacert)) >=
-		    sizeof(r->cacert))
-			return rerr(r, "%s: the path is too long", from);
-		break;
-	case G_NOSSLVERIFY:
-		if (boolean(v, &r->nosslverify) == -1)
-			return rerr(r, "%s: nosslverify is yes or no, not"
-			    " '%s'", from, v);
-		break;
-	case G_TIMEOUT:
-		n = strtol(v, &end, 10);
-		if (*v == '\0' || *end != '\0' || n < 1 || n > 3600)
-			return rerr(r, "%s: the timeout is 1 to 3600 seconds,"
-			    " not '%s'", from, v);
-		r->timeout = (int)n;
-		break;
-	default:
-		break;
-	}
-	return 0;
-}
-
-/* Merge flags, environment and config file into r; r->url "" is local. */
-int
-remote_settings(const struct parse_result *res, struct remote *r)
-{
-	static char	 vals[NSETTINGS][1024];
-	const char	*from[NSETTINGS], *cfg, *home;
-	char		 path[1024], where[1100];
-	size_t		 i;
-	int		 must = 1, ret = 0;
-
-	memset(r, 0, sizeof(*r));
-	memset(vals, 0, sizeof(vals));
-	r->timeout = KMCTL_TIMEOUT;
-	for (i = 0; i < NSETTINGS; i++) {
-		from[i] = NULL;
-		if (res->global[settings[i].opt] != NULL) {
-			kmd_strlcpy(vals[i], res->global[settings[i].opt],
-			    sizeof(vals[i]));
-			from[i] = "--";
-		} else if (getenv(settings[i].env) != NULL) {
-			kmd_strlcpy(vals[i], getenv(settings[i].env),
-			    sizeof(vals[i]));
-			from[i] = settings[i].env;
-		}
-		/* "--nosslverify" is given as "": still a value. */
-		if (from[i] != NULL && vals[i][0] == '\0' &&
-		    settings[i].opt == G_NOSSLVERIFY)
-			kmd_strlcpy(vals[i], "yes", sizeof(vals[i]));
-	}
-	if ((cfg = res->global[G_CONFIG]) == NULL &&
-	    (cfg = getenv("KMCTL_CONFIG")) == NULL) {
-		must = 0;
-		if ((home = getenv("HOME")) == NULL || *home == '\0')
-			home = getpwuid(getuid()) ? getpwuid(getuid())->pw_dir :
-			    "/";
-		snprintf(path, sizeof(path), "%s/.kmctl.conf", home);
-		cfg = path;
-	}
-	if (read_config(r, cfg, must, vals) == -1)
-		ret = -1;
-	for (i = 0; ret == 0 && i < NSETTINGS; i++) {
-		if (vals[i][0] == '\0')
-			continue;
-		if (from[i] != NULL && strcmp(from[i], "--") == 0)
-			snprintf(where, sizeof(where), "--%s",
-			    gopt_name(settings[i].opt));
-		else
-			snprintf(where, sizeof(where), "%s", from[i] ? from[i] :
-			    cfg);
-		ret = store(r, settings[i].opt, vals[i], where);
-	}
-	explicit_bzero(vals, sizeof(vals));
-	/* --cacert and --nosslverify also serve fulljoin's joining node. */
-	if (ret == 0 && r->url[0] == '\0' && (r->user[0] != '\0' ||
-	    res->global[G_PASSWORD] != NULL))
-		return rerr(r, "--user and --password are for the API: give"
-		    " --url too (or KMCTL_URL)");
-	return ret;
-}
 
 /* ---- HTTPS ------------------------------------------------------------ */
 
@@ -629,11 +402,18 @@ print_and_close(struct conn *c, yajl_val v, const struct ctl_action *a)
 	int	 r = v == NULL ? 0 : a != NULL && a->print == P_VERSION ?
 		    print_version(v) : print_json(v);
 
+	const char	*hp[] = { "health", NULL };
+	yajl_val	 h = v == NULL ? NULL : yajl_tree_get(v, hp, yajl_t_string);
+	const char	*hs = YAJL_GET_STRING(h);
+	int		 serving = hs != NULL && strcmp(hs, "ready") == 0;
+
 	yajl_tree_free(v);
 	free(c->body);
 	conn_close(c);
 	if (r == -1)
 		die("cannot write the output: %s", strerror(errno));
+	if (a != NULL && a->print == P_HEALTH && !serving)
+		exit_not_serving();
 	return 0;
 }
 
@@ -769,25 +549,4 @@ rsession_close(struct rsession *rs)
 	free(rs->c.body);
 	conn_close(&rs->c);
 	free(rs);
-}
-
-/* Settings from one config file only (fulljoin's --newnodeconfig). */
-int
-remote_config_file(const char *path, struct remote *r)
-{
-	static char	 vals[NSETTINGS][1024];
-	size_t		 i;
-	int		 ret;
-
-	memset(r, 0, sizeof(*r));
-	memset(vals, 0, sizeof(vals));
-	r->timeout = KMCTL_TIMEOUT;
-	ret = read_config(r, path, 1, vals);
-	for (i = 0; ret == 0 && i < NSETTINGS; i++)
-		if (vals[i][0] != '\0')
-			ret = store(r, settings[i].opt, vals[i], path);
-	explicit_bzero(vals, sizeof(vals));
-	if (ret == 0 && r->url[0] == '\0')
-		return rerr(r, "%s names no url", path);
-	return ret;
 }

@@ -17,6 +17,12 @@ node_logs() {
 trap 'node_logs; down; cleanup' EXIT INT TERM
 
 ns() { ip netns exec "$KMD_CLUSTER_NS" "$@"; }
+# health K [QUERY]: the status of node K's GET system/health (no token)
+health() {
+	ns curl -sk -m 20 -o /dev/null -w '%{http_code}' \
+	    "https://127.0.0.$1:8443/api/v1/system/health${2:-}"
+}
+health_is() { [ "$(health "$1")" = "$2" ]; }
 # q K SQL: run SQL on node K's database, values only
 q() { $C sql "$1" "$2"; }
 # q_is K SQL VALUE: the query's answer on node K is VALUE

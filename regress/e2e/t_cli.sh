@@ -59,4 +59,18 @@ check "--help exits 0" ctl cluster nodes --help
 check "leaf --help shows flags" \
     sh -c "$KMCTL cluster new --help | grep -q -- '--host=H'"
 check "no arguments: usage, exit 1" sh -c "! $KMCTL 2>/dev/null"
+# The password prompt on a real terminal: a signal while it does not
+# echo (Ctrl-C, Ctrl-\, a hang-up) leaves the terminal echoing again, and
+# ends kmctl as the signal would.  The prompt comes before any connection.
+for k in "c Ctrl-C 2" "q Ctrl-\\ 3" "h SIGHUP 1"; do
+	set -- $k
+	out=$(python3 regress/e2e/ttyprompt.py "$1" "$KMCTL" -s "$T/none.sock" \
+	    users set-password --name admin 2>&1)
+	check "password prompt, $2: the terminal echoes again" has "$out" "echo=on"
+	check "... kmctl ended by the signal ($3)" has "$out" "exit signal=$3 "
+done
+out=$(python3 regress/e2e/ttyprompt.py pp "$KMCTL" -s "$T/none.sock" \
+    users set-password --name admin 2>&1)
+check "both lines typed: asked twice, echo back, then no kmd: exit 1" \
+    has "$out" "exit status=1 echo=on"
 finish

@@ -29,6 +29,10 @@ check "the join again: started" test $rc -eq 0
 f0=$FAILS
 check "node 3 reaches the initial sync" wait_for 60 sh -c "[ \"\$($C ctl 3 cluster info | grep -c 'initial sync')\" = 1 ]"
 [ "$FAILS" = "$f0" ] || { echo "the join said: $out"; $C ctl 3 cluster info; }
+check "health of the joining node: 472" test "$(health 3)" = 472
+check "... 200 when the balancer asks with joiningcode=200" \
+    test "$(health 3 '?joiningcode=200')" = 200
+check "... kmctl health there: exit 2" sh -c "$C ctl 3 health >/dev/null; [ \$? -eq 2 ]"
 out=$($C ctl 1 cluster nodes create --csr="$T/n3.csr" --newnodehost=127.0.0.9 2>&1); rc=$?
 check "nodes create while a node joins: refused, one join at a time" \
     refused $rc "$out" "holds the lease: join of node .* is under way"
@@ -37,6 +41,8 @@ check "a member shows the stage too: node 2 lists node 3 in initial sync" \
 kill -9 "$(cat "$D/node1/kmd.pid")"
 echo "node 1 killed during node 3's initial sync"
 check "node 3 ends killed" wait_for 60 sh -c "[ \"\$($C ctl 3 cluster info | grep -c '\"code\": \"k\"')\" = 1 ]"
+check "health of the killed join's node: still 472, not serving" \
+    test "$(health 3)" = 472
 check "a killed node keeps kmd_keys' (name, version) index" \
     wait_for 10 q_is 3 "SELECT count(*) FROM pg_indexes WHERE indexname = 'kmd_keys_name_version'" 1
 check "... and its primary key (the copy went without)" \
@@ -78,6 +84,7 @@ wait
 check "the retry of node 3's join succeeds, with writes and deletes on 1 and 2" \
     test $rc -eq 0
 check "node 3 is ready" ready 3
+check "... its health: 200" wait_for 10 health_is 3 200
 check "node 3 took the copy without indexes, their build queued behind it" \
     grep -q "indexes will be built as soon as the copy commits" "$D/node3/kmd.log"
 check "... and subscribed to every member while they were built" \

@@ -122,6 +122,9 @@ check "node 1 drops node 3's subscription and slot" wait_for 10 gone "$N3B" 1
 # been connected for 12 s (not the 40 s it waits for a connected node)
 check "node 3 knows it was removed" wait_for 15 sh -c \
     "$C ctl 3 cluster info | grep -q '\"code\": \"v\"'"
+check "... its health: 473" test "$(health 3)" = 473
+check "... 503 if the balancer asks so (removedcode=503)" \
+    test "$(health 3 '?removedcode=503')" = 503
 t0=$(date +%s)
 out=$($C ctl 3 cluster delete -y 2>&1); rc=$?
 t1=$(date +%s)

@@ -259,7 +259,8 @@ START_TEST(t_unknown_word)
 	    " choices: info new csr join fulljoin summary delete nodes upgrade");
 	ck_assert_int_eq(RUN("bogus"), -1);
 	ck_assert_str_eq(err, "unknown command 'bogus'; valid choices:"
-	    " cluster services rot-keys status version users alarms keys");
+	    " cluster services rot-keys status version health users alarms"
+	    " keys");
 	FAIL("valid choices: list get create delete", "cluster", "nodes",
 	    "lists");
 	FAIL("unknown command ''", "");
@@ -407,6 +408,36 @@ START_TEST(t_globals)
 	ck_assert_int_eq(RUN("cluster", "new", "--host", "h", "--url",
 	    "https://h:1"), 0);
 	ck_assert_ptr_null(res.global[G_URL]);
+	ck_assert_str_eq(res.flag[F_URL], "https://h:1");
+}
+END_TEST
+
+/*
+ * Global options anywhere on the line: the reference's own form has them
+ * after the command; the command's flags are matched first.
+ */
+START_TEST(t_globals_after)
+{
+	ck_assert_int_eq(RUN("cluster", "new", "--host=h", "--url=https://h:1",
+	    "--user=admin", "--password=pw"), 0);
+	ck_assert_int_eq(res.action, A_CLUSTER_NEW);
+	ck_assert_str_eq(res.flag[F_URL], "https://h:1");
+	ck_assert_ptr_null(res.global[G_URL]);
+	ck_assert_str_eq(res.global[G_USER], "admin");
+	ck_assert_str_eq(res.global[G_PASSWORD], "pw");
+	ck_assert_int_eq(RUN("cluster", "info", "--url", "https://n:8443",
+	    "--nosslverify", "-s", "/tmp/x.sock"), 0);
+	ck_assert_int_eq(res.action, A_CLUSTER_INFO);
+	ck_assert_str_eq(res.global[G_URL], "https://n:8443");
+	ck_assert_str_eq(res.global[G_NOSSLVERIFY], "");
+	ck_assert_str_eq(res.socket, "/tmp/x.sock");
+	/* a global before and after is still twice */
+	FAIL("--user given twice", "--user", "a", "cluster", "info",
+	    "--user=b");
+	FAIL("--timeout needs a value", "status", "--timeout");
+	FAIL("--nosslverify takes no value", "status", "--nosslverify=1");
+	/* neither the command's nor kmctl's: both lists would not help */
+	FAIL("status: unknown flag '--urls'", "status", "--urls", "x");
 }
 END_TEST
 
@@ -541,7 +572,8 @@ START_TEST(t_socket)
 	ck_assert_int_eq(res.help, 1);
 	OK(A_STATUS, "status");
 	ck_assert_ptr_null(res.socket);
-	FAIL("unknown flag '-s'", "status", "-s", "/x");
+	OK(A_STATUS, "status", "-s", "/x");	/* after the command too */
+	ck_assert_str_eq(res.socket, "/x");
 }
 END_TEST
 
@@ -610,6 +642,7 @@ parser_suite(void)
 	tcase_add_test(tc, t_url);
 	tcase_add_test(tc, t_hosts);
 	tcase_add_test(tc, t_socket);
+	tcase_add_test(tc, t_globals_after);
 	tcase_add_test(tc, t_socket_no_value);
 	tcase_add_test(tc, t_flag_name);
 	tcase_add_test(tc, t_flag_not_value);

@@ -35,6 +35,7 @@ struct areq {
 	char			 user[KMD_NAME_MAX];
 	char			 peer[64];
 	struct reply		 r;
+	int			 codes[HEALTH_STATES];	/* R_HEALTH */
 };
 
 /* A token the joiner signed for a login here, and what it says. */
@@ -101,6 +102,7 @@ void	conns_limits(struct api *, int, int);
 void	conns_busy(struct evhttp_request *);
 void	conns_idle(struct evhttp_request *);
 void	conns_stop(struct api *);
+SSL_CTX	*conns_tls(const struct api_conf *);
 
 /* http.c */
 int	http_start(struct api *, int, const struct api_conf *);

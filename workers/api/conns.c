@@ -30,6 +30,8 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/listener.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,4 +299,40 @@ conns_stop(struct api *a)
 	if (a->resume_ev != NULL)
 		event_free(a->resume_ev);
 	a->resume_ev = NULL;
+}
+
+/* The server side of TLS 1.2 and up, with the certificate and key sent. */
+SSL_CTX *
+conns_tls(const struct api_conf *ac)
+{
+	SSL_CTX		*ctx = SSL_CTX_new(TLS_server_method());
+	BIO		*kb = BIO_new_mem_buf(ac->key, -1);
+	BIO		*cb = BIO_new_mem_buf(ac->cert, -1);
+	EVP_PKEY	*key = kb ? PEM_read_bio_PrivateKey(kb, NULL, NULL,
+			    NULL) : NULL;
+	X509		*x = cb ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
+	int		 ok = ctx != NULL && key != NULL && x != NULL &&
+			    SSL_CTX_set_min_proto_version(ctx,
+			    TLS1_2_VERSION) == 1 &&
+			    SSL_CTX_set_cipher_list(ctx,
+			    "ECDHE+AESGCM:ECDHE+CHACHA20") == 1 &&
+			    SSL_CTX_use_certificate(ctx, x) == 1 &&
+			    SSL_CTX_use_PrivateKey(ctx, key) == 1 &&
+			    SSL_CTX_check_private_key(ctx) == 1;
+
+	while (ok && cb != NULL && (X509_free(x), x = PEM_read_bio_X509(cb,
+	    NULL, NULL, NULL)) != NULL)
+		if (SSL_CTX_add_extra_chain_cert(ctx, x) == 1)
+			x = NULL;
+	ERR_clear_error();
+	EVP_PKEY_free(key);
+	X509_free(x);
+	BIO_free(kb);
+	BIO_free(cb);
+	if (!ok) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+	return ctx;
 }

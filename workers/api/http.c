@@ -35,8 +35,9 @@ static void	 do_node_delete(struct api *, struct evhttp_request *,
 static void	 respond_forbidden(struct evhttp_request *,
 		    const struct token *, const char *, const struct timespec *);
 static void	 api_auth(struct api *, uint32_t);
-static void	 api_send(struct api *, struct evhttp_request *, enum areq_kind,
-		    const char *, uint16_t, const void *, size_t);
+static struct areq *api_send(struct api *, struct evhttp_request *,
+		    enum areq_kind, const char *, uint16_t, const void *,
+		    size_t);
 
 static int
 query_int(struct evhttp_request *req, const char *name, int def, int max,
@@ -515,9 +516,7 @@ do_simple(struct api *a, struct evhttp_request *req, const char *user,
 		if (!from_cache(a, req, R_INFO, user, t0))
 			api_send(a, req, R_INFO, user, IMSG_CTL_CLUSTER_INFO,
 			    NULL, 0);
-	} else if (strcmp(path, API "/system/health") == 0)
-		api_send(a, req, R_HEALTH, "", IMSG_CTL_CLUSTER_INFO, NULL, 0);
-	else if (strcmp(path, API "/system/processes") == 0)
+	} else if (strcmp(path, API "/system/processes") == 0)
 		api_send(a, req, R_STATUS, user, IMSG_CTL_STATUS, NULL, 0);
 	else if (strcmp(path, API "/system/version") == 0)
 		api_send(a, req, R_VERSION, user, IMSG_CTL_VERSION, NULL, 0);
@@ -529,6 +528,39 @@ do_simple(struct api *a, struct evhttp_request *req, const char *user,
 		respond_error(req, 501, "not implemented yet", t0, user);
 }
 
+/*
+ * GET or HEAD system/health, no token: a load balancer's check.  Each
+ * state's HTTP code may be chosen by a query parameter, as Vault's
+ * sys/health has it: readycode, joiningcode, removedcode,
+ * notclusteredcode, unavailablecode (200 to 599).
+ */
+static void
+do_health(struct api *a, struct evhttp_request *req, const char *user,
+    const struct timespec *t0)
+{
+	static const int	 defaults[HEALTH_STATES] = {
+		[HEALTH_READY] = 200, [HEALTH_JOINING] = 472,
+		[HEALTH_REMOVED] = 473, [HEALTH_NOTCLUSTERED] = 501,
+		[HEALTH_UNAVAILABLE] = 503
+	};
+	struct areq		*r;
+	int			 codes[HEALTH_STATES], i;
+	char			 name[32], err[128];
+
+	for (i = 0; i < HEALTH_STATES; i++) {
+		snprintf(name, sizeof(name), "%scode", health_name(i));
+		if (query_int(req, name, defaults[i], 599, &codes[i], err,
+		    sizeof(err)) == -1 || codes[i] < 200) {
+			snprintf(err, sizeof(err), "query parameter '%s' must"
+			    " be an HTTP status code from 200 to 599", name);
+			respond_error(req, 400, err, t0, user);
+			return;
+		}
+	}
+	if ((r = api_send(a, req, R_HEALTH, "", IMSG_CTL_HEALTH, NULL,
+	    0)) != NULL)
+		memcpy(r->codes, codes, sizeof(r->codes));
+}
 
 /* DELETE auth/tokens: the caller's own token ends (the api alone). */
 static void
@@ -549,6 +581,7 @@ static const struct {
 	{ IMSG_CTL_STATUS, do_simple },
 	{ IMSG_CTL_VERSION, do_simple },
 	{ IMSG_CTL_CLUSTER_INFO, do_simple },
+	{ IMSG_CTL_HEALTH, do_health },
 	{ IMSG_CTL_SUMMARY, do_simple },
 	{ IMSG_CTL_UPGRADE, do_simple },
 	{ IMSG_CTL_CLUSTER_NEW, do_new },
@@ -661,8 +694,11 @@ api_auth(struct api *a, uint32_t id)
 	kchan_send(a->w->parent, IMSG_API_AUTH, id, -1, &aa, sizeof(aa));
 }
 
-/* Hand a request to the parent; the answer comes to http_finish(). */
-static void
+/*
+ * Hand a request to the parent; the answer comes to http_finish().  NULL:
+ * it could not go, and the client has its error.
+ */
+static struct areq *
 api_send(struct api *a, struct evhttp_request *req, enum areq_kind kind,
     const char *user, uint16_t type, const void *data, size_t len)
 {
@@ -686,42 +722,9 @@ api_send(struct api *a, struct evhttp_request *req, enum areq_kind kind,
 		TAILQ_REMOVE(&a->pending, r, entry);
 		respond_error(req, 503, "kmd is busy; try again", &r->t0, user);
 		free(r);
-	}
-}
-
-static SSL_CTX *
-tls_ctx(const struct api_conf *ac)
-{
-	SSL_CTX		*ctx = SSL_CTX_new(TLS_server_method());
-	BIO		*kb = BIO_new_mem_buf(ac->key, -1);
-	BIO		*cb = BIO_new_mem_buf(ac->cert, -1);
-	EVP_PKEY	*key = kb ? PEM_read_bio_PrivateKey(kb, NULL, NULL,
-			    NULL) : NULL;
-	X509		*x = cb ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
-	int		 ok = ctx != NULL && key != NULL && x != NULL &&
-			    SSL_CTX_set_min_proto_version(ctx,
-			    TLS1_2_VERSION) == 1 &&
-			    SSL_CTX_set_cipher_list(ctx,
-			    "ECDHE+AESGCM:ECDHE+CHACHA20") == 1 &&
-			    SSL_CTX_use_certificate(ctx, x) == 1 &&
-			    SSL_CTX_use_PrivateKey(ctx, key) == 1 &&
-			    SSL_CTX_check_private_key(ctx) == 1;
-
-	while (ok && cb != NULL && (X509_free(x), x = PEM_read_bio_X509(cb,
-	    NULL, NULL, NULL)) != NULL)
-		if (SSL_CTX_add_extra_chain_cert(ctx, x) == 1)
-			x = NULL;
-	ERR_clear_error();
-	EVP_PKEY_free(key);
-	X509_free(x);
-	BIO_free(kb);
-	BIO_free(cb);
-	if (!ok) {
-		SSL_CTX_free(ctx);
 		return NULL;
 	}
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
-	return ctx;
+	return r;
 }
 
 /* The listening socket and certificate from the parent (again on HUP). */
@@ -733,7 +736,7 @@ http_start(struct api *a, int fd, const struct api_conf *ac)
 	if (routes_check() == -1)
 		return -1;
 
-	if ((ctx = tls_ctx(ac)) == NULL) {
+	if ((ctx = conns_tls(ac)) == NULL) {
 		log_warnx("the API certificate or key is unusable; keeping"
 		    " the one in use");
 		if (fd != -1)

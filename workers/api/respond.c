@@ -260,7 +260,7 @@ peer_fails(struct peer_fails *tab, const char *addr, int create)
 
 /* The shape of each kind of request's reply (common/json.c). */
 static const enum print_what shapes[] = {
-	[R_INFO] = P_INFO, [R_HEALTH] = P_INFO, [R_NEW] = P_INFO,
+	[R_INFO] = P_INFO, [R_HEALTH] = P_HEALTH, [R_NEW] = P_INFO,
 	[R_NODES] = P_NODES, [R_NODE] = P_NODE, [R_STATUS] = P_STATUS,
 	[R_LOGIN] = P_NONE, [R_CSR] = P_CSR, [R_CREATE] = P_CRED,
 	[R_JOIN] = P_NONE, [R_SUMMARY] = P_SUMMARY, [R_ALARMS] = P_ALARMS,
@@ -342,19 +342,12 @@ reply_json(struct api *a, struct areq *r, yajl_gen g)
 	}
 }
 
-/* Health: 200 while the node is ready, 503 otherwise, with its state. */
+/* Health: the code of its state (the caller's choice, or do_health's). */
 static void
 respond_health(struct areq *r, yajl_gen g)
 {
-	yajl_gen_map_open(g);
-	json_str(g, "status");
-	json_str(g, r->r.info.code);
-	json_str(g, "description");
-	json_str(g, r->r.info.desc);
-	yajl_gen_map_close(g);
-	respond(r->req, ns_parse(r->r.info.code) == NS_READY ? 200 :
-	    503, g,
-	    &r->t0, "");
+	json_health(g, &r->r.health);
+	respond(r->req, r->codes[r->r.health.state], g, &r->t0, "");
 }
 
 /* The parent answered a request: reply to its client. */
@@ -373,11 +366,13 @@ http_finish(struct api *a, struct areq *r, int ok, const char *errmsg)
 		    "");
 		return;
 	}
-	if (!ok && r->kind == R_HEALTH) {
-		kmd_strlcpy(r->r.info.code, "unknown", sizeof(r->r.info.code));
-		kmd_strlcpy(r->r.info.desc, "the node database is not"
-		    " available", sizeof(r->r.info.desc));
-		r->r.haveinfo = ok = 1;
+	if (!ok && r->kind == R_HEALTH) {	/* the joiner is down */
+		memset(&r->r.health, 0, sizeof(r->r.health));
+		r->r.health.state = HEALTH_UNAVAILABLE;
+		r->r.health.hsm_ok = -1;
+		kmd_strlcpy(r->r.health.error, errmsg != NULL ? errmsg :
+		    "kmd did not answer", sizeof(r->r.health.error));
+		r->r.havehealth = ok = 1;
 	}
 	if (!ok) {
 		respond_error(req, r->kind == R_HEALTH ? 503 :

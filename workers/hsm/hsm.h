@@ -61,5 +61,6 @@ int	hsm_join_open(struct kchan *, struct kmsg *, void *);
 /* hsm_keys.c: the served keys' material, encrypt and decrypt */
 int	hsm_key_make(struct kchan *, struct kmsg *, void *);
 int	hsm_key_crypt(struct kchan *, struct kmsg *, void *);
+int	hsm_probe(struct kchan *, struct kmsg *, void *);
 
 #endif

@@ -130,6 +130,7 @@ joiner_fini(struct worker *w)
 
 	if (j->join != NULL)
 		join_abandon(j);
+	health_stop(j);
 	subs_drop_free(j);
 	reconcile_free(j);
 	users_watch_free(j);

@@ -27,6 +27,7 @@ struct subs_drop;
 struct reconciler;
 struct kreq;
 struct lease;
+struct health;
 struct joiner;
 
 struct joiner;
@@ -76,6 +77,11 @@ struct joiner {
 	int		 others;	/* other nodes at start (migrate.c) */
 	int		 window_local;	/* C + 1's local part, in a window */
 	struct event	*retry;		/* a failed migration, again */
+	struct health	*health;	/* a check under way (health.c) */
+	struct health	*health_q;	/* ... whose query is still out */
+	int64_t		 probe_at;	/* ms: the hsm's last probe */
+	int		 probe_ok;
+	char		 probe_msg[KMD_ERR_MAX];
 	struct jop	*op;
 	struct join	*join;		/* a cluster join, may outlive op */
 	struct subs_drop *subs_drop;	/* a killed join's cleanup */
@@ -176,6 +182,10 @@ uint32_t joiner_tls_install(struct joiner *, const char *, const char *,
 int	joiner_cluster_new(struct kchan *, struct kmsg *, void *);
 void	joiner_tls_reinstall(struct joiner *);
 void	migrate_start(struct joiner *);
+
+/* health.c */
+int	joiner_health(struct kchan *, struct kmsg *, void *);
+void	health_stop(struct joiner *);
 
 /* keys.c */
 int	joiner_keys(struct kchan *, struct kmsg *, void *);
