@@ -50,6 +50,19 @@ check "after a restart the token opens the KEK: PostgreSQL's TLS is back" \
     wait_for 10 grep -q "installed this node's TLS certificate" "$LOG"
 LAST='"code": "r"'
 check "ready" says cluster info
+# Health probes the token itself, not what kmd remembers of it.
+check "health: 200, the token answered its probe" \
+    sh -c "[ \$(curl -sk -o $T/hz -w '%{http_code}' https://127.0.0.1:8443/api/v1/system/health) = 200 ] && grep -q '\"hsm\":\"ok\"' $T/hz"
+mv "$T/tokens" "$T/tokens.away"
+check "the token's files taken away while kmd runs: health 503" \
+    wait_for 10 sh -c "[ \$(curl -sk -o $T/hz -w '%{http_code}' https://127.0.0.1:8443/api/v1/system/health) = 503 ]"
+check "... the root of trust failed its probe, said so" \
+    grep -q '"hsm":"unusable".*root of trust failed a probe' "$T/hz"
+mv "$T/tokens.away" "$T/tokens"
+check "the token back: health 200 again" \
+    wait_for 10 sh -c "[ \$(curl -sk -o /dev/null -w '%{http_code}' https://127.0.0.1:8443/api/v1/system/health) = 200 ]"
+check "... the hsm worker opened the token again, with its key (none made)" \
+    sh -c "grep -q \"HSM token 'kmd' opened again\" '$LOG' && ! grep -q 'made the root-of-trust key .kmd-rot. in the token' '$LOG'"
 # What a core dump of the parent would hold: the PIN passed through it.
 check "control: the memory scan finds the data directory in the parent" \
     mem_holds "$KPID" "$T/data/pg"

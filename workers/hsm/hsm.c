@@ -50,15 +50,21 @@ hsm_conf(struct kchan *ch, struct kmsg *m, void *arg)
 	}
 	h->hsm = 1;
 	p11_close(h->p11);
-	if ((h->p11 = p11_open(hc->module, hc->token, hc->pin, hc->key, why,
+	if (h->conf == NULL && (h->conf = sodium_malloc(sizeof(*hc))) == NULL)
+		fatal("%s", __func__);
+	memcpy(h->conf, hc, sizeof(*hc));
+	h->reopen_ok = 0;
+	if ((h->p11 = p11_open(hc->module, hc->token, hc->pin, hc->key, 1, why,
 	    sizeof(why))) == NULL) {
 		snprintf(h->err, sizeof(h->err), "the HSM is unavailable: %s;"
 		    " check hsm module, token and pin-file in kmd.conf, then"
 		    " restart kmd", why);
 		log_warnx("%s", h->err);
-	} else
+	} else {
+		h->reopen_ok = 1;
 		log_info("root of trust: key '%s' in HSM token '%s'", hc->key,
 		    hc->token);
+	}
 	memset(&hs, 0, sizeof(hs));
 	hs.ok = h->p11 != NULL;
 	if (!hs.ok)
@@ -85,6 +91,7 @@ hsm_fini(struct worker *w)
 	struct hsm	*h = w->ctx;
 
 	sodium_free(h->rot);
+	sodium_free(h->conf);
 	p11_close(h->p11);
 	free(h);
 }

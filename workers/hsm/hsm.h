@@ -19,6 +19,9 @@ struct hsm {
 	int		 hsm;		/* an HSM is configured */
 	struct p11	*p11;		/* and open; NULL: see err */
 	char		 err[KMD_ERR_MAX];
+	struct hsm_conf	*conf;		/* sodium_malloc'd: to open again */
+	int		 reopen_ok;	/* the token worked with it */
+	int64_t		 reopen_at;	/* ms: the last try */
 };
 
 /* Secrets live in one guarded allocation, wiped when freed. */
@@ -35,6 +38,8 @@ int		 rot_load(struct hsm *, struct kmsg *);
 const uint8_t	*soft_key(const struct hsm *, const char *, int *);
 void		 soft_name(int, char *, size_t);
 const char	*rot_missing(struct hsm *);
+int		 rot_reopen(struct hsm *);
+#define HSM_REOPEN_MS	5000
 int		 rot_seal(struct hsm *, const char *, const void *, size_t,
 		    char *, size_t);
 int		 rot_unseal(struct hsm *, const char *, const char *,

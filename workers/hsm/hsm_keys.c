@@ -200,29 +200,43 @@ done:
  * token gone or refusing shows in health at once and not only at the
  * next key operation.
  */
-int
-hsm_probe(struct kchan *ch, struct kmsg *m, void *arg)
+static int
+probe_once(struct hsm *h, char *msg, size_t len)
 {
-	struct hsm		*h = arg;
-	struct hsm_status	 hs;
 	uint8_t			 v[16], back[16];
 	char			 sealed[KMD_SEALED_MAX];
 	const char		*why;
 	size_t			 n = 0;
 
-	memset(&hs, 0, sizeof(hs));
 	randombytes_buf(v, sizeof(v));
-	if ((why = rot_missing(h)) != NULL)
-		kmd_strlcpy(hs.msg, why, sizeof(hs.msg));
-	else if (rot_seal(h, "kmd:probe:", v, sizeof(v), sealed,
+	if ((why = rot_missing(h)) != NULL) {
+		kmd_strlcpy(msg, why, len);
+		return -1;
+	}
+	if (rot_seal(h, "kmd:probe:", v, sizeof(v), sealed,
 	    sizeof(sealed)) == -1 || rot_unseal(h, "kmd:probe:", sealed, back,
 	    sizeof(back), &n) == -1 || n != sizeof(v) ||
-	    sodium_memcmp(v, back, sizeof(v)) != 0)
-		snprintf(hs.msg, sizeof(hs.msg), "the root of trust failed a"
-		    " probe (a value sealed and opened again): %.400s", h->p11 !=
-		    NULL ? h->err : "the software key did not open it");
-	else
-		hs.ok = 1;
+	    sodium_memcmp(v, back, sizeof(v)) != 0) {
+		snprintf(msg, len, "the root of trust failed a probe (a value"
+		    " sealed and opened again): %.400s", h->p11 != NULL ?
+		    h->err : "the software key did not open it");
+		return -1;
+	}
+	return 0;
+}
+
+/* A token that failed is opened again (rot_reopen), and probed again. */
+int
+hsm_probe(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct hsm		*h = arg;
+	struct hsm_status	 hs;
+
+	memset(&hs, 0, sizeof(hs));
+	hs.ok = probe_once(h, hs.msg, sizeof(hs.msg)) == 0 ||
+	    (rot_reopen(h) == 0 && probe_once(h, hs.msg, sizeof(hs.msg)) == 0);
+	if (hs.ok)
+		hs.msg[0] = '\0';
 	return kchan_send(ch, IMSG_HSM_PROBED, m->hdr.reqid, -1, &hs,
 	    sizeof(hs));
 }

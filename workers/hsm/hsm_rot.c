@@ -15,6 +15,7 @@
 #include "hsm.h"
 #include "log.h"
 #include "p11.h"
+#include "util.h"
 
 /* Log why a request failed and send that as its error reply. */
 int
@@ -87,6 +88,37 @@ soft_name(int i, char *buf, size_t len)
 		snprintf(buf, len, "software");
 	else
 		snprintf(buf, len, "software-%d", i);
+}
+
+/*
+ * Open the token again after it failed an operation (unplugged, its
+ * service restarted, its files gone for a while), with the key it had:
+ * none is made now, for a new key would open nothing sealed before.
+ * Only once the token has worked with this configuration (a wrong PIN is
+ * not tried again and again: a real token locks it), and at most every
+ * HSM_REOPEN_MS.  0: open again.
+ */
+int
+rot_reopen(struct hsm *h)
+{
+	char	 why[KMD_ERR_MAX - 64];
+
+	if (!h->hsm || h->conf == NULL || !h->reopen_ok ||
+	    (h->reopen_at != 0 && mono_ms() - h->reopen_at < HSM_REOPEN_MS))
+		return -1;
+	h->reopen_at = mono_ms();
+	p11_close(h->p11);
+	if ((h->p11 = p11_open(h->conf->module, h->conf->token, h->conf->pin,
+	    h->conf->key, 0, why, sizeof(why))) == NULL) {
+		snprintf(h->err, sizeof(h->err), "the HSM is unavailable: %s",
+		    why);
+		log_warnx("%s; trying again in %d s", h->err,
+		    HSM_REOPEN_MS / 1000);
+		return -1;
+	}
+	log_info("root of trust: HSM token '%s' opened again",
+	    h->conf->token);
+	return 0;
 }
 
 /* Why the root of trust cannot be used now, or NULL. */

@@ -179,7 +179,7 @@ make_key(struct p11 *p, const char *label, char *err, size_t errlen)
 
 struct p11 *
 p11_open(const char *module, const char *token, const char *pin,
-    const char *keylabel, char *err, size_t errlen)
+    const char *keylabel, int create, char *err, size_t errlen)
 {
 	CK_RV			(*get)(CK_FUNCTION_LIST_PTR_PTR);
 	struct p11		*p;
@@ -221,8 +221,14 @@ p11_open(const char *module, const char *token, const char *pin,
 		    rv_name(rv));
 		goto fail;
 	}
-	if (make_key(p, p->label, err, errlen) == -1)
+	if (create ? make_key(p, p->label, err, errlen) == -1 :
+	    find_keys(p, p->label, err, errlen) == -1)
 		goto fail;
+	if (!create && p->nkeys == 0) {
+		snprintf(err, errlen, "the token '%s' has no key '%s' any more",
+		    token, p->label);
+		goto fail;
+	}
 	return p;
 fail:
 	p11_close(p);

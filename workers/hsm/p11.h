@@ -8,7 +8,7 @@
 struct p11;
 
 struct p11	*p11_open(const char *, const char *, const char *,
-		    const char *, char *, size_t);
+		    const char *, int, char *, size_t);
 void		 p11_close(struct p11 *);
 int		 p11_seal(struct p11 *, const char *, const char *,
 		    const void *, size_t, char *, size_t, char *, size_t);
