@@ -619,6 +619,7 @@ json_reply(yajl_gen g, const struct reply *r, enum print_what what,
 		json_user(g, &r->users[0]);
 		break;
 	case P_NONE:
+	case P_METRICS:		/* text, not JSON */
 		break;
 	}
 }

@@ -79,7 +79,8 @@ enum op_class {
 	    replmon_nodes) \
 	X(PROC_REPLMON, SUMMARY, 0, FROM_CA, replmon_summary) \
 	X(PROC_REPLMON, ALARMS, sizeof(struct alarms_query), FROM_CA, \
-	    replmon_alarms)
+	    replmon_alarms) \
+	X(PROC_REPLMON, METRICS, 0, FROM_CA, replmon_metrics)
 
 #define REQ_JOINER(X) \
 	X(PROC_JOINER, CLUSTER_NEW, sizeof(struct cluster_new), FROM_CA, \
@@ -129,6 +130,7 @@ enum op_class {
 	X(VERSION_INFO, sizeof(struct version_info), FROM(PROC_JOINER)) \
 	X(UPGRADE_INFO, sizeof(struct upgrade_info), FROM(PROC_JOINER)) \
 	X(HEALTH_INFO, sizeof(struct health_info), FROM(PROC_JOINER)) \
+	X(METRICS_TEXT, KMSG_VARLEN, FROM(PROC_REPLMON)) \
 	X(CTL_END, 0, FROM_WORKERS) \
 	X(CTL_ERROR, KMSG_VARLEN, FROM_WORKERS)
 
@@ -167,6 +169,8 @@ enum op_class {
 	    "GET", "system/health", NULL, rest_health, NULL) \
 	X(A_NONE, IMSG_CTL_HEALTH, P_HEALTH, ROLE_NONE, OPC_NODE, \
 	    "HEAD", "system/health", NULL, NULL, NULL) \
+	X(A_NONE, IMSG_CTL_METRICS, P_METRICS, ROLE_VIEWER, OPC_NODE, \
+	    "GET", "metrics", NULL, NULL, NULL) \
 	X(A_NONE, IMSG_CTL_AUTH_CHECK, P_NONE, ROLE_NONE, OPC_NODE, \
 	    "POST", "auth/tokens", NULL, NULL, NULL) \
 	X(A_NONE, IMSG_NONE, P_NONE, ROLE_VIEWER, OPC_NODE, \

@@ -209,11 +209,31 @@ static const struct {
 	{ IMSG_HEALTH_INFO, sizeof(struct health_info), set_health },
 };
 
+/* Metrics text, one string per frame, REPLY_TEXT_MAX in all. */
+static int
+add_text(struct reply *r, const struct kmsg *m)
+{
+	size_t	 n = m->datalen - 1;
+	char	*t;
+
+	if (m->datalen == 0 || m->data[m->datalen - 1] != '\0' ||
+	    memchr(m->data, '\0', n) != NULL ||
+	    r->textlen + n >= REPLY_TEXT_MAX ||
+	    (t = realloc(r->text, r->textlen + n + 1)) == NULL)
+		return -1;
+	memcpy(t + r->textlen, m->data, n + 1);
+	r->text = t;
+	r->textlen += n;
+	return 0;
+}
+
 int
 reply_frame(struct reply *r, const struct kmsg *m)
 {
 	size_t	 i;
 
+	if (m->hdr.type == IMSG_METRICS_TEXT)
+		return add_text(r, m);
 	for (i = 0; i < sizeof(frames) / sizeof(frames[0]); i++)
 		if (frames[i].type == m->hdr.type)
 			return m->datalen == frames[i].size &&
@@ -241,6 +261,7 @@ reply_clear(struct reply *r)
 	free(r->alarms);
 	free(r->keys);
 	free(r->users);
+	free(r->text);
 	if (r->crypt != NULL)
 		explicit_bzero(r->crypt, sizeof(*r->crypt));
 	free(r->crypt);
@@ -278,6 +299,8 @@ reply_complete(const struct reply *r, enum print_what what)
 		return r->haveversion;
 	case P_UPGRADE:
 		return r->haveupgrade;
+	case P_METRICS:
+		return r->text != NULL;
 	case P_HEALTH:
 		return r->havehealth && r->health.state >= 0 &&
 		    r->health.state < HEALTH_STATES;

@@ -18,6 +18,7 @@
 #define REPLY_ALARMS_MAX	1000
 #define REPLY_KEYS_MAX	1000
 #define REPLY_USERS_MAX	1024
+#define REPLY_TEXT_MAX	(512 * 1024)	/* metrics */
 
 struct reply {
 	struct cluster_info	 info;
@@ -54,6 +55,8 @@ struct reply {
 	int			 haveupgrade;
 	struct health_info	 health;
 	int			 havehealth;
+	char			*text;		/* malloc'd: METRICS_TEXT */
+	size_t			 textlen;
 	struct user_info	*users;		/* malloc'd */
 	size_t			 nusers;
 	size_t			 userscap;
@@ -62,7 +65,8 @@ struct reply {
 /* What a reply holds when complete, and what is shown of it. */
 enum print_what { P_NONE, P_INFO, P_STATUS, P_NODES, P_NODE, P_CSR, P_CRED,
 	P_SUMMARY, P_ALARMS, P_ROTKEYS, P_KEYS, P_KEY, P_CRYPT, P_VERSION,
-	P_USERS, P_USER, P_UPGRADE, P_HEALTH };
+	P_USERS, P_USER, P_UPGRADE, P_HEALTH,
+	P_METRICS };
 
 int	reply_frame(struct reply *, const struct kmsg *);
 int	reply_complete(const struct reply *, enum print_what);

@@ -8,10 +8,10 @@ write_conf 'api max-connections 8' 'api read-timeout 3'
 start_kmd || finish
 URL=https://127.0.0.1:8443/api/v1/system/health
 health() { curl -sk -o /dev/null -w '%{http_code}' --max-time "$1" "$URL"; }
-# served: any HTTP answer (health is 503 on a node in no cluster)
+# served: any HTTP answer (health is 501 on a node in no cluster)
 served() { [ "$(health 3)" != 000 ]; }
 load() { python3 regress/e2e/apiload.py "$@"; }
-check "control: health answers" test "$(health 5)" = 503
+check "control: health answers (501: not clustered)" test "$(health 5)" = 501
 
 # ---- the cap: 12 idle connections, 8 accepted, the rest wait ----
 load idle 127.0.0.1 8443 12 25 >"$T/idle" &

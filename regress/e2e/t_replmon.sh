@@ -11,7 +11,7 @@
 export KMD_CLUSTER_SYSLOG=1
 cluster_of_3
 
-N1=$(id_of 1) N3=$(id_of 3)
+N1=$(id_of 1) N2=$(id_of 2) N3=$(id_of 3)
 # status K ID: node K's status code for node ID
 status() {
 	$C ctl "$1" cluster nodes get --id="$2" |
@@ -40,12 +40,28 @@ check "summary on node 3 too, and every entry GOOD" \
     sh -c "$C ctl 3 cluster summary | python3 regress/e2e/summary_check.py 3 &&
     [ \$($C ctl 3 cluster summary | grep -c '\"summary\": \"GOOD\"') = 9 ]"
 
+# node 1's /metrics (its admin's token): a sample's value
+mtok=$(ns curl -sk -d '{"username":"admin","password":"secret-password"}' \
+    https://127.0.0.1:8443/api/v1/auth/tokens | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+scrape1() {
+	ns curl -sk -H "Authorization: Bearer $mtok" https://127.0.0.1:8443/metrics
+}
+metric_is() { [ "$(scrape1 | grep -v '^#' | grep -F "$1 " | awk '{print $NF}')" = "$2" ]; }
+check "metrics on node 1: node 2 up" wait_for 10 metric_is "kmd_peer_up{peer=\"$N2\",host=\"127.0.0.2\"}" 1
+check "... node 3 connected" wait_for 10 metric_is "kmd_peer_connected{peer=\"$N3\",host=\"127.0.0.3\"}" 1
+check "... no node-down alarm" metric_is 'kmd_alarms_active{kind="node-down"}' 0
+
 # ---- node 3's PostgreSQL frozen (SIGSTOP): alive to TCP, silent ----
 $C freeze 3
 check "frozen: nodes 1 and 2 show node 3 down within 5 s" wait_for 5 both_see_3 d
 check "node 1 raised an alarm naming node 3 and what to do" \
     alarm_up 1 "node $N3 (127.0.0.3) is down.*cluster nodes delete --id=$N3"
 check "node 2 raised one too" alarm_up 2 "node $N3 (127.0.0.3) is down"
+check "node 1's metrics: kmd_peer_up of node 3 is 0" wait_for 10 metric_is "kmd_peer_up{peer=\"$N3\",host=\"127.0.0.3\"}" 0
+check "... of node 2: 1" metric_is "kmd_peer_up{peer=\"$N2\",host=\"127.0.0.2\"}" 1
+check "... kmd_peer_status of node 3: code d" metric_is "kmd_peer_status{peer=\"$N3\",host=\"127.0.0.3\",code=\"d\"}" 1
+check "... kmd_alarms_active node-down: 1" metric_is 'kmd_alarms_active{kind="node-down"}' 1
+check "... the text still clean for promtool" sh -c "ip netns exec $KMD_CLUSTER_NS curl -sk -H 'Authorization: Bearer $mtok' https://127.0.0.1:8443/metrics | promtool check metrics"
 check "one syslog line on node 1 (daemon.err)" \
     wait_for 2 test "$(syslog_count 1 "^<27>.*replmon: alarm: node $N3 (127.0.0.3) is down")" = 1
 check "one syslog line on node 2" \

@@ -5,6 +5,7 @@
 
 #include <event2/http.h>
 #include <openssl/ssl.h>
+#include <stdio.h>
 #include <time.h>
 #include <yajl_gen.h>
 
@@ -19,11 +20,12 @@
 #define FAILS_WINDOW	60		/* seconds */
 #define NODES_MAX	REPLY_NODES_MAX
 #define INFO_CACHE_MS	1000		/* GET cluster */
+#define API		"/api/v1"	/* the REST API's root */
 
 enum areq_kind { R_INFO, R_HEALTH, R_NEW, R_NODES, R_NODE, R_STATUS,
 	R_LOGIN, R_CSR, R_CREATE, R_JOIN, R_SUMMARY, R_ALARMS, R_CHANGE,
 	R_ROTKEYS, R_KEYS, R_KEY, R_CRYPT, R_VERSION, R_UPGRADE, R_USERS,
-	R_USER, R_USERDONE };
+	R_USER, R_USERDONE, R_METRICS };
 
 /* A REST request waiting for the parent's answer. */
 struct areq {
@@ -88,6 +90,8 @@ void	respond_empty(struct evhttp_request *, int, const struct timespec *,
 	    const char *);
 void	respond_error(struct evhttp_request *, int, const char *,
 	    const struct timespec *, const char *);
+void	log_request(struct evhttp_request *, int, const char *,
+	    const struct timespec *);
 int	error_code(const char *);
 void	token_issue(struct api *, const char *, const struct auth_result *);
 const struct token *token_caller(struct api *, struct evhttp_request *);
@@ -103,6 +107,13 @@ void	conns_busy(struct evhttp_request *);
 void	conns_idle(struct evhttp_request *);
 void	conns_stop(struct api *);
 SSL_CTX	*conns_tls(const struct api_conf *);
+
+/* metrics.c: the api's own counters; respond.c sends them */
+const char *route_of(const char *);
+void	metrics_count(const char *, const char *, int, double);
+void	metrics_text(FILE *);
+void	respond_metrics(struct evhttp_request *, const char *,
+	    const struct timespec *, const char *);
 
 /* http.c */
 int	http_start(struct api *, int, const struct api_conf *);

@@ -25,7 +25,6 @@
 #include "log.h"
 #include "util.h"
 
-#define API	"/api/v1"
 #define M_GET	EVHTTP_REQ_GET
 #define M_POST	EVHTTP_REQ_POST
 #define M_DELETE	EVHTTP_REQ_DELETE
@@ -516,7 +515,10 @@ do_simple(struct api *a, struct evhttp_request *req, const char *user,
 		if (!from_cache(a, req, R_INFO, user, t0))
 			api_send(a, req, R_INFO, user, IMSG_CTL_CLUSTER_INFO,
 			    NULL, 0);
-	} else if (strcmp(path, API "/system/processes") == 0)
+	} else if (strcmp(path, "/metrics") == 0 ||
+	    strcmp(path, API "/metrics") == 0)
+		api_send(a, req, R_METRICS, user, IMSG_CTL_METRICS, NULL, 0);
+	else if (strcmp(path, API "/system/processes") == 0)
 		api_send(a, req, R_STATUS, user, IMSG_CTL_STATUS, NULL, 0);
 	else if (strcmp(path, API "/system/version") == 0)
 		api_send(a, req, R_VERSION, user, IMSG_CTL_VERSION, NULL, 0);
@@ -582,6 +584,7 @@ static const struct {
 	{ IMSG_CTL_VERSION, do_simple },
 	{ IMSG_CTL_CLUSTER_INFO, do_simple },
 	{ IMSG_CTL_HEALTH, do_health },
+	{ IMSG_CTL_METRICS, do_simple },
 	{ IMSG_CTL_SUMMARY, do_simple },
 	{ IMSG_CTL_UPGRADE, do_simple },
 	{ IMSG_CTL_CLUSTER_NEW, do_new },
@@ -616,17 +619,16 @@ http_dispatch(struct evhttp_request *req, void *arg)
 	struct api		*a = arg;
 	const struct op_row	*op = NULL;
 	const struct token	*t = NULL;
-	const char		*path;
+	const char		*path, *rel;
 	struct timespec		 t0;
 	char			 allowed[32] = "";
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	conns_busy(req);
 	path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-	if (path != NULL && strncmp(path, API "/", strlen(API "/")) == 0)
-		op = op_route(path + strlen(API "/"), method_name(
-		    evhttp_request_get_command(req)), allowed,
-		    sizeof(allowed));
+	if ((rel = route_of(path)) != NULL)
+		op = op_route(rel, method_name(evhttp_request_get_command(req)),
+		    allowed, sizeof(allowed));
 	if (op == NULL && allowed[0] == '\0') {
 		respond_error(req, 404, "no such resource", &t0, "");
 		return;

@@ -72,7 +72,7 @@ method_name(enum evhttp_cmd_type cmd)
 	}
 }
 
-static void
+void
 log_request(struct evhttp_request *req, int code, const char *user,
     const struct timespec *t0)
 {
@@ -80,11 +80,15 @@ log_request(struct evhttp_request *req, int code, const char *user,
 	char		 peer[64];
 	const char	*m = method_name(evhttp_request_get_command(req));
 
+	double		 ms;
+
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6;
 	peer_of(req, peer, sizeof(peer));
 	log_info("%s %s %s %d user=%s %.1fms", peer, m,
-	    evhttp_request_get_uri(req), code, user[0] ? user : "-",
-	    (t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6);
+	    evhttp_request_get_uri(req), code, user[0] ? user : "-", ms);
+	metrics_count(m, evhttp_uri_get_path(evhttp_request_get_evhttp_uri(
+	    req)), code, ms / 1e3);
 }
 
 /* Send a JSON body built by fill (or an error when msg is set). */
@@ -267,7 +271,7 @@ static const enum print_what shapes[] = {
 	[R_CHANGE] = P_NONE, [R_ROTKEYS] = P_ROTKEYS, [R_KEYS] = P_KEYS,
 	[R_KEY] = P_KEY, [R_CRYPT] = P_CRYPT, [R_VERSION] = P_VERSION,
 	[R_UPGRADE] = P_UPGRADE, [R_USERS] = P_USERS, [R_USER] = P_USER,
-	[R_USERDONE] = P_NONE,
+	[R_USERDONE] = P_NONE, [R_METRICS] = P_METRICS,
 };
 
 /* A reply without the frames its kind needs is kmd's fault: 500. */
@@ -397,6 +401,11 @@ http_finish(struct api *a, struct areq *r, int ok, const char *errmsg)
 		respond_health(r, g);
 		return;
 	}
+	if (r->kind == R_METRICS) {
+		yajl_gen_free(g);
+		respond_metrics(req, r->r.text, &r->t0, r->user);
+		return;
+	}
 	if (r->kind == R_USERDONE) {	/* a password set, a user deleted */
 		yajl_gen_free(g);
 		respond_empty(req, 204, &r->t0, r->user);
@@ -404,4 +413,40 @@ http_finish(struct api *a, struct areq *r, int ok, const char *errmsg)
 	}
 	reply_json(a, r, g);
 	respond(req, 200, g, &r->t0, r->user);
+}
+
+/* GET /metrics: replmon's text, then the api's, as Prometheus reads it. */
+void
+respond_metrics(struct evhttp_request *req, const char *text,
+    const struct timespec *t0, const char *user)
+{
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	struct evbuffer		*out = evbuffer_new();
+	char			*buf = NULL;
+	size_t			 len = 0;
+	FILE			*f;
+
+	if (out == NULL || (f = open_memstream(&buf, &len)) == NULL) {
+		if (out != NULL)
+			evbuffer_free(out);
+		respond_error(req, 500, "out of memory", t0, user);
+		return;
+	}
+	fputs(text, f);
+	metrics_text(f);
+	if (fclose(f) != 0 || buf == NULL) {
+		free(buf);
+		evbuffer_free(out);
+		respond_error(req, 500, "out of memory", t0, user);
+		return;
+	}
+	evbuffer_add(out, buf, len);
+	free(buf);
+	evhttp_add_header(h, "Content-Type",
+	    "text/plain; version=0.0.4; charset=utf-8");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	conns_idle(req);
+	evhttp_send_reply(req, 200, "OK", out);
+	log_request(req, 200, user, t0);
+	evbuffer_free(out);
 }

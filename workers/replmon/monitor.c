@@ -374,6 +374,19 @@ peer_summary(struct monitor *m, const struct peer *p, int down,
 		kmd_strlcpy(summary, "GOOD", len);
 }
 
+/* The tick's figures of a peer, for GET /metrics (metrics.c). */
+static void
+peer_note(struct peer *p, const char *code, int connected, long long retained,
+    long long hb_age, long long skew_us, int skew_ok)
+{
+	kmd_strlcpy(p->code, code, sizeof(p->code));
+	p->connected = connected;
+	p->retained = retained;
+	p->hb_age = hb_age;
+	p->skew_us = skew_us;
+	p->skew_ok = skew_ok;
+}
+
 /* One peer's row: its status as seen from here, and its alarms. */
 static void
 check_peer(struct monitor *m, PGresult *res, int i, yajl_gen g)
@@ -442,6 +455,7 @@ check_peer(struct monitor *m, PGresult *res, int i, yajl_gen g)
 	    retained, skewp != NULL, skew_us, pq_get(res, i, "stalled"));
 
 	code = p->ready_since == 0 ? state : down ? NS_C_DOWN : NS_C_READY;
+	peer_note(p, code, connected, retained, hb_age, skew_us, skewp != NULL);
 	desc = ns_node_desc(ns_parse(code), strcmp(PQgetvalue(res, i, 16),
 	    "t") == 0);
 	peer_summary(m, p, down, blocked, summary, sizeof(summary));
@@ -519,9 +533,13 @@ mon_read_done(struct pq *db, PGresult *res, void *arg)
 	    !PQgetisnull(res, 0, 3) ||
 	    ns_parse(PQgetvalue(res, 0, 1)) != NS_READY) {
 		m->busy = 0;		/* not clustered, or joining */
+		m->clustered = 0;
 		return;
 	}
 	me = PQgetvalue(res, 0, 0);
+	m->clustered = 1;
+	kmd_strlcpy(m->me, me, sizeof(m->me));
+	days = -1;
 	held_up(m);
 	for (i = 0; i < m->nalarms; i++)
 		m->alarms[i].live = 0;
@@ -537,6 +555,7 @@ mon_read_done(struct pq *db, PGresult *res, void *arg)
 		if (!PQgetisnull(res, i, 4))
 			check_peer(m, res, i, d);
 	check_cert(m, me, PQgetvalue(res, 0, 2), &days);
+	m->cert_days = days;
 	if (m->rm->hsm_err[0] != '\0')
 		alarm_want(m, "hsm", me, "%s", m->rm->hsm_err);
 	if (strcmp(PQgetvalue(res, 0, 14), "software") == 0 &&

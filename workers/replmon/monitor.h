@@ -48,6 +48,13 @@ struct peer {
 	struct peer_watch watch;	/* down or up, over time */
 	char		 sent[192];	/* the view last written ... */
 	int64_t		 sent_at;	/* ... at (mono ms) */
+	/* the last tick's figures, for metrics.c */
+	char		 code[16];	/* its status as seen from here */
+	int		 connected;	/* its walsender is up */
+	long long	 retained;	/* bytes of WAL kept here for it */
+	long long	 hb_age;	/* ms since its heartbeat; -1 none */
+	long long	 skew_us;	/* its clock - ours */
+	int		 skew_ok;
 };
 
 struct monitor {
@@ -61,7 +68,12 @@ struct monitor {
 	size_t		 npeers;
 	struct alarm	 alarms[ALARMS_MAX];
 	size_t		 nalarms;
+	/* the last tick that ran through, for metrics.c */
+	int		 clustered;	/* ready in a cluster */
+	char		 me[KMD_NODEID_MAX];
+	int		 cert_days;	/* -1: unknown */
 };
+
 
 /* alarms.c */
 void	iso_now(char *, size_t);

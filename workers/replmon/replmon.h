@@ -18,4 +18,7 @@ struct replmon {
 struct monitor	*monitor_new(struct replmon *);
 void		 monitor_free(struct monitor *);
 
+/* metrics.c: GET /metrics, the monitor's part */
+int		 replmon_metrics(struct kchan *, struct kmsg *, void *);
+
 #endif

@@ -1,0 +1,66 @@
+# Prometheus metrics on one node: GET /metrics (and /api/v1/metrics)
+# needs a token of a viewer or above; the text is what promtool accepts;
+# its figures move with what happens: the clustered gauge, the requests
+# counted by the catalogue's route (a made-up path is "other", so no
+# client makes new series), the latency histogram.  The peers' figures:
+# t_replmon.sh; the real Prometheus scraping a cluster: make
+# check-prometheus.
+. regress/e2e/lib.sh
+U=https://127.0.0.1:8443
+PW=e2e-Metrics-Pass-5
+
+token() {
+	curl -sk -d "{\"username\":\"$1\",\"password\":\"$2\"}" \
+	    "$U/api/v1/auth/tokens" | python3 -c 'import json,sys
+print(json.load(sys.stdin)["token"])'
+}
+# scrape [TOKEN] [PATH]: the status; the text in $T/m
+scrape() {
+	curl -sk -o "$T/m" -D "$T/hdr" -w '%{http_code}' \
+	    ${1:+-H "Authorization: Bearer $1"} "$U${2:-/metrics}"
+}
+# val 'NAME{LABELS}': a sample's value in $T/m
+val() { grep -v '^#' "$T/m" | grep -F "$1 " | head -1 | awk '{print $NF}'; }
+
+start_kmd || finish
+printf '%s\n' "$PW" | ctl users set-password --name admin >/dev/null
+printf 'viewer-Pass-5\n' | ctl users create --name vic --role viewer >/dev/null
+TV=$(token vic viewer-Pass-5)
+
+check "/metrics without a token: 401" test "$(scrape)" = 401
+check "... with a token nobody issued: 401" \
+    test "$(scrape "$(printf '%064d' 0)")" = 401
+check "a viewer's token: 200" test "$(scrape "$TV")" = 200
+check "... Prometheus' text format 0.0.4" \
+    sh -c "tr -d '\r' <$T/hdr | grep -qi '^Content-Type: text/plain; version=0.0.4'"
+check "promtool check metrics: clean" sh -c "promtool check metrics <$T/m"
+check "not clustered: kmd_clustered 0, no peers" \
+    sh -c "[ '$(val kmd_clustered)' = 0 ] && [ '$(val kmd_peers)' = 0 ]"
+check "the software root of trust is up" test "$(val kmd_hsm_up)" = 1
+check "every alarm kind shown, none active" \
+    sh -c "[ \$(grep -c '^kmd_alarms_active{kind=' $T/m) -ge 8 ] && ! grep -q '^kmd_alarms_active{.*} [1-9]' $T/m"
+
+ctl cluster new --host=127.0.0.1 --url=$U >/dev/null
+check "clustered: kmd_clustered 1 within a monitor tick" wait_for 15 sh -c \
+    "[ \$(curl -sk -H 'Authorization: Bearer $TV' $U/metrics | grep '^kmd_clustered ' | cut -d' ' -f2) = 1 ]"
+scrape "$TV" >/dev/null
+check "... the certificate's time left: about a year or more" \
+    sh -c "[ '$(val kmd_cert_expiry_seconds)' -gt $((300 * 86400)) ]"
+before=$(val 'kmd_api_requests_total{route="GET system/health",code="200"}')
+for i in 1 2 3; do curl -sk -o /dev/null "$U/api/v1/system/health"; done
+for i in 1 2; do curl -sk -o /dev/null "$U/api/v1/no/such/thing/$i$$"; done
+scrape "$TV" >/dev/null
+check "three health checks counted under their route" test \
+    "$(val 'kmd_api_requests_total{route="GET system/health",code="200"}')" = $((${before:-0} + 3))
+check "made-up paths are one series, other/404, not one each" \
+    sh -c "[ \"\$(grep -c 'no/such' $T/m)\" = 0 ] && [ '$(val 'kmd_api_requests_total{route="other",code="404"}')' -ge 2 ]"
+check "the latency histogram: +Inf bucket equals the count" sh -c "[ \
+    '$(val 'kmd_api_request_duration_seconds_bucket{route="GET system/health",le="+Inf"}')' = \
+    '$(val 'kmd_api_request_duration_seconds_count{route="GET system/health"}')' ]"
+promtool check metrics <"$T/m" >"$T/promtool" 2>&1
+check "still clean for promtool" test ! -s "$T/promtool"
+[ -s "$T/promtool" ] && cat "$T/promtool"
+check "/api/v1/metrics: the same" test "$(scrape "$TV" /api/v1/metrics)" = 200
+check "POST /metrics: 405" \
+    test "$(curl -sk -X POST -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TV" $U/metrics)" = 405
+finish
