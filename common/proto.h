@@ -58,7 +58,7 @@ enum proc_id {
 #define MESSAGES_FIRST(M) \
 	M(NONE) \
 	M(CONF_WORKER)		/* struct conf_worker: first frame, once */ \
-	M(CONF_VERBOSE)		/* int32 level, after SIGHUP */
+	M(CONF_VERBOSE)		/* struct conf_reload, after SIGHUP */
 #define MESSAGES(M) \
 	M(CTL_PROC)		/* struct ctl_proc, one per process */ \
 	M(HSM_ERROR)		/* hsm -> joiner, relayed: a message */ \
@@ -526,6 +526,21 @@ struct conf_worker {
 	int32_t		 join_stall;		/* joiner: s, no progress */
 	int32_t		 hsm;			/* an HSM root of trust */
 	char		 hsm_key[64];		/* its key's label */
+};
+
+/*
+ * After SIGHUP, to every worker: the level of its log and the settings
+ * it reads where it uses them (conf_worker's), which apply at once.
+ */
+struct conf_reload {
+	int32_t		 verbose;
+	int32_t		 rm_interval;
+	int32_t		 rm_down_after;
+	int32_t		 alarm_wal_mb;
+	int32_t		 alarm_skew_ms;
+	int32_t		 alarm_cert_days;
+	int32_t		 pending_lifetime;
+	int32_t		 join_stall;
 };
 
 struct ctl_proc {

@@ -92,15 +92,34 @@ worker_sig(evutil_socket_t sig, short ev, void *arg)
 	event_base_loopexit(w->base, NULL);
 }
 
+/* This process's worker: SIGHUP's settings go into its conf. */
+static struct worker	*worker_self;
+
+/*
+ * After SIGHUP: the log's level, and the settings read where they are
+ * used (a monitor tick's interval is taken at its next tick).
+ */
 int
 worker_conf_verbose(struct kchan *ch, struct kmsg *m, void *arg)
 {
-	int32_t	 v;
+	struct conf_reload	 cr;
+	struct conf_worker	*cw;
 
 	(void)ch;
 	(void)arg;
-	memcpy(&v, m->data, sizeof(v));
-	log_setverbose(v);
+	memcpy(&cr, m->data, sizeof(cr));
+	log_setverbose(cr.verbose);
+	if (worker_self == NULL)
+		return 0;
+	cw = &worker_self->conf;
+	cw->verbose = cr.verbose;
+	cw->rm_interval = cr.rm_interval;
+	cw->rm_down_after = cr.rm_down_after;
+	cw->alarm_wal_mb = cr.alarm_wal_mb;
+	cw->alarm_skew_ms = cr.alarm_skew_ms;
+	cw->alarm_cert_days = cr.alarm_cert_days;
+	cw->pending_lifetime = cr.pending_lifetime;
+	cw->join_stall = cr.join_stall;
 	return 0;
 }
 
@@ -119,6 +138,7 @@ worker_start(struct worker *w, const struct worker_def *def, int fd,
 	    (def->init != NULL && def->init(w) == -1))
 		return -1;
 	w->parent->ctx = w->ctx;
+	worker_self = w;
 	return 0;
 }
 

@@ -7,6 +7,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,17 +30,55 @@ static const int	keys_ops[A_MAX] = {
 	[A_KEYS_DECRYPT] = KEYS_DECRYPT,
 };
 
+/* --out: the answer's file, removed when kmctl fails before it is whole. */
+static const char	*out_path;
+static int		 out_whole;
+
 void
 die(const char *fmt, ...)
 {
 	va_list	 ap;
 
+	if (out_path != NULL && !out_whole)
+		unlink(out_path);
 	fputs("kmctl: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(1);
+}
+
+/*
+ * --out=FILE: what kmctl prints goes to FILE, a new file of mode 0600
+ * (credentials are in it), made before the request so that a request
+ * that goes through always has its answer kept.
+ */
+void
+out_open(const char *path)
+{
+	int	 fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) == -1)
+		die("--out: cannot make %s: %s%s", path, strerror(errno),
+		    errno == EEXIST ? " (remove it, or give another name)" :
+		    "");
+	out_path = path;
+	if (dup2(fd, STDOUT_FILENO) == -1)
+		die("--out: %s", strerror(errno));
+	close(fd);
+}
+
+void
+out_close(const char *what)
+{
+	if (fflush(stdout) == EOF || fsync(STDOUT_FILENO) == -1)
+		die("--out: cannot write %s: %s", out_path, strerror(errno));
+	out_whole = 1;
+	if (isatty(STDERR_FILENO))	/* for the hand, not for scripts */
+		fprintf(stderr, "kmctl: %s: the answer is in %s\n", what,
+		    out_path);
 }
 
 /* kmctl health: the node answered, and does not serve (its JSON is out). */
@@ -49,6 +88,32 @@ exit_not_serving(void)
 	if (fflush(stdout) == EOF)
 		die("cannot write the output: %s", strerror(errno));
 	exit(KMCTL_EXIT_NOT_SERVING);
+}
+
+/*
+ * The string member key of the JSON object text (from file, for the
+ * errors) into dst; text and dst may be the same buffer.
+ */
+static void
+json_member(char *dst, size_t len, const char *text, const char *key,
+    const char *file)
+{
+	const char	*path[] = { key, NULL };
+	char		 err[128];
+	yajl_val	 doc, v;
+
+	if ((doc = yajl_tree_parse(text, err, sizeof(err))) == NULL)
+		die("--%s: %s is neither PEM nor JSON: %s", key, file, err);
+	if ((v = yajl_tree_get(doc, path, yajl_t_string)) == NULL) {
+		yajl_tree_free(doc);
+		die("%s: no string \"%s\" in it (the JSON of cluster csr or"
+		    " cluster nodes create)", file, key);
+	}
+	if (kmd_strlcpy(dst, YAJL_GET_STRING(v), len) >= len) {
+		yajl_tree_free(doc);
+		die("%s: \"%s\" is longer than %zu bytes", file, key, len - 1);
+	}
+	yajl_tree_free(doc);
 }
 
 /* Copy a flag into a fixed field, or say which flag is too long. */
@@ -105,8 +170,38 @@ pem_arg(char *dst, size_t len, const char *v, const char *flag)
 		    len - 1);
 	fclose(f);
 	dst[n] = '\0';
+	/* what cluster csr or nodes create printed (--out): its member */
+	if (dst[strspn(dst, " \t\r\n")] == '{')
+		json_member(dst, len, dst, flag, v);
 	if (strstr(dst, "-----BEGIN ") == NULL)
 		die("--%s: %s holds no PEM block", flag, v);
+}
+
+#define CREDENTIALS_MAX	(64 * 1024)
+
+/* cluster join --credentials=FILE: cert, cachain and mkek_blob from it. */
+static void
+credentials(struct cluster_join *cj, const char *file)
+{
+	char	*text;
+	FILE	*f;
+	size_t	 n;
+
+	if ((text = calloc(1, CREDENTIALS_MAX + 1)) == NULL)
+		die("out of memory");
+	if ((f = fopen(file, "re")) == NULL)
+		die("--credentials: cannot read %s: %s", file, strerror(errno));
+	n = fread(text, 1, CREDENTIALS_MAX, f);
+	if (ferror(f) || (n == CREDENTIALS_MAX && fgetc(f) != EOF))
+		die("--credentials: %s is more than %d bytes", file,
+		    CREDENTIALS_MAX);
+	fclose(f);
+	json_member(cj->cert, sizeof(cj->cert), text, "cert", file);
+	json_member(cj->cachain, sizeof(cj->cachain), text, "cachain", file);
+	json_member(cj->mkek_blob, sizeof(cj->mkek_blob), text, "mkek_blob",
+	    file);
+	explicit_bzero(text, CREDENTIALS_MAX);
+	free(text);
 }
 
 int
@@ -135,11 +230,24 @@ build_join(const struct parse_result *res, void *buf, size_t *len)
 	field(cj->host, sizeof(cj->host), res->flag[F_HOST], "host");
 	field(cj->pubaddr, sizeof(cj->pubaddr), res->flag[F_PUBADDR],
 	    "public-address");
-	pem_arg(cj->cert, sizeof(cj->cert), res->flag[F_CERT], "cert");
-	pem_arg(cj->cachain, sizeof(cj->cachain), res->flag[F_CACHAIN],
-	    "cachain");
-	field(cj->mkek_blob, sizeof(cj->mkek_blob), res->flag[F_MKEK],
-	    "mkek-blob");
+	if (res->flag[F_CREDENTIALS] != NULL) {
+		if (res->flag[F_CERT] != NULL || res->flag[F_CACHAIN] != NULL ||
+		    res->flag[F_MKEK] != NULL)
+			die("%s: give --credentials, or --cert, --cachain and"
+			    " --mkek-blob, not both", res->path);
+		credentials(cj, res->flag[F_CREDENTIALS]);
+	} else {
+		if (res->flag[F_CERT] == NULL || res->flag[F_CACHAIN] == NULL ||
+		    res->flag[F_MKEK] == NULL)
+			die("%s: --credentials=FILE (what cluster nodes create"
+			    " --out wrote) is required, or --cert, --cachain and"
+			    " --mkek-blob", res->path);
+		pem_arg(cj->cert, sizeof(cj->cert), res->flag[F_CERT], "cert");
+		pem_arg(cj->cachain, sizeof(cj->cachain), res->flag[F_CACHAIN],
+		    "cachain");
+		field(cj->mkek_blob, sizeof(cj->mkek_blob), res->flag[F_MKEK],
+		    "mkek-blob");
+	}
 	cj->preflight_only = 1;		/* main() asks, then joins */
 	*len = sizeof(*cj);
 	return 0;

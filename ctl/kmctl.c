@@ -128,6 +128,8 @@ main(int argc, char *argv[])
 	if ((path = res.socket) == NULL && (path = getenv("KMCTL_SOCKET")) ==
 	    NULL)
 		path = KMCTL_SOCKET;
+	if (res.flag[F_OUT] != NULL)
+		out_open(res.flag[F_OUT]);
 	if (a->action == A_CLUSTER_FULLJOIN)
 		ret = ctl_fulljoin(path, &res, &rem, a);
 	else
@@ -135,5 +137,7 @@ main(int argc, char *argv[])
 	explicit_bzero(&rem, sizeof(rem));
 	if (ret == -1)
 		die("cannot write the output: %s", strerror(errno));
+	if (res.flag[F_OUT] != NULL)
+		out_close(res.path);
 	return 0;
 }

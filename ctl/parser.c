@@ -37,6 +37,8 @@ static const struct {
 	[F_PLAINTEXT] = { "plaintext", 0, "TEXT" },
 	[F_CIPHERTEXT] = { "ciphertext", 0, "BASE64" },
 	[F_ROLE] = { "role", 0, "admin|keys|viewer" },
+	[F_OUT] = { "out", 0, "FILE" },
+	[F_CREDENTIALS] = { "credentials", 0, "FILE" },
 };
 
 static const struct {
@@ -63,7 +65,8 @@ static const struct token t_nodes[] = {
 	{ "get", A_NODES_GET, NULL, FM(F_ID), FM(F_ID),
 	    "show one node" },
 	{ "create", A_NODES_CREATE, NULL, FM(F_CSR) | FM(F_NEWNODEHOST) |
-	    FM(F_PUBADDR) | FM(F_SHAREDHSM), FM(F_CSR) | FM(F_NEWNODEHOST),
+	    FM(F_PUBADDR) | FM(F_SHAREDHSM) | FM(F_OUT),
+	    FM(F_CSR) | FM(F_NEWNODEHOST),
 	    "sign a joining node's CSR (run on a member)" },
 	{ "delete", A_NODES_DELETE, NULL, FM(F_ID) | FM(F_YES) | FM(F_FORCE),
 	    FM(F_ID), "remove another node from the cluster" },
@@ -85,12 +88,12 @@ static const struct token t_cluster[] = {
 	    "show this node's cluster status" },
 	{ "new", A_CLUSTER_NEW, NULL, FM(F_HOST) | FM(F_URL) | FM(F_PUBADDR),
 	    FM(F_HOST) | FM(F_URL), "create a cluster with this node" },
-	{ "csr", A_CLUSTER_CSR, NULL, FM(F_HOST) | FM(F_PUBADDR), FM(F_HOST),
-	    "make this node's certificate request for a join" },
+	{ "csr", A_CLUSTER_CSR, NULL, FM(F_HOST) | FM(F_PUBADDR) | FM(F_OUT),
+	    FM(F_HOST), "make this node's certificate request for a join" },
 	{ "join", A_CLUSTER_JOIN, NULL, FM(F_MEMBER) | FM(F_HOST) |
-	    FM(F_CERT) | FM(F_CACHAIN) | FM(F_MKEK) | FM(F_PUBADDR) |
-	    FM(F_YES) | FM(F_BLOCK), FM(F_MEMBER) | FM(F_HOST) | FM(F_CERT) |
-	    FM(F_CACHAIN) | FM(F_MKEK), "join this node to a cluster" },
+	    FM(F_CERT) | FM(F_CACHAIN) | FM(F_MKEK) | FM(F_CREDENTIALS) |
+	    FM(F_PUBADDR) | FM(F_YES) | FM(F_BLOCK), FM(F_MEMBER) | FM(F_HOST),
+	    "join this node to a cluster" },
 	{ "fulljoin", A_CLUSTER_FULLJOIN, NULL, FM(F_MEMBER) |
 	    FM(F_NEWNODEHOST) | FM(F_NEWNODECONFIG) | FM(F_NEWNODEURL) |
 	    FM(F_NEWNODEUSER) | FM(F_NEWNODEPASS) | FM(F_SHAREDHSM) | FM(F_YES),

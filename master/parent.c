@@ -39,10 +39,10 @@ log_lines(const char *prefix, const char *text)
 static void
 parent_reload(struct parent *p)
 {
-	struct kmd_conf	 nc;
-	char		 err[2048];
-	int32_t		 v = p->verbose;
-	size_t		 i;
+	struct kmd_conf		 nc;
+	struct conf_reload	 cr;
+	char			 err[2048];
+	size_t			 i;
 
 	if (conf_load(p->conffile, &nc, err, sizeof(err)) == -1) {
 		log_lines("reload failed, keeping the running config: ", err);
@@ -67,6 +67,20 @@ parent_reload(struct parent *p)
 	    nc.api_port != p->conf.api_port)
 		log_warnx("reload: dbuser, pgbin, host and api listen changes"
 		    " take effect when kmd restarts");
+	if (strcmp(nc.hsm_module, p->conf.hsm_module) != 0 ||
+	    strcmp(nc.hsm_token, p->conf.hsm_token) != 0 ||
+	    strcmp(nc.hsm_pinfile, p->conf.hsm_pinfile) != 0 ||
+	    strcmp(nc.hsm_key, p->conf.hsm_key) != 0) {
+		log_warnx("reload: hsm changes take effect when kmd restarts;"
+		    " keeping the running values");
+		kmd_strlcpy(nc.hsm_module, p->conf.hsm_module,
+		    sizeof(nc.hsm_module));
+		kmd_strlcpy(nc.hsm_token, p->conf.hsm_token,
+		    sizeof(nc.hsm_token));
+		kmd_strlcpy(nc.hsm_pinfile, p->conf.hsm_pinfile,
+		    sizeof(nc.hsm_pinfile));
+		kmd_strlcpy(nc.hsm_key, p->conf.hsm_key, sizeof(nc.hsm_key));
+	}
 	/* The listening socket stays bound where it is. */
 	kmd_strlcpy(nc.api_addr, p->conf.api_addr, sizeof(nc.api_addr));
 	nc.api_port = p->conf.api_port;
@@ -74,10 +88,19 @@ parent_reload(struct parent *p)
 	kmd_strlcpy(nc.pgbin, p->conf.pgbin, sizeof(nc.pgbin));
 	kmd_strlcpy(nc.host, p->conf.host, sizeof(nc.host));
 	p->conf = nc;
+	memset(&cr, 0, sizeof(cr));
+	cr.verbose = p->verbose;
+	cr.rm_interval = nc.rm_interval;
+	cr.rm_down_after = nc.rm_down_after;
+	cr.alarm_wal_mb = nc.alarm_wal_mb;
+	cr.alarm_skew_ms = nc.alarm_skew_ms;
+	cr.alarm_cert_days = nc.alarm_cert_days;
+	cr.pending_lifetime = nc.pending_lifetime;
+	cr.join_stall = nc.join_stall;
 	for (i = 0; i < PROC_MAX; i++)
 		if (p->children[i].ch != NULL)
 			kchan_send(p->children[i].ch, IMSG_CONF_VERBOSE, 0, -1,
-			    &v, sizeof(v));
+			    &cr, sizeof(cr));
 	(void)api_load_cert(p);		/* a bad pair keeps the old one */
 	if (p->apiconf != NULL) {
 		api_conf_limits(p, p->apiconf);

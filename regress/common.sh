@@ -29,13 +29,16 @@ ready_n() {
 # field FILE KEY: a string member of a JSON file
 field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]], end="")' "$@"; }
 
-# creds K M: cluster csr on node K, nodes create on node M; the files
-# (nK.csr, credK.json, nK.crt, ca.crt) go to $CREDS_DIR
+# creds K M: cluster csr on node K, nodes create on node M, each with
+# --out, the second given the first's JSON as it is; the files (csrK.json,
+# nK.csr, credK.json, nK.crt, ca.crt) go to $CREDS_DIR
 creds() {
-	$C ctl "$1" cluster csr --host="127.0.0.$1" >"$CREDS_DIR/csr$1.json" &&
+	rm -f "$CREDS_DIR/csr$1.json" "$CREDS_DIR/cred$1.json"
+	$C ctl "$1" cluster csr --host="127.0.0.$1" \
+	    --out="$CREDS_DIR/csr$1.json" &&
 	field "$CREDS_DIR/csr$1.json" csr >"$CREDS_DIR/n$1.csr" &&
-	$C ctl "$2" cluster nodes create --csr="$CREDS_DIR/n$1.csr" \
-	    --newnodehost="127.0.0.$1" >"$CREDS_DIR/cred$1.json" &&
+	$C ctl "$2" cluster nodes create --csr="$CREDS_DIR/csr$1.json" \
+	    --newnodehost="127.0.0.$1" --out="$CREDS_DIR/cred$1.json" &&
 	field "$CREDS_DIR/cred$1.json" cert >"$CREDS_DIR/n$1.crt" &&
 	field "$CREDS_DIR/cred$1.json" cachain >"$CREDS_DIR/ca.crt"
 }

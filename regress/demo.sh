@@ -26,20 +26,12 @@ for k in 1 2 3; do
 	    exit 1
 done
 # Node 2 joins in three steps, node 3 with fulljoin.
-say "$C ctl 2 cluster csr --host=127.0.0.2 > $D/csr2.json"
-$C ctl 2 cluster csr --host=127.0.0.2 >"$D/csr2.json" || exit 1
-python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["csr"])' \
-    "$D/csr2.json" >"$D/node2.csr"
-say "$C ctl 1 cluster nodes create --csr=$D/node2.csr --newnodehost=127.0.0.2 > $D/cred2.json"
-$C ctl 1 cluster nodes create --csr="$D/node2.csr" --newnodehost=127.0.0.2 \
-    >"$D/cred2.json" || exit 1
-for f in cert cachain mkek_blob; do
-	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]], end="")' \
-	    "$D/cred2.json" $f >"$D/$f.2"
-done
+rm -f "$D/csr2.json" "$D/cred2.json"
+run $C ctl 2 cluster csr --host=127.0.0.2 --out="$D/csr2.json"
+run $C ctl 1 cluster nodes create --csr="$D/csr2.json" \
+    --newnodehost=127.0.0.2 --out="$D/cred2.json"
 run $C ctl 2 cluster join --member=127.0.0.1 --host=127.0.0.2 \
-    --cert="$D/cert.2" --cachain="$D/cachain.2" \
-    --mkek-blob="$(cat "$D/mkek_blob.2")" -y --block
+    --credentials="$D/cred2.json" -y --block
 run ip netns exec kmd-cluster "$KMCTL" -s "$D/node1/kmd.sock" \
     --cacert "$D/node3/data/api/api.crt" cluster fulljoin \
     --member=127.0.0.1 --newnodehost=127.0.0.3 \
@@ -50,6 +42,7 @@ until $C ctl 3 cluster info 2>/dev/null | grep -q '"code": "r"'; do sleep 0.5; d
 run $C ctl 3 cluster nodes list
 run $C ctl 1 status
 run $C ctl 1 version
+run $C ctl 1 health
 # The HTTPS API: node 1's password, now the cluster's, works on node 2.
 run ip netns exec kmd-cluster "$KMCTL" --url https://127.0.0.2:8443 \
     --user admin --password demo-password-1 \

@@ -73,4 +73,34 @@ out=$(python3 regress/e2e/ttyprompt.py pp "$KMCTL" -s "$T/none.sock" \
     users set-password --name admin 2>&1)
 check "both lines typed: asked twice, echo back, then no kmd: exit 1" \
     has "$out" "exit status=1 echo=on"
+# --out and --credentials, refused before anything is asked of kmd
+: >"$T/taken.json"
+out=$("$KMCTL" -s "$T/none.sock" cluster nodes create --csr="$T/x.csr" \
+    --newnodehost=h --out="$T/taken.json" 2>&1); rc=$?
+check "--out to a file that exists: refused, says what to do" \
+    refused $rc "$out" "cannot make $T/taken.json: File exists (remove it, or give another name)"
+out=$("$KMCTL" -s "$T/none.sock" cluster csr --host=h --out="$T/new.json" 2>&1); rc=$?
+check "--out, then no kmd: exit 1, and no file left behind" \
+    sh -c "[ $rc -eq 1 ] && [ ! -e '$T/new.json' ]"
+jn() { "$KMCTL" -s "$T/none.sock" cluster join --member=m --host=h -y "$@" 2>&1; }
+out=$(jn); rc=$?
+check "join without credentials: names --credentials and the three" \
+    refused $rc "$out" "credentials=FILE (what cluster nodes create --out wrote) is required, or --cert, --cachain and --mkek-blob"
+printf '{"cert": "x"}' >"$T/c1.json"
+out=$(jn --credentials="$T/c1.json" --mkek-blob=b); rc=$?
+check "--credentials and --mkek-blob both: refused" refused $rc "$out" "not both"
+out=$(jn --credentials="$T/c1.json"); rc=$?
+check "--credentials lacking cachain: names it" \
+    refused $rc "$out" "no string \"cachain\" in it"
+printf 'not json' >"$T/c2.json"
+out=$(jn --credentials="$T/c2.json"); rc=$?
+check "--credentials not JSON: refused, says so" refused $rc "$out" "neither PEM nor JSON"
+head -c 70000 /dev/zero | tr '\0' ' ' >"$T/c3.json"
+out=$(jn --credentials="$T/c3.json"); rc=$?
+check "--credentials of 70 kB: refused by its size" refused $rc "$out" "more than 65536 bytes"
+printf '{"csr": 5}' >"$T/csr.json"
+out=$("$KMCTL" -s "$T/none.sock" cluster nodes create --csr="$T/csr.json" \
+    --newnodehost=h 2>&1); rc=$?
+check "--csr a JSON whose csr is no string: refused" \
+    refused $rc "$out" "no string \"csr\" in it"
 finish

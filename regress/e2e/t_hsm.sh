@@ -81,6 +81,11 @@ restarted() {
 }
 LAST='"id": "software"'
 check "rot-keys list: the software key too" says rot-keys list
+out=$(ctl rot-keys rotate --id=software-9 2>&1); rc=$?
+check "rot-keys rotate to a software key that is not: refused, says why" \
+    refused $rc "$out" "no such software root-of-trust key"
+check "... naming the command once, not twice" \
+    test "$(printf '%s\n' "$out" | grep -o 'rot-keys rotate:' | wc -l)" = 1
 check "rot-keys list: the token key kmd-rot is in use" inuse kmd-rot
 K0=$(kek)
 check "rot-keys rotate --id=rot-2" ctl rot-keys rotate --id=rot-2

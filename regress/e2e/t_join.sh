@@ -37,7 +37,9 @@ check "node 2 ready, 2 nodes" sh -c "$C ctl 2 cluster info | grep -q '\"nodeCoun
 check "node 2 adopted the cluster's users" \
     test "$(q 2 "SELECT count(*) FROM kmd_users WHERE name = 'admin'")" = 1
 creds 3 2
-check "node 3 joins through node 2" join 3 2 -y --block
+check "node 3 joins through node 2, with --credentials (nodes create --out's file)" \
+    $C ctl 3 cluster join --member=127.0.0.2 --host=127.0.0.3 \
+    --credentials="$T/cred3.json" -y --block
 check "node 1 lists 3 ready nodes (within seconds)" \
     wait_for 15 ready_n 3 1
 

@@ -41,6 +41,14 @@ kill -HUP "$KPID"
 check "SIGHUP with a bad config keeps the old one" \
     wait_for 3 grep -q "reload failed, keeping the running config: $CONF:4: unknown keyword 'bogus'" "$LOG"
 check "kmd still answers after a failed reload" ctl cluster info
+printf '1234\n' >"$T/pin0"; chmod 600 "$T/pin0"
+write_conf 'hsm module "/usr/lib/softhsm/libsofthsm2.so"' 'hsm token "x"' \
+    "hsm pin-file \"$T/pin0\""
+kill -HUP "$KPID"
+check "SIGHUP with hsm added: kept for the next start, and said so" \
+    wait_for 3 grep -q "reload: hsm changes take effect when kmd restarts" "$LOG"
+check "... the software root of trust still answers health's probe" \
+    sh -c "ctl health | grep -q '\"hsm\": \"ok\"'"
 
 pids="$KPID $(wpid replmon) $(wpid joiner) $(wpid hsm) $(wpid api)"
 stop_kmd

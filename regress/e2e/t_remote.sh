@@ -57,9 +57,15 @@ check "status: the same lines, uptime included" \
     test "$(ctl status | wc -l)" = "$(rem status | wc -l)"
 check "an unbuilt command: the same error" same cluster summary
 
-# cluster new over HTTPS, then everything again
-rem cluster new --host 127.0.0.1 --url "$URL" >"$T/new"; rc=$?
-check "cluster new over HTTPS exits 0" test $rc -eq 0
+# cluster new over HTTPS in the reference's own form (every option after
+# the command, the node's --url the one connected to), then everything
+# again
+"$KMCTL" cluster new --host=127.0.0.1 --url="$URL" --user=admin \
+    --password="$PW" --cacert "$CRT" >"$T/new"; rc=$?
+check "cluster new --host --url --user --password (the reference's form) exits 0" \
+    test $rc -eq 0
+check "... it went over HTTPS, as admin" \
+    grep -q "POST /api/v1/cluster/new 200 user=admin" "$LOG"
 ctl cluster info >"$T/info"
 check "it prints what cluster info prints locally" cmp -s "$T/info" "$T/new"
 check "the node is ready" grep -q '"description": "ready"' "$T/new"

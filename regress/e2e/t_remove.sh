@@ -159,7 +159,7 @@ wait_for 20 sh -c "! kill -0 $(cat "$D/node2/kmd.pid") 2>/dev/null"
 wait_for 10 sh -c "$C ctl 1 cluster nodes get --id=$N2 | grep -q '\"code\": \"d\"'"
 out=$($C ctl 1 cluster nodes delete --id="$N2" -y 2>&1); rc=$?
 check "deleting a down node without --force: refused, says --force" \
-    refused $rc "$out" "is down: to remove it anyway.*--force"
+    refused $rc "$out" "is not ready (its status: down): to remove it anyway.*--force"
 out=$($C ctl 1 cluster nodes delete --id="$N2" -y --force 2>&1); rc=$?
 check "with --force: removed" test $rc -eq 0
 check "node 1 alone, ready" wait_for 10 ready_n 1 1

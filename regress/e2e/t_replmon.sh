@@ -162,14 +162,30 @@ check "node 2: a clock-skew alarm for node 1" \
     wait_for 15 alarm_up 2 "the clock of node $N1 (127.0.0.1) is .* ms off"
 check "node 2's own summary entry: BAD:certificate expires" \
     sh -c "$C ctl 2 cluster summary | grep -q 'BAD:certificate expires in'"
+# The same limits on node 1 by SIGHUP alone: its replmon, not restarted,
+# applies them at once.
+rm1=$(pgrep -P "$(cat "$D/node1/kmd.pid")" -x "kmd: replmon")
+cp "$D/node1/kmd.conf" "$T/node1.conf"
+printf 'alarm retained-wal 1\nalarm cert-expiry 3650\n' >>"$D/node1/kmd.conf"
+kill -HUP "$(cat "$D/node1/kmd.pid")"
+check "node 1, SIGHUP: the certificate alarm without a restart" \
+    wait_for 15 alarm_up 1 "certificate expires on 20[0-9-]*"
+check "... the same replmon process" \
+    test "$(pgrep -P "$(cat "$D/node1/kmd.pid")" -x "kmd: replmon")" = "$rm1"
 $C freeze 3
 check "3 MB written on node 2 while node 3 is frozen" \
     writes 2 3000 "$(head -c 1000 /dev/zero | tr '\0' w)"
 check "node 2: a retained-WAL alarm for node 3, saying what to do" \
     wait_for 15 alarm_up 2 "keeps [0-9]* MB of WAL for node $N3.*cluster nodes delete --id=$N3"
+check "node 1 too, at the 1 MB it was given by SIGHUP" \
+    wait_for 15 alarm_up 1 "keeps [0-9]* MB of WAL for node $N3.*above 1 MB"
 $C thaw 3
 check "node 2's WAL alarm clears once node 3 has caught up" \
     wait_for 60 sh -c "! $C ctl 2 alarms list | grep -q 'of WAL for node'"
+cp "$T/node1.conf" "$D/node1/kmd.conf"
+kill -HUP "$(cat "$D/node1/kmd.pid")"
+check "node 1, the limits taken out and SIGHUP: its certificate alarm clears" \
+    wait_for 15 sh -c "! $C ctl 1 alarms list | grep -q 'certificate expires'"
 
 # A slot of no node's (no alarm of the kind while the three nodes' own
 # slots were there, above): named, not dropped.

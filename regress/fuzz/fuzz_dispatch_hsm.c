@@ -49,6 +49,7 @@ seeds(void)
 	struct hsm_node_sign	 ns;
 	struct fz_seed		 s;
 	int32_t			 v = 2;
+	struct conf_reload	 cr = { .verbose = 2 };
 
 	if ((c = malloc(sizeof(*c))) == NULL)
 		abort();
@@ -58,7 +59,7 @@ seeds(void)
 	hsmfix_close(&h);
 	fz_end();
 
-	ONE("verbose", 1, IMSG_CONF_VERBOSE, v);
+	ONE("verbose", 1, IMSG_CONF_VERBOSE, cr);
 	ONE("create", 1, IMSG_HSM_CLUSTER_CREATE, c->create);
 	ONE("create-norot", 0, IMSG_HSM_CLUSTER_CREATE, c->create);
 	ONE("csr-make", 1, IMSG_HSM_CSR_MAKE, c->csrmake);

@@ -31,7 +31,7 @@ seeds(void)
 	struct nodes_query	 nq;
 	struct alarms_query	 aq;
 	struct hsm_status	 hs;
-	int32_t			 v = 1;
+	struct conf_reload	 v = { .verbose = 1, .alarm_wal_mb = 64 };
 
 	memset(&nq, 0, sizeof(nq));
 	nq.limit = 20;

@@ -67,12 +67,13 @@ static const struct {
 	    A_CLUSTER_NEW, "cluster new",
 	    " --host=H --url=U [--public-address=A]" },
 	{ { "cluster", "csr", "--host", "h1" }, A_CLUSTER_CSR,
-	    "cluster csr", " --host=H [--public-address=A]" },
-	{ { "cluster", "join", "--member", "m1", "--host", "h2", "--cert",
-	    "c.pem", "--cachain", "ca.pem", "--mkek-blob", "b64" },
+	    "cluster csr", " --host=H [--public-address=A] [--out=FILE]" },
+	/* its credentials: --credentials, or the three (kmctl checks) */
+	{ { "cluster", "join", "--member", "m1", "--host", "h2" },
 	    A_CLUSTER_JOIN, "cluster join",
-	    " --host=H [--public-address=A] --member=M --cert=FILE|PEM"
-	    " --cachain=FILE|PEM --mkek-blob=BLOB [--yes] [--block]" },
+	    " --host=H [--public-address=A] --member=M [--cert=FILE|PEM]"
+	    " [--cachain=FILE|PEM] [--mkek-blob=BLOB] [--yes] [--block]"
+	    " [--credentials=FILE]" },
 	{ { "cluster", "fulljoin", "--member", "m1", "--newnodehost", "h3" },
 	    A_CLUSTER_FULLJOIN, "cluster fulljoin",
 	    " --member=M --newnodehost=H [--newnodeconfig=FILE]"
@@ -89,7 +90,7 @@ static const struct {
 	{ { "cluster", "nodes", "create", "--csr", "r.pem", "--newnodehost",
 	    "h4" }, A_NODES_CREATE, "cluster nodes create",
 	    " [--public-address=A] --csr=FILE|PEM --newnodehost=H"
-	    " [--shared-hsm-partition]" },
+	    " [--shared-hsm-partition] [--out=FILE]" },
 	{ { "cluster", "nodes", "delete", "--id", "n2" }, A_NODES_DELETE,
 	    "cluster nodes delete", " --id=ID [--yes] [--force]" },
 	{ { "services", "reset" }, A_SERVICES_RESET, "services reset",
@@ -445,7 +446,7 @@ START_TEST(t_unknown_flag)
 {
 	ck_assert_int_eq(RUN("cluster", "csr", "--host", "h", "--bogus"), -1);
 	ck_assert_str_eq(err, "cluster csr: unknown flag '--bogus'; valid"
-	    " flags: --host --public-address");
+	    " flags: --host --public-address --out");
 	FAIL("unknown flag '--id'; valid flags: (none)", "status", "--id",
 	    "1");
 	FAIL("unknown flag '-y'", "cluster", "info", "-y");

@@ -76,7 +76,7 @@ rewrap(struct hsm *h, struct kchan *ch, uint32_t reqid,
 	soft = soft_key(h, out.to, NULL);
 	if (strncmp(out.to, "software", 8) == 0 ? soft == NULL :
 	    h->p11 == NULL)
-		return hsm_fail(ch, reqid, "rot-keys rotate: %s",
+		return hsm_fail(ch, reqid, "%s",
 		    strncmp(out.to, "software", 8) == 0 ? "this node has no"
 		    " such software root-of-trust key (rot-keys list)" :
 		    h->hsm ? h->err : "this node has no HSM (hsm in kmd.conf);"
@@ -86,7 +86,7 @@ rewrap(struct hsm *h, struct kchan *ch, uint32_t reqid,
 	hsm_ad(a, sizeof(a), "kek", req->node_id);
 	if (kek_open(h, req->node_id, req->kek_wrapped, kek) == -1) {
 		sodium_free(kek);
-		return hsm_fail(ch, reqid, "rot-keys rotate: the KEK opens"
+		return hsm_fail(ch, reqid, "the KEK opens"
 		    " under none of this node's root-of-trust keys");
 	}
 	if (soft != NULL)
@@ -98,7 +98,7 @@ rewrap(struct hsm *h, struct kchan *ch, uint32_t reqid,
 		    sizeof(h->err));
 	sodium_free(kek);
 	if (r == -1)
-		return hsm_fail(ch, reqid, "rot-keys rotate: %s", h->err);
+		return hsm_fail(ch, reqid, "%s", h->err);
 	log_info("the KEK of node %s is now wrapped under root-of-trust key"
 	    " '%s'", out.node_id, out.to);
 	return kchan_send(ch, IMSG_HSM_REWRAPPED, reqid, -1, &out,
@@ -124,7 +124,7 @@ hsm_rot_grown(struct kchan *ch, struct kmsg *m, void *arg)
 	if (rot_load(h, m) == -1)
 		return -1;
 	if (h->nrot < 2)
-		return hsm_fail(ch, m->hdr.reqid, "rot-keys rotate: no new"
+		return hsm_fail(ch, m->hdr.reqid, "no new"
 		    " software key");
 	soft_name(h->nrot - 1, req.to, sizeof(req.to));
 	return rewrap(h, ch, m->hdr.reqid, &req);
@@ -150,12 +150,12 @@ hsm_rot_delete(struct kchan *ch, struct kmsg *m, void *arg)
 		return kchan_send(ch, IMSG_ROT_ZERO, m->hdr.reqid, -1, &rs,
 		    sizeof(rs));
 	if (strncmp(rq->id, "software", 8) == 0 || h->p11 == NULL)
-		return hsm_fail(ch, m->hdr.reqid, "rot-keys delete: this node"
+		return hsm_fail(ch, m->hdr.reqid, "this node"
 		    " has no key '%s' (rot-keys list)", rq->id);
 	if ((n = p11_destroy(h->p11, rq->id, err, sizeof(err))) == -1)
-		return hsm_fail(ch, m->hdr.reqid, "rot-keys delete: %s", err);
+		return hsm_fail(ch, m->hdr.reqid, "%s", err);
 	if (n == 0)
-		return hsm_fail(ch, m->hdr.reqid, "rot-keys delete: the token"
+		return hsm_fail(ch, m->hdr.reqid, "the token"
 		    " holds no key '%s' (rot-keys list)", rq->id);
 	log_info("destroyed the root-of-trust key '%s' in the token", rq->id);
 	return kchan_send(ch, IMSG_HSM_ROT_DELETED, m->hdr.reqid, -1, rq,

@@ -151,7 +151,7 @@ joiner_fini(struct worker *w)
 	{ IMSG_##a, al, FROM(PROC_PARENT), joiner_hsm_answer },
 static const struct kmsg_handler joiner_handlers[] = {
 	REQ_JOINER(OP_WORKER_ROW)
-	{ IMSG_CONF_VERBOSE, sizeof(int32_t), FROM(PROC_PARENT),
+	{ IMSG_CONF_VERBOSE, sizeof(struct conf_reload), FROM(PROC_PARENT),
 	    worker_conf_verbose },
 	HSM_CALLS(JOINER_ANSWER_ROW)
 	{ IMSG_HSM_ERROR, KMSG_VARLEN, FROM(PROC_PARENT), joiner_hsm_error },

@@ -393,9 +393,9 @@ delete_checked(struct pq *db, PGresult *res, void *arg)
 	}
 	if (ns_parse(status) != NS_READY && !delete_unforced(state) &&
 	    !op->force) {
-		op_fail(j, "node %s (%s) is %s: to remove it anyway, as when"
-		    " it is gone for good, add --force", x, host,
-		    status_desc(status));
+		op_fail(j, "node %s (%s) is not ready (its status: %s): to"
+		    " remove it anyway, as when it is gone for good, add"
+		    " --force", x, host, status_desc(status));
 		return;
 	}
 	if (op->lease == NULL) {

@@ -318,12 +318,17 @@ peer_alarms(struct monitor *m, const struct peer *p, int down,
 {
 	const struct conf_worker *cw = &m->rm->w->conf;
 
-	if (down)
+	if (down && silent_ms >= cw->rm_down_after)
 		alarm_want(m, "node-down", p->id, "node %s (%s) is down: nothing"
 		    " received from it for %lld s; it catches up when it"
 		    " returns. If it is gone for good, run: kmctl cluster nodes"
 		    " delete --id=%s", p->id, p->host,
 		    silent_ms / 1000, p->id);
+	else if (down)		/* heard from, but no stream either way */
+		alarm_want(m, "node-down", p->id, "node %s (%s) is down: no"
+		    " replication connection with it; it catches up when it"
+		    " returns. If it is gone for good, run: kmctl cluster nodes"
+		    " delete --id=%s", p->id, p->host, p->id);
 	if (retained > (long long)cw->alarm_wal_mb * 1024 * 1024)
 		alarm_want(m, "wal-retained", p->id, "this node keeps %lld MB"
 		    " of WAL for node %s (%s), above %d MB; if that node is"
@@ -623,6 +628,24 @@ mon_loaded(struct pq *db, PGresult *res, void *arg)
 	m->loaded = 1;
 }
 
+/* The interval from kmd.conf, again after SIGHUP (at least 100 ms). */
+static void
+tick_interval(struct monitor *m)
+{
+	int		 ms = m->rm->w->conf.rm_interval;
+	struct timeval	 tv;
+
+	if (ms < 100)
+		ms = 100;
+	if (ms == m->ms)
+		return;
+	m->ms = ms;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	if (m->tick != NULL)
+		event_add(m->tick, &tv);
+}
+
 static void
 mon_tick(evutil_socket_t fd, short ev, void *arg)
 {
@@ -633,6 +656,7 @@ mon_tick(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
+	tick_interval(m);
 	if (m->busy || !pq_connected(m->rm->db))
 		return;
 	m->busy = 1;
@@ -660,6 +684,7 @@ monitor_new(struct replmon *rm)
 	m->rm = rm;
 	if (ms < 100)
 		ms = 100;
+	m->ms = ms;
 	m->tick = worker_every(rm->w, ms, mon_tick, m);
 	return m;
 }

@@ -72,6 +72,7 @@ struct monitor {
 	int		 clustered;	/* ready in a cluster */
 	char		 me[KMD_NODEID_MAX];
 	int		 cert_days;	/* -1: unknown */
+	int		 ms;		/* the tick's interval now */
 };
 
 
