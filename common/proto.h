@@ -522,6 +522,8 @@ struct conf_worker {
 	int32_t		 alarm_wal_mb;
 	int32_t		 alarm_skew_ms;
 	int32_t		 alarm_cert_days;
+	int32_t		 alarm_disk_pct;
+	int32_t		 wal_max_mb;		/* max_slot_wal_keep_size */
 	int32_t		 pending_lifetime;	/* joiner: s, nodes create */
 	int32_t		 join_stall;		/* joiner: s, no progress */
 	int32_t		 hsm;			/* an HSM root of trust */
@@ -539,6 +541,8 @@ struct conf_reload {
 	int32_t		 alarm_wal_mb;
 	int32_t		 alarm_skew_ms;
 	int32_t		 alarm_cert_days;
+	int32_t		 alarm_disk_pct;
+	int32_t		 wal_max_mb;		/* max_slot_wal_keep_size */
 	int32_t		 pending_lifetime;
 	int32_t		 join_stall;
 };

@@ -105,6 +105,7 @@ static const int sc_base[] = {
 };
 static const int sc_api[] = { SC(accept4), SC(accept) };
 static const int sc_joiner[] = { SC(statfs), SC(fstatfs) };
+static const int sc_replmon[] = { SC(statfs), SC(fstatfs) };	/* disk-free */
 /* SoftHSM2 keeps its token in files it locks, lists and rewrites */
 static const int sc_hsm[] = {
 	SC(getdents64), SC(ftruncate), SC(fsync), SC(fdatasync), SC(flock),
@@ -142,6 +143,7 @@ sandbox_filter(int role, char *err, size_t errlen)
 	    SCMP_A0(SCMP_CMP_EQ, AF_UNIX)) != 0 ||
 	    (role == PROC_API && ALLOW(ctx, sc_api) == -1) ||
 	    (role == PROC_JOINER && ALLOW(ctx, sc_joiner) == -1) ||
+	    (role == PROC_REPLMON && ALLOW(ctx, sc_replmon) == -1) ||
 	    (role == PROC_HSM && ALLOW(ctx, sc_hsm) == -1))
 		snprintf(err, errlen, "seccomp rules could not be added");
 	/* every thread, those a role started before it too */

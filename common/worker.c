@@ -118,6 +118,8 @@ worker_conf_verbose(struct kchan *ch, struct kmsg *m, void *arg)
 	cw->alarm_wal_mb = cr.alarm_wal_mb;
 	cw->alarm_skew_ms = cr.alarm_skew_ms;
 	cw->alarm_cert_days = cr.alarm_cert_days;
+	cw->alarm_disk_pct = cr.alarm_disk_pct;
+	cw->wal_max_mb = cr.wal_max_mb;
 	cw->pending_lifetime = cr.pending_lifetime;
 	cw->join_stall = cr.join_stall;
 	return 0;

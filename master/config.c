@@ -52,6 +52,10 @@ static const struct numkey {
 	    offsetof(struct kmd_conf, alarm_skew_ms) },
 	{ "alarm cert-expiry", "days", 0, 3650,
 	    offsetof(struct kmd_conf, alarm_cert_days) },
+	{ "alarm disk-free", "percent", 0, 99,
+	    offsetof(struct kmd_conf, alarm_disk_pct) },
+	{ "wal max-retained", "megabytes", 0, 1048576,
+	    offsetof(struct kmd_conf, wal_max_mb) },
 	{ "pending-node lifetime", "seconds", 5, 604800,
 	    offsetof(struct kmd_conf, pending_lifetime) },
 	{ "join stall-after", "seconds", 10, 3600,
@@ -450,6 +454,7 @@ statement(struct parser *ps, struct token *t, int n)
 		st_hsm(ps, t, n);
 	else if (strcmp(t[0].text, "replmon") == 0 ||
 	    strcmp(t[0].text, "alarm") == 0 ||
+	    strcmp(t[0].text, "wal") == 0 ||
 	    strcmp(t[0].text, "pending-node") == 0 ||
 	    strcmp(t[0].text, "join") == 0)
 		perr(ps, "expected: %s followed by one of its settings (see"
@@ -457,7 +462,7 @@ statement(struct parser *ps, struct token *t, int n)
 	else
 		perr(ps, "unknown keyword '%s' (expected one of: socket, user,"
 		    " datadir, host, api, dbuser, pgbin, hsm, replmon, alarm,"
-		    " pending-node, join)", t[0].text);
+		    " wal, pending-node, join)", t[0].text);
 }
 
 void
@@ -479,6 +484,7 @@ conf_defaults(struct kmd_conf *c)
 	c->alarm_wal_mb = 1024;
 	c->alarm_skew_ms = 2000;
 	c->alarm_cert_days = 30;
+	c->alarm_disk_pct = 10;
 	c->pending_lifetime = 3600;
 	c->join_stall = 60;
 	kmd_strlcpy(c->dbuser, "postgres", sizeof(c->dbuser));

@@ -58,6 +58,8 @@ struct kmd_conf {
 	int		 alarm_wal_mb;
 	int		 alarm_skew_ms;
 	int		 alarm_cert_days;
+	int		 alarm_disk_pct;	/* free space below: alarm */
+	int		 wal_max_mb;		/* 0: a quarter of the disk */
 	int		 pending_lifetime;	/* s */
 	int		 join_stall;		/* s without progress */
 	char		 hsm_module[KMD_PATH_MAX];	/* "": software RoT */

@@ -136,6 +136,8 @@ extern const size_t parent_worker_nhandlers;
 /* pg.c */
 int	pg_prepare(struct parent *);
 int	pg_write_conf(const struct parent *);
+int	pg_wal_max_mb(const struct parent *);
+void	pg_reload(struct parent *);
 void	pg_tls_remove(struct parent *);
 int	pg_tls_write(struct parent *, const struct tls_files *, char *,
 	    size_t);

@@ -95,12 +95,15 @@ parent_reload(struct parent *p)
 	cr.alarm_wal_mb = nc.alarm_wal_mb;
 	cr.alarm_skew_ms = nc.alarm_skew_ms;
 	cr.alarm_cert_days = nc.alarm_cert_days;
+	cr.alarm_disk_pct = nc.alarm_disk_pct;
+	cr.wal_max_mb = pg_wal_max_mb(p);
 	cr.pending_lifetime = nc.pending_lifetime;
 	cr.join_stall = nc.join_stall;
 	for (i = 0; i < PROC_MAX; i++)
 		if (p->children[i].ch != NULL)
 			kchan_send(p->children[i].ch, IMSG_CONF_VERBOSE, 0, -1,
 			    &cr, sizeof(cr));
+	pg_reload(p);			/* max_slot_wal_keep_size */
 	(void)api_load_cert(p);		/* a bad pair keeps the old one */
 	if (p->apiconf != NULL) {
 		api_conf_limits(p, p->apiconf);

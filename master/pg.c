@@ -8,6 +8,7 @@
  */
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -144,6 +145,41 @@ pg_peers_allow(struct parent *p, const struct peers_allow *pa, int *ok)
 }
 
 /*
+ * The most WAL a replication slot may hold (max_slot_wal_keep_size), MB:
+ * kmd.conf's wal max-retained, or a quarter of the data directory's
+ * filesystem, at least 1 GB: past it PostgreSQL lets the slot go rather
+ * than fill the disk (the node it served must join again).
+ */
+int
+pg_wal_max_mb(const struct parent *p)
+{
+	struct statvfs	 sv;
+	long long	 mb;
+
+	if (p->conf.wal_max_mb > 0)
+		return p->conf.wal_max_mb;
+	if (statvfs(p->conf.datadir, &sv) == -1)
+		return 1024;
+	mb = (long long)sv.f_blocks * (long long)sv.f_frsize / 4 /
+	    (1024 * 1024);
+	return mb < 1024 ? 1024 : mb > 1048576 ? 1048576 : (int)mb;
+}
+
+/* After SIGHUP: postgresql.conf written again, PostgreSQL reloaded. */
+void
+pg_reload(struct parent *p)
+{
+	struct child	*c = &p->children[PROC_POSTGRES];
+
+	if (pg_write_conf(p) == -1) {
+		log_warnx("cannot write postgresql.conf again");
+		return;
+	}
+	if (c->pid > 0)
+		kill(c->pid, SIGHUP);
+}
+
+/*
  * postgresql.conf, pg_hba.conf, pg_ident.conf: kmd owns them.  JIT is
  * off: kmd's queries are small, but the planner prices pglogical's
  * set-returning functions at a thousand rows each, which put the
@@ -195,9 +231,10 @@ pg_write_conf(const struct parent *p)
 	    "lc_messages = 'C'\n"
 	    "timezone = 'UTC'\n"
 	    "jit = off\n"
+	    "max_slot_wal_keep_size = %dMB\n"
 	    "%s"
 	    "include_if_exists = 'local.conf'\n",
-	    p->conf.host, PG_PORT, p->conf.datadir, tls);
+	    p->conf.host, PG_PORT, p->conf.datadir, pg_wal_max_mb(p), tls);
 	snprintf(hba, sizeof(hba),
 	    "# Written by kmd on every start.\n"
 	    "local all kmd,kmd_replmon peer map=kmd\n"

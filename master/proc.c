@@ -284,6 +284,8 @@ proc_spawn(struct child *c)
 	cw.alarm_wal_mb = p->conf.alarm_wal_mb;
 	cw.alarm_skew_ms = p->conf.alarm_skew_ms;
 	cw.alarm_cert_days = p->conf.alarm_cert_days;
+	cw.alarm_disk_pct = p->conf.alarm_disk_pct;
+	cw.wal_max_mb = pg_wal_max_mb(p);
 	cw.pending_lifetime = p->conf.pending_lifetime;
 	cw.join_stall = p->conf.join_stall;
 	cw.hsm = p->conf.hsm_module[0] != '\0';

@@ -60,6 +60,33 @@ check "the latency histogram: +Inf bucket equals the count" sh -c "[ \
 promtool check metrics <"$T/m" >"$T/promtool" 2>&1
 check "still clean for promtool" test ! -s "$T/promtool"
 [ -s "$T/promtool" ] && cat "$T/promtool"
+# The WAL bound and the free disk: PostgreSQL's max_slot_wal_keep_size
+# from kmd.conf (by default a quarter of the data filesystem, 1 GB at
+# least), both taken over by SIGHUP with no restart.
+sql() { runuser -u postgres -- psql -h "$T/data/run" -U kmd -d kmd -XAtqc "$1"; }
+check "max_slot_wal_keep_size is set (PostgreSQL's default -1 keeps all)" \
+    sh -c "[ \"\$(runuser -u postgres -- psql -h $T/data/run -U kmd -d kmd -XAtqc 'SHOW max_slot_wal_keep_size')\" != -1 ]"
+check "... at least 1 GB, as the metrics say too" \
+    sh -c "[ '$(val kmd_wal_max_retained_bytes)' -ge $((1024 * 1024 * 1024)) ]"
+check "the data filesystem's free space is in the metrics" \
+    sh -c "[ '$(val kmd_disk_free_bytes)' -gt 0 ] && [ '$(val kmd_disk_size_bytes)' -ge '$(val kmd_disk_free_bytes)' ]"
+rp=$(wpid replmon)
+cp "$CONF" "$T/conf0"
+printf 'wal max-retained 1500\nalarm disk-free 99\n' >>"$CONF"
+kill -HUP "$KPID"
+check "SIGHUP: max_slot_wal_keep_size 1500MB in PostgreSQL" wait_for 10 sh -c \
+    "[ \"\$(runuser -u postgres -- psql -h $T/data/run -U kmd -d kmd -XAtqc 'SHOW max_slot_wal_keep_size')\" = 1500MB ]"
+alarm_has() { ctl alarms list | grep -q "$1"; }
+check "... a disk-free alarm at 99 %, saying what to do" wait_for 10 \
+    alarm_has "the data directory's filesystem has .* free .*below 99%: make room"
+scrape "$TV" >/dev/null
+check "... in the metrics: disk-free 1, the bound 1500 MB" sh -c \
+    "[ '$(val 'kmd_alarms_active{kind="disk-free"}')' = 1 ] && [ '$(val kmd_wal_max_retained_bytes)' = $((1500 * 1024 * 1024)) ]"
+check "... the same replmon process" test "$(wpid replmon)" = "$rp"
+cp "$T/conf0" "$CONF"
+kill -HUP "$KPID"
+no_alarm() { ! alarm_has "$1"; }
+check "SIGHUP back: the alarm clears" wait_for 10 no_alarm disk-free
 check "/api/v1/metrics: the same" test "$(scrape "$TV" /api/v1/metrics)" = 200
 check "POST /metrics: 405" \
     test "$(curl -sk -X POST -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TV" $U/metrics)" = 405

@@ -83,7 +83,7 @@ alarms(FILE *f, const struct monitor *m)
 {
 	static const char *const kinds[] = { "node-down", "wal-retained",
 	    "clock-skew", "cert-expiry", "hsm", "weak-rot", "join-stalled",
-	    "unknown-slot" };
+	    "unknown-slot", "slot-lost", "disk-free" };
 	size_t	 i, k;
 	int	 n;
 
@@ -130,6 +130,18 @@ replmon_metrics(struct kchan *ch, struct kmsg *msg, void *arg)
 		fprintf(f, "kmd_cert_expiry_seconds %lld\n",
 		    m->cert_days * 86400LL);
 	}
+	if (m->clustered && m->disk_size > 0) {
+		head(f, "kmd_disk_size_bytes", "gauge", "the size of the data"
+		    " directory's filesystem");
+		fprintf(f, "kmd_disk_size_bytes %lld\n", m->disk_size);
+		head(f, "kmd_disk_free_bytes", "gauge", "its space free to"
+		    " kmd");
+		fprintf(f, "kmd_disk_free_bytes %lld\n", m->disk_free);
+	}
+	head(f, "kmd_wal_max_retained_bytes", "gauge", "the most WAL a"
+	    " replication slot may hold (wal max-retained)");
+	fprintf(f, "kmd_wal_max_retained_bytes %lld\n",
+	    (long long)rm->w->conf.wal_max_mb * 1024 * 1024);
 	head(f, "kmd_peers", "gauge", "the other nodes this node watches");
 	fprintf(f, "kmd_peers %zu\n", m->clustered ? m->npeers : 0);
 	if (m->clustered)

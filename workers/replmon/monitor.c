@@ -60,7 +60,16 @@
 	" (SELECT string_agg(x.slot_name, ' ' ORDER BY x.slot_name) FROM" \
 	"  pg_replication_slots x WHERE NOT EXISTS (SELECT FROM kmd_nodes n" \
 	"  WHERE x.slot_name IN (kmd_slot_name(l.node_id, n.node_id), " \
-	SQL_CU_SLOT("l.node_id", "n.node_id") "))) AS stray" \
+	SQL_CU_SLOT("l.node_id", "n.node_id") "))) AS stray," \
+	" (SELECT string_agg(format('%s %s %s %s %s', x.slot_name," \
+	"  coalesce(o.node_id::text, '-'), coalesce(o.kind, '-')," \
+	"  coalesce(pg_current_wal_lsn() - x.restart_lsn, 0)::bigint," \
+	"  coalesce(x.wal_status, 'none')), ',' ORDER BY x.slot_name) FROM" \
+	"  pg_replication_slots x LEFT JOIN LATERAL (SELECT n.node_id, CASE" \
+	"  WHEN x.slot_name = kmd_slot_name(l.node_id, n.node_id) THEN 'peer'" \
+	"  ELSE 'join' END AS kind FROM kmd_nodes n WHERE x.slot_name IN" \
+	"  (kmd_slot_name(l.node_id, n.node_id), " \
+	SQL_CU_SLOT("l.node_id", "n.node_id") ") LIMIT 1) o ON true) AS slots" \
 	" FROM kmd_local l" \
 	" LEFT JOIN kmd_nodes me ON me.node_id = l.node_id" \
 	" LEFT JOIN kmd_nodes p ON p.node_id <> l.node_id" \
@@ -329,12 +338,13 @@ peer_alarms(struct monitor *m, const struct peer *p, int down,
 		    " replication connection with it; it catches up when it"
 		    " returns. If it is gone for good, run: kmctl cluster nodes"
 		    " delete --id=%s", p->id, p->host, p->id);
-	if (retained > (long long)cw->alarm_wal_mb * 1024 * 1024)
+	if (retained > wal_alarm_mb(cw) * 1024 * 1024)
 		alarm_want(m, "wal-retained", p->id, "this node keeps %lld MB"
-		    " of WAL for node %s (%s), above %d MB; if that node is"
-		    " gone for good, run: kmctl cluster nodes delete --id=%s",
-		    retained / (1024 * 1024), p->id, p->host, cw->alarm_wal_mb,
-		    p->id);
+		    " of WAL for node %s (%s), above %lld MB (at %d MB, the"
+		    " bound, its slot is let go and it must join again); if"
+		    " that node is gone for good, run: kmctl cluster nodes"
+		    " delete --id=%s", retained / (1024 * 1024), p->id,
+		    p->host, wal_alarm_mb(cw), cw->wal_max_mb, p->id);
 	if (sampled && !down && (skew_us > cw->alarm_skew_ms * 1000LL ||
 	    -skew_us > cw->alarm_skew_ms * 1000LL))
 		alarm_want(m, "clock-skew", p->id, "the clock of node %s (%s)"
@@ -570,6 +580,8 @@ mon_read_done(struct pq *db, PGresult *res, void *arg)
 		    " is the weakest point in the key hierarchy; configure hsm"
 		    " in kmd.conf", PQgetvalue(res, 0, 15));
 	stray_slots(m, PQgetisnull(res, 0, 18) ? "" : PQgetvalue(res, 0, 18));
+	slots_check(m, PQgetisnull(res, 0, 19) ? "" : PQgetvalue(res, 0, 19));
+	disk_check(m, me);
 	alarms_settle(m);
 	if (alarm_up(m, "hsm", me))
 		kmd_strlcpy(summary, "BAD:the HSM is unavailable",

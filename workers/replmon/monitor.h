@@ -73,6 +73,8 @@ struct monitor {
 	char		 me[KMD_NODEID_MAX];
 	int		 cert_days;	/* -1: unknown */
 	int		 ms;		/* the tick's interval now */
+	long long	 disk_size;	/* bytes, the data directory's ... */
+	long long	 disk_free;	/* ... filesystem; -1: unknown */
 };
 
 
@@ -85,5 +87,10 @@ int	alarm_up(struct monitor *, const char *, const char *);
 void	gen_errors(yajl_gen, const struct monitor *, const char *,
 	    const char *);
 void	gen_alarms(yajl_gen, const struct monitor *, enum alarm_state);
+
+/* slots.c */
+long long wal_alarm_mb(const struct conf_worker *);
+void	slots_check(struct monitor *, const char *);
+void	disk_check(struct monitor *, const char *);
 
 #endif
