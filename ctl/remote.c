@@ -333,6 +333,7 @@ remote_login(struct conn *c, struct remote *rem, char *token, size_t len)
 	struct rest_req	 lr;
 	yajl_val	 v, tok;
 	const char	*tokpath[] = { "token", NULL };
+	const char	*msgpath[] = { "message", NULL };
 	const char	*login[4];
 
 	if (rem->user[0] == '\0')
@@ -354,6 +355,10 @@ remote_login(struct conn *c, struct remote *rem, char *token, size_t len)
 		die("the user name or password is too long");
 	conn_call(c, "POST", "auth/tokens", NULL, lr.body, lr.bodylen);
 	explicit_bzero(&lr, sizeof(lr));
+	/* a refused login names the node: fulljoin logs in on two */
+	if (c->code != 200 && (v = yajl_tree_parse(c->body, NULL, 0)) != NULL &&
+	    (tok = yajl_tree_get(v, msgpath, yajl_t_string)) != NULL)
+		die("%s: %s", rem->url, YAJL_GET_STRING(tok));
 	if (c->code != 200)
 		die_status(c);
 	if ((v = yajl_tree_parse(c->body, NULL, 0)) == NULL ||

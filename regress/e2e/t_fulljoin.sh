@@ -21,8 +21,8 @@ out=$(ns "$KMCTL" -s "$D/node1/kmd.sock" --cacert "$D/node2/data/api/api.crt" \
     cluster fulljoin --member=127.0.0.1 --newnodehost=127.0.0.2 \
     --newnodeurl=https://127.0.0.2:8443 --newnodeuser=admin \
     --newnodepass=wrong-password -y 2>&1); rc=$?
-check "a wrong password for the joining node: refused" \
-    refused $rc "$out" "wrong user name or password"
+check "a wrong password for the joining node: refused, naming that node" \
+    refused $rc "$out" "https://127.0.0.2:8443: wrong user name or password"
 check "... before anything changed on node 2" \
     sh -c "$C ctl 2 cluster info | grep -q 'not clustered'"
 
