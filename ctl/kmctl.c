@@ -121,6 +121,10 @@ main(int argc, char *argv[])
 		parse_usage(stdout, &res);
 		return 0;
 	}
+	if (res.action == A_COMPLETION) {
+		parse_completion_bash(stdout);
+		return fflush(stdout) == EOF ? 1 : 0;
+	}
 	if ((a = action_of(&res)) == NULL)
 		die("%s: not implemented yet", res.path);
 	if (remote_settings(&res, &rem) == -1)

@@ -165,6 +165,12 @@ static const struct token t_keys[] = {
 	{ NULL, A_NONE, NULL, 0, 0, NULL }
 };
 
+static const struct token t_completion[] = {
+	{ "bash", A_COMPLETION, NULL, 0, 0,
+	    "print bash completion for kmctl: . <(kmctl completion bash)" },
+	{ NULL, A_NONE, NULL, 0, 0, NULL }
+};
+
 static const struct token t_main[] = {
 	{ "cluster", A_NONE, t_cluster, 0, 0, "clusters and nodes" },
 	{ "services", A_NONE, t_services, 0, 0, "this node's services" },
@@ -178,6 +184,8 @@ static const struct token t_main[] = {
 	    "users of the HTTPS API (local socket only)" },
 	{ "alarms", A_NONE, t_alarms, 0, 0, "this node's alarms" },
 	{ "keys", A_NONE, t_keys, 0, 0, "the keys the cluster serves" },
+	{ "completion", A_NONE, t_completion, 0, 0,
+	    "shell completion, made from these tables" },
 	{ NULL, A_NONE, NULL, 0, 0, NULL }
 };
 
@@ -542,4 +550,72 @@ parse_usage(FILE *f, const struct parse_result *res)
 	fprintf(f, "commands:\n");
 	for (t = res->table ? res->table : t_main; t->keyword != NULL; t++)
 		fprintf(f, "  %-10s %s\n", t->keyword, t->help);
+}
+
+/* One case of the completion: the words after the command path. */
+static void
+compl_case(FILE *f, const char *path, const struct token *t)
+{
+	const struct token	*c;
+	const char		*sep = "";
+	int			 g;
+
+	fprintf(f, "\t\"%s\") w=\"", path);
+	if (t->next != NULL)
+		for (c = t->next; c->keyword != NULL; c++, sep = " ")
+			fprintf(f, "%s%s", sep, c->keyword);
+	else {
+		for (g = 0; g < F_MAX; g++)
+			if (t->flags & FM(g)) {
+				fprintf(f, "%s--%s%s", sep, flags[g].name,
+				    flags[g].boolean ? "" : "=");
+				sep = " ";
+			}
+	}
+	if (path[0] == '\0')
+		for (g = 0; g < G_MAX; g++)
+			fprintf(f, " --%s", gopts[g].name);
+	fprintf(f, "\" ;;\n");
+	if (t->next != NULL)
+		for (c = t->next; c->keyword != NULL; c++) {
+			char	 sub[256];
+
+			snprintf(sub, sizeof(sub), "%s%s%s", path,
+			    path[0] ? " " : "", c->keyword);
+			compl_case(f, sub, c);
+		}
+}
+
+/*
+ * kmctl completion bash: a completion function made from the tables
+ * above, so that it offers what this kmctl parses and nothing else.  The
+ * words typed so far, less options and their values, are the command
+ * path; what follows it is offered: its subcommands, or its flags.
+ */
+void
+parse_completion_bash(FILE *f)
+{
+	const struct token	 root = { "", A_NONE, t_main, 0, 0, NULL };
+	int			 g;
+
+	fprintf(f, "# bash completion for kmctl, made by kmctl completion"
+	    " bash\n_kmctl() {\n\tlocal cur=${COMP_WORDS[COMP_CWORD]}"
+	    " path= i w skip=\n\tfor ((i = 1; i < COMP_CWORD; i++)); do\n"
+	    "\t\tw=${COMP_WORDS[i]}\n"
+	    "\t\tif [ -n \"$skip\" ]; then skip=; continue; fi\n"
+	    "\t\tcase $w in\n\t\t-s");
+	for (g = 0; g < G_MAX; g++)
+		if (!gopts[g].boolean)
+			fprintf(f, "|--%s", gopts[g].name);
+	for (g = 0; g < F_MAX; g++)
+		if (!flags[g].boolean)
+			fprintf(f, "|--%s", flags[g].name);
+	fprintf(f, ") skip=1 ;;\n\t\t-*) ;;\n"
+	    "\t\t*) path=\"${path:+$path }$w\" ;;\n\t\tesac\n\tdone\n"
+	    "\tcase $path in\n");
+	compl_case(f, "", &root);
+	fprintf(f, "\t*) w= ;;\n\tesac\n"
+	    "\tCOMPREPLY=($(compgen -W \"$w\" -- \"$cur\"))\n"
+	    "\tcase ${COMPREPLY[0]} in *=) compopt -o nospace ;; esac\n}\n"
+	    "complete -o default -F _kmctl kmctl\n");
 }

@@ -42,6 +42,7 @@ enum action {
 	A_KEYS_DECRYPT,
 	A_VERSION,
 	A_HEALTH,
+	A_COMPLETION,		/* kmctl alone: no request */
 	A_MAX
 };
 
@@ -82,6 +83,7 @@ struct parse_result {
 
 int	 parse(int, char *[], struct parse_result *, char *, size_t);
 void	 parse_usage(FILE *, const struct parse_result *);
+void	 parse_completion_bash(FILE *);
 const char *flag_name(enum flag);
 const char *gopt_name(enum gopt);
 

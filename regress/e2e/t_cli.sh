@@ -103,4 +103,28 @@ out=$("$KMCTL" -s "$T/none.sock" cluster nodes create --csr="$T/csr.json" \
     --newnodehost=h 2>&1); rc=$?
 check "--csr a JSON whose csr is no string: refused" \
     refused $rc "$out" "no string \"csr\" in it"
+# kmctl completion bash: made from the parser's tables, so every command
+# path it knows parses (--help exits 0), and it completes as a user types
+"$KMCTL" completion bash >"$T/compl.bash"; rc=$?
+check "completion bash: exit 0, a function bash accepts" \
+    sh -c "[ $rc -eq 0 ] && bash -n $T/compl.bash"
+sed -n 's/^\t"\(.*\)") w=.*/\1/p' "$T/compl.bash" | grep -v '^$' >"$T/paths"
+check "... it knows 40 command paths or more" \
+    test "$(wc -l <"$T/paths")" -ge 40
+bad=
+while read -r p; do
+	"$KMCTL" $p --help >/dev/null 2>&1 || bad="$bad [$p]"
+done <"$T/paths"
+check "... each one kmctl parses (--help exits 0)${bad:+: not$bad}" test -z "$bad"
+compl() {
+	bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
+	    _kmctl 2>/dev/null; echo "${COMPREPLY[*]}"' sh "$T/compl.bash" "$@"
+}
+check "kmctl cluster n<TAB>: new nodes" test "$(compl kmctl cluster n)" = "new nodes"
+check "after --url and its value: cluster new --h<TAB>: --host=" \
+    test "$(compl kmctl --url https://n:8443 cluster new --h)" = "--host="
+check "nodes create --csr f --o<TAB>: --out=" \
+    test "$(compl kmctl cluster nodes create --csr f.json --o)" = "--out="
+check "a word of no command: nothing offered" \
+    test -z "$(compl kmctl bogus x)"
 finish

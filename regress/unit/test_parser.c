@@ -225,9 +225,11 @@ START_TEST(t_prefix)
 {
 	OK(A_CLUSTER_INFO, "cl", "in");
 	ck_assert_str_eq(res.path, "cluster info");
-	OK(A_CLUSTER_INFO, "c", "i");
-	OK(A_NODES_LIST, "c", "no", "l");
+	OK(A_CLUSTER_INFO, "cl", "i");
+	OK(A_NODES_LIST, "cl", "no", "l");
 	ck_assert_str_eq(res.path, "cluster nodes list");
+	FAIL("ambiguous 'c'", "c", "i");	/* cluster, completion */
+	OK(A_COMPLETION, "co", "b");
 	OK(A_CLUSTER_NEW, "cluster", "ne", "--host", "h", "--url",
 	    "https://h");
 	OK(A_CLUSTER_FULLJOIN, "clu", "f", "--member", "m", "--newnodehost",
@@ -261,7 +263,7 @@ START_TEST(t_unknown_word)
 	ck_assert_int_eq(RUN("bogus"), -1);
 	ck_assert_str_eq(err, "unknown command 'bogus'; valid choices:"
 	    " cluster services rot-keys status version health users alarms"
-	    " keys");
+	    " keys completion");
 	FAIL("valid choices: list get create delete", "cluster", "nodes",
 	    "lists");
 	FAIL("unknown command ''", "");
