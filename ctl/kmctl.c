@@ -121,6 +121,13 @@ main(int argc, char *argv[])
 		parse_usage(stdout, &res);
 		return 0;
 	}
+	if (res.global[G_OUTPUT] != NULL) {
+		if (strcmp(res.global[G_OUTPUT], "table") == 0)
+			output_table(1);
+		else if (strcmp(res.global[G_OUTPUT], "json") != 0)
+			die("-o: json or table, not '%s'",
+			    res.global[G_OUTPUT]);
+	}
 	if (res.action == A_COMPLETION) {
 		parse_completion_bash(stdout);
 		return fflush(stdout) == EOF ? 1 : 0;

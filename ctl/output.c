@@ -4,6 +4,7 @@
  * JSON already and are re-printed the same way.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <yajl_gen.h>
 #include <yajl_tree.h>
@@ -23,13 +24,119 @@ gen_new(void)
 	return g;
 }
 
+static int	 as_table;	/* -o table */
+
+void
+output_table(int on)
+{
+	as_table = on;
+}
+
+/* A cell: a scalar as it reads, a status by its description. */
+static void
+cell(yajl_val v, char *buf, size_t len)
+{
+	const char	*dp[] = { "description", NULL };
+	yajl_val	 d;
+
+	if (YAJL_IS_STRING(v))
+		snprintf(buf, len, "%s", YAJL_GET_STRING(v));
+	else if (YAJL_IS_NUMBER(v))
+		snprintf(buf, len, "%s", YAJL_GET_NUMBER(v));
+	else if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v))
+		snprintf(buf, len, "%s", YAJL_IS_TRUE(v) ? "true" : "false");
+	else if (YAJL_IS_OBJECT(v) &&
+	    (d = yajl_tree_get(v, dp, yajl_t_string)) != NULL)
+		snprintf(buf, len, "%s", YAJL_GET_STRING(d));
+	else
+		snprintf(buf, len, "-");
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+#define TABLE_COLS	24
+#define CELL_MAX	512
+
+/*
+ * A list-like answer ({"resources": [objects]}) as a table: a column per
+ * member of its first row, named in capitals, cells aligned; what is not
+ * a list stays JSON.  0: printed; 1: not a list.
+ */
+static int
+print_table(const char *text)
+{
+	const char	*rp[] = { "resources", NULL };
+	yajl_val	 doc, res, row;
+	size_t		 ncol, i, c, w[TABLE_COLS];
+	char		 buf[CELL_MAX];
+	int		 r = 1;
+
+	if ((doc = yajl_tree_parse(text, NULL, 0)) == NULL)
+		return 1;
+	if ((res = yajl_tree_get(doc, rp, yajl_t_array)) == NULL ||
+	    (YAJL_GET_ARRAY(res)->len > 0 &&
+	    !YAJL_IS_OBJECT(YAJL_GET_ARRAY(res)->values[0])))
+		goto out;
+	r = 0;
+	if (YAJL_GET_ARRAY(res)->len == 0)
+		goto out;
+	row = YAJL_GET_ARRAY(res)->values[0];
+	ncol = YAJL_GET_OBJECT(row)->len;
+	if (ncol > TABLE_COLS)
+		ncol = TABLE_COLS;
+	for (c = 0; c < ncol; c++)
+		w[c] = strlen(YAJL_GET_OBJECT(row)->keys[c]);
+	for (i = 0; i < YAJL_GET_ARRAY(res)->len; i++) {
+		row = YAJL_GET_ARRAY(res)->values[i];
+		for (c = 0; YAJL_IS_OBJECT(row) && c < ncol &&
+		    c < YAJL_GET_OBJECT(row)->len; c++) {
+			cell(YAJL_GET_OBJECT(row)->values[c], buf, sizeof(buf));
+			if (strlen(buf) > w[c])
+				w[c] = strlen(buf);
+		}
+	}
+	row = YAJL_GET_ARRAY(res)->values[0];
+	for (c = 0; c < ncol; c++) {
+		const char	*k = YAJL_GET_OBJECT(row)->keys[c];
+
+		for (i = 0; k[i] != '\0'; i++)
+			putchar(k[i] >= 'a' && k[i] <= 'z' ? k[i] - 32 : k[i]);
+		printf("%*s", c + 1 < ncol ? (int)(w[c] - i + 2) : 0, "");
+	}
+	putchar('\n');
+	for (i = 0; i < YAJL_GET_ARRAY(res)->len; i++) {
+		row = YAJL_GET_ARRAY(res)->values[i];
+		for (c = 0; YAJL_IS_OBJECT(row) && c < ncol &&
+		    c < YAJL_GET_OBJECT(row)->len; c++) {
+			cell(YAJL_GET_OBJECT(row)->values[c], buf, sizeof(buf));
+			printf("%s%*s", buf, c + 1 < ncol ?
+			    (int)(w[c] - strlen(buf) + 2) : 0, "");
+		}
+		putchar('\n');
+	}
+out:
+	yajl_tree_free(doc);
+	return r;
+}
+
 static int
 gen_print(yajl_gen g)
 {
 	const unsigned char	*buf;
 	size_t			 len;
 	int			 r = -1;
+	char			*text;
 
+	if (as_table && yajl_gen_get_buf(g, &buf, &len) ==
+	    yajl_gen_status_ok && (text = strndup((const char *)buf, len)) !=
+	    NULL) {
+		r = print_table(text);
+		free(text);
+		if (r == 0) {
+			yajl_gen_free(g);
+			return fflush(stdout) == 0 ? 0 : -1;
+		}
+		r = -1;
+	}
 	if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok &&
 	    fwrite(buf, 1, len, stdout) == len && fflush(stdout) == 0)
 		r = 0;

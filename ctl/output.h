@@ -5,6 +5,7 @@
 
 #include "reply.h"
 
+void	output_table(int);
 int	print_reply(const struct reply *, enum print_what);
 int	print_json(yajl_val);
 int	print_version(yajl_val);

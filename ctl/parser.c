@@ -52,11 +52,12 @@ static const struct {
 	[G_CACERT] = { "cacert", 0 },
 	[G_TIMEOUT] = { "timeout", 0 },
 	[G_CONFIG] = { "config", 0 },
+	[G_OUTPUT] = { "output", 0 },
 };
 
 #define GLOBAL_USAGE	"[-s socket] [--url URL [--user NAME]" \
 	" [--password PASSWORD] [--cacert FILE] [--nosslverify]]" \
-	" [--timeout SECONDS] [--config FILE]"
+	" [--timeout SECONDS] [--config FILE] [-o json|table]"
 
 
 static const struct token t_nodes[] = {
@@ -420,7 +421,9 @@ parse_global(int argc, char *argv[], int *i, struct parse_result *res,
 		res->socket = argv[*i];
 		return 1;
 	}
-	if (strncmp(arg, "--", 2) != 0)
+	if (strcmp(arg, "-o") == 0)		/* --output's short form */
+		arg = "--output";
+	else if (strncmp(arg, "--", 2) != 0)
 		return 0;
 	eq = strchr(arg, '=');
 	n = eq ? (size_t)(eq - arg) : strlen(arg);

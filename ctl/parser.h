@@ -57,7 +57,7 @@ enum flag {
 /* Global options, before the command words: where and how to connect. */
 enum gopt {
 	G_URL, G_USER, G_PASSWORD, G_NOSSLVERIFY, G_CACERT, G_TIMEOUT,
-	G_CONFIG, G_MAX
+	G_CONFIG, G_OUTPUT, G_MAX
 };
 #define FM(f)	(1u << (f))
 

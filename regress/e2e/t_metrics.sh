@@ -87,6 +87,21 @@ cp "$T/conf0" "$CONF"
 kill -HUP "$KPID"
 no_alarm() { ! alarm_has "$1"; }
 check "SIGHUP back: the alarm clears" wait_for 10 no_alarm disk-free
+# -o table: a list-like answer as a table, the same locally and over
+# HTTPS; what is not a list stays JSON; another format is refused
+ctl -o table users list >"$T/tab"
+check "-o table users list: a header and a row per user" sh -c \
+    "head -1 $T/tab | grep -q '^NAME  *ROLE  *CREATED' && [ \$(wc -l <$T/tab) = 3 ] && grep -q '^vic  *viewer ' $T/tab"
+ctl cluster nodes list -o table >"$T/tab"
+check "cluster nodes list -o table (after the command): its status by description" \
+    sh -c "head -1 $T/tab | grep -q '^NODEID' && grep -q ' ready ' $T/tab"
+"$KMCTL" --url "$U" --user admin --password "$PW" --cacert "$T/data/api/api.crt" \
+    -o table users list >"$T/tabr"
+check "... over HTTPS, the same table" cmp -s "$T/tabr" "$(ctl -o table users list >"$T/tabl"; echo "$T/tabl")"
+check "-o table version: not a list, JSON as ever" \
+    sh -c "\"$KMCTL\" -s $SOCK -o table version | python3 -c 'import json,sys; json.load(sys.stdin)'"
+out=$(ctl -o yaml status 2>&1); rc=$?
+check "-o yaml: refused, names the two" refused $rc "$out" "json or table, not 'yaml'"
 check "/api/v1/metrics: the same" test "$(scrape "$TV" /api/v1/metrics)" = 200
 check "POST /metrics: 405" \
     test "$(curl -sk -X POST -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TV" $U/metrics)" = 405

@@ -40,6 +40,7 @@ static struct {
 	size_t		 head, n;
 	int		 pipe[2];		/* thread -> loop: done jobs */
 	int		 started;
+	int		 held;			/* pwhash_hold() */
 	struct event	*ev;
 } pw = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
     .pipe = { -1, -1 } };
@@ -72,7 +73,7 @@ loop(void *arg)
 	(void)arg;
 	for (;;) {
 		pthread_mutex_lock(&pw.mu);
-		while (pw.n == 0)
+		while (pw.n == 0 || pw.held)
 			pthread_cond_wait(&pw.cv, &pw.mu);
 		j = pw.q[pw.head];
 		pw.head = (pw.head + 1) % PWHASH_QUEUE;
@@ -83,6 +84,19 @@ loop(void *arg)
 			;
 	}
 	return NULL;
+}
+
+/*
+ * Hold the thread (on 1) before it takes another job, or let it go on
+ * (0): the unit test fills the queue with nothing drained meanwhile.
+ */
+void
+pwhash_hold(int on)
+{
+	pthread_mutex_lock(&pw.mu);
+	pw.held = on;
+	pthread_cond_broadcast(&pw.cv);
+	pthread_mutex_unlock(&pw.mu);
 }
 
 /* Before the seccomp filter: the thread and its pipe. */

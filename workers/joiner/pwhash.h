@@ -24,5 +24,6 @@ int	pwhash_attach(struct worker *);
 int	pwhash_verify(const char *, const char *, pwjob_cb, void *);
 int	pwhash_make(const char *, pwjob_cb, void *);
 const char *pwhash_dummy(void);
+void	pwhash_hold(int);
 
 #endif
