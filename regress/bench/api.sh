@@ -228,6 +228,11 @@ echo "bench: kmd at $URL_KMD ..."
 run_wrk "$URL_KMD" "$T/wrk-kmd.txt"
 echo "bench: nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///') at $URL_NGX ..."
 run_wrk "$URL_NGX" "$T/wrk-nginx.txt"
+# health: each check reads the database and probes the root of trust
+# (the probe's answer kept 1 s); every state's code 200 for wrk
+URL_H="https://$KMD_ADDR:$PORT/api/v1/system/health?readycode=200&notclusteredcode=200"
+echo "bench: kmd health at $URL_H ..."
+run_wrk "$URL_H" "$T/wrk-health.txt"
 
 # ---- figures ---------------------------------------------------------------
 rps() { awk '/^Requests\/sec:/ { print $2 }' "$1"; }
@@ -286,4 +291,6 @@ table_row "API GET /cluster, requests/s" "$(awk -v k="$K_RPS" -v n="$N_RPS" \
     ">= $GOAL_RATIO x nginx"
 table_row "API GET /cluster, p99" "$K_P99 ms (nginx $N_P99 ms), $K_ERR errors" \
     "< $GOAL_P99_MS ms"
+table_row "API GET system/health (database read, RoT probe), requests/s" \
+    "$(rps "$T/wrk-health.txt"), p99 $(pct "$T/wrk-health.txt" 99) ms, $(errs "$T/wrk-health.txt") errors" ""
 OK=1
