@@ -101,6 +101,10 @@ for rep, r in doc["resources"].items():
                   "port"):
             if not isinstance(ni[f], int):
                 fail("%s: %s %r is no integer" % (where, f, ni[f]))
+        # to the millisecond: a lag under a second is not "00:00:00"
+        if not re.match(r"^\d\d:\d\d:\d\d(\.\d{1,3})?$",
+                        ni["catchupInterval"]):
+            fail("%s: catchupInterval %r" % (where, ni["catchupInterval"]))
         for f in ("connected", "replicationBlocked"):
             if not isinstance(ni[f], bool):
                 fail("%s: %s %r" % (where, f, ni[f]))

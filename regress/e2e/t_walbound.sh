@@ -3,7 +3,8 @@
 # 48 MB: the wal-retained alarm comes first (before the bound), then
 # PostgreSQL lets node 1's slot for node 2 go at a checkpoint rather than
 # keep WAL without end, and node 1 raises slot-lost naming node 2 and
-# what to do; its disk is not filled.
+# what to do; its disk is not filled.  Node 2, back but unable to catch
+# up, is removed with --force and the alarm clears.
 . regress/e2e/lib.sh
 . regress/e2e/cluster_lib.sh W
 export KMD_CLUSTER_EXTRA='wal max-retained 1'
@@ -32,6 +33,15 @@ check "at the checkpoint PostgreSQL lets the slot go (lost), not the disk" \
 check "node 1 raises slot-lost, naming node 2 and what to do" \
     wait_for 20 sh -c "$C ctl 1 alarms list | grep -q 'for node $N2) on this node was lost.*cluster nodes delete --id=$N2 --force) and join it again'"
 $C thaw 2
+# node 2 cannot catch up from node 1 any more: node 1 sees no stream to it
+# (down), so its removal takes --force and waits on no drain
+check "node 1 sees node 2 down (no stream to it)" wait_for 20 sh -c \
+    "$C ctl 1 cluster nodes get --id=$N2 | grep -q '\"code\": \"d\"'"
+out=$(timeout 60 $C ctl 1 cluster nodes delete --id="$N2" -y --force 2>&1); rc=$?
+check "node 2 removed with --force, at once" test $rc -eq 0
+[ $rc -eq 0 ] || echo "nodes delete said: $out"
+check "... its lost slot is gone from node 1, and the alarm clears" \
+    wait_for 20 sh -c "! $C ctl 1 alarms list | grep -q slot-lost"
 check "no sanitizer report in the nodes' logs" nodes_clean
 down
 finish

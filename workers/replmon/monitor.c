@@ -139,7 +139,8 @@
 	"   'code', d.code, 'description', d.descr))" \
 	"  ELSE jsonb_strip_nulls(jsonb_build_object(" \
 	"   'applyRate', d.rate," \
-	"   'catchupInterval', coalesce(date_trunc('second', r.replay_lag)," \
+	"   'catchupInterval', coalesce(date_trunc('milliseconds'," \
+	"    r.replay_lag)," \
 	"    '0')::text," \
 	"   'clockSkewMs', d.skew," \
 	"   'connectTime', " SQL_ISO("r.backend_start") "," \
