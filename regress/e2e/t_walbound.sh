@@ -33,10 +33,9 @@ check "at the checkpoint PostgreSQL lets the slot go (lost), not the disk" \
 check "node 1 raises slot-lost, naming node 2 and what to do" \
     wait_for 20 sh -c "$C ctl 1 alarms list | grep -q 'for node $N2) on this node was lost.*cluster nodes delete --id=$N2 --force) and join it again'"
 $C thaw 2
-# node 2 cannot catch up from node 1 any more: node 1 sees no stream to it
-# (down), so its removal takes --force and waits on no drain
-check "node 1 sees node 2 down (no stream to it)" wait_for 20 sh -c \
-    "$C ctl 1 cluster nodes get --id=$N2 | grep -q '\"code\": \"d\"'"
+# node 2 cannot catch up from node 1 any more (its subscription retries
+# and fails, so node 1 may see it down or flapping): removed with --force,
+# which waits on no drain
 out=$(timeout 60 $C ctl 1 cluster nodes delete --id="$N2" -y --force 2>&1); rc=$?
 check "node 2 removed with --force, at once" test $rc -eq 0
 [ $rc -eq 0 ] || echo "nodes delete said: $out"
