@@ -100,7 +100,7 @@ static struct worker	*worker_self;
  * used (a monitor tick's interval is taken at its next tick).
  */
 int
-worker_conf_verbose(struct kchan *ch, struct kmsg *m, void *arg)
+worker_conf_reload(struct kchan *ch, struct kmsg *m, void *arg)
 {
 	struct conf_reload	 cr;
 	struct conf_worker	*cw;

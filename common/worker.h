@@ -33,7 +33,7 @@ struct worker_def {
 int	worker_start(struct worker *, const struct worker_def *, int,
 	    kchan_closed_cb);
 int	worker_run(const struct worker_def *, int, int);
-int	worker_conf_verbose(struct kchan *, struct kmsg *, void *);
+int	worker_conf_reload(struct kchan *, struct kmsg *, void *);
 struct event *worker_every(struct worker *, int, event_callback_fn, void *);
 
 /* One per role, listed in master's process table. */

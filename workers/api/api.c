@@ -150,7 +150,7 @@ api_user_changed(struct kchan *ch, struct kmsg *m, void *arg)
 #define API_REPLY_ROW(n, len, from)	{ IMSG_##n, KMSG_VARLEN, FP, api_reply },
 static const struct kmsg_handler api_handlers[] = {
 	{ IMSG_CONF_VERBOSE, sizeof(struct conf_reload), FP,
-	    worker_conf_verbose },
+	    worker_conf_reload },
 	{ IMSG_API_LISTEN, sizeof(struct api_conf), FP, api_listen_msg },
 	{ IMSG_USER_CHANGED, sizeof(struct user_changed), FP,
 	    api_user_changed },

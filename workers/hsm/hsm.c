@@ -99,7 +99,7 @@ hsm_fini(struct worker *w)
 #define HSM_ROW(q, ql, a, al, fn)	{ IMSG_##q, ql, FROM(PROC_PARENT), fn },
 static const struct kmsg_handler hsm_handlers[] = {
 	{ IMSG_CONF_VERBOSE, sizeof(struct conf_reload), FROM(PROC_PARENT),
-	    worker_conf_verbose },
+	    worker_conf_reload },
 	{ IMSG_HSM_ROT_FD, 0, FROM(PROC_PARENT), hsm_rot_fd },
 	{ IMSG_HSM_CONF, sizeof(struct hsm_conf), FROM(PROC_PARENT), hsm_conf },
 	HSM_CALLS(HSM_ROW)

@@ -152,7 +152,7 @@ joiner_fini(struct worker *w)
 static const struct kmsg_handler joiner_handlers[] = {
 	REQ_JOINER(OP_WORKER_ROW)
 	{ IMSG_CONF_VERBOSE, sizeof(struct conf_reload), FROM(PROC_PARENT),
-	    worker_conf_verbose },
+	    worker_conf_reload },
 	HSM_CALLS(JOINER_ANSWER_ROW)
 	{ IMSG_HSM_ERROR, KMSG_VARLEN, FROM(PROC_PARENT), joiner_hsm_error },
 	{ IMSG_TLS_INSTALLED, sizeof(struct tls_result), FROM(PROC_PARENT),

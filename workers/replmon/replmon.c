@@ -387,7 +387,7 @@ replmon_fini(struct worker *w)
 
 static const struct kmsg_handler replmon_handlers[] = {
 	{ IMSG_CONF_VERBOSE, sizeof(struct conf_reload), FROM(PROC_PARENT),
-	    worker_conf_verbose },
+	    worker_conf_reload },
 	REQ_REPLMON(OP_WORKER_ROW)
 	{ IMSG_HSM_STATUS, sizeof(struct hsm_status), FROM(PROC_PARENT),
 	    replmon_hsm_status },
