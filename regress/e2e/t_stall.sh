@@ -82,10 +82,12 @@ check "2 ready nodes on nodes 1 and 2" wait_for 15 ready_n 2 1 2
 # fails to end its stalled join: a join node 1 sponsors, its grant live,
 # its progress standing for longer than node 1's limit and 15 s.
 F=$(q 1 "SELECT gen_random_uuid()")
+# (the row and its lease in one transaction: a joining node's row with
+# no lease is a dead join, which the reconciler's next tick would kill)
 q 1 "INSERT INTO kmd_nodes (node_id, host, public_address, state, version,
     cert, sponsor) SELECT '$F', '127.0.1.1', '127.0.1.1', 'i', '0.1.0', 'x',
-    node_id FROM kmd_local" >/dev/null
-q 1 "INSERT INTO kmd_lease VALUES (true, gen_random_uuid(), '$F', 'join',
+    node_id FROM kmd_local;
+    INSERT INTO kmd_lease VALUES (true, gen_random_uuid(), '$F', 'join',
     '$F', kmd_epoch(), clock_timestamp() + interval '1 hour',
     'initial sync: 100 bytes', clock_timestamp() - interval '20 s',
     clock_timestamp() - interval '30 s')" >/dev/null
