@@ -246,6 +246,9 @@ check "cluster/summary: no reporter yet" \
     grep -q '"total":0,"resources":{}' "$T/body"
 
 # request checks
+# (tokens last 30 s here, and the checks above take longer on a loaded
+# machine: a fresh one)
+AUTH="Authorization: Bearer $(token)"
 new() { answers "$1" POST cluster/new -H "$AUTH" -d "$2"; }
 check "cluster/new, malformed JSON: 400" new 400 '{"host":'
 check "malformed JSON: says so" jerr 400 "not JSON"
