@@ -17,6 +17,15 @@ json_str(yajl_gen g, const char *s)
 	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
 }
 
+/* A string value's text; "" when the value is no string. */
+const char *
+json_string(yajl_val v)
+{
+	const char	*s = YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : NULL;
+
+	return s != NULL ? s : "";
+}
+
 static void
 json_status(yajl_gen g, const char *code, const char *desc)
 {
@@ -618,8 +627,21 @@ json_reply(yajl_gen g, const struct reply *r, enum print_what what,
 	case P_USER:
 		json_user(g, &r->users[0]);
 		break;
+	case P_BKEY:
+		json_bkey(g, &r->bkeys[0]);
+		break;
+	case P_BKEYS:
+		json_backup_list(g, r, 1);
+		break;
+	case P_BACKUP:
+		json_backup(g, &r->backups[0]);
+		break;
+	case P_BACKUPS:
+		json_backup_list(g, r, 0);
+		break;
 	case P_NONE:
 	case P_METRICS:		/* text, not JSON */
+	case P_BKEY_FILE:	/* the file's own text */
 		break;
 	}
 }

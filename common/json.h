@@ -8,6 +8,10 @@
 #include "reply.h"
 
 void	json_str(yajl_gen, const char *);
+const char *json_string(yajl_val);
+void	json_bkey(yajl_gen, const struct bkey_info *);
+void	json_backup(yajl_gen, const struct backup_info *);
+void	json_backup_list(yajl_gen, const struct reply *, int);
 void	json_cluster_info(yajl_gen, const struct cluster_info *);
 void	json_node(yajl_gen, const struct node_info *);
 void	json_nodes(yajl_gen, const struct nodes_page *,

@@ -104,7 +104,11 @@ enum op_class {
 	X(PROC_JOINER, VERSION, 0, FROM_CA, joiner_version_info) \
 	X(PROC_JOINER, UPGRADE, 0, FROM_CA, joiner_upgrade_status) \
 	X(PROC_JOINER, UPGRADE_FINISH, 0, FROM_CA, joiner_upgrade_finish) \
-	X(PROC_JOINER, HEALTH, 0, FROM_CA, joiner_health)
+	X(PROC_JOINER, HEALTH, 0, FROM_CA, joiner_health) \
+	X(PROC_JOINER, BACKUP_KEYS, sizeof(struct bkey_req), FROM_CA, \
+	    joiner_bkeys) \
+	X(PROC_JOINER, BACKUPS, sizeof(struct backup_req), FROM_CA, \
+	    joiner_backups)
 
 #define REQUESTS(X)	REQ_REPLMON(X) REQ_JOINER(X)
 
@@ -131,6 +135,9 @@ enum op_class {
 	X(UPGRADE_INFO, sizeof(struct upgrade_info), FROM(PROC_JOINER)) \
 	X(HEALTH_INFO, sizeof(struct health_info), FROM(PROC_JOINER)) \
 	X(METRICS_TEXT, KMSG_VARLEN, FROM(PROC_REPLMON)) \
+	X(BKEY_INFO, sizeof(struct bkey_info), FROM(PROC_JOINER)) \
+	X(BACKUP_INFO, sizeof(struct backup_info), FROM(PROC_JOINER)) \
+	X(BACKUP_PROGRESS, sizeof(struct backup_progress), FROM(PROC_JOINER)) \
 	X(CTL_END, 0, FROM_WORKERS) \
 	X(CTL_ERROR, KMSG_VARLEN, FROM_WORKERS)
 
@@ -157,6 +164,14 @@ enum op_class {
 	" writes pause on every node for a few seconds, and no node can go" \
 	" back to the older kmd afterwards. Are you sure want to finish the" \
 	" upgrade?"
+#define ASK_BKEYS_DELETE "The backup key is destroyed on this node:" \
+	" backups made with it can be restored only where an exported copy of" \
+	" it is imported. Are you sure want to delete it?"
+#define ASK_BACKUPS_DELETE "The backup file is deleted from this node. Are" \
+	" you sure want to delete it?"
+#define ASK_RESTORE "The restore replaces this node's keys and users with" \
+	" the backup's, and its KEK with the backup's; what was made since" \
+	" the backup is lost. Are you sure want to restore?"
 #define ASK_JOIN "When you add a node to a cluster, the existing data of" \
 	" the node is deleted. Are you sure want to join?"
 
@@ -243,7 +258,33 @@ enum op_class {
 	X(A_KEYS_ENCRYPT, IMSG_CTL_KEYS, P_CRYPT, ROLE_KEYS, OPC_NODE, \
 	    "POST", "crypto/encrypt", build_keys, rest_keys, NULL) \
 	X(A_KEYS_DECRYPT, IMSG_CTL_KEYS, P_CRYPT, ROLE_KEYS, OPC_NODE, \
-	    "POST", "crypto/decrypt", build_keys, rest_keys, NULL)
+	    "POST", "crypto/decrypt", build_keys, rest_keys, NULL) \
+	X(A_BKEYS_CREATE, IMSG_CTL_BACKUP_KEYS, P_BKEY, ROLE_ADMIN, OPC_NODE, \
+	    NULL, NULL, build_bkeys, NULL, NULL) \
+	X(A_BKEYS_LIST, IMSG_CTL_BACKUP_KEYS, P_BKEYS, ROLE_ADMIN, OPC_NODE, \
+	    NULL, NULL, build_bkeys, NULL, NULL) \
+	X(A_BKEYS_GET, IMSG_CTL_BACKUP_KEYS, P_BKEY, ROLE_ADMIN, OPC_NODE, \
+	    NULL, NULL, build_bkeys, NULL, NULL) \
+	X(A_BKEYS_DELETE, IMSG_CTL_BACKUP_KEYS, P_NONE, ROLE_ADMIN, OPC_NODE, \
+	    NULL, NULL, build_bkeys, NULL, ASK_BKEYS_DELETE) \
+	X(A_BKEYS_EXPORT, IMSG_CTL_BACKUP_KEYS, P_BKEY_FILE, ROLE_ADMIN, \
+	    OPC_NODE, NULL, NULL, build_bkeys, NULL, NULL) \
+	X(A_BKEYS_IMPORT, IMSG_CTL_BACKUP_KEYS, P_BKEY, ROLE_ADMIN, OPC_NODE, \
+	    NULL, NULL, build_bkeys, NULL, NULL) \
+	X(A_BACKUPS_CREATE, IMSG_CTL_BACKUPS, P_BACKUP, ROLE_ADMIN, OPC_NODE, \
+	    NULL, NULL, build_backups, NULL, NULL) \
+	X(A_BACKUPS_LIST, IMSG_CTL_BACKUPS, P_BACKUPS, ROLE_ADMIN, OPC_NODE, \
+	    NULL, NULL, build_backups, NULL, NULL) \
+	X(A_BACKUPS_GET, IMSG_CTL_BACKUPS, P_BACKUP, ROLE_ADMIN, OPC_NODE, \
+	    NULL, NULL, build_backups, NULL, NULL) \
+	X(A_BACKUPS_DELETE, IMSG_CTL_BACKUPS, P_NONE, ROLE_ADMIN, OPC_NODE, \
+	    NULL, NULL, build_backups, NULL, ASK_BACKUPS_DELETE) \
+	X(A_BACKUPS_DOWNLOAD, IMSG_CTL_BACKUPS, P_BACKUP, ROLE_ADMIN, \
+	    OPC_NODE, NULL, NULL, build_backups, NULL, NULL) \
+	X(A_BACKUPS_UPLOAD, IMSG_CTL_BACKUPS, P_BACKUP, ROLE_ADMIN, OPC_NODE, \
+	    NULL, NULL, build_backups, NULL, NULL) \
+	X(A_BACKUPS_RESTORE, IMSG_CTL_BACKUPS, P_BACKUP, ROLE_ADMIN, \
+	    OPC_MEMBERSHIP, NULL, NULL, build_backups, NULL, ASK_RESTORE)
 
 #define PEER_CALLS(X) \
 	X(PEER_READ_MEMBER, "joining node", "member", \

@@ -97,6 +97,39 @@ static const struct pstr s_rotkeys_req[] = { S(rotkeys_req, id), S_END };
 static const struct pstr s_keys_req[] = {
 	S(keys_req, name), S(keys_req, algorithm), S(keys_req, data), S_END
 };
+static const struct pstr s_bkey_req[] = {
+	S(bkey_req, id), S(bkey_req, description), S(bkey_req, passphrase),
+	S(bkey_req, file), S_END
+};
+static const struct pstr s_bkey_info[] = {
+	S(bkey_info, id), S(bkey_info, description), S(bkey_info, origin),
+	S(bkey_info, created), S(bkey_info, exported), S(bkey_info, file),
+	S_END
+};
+static const struct pstr s_hsm_bk[] = {
+	S(hsm_bk, id), S(hsm_bk, sealed), S(hsm_bk, passphrase),
+	S(hsm_bk, file), S_END
+};
+static const struct pstr s_backup_req[] = {
+	S(backup_req, id), S(backup_req, backup_key),
+	S(backup_req, description), S_END
+};
+static const struct pstr s_backup_info[] = {
+	S(backup_info, id), S(backup_info, created),
+	S(backup_info, description), S(backup_info, backup_key),
+	S(backup_info, origin), S(backup_info, node),
+	S(backup_info, kmd_version), S_END
+};
+static const struct pstr s_backup_progress[] = {
+	S(backup_progress, what), S_END
+};
+static const struct pstr s_hsm_backup[] = {
+	S(hsm_backup, backup_id), S(hsm_backup, bk_id),
+	S(hsm_backup, bk_sealed), S(hsm_backup, node_id),
+	S(hsm_backup, cluster_id), S(hsm_backup, kek_wrapped),
+	S(hsm_backup, kek_sealed), S(hsm_backup, filekey_sealed),
+	S(hsm_backup, ca_key_sealed), S(hsm_backup, node_key_sealed), S_END
+};
 static const struct pstr s_cluster_info[] = {
 	S(cluster_info, nodeid), S(cluster_info, code), S(cluster_info, desc),
 	S(cluster_info, error), S(cluster_info, progress), S_END
@@ -223,6 +256,21 @@ static const struct pstr *const payload_strings[IMSG_MAX] = {
 	[IMSG_NODES_DELETE] = s_nodes_delete,
 	[IMSG_ROTKEYS] = s_rotkeys_req,
 	[IMSG_KEYS] = s_keys_req,
+	[IMSG_BACKUP_KEYS] = s_bkey_req,
+	[IMSG_BACKUPS] = s_backup_req,
+	[IMSG_BKEY_INFO] = s_bkey_info,
+	[IMSG_BACKUP_INFO] = s_backup_info,
+	[IMSG_BACKUP_PROGRESS] = s_backup_progress,
+	[IMSG_HSM_BK_MAKE] = s_hsm_bk,
+	[IMSG_HSM_BK_MADE] = s_hsm_bk,
+	[IMSG_HSM_BK_EXPORT] = s_hsm_bk,
+	[IMSG_HSM_BK_EXPORTED] = s_hsm_bk,
+	[IMSG_HSM_BK_IMPORT] = s_hsm_bk,
+	[IMSG_HSM_BK_IMPORTED] = s_hsm_bk,
+	[IMSG_HSM_BACKUP_SEAL] = s_hsm_backup,
+	[IMSG_HSM_BACKUP_SEALED] = s_hsm_backup,
+	[IMSG_HSM_BACKUP_OPEN] = s_hsm_backup,
+	[IMSG_HSM_BACKUP_OPENED] = s_hsm_backup,
 	[IMSG_CLUSTER_INFO_REPLY] = s_cluster_info,
 	[IMSG_NODE_INFO] = s_node_info,
 	[IMSG_SUMMARY_ROW] = s_summary_row,

@@ -103,7 +103,17 @@ enum proc_id {
 	    sizeof(struct hsm_key_made), hsm_key_make) \
 	X(HSM_KEY_CRYPT, sizeof(struct hsm_key_crypt), HSM_KEY_DONE, \
 	    sizeof(struct key_crypt), hsm_key_crypt) \
-	X(HSM_PROBE, 0, HSM_PROBED, sizeof(struct hsm_status), hsm_probe)
+	X(HSM_PROBE, 0, HSM_PROBED, sizeof(struct hsm_status), hsm_probe) \
+	X(HSM_BK_MAKE, sizeof(struct hsm_bk), HSM_BK_MADE, \
+	    sizeof(struct hsm_bk), hsm_bk_make) \
+	X(HSM_BK_EXPORT, sizeof(struct hsm_bk), HSM_BK_EXPORTED, \
+	    sizeof(struct hsm_bk), hsm_bk_export) \
+	X(HSM_BK_IMPORT, sizeof(struct hsm_bk), HSM_BK_IMPORTED, \
+	    sizeof(struct hsm_bk), hsm_bk_import) \
+	X(HSM_BACKUP_SEAL, sizeof(struct hsm_backup), HSM_BACKUP_SEALED, \
+	    sizeof(struct hsm_backup), hsm_backup_seal) \
+	X(HSM_BACKUP_OPEN, sizeof(struct hsm_backup), HSM_BACKUP_OPENED, \
+	    sizeof(struct hsm_backup), hsm_backup_open)
 
 #define IMSG_E_MSG(n)			IMSG_##n,
 #define IMSG_E_LOCAL(n, len, from, fn)	IMSG_CTL_##n,
@@ -439,6 +449,99 @@ struct hsm_key_crypt {
 	char		 data[KMD_CRYPT_B64];	/* base64 */
 };
 
+/*
+ * Backups and backup keys: node-local (workers/joiner/backup.c says
+ * how a backup is made and what it holds).  A backup key is 32 random
+ * bytes made in the hsm worker, kept sealed under the root of trust,
+ * exported as a file under a passphrase (argon2id, XChaCha20-Poly1305).
+ */
+#define KMD_DESC_MAX		256
+#define KMD_PASSPHRASE_MAX	256
+#define KMD_BKFILE_MAX		1024	/* an exported backup key */
+#define KMD_BKFILE_MIN_PASS	8
+
+enum bkey_op { BKEY_CREATE, BKEY_LIST, BKEY_GET, BKEY_DELETE, BKEY_EXPORT,
+	BKEY_IMPORT, BKEY_OPS };
+
+struct bkey_req {
+	int32_t		 op;		/* enum bkey_op */
+	int32_t		 force;		/* delete: even the last unexported */
+	char		 id[KMD_NODEID_MAX];
+	char		 description[KMD_DESC_MAX];
+	char		 passphrase[KMD_PASSPHRASE_MAX];	/* export, import */
+	char		 file[KMD_BKFILE_MAX];		/* import */
+};
+
+struct bkey_info {
+	char		 id[KMD_NODEID_MAX];
+	char		 description[KMD_DESC_MAX];
+	char		 origin[16];		/* "made" or "imported" */
+	char		 created[KMD_TIME_MAX];
+	char		 exported[KMD_TIME_MAX];	/* "": never */
+	int32_t		 is_default;
+	char		 file[KMD_BKFILE_MAX];	/* export's answer */
+};
+
+/* hsm: make (id -> sealed), export (id, sealed, passphrase -> file),
+ * import (file, passphrase -> id, sealed). */
+struct hsm_bk {
+	char		 id[KMD_NODEID_MAX];
+	char		 sealed[KMD_WRAPPED_MAX];	/* under the RoT, hex */
+	char		 passphrase[KMD_PASSPHRASE_MAX];
+	char		 file[KMD_BKFILE_MAX];
+};
+
+enum backup_op { BACKUP_CREATE, BACKUP_LIST, BACKUP_GET, BACKUP_DELETE,
+	BACKUP_DOWNLOAD, BACKUP_UPLOAD, BACKUP_RESTORE, BACKUP_OPS };
+
+struct backup_req {
+	int32_t		 op;		/* enum backup_op */
+	char		 id[KMD_NODEID_MAX];
+	char		 backup_key[KMD_NODEID_MAX];	/* create; "": default */
+	char		 description[KMD_DESC_MAX];
+};
+
+struct backup_info {
+	char		 id[KMD_NODEID_MAX];
+	char		 created[KMD_TIME_MAX];
+	char		 description[KMD_DESC_MAX];
+	char		 backup_key[KMD_NODEID_MAX];
+	char		 origin[16];		/* "made" or "uploaded" */
+	char		 node[KMD_NODEID_MAX];	/* the node that made it */
+	char		 kmd_version[32];
+	int32_t		 schema;
+	int64_t		 size;			/* bytes */
+	int64_t		 keys;			/* key versions */
+	int64_t		 users;
+};
+
+/* A long backup or restore: how far it is. */
+struct backup_progress {
+	char		 what[16];		/* "backup", "restore" */
+	int64_t		 rows;
+	int64_t		 total;
+};
+
+/*
+ * hsm: seal (the KEK and a new file key under the backup key) and open
+ * (the file key out; the backup's KEK adopted: under this node's RoT,
+ * the CA and node keys sealed again under it).
+ */
+#define BACKUP_FILEKEY	32
+struct hsm_backup {
+	char		 backup_id[KMD_NODEID_MAX];
+	char		 bk_id[KMD_NODEID_MAX];
+	char		 bk_sealed[KMD_WRAPPED_MAX];	/* under the RoT */
+	char		 node_id[KMD_NODEID_MAX];
+	char		 cluster_id[KMD_NODEID_MAX];
+	char		 kek_wrapped[KMD_WRAPPED_MAX];	/* this node's */
+	char		 kek_sealed[KMD_WRAPPED_MAX];	/* under the backup key */
+	char		 filekey_sealed[KMD_WRAPPED_MAX];
+	char		 ca_key_sealed[KMD_SEALED_MAX];	/* under the KEK */
+	char		 node_key_sealed[KMD_SEALED_MAX];
+	uint8_t		 filekey[BACKUP_FILEKEY];	/* answers only */
+};
+
 struct nodes_delete {
 	char		 id[KMD_NODEID_MAX];
 	int32_t		 force;		/* 1: even when the node is down */
@@ -528,6 +631,8 @@ struct conf_worker {
 	int32_t		 join_stall;		/* joiner: s, no progress */
 	int32_t		 hsm;			/* an HSM root of trust */
 	char		 hsm_key[64];		/* its key's label */
+	int32_t		 backup_keep;		/* joiner: backups kept */
+	char		 backups[KMD_PATH_MAX];	/* joiner: their directory */
 };
 
 /*
@@ -545,6 +650,7 @@ struct conf_reload {
 	int32_t		 wal_max_mb;		/* max_slot_wal_keep_size */
 	int32_t		 pending_lifetime;
 	int32_t		 join_stall;
+	int32_t		 backup_keep;
 };
 
 struct ctl_proc {

@@ -96,6 +96,29 @@ add_user(struct reply *r, const struct kmsg *m)
 }
 
 static int
+add_bkey(struct reply *r, const struct kmsg *m)
+{
+	return append((void **)&r->bkeys, &r->nbkeys, &r->bkeyscap,
+	    REPLY_BACKUPS_MAX, m);
+}
+
+static int
+add_backup(struct reply *r, const struct kmsg *m)
+{
+	return append((void **)&r->backups, &r->nbackups, &r->backupscap,
+	    REPLY_BACKUPS_MAX, m);
+}
+
+/* A long operation's progress: the latest is kept (kmctl shows each). */
+static int
+set_progress(struct reply *r, const struct kmsg *m)
+{
+	memcpy(&r->progress, m->data, sizeof(r->progress));
+	r->haveprogress = 1;
+	return 0;
+}
+
+static int
 set_info(struct reply *r, const struct kmsg *m)
 {
 	return keep_once(&r->info, &r->haveinfo, m);
@@ -207,6 +230,10 @@ static const struct {
 	{ IMSG_VERSION_INFO, sizeof(struct version_info), set_version },
 	{ IMSG_UPGRADE_INFO, sizeof(struct upgrade_info), set_upgrade },
 	{ IMSG_HEALTH_INFO, sizeof(struct health_info), set_health },
+	{ IMSG_BKEY_INFO, sizeof(struct bkey_info), add_bkey },
+	{ IMSG_BACKUP_INFO, sizeof(struct backup_info), add_backup },
+	{ IMSG_BACKUP_PROGRESS, sizeof(struct backup_progress),
+	    set_progress },
 };
 
 /* Metrics text, one string per frame, REPLY_TEXT_MAX in all. */
@@ -262,6 +289,10 @@ reply_clear(struct reply *r)
 	free(r->keys);
 	free(r->users);
 	free(r->text);
+	if (r->bkeys != NULL)
+		explicit_bzero(r->bkeys, r->nbkeys * sizeof(*r->bkeys));
+	free(r->bkeys);
+	free(r->backups);
 	if (r->crypt != NULL)
 		explicit_bzero(r->crypt, sizeof(*r->crypt));
 	free(r->crypt);
@@ -291,6 +322,11 @@ reply_complete(const struct reply *r, enum print_what what)
 		return r->nkeys == 1;
 	case P_USER:
 		return r->nusers == 1;
+	case P_BKEY:
+	case P_BKEY_FILE:
+		return r->nbkeys == 1;
+	case P_BACKUP:
+		return r->nbackups == 1;
 	case P_CRYPT:
 		return r->crypt != NULL;
 	case P_CRED:

@@ -18,6 +18,7 @@
 #define REPLY_ALARMS_MAX	1000
 #define REPLY_KEYS_MAX	1000
 #define REPLY_USERS_MAX	1024
+#define REPLY_BACKUPS_MAX	1024
 #define REPLY_TEXT_MAX	(512 * 1024)	/* metrics */
 
 struct reply {
@@ -57,6 +58,14 @@ struct reply {
 	int			 havehealth;
 	char			*text;		/* malloc'd: METRICS_TEXT */
 	size_t			 textlen;
+	struct bkey_info	*bkeys;		/* malloc'd */
+	size_t			 nbkeys;
+	size_t			 bkeyscap;
+	struct backup_info	*backups;	/* malloc'd */
+	size_t			 nbackups;
+	size_t			 backupscap;
+	struct backup_progress	 progress;	/* the latest */
+	int			 haveprogress;
 	struct user_info	*users;		/* malloc'd */
 	size_t			 nusers;
 	size_t			 userscap;
@@ -66,7 +75,7 @@ struct reply {
 enum print_what { P_NONE, P_INFO, P_STATUS, P_NODES, P_NODE, P_CSR, P_CRED,
 	P_SUMMARY, P_ALARMS, P_ROTKEYS, P_KEYS, P_KEY, P_CRYPT, P_VERSION,
 	P_USERS, P_USER, P_UPGRADE, P_HEALTH,
-	P_METRICS };
+	P_METRICS, P_BKEY, P_BKEYS, P_BKEY_FILE, P_BACKUP, P_BACKUPS };
 
 int	reply_frame(struct reply *, const struct kmsg *);
 int	reply_complete(const struct reply *, enum print_what);

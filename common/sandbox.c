@@ -104,7 +104,12 @@ static const int sc_base[] = {
 #endif
 };
 static const int sc_api[] = { SC(accept4), SC(accept) };
-static const int sc_joiner[] = { SC(statfs), SC(fstatfs) };
+/* the joiner writes, names, lists and deletes backup files */
+static const int sc_joiner[] = {
+	SC(statfs), SC(fstatfs), SC(fsync), SC(rename), SC(renameat),
+	SC(renameat2), SC(link), SC(linkat), SC(unlink), SC(unlinkat),
+	SC(getdents64),
+};
 static const int sc_replmon[] = { SC(statfs), SC(fstatfs) };	/* disk-free */
 /* SoftHSM2 keeps its token in files it locks, lists and rewrites */
 static const int sc_hsm[] = {

@@ -291,6 +291,38 @@ static const char v12[] =
     "  CHECK (role IN ('admin', 'keys', 'viewer'));\n";
 
 /*
+ * Backups and backup keys: node-local, never replicated (the reference
+ * lists both among what is not clustered).  A backup key is kept sealed
+ * under this node's root of trust; exported says when a copy of it
+ * last left the node (services reset warns about one never exported).
+ * A backup's row names its file under <datadir>/backups.
+ */
+static const char v15[] =
+    "CREATE TABLE kmd_backup_keys (\n"
+    "  key_id uuid PRIMARY KEY,\n"
+    "  description text NOT NULL DEFAULT '',\n"
+    "  origin text NOT NULL CHECK (origin IN ('made', 'imported')),\n"
+    "  key_sealed bytea NOT NULL,\n"
+    "  is_default boolean NOT NULL DEFAULT false,\n"
+    "  created timestamptz NOT NULL DEFAULT now(),\n"
+    "  exported timestamptz);\n"
+    "CREATE UNIQUE INDEX kmd_backup_keys_default ON kmd_backup_keys\n"
+    "  (is_default) WHERE is_default;\n"
+    "CREATE TABLE kmd_backups (\n"
+    "  backup_id uuid PRIMARY KEY,\n"
+    "  description text NOT NULL DEFAULT '',\n"
+    "  backup_key uuid NOT NULL,\n"
+    "  origin text NOT NULL CHECK (origin IN ('made', 'uploaded',\n"
+    "    'found')),\n"
+    "  made_on uuid,\n"
+    "  kmd_version text NOT NULL,\n"
+    "  schema_version int NOT NULL,\n"
+    "  size bigint NOT NULL,\n"
+    "  keys bigint NOT NULL,\n"
+    "  users bigint NOT NULL,\n"
+    "  created timestamptz NOT NULL);\n";
+
+/*
  * Run at every start, once the schema is current.  pglogical's install
  * script leaves EXECUTE on its functions, and USAGE on its schema, to
  * PUBLIC: a role of no privilege could call replicate_ddl_command() or
@@ -324,7 +356,7 @@ const char schema_start_sql[] =
  * Every name qualified: pglogical runs a queued DDL with an empty
  * search_path.  Idempotent, as every step.
  */
-static const char next_v15[] =
+static const char next_v16[] =
     "ALTER TABLE public.kmd_keys ADD COLUMN IF NOT EXISTS description text;\n"
     "CREATE INDEX IF NOT EXISTS kmd_keys_description ON public.kmd_keys\n"
     "  (description);\n";
@@ -345,8 +377,9 @@ const struct migration schema_migrations[] = {
 	{ 12, v12, NULL },
 	{ 13, schema_v13, NULL },
 	{ 14, schema_v14, NULL },
+	{ 15, v15, NULL },
 #ifdef KMD_NEXT
-	{ 15, "", next_v15 },
+	{ 16, "", next_v16 },
 #endif
 };
 const size_t schema_nmigrations =

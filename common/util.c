@@ -1,6 +1,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -87,4 +88,17 @@ mono_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec;
+}
+
+/* A UUID's text form: 8-4-4-4-12 hex digits, either case. */
+int
+kmd_is_uuid(const char *s)
+{
+	int	 i;
+
+	for (i = 0; i < 36; i++)
+		if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' :
+		    !isxdigit((unsigned char)s[i]))
+			return 0;
+	return s[36] == '\0';
 }

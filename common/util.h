@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 size_t	 kmd_strlcpy(char *, const char *, size_t);
+int	 kmd_is_uuid(const char *);
 int	 kmd_strfield(char *, size_t, const void *, size_t);
 int	 set_nonblock(int);
 int	 dup_cloexec(int);

@@ -122,6 +122,7 @@ worker_conf_reload(struct kchan *ch, struct kmsg *m, void *arg)
 	cw->wal_max_mb = cr.wal_max_mb;
 	cw->pending_lifetime = cr.pending_lifetime;
 	cw->join_stall = cr.join_stall;
+	cw->backup_keep = cr.backup_keep;
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -50,6 +51,46 @@ action_of(const struct parse_result *res)
 	return NULL;
 }
 
+/*
+ * services reset destroys the node's backup keys: say so of each made
+ * here and never exported (its only copy), before the question.  Asked
+ * in a child, whose errors are its own: a reset must go on when the
+ * database that would answer is what is broken.
+ */
+static void
+reset_warn(const char *path)
+{
+	static struct reply	 r;
+	struct bkey_req		 rq;
+	size_t			 i;
+	pid_t			 pid;
+	int			 st;
+
+	fflush(stderr);
+	if ((pid = fork()) == -1)
+		return;
+	if (pid != 0) {
+		waitpid(pid, &st, 0);
+		return;
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.op = BKEY_LIST;
+	/* its warnings to kmctl's stderr, its own errors nowhere */
+	if (dup2(STDERR_FILENO, STDOUT_FILENO) == -1 ||
+	    freopen("/dev/null", "w", stderr) == NULL)
+		_exit(1);
+	ctl_call(path, IMSG_CTL_BACKUP_KEYS, &rq, sizeof(rq), &r);
+	for (i = 0; i < r.nbkeys; i++)
+		if (strcmp(r.bkeys[i].origin, "made") == 0 &&
+		    r.bkeys[i].exported[0] == '\0')
+			printf("kmctl: WARNING: backup key %s was never"
+			    " exported: the reset destroys its only copy, and"
+			    " the backups made with it can never be restored"
+			    " (backup-keys export first)\n", r.bkeys[i].id);
+	fflush(stdout);
+	_exit(0);
+}
+
 /* Build the typed request, ask the catalogue's question, send it. */
 static int
 run(const struct parse_result *res, const struct ctl_action *a,
@@ -64,6 +105,8 @@ run(const struct parse_result *res, const struct ctl_action *a,
 		    " without --url", res->path);
 	if (a->build != NULL && a->build(res, &req, &reqlen) == -1)
 		die("%s: bad arguments", res->path);
+	if (a->action == A_SERVICES_RESET && rem->url[0] == '\0')
+		reset_warn(path);
 	/* A join asks between its preflight and the join itself. */
 	if (a->prompt != NULL && a->action != A_CLUSTER_JOIN)
 		confirm(res, a->prompt);
@@ -139,6 +182,9 @@ main(int argc, char *argv[])
 	if ((path = res.socket) == NULL && (path = getenv("KMCTL_SOCKET")) ==
 	    NULL)
 		path = KMCTL_SOCKET;
+	/* backup-keys export --file: its answer is the file */
+	if (res.flag[F_OUT] == NULL && res.action == A_BKEYS_EXPORT)
+		res.flag[F_OUT] = res.flag[F_FILE];
 	if (res.flag[F_OUT] != NULL)
 		out_open(res.flag[F_OUT]);
 	if (a->action == A_CLUSTER_FULLJOIN)

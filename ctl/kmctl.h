@@ -64,6 +64,11 @@ int	build_delete(const struct parse_result *, void *, size_t *);
 int	build_rotkeys(const struct parse_result *, void *, size_t *);
 int	build_keys(const struct parse_result *, void *, size_t *);
 int	build_user(const struct parse_result *, void *, size_t *);
+int	build_bkeys(const struct parse_result *, void *, size_t *);
+int	build_backups(const struct parse_result *, void *, size_t *);
+void	backup_save(void);
+extern int	 ctl_fd_in;	/* sent with the request; -1: none */
+extern int	 ctl_fd_out;	/* came with the reply; -1: none */
 int	rest_new(const void *, struct rest_req *);
 int	rest_csr(const void *, struct rest_req *);
 int	rest_create(const void *, struct rest_req *);
@@ -88,6 +93,8 @@ union ctl_request {
 	struct alarms_query	 aq;
 	struct rotkeys_req	 rq;
 	struct keys_req		 kq;
+	struct bkey_req		 bk;
+	struct backup_req	 br;
 };
 
 /* local.c: over the control socket */

@@ -51,6 +51,8 @@ ctl_done(const struct ctl_action *a, struct reply *r)
 		return 0;		/* a preflight: its lines are out */
 	if (!reply_complete(r, a->print))
 		die("incomplete reply from kmd");
+	if (a->action == A_BACKUPS_DOWNLOAD)
+		backup_save();
 	if (print_reply(r, a->print) == -1)
 		return -1;
 	if (a->print == P_HEALTH && r->health.state != HEALTH_READY)
@@ -71,13 +73,20 @@ ctl_call(const char *path, uint16_t type, const void *req, size_t reqlen,
 	fd = ctl_connect(path);
 	memset(r, 0, sizeof(*r));
 	if (kbuf_init(&kb, fd) == -1 ||
-	    kbuf_compose(&kb, type, 0, getpid(), -1, req, reqlen) == -1)
+	    kbuf_compose(&kb, type, 0, getpid(), ctl_fd_in, req, reqlen) ==
+	    -1)
 		die("%s: %s", __func__, strerror(errno));
 	/* A refused client still reads kmd's reason, so go on reading. */
+	ctl_fd_in = -1;		/* the channel closes it once sent */
 	if (kbuf_flush(&kb) != 1)
 		senderr = errno;
 	for (;;) {
 		while ((got = kbuf_get(&kb, &m)) == 1) {
+			if (m.fd != -1 && ctl_fd_out == -1 &&
+			    m.hdr.type == IMSG_BACKUP_INFO) {
+				ctl_fd_out = m.fd;
+				m.fd = -1;
+			}
 			kmsg_closefd(&m);
 			if (m.hdr.type == IMSG_CTL_END && m.datalen == 0) {
 				kbuf_clear(&kb);
@@ -89,6 +98,11 @@ ctl_call(const char *path, uint16_t type, const void *req, size_t reqlen,
 			if (reply_frame(r, &m) == -1)
 				die("unexpected reply from kmd (%s, %zu bytes)",
 				    imsg_type_name(m.hdr.type), m.datalen);
+			if (m.hdr.type == IMSG_BACKUP_PROGRESS)
+				fprintf(stderr, "%s: %lld of %lld rows\n",
+				    r->progress.what,
+				    (long long)r->progress.rows,
+				    (long long)r->progress.total);
 			if (m.hdr.type == IMSG_JOIN_CHECK && show_checks)
 				print_check(type == IMSG_CTL_NODES_CREATE ?
 				    "nodes create" : "preflight",

@@ -151,6 +151,8 @@ print_reply(const struct reply *r, enum print_what what)
 
 	if (what == P_NONE)
 		return 0;
+	if (what == P_BKEY_FILE)	/* the exported key's own text */
+		return fputs(r->bkeys[0].file, stdout) == EOF ? -1 : 0;
 	if ((g = gen_new()) == NULL)
 		return -1;
 	json_reply(g, r, what, KMD_VERSION);

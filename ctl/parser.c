@@ -39,6 +39,9 @@ static const struct {
 	[F_ROLE] = { "role", 0, "admin|keys|viewer" },
 	[F_OUT] = { "out", 0, "FILE" },
 	[F_CREDENTIALS] = { "credentials", 0, "FILE" },
+	[F_FILE] = { "file", 0, "FILE" },
+	[F_DESCRIPTION] = { "description", 0, "TEXT" },
+	[F_BACKUPKEY] = { "backup-key", 0, "ID" },
 };
 
 static const struct {
@@ -166,6 +169,38 @@ static const struct token t_keys[] = {
 	{ NULL, A_NONE, NULL, 0, 0, NULL }
 };
 
+static const struct token t_bkeys[] = {
+	{ "create", A_BKEYS_CREATE, NULL, FM(F_DESCRIPTION), 0,
+	    "make a backup key (the node's first is its default)" },
+	{ "list", A_BKEYS_LIST, NULL, 0, 0, "this node's backup keys" },
+	{ "get", A_BKEYS_GET, NULL, FM(F_ID), FM(F_ID), "show one backup key" },
+	{ "delete", A_BKEYS_DELETE, NULL, FM(F_ID) | FM(F_YES) | FM(F_FORCE),
+	    FM(F_ID), "destroy a backup key (--force: one never exported)" },
+	{ "export", A_BKEYS_EXPORT, NULL, FM(F_ID) | FM(F_FILE),
+	    FM(F_ID) | FM(F_FILE),
+	    "write a backup key to FILE under a passphrase (asked twice)" },
+	{ "import", A_BKEYS_IMPORT, NULL, FM(F_FILE) | FM(F_DESCRIPTION),
+	    FM(F_FILE), "take an exported backup key (its passphrase asked)" },
+	{ NULL, A_NONE, NULL, 0, 0, NULL }
+};
+
+static const struct token t_backups[] = {
+	{ "create", A_BACKUPS_CREATE, NULL, FM(F_BACKUPKEY) |
+	    FM(F_DESCRIPTION), 0,
+	    "back up the cluster's keys and users, here, sealed" },
+	{ "list", A_BACKUPS_LIST, NULL, 0, 0, "the backups on this node" },
+	{ "get", A_BACKUPS_GET, NULL, FM(F_ID), FM(F_ID), "show one backup" },
+	{ "delete", A_BACKUPS_DELETE, NULL, FM(F_ID) | FM(F_YES), FM(F_ID),
+	    "delete a backup file" },
+	{ "download", A_BACKUPS_DOWNLOAD, NULL, FM(F_ID) | FM(F_FILE),
+	    FM(F_ID) | FM(F_FILE), "copy a backup file out, to FILE" },
+	{ "upload", A_BACKUPS_UPLOAD, NULL, FM(F_FILE), FM(F_FILE),
+	    "add a backup file made elsewhere" },
+	{ "restore", A_BACKUPS_RESTORE, NULL, FM(F_ID) | FM(F_YES), FM(F_ID),
+	    "replace this node's keys and users with a backup's" },
+	{ NULL, A_NONE, NULL, 0, 0, NULL }
+};
+
 static const struct token t_completion[] = {
 	{ "bash", A_COMPLETION, NULL, 0, 0,
 	    "print bash completion for kmctl: . <(kmctl completion bash)" },
@@ -185,6 +220,10 @@ static const struct token t_main[] = {
 	    "users of the HTTPS API (local socket only)" },
 	{ "alarms", A_NONE, t_alarms, 0, 0, "this node's alarms" },
 	{ "keys", A_NONE, t_keys, 0, 0, "the keys the cluster serves" },
+	{ "backups", A_NONE, t_backups, 0, 0,
+	    "this node's backups (local socket only)" },
+	{ "backup-keys", A_NONE, t_bkeys, 0, 0,
+	    "this node's backup keys (local socket only)" },
 	{ "completion", A_NONE, t_completion, 0, 0,
 	    "shell completion, made from these tables" },
 	{ NULL, A_NONE, NULL, 0, 0, NULL }
@@ -317,7 +356,7 @@ is_flag(const char *arg)
 }
 
 static void
-flag_list(uint32_t mask, char *buf, size_t len)
+flag_list(uint64_t mask, char *buf, size_t len)
 {
 	char	 one[64];
 	int	 f;

@@ -40,6 +40,10 @@ enum action {
 	A_KEYS_ROTATE,
 	A_KEYS_ENCRYPT,
 	A_KEYS_DECRYPT,
+	A_BKEYS_CREATE, A_BKEYS_LIST, A_BKEYS_GET, A_BKEYS_DELETE,
+	A_BKEYS_EXPORT, A_BKEYS_IMPORT,
+	A_BACKUPS_CREATE, A_BACKUPS_LIST, A_BACKUPS_GET, A_BACKUPS_DELETE,
+	A_BACKUPS_DOWNLOAD, A_BACKUPS_UPLOAD, A_BACKUPS_RESTORE,
 	A_VERSION,
 	A_HEALTH,
 	A_COMPLETION,		/* kmctl alone: no request */
@@ -51,7 +55,8 @@ enum flag {
 	F_NEWNODEHOST, F_NEWNODECONFIG, F_NEWNODEURL, F_NEWNODEUSER,
 	F_NEWNODEPASS, F_ID, F_SKIP, F_LIMIT, F_SHAREDHSM, F_YES, F_BLOCK,
 	F_FORCE, F_NAME, F_ALL, F_ALGORITHM, F_SIZE, F_PLAINTEXT, F_CIPHERTEXT,
-	F_ROLE, F_OUT, F_CREDENTIALS, F_MAX
+	F_ROLE, F_OUT, F_CREDENTIALS, F_FILE, F_DESCRIPTION, F_BACKUPKEY,
+	F_MAX
 };
 
 /* Global options, before the command words: where and how to connect. */
@@ -59,14 +64,14 @@ enum gopt {
 	G_URL, G_USER, G_PASSWORD, G_NOSSLVERIFY, G_CACERT, G_TIMEOUT,
 	G_CONFIG, G_OUTPUT, G_MAX
 };
-#define FM(f)	(1u << (f))
+#define FM(f)	((uint64_t)1 << (f))
 
 struct token {
 	const char		*keyword;
 	enum action		 action;	/* leaves */
 	const struct token	*next;		/* inner nodes */
-	uint32_t		 flags;		/* allowed */
-	uint32_t		 required;
+	uint64_t		 flags;		/* allowed */
+	uint64_t		 required;
 	const char		*help;
 };
 

@@ -60,6 +60,8 @@ static const struct numkey {
 	    offsetof(struct kmd_conf, pending_lifetime) },
 	{ "join stall-after", "seconds", 10, 3600,
 	    offsetof(struct kmd_conf, join_stall) },
+	{ "backup keep", "backups", 1, 1000,
+	    offsetof(struct kmd_conf, backup_keep) },
 };
 #define NNUMKEYS	(sizeof(numkeys) / sizeof(numkeys[0]))
 
@@ -487,6 +489,7 @@ conf_defaults(struct kmd_conf *c)
 	c->alarm_disk_pct = 10;
 	c->pending_lifetime = 3600;
 	c->join_stall = 60;
+	c->backup_keep = 10;
 	kmd_strlcpy(c->dbuser, "postgres", sizeof(c->dbuser));
 	kmd_strlcpy(c->pgbin, "/usr/lib/postgresql/15/bin", sizeof(c->pgbin));
 	kmd_strlcpy(c->hsm_key, "kmd-rot", sizeof(c->hsm_key));

@@ -62,6 +62,7 @@ struct kmd_conf {
 	int		 wal_max_mb;		/* 0: a quarter of the disk */
 	int		 pending_lifetime;	/* s */
 	int		 join_stall;		/* s without progress */
+	int		 backup_keep;		/* backups kept on the node */
 	char		 hsm_module[KMD_PATH_MAX];	/* "": software RoT */
 	char		 hsm_token[64];
 	char		 hsm_pinfile[KMD_PATH_MAX];

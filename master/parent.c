@@ -99,6 +99,7 @@ parent_reload(struct parent *p)
 	cr.wal_max_mb = pg_wal_max_mb(p);
 	cr.pending_lifetime = nc.pending_lifetime;
 	cr.join_stall = nc.join_stall;
+	cr.backup_keep = nc.backup_keep;
 	for (i = 0; i < PROC_MAX; i++)
 		if (p->children[i].ch != NULL)
 			kchan_send(p->children[i].ch, IMSG_CONF_VERBOSE, 0, -1,
@@ -229,11 +230,15 @@ parent_user(struct parent *p)
 	return 0;
 }
 
-/* <datadir> and the empty, root-owned chroot of the confined workers. */
+/*
+ * <datadir>, the empty, root-owned chroot of the confined workers, and
+ * the joiner's backups directory.
+ */
 static int
 parent_dirs(struct parent *p)
 {
-	char	 empty[KMD_PATH_MAX + 8];
+	const struct child	*j = &p->children[PROC_JOINER];
+	char			 empty[KMD_PATH_MAX + 16];
 
 	/*
 	 * The data directory: PostgreSQL's user must pass through it to its
@@ -248,6 +253,13 @@ parent_dirs(struct parent *p)
 		return -1;
 	}
 	if (chown(empty, 0, 0) == -1 || chmod(empty, 0755) == -1) {
+		log_warn("%s: %s", __func__, empty);
+		return -1;
+	}
+	/* backups: the joiner's alone, which writes and reads them */
+	snprintf(empty, sizeof(empty), "%s/backups", p->conf.datadir);
+	if ((mkdir(empty, 0700) == -1 && errno != EEXIST) ||
+	    chown(empty, j->uid, j->gid) == -1 || chmod(empty, 0700) == -1) {
 		log_warn("%s: %s", __func__, empty);
 		return -1;
 	}

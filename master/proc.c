@@ -288,6 +288,10 @@ proc_spawn(struct child *c)
 	cw.wal_max_mb = pg_wal_max_mb(p);
 	cw.pending_lifetime = p->conf.pending_lifetime;
 	cw.join_stall = p->conf.join_stall;
+	cw.backup_keep = p->conf.backup_keep;
+	if ((size_t)snprintf(cw.backups, sizeof(cw.backups), "%s/backups",
+	    p->conf.datadir) >= sizeof(cw.backups))
+		fatalx("%s: datadir path too long", __func__);
 	cw.hsm = p->conf.hsm_module[0] != '\0';
 	kmd_strlcpy(cw.hsm_key, p->conf.hsm_key, sizeof(cw.hsm_key));
 	if (kchan_send(c->ch, IMSG_CONF_WORKER, 0, -1, &cw, sizeof(cw)) == -1)

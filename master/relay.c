@@ -268,6 +268,21 @@ worker_peers_allow(struct kchan *ch, struct kmsg *m, void *arg)
 	    sizeof(pa)) == -1 ? -1 : 0;
 }
 
+/*
+ * The fd a frame brought, taken to go on with it when it may (the
+ * channel closes one left with the frame); -1 otherwise.
+ */
+static int
+take_fd(struct kmsg *m, int may)
+{
+	int	 fd = m->fd;
+
+	if (!may || fd == -1)
+		return -1;
+	m->fd = -1;
+	return fd;
+}
+
 /* Forward a request to the worker that owns it. */
 static int
 ctl_forward(struct kchan *ch, struct kmsg *m, void *arg)
@@ -295,8 +310,10 @@ ctl_forward(struct kchan *ch, struct kmsg *m, void *arg)
 	pe->client = ch->id;
 	pe->client_reqid = m->hdr.reqid;
 	TAILQ_INSERT_TAIL(&p->pending, pe, entry);
-	if (kchan_send(c->ch, r->worker_type, pe->reqid, -1, m->data,
-	    m->datalen) == -1) {
+	/* a local backups upload passes its open file (SCM_RIGHTS) */
+	if (kchan_send(c->ch, r->worker_type, pe->reqid, take_fd(m,
+	    m->hdr.type == IMSG_CTL_BACKUPS && ch->peer == PROC_CTL),
+	    m->data, m->datalen) == -1) {
 		log_warn("%s: to %s", __func__, proc_name(r->worker));
 		TAILQ_REMOVE(&p->pending, pe, entry);
 		free(pe);
@@ -329,9 +346,11 @@ worker_reply(struct kchan *ch, struct kmsg *m, void *arg)
 	}
 	last = m->hdr.type == IMSG_CTL_END || m->hdr.type == IMSG_CTL_ERROR ||
 	    m->hdr.type == IMSG_AUTH_RESULT;
+	/* ... and a download gets the backup's file */
 	if ((to = reply_chan(p, pe->client)) != NULL)
-		kchan_send(to, m->hdr.type, pe->client_reqid, -1, m->data,
-		    m->datalen);
+		kchan_send(to, m->hdr.type, pe->client_reqid, take_fd(m,
+		    m->hdr.type == IMSG_BACKUP_INFO && to->peer == PROC_CTL),
+		    m->data, m->datalen);
 	if (last) {
 		TAILQ_REMOVE(&p->pending, pe, entry);
 		free(pe);

@@ -68,4 +68,11 @@ int	hsm_key_make(struct kchan *, struct kmsg *, void *);
 int	hsm_key_crypt(struct kchan *, struct kmsg *, void *);
 int	hsm_probe(struct kchan *, struct kmsg *, void *);
 
+/* hsm_backup.c: backup keys, and the keys of a backup file */
+int	hsm_bk_make(struct kchan *, struct kmsg *, void *);
+int	hsm_bk_export(struct kchan *, struct kmsg *, void *);
+int	hsm_bk_import(struct kchan *, struct kmsg *, void *);
+int	hsm_backup_seal(struct kchan *, struct kmsg *, void *);
+int	hsm_backup_open(struct kchan *, struct kmsg *, void *);
+
 #endif

@@ -187,6 +187,10 @@ void	migrate_start(struct joiner *);
 int	joiner_health(struct kchan *, struct kmsg *, void *);
 void	health_stop(struct joiner *);
 
+/* backup.c, bkeys.c */
+int	joiner_backups(struct kchan *, struct kmsg *, void *);
+int	joiner_bkeys(struct kchan *, struct kmsg *, void *);
+
 /* keys.c */
 int	joiner_keys(struct kchan *, struct kmsg *, void *);
 void	keys_free(struct joiner *);

@@ -92,24 +92,12 @@ static const char *const opname[KEYS_OPS] = {
 	" $4::int, $5, decode($6, 'hex')) t WHERE t IS NOT NULL"
 
 static int
-is_uuid(const char *s)
-{
-	int	 i;
-
-	for (i = 0; i < 36; i++)
-		if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' :
-		    !isxdigit((unsigned char)s[i]))
-			return 0;
-	return s[36] == '\0';
-}
-
-static int
 valid_name(const char *s)
 {
 	const char	*p;
 
 	if (!isalnum((unsigned char)*s) || strlen(s) >= KMD_KEYNAME_MAX ||
-	    is_uuid(s))
+	    kmd_is_uuid(s))
 		return 0;
 	for (p = s; *p != '\0'; p++)
 		if (!isalnum((unsigned char)*p) && strchr("._-", *p) == NULL)
@@ -594,7 +582,7 @@ joiner_keys(struct kchan *ch, struct kmsg *m, void *arg)
 			snprintf(a, sizeof(a), "%d", ct_version(kr->rq.data));
 			p[1] = a;
 		}
-		p[2] = is_uuid(kr->rq.name) ? kr->rq.name : NULL;
+		p[2] = kmd_is_uuid(kr->rq.name) ? kr->rq.name : NULL;
 		return pq_query(j->kdb, SQL_LOOKUP, 3, p, found, kr);
 	}
 }

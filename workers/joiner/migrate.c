@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "join.h"
+#include "backup.h"
 #include "joiner.h"
 #include "log.h"
 #include "schema.h"
@@ -250,5 +251,6 @@ migrate_ready(struct joiner *j)
 	    "recording this node's kmd version");
 	joiner_tls_reinstall(j);
 	join_interrupted(j);
+	backup_rescan(j);
 	j->ready = 1;
 }

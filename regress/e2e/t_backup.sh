@@ -1,0 +1,232 @@
+# Backups and backup keys, end to end.  Nodes 1 and 2 are a cluster
+# (software root of trust) that takes writes on both while node 1 makes a
+# backup; its backup key is exported under a passphrase and the file
+# downloaded.  Node 3 is a fresh node whose root of trust is a SoftHSM2
+# token: it makes its own one-node cluster, takes the file and the key,
+# and restores; what was encrypted before the backup decrypts there, and
+# node 4 joins the restored node.  Refused, each with nothing changed: a
+# restore on a member of a 2-node cluster, a missing backup key, a wrong
+# passphrase, a tampered byte, a truncated file, a newer schema.  No KEK
+# or key material in clear in the backup file.
+. regress/e2e/lib.sh
+. regress/e2e/cluster_lib.sh B
+
+export SOFTHSM2_CONF=$T/softhsm2.conf
+mkdir -p "$T/tokens"
+printf 'directories.tokendir = %s\nobjectstore.backend = file\n' \
+    "$T/tokens" >"$SOFTHSM2_CONF"
+PIN=48151623
+softhsm2-util --init-token --free --label kmd3 --pin "$PIN" --so-pin "$PIN" \
+    >/dev/null
+chown -R _kmd_hsm "$T/tokens"
+printf '%s\n' "$PIN" >"$T/pin"
+chmod 600 "$T/pin"
+MODULE=/usr/lib/softhsm/libsofthsm2.so
+
+js() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+b() { n=$1; shift; $C ctl "$n" backups "$@"; }
+bk() { n=$1; shift; $C ctl "$n" backup-keys "$@"; }
+
+check "up 2, each keeping 3 backups" env KMD_CLUSTER_EXTRA="backup keep 3" \
+    $C up 2
+KMD_CLUSTER_EXTRA=$(printf 'hsm module "%s"\nhsm token "kmd3"\nhsm pin-file "%s"' \
+    "$MODULE" "$T/pin") $C up 3 >/dev/null
+check "node 1: cluster new" $C ctl 1 cluster new --host=127.0.0.1 \
+    --url=https://127.0.0.1:8443
+creds 2 1
+check "node 2 joins" join 2 1 -y --block
+OUT=$(b 1 list)
+check "no backup yet" has "$OUT" '"total": 0'
+OUT=$(b 1 restore --id=00000000-0000-4000-8000-000000000000 -y 2>&1); RC=$?
+check "restore of a backup that is not there: refused" refused $RC "$OUT" \
+    "no backup 00000000-0000-4000-8000-000000000000 on this node"
+
+$C ctl 1 keys create --name=payroll >/dev/null
+CT=$($C ctl 1 keys encrypt --name=payroll --plaintext='salary 1234' | js ciphertext)
+check "a ciphertext made before the backup" test -n "$CT"
+$C ctl 1 keys rotate --name=payroll >/dev/null
+echo alice-password | $C ctl 1 users create --name=alice --role=keys >/dev/null
+check "both nodes hold it" wait_for 15 q_is 2 "SELECT count(*) FROM kmd_keys
+    WHERE name = 'payroll'" 2
+
+# Writes on both nodes while node 1 makes its backup.
+(for i in $(seq 1 40); do writes 1 50 "a$i" && writes 2 50 "b$i" || break
+    [ -e "$T/stop" ] && break; done) >/dev/null 2>&1 &
+W=$!
+OUT=$(b 1 create --description="before the storm" 2>"$T/create.err"); RC=$?
+check "backups create while both nodes write: exit 0" test $RC -eq 0
+ID=$(printf '%s' "$OUT" | js id)
+BKEY=$(printf '%s' "$OUT" | js backupKey)
+NK=$(printf '%s' "$OUT" | js keyVersions)
+check "... it names the backup key (the default, made for it)" \
+    sh -c "$C ctl 1 backup-keys get --id=$BKEY | grep -q '\"default\": true'"
+check "... and says so in the log" grep -q "made backup key $BKEY" \
+    "$D/node1/kmd.log"
+check "... with the description" has "$OUT" '"description": "before the storm"'
+wait "$W"
+check "... the writes went on meanwhile" q_is 1 "SELECT count(*) > $NK FROM kmd_keys" t
+F=$D/node1/data/backups/$ID.kmdb
+check "the file is under the data directory, mode 0600, the joiner's" \
+    test "$(stat -c '%a %U' "$F")" = "600 _kmd"
+check "nothing half-written is left" sh -c "! ls $D/node1/data/backups | grep -q part"
+check "backups list shows it" sh -c "$C ctl 1 backups list | grep -q $ID"
+check "... with its size" test "$(b 1 get --id="$ID" | js size)" = "$(stat -c %s "$F")"
+
+# The backup key: the only copy is on node 1 until it is exported.
+OUT=$(bk 1 delete --id="$BKEY" -y 2>&1); RC=$?
+check "deleting a backup key never exported: refused" refused $RC "$OUT" \
+    "was never exported"
+OUT=$(echo short | bk 1 export --id="$BKEY" --file="$T/bk-short.json" 2>&1); RC=$?
+check "a passphrase of 5 characters: refused" refused $RC "$OUT" "at least 8"
+check "... and no file left" test ! -e "$T/bk-short.json"
+check "backup-keys export --file, the passphrase on stdin" sh -c \
+    "echo 'correct horse battery' | $C ctl 1 backup-keys export --id=$BKEY --file=$T/bk.json"
+check "... the file: the key under argon2id, mode 0600" \
+    sh -c "grep -q '\"kdf\": \"argon2id\"' $T/bk.json && [ \$(stat -c %a $T/bk.json) = 600 ]"
+check "... and the key shows it was exported" \
+    sh -c "$C ctl 1 backup-keys get --id=$BKEY | grep -q '\"exportedAt\": \"20'"
+check "backups download --file" b 1 download --id="$ID" --file="$T/b.kmdb"
+check "... the same bytes" cmp -s "$F" "$T/b.kmdb"
+OUT=$(b 1 download --id="$ID" --file="$T/b.kmdb" 2>&1); RC=$?
+check "... not over a file that exists" refused $RC "$OUT" "exists"
+
+OUT=$(b 1 restore --id="$ID" -y 2>&1); RC=$?
+check "restore on a member of a 2-node cluster: refused" refused $RC "$OUT" \
+    "one of 2 nodes of a cluster"
+check "... naming what to do" has "$OUT" "its cluster's only node"
+
+# The secrets scan: neither the KEK nor payroll's material in the file.
+mkdir "$T/scan" && cp "$T/b.kmdb" "$T/scan/"
+check "the backup file holds no KEK or key material in clear" \
+    python3 regress/e2e/secrets_scan.py "$D/node1/data/rot.key" \
+    "$(q 1 "SELECT node_id FROM kmd_local")" \
+    "$(q 1 "SELECT encode(kek_wrapped, 'hex') FROM kmd_local")" \
+    "$(q 1 "SELECT key_id FROM kmd_keys WHERE name = 'payroll' AND version = 1")" \
+    "$(q 1 "SELECT encode(material_sealed, 'hex') FROM kmd_keys WHERE name = 'payroll' AND version = 1")" \
+    "$(q 1 "SELECT kcv FROM kmd_keys WHERE name = 'payroll' AND version = 1")" \
+    "$T/scan"
+
+# Node 3: another root of trust (SoftHSM2), its own one-node cluster.
+check "node 3 (SoftHSM2): cluster new" $C ctl 3 cluster new \
+    --host=127.0.0.3 --url=https://127.0.0.3:8443
+q 3 "SELECT count(*) FROM kmd_keys" >"$T/k3"
+check "node 3's KEK is sealed in its token" \
+    q_is 3 "SELECT left(encode(kek_wrapped, 'escape'), 4) FROM kmd_local" p11:
+
+# Bad files.  A header altered (its id, its schema, its backup key): each
+# under an id of its own, uploaded now; a byte changed in the stream, and
+# the file cut short: under the backup's own header, each uploaded in
+# turn once the key is imported.
+python3 - "$T/b.kmdb" "$T" <<'EOF'
+import json, sys, uuid
+data = open(sys.argv[1], "rb").read()
+magic, rest = data[:12], data[12:]
+line, body = rest.split(b"\n", 1)
+def save(name, head, body):
+    open(sys.argv[2] + "/" + name + ".kmdb", "wb").write(magic + head + b"\n" + body)
+h = json.loads(line)
+for name in ("renamed", "newer", "lostkey"):
+    head = dict(h, id=str(uuid.uuid4()))
+    if name == "newer":
+        head["schemaVersion"] += 1
+    if name == "lostkey":
+        head["backupKey"] = str(uuid.uuid4())
+    save(name, json.dumps(head).encode(), body)
+    open(sys.argv[2] + "/" + name + ".id", "w").write(head["id"])
+b = bytearray(body)
+b[len(b) // 2] ^= 1
+save("tampered", line, bytes(b))
+save("truncated", line, body[:len(body) - 40])
+EOF
+for bad in renamed newer lostkey; do
+	b 3 upload --file="$T/$bad.kmdb" >/dev/null 2>&1
+done
+OUT=$(b 3 restore --id="$ID" -y 2>&1); RC=$?
+check "restore before the upload: refused, no such backup here" refused $RC \
+    "$OUT" "no backup $ID on this node"
+check "backups upload --file" b 3 upload --file="$T/b.kmdb"
+check "... it is listed, uploaded" sh -c "$C ctl 3 backups get --id=$ID | grep -q '\"origin\": \"uploaded\"'"
+OUT=$(b 3 upload --file="$T/b.kmdb" 2>&1); RC=$?
+check "... twice: refused" refused $RC "$OUT" "on this node already"
+printf 'not a backup\n' >"$T/junk"
+OUT=$(b 3 upload --file="$T/junk" 2>&1); RC=$?
+check "uploading a file that is no backup: refused" refused $RC "$OUT" \
+    "not a kmd backup"
+OUT=$(b 3 restore --id="$ID" -y 2>&1); RC=$?
+check "restore without the backup key: refused, saying to import it" \
+    refused $RC "$OUT" "backup key $BKEY, which is not on this node: import it"
+check "backups delete (node 3's copy)" b 3 delete --id="$ID" -y
+OUT=$(echo 'wrong horse battery' | bk 3 import --file="$T/bk.json" 2>&1); RC=$?
+check "import with a wrong passphrase: refused" refused $RC "$OUT" "wrong passphrase"
+sed 's/"sealed": "./"sealed": "A/' "$T/bk.json" >"$T/bk-bad.json"
+OUT=$(echo 'correct horse battery' | bk 3 import --file="$T/bk-bad.json" 2>&1); RC=$?
+check "import of an altered file: refused" refused $RC "$OUT" "wrong passphrase, or the file was altered"
+check "... nothing imported" q_is 3 "SELECT count(*) FROM kmd_backup_keys" 0
+check "import with the passphrase" sh -c \
+    "echo 'correct horse battery' | $C ctl 3 backup-keys import --file=$T/bk.json"
+check "... the key is node 3's now, sealed in its token" \
+    q_is 3 "SELECT origin || ' ' || left(encode(key_sealed, 'escape'), 4) FROM kmd_backup_keys" "imported p11:"
+for bad in renamed newer lostkey tampered truncated; do
+	case $bad in
+	tampered|truncated)
+		b 3 upload --file="$T/$bad.kmdb" >/dev/null
+		echo "$ID" >"$T/$bad.id" ;;
+	esac
+	OUT=$(b 3 restore --id="$(cat "$T/$bad.id")" -y 2>&1); RC=$?
+	case $bad in
+	renamed) want="does not open under this backup key: .* its header was altered" ;;
+	tampered) want="a message does not open: the file was altered" ;;
+	truncated) want="cut short" ;;
+	newer) want="made by a newer kmd" ;;
+	lostkey) want="which is not on this node" ;;
+	esac
+	check "restore of a $bad file: refused ($want)" refused $RC "$OUT" "$want"
+	refused $RC "$OUT" "$want" || echo "restore said: $OUT"
+	check "... nothing changed" q_is 3 "SELECT count(*) FROM kmd_keys" "$(cat "$T/k3")"
+	case $bad in
+	tampered|truncated) b 3 delete --id="$ID" -y >/dev/null ;;
+	esac
+done
+check "backups upload of the good file" b 3 upload --file="$T/b.kmdb"
+OUT=$(b 3 restore --id="$ID" 2>&1 </dev/null); RC=$?
+check "restore without -y and no terminal: refused" test $RC -ne 0
+check "restore -y" sh -c "$C ctl 3 backups restore --id=$ID -y >$T/restored 2>$T/restore.err"
+check "... every key version of the backup is there" \
+    q_is 3 "SELECT count(*) FROM kmd_keys" "$NK"
+check "... the user too, with its role" \
+    sh -c "$C ctl 3 users get --name=alice | grep -q '\"role\": \"keys\"'"
+OUT=$($C ctl 3 keys decrypt --name=payroll --ciphertext="$CT" 2>&1)
+check "... a ciphertext made before the backup decrypts on node 3" \
+    test "$(printf '%s' "$OUT" | js plaintext | base64 -d)" = 'salary 1234'
+check "... node 3's KEK is the backup's, still sealed in its token" \
+    q_is 3 "SELECT left(encode(kek_wrapped, 'escape'), 4) FROM kmd_local" p11:
+stop_node 3
+KMD_CLUSTER_EXTRA=$(printf 'hsm module "%s"\nhsm token "kmd3"\nhsm pin-file "%s"' \
+    "$MODULE" "$T/pin") $C up 3 >/dev/null
+check "node 3 restarted: it still decrypts" sh -c "$C ctl 3 keys decrypt --name=payroll \
+    --ciphertext='$CT' | grep -q plaintext"
+
+# A new node joins the restored node and serves its keys.
+check "up node 4" $C up 4
+creds 4 3
+check "node 4 joins node 3" join 4 3 -y --block
+OUT=$($C ctl 4 keys decrypt --name=payroll --ciphertext="$CT" 2>&1)
+check "... and decrypts the old ciphertext" \
+    test "$(printf '%s' "$OUT" | js plaintext | base64 -d)" = 'salary 1234'
+OUT=$(b 4 restore --id="$ID" -y 2>&1); RC=$?
+check "restore on node 4 (no such backup there, node-local): refused" \
+    refused $RC "$OUT" "no backup"
+
+# Retention: node 1 keeps 3.
+for i in 1 2 3; do b 1 create >/dev/null; done
+check "backup keep 3: the oldest went" test "$(b 1 list | js total)" = 3
+check "... its file too" test ! -e "$F"
+check "backups delete" sh -c "$C ctl 1 backups delete -y \
+    --id=\$($C ctl 1 backups list | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"resources\"][0][\"id\"])')"
+check "... 2 left" test "$(b 1 list | js total)" = 2
+OUT=$(ns "$KMCTL" --url https://127.0.0.1:8443 --user admin --password x \
+    --nosslverify backups list 2>&1); RC=$?
+check "--url: backups are on the local socket only" refused $RC "$OUT" \
+    "local socket only"
+check "no sanitizer report in the nodes' logs" nodes_clean
+finish

@@ -1,0 +1,547 @@
+/*
+ * backups restore and upload.
+ *
+ * A restore replaces the cluster's replicated data on a node that is its
+ * cluster's only node: its keys (every version) and users become the
+ * backup's, and its KEK becomes the backup's, since the material in the
+ * backup is sealed under that one (the hsm seals this node's CA and node
+ * keys again under it).  Other nodes then join it as usual.  Nothing
+ * changes unless the whole file opened: the rows go first into
+ * temporary tables, as the stream is read and checked, and only after
+ * its FINAL message, with the counts matching, one statement (a
+ * temporary function, so that a connection lost and made again finds
+ * nothing to run) swaps them in and adopts the KEK.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <yajl_tree.h>
+
+#include "backup.h"
+#include "join.h"
+#include "json.h"
+#include "joiner.h"
+#include "log.h"
+#include "util.h"
+
+struct rrun {
+	struct joiner		*j;
+	struct bhead		 h;
+	struct bstream		 bs;
+	struct pq		*c;
+	struct hsm_backup	*hb;		/* sodium_malloc'd */
+	char			 cols[2][1024];	/* the backup's columns */
+	int64_t			 rows[2];
+	int64_t			 said;
+};
+
+static const char *const tables[2] = { "kmd_users", "kmd_keys" };
+
+static void
+rrun_release(struct jop *op)
+{
+	struct rrun	*r = op->reply;
+
+	if (r == NULL)
+		return;
+	bfile_close(&r->bs);
+	if (r->c != NULL)
+		pq_free_later(r->j->w->base, r->c);
+	if (r->hb != NULL)
+		sodium_free(r->hb);
+	sodium_memzero(r, sizeof(*r));
+}
+
+/* The restore's temporary tables, and the one statement that applies. */
+#define SQL_RESTORE_PREP \
+	"CREATE TEMP TABLE r_kmd_users (LIKE kmd_users INCLUDING DEFAULTS);" \
+	" CREATE TEMP TABLE r_kmd_keys (LIKE kmd_keys INCLUDING DEFAULTS);" \
+	" CREATE FUNCTION pg_temp.kmd_restore(p_kek text, p_ca text," \
+	" p_node text) RETURNS bigint LANGUAGE plpgsql AS $$ BEGIN" \
+	" LOCK TABLE kmd_keys, kmd_users IN ACCESS EXCLUSIVE MODE;" \
+	" DELETE FROM kmd_keys; DELETE FROM kmd_users;" \
+	" INSERT INTO kmd_users SELECT * FROM pg_temp.r_kmd_users;" \
+	" INSERT INTO kmd_keys SELECT * FROM pg_temp.r_kmd_keys;" \
+	" UPDATE kmd_local SET kek_wrapped = decode(p_kek, 'hex')," \
+	" node_key_sealed = decode(p_node, 'hex'), rot_key = NULL;" \
+	" UPDATE kmd_cluster SET ca_key_sealed = decode(p_ca, 'hex');" \
+	" RETURN (SELECT count(*) FROM kmd_keys); END $$"
+
+static void	next_message(struct rrun *);
+
+static void	restore_fail(struct rrun *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+static void
+restore_fail(struct rrun *r, const char *fmt, ...)
+{
+	char	 msg[KMD_ERR_MAX - 64];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	op_fail(r->j, "backup %s: %s; nothing was changed", r->h.info.id, msg);
+}
+
+static int
+alive(struct rrun *r)
+{
+	return r->j->op != NULL && r->j->op->reply == r;
+}
+
+static void
+applied(struct pq *db, PGresult *res, void *arg)
+{
+	struct rrun	*r = arg;
+	struct joiner	*j = r->j;
+
+	(void)db;
+	if (!alive(r))
+		return;
+	if (!pq_ok(res)) {
+		restore_fail(r, "%s", pq_why(r->c, res));
+		return;
+	}
+	log_warnx("backups restore: backup %s restored: %lld users, %lld key"
+	    " versions; this node's KEK is now the backup's", r->h.info.id,
+	    (long long)r->rows[0], (long long)r->rows[1]);
+	users_watch_soon(j);
+	kchan_send(j->w->parent, IMSG_BACKUP_INFO, j->op->reqid, -1,
+	    &r->h.info, sizeof(r->h.info));
+	kchan_send(j->w->parent, IMSG_CTL_END, j->op->reqid, -1, NULL, 0);
+	op_end(j);
+}
+
+/* The FINAL message: its counts, the header's and the rows' agree. */
+static void
+last_message(struct rrun *r, const char *m)
+{
+	const char	*pu[] = { "rows", "kmd_users", NULL };
+	const char	*pk[] = { "rows", "kmd_keys", NULL };
+	const char	*p[3];
+	yajl_val	 root, u, k;
+	int		 ok;
+
+	root = yajl_tree_parse(m, NULL, 0);
+	u = yajl_tree_get(root, pu, yajl_t_number);
+	k = yajl_tree_get(root, pk, yajl_t_number);
+	ok = u != NULL && k != NULL && YAJL_IS_INTEGER(u) &&
+	    YAJL_IS_INTEGER(k) && YAJL_GET_INTEGER(u) == r->rows[0] &&
+	    YAJL_GET_INTEGER(k) == r->rows[1] && r->rows[0] ==
+	    r->h.info.users && r->rows[1] == r->h.info.keys;
+	yajl_tree_free(root);
+	if (!ok) {
+		restore_fail(r, "%s", "its row counts do not match what it"
+		    " holds");
+		return;
+	}
+	p[0] = r->hb->kek_wrapped;
+	p[1] = r->hb->ca_key_sealed;
+	p[2] = r->hb->node_key_sealed;
+	pq_query(r->c, "SELECT pg_temp.kmd_restore($1, $2, $3)", 3, p, applied,
+	    r);
+}
+
+static void
+loaded(struct pq *db, PGresult *res, void *arg)
+{
+	struct rrun		*r = arg;
+	struct backup_progress	 bp;
+
+	(void)db;
+	if (!alive(r))
+		return;
+	if (!pq_ok(res)) {
+		restore_fail(r, "its rows do not load: %s", pq_why(r->c, res));
+		return;
+	}
+	if (mono_ms() - r->said >= 1000) {
+		r->said = mono_ms();
+		memset(&bp, 0, sizeof(bp));
+		kmd_strlcpy(bp.what, "restore", sizeof(bp.what));
+		bp.rows = r->rows[0] + r->rows[1];
+		bp.total = r->h.info.users + r->h.info.keys;
+		kchan_send(r->j->w->parent, IMSG_BACKUP_PROGRESS,
+		    r->j->op->reqid, -1, &bp, sizeof(bp));
+	}
+	next_message(r);
+}
+
+/* A batch: "table\n" then a JSON array of its rows. */
+static void
+batch(struct rrun *r, char *m, size_t len)
+{
+	char		 sql[4096];
+	const char	*p[1];
+	char		*nl = memchr(m, '\n', len);
+	yajl_val	 rows;
+	int		 t;
+
+	if (nl == NULL) {
+		restore_fail(r, "%s", "a batch names no table");
+		return;
+	}
+	*nl = '\0';
+	for (t = 0; t < 2 && strcmp(m, tables[t]) != 0; t++)
+		;
+	if (t == 2 || r->cols[t][0] == '\0') {
+		restore_fail(r, "a batch is of an unknown table (%.64s)", m);
+		return;
+	}
+	if ((rows = yajl_tree_parse(nl + 1, NULL, 0)) == NULL ||
+	    !YAJL_IS_ARRAY(rows)) {
+		yajl_tree_free(rows);
+		restore_fail(r, "%s", "a batch is not a JSON array of rows");
+		return;
+	}
+	r->rows[t] += (int64_t)YAJL_GET_ARRAY(rows)->len;
+	yajl_tree_free(rows);
+	snprintf(sql, sizeof(sql), "INSERT INTO pg_temp.r_%s (%s) SELECT %s"
+	    " FROM json_populate_recordset(NULL::pg_temp.r_%s, $1::json)",
+	    tables[t], r->cols[t], r->cols[t], tables[t]);
+	p[0] = nl + 1;
+	pq_query(r->c, sql, 1, p, loaded, r);
+}
+
+/*
+ * The manifest: each table's columns as the backup has them, each one
+ * this kmd knows (a backup from an older schema has fewer; the rest
+ * take their defaults), quoted for the INSERT.
+ */
+static int
+manifest(struct rrun *r, const char *m, const char *known)
+{
+	const char	*path[] = { "tables", NULL, NULL };
+	yajl_val	 root, cols, kn, kc, c;
+	size_t		 i, k;
+	int		 t, ok = 1;
+
+	root = yajl_tree_parse(m, NULL, 0);
+	kn = yajl_tree_parse(known, NULL, 0);
+	for (t = 0; t < 2 && ok; t++) {
+		path[1] = tables[t];
+		cols = yajl_tree_get(root, path, yajl_t_array);
+		kc = yajl_tree_get(kn, path + 1, yajl_t_array);
+		if ((ok = cols != NULL && kc != NULL) == 0)
+			break;
+		for (i = 0; i < YAJL_GET_ARRAY(cols)->len && ok; i++) {
+			c = YAJL_GET_ARRAY(cols)->values[i];
+			for (k = 0; YAJL_IS_STRING(c) &&
+			    k < YAJL_GET_ARRAY(kc)->len; k++)
+				if (strcmp(json_string(c), json_string(
+				    YAJL_GET_ARRAY(kc)->values[k])) == 0)
+					break;
+			ok = YAJL_IS_STRING(c) && k < YAJL_GET_ARRAY(kc)->len &&
+			    strlen(r->cols[t]) + strlen(json_string(c)) +
+			    4 < sizeof(r->cols[t]);
+			if (ok)
+				snprintf(r->cols[t] + strlen(r->cols[t]),
+				    sizeof(r->cols[t]) - strlen(r->cols[t]),
+				    "%s\"%s\"", i ? ", " : "",
+				    json_string(c));
+		}
+	}
+	yajl_tree_free(root);
+	yajl_tree_free(kn);
+	return ok ? 0 : -1;
+}
+
+static void
+next_message(struct rrun *r)
+{
+	char		 err[KMD_ERR_MAX - 128];
+	uint8_t		*m = NULL;
+	size_t		 len = 0;
+	int		 n;
+
+	if ((n = bfile_pull(&r->bs, &m, &len, err, sizeof(err))) == -1) {
+		restore_fail(r, "%s", err);
+		return;
+	}
+	if (n == 0) {
+		restore_fail(r, "%s", "it ended without its last message");
+		return;
+	}
+	/* each message is text: one NUL past its end, for the parsers */
+	if ((m = realloc(m, len + 1)) == NULL)
+		fatal("%s", __func__);
+	m[len] = '\0';
+	if (r->bs.final)
+		last_message(r, (char *)m);
+	else
+		batch(r, (char *)m, len);
+	free(m);
+}
+
+/* The columns kmd knows now; then the manifest, then the batches. */
+static void
+known_read(struct pq *db, PGresult *res, void *arg)
+{
+	struct rrun	*r = arg;
+	char		 err[KMD_ERR_MAX - 128];
+	uint8_t		*m = NULL;
+	size_t		 len = 0;
+
+	(void)db;
+	if (!alive(r))
+		return;
+	if (!pq_ok(res) || PQntuples(res) != 1) {
+		restore_fail(r, "%s", pq_why(r->c, res));
+		return;
+	}
+	if (bfile_pull_start(&r->bs, r->hb->filekey, err, sizeof(err)) == -1 ||
+	    bfile_pull(&r->bs, &m, &len, err, sizeof(err)) != 1) {
+		free(m);
+		restore_fail(r, "%s", err);
+		return;
+	}
+	sodium_memzero(r->hb->filekey, sizeof(r->hb->filekey));
+	if ((m = realloc(m, len + 1)) == NULL)
+		fatal("%s", __func__);
+	m[len] = '\0';
+	if (r->bs.final || manifest(r, (char *)m, PQgetvalue(res, 0, 0)) ==
+	    -1) {
+		free(m);
+		restore_fail(r, "%s", "its manifest names columns this kmd does"
+		    " not know");
+		return;
+	}
+	free(m);
+	next_message(r);
+}
+
+/* The hsm opened the file key and made the backup's KEK this node's. */
+static void
+restore_opened(struct joiner *j, const struct kmsg *m)
+{
+	struct rrun	*r = j->op->reply;
+
+	memcpy(r->hb, m->data, sizeof(*r->hb));
+	sodium_memzero((void *)m->data, m->datalen);
+	r->c = joiner_conn(j, "kmd-restore", NULL, NULL);
+	pq_query(r->c, SQL_RESTORE_PREP, 0, NULL, jq_ignore, NULL);
+	pq_query(r->c, "SELECT json_build_object('kmd_users', (SELECT"
+	    " json_agg(column_name::text) FROM information_schema.columns WHERE"
+	    " table_schema = 'public' AND table_name = 'kmd_users'),"
+	    " 'kmd_keys', (SELECT json_agg(column_name::text) FROM"
+	    " information_schema.columns WHERE table_schema = 'public' AND"
+	    " table_name = 'kmd_keys'))::text", 0, NULL, known_read, r);
+}
+
+/* What the restore needs of this node, and whether it may. */
+static void
+restore_read(struct pq *db, PGresult *res, void *arg)
+{
+	struct rrun	*r = arg;
+	struct joiner	*j = r->j;
+	struct hsm_backup *hb = r->hb;
+	char		 path[KMD_PATH_MAX + 64], err[KMD_ERR_MAX - 128];
+
+	(void)db;
+	if (op_result(j, res) == -1)
+		return;
+	if (PQntuples(res) != 1) {
+		op_fail(j, "no backup %s on this node (backups list; a backup"
+		    " made elsewhere comes with backups upload)", j->op->me);
+		return;
+	}
+	if (pq_null(res, 0, "node_id")) {
+		op_fail(j, "this node is in no cluster: run cluster new first,"
+		    " then restore (the restore makes the backup's KEK the new"
+		    " cluster's)");
+		return;
+	}
+	if (atoi(pq_get(res, 0, "others")) > 0) {
+		op_fail(j, "this node is one of %d nodes of a cluster, and a"
+		    " restore would replace the data of all of them: restore"
+		    " on a node that is its cluster's only node (a new one, or"
+		    " this one once the others are removed), then join the"
+		    " others to it", atoi(pq_get(res, 0, "others")) + 1);
+		return;
+	}
+	if (pq_null(res, 0, "bk_sealed")) {
+		op_fail(j, "backup %s was made with backup key %s, which is not"
+		    " on this node: import it first (backup-keys import"
+		    " --file)", j->op->me, pq_get(res, 0, "backup_key"));
+		return;
+	}
+	backup_path(j, j->op->me, "", path, sizeof(path));
+	if ((r->bs.fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		op_fail(j, "cannot open %s: %s", path, strerror(errno));
+		return;
+	}
+	if (bfile_read_head(&r->bs, &r->h, err, sizeof(err)) == -1 ||
+	    strcmp(r->h.info.id, j->op->me) != 0) {
+		op_fail(j, "backup %s: its file is not the backup it should be:"
+		    " %s; nothing was changed", j->op->me, err);
+		return;
+	}
+	if (r->h.info.schema > j->schema) {
+		op_fail(j, "backup %s was made by a newer kmd (%s, schema %d);"
+		    " this node is at schema %d: upgrade kmd first; nothing was"
+		    " changed", j->op->me, r->h.info.kmd_version,
+		    r->h.info.schema, j->schema);
+		return;
+	}
+	kmd_strlcpy(hb->backup_id, r->h.info.id, sizeof(hb->backup_id));
+	kmd_strlcpy(hb->bk_id, r->h.info.backup_key, sizeof(hb->bk_id));
+	kmd_strlcpy(hb->bk_sealed, pq_get(res, 0, "bk_sealed"),
+	    sizeof(hb->bk_sealed));
+	kmd_strlcpy(hb->node_id, pq_get(res, 0, "node_id"),
+	    sizeof(hb->node_id));
+	kmd_strlcpy(hb->cluster_id, pq_get(res, 0, "cluster_id"),
+	    sizeof(hb->cluster_id));
+	kmd_strlcpy(hb->kek_wrapped, pq_get(res, 0, "kek"),
+	    sizeof(hb->kek_wrapped));
+	kmd_strlcpy(hb->ca_key_sealed, pq_get(res, 0, "ca_key"),
+	    sizeof(hb->ca_key_sealed));
+	kmd_strlcpy(hb->node_key_sealed, pq_get(res, 0, "node_key"),
+	    sizeof(hb->node_key_sealed));
+	kmd_strlcpy(hb->kek_sealed, r->h.kek_sealed, sizeof(hb->kek_sealed));
+	kmd_strlcpy(hb->filekey_sealed, r->h.filekey_sealed,
+	    sizeof(hb->filekey_sealed));
+	log_warnx("backups restore: restoring backup %s (%lld users, %lld key"
+	    " versions, made %s)", r->h.info.id, (long long)r->h.info.users,
+	    (long long)r->h.info.keys, r->h.info.created);
+	op_call(j, IMSG_HSM_BACKUP_OPEN, hb, sizeof(*hb), restore_opened);
+}
+
+void
+backup_restore(struct joiner *j, const char *id)
+{
+	struct rrun	*r;
+	const char	*p[1] = { id };
+
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->hb = sodium_malloc(sizeof(*r->hb))) == NULL)
+		fatal("%s", __func__);
+	memset(r->hb, 0, sizeof(*r->hb));
+	r->j = j;
+	r->bs.fd = -1;
+	r->said = mono_ms();
+	j->op->reply = r;
+	j->op->release = rrun_release;
+	pq_query(j->db, "SELECT b.backup_key, encode(k.key_sealed, 'hex') AS"
+	    " bk_sealed, l.node_id, l.cluster_id, encode(l.kek_wrapped, 'hex')"
+	    " AS kek, encode(l.node_key_sealed, 'hex') AS node_key,"
+	    " encode(c.ca_key_sealed, 'hex') AS ca_key, (SELECT count(*) FROM"
+	    " kmd_nodes n WHERE n.node_id <> l.node_id AND n.state <> '"
+	    NS_C_REMOVED "') AS others FROM kmd_backups b LEFT JOIN"
+	    " kmd_backup_keys k ON k.key_id = b.backup_key LEFT JOIN kmd_local"
+	    " l ON true LEFT JOIN kmd_cluster c ON true WHERE b.backup_id::text"
+	    " = $1", 1, p, restore_read, r);
+}
+
+/* ---- upload ---------------------------------------------------------- */
+
+static void
+uploaded(struct pq *db, PGresult *res, void *arg)
+{
+	struct joiner	*j = arg;
+	char		 path[KMD_PATH_MAX + 64];
+
+	(void)db;
+	if (!pq_ok(res) || PQntuples(res) != 1) {
+		backup_path(j, j->op->me, "", path, sizeof(path));
+		if (pq_ok(res))
+			unlink(path);
+		op_fail(j, "backup %s is on this node already (backups list)",
+		    j->op->me);
+		return;
+	}
+	log_info("backups upload: backup %s added", j->op->me);
+	backup_answer(j, j->op->me);
+}
+
+/* Copy the client's file in as <id>.kmdb.part, then name it. */
+static int
+copy_in(int from, const char *part, const char *path, int64_t *size,
+    char *err, size_t errlen)
+{
+	char	 buf[65536];
+	ssize_t	 n;
+	int	 to, r = 0;
+
+	*size = 0;
+	if (lseek(from, 0, SEEK_SET) == -1 || (to = open(part, O_WRONLY |
+	    O_CREAT | O_EXCL | O_CLOEXEC, 0600)) == -1) {
+		snprintf(err, errlen, "cannot create %s: %s", part,
+		    strerror(errno));
+		return -1;
+	}
+	while (r == 0 && (n = read(from, buf, sizeof(buf))) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 || write(to, buf, (size_t)n) != n)
+			r = -1;
+		*size += n > 0 ? n : 0;
+	}
+	if (r == -1 || fsync(to) == -1 || close(to) == -1 ||
+	    link(part, path) == -1) {
+		snprintf(err, errlen, "cannot copy the file in: %s",
+		    errno == EEXIST ? "that backup is on this node already" :
+		    strerror(errno));
+		r = -1;
+	}
+	unlink(part);
+	return r;
+}
+
+/* backups upload: a file the client opened, passed with the request. */
+void
+backup_upload(struct joiner *j, int fd)
+{
+	struct bstream	 bs;
+	struct bhead	 h;
+	struct stat	 st;
+	char		 err[KMD_ERR_MAX - 64], part[KMD_PATH_MAX + 64];
+	char		 path[KMD_PATH_MAX + 64], n[4][24];
+	const char	*p[10];
+	int64_t		 size;
+
+	memset(&bs, 0, sizeof(bs));
+	bs.fd = fd;
+	if (fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		bfile_close(&bs);
+		op_fail(j, "backups upload takes a regular file, opened by"
+		    " kmctl on this node (--file)");
+		return;
+	}
+	if (bfile_read_head(&bs, &h, err, sizeof(err)) == -1) {
+		bfile_close(&bs);
+		op_fail(j, "the file is not a backup kmd can take: %s", err);
+		return;
+	}
+	kmd_strlcpy(j->op->me, h.info.id, sizeof(j->op->me));
+	backup_path(j, h.info.id, "", path, sizeof(path));
+	backup_path(j, h.info.id, ".part", part, sizeof(part));
+	if (copy_in(fd, part, path, &size, err, sizeof(err)) == -1) {
+		bfile_close(&bs);
+		op_fail(j, "%s", err);
+		return;
+	}
+	bfile_close(&bs);
+	snprintf(n[0], sizeof(n[0]), "%d", h.info.schema);
+	snprintf(n[1], sizeof(n[1]), "%lld", (long long)size);
+	snprintf(n[2], sizeof(n[2]), "%lld", (long long)h.info.keys);
+	snprintf(n[3], sizeof(n[3]), "%lld", (long long)h.info.users);
+	p[0] = h.info.id;
+	p[1] = h.info.description;
+	p[2] = h.info.backup_key;
+	p[3] = kmd_is_uuid(h.info.node) ? h.info.node : NULL;
+	p[4] = h.info.kmd_version;
+	p[5] = n[0];
+	p[6] = n[1];
+	p[7] = n[2];
+	p[8] = h.info.created;
+	p[9] = n[3];
+	backup_insert(j, p, "uploaded", uploaded, j);
+}
