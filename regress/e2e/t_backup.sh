@@ -217,13 +217,70 @@ OUT=$(b 4 restore --id="$ID" -y 2>&1); RC=$?
 check "restore on node 4 (no such backup there, node-local): refused" \
     refused $RC "$OUT" "no backup"
 
-# Retention: node 1 keeps 3.
+# One at a time: a backup held up (a lock on the users' table taken
+# first), a second one and a restore meanwhile are refused; the first
+# finishes once let go.
+q 1 "BEGIN; LOCK TABLE kmd_users IN ACCESS EXCLUSIVE MODE; SELECT
+    pg_sleep(60); COMMIT" >/dev/null 2>&1 &
+LOCKER=$!
+check "a lock on node 1's users" wait_for 10 q_is 1 "SELECT count(*) FROM
+    pg_locks WHERE relation = 'kmd_users'::regclass AND mode =
+    'AccessExclusiveLock' AND granted" 1
+b 1 create --description=held >"$T/held.out" 2>&1 &
+HELD=$!
+check "... a backup waits on it" wait_for 10 q_is 1 "SELECT count(*) FROM
+    pg_stat_activity WHERE application_name = 'kmd-backup' AND
+    wait_event_type = 'Lock'" 1
+OUT=$(b 1 create 2>&1); RC=$?
+check "a second backup meanwhile: refused, naming the one under way" \
+    refused $RC "$OUT" "another cluster operation (backups create) is under way"
+OUT=$(b 1 restore --id="$ID" -y 2>&1); RC=$?
+check "a restore meanwhile: refused too" refused $RC "$OUT" "is under way"
+q 1 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query
+    LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()" >/dev/null
+wait "$LOCKER" 2>/dev/null
+check "let go, the first backup finishes" wait "$HELD"
+check "... and is listed" sh -c "$C ctl 1 backups list | grep -q '\"description\": \"held\"'"
+
+# The joiner killed mid-backup: no file, no row; a .part left in the
+# directory is gone at the next start.
+q 1 "BEGIN; LOCK TABLE kmd_users IN ACCESS EXCLUSIVE MODE; SELECT
+    pg_sleep(60); COMMIT" >/dev/null 2>&1 &
+LOCKER=$!
+wait_for 10 q_is 1 "SELECT count(*) FROM pg_locks WHERE relation =
+    'kmd_users'::regclass AND granted" 1
+NB=$(b 1 list | js total)
+b 1 create --description=killed >"$T/killed.out" 2>&1 &
+HELD=$!
+wait_for 10 q_is 1 "SELECT count(*) FROM pg_stat_activity WHERE
+    application_name = 'kmd-backup'" 1
+kill -9 "$(pgrep -P "$(cat "$D/node1/kmd.pid")" -x 'kmd: joiner')"
+wait "$HELD"; RC=$?
+check "the joiner killed mid-backup: the backup fails (exit 1)" test $RC -eq 1
+q 1 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query
+    LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()" >/dev/null
+wait "$LOCKER" 2>/dev/null
+check "... the joiner is back" wait_for 30 sh -c "$C ctl 1 version | grep -q schemaVersion"
+check "... no backup was added" test "$(b 1 list | js total)" = "$NB"
+check "... and no file" sh -c "[ \$(ls $D/node1/data/backups | wc -l) = $NB ]"
+touch "$D/node1/data/backups/00000000-0000-4000-8000-000000000001.kmdb.part"
+chown _kmd "$D/node1/data/backups/00000000-0000-4000-8000-000000000001.kmdb.part"
+kill -9 "$(pgrep -P "$(cat "$D/node1/kmd.pid")" -x 'kmd: joiner')"
+check "a .part left in the directory: gone at the next start" wait_for 30 \
+    test ! -e "$D/node1/data/backups/00000000-0000-4000-8000-000000000001.kmdb.part"
+check "... the joiner is back" wait_for 30 sh -c "$C ctl 1 version | grep -q schemaVersion"
+
+# Retention: node 1 keeps 3, then 2 after a SIGHUP.
 for i in 1 2 3; do b 1 create >/dev/null; done
 check "backup keep 3: the oldest went" test "$(b 1 list | js total)" = 3
 check "... its file too" test ! -e "$F"
+sed -i 's/^backup keep 3$/backup keep 2/' "$D/node1/kmd.conf"
+kill -HUP "$(cat "$D/node1/kmd.pid")"
+check "backup keep 2 after SIGHUP" wait_for 10 sh -c \
+    "$C ctl 1 backups create >/dev/null && [ \$($C ctl 1 backups list | grep -c '\"id\"') = 2 ]"
 check "backups delete" sh -c "$C ctl 1 backups delete -y \
     --id=\$($C ctl 1 backups list | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"resources\"][0][\"id\"])')"
-check "... 2 left" test "$(b 1 list | js total)" = 2
+check "... 1 left" test "$(b 1 list | js total)" = 1
 OUT=$(ns "$KMCTL" --url https://127.0.0.1:8443 --user admin --password x \
     --nosslverify backups list 2>&1); RC=$?
 check "--url: backups are on the local socket only" refused $RC "$OUT" \

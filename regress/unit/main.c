@@ -19,6 +19,7 @@ Suite	*join_suite(void);
 Suite	*ident_suite(void);
 Suite	*auth_suite(void);
 Suite	*pwhash_suite(void);
+Suite	*bfile_suite(void);
 
 int
 main(void)
@@ -39,6 +40,7 @@ main(void)
 	srunner_add_suite(sr, ident_suite());
 	srunner_add_suite(sr, auth_suite());
 	srunner_add_suite(sr, pwhash_suite());
+	srunner_add_suite(sr, bfile_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -77,14 +77,15 @@ START_TEST(t_rows)
 END_TEST
 
 /*
- * The membership class is join, nodes create/delete, cluster new/delete
- * and upgrade finish.
+ * The membership class is join, nodes create/delete, cluster new/delete,
+ * upgrade finish and backups restore (it replaces the cluster's data).
  */
 START_TEST(t_membership)
 {
 	static const char *const want[] = { "A_CLUSTER_NEW",
 	    "A_NODES_CREATE", "A_CLUSTER_JOIN", "A_CLUSTER_FULLJOIN",
-	    "A_NODES_DELETE", "A_CLUSTER_DELETE", "A_UPGRADE_FINISH" };
+	    "A_NODES_DELETE", "A_CLUSTER_DELETE", "A_UPGRADE_FINISH",
+	    "A_BACKUPS_RESTORE" };
 	size_t	 i, k, n = 0;
 
 	for (i = 0; i < op_nrows; i++) {

@@ -263,7 +263,7 @@ START_TEST(t_unknown_word)
 	ck_assert_int_eq(RUN("bogus"), -1);
 	ck_assert_str_eq(err, "unknown command 'bogus'; valid choices:"
 	    " cluster services rot-keys status version health users alarms"
-	    " keys completion");
+	    " keys backups backup-keys completion");
 	FAIL("valid choices: list get create delete", "cluster", "nodes",
 	    "lists");
 	FAIL("unknown command ''", "");
