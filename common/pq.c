@@ -263,12 +263,19 @@ static void
 pq_next(struct pq *db)
 {
 	struct pq_req	*r;
-	int		 ok;
+	int		 ok = 0;
 
 	if (!db->connected || db->inflight != NULL || db->held ||
 	    (r = TAILQ_FIRST(&db->queue)) == NULL) {
-		if (db->connected)
-			pq_watch(db, EV_READ | EV_PERSIST, pq_io);
+		/*
+		 * A query sent from a callback may still have bytes to go (a
+		 * large parameter): keep watching for writing until they do.
+		 */
+		if (db->connected && (ok = PQflush(db->conn)) == -1)
+			pq_lost(db);
+		else if (db->connected)
+			pq_watch(db, ok == 1 ? EV_READ | EV_WRITE | EV_PERSIST :
+			    EV_READ | EV_PERSIST, pq_io);
 		return;
 	}
 	TAILQ_REMOVE(&db->queue, r, entry);

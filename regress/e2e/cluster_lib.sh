@@ -14,7 +14,8 @@ node_logs() {
 		echo "--- the last lines of $l ---"; tail -n 40 "$l"
 	done
 }
-trap 'node_logs; down; cleanup' EXIT INT TERM
+trap 'node_logs; down; cleanup' EXIT
+trap 'exit 130' INT TERM
 
 ns() { ip netns exec "$KMD_CLUSTER_NS" "$@"; }
 # health K [QUERY]: the status of node K's GET system/health (no token)

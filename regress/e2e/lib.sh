@@ -27,7 +27,9 @@ cleanup() {
 	fi
 	rm -rf "$T"
 }
-trap cleanup EXIT INT TERM
+# (a signal ends the test: its EXIT trap cleans up)
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 . regress/common.sh
 

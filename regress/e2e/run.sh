@@ -6,7 +6,9 @@
 # (regress/e2e/order), each lane in a network namespace of its own: a
 # single-node test's PostgreSQL has 127.0.0.1:5432 to itself, and a
 # multi-node test makes a namespace of its own anyway.  A test's output
-# is printed whole when it ends.
+# is printed whole when it ends.  A test that runs longer than
+# KMD_E2E_TIMEOUT seconds (900) is stopped (TERM: it takes its nodes
+# down) and fails.
 cd "$(dirname "$0")/../.." || exit 1
 if [ "$(id -u)" -ne 0 ]; then
 	echo "e2e: run as root (kmd must start as root)" >&2
@@ -31,8 +33,10 @@ if [ "${1:-}" = --lane ]; then
 		t=$(flock "$list" sh -c 'head -n 1 "$1"; sed -i 1d "$1"' - "$list")
 		[ -n "$t" ] || break
 		t0=$(date +%s)
-		sh "$t" >"$out" 2>&1
+		timeout -k 60 "${KMD_E2E_TIMEOUT:-900}" sh "$t" >"$out" 2>&1
 		rc=$?
+		[ "$rc" -eq 124 ] && echo "FAIL: $t ran longer than" \
+		    "${KMD_E2E_TIMEOUT:-900} s, and was stopped" >>"$out"
 		p=$(grep -c '^PASS:' "$out")
 		f=$(grep -c '^FAIL:' "$out")
 		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then

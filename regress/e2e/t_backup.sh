@@ -49,6 +49,13 @@ echo alice-password | $C ctl 1 users create --name=alice --role=keys >/dev/null
 check "both nodes hold it" wait_for 15 q_is 2 "SELECT count(*) FROM kmd_keys
     WHERE name = 'payroll'" 2
 
+# Rows of 512 bytes of material: a batch of them is megabytes, more than
+# a socket takes at once, which the restore must send whole.
+check "4000 large rows" q_is 1 "WITH w AS (INSERT INTO kmd_keys (key_id, name,
+    version, algorithm, material_sealed) SELECT gen_random_uuid(), 'big-' || i,
+    1, 'aes256', decode(repeat(md5(i::text), 32), 'hex') FROM
+    generate_series(1, 4000) i RETURNING 1) SELECT count(*) FROM w" 4000
+
 # Writes on both nodes while node 1 makes its backup.
 (for i in $(seq 1 40); do writes 1 50 "a$i" && writes 2 50 "b$i" || break
     [ -e "$T/stop" ] && break; done) >/dev/null 2>&1 &

@@ -4,7 +4,8 @@
 export KMD KMCTL KMD_CLUSTER_DIR="$T/cluster" KMD_CLUSTER_NS="kmd-e2e-h$$"
 C="sh regress/cluster.sh"
 down() { $C down >/dev/null 2>&1; }
-trap 'down; cleanup' EXIT INT TERM
+trap 'down; cleanup' EXIT
+trap 'exit 130' INT TERM
 
 check "up 3 brings three nodes up" $C up 3
 listening=$(ip netns exec "$KMD_CLUSTER_NS" ss -ltnH)

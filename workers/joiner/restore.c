@@ -6,11 +6,14 @@
  * backup's, and its KEK becomes the backup's, since the material in the
  * backup is sealed under that one (the hsm seals this node's CA and node
  * keys again under it).  Other nodes then join it as usual.  Nothing
- * changes unless the whole file opened: the rows go first into
- * temporary tables, as the stream is read and checked, and only after
- * its FINAL message, with the counts matching, one statement (a
- * temporary function, so that a connection lost and made again finds
- * nothing to run) swaps them in and adopts the KEK.
+ * changes unless the whole file opened: one transaction, on a
+ * connection of its own, deletes the keys and users and takes the rows
+ * in as the stream is read and checked, and commits only after its FINAL
+ * message, with the counts matching, once a temporary function has
+ * adopted the KEK.  Every statement after the first names a temporary
+ * object (the rows' type, the function): a connection lost and made
+ * again runs none of them outside that transaction; and the commit is
+ * checked by reading the KEK back.
  */
 #include <sys/stat.h>
 
@@ -39,6 +42,7 @@ struct rrun {
 	struct hsm_backup	*hb;		/* sodium_malloc'd */
 	char			 cols[2][1024];	/* the backup's columns */
 	int64_t			 rows[2];
+	int			 table;		/* the batch in flight's */
 	int64_t			 said;
 };
 
@@ -59,20 +63,23 @@ rrun_release(struct jop *op)
 	sodium_memzero(r, sizeof(*r));
 }
 
-/* The restore's temporary tables, and the one statement that applies. */
+/*
+ * The restore's transaction, begun: the rows' types (temporary, gone
+ * with the session), the function that adopts the KEK, the old rows
+ * gone under a lock that keeps every other writer out until the end.
+ */
 #define SQL_RESTORE_PREP \
-	"CREATE TEMP TABLE r_kmd_users (LIKE kmd_users INCLUDING DEFAULTS);" \
-	" CREATE TEMP TABLE r_kmd_keys (LIKE kmd_keys INCLUDING DEFAULTS);" \
+	"BEGIN;" \
+	" CREATE TEMP TABLE r_kmd_users (LIKE kmd_users) ON COMMIT DROP;" \
+	" CREATE TEMP TABLE r_kmd_keys (LIKE kmd_keys) ON COMMIT DROP;" \
 	" CREATE FUNCTION pg_temp.kmd_restore(p_kek text, p_ca text," \
 	" p_node text) RETURNS bigint LANGUAGE plpgsql AS $$ BEGIN" \
-	" LOCK TABLE kmd_keys, kmd_users IN ACCESS EXCLUSIVE MODE;" \
-	" DELETE FROM kmd_keys; DELETE FROM kmd_users;" \
-	" INSERT INTO kmd_users SELECT * FROM pg_temp.r_kmd_users;" \
-	" INSERT INTO kmd_keys SELECT * FROM pg_temp.r_kmd_keys;" \
 	" UPDATE kmd_local SET kek_wrapped = decode(p_kek, 'hex')," \
 	" node_key_sealed = decode(p_node, 'hex'), rot_key = NULL;" \
 	" UPDATE kmd_cluster SET ca_key_sealed = decode(p_ca, 'hex');" \
-	" RETURN (SELECT count(*) FROM kmd_keys); END $$"
+	" RETURN (SELECT count(*) FROM kmd_keys); END $$;" \
+	" LOCK TABLE kmd_keys, kmd_users IN ACCESS EXCLUSIVE MODE;" \
+	" DELETE FROM kmd_keys; DELETE FROM kmd_users"
 
 static void	next_message(struct rrun *);
 
@@ -97,6 +104,7 @@ alive(struct rrun *r)
 	return r->j->op != NULL && r->j->op->reply == r;
 }
 
+/* Committed, and the KEK read back is the one adopted: done. */
 static void
 applied(struct pq *db, PGresult *res, void *arg)
 {
@@ -106,18 +114,29 @@ applied(struct pq *db, PGresult *res, void *arg)
 	(void)db;
 	if (!alive(r))
 		return;
-	if (!pq_ok(res)) {
-		restore_fail(r, "%s", pq_why(r->c, res));
+	if (!pq_ok(res) || PQntuples(res) != 1 ||
+	    strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+		restore_fail(r, "it did not commit (%s)", pq_ok(res) ?
+		    "the connection to the database was lost" :
+		    pq_why(r->c, res));
 		return;
 	}
 	log_warnx("backups restore: backup %s restored: %lld users, %lld key"
 	    " versions; this node's KEK is now the backup's", r->h.info.id,
 	    (long long)r->rows[0], (long long)r->rows[1]);
 	users_watch_soon(j);
-	kchan_send(j->w->parent, IMSG_BACKUP_INFO, j->op->reqid, -1,
-	    &r->h.info, sizeof(r->h.info));
-	kchan_send(j->w->parent, IMSG_CTL_END, j->op->reqid, -1, NULL, 0);
-	op_end(j);
+	backup_answer(j, r->h.info.id);
+}
+
+/* The KEK adopted, in the transaction; a failure leaves it undone. */
+static void
+adopted(struct pq *db, PGresult *res, void *arg)
+{
+	struct rrun	*r = arg;
+
+	(void)db;
+	if (alive(r) && !pq_ok(res))
+		restore_fail(r, "%s", pq_why(r->c, res));
 }
 
 /* The FINAL message: its counts, the header's and the rows' agree. */
@@ -146,8 +165,11 @@ last_message(struct rrun *r, const char *m)
 	p[0] = r->hb->kek_wrapped;
 	p[1] = r->hb->ca_key_sealed;
 	p[2] = r->hb->node_key_sealed;
-	pq_query(r->c, "SELECT pg_temp.kmd_restore($1, $2, $3)", 3, p, applied,
-	    r);
+	pq_query(r->c, "SELECT pg_temp.kmd_restore($1, $2, $3)", 3, p,
+	    adopted, r);
+	pq_query(r->c, "COMMIT", 0, NULL, jq_ignore, NULL);
+	pq_query(r->c, "SELECT encode(kek_wrapped, 'hex') = $1 FROM kmd_local",
+	    1, p, applied, r);
 }
 
 static void
@@ -163,6 +185,8 @@ loaded(struct pq *db, PGresult *res, void *arg)
 		restore_fail(r, "its rows do not load: %s", pq_why(r->c, res));
 		return;
 	}
+	/* the server parsed the batch: the rows it took are counted */
+	r->rows[r->table] += strtoll(PQcmdTuples(res), NULL, 10);
 	if (mono_ms() - r->said >= 1000) {
 		r->said = mono_ms();
 		memset(&bp, 0, sizeof(bp));
@@ -182,7 +206,6 @@ batch(struct rrun *r, char *m, size_t len)
 	char		 sql[4096];
 	const char	*p[1];
 	char		*nl = memchr(m, '\n', len);
-	yajl_val	 rows;
 	int		 t;
 
 	if (nl == NULL) {
@@ -196,16 +219,9 @@ batch(struct rrun *r, char *m, size_t len)
 		restore_fail(r, "a batch is of an unknown table (%.64s)", m);
 		return;
 	}
-	if ((rows = yajl_tree_parse(nl + 1, NULL, 0)) == NULL ||
-	    !YAJL_IS_ARRAY(rows)) {
-		yajl_tree_free(rows);
-		restore_fail(r, "%s", "a batch is not a JSON array of rows");
-		return;
-	}
-	r->rows[t] += (int64_t)YAJL_GET_ARRAY(rows)->len;
-	yajl_tree_free(rows);
-	snprintf(sql, sizeof(sql), "INSERT INTO pg_temp.r_%s (%s) SELECT %s"
-	    " FROM json_populate_recordset(NULL::pg_temp.r_%s, $1::json)",
+	r->table = t;
+	snprintf(sql, sizeof(sql), "INSERT INTO %s (%s) SELECT %s FROM"
+	    " json_populate_recordset(NULL::pg_temp.r_%s, $1::json)",
 	    tables[t], r->cols[t], r->cols[t], tables[t]);
 	p[0] = nl + 1;
 	pq_query(r->c, sql, 1, p, loaded, r);
