@@ -260,31 +260,35 @@ enum op_class {
 	X(A_KEYS_DECRYPT, IMSG_CTL_KEYS, P_CRYPT, ROLE_KEYS, OPC_NODE, \
 	    "POST", "crypto/decrypt", build_keys, rest_keys, NULL) \
 	X(A_BKEYS_CREATE, IMSG_CTL_BACKUP_KEYS, P_BKEY, ROLE_ADMIN, OPC_NODE, \
-	    NULL, NULL, build_bkeys, NULL, NULL) \
+	    "POST", "backup-keys", build_bkeys, rest_bkeys, NULL) \
 	X(A_BKEYS_LIST, IMSG_CTL_BACKUP_KEYS, P_BKEYS, ROLE_ADMIN, OPC_NODE, \
-	    NULL, NULL, build_bkeys, NULL, NULL) \
+	    "GET", "backup-keys", build_bkeys, rest_bkeys, NULL) \
 	X(A_BKEYS_GET, IMSG_CTL_BACKUP_KEYS, P_BKEY, ROLE_ADMIN, OPC_NODE, \
-	    NULL, NULL, build_bkeys, NULL, NULL) \
+	    "GET", "backup-keys/{id}", build_bkeys, rest_bkeys, NULL) \
 	X(A_BKEYS_DELETE, IMSG_CTL_BACKUP_KEYS, P_NONE, ROLE_ADMIN, OPC_NODE, \
-	    NULL, NULL, build_bkeys, NULL, ASK_BKEYS_DELETE) \
+	    "DELETE", "backup-keys/{id}", build_bkeys, rest_bkeys, \
+	    ASK_BKEYS_DELETE) \
 	X(A_BKEYS_EXPORT, IMSG_CTL_BACKUP_KEYS, P_BKEY_FILE, ROLE_ADMIN, \
-	    OPC_NODE, NULL, NULL, build_bkeys, NULL, NULL) \
+	    OPC_NODE, "POST", "backup-keys/{id}/export", build_bkeys, \
+	    rest_bkeys, NULL) \
 	X(A_BKEYS_IMPORT, IMSG_CTL_BACKUP_KEYS, P_BKEY, ROLE_ADMIN, OPC_NODE, \
-	    NULL, NULL, build_bkeys, NULL, NULL) \
+	    "POST", "backup-keys/import", build_bkeys, rest_bkeys, NULL) \
 	X(A_BACKUPS_CREATE, IMSG_CTL_BACKUPS, P_BACKUP, ROLE_ADMIN, OPC_NODE, \
-	    NULL, NULL, build_backups, NULL, NULL) \
+	    "POST", "backups", build_backups, rest_backups, NULL) \
 	X(A_BACKUPS_LIST, IMSG_CTL_BACKUPS, P_BACKUPS, ROLE_ADMIN, OPC_NODE, \
-	    NULL, NULL, build_backups, NULL, NULL) \
+	    "GET", "backups", build_backups, rest_backups, NULL) \
 	X(A_BACKUPS_GET, IMSG_CTL_BACKUPS, P_BACKUP, ROLE_ADMIN, OPC_NODE, \
-	    NULL, NULL, build_backups, NULL, NULL) \
+	    "GET", "backups/{id}", build_backups, rest_backups, NULL) \
 	X(A_BACKUPS_DELETE, IMSG_CTL_BACKUPS, P_NONE, ROLE_ADMIN, OPC_NODE, \
-	    NULL, NULL, build_backups, NULL, ASK_BACKUPS_DELETE) \
+	    "DELETE", "backups/{id}", build_backups, rest_backups, \
+	    ASK_BACKUPS_DELETE) \
 	X(A_BACKUPS_DOWNLOAD, IMSG_CTL_BACKUPS, P_BACKUP, ROLE_ADMIN, \
 	    OPC_NODE, NULL, NULL, build_backups, NULL, NULL) \
 	X(A_BACKUPS_UPLOAD, IMSG_CTL_BACKUPS, P_BACKUP, ROLE_ADMIN, OPC_NODE, \
 	    NULL, NULL, build_backups, NULL, NULL) \
 	X(A_BACKUPS_RESTORE, IMSG_CTL_BACKUPS, P_BACKUP, ROLE_ADMIN, \
-	    OPC_MEMBERSHIP, NULL, NULL, build_backups, NULL, ASK_RESTORE)
+	    OPC_MEMBERSHIP, "POST", "backups/{id}/restore", build_backups, \
+	    rest_backups, ASK_RESTORE)
 
 #define PEER_CALLS(X) \
 	X(PEER_READ_MEMBER, "joining node", "member", \

@@ -158,3 +158,77 @@ backup_save(void)
 	close(ctl_fd_out);
 	ctl_fd_out = -1;
 }
+
+/* The REST path of a row whose path has an {id}: PREFIX/ID[SUFFIX]. */
+static int
+rest_path(struct rest_req *rr, const char *prefix, const char *id,
+    const char *suffix)
+{
+	int	 n;
+
+	n = snprintf(rr->path, sizeof(rr->path), "%s/%s%s", prefix, id,
+	    suffix);
+	return n < 0 || (size_t)n >= sizeof(rr->path) ? -1 : 0;
+}
+
+/*
+ * backup-keys over REST: backup-keys[/ID[/export]|/import], the body
+ * with what the op takes (the exported file as a string).
+ */
+int
+rest_bkeys(const void *req, struct rest_req *rr)
+{
+	const struct bkey_req	*rq = req;
+	const char		*kv[6];
+
+	switch (rq->op) {
+	case BKEY_GET:
+		return rest_path(rr, "backup-keys", rq->id, "");
+	case BKEY_DELETE:
+		return rest_path(rr, "backup-keys", rq->id, rq->force ?
+		    "?force=1" : "");
+	case BKEY_EXPORT:
+		kv[0] = "passphrase";
+		kv[1] = rq->passphrase;
+		return rest_path(rr, "backup-keys", rq->id, "/export") == -1 ?
+		    -1 : rest_body(rr, kv, 1);
+	case BKEY_IMPORT:
+		kv[0] = "file";
+		kv[1] = rq->file;
+		kv[2] = "passphrase";
+		kv[3] = rq->passphrase;
+		kv[4] = "description";
+		kv[5] = rq->description[0] ? rq->description : NULL;
+		return rest_body(rr, kv, 3);
+	case BKEY_CREATE:
+		kv[0] = "description";
+		kv[1] = rq->description[0] ? rq->description : NULL;
+		return rest_body(rr, kv, 1);
+	default:
+		return 0;
+	}
+}
+
+/* backups over REST: backups[/ID[/restore]], create's body */
+int
+rest_backups(const void *req, struct rest_req *rr)
+{
+	const struct backup_req	*rq = req;
+	const char		*kv[4];
+
+	switch (rq->op) {
+	case BACKUP_GET:
+	case BACKUP_DELETE:
+		return rest_path(rr, "backups", rq->id, "");
+	case BACKUP_RESTORE:
+		return rest_path(rr, "backups", rq->id, "/restore");
+	case BACKUP_CREATE:
+		kv[0] = "backupKey";
+		kv[1] = rq->backup_key[0] ? rq->backup_key : NULL;
+		kv[2] = "description";
+		kv[3] = rq->description[0] ? rq->description : NULL;
+		return rest_body(rr, kv, 2);
+	default:
+		return 0;
+	}
+}

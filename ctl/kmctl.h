@@ -80,6 +80,8 @@ int	rest_rotate(const void *, struct rest_req *);
 int	rest_keys(const void *, struct rest_req *);
 int	rest_user(const void *, struct rest_req *);
 int	rest_health(const void *, struct rest_req *);
+int	rest_bkeys(const void *, struct rest_req *);
+int	rest_backups(const void *, struct rest_req *);
 
 /* Every command's typed request, as its builder fills it. */
 union ctl_request {

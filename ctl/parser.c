@@ -221,9 +221,9 @@ static const struct token t_main[] = {
 	{ "alarms", A_NONE, t_alarms, 0, 0, "this node's alarms" },
 	{ "keys", A_NONE, t_keys, 0, 0, "the keys the cluster serves" },
 	{ "backups", A_NONE, t_backups, 0, 0,
-	    "this node's backups (local socket only)" },
+	    "this node's backups" },
 	{ "backup-keys", A_NONE, t_bkeys, 0, 0,
-	    "this node's backup keys (local socket only)" },
+	    "this node's backup keys" },
 	{ "completion", A_NONE, t_completion, 0, 0,
 	    "shell completion, made from these tables" },
 	{ NULL, A_NONE, NULL, 0, 0, NULL }

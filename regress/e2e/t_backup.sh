@@ -288,9 +288,37 @@ check "backup keep 2 after SIGHUP" wait_for 10 sh -c \
 check "backups delete" sh -c "$C ctl 1 backups delete -y \
     --id=\$($C ctl 1 backups list | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"resources\"][0][\"id\"])')"
 check "... 1 left" test "$(b 1 list | js total)" = 1
-OUT=$(ns "$KMCTL" --url https://127.0.0.1:8443 --user admin --password x \
-    --nosslverify backups list 2>&1); RC=$?
-check "--url: backups are on the local socket only" refused $RC "$OUT" \
+# Over REST, with an admin's token (kmctl --url), and refused to a keys
+# user; a file moves over the control socket only.
+echo secret-password | $C ctl 1 users set-password --name admin >/dev/null
+r() {
+	ns "$KMCTL" --url https://127.0.0.1:8443 --user "${RU:-admin}" \
+	    --password "${RP:-secret-password}" --nosslverify "$@"
+}
+OUT=$(r backups create --description=over-rest 2>"$T/rest.err")
+check "--url backups create" has "$OUT" '"description": "over-rest"'
+RID=$(printf '%s' "$OUT" | js id)
+OUT=$(r backups list 2>&1)
+check "--url backups list shows it" has "$OUT" "$RID"
+check "... its id" test -n "$RID"
+OUT=$(r backups get --id="$RID" 2>&1)
+check "--url backups get" has "$OUT" '"origin": "made"'
+OUT=$(r backup-keys list 2>&1)
+check "--url backup-keys list: node 1's" has "$OUT" "$BKEY"
+OUT=$(echo 'correct horse battery' | r backup-keys export --id="$BKEY" \
+    --file="$T/bk-rest.json" 2>&1); RC=$?
+check "--url backup-keys export --file" test $RC -eq 0
+[ $RC -eq 0 ] || echo "export said: $OUT"
+check "... the exported key, as JSON" grep -q '"kdf": "argon2id"' "$T/bk-rest.json"
+OUT=$(RU=alice RP=alice-password r backups list 2>&1); RC=$?
+check "--url as a keys user: refused (403), the role named" refused $RC "$OUT" \
+    "has the role keys"
+OUT=$(r backups download --id="$RID" --file="$T/rest.kmdb" 2>&1); RC=$?
+check "--url backups download: the control socket only" refused $RC "$OUT" \
     "local socket only"
+refused $RC "$OUT" "local socket only" || echo "download said: $OUT"
+OUT=$(r backups delete --id="$RID" -y 2>&1); RC=$?
+check "--url backups delete" test $RC -eq 0
+[ $RC -eq 0 ] || echo "delete said: $OUT"
 check "no sanitizer report in the nodes' logs" nodes_clean
 finish

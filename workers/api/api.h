@@ -25,7 +25,8 @@
 enum areq_kind { R_INFO, R_HEALTH, R_NEW, R_NODES, R_NODE, R_STATUS,
 	R_LOGIN, R_CSR, R_CREATE, R_JOIN, R_SUMMARY, R_ALARMS, R_CHANGE,
 	R_ROTKEYS, R_KEYS, R_KEY, R_CRYPT, R_VERSION, R_UPGRADE, R_USERS,
-	R_USER, R_USERDONE, R_METRICS };
+	R_USER, R_USERDONE, R_METRICS, R_BKEY, R_BKEYS, R_BKEYFILE,
+	R_BACKUP, R_BACKUPS };
 
 /* A REST request waiting for the parent's answer. */
 struct areq {
@@ -116,6 +117,19 @@ void	respond_metrics(struct evhttp_request *, const char *,
 	    const struct timespec *, const char *);
 
 /* http.c */
+int	read_body(struct evhttp_request *, char *, size_t *);
+int	query_int(struct evhttp_request *, const char *, int, int, int *,
+	    char *, size_t);
+struct areq	*api_send(struct api *, struct evhttp_request *,
+		    enum areq_kind, const char *, uint16_t, const void *,
+		    size_t);
+
+/* backups.c */
+void	do_bkeys(struct api *, struct evhttp_request *, const char *,
+	    const struct timespec *);
+void	do_backups(struct api *, struct evhttp_request *, const char *,
+	    const struct timespec *);
+
 int	http_start(struct api *, int, const struct api_conf *);
 void	http_finish(struct api *, struct areq *, int, const char *);
 void	http_stop(struct api *);

@@ -303,3 +303,42 @@ body_user(const char *body, size_t len, struct user_set *u, char *err,
 	}
 	return body_fields(body, len, f, 3, err, errlen);
 }
+
+/*
+ * backup-keys: POST backup-keys {"description"}, POST backup-keys/import
+ * {"file", "passphrase", "description"}, POST backup-keys/{id}/export
+ * {"passphrase"}: the members rq->op takes.
+ */
+int
+body_bkey(const char *body, size_t len, struct bkey_req *rq, char *err,
+    size_t errlen)
+{
+	struct field	 f[] = {
+		{ "passphrase", rq->passphrase, sizeof(rq->passphrase), 1, 0,
+		    NULL },
+		{ "file", rq->file, sizeof(rq->file), 1, 0, NULL },
+		{ "description", rq->description, sizeof(rq->description), 0,
+		    0, NULL },
+	};
+
+	if (rq->op == BKEY_EXPORT)
+		return body_fields(body, len, f, 1, err, errlen);
+	if (rq->op == BKEY_IMPORT)
+		return body_fields(body, len, f, 3, err, errlen);
+	return body_fields(body, len, f + 2, 1, err, errlen);
+}
+
+/* POST backups {"backupKey", "description"}, both optional */
+int
+body_backup(const char *body, size_t len, struct backup_req *rq, char *err,
+    size_t errlen)
+{
+	struct field	 f[] = {
+		{ "backupKey", rq->backup_key, sizeof(rq->backup_key), 0, 0,
+		    NULL },
+		{ "description", rq->description, sizeof(rq->description), 0,
+		    0, NULL },
+	};
+
+	return body_fields(body, len, f, 2, err, errlen);
+}

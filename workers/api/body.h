@@ -30,5 +30,8 @@ int	body_key_create(const char *, size_t, struct keys_req *, char *,
 int	body_user(const char *, size_t, struct user_set *, char *, size_t);
 int	body_crypt(const char *, size_t, int, struct keys_req *, char *,
 	    size_t);
+int	body_bkey(const char *, size_t, struct bkey_req *, char *, size_t);
+int	body_backup(const char *, size_t, struct backup_req *, char *,
+	    size_t);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <yajl_gen.h>
+#include <yajl_tree.h>
 
 #include "api.h"
 #include "json.h"
@@ -271,7 +272,9 @@ static const enum print_what shapes[] = {
 	[R_CHANGE] = P_NONE, [R_ROTKEYS] = P_ROTKEYS, [R_KEYS] = P_KEYS,
 	[R_KEY] = P_KEY, [R_CRYPT] = P_CRYPT, [R_VERSION] = P_VERSION,
 	[R_UPGRADE] = P_UPGRADE, [R_USERS] = P_USERS, [R_USER] = P_USER,
-	[R_USERDONE] = P_NONE, [R_METRICS] = P_METRICS,
+	[R_USERDONE] = P_NONE, [R_METRICS] = P_METRICS, [R_BKEY] = P_BKEY,
+	[R_BKEYS] = P_BKEYS, [R_BKEYFILE] = P_BKEY_FILE,
+	[R_BACKUP] = P_BACKUP, [R_BACKUPS] = P_BACKUPS,
 };
 
 /* A reply without the frames its kind needs is kmd's fault: 500. */
@@ -326,6 +329,19 @@ json_join(const struct reply *rp, yajl_gen g)
 	yajl_gen_map_close(g);
 }
 
+/* backup-keys export: the exported key's own JSON is the answer. */
+static void
+json_bkey_file(yajl_gen g, const struct bkey_info *k)
+{
+	yajl_val	 v = yajl_tree_parse(k->file, NULL, 0);
+
+	if (v != NULL)
+		json_value(g, v, 0);
+	else
+		yajl_gen_null(g);
+	yajl_tree_free(v);
+}
+
 /* The JSON of a complete reply of every kind but health. */
 static void
 reply_json(struct api *a, struct areq *r, yajl_gen g)
@@ -339,6 +355,9 @@ reply_json(struct api *a, struct areq *r, yajl_gen g)
 		break;
 	case R_CHANGE:
 		json_cluster_info(g, &r->r.info);
+		break;
+	case R_BKEYFILE:
+		json_bkey_file(g, &r->r.bkeys[0]);
 		break;
 	default:
 		json_reply(g, &r->r, shapes[r->kind], NULL);
