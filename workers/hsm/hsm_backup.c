@@ -82,6 +82,27 @@ hsm_bk_make(struct kchan *ch, struct kmsg *m, void *arg)
 	    sizeof(out));
 }
 
+/* An export's parts: the key, the passphrase's key (guarded), the rest. */
+struct bkx {
+	uint8_t		 k[BK_LEN];
+	uint8_t		 pk[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
+	uint8_t		 salt[crypto_pwhash_SALTBYTES];
+	uint8_t		 nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
+	uint8_t		 ct[BK_LEN + crypto_aead_xchacha20poly1305_ietf_ABYTES];
+	struct hsm_bk	 out;
+};
+
+static struct bkx *
+bkx_new(void)
+{
+	struct bkx	*x;
+
+	if ((x = sodium_malloc(sizeof(*x))) == NULL)
+		fatal("%s", __func__);
+	memset(x, 0, sizeof(*x));
+	return x;
+}
+
 /* The key that seals an exported backup key, from its passphrase. */
 static int
 pass_key(uint8_t *key, const char *pass, const uint8_t *salt,
@@ -109,48 +130,39 @@ hsm_bk_export(struct kchan *ch, struct kmsg *m, void *arg)
 {
 	struct hsm		*h = arg;
 	struct hsm_bk		*req = (void *)m->data;
-	struct hsm_bk		 out;
-	uint8_t			*k, *pk;
-	uint8_t			 salt[crypto_pwhash_SALTBYTES];
-	uint8_t			 nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
-	uint8_t			 ct[BK_LEN + crypto_aead_xchacha20poly1305_ietf_ABYTES];
+	struct bkx		*x = bkx_new();
 	char			 a[128], s64[64], n64[64], c64[128];
 	unsigned long long	 ops = crypto_pwhash_OPSLIMIT_MODERATE;
 	size_t			 mem = crypto_pwhash_MEMLIMIT_MODERATE;
 	int			 r = -1;
 
-	if ((k = sodium_malloc(BK_LEN)) == NULL ||
-	    (pk = sodium_malloc(crypto_aead_xchacha20poly1305_ietf_KEYBYTES)) ==
-	    NULL)
-		fatal("%s", __func__);
-	memset(&out, 0, sizeof(out));
-	randombytes_buf(salt, sizeof(salt));
-	randombytes_buf(nonce, sizeof(nonce));
+	randombytes_buf(x->salt, sizeof(x->salt));
+	randombytes_buf(x->nonce, sizeof(x->nonce));
 	export_ad(a, sizeof(a), req->id);
-	if (bk_open(h, req->id, req->sealed, k) == -1)
+	if (bk_open(h, req->id, req->sealed, x->k) == -1)
 		hsm_fail(ch, m->hdr.reqid, "backup key %s does not open under"
 		    " this node's root of trust", req->id);
-	else if (pass_key(pk, req->passphrase, salt, ops, mem) != 0)
+	else if (pass_key(x->pk, req->passphrase, x->salt, ops, mem) != 0)
 		hsm_fail(ch, m->hdr.reqid, "out of memory deriving the key"
 		    " from the passphrase (argon2id)");
 	else {
-		crypto_aead_xchacha20poly1305_ietf_encrypt(ct, NULL, k, BK_LEN,
-		    (const uint8_t *)a, strlen(a), NULL, nonce, pk);
-		b64(s64, sizeof(s64), salt, sizeof(salt));
-		b64(n64, sizeof(n64), nonce, sizeof(nonce));
-		b64(c64, sizeof(c64), ct, sizeof(ct));
-		kmd_strlcpy(out.id, req->id, sizeof(out.id));
-		snprintf(out.file, sizeof(out.file), "{\"kmdBackupKey\": %d,"
-		    " \"id\": \"%s\", \"kdf\": \"argon2id\", \"opslimit\": %llu,"
-		    " \"memlimit\": %zu, \"salt\": \"%s\", \"nonce\": \"%s\","
-		    " \"sealed\": \"%s\"}\n", EXPORT_VERSION, req->id, ops, mem,
-		    s64, n64, c64);
+		crypto_aead_xchacha20poly1305_ietf_encrypt(x->ct, NULL, x->k,
+		    BK_LEN, (const uint8_t *)a, strlen(a), NULL, x->nonce,
+		    x->pk);
+		b64(s64, sizeof(s64), x->salt, sizeof(x->salt));
+		b64(n64, sizeof(n64), x->nonce, sizeof(x->nonce));
+		b64(c64, sizeof(c64), x->ct, sizeof(x->ct));
+		kmd_strlcpy(x->out.id, req->id, sizeof(x->out.id));
+		snprintf(x->out.file, sizeof(x->out.file), "{\"kmdBackupKey\":"
+		    " %d, \"id\": \"%s\", \"kdf\": \"argon2id\", \"opslimit\":"
+		    " %llu, \"memlimit\": %zu, \"salt\": \"%s\", \"nonce\":"
+		    " \"%s\", \"sealed\": \"%s\"}\n", EXPORT_VERSION, req->id,
+		    ops, mem, s64, n64, c64);
 		r = kchan_send(ch, IMSG_HSM_BK_EXPORTED, m->hdr.reqid, -1,
-		    &out, sizeof(out));
+		    &x->out, sizeof(x->out));
 	}
 	sodium_memzero(req->passphrase, sizeof(req->passphrase));
-	sodium_free(k);
-	sodium_free(pk);
+	sodium_free(x);
 	return r == -1 ? 0 : r;
 }
 
@@ -224,45 +236,36 @@ hsm_bk_import(struct kchan *ch, struct kmsg *m, void *arg)
 {
 	struct hsm		*h = arg;
 	struct hsm_bk		*req = (void *)m->data;
-	struct hsm_bk		 out;
-	uint8_t			*k, *pk;
-	uint8_t			 salt[crypto_pwhash_SALTBYTES];
-	uint8_t			 nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
-	uint8_t			 ct[BK_LEN + crypto_aead_xchacha20poly1305_ietf_ABYTES];
+	struct bkx		*x = bkx_new();
 	char			 a[128];
 	const char		*why;
 	long long		 ops = 0, mem = 0;
 	int			 r = -1;
 
-	if ((k = sodium_malloc(BK_LEN)) == NULL ||
-	    (pk = sodium_malloc(crypto_aead_xchacha20poly1305_ietf_KEYBYTES)) ==
-	    NULL)
-		fatal("%s", __func__);
-	memset(&out, 0, sizeof(out));
 	if (rot_missing(h) != NULL)
 		hsm_fail(ch, m->hdr.reqid, "%s", rot_missing(h));
-	else if ((why = export_parse(req->file, out.id, sizeof(out.id), salt,
-	    nonce, ct, &ops, &mem)) != NULL)
+	else if ((why = export_parse(req->file, x->out.id, sizeof(x->out.id),
+	    x->salt, x->nonce, x->ct, &ops, &mem)) != NULL)
 		hsm_fail(ch, m->hdr.reqid, "the file is not a backup key"
 		    " export: %s", why);
-	else if (pass_key(pk, req->passphrase, salt, (unsigned long long)ops,
-	    (size_t)mem) != 0)
+	else if (pass_key(x->pk, req->passphrase, x->salt,
+	    (unsigned long long)ops, (size_t)mem) != 0)
 		hsm_fail(ch, m->hdr.reqid, "out of memory deriving the key"
 		    " from the passphrase (argon2id)");
-	else if (export_ad(a, sizeof(a), out.id),
-	    crypto_aead_xchacha20poly1305_ietf_decrypt(k, NULL, NULL, ct,
-	    sizeof(ct), (const uint8_t *)a, strlen(a), nonce, pk) != 0)
+	else if (export_ad(a, sizeof(a), x->out.id),
+	    crypto_aead_xchacha20poly1305_ietf_decrypt(x->k, NULL, NULL, x->ct,
+	    sizeof(x->ct), (const uint8_t *)a, strlen(a), x->nonce, x->pk) != 0)
 		hsm_fail(ch, m->hdr.reqid, "wrong passphrase, or the file was"
-		    " altered: backup key %s was not imported", out.id);
-	else if (bk_seal(h, out.id, k, out.sealed, sizeof(out.sealed)) == -1)
+		    " altered: backup key %s was not imported", x->out.id);
+	else if (bk_seal(h, x->out.id, x->k, x->out.sealed,
+	    sizeof(x->out.sealed)) == -1)
 		hsm_fail(ch, m->hdr.reqid, "cannot seal the backup key under"
 		    " the root of trust");
 	else
 		r = kchan_send(ch, IMSG_HSM_BK_IMPORTED, m->hdr.reqid, -1,
-		    &out, sizeof(out));
+		    &x->out, sizeof(x->out));
 	sodium_memzero(req->passphrase, sizeof(req->passphrase));
-	sodium_free(k);
-	sodium_free(pk);
+	sodium_free(x);
 	return r == -1 ? 0 : r;
 }
 

@@ -131,8 +131,7 @@ static void	backup_recorded(struct pq *, PGresult *, void *);
 static void
 backup_finish(struct brun *b)
 {
-	char		 n[2][24], sz[24], schema[16];
-	const char	*p[10];
+	char		 n[2][24];
 
 	b->len = 0;
 	if (batch_add(b, "{\"rows\": {", 10) == -1)
@@ -160,20 +159,8 @@ backup_finish(struct brun *b)
 	}
 	b->part[0] = '\0';
 	pq_query(b->c, "COMMIT", 0, NULL, jq_ignore, NULL);
-	snprintf(sz, sizeof(sz), "%lld", (long long)b->bs.size);
-	p[0] = b->h.info.id;
-	p[1] = b->h.info.description;
-	p[2] = b->h.info.backup_key;
-	p[3] = b->h.info.node;
-	p[4] = b->h.info.kmd_version;
-	snprintf(schema, sizeof(schema), "%d", b->h.info.schema);
-	p[5] = schema;
-	p[6] = sz;
-	p[7] = n[1];
-	p[8] = b->h.info.created;
-	p[9] = n[0];
 	b->h.info.size = b->bs.size;
-	backup_insert(b->j, p, "made", backup_recorded, b);
+	backup_insert(b->j, &b->h, b->bs.size, "made", backup_recorded, b);
 	return;
 fail:
 	op_fail(b->j, "out of memory; nothing was kept");

@@ -69,8 +69,8 @@ void	backup_path(struct joiner *, const char *, const char *, char *,
 void	backup_answer(struct joiner *, const char *);
 void	backup_prune(struct joiner *);
 void	backup_rescan(struct joiner *);
-void	backup_insert(struct joiner *, const char *const *, const char *,
-	    pq_cb, void *);
+void	backup_insert(struct joiner *, const struct bhead *, int64_t,
+	    const char *, pq_cb, void *);
 void	backups_listed(struct pq *, PGresult *, void *);
 void	backup_restore(struct joiner *, const char *);
 void	backup_upload(struct joiner *, int);

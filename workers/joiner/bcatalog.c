@@ -138,9 +138,9 @@ backup_rescan(struct joiner *j)
 	struct dirent	*e;
 	struct bstream	 bs;
 	struct bhead	 h;
-	char		 path[KMD_PATH_MAX + 300], err[KMD_ERR_MAX], n[4][24];
-	const char	*p[10];
+	char		 path[KMD_PATH_MAX + 300], err[KMD_ERR_MAX];
 	size_t		 l;
+	off_t		 size;
 
 	if ((d = opendir(j->w->conf.backups)) == NULL) {
 		log_warn("backups: %s", j->w->conf.backups);
@@ -169,46 +169,44 @@ backup_rescan(struct joiner *j)
 			bfile_close(&bs);
 			continue;
 		}
-		snprintf(n[1], sizeof(n[1]), "%lld", (long long)lseek(bs.fd, 0,
-		    SEEK_END));
+		size = lseek(bs.fd, 0, SEEK_END);
 		bfile_close(&bs);
-		snprintf(n[0], sizeof(n[0]), "%d", h.info.schema);
-		snprintf(n[2], sizeof(n[2]), "%lld", (long long)h.info.keys);
-		snprintf(n[3], sizeof(n[3]), "%lld", (long long)h.info.users);
-		p[0] = h.info.id;
-		p[1] = h.info.description;
-		p[2] = h.info.backup_key;
-		p[3] = kmd_is_uuid(h.info.node) ? h.info.node : NULL;
-		p[4] = h.info.kmd_version;
-		p[5] = n[0];
-		p[6] = n[1];
-		p[7] = n[2];
-		p[8] = h.info.created;
-		p[9] = n[3];
-		backup_insert(j, p, "found", NULL, NULL);
+		backup_insert(j, &h, size, "found", NULL, NULL);
 	}
 	closedir(d);
 }
 
 /*
- * A backup's row, from its header's fields (p: id, description, backup
- * key, node, kmd version, schema, size, keys, created, users); cb hears
- * the id, or no row when it was there already.
+ * A backup's row, from its header and the file's size; cb hears the id,
+ * or no row when it was there already.
  */
 void
-backup_insert(struct joiner *j, const char *const *p, const char *origin,
-    pq_cb cb, void *arg)
+backup_insert(struct joiner *j, const struct bhead *h, int64_t size,
+    const char *origin, pq_cb cb, void *arg)
 {
-	const char	*q[11];
-	int		 i;
+	const struct backup_info	*i = &h->info;
+	char				 n[4][24];
+	const char			*p[11];
 
-	for (i = 0; i < 10; i++)
-		q[i] = p[i];
-	q[10] = origin;
+	snprintf(n[0], sizeof(n[0]), "%d", i->schema);
+	snprintf(n[1], sizeof(n[1]), "%lld", (long long)size);
+	snprintf(n[2], sizeof(n[2]), "%lld", (long long)i->keys);
+	snprintf(n[3], sizeof(n[3]), "%lld", (long long)i->users);
+	p[0] = i->id;
+	p[1] = i->description;
+	p[2] = i->backup_key;
+	p[3] = kmd_is_uuid(i->node) ? i->node : NULL;
+	p[4] = i->kmd_version;
+	p[5] = n[0];
+	p[6] = n[1];
+	p[7] = n[2];
+	p[8] = i->created;
+	p[9] = n[3];
+	p[10] = origin;
 	pq_query(j->db, "INSERT INTO kmd_backups (backup_id, description,"
 	    " backup_key, made_on, kmd_version, schema_version, size, keys,"
 	    " created, users, origin) VALUES ($1::uuid, $2, $3::uuid,"
 	    " $4::uuid, left($5, 31), $6::int, $7::bigint, $8::bigint,"
 	    " $9::timestamptz, $10::bigint, $11) ON CONFLICT DO NOTHING"
-	    " RETURNING backup_id", 11, q, cb != NULL ? cb : jq_ignore, arg);
+	    " RETURNING backup_id", 11, p, cb != NULL ? cb : jq_ignore, arg);
 }

@@ -519,8 +519,7 @@ backup_upload(struct joiner *j, int fd)
 	struct bhead	 h;
 	struct stat	 st;
 	char		 err[KMD_ERR_MAX - 64], part[KMD_PATH_MAX + 64];
-	char		 path[KMD_PATH_MAX + 64], n[4][24];
-	const char	*p[10];
+	char		 path[KMD_PATH_MAX + 64];
 	int64_t		 size;
 
 	memset(&bs, 0, sizeof(bs));
@@ -545,19 +544,5 @@ backup_upload(struct joiner *j, int fd)
 		return;
 	}
 	bfile_close(&bs);
-	snprintf(n[0], sizeof(n[0]), "%d", h.info.schema);
-	snprintf(n[1], sizeof(n[1]), "%lld", (long long)size);
-	snprintf(n[2], sizeof(n[2]), "%lld", (long long)h.info.keys);
-	snprintf(n[3], sizeof(n[3]), "%lld", (long long)h.info.users);
-	p[0] = h.info.id;
-	p[1] = h.info.description;
-	p[2] = h.info.backup_key;
-	p[3] = kmd_is_uuid(h.info.node) ? h.info.node : NULL;
-	p[4] = h.info.kmd_version;
-	p[5] = n[0];
-	p[6] = n[1];
-	p[7] = n[2];
-	p[8] = h.info.created;
-	p[9] = n[3];
-	backup_insert(j, p, "uploaded", uploaded, j);
+	backup_insert(j, &h, size, "uploaded", uploaded, j);
 }
