@@ -176,7 +176,7 @@ static const struct pstr s_ctl_proc[] = {
 };
 static const struct pstr s_hsm_create[] = {
 	S(hsm_create, cluster_id), S(hsm_create, node_id), S(hsm_create, host),
-	S_END
+	S(hsm_create, restored_kek), S_END
 };
 static const struct pstr s_hsm_created[] = {
 	S(hsm_created, ca_cert), S(hsm_created, node_cert),

@@ -583,6 +583,7 @@ struct hsm_create {
 	char		 cluster_id[KMD_NODEID_MAX];
 	char		 node_id[KMD_NODEID_MAX];
 	char		 host[KMD_HOST_MAX];
+	char		 restored_kek[KMD_WRAPPED_MAX];	/* "": a new KEK */
 };
 
 struct hsm_created {

@@ -295,7 +295,9 @@ static const char v12[] =
  * lists both among what is not clustered).  A backup key is kept sealed
  * under this node's root of trust; exported says when a copy of it
  * last left the node (services reset warns about one never exported).
- * A backup's row names its file under <datadir>/backups.
+ * A backup's row names its file under <datadir>/backups.  A restore on
+ * a node in no cluster keeps the backup's KEK in kmd_restored_kek, under
+ * the root of trust, for the cluster new to come to take.
  */
 static const char v15[] =
     "CREATE TABLE kmd_backup_keys (\n"
@@ -320,7 +322,12 @@ static const char v15[] =
     "  size bigint NOT NULL,\n"
     "  keys bigint NOT NULL,\n"
     "  users bigint NOT NULL,\n"
-    "  created timestamptz NOT NULL);\n";
+    "  created timestamptz NOT NULL);\n"
+    "CREATE TABLE kmd_restored_kek (\n"
+    "  one boolean PRIMARY KEY DEFAULT true CHECK (one),\n"
+    "  kek_wrapped bytea NOT NULL,\n"
+    "  backup_id uuid NOT NULL,\n"
+    "  restored timestamptz NOT NULL DEFAULT now());\n";
 
 /*
  * Run at every start, once the schema is current.  pglogical's install

@@ -245,6 +245,24 @@ OUT=$($C ctl 5 keys decrypt --name=payroll --ciphertext="$CT" 2>&1)
 check "... and the old ciphertext decrypts" \
     test "$(printf '%s' "$OUT" | js plaintext | base64 -d)" = 'salary 1234'
 
+# A node in no cluster restores, then makes its cluster: the cluster's
+# KEK is the backup's, and what was encrypted before decrypts.
+check "node 6 up, in no cluster" $C up 6
+echo 'correct horse battery' | $C ctl 6 backup-keys import --file="$T/bk.json" >/dev/null
+$C ctl 6 backups upload --file="$T/b.kmdb" >/dev/null
+check "the backup restores on node 6, in no cluster" \
+    $C ctl 6 backups restore --id="$ID" -y
+check "... the backup's KEK waits for its cluster new, under its root of trust" \
+    q_is 6 "SELECT count(*) FROM kmd_restored_kek" 1
+check "node 6: cluster new" $C ctl 6 cluster new --host=127.0.0.6 \
+    --url=https://127.0.0.6:8443
+check "... it took the KEK" q_is 6 "SELECT count(*) FROM kmd_restored_kek" 0
+OUT=$($C ctl 6 keys decrypt --name=payroll --ciphertext="$CT" 2>&1)
+check "... and the old ciphertext decrypts on node 6" \
+    test "$(printf '%s' "$OUT" | js plaintext | base64 -d)" = 'salary 1234'
+check "... every key version of the backup is there" \
+    q_is 6 "SELECT count(*) FROM kmd_keys" "$NK"
+
 # One at a time: a backup held up (a lock on the users' table taken
 # first), a second one and a restore meanwhile are refused; the first
 # finishes once let go.

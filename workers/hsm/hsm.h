@@ -47,6 +47,8 @@ int		 rot_unseal(struct hsm *, const char *, const char *,
 void		 hsm_ad(char *, size_t, const char *, const char *);
 int		 kek_open(struct hsm *, const char *, const char *,
 		    uint8_t *);
+int		 restored_kek_open(struct hsm *, const char *, uint8_t *);
+#define RESTORED_KEK	"restored"	/* the id in its associated data */
 
 /* hsm_rotkeys.c: rot-keys list, rotate, delete */
 int	hsm_rot_list(struct kchan *, struct kmsg *, void *);

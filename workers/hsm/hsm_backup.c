@@ -358,6 +358,8 @@ backup_keys_open(struct hsm *h, const struct hsm_backup *req,
 	    -1 || n != SEAL_KEYLEN)
 		return "the backup's KEK does not open under this backup key:"
 		    " its header was altered";
+	if (req->node_id[0] == '\0')		/* in no cluster: no KEK */
+		return NULL;
 	if (kek_open(h, req->node_id, req->kek_wrapped, s->kek) == -1)
 		return "this node's KEK does not unwrap under its root of trust";
 	return NULL;
@@ -365,7 +367,8 @@ backup_keys_open(struct hsm *h, const struct hsm_backup *req,
 
 /*
  * backups restore: the file key, and this node made ready for the
- * backup's KEK (its KEK under the RoT, its CA and node keys under it).
+ * backup's KEK (its KEK under the RoT, its CA and node keys under it);
+ * on a node in no cluster, the KEK alone, wrapped for its cluster new.
  */
 int
 hsm_backup_open(struct kchan *ch, struct kmsg *m, void *arg)
@@ -382,7 +385,14 @@ hsm_backup_open(struct kchan *ch, struct kmsg *m, void *arg)
 		fatal("%s", __func__);
 	memset(out, 0, sizeof(*out));
 	kmd_strlcpy(out->backup_id, req->backup_id, sizeof(out->backup_id));
-	if ((why = backup_keys_open(h, req, s, out)) == NULL) {
+	if ((why = backup_keys_open(h, req, s, out)) == NULL &&
+	    req->node_id[0] == '\0') {
+		hsm_ad(a, sizeof(a), "kek", RESTORED_KEK);
+		if (rot_seal(h, a, s->bkek, SEAL_KEYLEN, out->kek_wrapped,
+		    sizeof(out->kek_wrapped)) == -1)
+			why = "cannot wrap the backup's KEK under this node's"
+			    " root of trust";
+	} else if (why == NULL) {
 		hsm_ad(a, sizeof(a), "kek", req->node_id);
 		if (reseal(s, "ca-key", req->cluster_id, req->ca_key_sealed,
 		    out->ca_key_sealed, sizeof(out->ca_key_sealed)) == -1 ||

@@ -36,7 +36,12 @@ hsm_create(struct kchan *ch, struct kmsg *m, void *arg)
 	if ((out = calloc(1, sizeof(*out))) == NULL ||
 	    (s = sodium_malloc(sizeof(*s))) == NULL)
 		fatal("%s", __func__);
-	randombytes_buf(s->kek, sizeof(s->kek));
+	if (req.restored_kek[0] == '\0')
+		randombytes_buf(s->kek, sizeof(s->kek));
+	else if (restored_kek_open(h, req.restored_kek, s->kek) == -1) {
+		ok = -1;
+		goto done;
+	}
 	if ((cakey = ca_keygen()) == NULL || (nodekey = ca_keygen()) == NULL ||
 	    (cacert = ca_make_root(cakey, req.cluster_id)) == NULL ||
 	    (nodecert = ca_issue(cakey, cacert, nodekey, req.node_id,
@@ -64,7 +69,11 @@ hsm_create(struct kchan *ch, struct kmsg *m, void *arg)
 	kchan_send(ch, IMSG_HSM_CLUSTER_CREATED, m->hdr.reqid, -1, out,
 	    sizeof(*out));
 done:
-	if (!ok)
+	if (ok == -1)
+		hsm_fail(ch, m->hdr.reqid, "the KEK a backup's restore left on"
+		    " this node does not open under its root of trust; restore"
+		    " the backup again");
+	else if (!ok)
 		hsm_fail(ch, m->hdr.reqid, "cannot create the cluster CA and"
 		    " certificates (OpenSSL)");
 	EVP_PKEY_free(cakey);

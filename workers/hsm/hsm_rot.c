@@ -173,6 +173,16 @@ hsm_ad(char *buf, size_t len, const char *what, const char *id)
 	snprintf(buf, len, "kmd:%s:%s", what, id);
 }
 
+/*
+ * A backup's KEK that a restore on a node in no cluster left wrapped for
+ * the node's cluster new (kmd_restored_kek), into kek (SEAL_KEYLEN).
+ */
+int
+restored_kek_open(struct hsm *h, const char *wrapped, uint8_t *kek)
+{
+	return kek_open(h, RESTORED_KEK, wrapped, kek);
+}
+
 /* The cluster KEK, as node_id keeps it wrapped, into kek (SEAL_KEYLEN). */
 int
 kek_open(struct hsm *h, const char *node_id, const char *wrapped,

@@ -2,7 +2,8 @@
  * cluster new: this node becomes a cluster of one.
  *
  *   1. refuse if the node is clustered; two fresh UUIDs from PostgreSQL
- *   2. hsm: the CA, this node's key and certificate, the KEK (all sealed)
+ *   2. hsm: the CA, this node's key and certificate, the KEK (all sealed;
+ *      the KEK a restore left, when a backup was restored before)
  *   3. one transaction: pglogical node, replication set, cluster, node and
  *      local rows -- nothing is recorded unless all of it is
  *   4. hsm -> parent: PostgreSQL's TLS files; postgres reloads
@@ -47,6 +48,9 @@ new_checked(struct pq *db, PGresult *res, void *arg)
 	kmd_strlcpy(j->op->node_id, PQgetvalue(res, 0, 2),
 	    sizeof(j->op->node_id));
 	memset(&hc, 0, sizeof(hc));
+	/* a restore left the backup's KEK: the cluster's, not a new one */
+	kmd_strlcpy(hc.restored_kek, PQgetvalue(res, 0, 3),
+	    sizeof(hc.restored_kek));
 	memcpy(hc.cluster_id, j->op->cluster_id, sizeof(hc.cluster_id));
 	memcpy(hc.node_id, j->op->node_id, sizeof(hc.node_id));
 	kmd_strlcpy(hc.host, j->op->cn.host, sizeof(hc.host));
@@ -66,7 +70,9 @@ joiner_cluster_new(struct kchan *ch, struct kmsg *m, void *arg)
 		return 0;
 	j->op->cn = cn;
 	return pq_query(j->db, "SELECT (SELECT node_id FROM kmd_local),"
-	    " gen_random_uuid(), gen_random_uuid()", 0, NULL, new_checked, j);
+	    " gen_random_uuid(), gen_random_uuid(), coalesce((SELECT"
+	    " encode(kek_wrapped, 'hex') FROM kmd_restored_kek), '')", 0, NULL,
+	    new_checked, j);
 }
 
 /*
@@ -171,6 +177,7 @@ new_record(struct joiner *j)
 	    " kek_wrapped, node_key_sealed, node_cert) VALUES ($1, $2,"
 	    " decode($3, 'hex'), decode($4, 'hex'), $5)", 5, p_local,
 	    new_stmt, j);
+	pq_query(j->db, "DELETE FROM kmd_restored_kek", 0, NULL, new_stmt, j);
 	pq_query(j->db, "COMMIT", 0, NULL, new_committed, j);
 }
 

@@ -73,10 +73,15 @@ rrun_release(struct jop *op)
 	" CREATE TEMP TABLE r_kmd_users (LIKE kmd_users) ON COMMIT DROP;" \
 	" CREATE TEMP TABLE r_kmd_keys (LIKE kmd_keys) ON COMMIT DROP;" \
 	" CREATE FUNCTION pg_temp.kmd_restore(p_kek text, p_ca text," \
-	" p_node text) RETURNS bigint LANGUAGE plpgsql AS $$ BEGIN" \
+	" p_node text, p_backup uuid) RETURNS bigint LANGUAGE plpgsql AS $$" \
+	" BEGIN IF EXISTS (SELECT FROM kmd_local) THEN" \
 	" UPDATE kmd_local SET kek_wrapped = decode(p_kek, 'hex')," \
 	" node_key_sealed = decode(p_node, 'hex'), rot_key = NULL;" \
 	" UPDATE kmd_cluster SET ca_key_sealed = decode(p_ca, 'hex');" \
+	" ELSE INSERT INTO kmd_restored_kek (kek_wrapped, backup_id) VALUES" \
+	" (decode(p_kek, 'hex'), p_backup) ON CONFLICT (one) DO UPDATE SET" \
+	" kek_wrapped = EXCLUDED.kek_wrapped, backup_id =" \
+	" EXCLUDED.backup_id, restored = now(); END IF;" \
 	" RETURN (SELECT count(*) FROM kmd_keys); END $$;" \
 	" LOCK TABLE kmd_keys, kmd_users IN ACCESS EXCLUSIVE MODE;" \
 	" DELETE FROM kmd_keys; DELETE FROM kmd_users"
@@ -122,8 +127,10 @@ applied(struct pq *db, PGresult *res, void *arg)
 		return;
 	}
 	log_warnx("backups restore: backup %s restored: %lld users, %lld key"
-	    " versions; this node's KEK is now the backup's", r->h.info.id,
-	    (long long)r->rows[0], (long long)r->rows[1]);
+	    " versions; %s", r->h.info.id, (long long)r->rows[0],
+	    (long long)r->rows[1], r->hb->node_id[0] != '\0' ? "this node's"
+	    " KEK is now the backup's" : "this node is in no cluster: its"
+	    " cluster new takes the backup's KEK");
 	users_watch_soon(j);
 	backup_answer(j, r->h.info.id);
 }
@@ -145,7 +152,7 @@ last_message(struct rrun *r, const char *m)
 {
 	const char	*pu[] = { "rows", "kmd_users", NULL };
 	const char	*pk[] = { "rows", "kmd_keys", NULL };
-	const char	*p[3];
+	const char	*p[4];
 	yajl_val	 root, u, k;
 	int		 ok;
 
@@ -165,11 +172,13 @@ last_message(struct rrun *r, const char *m)
 	p[0] = r->hb->kek_wrapped;
 	p[1] = r->hb->ca_key_sealed;
 	p[2] = r->hb->node_key_sealed;
-	pq_query(r->c, "SELECT pg_temp.kmd_restore($1, $2, $3)", 3, p,
-	    adopted, r);
+	p[3] = r->h.info.id;
+	pq_query(r->c, "SELECT pg_temp.kmd_restore($1, $2, $3, $4::uuid)", 4,
+	    p, adopted, r);
 	pq_query(r->c, "COMMIT", 0, NULL, jq_ignore, NULL);
-	pq_query(r->c, "SELECT encode(kek_wrapped, 'hex') = $1 FROM kmd_local",
-	    1, p, applied, r);
+	pq_query(r->c, "SELECT coalesce((SELECT encode(kek_wrapped, 'hex') FROM"
+	    " kmd_local), (SELECT encode(kek_wrapped, 'hex') FROM"
+	    " kmd_restored_kek)) = $1", 1, p, applied, r);
 }
 
 static void
@@ -369,12 +378,6 @@ restore_read(struct pq *db, PGresult *res, void *arg)
 		    " made elsewhere comes with backups upload)", j->op->me);
 		return;
 	}
-	if (pq_null(res, 0, "node_id")) {
-		op_fail(j, "this node is in no cluster: run cluster new first,"
-		    " then restore (the restore makes the backup's KEK the new"
-		    " cluster's)");
-		return;
-	}
 	if (atoi(pq_get(res, 0, "others")) > 0) {
 		op_fail(j, "this node is one of %d nodes of a cluster, and a"
 		    " restore would replace the data of all of them: restore"
@@ -411,6 +414,7 @@ restore_read(struct pq *db, PGresult *res, void *arg)
 	kmd_strlcpy(hb->bk_id, r->h.info.backup_key, sizeof(hb->bk_id));
 	kmd_strlcpy(hb->bk_sealed, pq_get(res, 0, "bk_sealed"),
 	    sizeof(hb->bk_sealed));
+	/* in no cluster: "", and the KEK waits for cluster new */
 	kmd_strlcpy(hb->node_id, pq_get(res, 0, "node_id"),
 	    sizeof(hb->node_id));
 	kmd_strlcpy(hb->cluster_id, pq_get(res, 0, "cluster_id"),
