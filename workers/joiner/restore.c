@@ -66,7 +66,9 @@ rrun_release(struct jop *op)
 /*
  * The restore's transaction, begun: the rows' types (temporary, gone
  * with the session), the function that adopts the KEK, the old rows
- * gone under a lock that keeps every other writer out until the end.
+ * gone under a lock that keeps every other writer out until the end,
+ * and the keys' indexes, built again once every row is in (as a join
+ * does: faster than kept up row by row, and a duplicate fails there).
  */
 #define SQL_RESTORE_PREP \
 	"BEGIN;" \
@@ -84,7 +86,8 @@ rrun_release(struct jop *op)
 	" EXCLUDED.backup_id, restored = now(); END IF;" \
 	" RETURN (SELECT count(*) FROM kmd_keys); END $$;" \
 	" LOCK TABLE kmd_keys, kmd_users IN ACCESS EXCLUSIVE MODE;" \
-	" DELETE FROM kmd_keys; DELETE FROM kmd_users"
+	" DELETE FROM kmd_keys; DELETE FROM kmd_users; " \
+	SQL_KEYS_INDEX_DROP "; " SQL_KEYS_PKEY_DROP
 
 static void	next_message(struct rrun *);
 
@@ -173,6 +176,7 @@ last_message(struct rrun *r, const char *m)
 	p[1] = r->hb->ca_key_sealed;
 	p[2] = r->hb->node_key_sealed;
 	p[3] = r->h.info.id;
+	pq_query(r->c, SQL_KEYS_INDEXES_ADD, 0, NULL, adopted, r);
 	pq_query(r->c, "SELECT pg_temp.kmd_restore($1, $2, $3, $4::uuid)", 4,
 	    p, adopted, r);
 	pq_query(r->c, "COMMIT", 0, NULL, jq_ignore, NULL);
