@@ -13,8 +13,11 @@
 
 #include "kmctl.h"
 
-/* --out: the answer's file, removed when kmctl fails before it is whole. */
-static const char	*out_path;
+/*
+ * --out (or export's --file): the answer's file, removed when kmctl fails
+ * before it is whole.
+ */
+static const char	*out_path, *out_flag = "out";
 static int		 out_whole;
 
 void
@@ -38,18 +41,19 @@ die(const char *fmt, ...)
  * that goes through always has its answer kept.
  */
 void
-out_open(const char *path)
+out_open(const char *flag, const char *path)
 {
 	int	 fd;
 
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    0600)) == -1)
-		die("--out: cannot make %s: %s%s", path, strerror(errno),
+		die("--%s: cannot make %s: %s%s", flag, path, strerror(errno),
 		    errno == EEXIST ? " (remove it, or give another name)" :
 		    "");
 	out_path = path;
+	out_flag = flag;
 	if (dup2(fd, STDOUT_FILENO) == -1)
-		die("--out: %s", strerror(errno));
+		die("--%s: %s", flag, strerror(errno));
 	close(fd);
 }
 
@@ -57,7 +61,8 @@ void
 out_close(const char *what)
 {
 	if (fflush(stdout) == EOF || fsync(STDOUT_FILENO) == -1)
-		die("--out: cannot write %s: %s", out_path, strerror(errno));
+		die("--%s: cannot write %s: %s", out_flag, out_path,
+		    strerror(errno));
 	out_whole = 1;
 	if (isatty(STDERR_FILENO))	/* for the hand, not for scripts */
 		fprintf(stderr, "kmctl: %s: the answer is in %s\n", what,

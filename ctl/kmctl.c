@@ -183,10 +183,12 @@ main(int argc, char *argv[])
 	    NULL)
 		path = KMCTL_SOCKET;
 	/* backup-keys export --file: its answer is the file */
-	if (res.flag[F_OUT] == NULL && res.action == A_BKEYS_EXPORT)
-		res.flag[F_OUT] = res.flag[F_FILE];
 	if (res.flag[F_OUT] != NULL)
-		out_open(res.flag[F_OUT]);
+		out_open("out", res.flag[F_OUT]);
+	else if (res.action == A_BKEYS_EXPORT) {
+		res.flag[F_OUT] = res.flag[F_FILE];
+		out_open("file", res.flag[F_OUT]);
+	}
 	if (a->action == A_CLUSTER_FULLJOIN)
 		ret = ctl_fulljoin(path, &res, &rem, a);
 	else

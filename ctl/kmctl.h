@@ -49,7 +49,7 @@ void	read_password(const char *, char *, size_t);
 /* args.c: each command's typed request and its REST form */
 void	die(const char *, ...) __attribute__((noreturn, format(printf, 1, 2)));
 void	exit_not_serving(void) __attribute__((noreturn));
-void	out_open(const char *);
+void	out_open(const char *, const char *);
 void	out_close(const char *);
 #define KMCTL_EXIT_NOT_SERVING	2	/* kmctl health */
 void	confirm(const struct parse_result *, const char *);

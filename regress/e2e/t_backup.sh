@@ -90,6 +90,11 @@ check "backup-keys export --file, the passphrase on stdin" sh -c \
     "echo 'correct horse battery' | $C ctl 1 backup-keys export --id=$BKEY --file=$T/bk.json"
 check "... the file: the key under argon2id, mode 0600" \
     sh -c "grep -q '\"kdf\": \"argon2id\"' $T/bk.json && [ \$(stat -c %a $T/bk.json) = 600 ]"
+OUT=$(echo 'correct horse battery' | bk 1 export --id="$BKEY" \
+    --file="$T/bk.json" 2>&1); RC=$?
+check "export over a file that exists: refused, naming --file" refused $RC \
+    "$OUT" "--file: cannot make $T/bk.json: File exists"
+check "... the file as it was" grep -q '"kdf": "argon2id"' "$T/bk.json"
 check "... and the key shows it was exported" \
     sh -c "$C ctl 1 backup-keys get --id=$BKEY | grep -q '\"exportedAt\": \"20'"
 check "backups download --file" b 1 download --id="$ID" --file="$T/b.kmdb"
