@@ -567,6 +567,117 @@ json_health(yajl_gen g, const struct health_info *h)
 	yajl_gen_map_close(g);
 }
 
+/* One node's part of a table's or a differing row's account. */
+static void
+json_verify_node(yajl_gen g, const struct verify_row *v)
+{
+	yajl_gen_map_open(g);
+	json_str(g, "nodeID");
+	json_str(g, v->nodeid);
+	if (v->kind == VERIFY_TABLE) {
+		json_str(g, "rows");
+		yajl_gen_integer(g, v->rows);
+		json_str(g, "digest");
+		json_str(g, v->hash);
+	} else {
+		json_str(g, "row");
+		if (v->hash[0] == '\0')
+			yajl_gen_null(g);
+		else
+			json_str(g, v->hash);
+	}
+	yajl_gen_map_close(g);
+}
+
+/*
+ * The entries of one kind (TABLE or DIFF) as an array, the consecutive
+ * rows of one table (and key) grouped under it.
+ */
+static void
+json_verify_group(yajl_gen g, const struct verify_row *v, size_t n,
+    int kind)
+{
+	const struct verify_row	*open = NULL;
+	size_t			 i;
+
+	yajl_gen_array_open(g);
+	for (i = 0; i < n; i++) {
+		if (v[i].kind != kind)
+			continue;
+		if (open == NULL || strcmp(open->table, v[i].table) != 0 ||
+		    strcmp(open->key, v[i].key) != 0) {
+			if (open != NULL) {
+				yajl_gen_array_close(g);
+				yajl_gen_map_close(g);
+			}
+			open = &v[i];
+			yajl_gen_map_open(g);
+			json_str(g, "table");
+			json_str(g, v[i].table);
+			if (kind == VERIFY_TABLE) {
+				json_str(g, "same");
+				yajl_gen_bool(g, v[i].ok);
+			} else {
+				json_str(g, "key");
+				json_str(g, v[i].key);
+			}
+			json_str(g, "nodes");
+			yajl_gen_array_open(g);
+		}
+		json_verify_node(g, &v[i]);
+	}
+	if (open != NULL) {
+		yajl_gen_array_close(g);
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_array_close(g);
+}
+
+/* kmctl cluster verify: the verdict, the nodes, the tables, the rows. */
+static void
+json_verify(yajl_gen g, const struct verify_row *v, size_t n)
+{
+	size_t	 i;
+
+	yajl_gen_map_open(g);
+	json_str(g, "same");
+	yajl_gen_bool(g, v[0].ok);
+	json_str(g, "verdict");
+	json_str(g, v[0].text);
+	json_str(g, "rounds");
+	yajl_gen_integer(g, v[0].rounds);
+	json_str(g, "rowsDiffering");
+	yajl_gen_integer(g, v[0].rows);
+	json_str(g, "rowsInFlight");
+	yajl_gen_integer(g, v[0].inflight);
+	json_str(g, "nodes");
+	yajl_gen_array_open(g);
+	for (i = 1; i < n; i++) {
+		if (v[i].kind != VERIFY_NODE)
+			continue;
+		yajl_gen_map_open(g);
+		json_str(g, "nodeID");
+		json_str(g, v[i].nodeid);
+		json_str(g, "host");
+		json_str(g, v[i].host);
+		json_str(g, "compared");
+		yajl_gen_bool(g, v[i].ok);
+		if (!v[i].ok) {
+			json_str(g, "error");
+			json_str(g, v[i].text);
+		}
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_array_close(g);
+	json_str(g, "tables");
+	json_verify_group(g, v, n, VERIFY_TABLE);
+	json_str(g, "differences");
+	json_verify_group(g, v, n, VERIFY_DIFF);
+	json_str(g, "differencesTruncated");
+	yajl_gen_bool(g, v[0].truncated);
+	yajl_gen_map_close(g);
+}
+
 /*
  * A complete reply as the JSON of its shape, for kmctl (kmctl: its
  * version, for kmctl version) and the api worker (kmctl: NULL) alike.
@@ -638,6 +749,9 @@ json_reply(yajl_gen g, const struct reply *r, enum print_what what,
 		break;
 	case P_BACKUPS:
 		json_backup_list(g, r, 0);
+		break;
+	case P_VERIFY:
+		json_verify(g, r->verify, r->nverify);
 		break;
 	case P_NONE:
 	case P_METRICS:		/* text, not JSON */

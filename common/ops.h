@@ -108,7 +108,8 @@ enum op_class {
 	X(PROC_JOINER, BACKUP_KEYS, sizeof(struct bkey_req), FROM_CA, \
 	    joiner_bkeys) \
 	X(PROC_JOINER, BACKUPS, sizeof(struct backup_req), FROM_CA, \
-	    joiner_backups)
+	    joiner_backups) \
+	X(PROC_JOINER, VERIFY, 0, FROM_CA, joiner_verify)
 
 #define REQUESTS(X)	REQ_REPLMON(X) REQ_JOINER(X)
 
@@ -138,6 +139,7 @@ enum op_class {
 	X(BKEY_INFO, sizeof(struct bkey_info), FROM(PROC_JOINER)) \
 	X(BACKUP_INFO, sizeof(struct backup_info), FROM(PROC_JOINER)) \
 	X(BACKUP_PROGRESS, sizeof(struct backup_progress), FROM(PROC_JOINER)) \
+	X(VERIFY_ROW, sizeof(struct verify_row), FROM(PROC_JOINER)) \
 	X(CTL_END, 0, FROM_WORKERS) \
 	X(CTL_ERROR, KMSG_VARLEN, FROM_WORKERS)
 
@@ -205,6 +207,8 @@ enum op_class {
 	    ASK_JOIN) \
 	X(A_CLUSTER_FULLJOIN, IMSG_NONE, P_NONE, ROLE_ADMIN, OPC_MEMBERSHIP, \
 	    NULL, NULL, NULL, NULL, NULL) \
+	X(A_CLUSTER_VERIFY, IMSG_CTL_VERIFY, P_VERIFY, ROLE_ADMIN, OPC_NODE, \
+	    "POST", "cluster/verify", NULL, NULL, NULL) \
 	X(A_UPGRADE_STATUS, IMSG_CTL_UPGRADE, P_UPGRADE, ROLE_VIEWER, \
 	    OPC_NODE, "GET", "cluster/upgrade", NULL, NULL, NULL) \
 	X(A_UPGRADE_FINISH, IMSG_CTL_UPGRADE_FINISH, P_UPGRADE, ROLE_ADMIN, \
@@ -328,7 +332,15 @@ enum op_class {
 	X(PEER_PAUSE_MARKS, "node finishing an upgrade", "every member", \
 	    "watching the markers of the pause on the member") \
 	X(PEER_SCHEMA, "node finishing an upgrade", "every member", \
-	    "reading the member's schema")
+	    "reading the member's schema") \
+	X(PEER_VERIFY_LINK, "node verifying", "every member", \
+	    "connecting to the member") \
+	X(PEER_VERIFY_MARK, "node verifying", "every member", \
+	    "kmd_peer_verify_mark(): the member's marker added or taken back") \
+	X(PEER_VERIFY_MARKS, "node verifying", "every member", \
+	    "kmd_peer_verify_marks(): watching the other markers on the member") \
+	X(PEER_VERIFY_READ, "node verifying", "every member", \
+	    "reading the digests of the member's keys, users and nodes")
 
 /* A worker's handler row for a request the parent forwards to it. */
 #define OP_WORKER_ROW(w, n, len, from, fn) \

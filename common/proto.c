@@ -120,6 +120,10 @@ static const struct pstr s_backup_info[] = {
 	S(backup_info, origin), S(backup_info, node),
 	S(backup_info, kmd_version), S_END
 };
+static const struct pstr s_verify_row[] = {
+	S(verify_row, table), S(verify_row, nodeid), S(verify_row, host),
+	S(verify_row, key), S(verify_row, hash), S(verify_row, text), S_END
+};
 static const struct pstr s_backup_progress[] = {
 	S(backup_progress, what), S_END
 };
@@ -261,6 +265,7 @@ static const struct pstr *const payload_strings[IMSG_MAX] = {
 	[IMSG_BKEY_INFO] = s_bkey_info,
 	[IMSG_BACKUP_INFO] = s_backup_info,
 	[IMSG_BACKUP_PROGRESS] = s_backup_progress,
+	[IMSG_VERIFY_ROW] = s_verify_row,
 	[IMSG_HSM_BK_MAKE] = s_hsm_bk,
 	[IMSG_HSM_BK_MADE] = s_hsm_bk,
 	[IMSG_HSM_BK_EXPORT] = s_hsm_bk,

@@ -515,6 +515,31 @@ struct backup_info {
 	int64_t		 users;
 };
 
+/*
+ * cluster verify's answer, a frame per row of it, in this order: the
+ * result; each node; each table on each node; each row that differs, on
+ * each node.
+ */
+enum verify_kind { VERIFY_RESULT, VERIFY_NODE, VERIFY_TABLE, VERIFY_DIFF };
+#define KMD_VKEY_MAX	128
+#define KMD_VTABLE_MAX	16
+struct verify_row {
+	int32_t		 kind;			/* enum verify_kind */
+	int32_t		 ok;	/* RESULT: the same on every node; NODE:
+				   compared; TABLE: the same on every node */
+	int32_t		 rounds;		/* RESULT */
+	int32_t		 truncated;	/* RESULT: more differ than listed */
+	int64_t		 rows;	/* TABLE: on the node; RESULT: that differ */
+	int64_t		 inflight;	/* RESULT: rows in flight, not counted */
+	char		 table[KMD_VTABLE_MAX];	/* TABLE, DIFF */
+	char		 nodeid[KMD_NODEID_MAX];	/* NODE, TABLE, DIFF */
+	char		 host[KMD_HOST_MAX];		/* NODE */
+	char		 key[KMD_VKEY_MAX];	/* DIFF: the row's key */
+	char		 hash[48];	/* TABLE, DIFF: ""; DIFF: row absent */
+	char		 text[KMD_ERR_MAX];	/* RESULT: the verdict; NODE:
+						   why it was not compared */
+};
+
 /* A long backup or restore: how far it is. */
 struct backup_progress {
 	char		 what[16];		/* "backup", "restore" */

@@ -3,6 +3,7 @@
  * terminated strings (common/proto.c's list) before it is kept.  An unexpected or malformed frame
  * makes reply_frame() fail; the caller reports it and drops the reply.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,6 +108,21 @@ add_backup(struct reply *r, const struct kmsg *m)
 {
 	return append((void **)&r->backups, &r->nbackups, &r->backupscap,
 	    REPLY_BACKUPS_MAX, m);
+}
+
+/* cluster verify: its result first, then the rest of it, in range. */
+static int
+add_verify(struct reply *r, const struct kmsg *m)
+{
+	int32_t	 kind;
+
+	memcpy(&kind, m->data + offsetof(struct verify_row, kind),
+	    sizeof(kind));
+	if (kind < VERIFY_RESULT || kind > VERIFY_DIFF ||
+	    (r->nverify == 0) != (kind == VERIFY_RESULT))
+		return -1;
+	return append((void **)&r->verify, &r->nverify, &r->verifycap,
+	    REPLY_VERIFY_MAX, m);
 }
 
 /* A long operation's progress: the latest is kept (kmctl shows each). */
@@ -234,6 +250,7 @@ static const struct {
 	{ IMSG_BACKUP_INFO, sizeof(struct backup_info), add_backup },
 	{ IMSG_BACKUP_PROGRESS, sizeof(struct backup_progress),
 	    set_progress },
+	{ IMSG_VERIFY_ROW, sizeof(struct verify_row), add_verify },
 };
 
 /* Metrics text, one string per frame, REPLY_TEXT_MAX in all. */
@@ -293,6 +310,7 @@ reply_clear(struct reply *r)
 		explicit_bzero(r->bkeys, r->nbkeys * sizeof(*r->bkeys));
 	free(r->bkeys);
 	free(r->backups);
+	free(r->verify);
 	if (r->crypt != NULL)
 		explicit_bzero(r->crypt, sizeof(*r->crypt));
 	free(r->crypt);
@@ -337,6 +355,8 @@ reply_complete(const struct reply *r, enum print_what what)
 		return r->haveupgrade;
 	case P_METRICS:
 		return r->text != NULL;
+	case P_VERIFY:
+		return r->nverify > 0;
 	case P_HEALTH:
 		return r->havehealth && r->health.state >= 0 &&
 		    r->health.state < HEALTH_STATES;

@@ -19,6 +19,7 @@
 #define REPLY_KEYS_MAX	1000
 #define REPLY_USERS_MAX	1024
 #define REPLY_BACKUPS_MAX	1024
+#define REPLY_VERIFY_MAX	4096	/* 20 nodes: 3 tables, 100 rows each */
 #define REPLY_TEXT_MAX	(512 * 1024)	/* metrics */
 
 struct reply {
@@ -66,6 +67,9 @@ struct reply {
 	size_t			 backupscap;
 	struct backup_progress	 progress;	/* the latest */
 	int			 haveprogress;
+	struct verify_row	*verify;	/* malloc'd */
+	size_t			 nverify;
+	size_t			 verifycap;
 	struct user_info	*users;		/* malloc'd */
 	size_t			 nusers;
 	size_t			 userscap;
@@ -75,7 +79,8 @@ struct reply {
 enum print_what { P_NONE, P_INFO, P_STATUS, P_NODES, P_NODE, P_CSR, P_CRED,
 	P_SUMMARY, P_ALARMS, P_ROTKEYS, P_KEYS, P_KEY, P_CRYPT, P_VERSION,
 	P_USERS, P_USER, P_UPGRADE, P_HEALTH,
-	P_METRICS, P_BKEY, P_BKEYS, P_BKEY_FILE, P_BACKUP, P_BACKUPS };
+	P_METRICS, P_BKEY, P_BKEYS, P_BKEY_FILE, P_BACKUP, P_BACKUPS,
+	P_VERIFY };
 
 int	reply_frame(struct reply *, const struct kmsg *);
 int	reply_complete(const struct reply *, enum print_what);

@@ -330,6 +330,49 @@ static const char v15[] =
     "  restored timestamptz NOT NULL DEFAULT now());\n";
 
 /*
+ * cluster verify (workers/joiner/verify.c): a node's marker, whose
+ * arrival on another node says every change this node committed before
+ * it has arrived there too (each node subscribes to every other
+ * directly, and pglogical applies a node's changes in its commit order).
+ * A verify's markers sit in kmd_join_markers under an id derived from
+ * the verify's token, so that no caller can choose it to stand for a
+ * join's (a join's markers are under the joining node's id).  Marking
+ * also clears this node's markers of no node older than an hour: those
+ * of a verify or a finish that died.
+ */
+static const char v16[] =
+    "CREATE OR REPLACE FUNCTION kmd_verify_id(p_token uuid) RETURNS uuid\n"
+    "  LANGUAGE sql IMMUTABLE\n"
+    "  AS $$ SELECT md5('kmd-verify:' || p_token::text)::uuid $$;\n"
+    /* PEER_VERIFY_MARK: the marker added (p_add) or taken back */
+    "CREATE OR REPLACE FUNCTION kmd_peer_verify_mark(p_token uuid,\n"
+    "  p_add boolean) RETURNS text LANGUAGE plpgsql SECURITY DEFINER\n"
+    "  SET search_path = pg_catalog, public AS $$\n"
+    "BEGIN\n"
+    "  IF NOT p_add THEN\n"
+    "    DELETE FROM kmd_join_markers WHERE join_id =\n"
+    "      kmd_verify_id(p_token) AND origin = kmd_me();\n"
+    "    RETURN '';\n"
+    "  END IF;\n"
+    "  DELETE FROM kmd_join_markers m WHERE m.origin = kmd_me() AND\n"
+    "    m.made < now() - interval '1 hour' AND NOT EXISTS (SELECT FROM\n"
+    "    kmd_nodes n WHERE n.node_id = m.join_id);\n"
+    "  INSERT INTO kmd_join_markers (join_id, origin) VALUES\n"
+    "    (kmd_verify_id(p_token), kmd_me()) ON CONFLICT DO NOTHING;\n"
+    "  RETURN '';\n"
+    "END $$;\n"
+    /* PEER_VERIFY_MARKS: the other nodes' markers of that verify here */
+    "CREATE OR REPLACE FUNCTION kmd_peer_verify_marks(p_token uuid)\n"
+    "  RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER\n"
+    "  SET search_path = pg_catalog, public AS $$\n"
+    "  SELECT count(*) FROM kmd_join_markers WHERE join_id =\n"
+    "    kmd_verify_id(p_token) AND origin <> kmd_me() $$;\n"
+    "REVOKE ALL ON FUNCTION kmd_peer_verify_mark(uuid, boolean),\n"
+    "  kmd_peer_verify_marks(uuid) FROM PUBLIC;\n"
+    "GRANT EXECUTE ON FUNCTION kmd_peer_verify_mark(uuid, boolean),\n"
+    "  kmd_peer_verify_marks(uuid) TO kmd_repl;\n";
+
+/*
  * Run at every start, once the schema is current.  pglogical's install
  * script leaves EXECUTE on its functions, and USAGE on its schema, to
  * PUBLIC: a role of no privilege could call replicate_ddl_command() or
@@ -363,7 +406,7 @@ const char schema_start_sql[] =
  * Every name qualified: pglogical runs a queued DDL with an empty
  * search_path.  Idempotent, as every step.
  */
-static const char next_v16[] =
+static const char next_v17[] =
     "ALTER TABLE public.kmd_keys ADD COLUMN IF NOT EXISTS description text;\n"
     "CREATE INDEX IF NOT EXISTS kmd_keys_description ON public.kmd_keys\n"
     "  (description);\n";
@@ -385,8 +428,9 @@ const struct migration schema_migrations[] = {
 	{ 13, schema_v13, NULL },
 	{ 14, schema_v14, NULL },
 	{ 15, v15, NULL },
+	{ 16, v16, NULL },
 #ifdef KMD_NEXT
-	{ 16, "", next_v16 },
+	{ 17, "", next_v17 },
 #endif
 };
 const size_t schema_nmigrations =

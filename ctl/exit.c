@@ -1,6 +1,7 @@
 /*
  * How kmctl ends: an error on one line and exit 1 (die), exit 2 for a
- * node that does not serve (kmctl health); and --out's file, removed
+ * node that does not serve (kmctl health), exit 3 for nodes that differ
+ * (kmctl cluster verify); and --out's file, removed
  * when kmctl fails before it is whole.  Below every other file of ctl/.
  */
 #include <errno.h>
@@ -69,11 +70,15 @@ out_close(const char *what)
 		    out_path);
 }
 
-/* kmctl health: the node answered, and does not serve (its JSON is out). */
+/*
+ * The node answered, and its answer is not the good one (its JSON is
+ * out): kmctl health of a node that does not serve, kmctl cluster verify
+ * of nodes that differ.
+ */
 void
-exit_not_serving(void)
+exit_answered(int code)
 {
 	if (fflush(stdout) == EOF)
 		die("cannot write the output: %s", strerror(errno));
-	exit(KMCTL_EXIT_NOT_SERVING);
+	exit(code);
 }

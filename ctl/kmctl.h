@@ -48,10 +48,11 @@ void	read_password(const char *, char *, size_t);
 
 /* args.c: each command's typed request and its REST form */
 void	die(const char *, ...) __attribute__((noreturn, format(printf, 1, 2)));
-void	exit_not_serving(void) __attribute__((noreturn));
+void	exit_answered(int) __attribute__((noreturn));
 void	out_open(const char *, const char *);
 void	out_close(const char *);
 #define KMCTL_EXIT_NOT_SERVING	2	/* kmctl health */
+#define KMCTL_EXIT_DIFFERENT	3	/* kmctl cluster verify */
 void	confirm(const struct parse_result *, const char *);
 void	field(char *, size_t, const char *, const char *);
 int	build_new(const struct parse_result *, void *, size_t *);

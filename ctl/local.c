@@ -56,7 +56,9 @@ ctl_done(const struct ctl_action *a, struct reply *r)
 	if (print_reply(r, a->print) == -1)
 		return -1;
 	if (a->print == P_HEALTH && r->health.state != HEALTH_READY)
-		exit_not_serving();
+		exit_answered(KMCTL_EXIT_NOT_SERVING);
+	if (a->print == P_VERIFY && !r->verify[0].ok)
+		exit_answered(KMCTL_EXIT_DIFFERENT);
 	return 0;
 }
 

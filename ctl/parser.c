@@ -107,6 +107,8 @@ static const struct token t_cluster[] = {
 	    "every node's view of every node" },
 	{ "delete", A_CLUSTER_DELETE, NULL, FM(F_YES), 0,
 	    "clear the cluster configuration of a removed node" },
+	{ "verify", A_CLUSTER_VERIFY, NULL, 0, 0,
+	    "compare the keys, users and nodes held on every node" },
 	{ "nodes", A_NONE, t_nodes, 0, 0, "the nodes of the cluster" },
 	{ "upgrade", A_NONE, t_upgrade, 0, 0, "upgrading the cluster's kmd" },
 	{ NULL, A_NONE, NULL, 0, 0, NULL }

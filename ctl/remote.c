@@ -407,10 +407,12 @@ print_and_close(struct conn *c, yajl_val v, const struct ctl_action *a)
 	int	 r = v == NULL ? 0 : a != NULL && a->print == P_VERSION ?
 		    print_version(v) : print_json(v);
 
-	const char	*hp[] = { "health", NULL };
+	const char	*hp[] = { "health", NULL }, *sp[] = { "same", NULL };
 	yajl_val	 h = v == NULL ? NULL : yajl_tree_get(v, hp, yajl_t_string);
 	const char	*hs = YAJL_GET_STRING(h);
 	int		 serving = hs != NULL && strcmp(hs, "ready") == 0;
+	int		 same = v != NULL && YAJL_IS_TRUE(yajl_tree_get(v, sp,
+			    yajl_t_true));
 
 	yajl_tree_free(v);
 	free(c->body);
@@ -418,7 +420,9 @@ print_and_close(struct conn *c, yajl_val v, const struct ctl_action *a)
 	if (r == -1)
 		die("cannot write the output: %s", strerror(errno));
 	if (a != NULL && a->print == P_HEALTH && !serving)
-		exit_not_serving();
+		exit_answered(KMCTL_EXIT_NOT_SERVING);
+	if (a != NULL && a->print == P_VERIFY && !same)
+		exit_answered(KMCTL_EXIT_DIFFERENT);
 	return 0;
 }
 

@@ -52,6 +52,10 @@ check "... without the next step's column" q_is 2 "SELECT count(*) FROM
     column_name = 'description'" 0
 check "every node lists node 2 at the next release, schema $S" \
     wait_for 20 listed_all "$N2" "0.3.0-next $S"
+for k in 1 2; do
+	check "cluster verify in the window, on node $k: the same everywhere" \
+	    sh -c "$C ctl $k cluster verify | grep -q '\"same\": true'"
+done
 check "upgrade status on node 2: a window to schema $((S + 1)), nodes 1 and 3
     named" test "$(upgrade_status 2 next)" = "upgrade window to schema $((S + 1)): \
 127.0.0.1, 127.0.0.3 still run kmd $V; restart each on kmd 0.3.0-next, one at \

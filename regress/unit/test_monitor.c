@@ -106,6 +106,81 @@ START_TEST(t_summary)
 }
 END_TEST
 
+/* cluster verify's frame m (kind k) into rep: reply_frame()'s answer */
+static int
+vframe(struct reply *rep, struct verify_row *v, int k, const char *table,
+    const char *key, const char *node, const char *hash)
+{
+	struct kmsg	 m;
+
+	memset(&m, 0, sizeof(m));
+	memset(v, 0, sizeof(*v));
+	v->kind = k;
+	v->ok = k != VERIFY_DIFF;
+	strcpy(v->table, table);
+	strcpy(v->key, key);
+	strcpy(v->nodeid, node);
+	strcpy(v->hash, hash);
+	m.hdr.type = IMSG_VERIFY_ROW;
+	m.data = (uint8_t *)v;
+	m.datalen = sizeof(*v);
+	return reply_frame(rep, &m);
+}
+
+START_TEST(t_verify)
+{
+	static struct verify_row	 v;
+	struct reply			 rep;
+	yajl_gen			 g;
+	const unsigned char		*buf;
+	size_t				 len;
+
+	memset(&rep, 0, sizeof(rep));
+	/* the result comes first, once; a kind out of range is refused */
+	ck_assert_int_eq(vframe(&rep, &v, VERIFY_NODE, "", "", "a", ""), -1);
+	ck_assert_int_eq(vframe(&rep, &v, 7, "", "", "a", ""), -1);
+	ck_assert_int_eq(reply_complete(&rep, P_VERIFY), 0);
+	ck_assert_int_eq(vframe(&rep, &v, VERIFY_RESULT, "", "", "", ""), 0);
+	ck_assert_int_eq(vframe(&rep, &v, VERIFY_RESULT, "", "", "", ""), -1);
+	ck_assert_int_eq(vframe(&rep, &v, VERIFY_NODE, "", "", "a", ""), 0);
+	ck_assert_int_eq(vframe(&rep, &v, VERIFY_TABLE, "keys", "", "a", "d1"),
+	    0);
+	ck_assert_int_eq(vframe(&rep, &v, VERIFY_TABLE, "keys", "", "b", "d2"),
+	    0);
+	ck_assert_int_eq(vframe(&rep, &v, VERIFY_DIFF, "keys", "k1", "a", "h"),
+	    0);
+	ck_assert_int_eq(vframe(&rep, &v, VERIFY_DIFF, "keys", "k1", "b", ""),
+	    0);
+	ck_assert_int_eq(vframe(&rep, &v, VERIFY_DIFF, "users", "u", "a", ""),
+	    0);
+	memset(v.key, 'k', sizeof(v.key));			/* unterminated */
+	ck_assert_int_eq(reply_frame(&rep, &(struct kmsg){ .hdr.type =
+	    IMSG_VERIFY_ROW, .data = (uint8_t *)&v, .datalen = sizeof(v) }),
+	    -1);
+	ck_assert_int_eq(reply_complete(&rep, P_VERIFY), 1);
+
+	/* grouped by table, and by table and key; an absent row is null */
+	g = yajl_gen_alloc(NULL);
+	json_reply(g, &rep, P_VERIFY, NULL);
+	ck_assert_int_eq(yajl_gen_get_buf(g, &buf, &len), yajl_gen_status_ok);
+	ck_assert_uint_lt(len, sizeof(out));
+	memcpy(out, buf, len);
+	out[len] = '\0';
+	yajl_gen_free(g);
+	ck_assert_str_eq(out, "{\"same\":true,\"verdict\":\"\",\"rounds\":0,"
+	    "\"rowsDiffering\":0,\"rowsInFlight\":0,\"nodes\":[{\"nodeID\":"
+	    "\"a\",\"host\":\"\",\"compared\":true}],\"tables\":[{\"table\":"
+	    "\"keys\",\"same\":true,\"nodes\":[{\"nodeID\":\"a\",\"rows\":0,"
+	    "\"digest\":\"d1\"},{\"nodeID\":\"b\",\"rows\":0,\"digest\":"
+	    "\"d2\"}]}],\"differences\":[{\"table\":\"keys\",\"key\":\"k1\","
+	    "\"nodes\":[{\"nodeID\":\"a\",\"row\":\"h\"},{\"nodeID\":\"b\","
+	    "\"row\":null}]},{\"table\":\"users\",\"key\":\"u\",\"nodes\":"
+	    "[{\"nodeID\":\"a\",\"row\":null}]}],\"differencesTruncated\":"
+	    "false}");
+	reply_clear(&rep);
+}
+END_TEST
+
 START_TEST(t_frames)
 {
 	static struct summary_row	 r;
@@ -204,6 +279,7 @@ monitor_suite(void)
 	tcase_add_test(tc, t_watch);
 	tcase_add_test(tc, t_summary);
 	tcase_add_test(tc, t_frames);
+	tcase_add_test(tc, t_verify);
 	tcase_add_test(tc, t_checks);
 	tcase_add_test(tc, t_cert_days);
 	suite_add_tcase(s, tc);

@@ -259,7 +259,8 @@ START_TEST(t_unknown_word)
 {
 	ck_assert_int_eq(RUN("cluster", "bogus"), -1);
 	ck_assert_str_eq(err, "cluster: unknown command 'bogus'; valid"
-	    " choices: info new csr join fulljoin summary delete nodes upgrade");
+	    " choices: info new csr join fulljoin summary delete verify nodes"
+	    " upgrade");
 	ck_assert_int_eq(RUN("bogus"), -1);
 	ck_assert_str_eq(err, "unknown command 'bogus'; valid choices:"
 	    " cluster services rot-keys status version health users alarms"
@@ -275,7 +276,8 @@ START_TEST(t_missing_command)
 {
 	ck_assert_int_eq(RUN("cluster"), -1);
 	ck_assert_str_eq(err, "cluster: missing command; valid choices:"
-	    " info new csr join fulljoin summary delete nodes upgrade");
+	    " info new csr join fulljoin summary delete verify nodes"
+	    " upgrade");
 	ck_assert_int_eq(RUN("cluster", "nodes"), -1);
 	ck_assert_str_eq(err, "cluster nodes: missing command; valid"
 	    " choices: list get create delete");

@@ -477,6 +477,8 @@ do_simple(struct api *a, struct evhttp_request *req, const char *user,
 		api_send(a, req, R_SUMMARY, user, IMSG_CTL_SUMMARY, NULL, 0);
 	else if (strcmp(path, API "/cluster/upgrade") == 0)
 		api_send(a, req, R_UPGRADE, user, IMSG_CTL_UPGRADE, NULL, 0);
+	else if (strcmp(path, API "/cluster/verify") == 0)
+		api_send(a, req, R_VERIFY, user, IMSG_CTL_VERIFY, NULL, 0);
 	else
 		respond_error(req, 501, "not implemented yet", t0, user);
 }
@@ -538,6 +540,7 @@ static const struct {
 	{ IMSG_CTL_METRICS, do_simple },
 	{ IMSG_CTL_SUMMARY, do_simple },
 	{ IMSG_CTL_UPGRADE, do_simple },
+	{ IMSG_CTL_VERIFY, do_simple },
 	{ IMSG_CTL_CLUSTER_NEW, do_new },
 	{ IMSG_CTL_CLUSTER_CSR, do_join_step },
 	{ IMSG_CTL_NODES_CREATE, do_join_step },

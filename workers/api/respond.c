@@ -274,7 +274,7 @@ static const enum print_what shapes[] = {
 	[R_UPGRADE] = P_UPGRADE, [R_USERS] = P_USERS, [R_USER] = P_USER,
 	[R_USERDONE] = P_NONE, [R_METRICS] = P_METRICS, [R_BKEY] = P_BKEY,
 	[R_BKEYS] = P_BKEYS, [R_BKEYFILE] = P_BKEY_FILE,
-	[R_BACKUP] = P_BACKUP, [R_BACKUPS] = P_BACKUPS,
+	[R_BACKUP] = P_BACKUP, [R_BACKUPS] = P_BACKUPS, [R_VERIFY] = P_VERIFY,
 };
 
 /* A reply without the frames its kind needs is kmd's fault: 500. */

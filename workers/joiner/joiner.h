@@ -189,6 +189,9 @@ void	health_stop(struct joiner *);
 
 /* backup.c, bkeys.c */
 int	joiner_backups(struct kchan *, struct kmsg *, void *);
+
+/* verify.c */
+int	joiner_verify(struct kchan *, struct kmsg *, void *);
 int	joiner_bkeys(struct kchan *, struct kmsg *, void *);
 
 /* keys.c */
