@@ -270,13 +270,18 @@ worker_peers_allow(struct kchan *ch, struct kmsg *m, void *arg)
 
 /*
  * The fd a frame brought, taken to go on with it when it may (the
- * channel closes one left with the frame); -1 otherwise.
+ * channel closes one left with the frame); -1 otherwise.  One that came
+ * where none may is said in the log: a client or a worker tried.
  */
 static int
-take_fd(struct kmsg *m, int may)
+take_fd(struct kmsg *m, int may, enum proc_id from)
 {
 	int	 fd = m->fd;
 
+	if (fd != -1 && !may)
+		log_warnx("%s from %s came with a file descriptor, which it"
+		    " may not pass on: closed", imsg_type_name(m->hdr.type),
+		    proc_name(from));
 	if (!may || fd == -1)
 		return -1;
 	m->fd = -1;
@@ -312,7 +317,7 @@ ctl_forward(struct kchan *ch, struct kmsg *m, void *arg)
 	TAILQ_INSERT_TAIL(&p->pending, pe, entry);
 	/* a local backups upload passes its open file (SCM_RIGHTS) */
 	if (kchan_send(c->ch, r->worker_type, pe->reqid, take_fd(m,
-	    m->hdr.type == IMSG_CTL_BACKUPS && ch->peer == PROC_CTL),
+	    m->hdr.type == IMSG_CTL_BACKUPS && ch->peer == PROC_CTL, ch->peer),
 	    m->data, m->datalen) == -1) {
 		log_warn("%s: to %s", __func__, proc_name(r->worker));
 		TAILQ_REMOVE(&p->pending, pe, entry);
@@ -349,7 +354,8 @@ worker_reply(struct kchan *ch, struct kmsg *m, void *arg)
 	/* ... and a download gets the backup's file */
 	if ((to = reply_chan(p, pe->client)) != NULL)
 		kchan_send(to, m->hdr.type, pe->client_reqid, take_fd(m,
-		    m->hdr.type == IMSG_BACKUP_INFO && to->peer == PROC_CTL),
+		    m->hdr.type == IMSG_BACKUP_INFO && to->peer == PROC_CTL,
+		    ch->peer),
 		    m->data, m->datalen);
 	if (last) {
 		TAILQ_REMOVE(&p->pending, pe, entry);

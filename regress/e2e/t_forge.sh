@@ -4,7 +4,9 @@
 # token, with an admin token signed by a key of the api's own, and an
 # admin token used for a second request: the parent refuses each, says
 # why in its log, and no credentials are issued.  The control: the same
-# frame with a real admin token gets through to the joiner.
+# frame with a real admin token gets through to the joiner.  A viewer's
+# token on a request to set the admin's password; a backups upload with
+# a file descriptor of the api's: the parent passes none from the api.
 . regress/e2e/lib.sh
 command -v gdb >/dev/null || { fail "gdb is installed (sh etc/install-deps)"; finish; }
 U=https://127.0.0.1:8443/api/v1
@@ -76,6 +78,39 @@ check "... which refuses it on its merits (no CSR), no refusal by the parent" \
 inject 4245
 check "the admin's request replayed under its id: refused" \
     sh -c "[ \$(grep -c 'api: CTL_NODES_CREATE refused: no token came' '$LOG') = 2 ]"
+
+# a viewer's token on a request that sets the admin's password
+cmds="-ex 'set \$c = conns_api->w->parent'"
+cmds="$cmds -ex 'set \$a = (struct api_auth *)calloc(1, sizeof(struct api_auth))'"
+cmds="$cmds -ex 'call (char *)strcpy(\$a->token, \"$VIC\")'"
+cmds="$cmds -ex 'call (int)kchan_send(\$c, IMSG_API_AUTH, 4250, -1, \$a, sizeof(struct api_auth))'"
+cmds="$cmds -ex 'set \$u = (struct user_set *)calloc(1, sizeof(struct user_set))'"
+cmds="$cmds -ex 'call (char *)strcpy(\$u->name, \"admin\")'"
+cmds="$cmds -ex 'call (char *)strcpy(\$u->password, \"taken-over-123\")'"
+cmds="$cmds -ex 'call (int)kchan_send(\$c, IMSG_CTL_USER_SET, 4250, -1, \$u, sizeof(struct user_set))'"
+eval "gdb -q -nx -batch -p $API $cmds" >"$T/gdb.user" 2>&1
+check "a viewer's token setting the admin's password: refused" \
+    logged "api: CTL_USER_SET refused: the token's role viewer is below admin"
+check "... the admin's password unchanged" test -n "$(token admin "$PW")"
+
+# a backups upload with a file descriptor of the api's (its stderr),
+# under the admin's real token: the parent passes files from kmctl's
+# socket only
+check "a backup to count" ctl backups create
+B0=$(ctl backups list | grep -c '"id"')
+cmds="-ex 'set \$c = conns_api->w->parent'"
+cmds="$cmds -ex 'set \$a = (struct api_auth *)calloc(1, sizeof(struct api_auth))'"
+cmds="$cmds -ex 'call (char *)strcpy(\$a->token, \"$(token admin "$PW")\")'"
+cmds="$cmds -ex 'call (int)kchan_send(\$c, IMSG_API_AUTH, 4251, -1, \$a, sizeof(struct api_auth))'"
+cmds="$cmds -ex 'set \$b = (struct backup_req *)calloc(1, sizeof(struct backup_req))'"
+cmds="$cmds -ex 'set \$b->op = BACKUP_UPLOAD'"
+cmds="$cmds -ex 'call (int)kchan_send(\$c, IMSG_CTL_BACKUPS, 4251, (int)dup(2), \$b, sizeof(struct backup_req))'"
+eval "gdb -q -nx -batch -p $API $cmds" >"$T/gdb.upload" 2>&1
+check "a file sent by the api with a backups upload: the parent closes it" \
+    logged "CTL_BACKUPS from api came with a file descriptor, which it may not pass on: closed"
+check "... the joiner had none: upload refused" \
+    logged "backups upload: backups upload takes a regular file"
+check "... no backup added" test "$(ctl backups list | grep -c '"id"')" = "$B0"
 check "the api worker still serves" \
     sh -c "curl -sk -o /dev/null -w '%{http_code}' $U/system/health | grep -q 200"
 check "gdb reached the api process each time" \
