@@ -118,6 +118,18 @@ check "summary GOOD again everywhere" wait_for 10 sh -c \
 kill -TERM "$(cat "$D/node3/kmd.pid")"
 check "stopped: nodes 1 and 2 show node 3 down within 5 s" wait_for 5 both_see_3 d
 check "writes on node 1 while node 3 is stopped" writes 1 100 stop1
+check "node 1's view of it: disconnected, behind, its lags intervals that are
+    not zero" sh -c "$C ctl 1 cluster summary | python3 -c '
+import json, re, sys
+e = json.load(sys.stdin)[\"resources\"][\"$N1\"][\"clusterSummary\"][\"$N3\"]
+ni = e[\"nodeInfo\"]
+assert ni[\"state\"] == \"disconnected\" and ni[\"replayLagBytes\"] > 0, ni
+for f in (\"writeLag\", \"flushLag\", \"replayLag\",
+          \"catchupInterval\"):
+    v = ni.get(f, \"\")
+    assert re.match(r\"^\\d\\d:\\d\\d:\\d\\d(\\.\\d{1,3})?$\", v) and \\
+        v != \"00:00:00\", (f, v)
+'"
 rm -f "$D/node3/kmd.pid"
 check "node 3 starts again" $C up 3
 check "node 3 catches up" \

@@ -88,9 +88,21 @@
 /* A join whose progress stood this long (s) raises join-stalled. */
 #define STALL_WARN(cw)	((cw)->join_stall / 2)
 
+/*
+ * A lag as an interval, to the millisecond: the walsender's while the
+ * peer is connected; while it is not and this node has changes it has not
+ * had (pos behind), the time since the peer was last heard from, which
+ * those changes have waited at most since it left.
+ */
+#define SQL_LAG(lag, pos) \
+	"date_trunc('milliseconds', CASE WHEN r.pid IS NOT NULL THEN" \
+	" coalesce(" lag ", '0') WHEN pg_current_wal_lsn() > " pos " THEN" \
+	" clock_timestamp() - coalesce(ps.seen, clock_timestamp()) ELSE '0'" \
+	" END)::text"
+
 #define LAG(col, lsn) \
 	" '" col "LSN', x." lsn "::text," \
-	" '" col "Lag', coalesce(r." lsn "_lag, '0')::text," \
+	" '" col "Lag', " SQL_LAG("r." lsn "_lag", "x." lsn) "," \
 	" '" col "LagBytes', pg_current_wal_lsn() - x." lsn "," \
 	" '" col "LagSize', pg_size_pretty(pg_current_wal_lsn() - x." lsn "),"
 #define LAG_SENT \
@@ -139,9 +151,7 @@
 	"   'code', d.code, 'description', d.descr))" \
 	"  ELSE jsonb_strip_nulls(jsonb_build_object(" \
 	"   'applyRate', d.rate," \
-	"   'catchupInterval', coalesce(date_trunc('milliseconds'," \
-	"    r.replay_lag)," \
-	"    '0')::text," \
+	"   'catchupInterval', " SQL_LAG("r.replay_lag", "x.replay") "," \
 	"   'clockSkewMs', d.skew," \
 	"   'connectTime', " SQL_ISO("r.backend_start") "," \
 	"   'connected', r.pid IS NOT NULL," \
@@ -165,6 +175,7 @@
 	"  kmd_sub_name(me.node_id, d.peer)" \
 	" LEFT JOIN pg_replication_slots sl ON sl.slot_name =" \
 	"  kmd_slot_name(me.node_id, d.peer)" \
+	" LEFT JOIN kmd_peer_seen ps ON ps.peer = d.peer" \
 	" LEFT JOIN LATERAL (SELECT" \
 	"  coalesce(r.sent_lsn, sl.confirmed_flush_lsn, '0/0') AS sent," \
 	"  coalesce(r.write_lsn, sl.confirmed_flush_lsn, '0/0') AS write," \
