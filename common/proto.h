@@ -104,6 +104,7 @@ enum proc_id {
 	X(HSM_KEY_CRYPT, sizeof(struct hsm_key_crypt), HSM_KEY_DONE, \
 	    sizeof(struct key_crypt), hsm_key_crypt) \
 	X(HSM_PROBE, 0, HSM_PROBED, sizeof(struct hsm_status), hsm_probe) \
+	X(HSM_KEY_FORGET, 0, HSM_KEY_FORGOTTEN, 0, hsm_key_forget) \
 	X(HSM_BK_MAKE, sizeof(struct hsm_bk), HSM_BK_MADE, \
 	    sizeof(struct hsm_bk), hsm_bk_make) \
 	X(HSM_BK_EXPORT, sizeof(struct hsm_bk), HSM_BK_EXPORTED, \

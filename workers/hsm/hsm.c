@@ -27,6 +27,7 @@ static int
 hsm_rot_fd(struct kchan *ch, struct kmsg *m, void *arg)
 {
 	(void)ch;
+	kcache_wipe(arg, "the root-of-trust keys changed");
 	return rot_load(arg, m);
 }
 
@@ -81,6 +82,7 @@ hsm_init(struct worker *w)
 
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return -1;
+	kcache_init(h);
 	w->ctx = h;
 	return 0;
 }
@@ -90,6 +92,7 @@ hsm_fini(struct worker *w)
 {
 	struct hsm	*h = w->ctx;
 
+	kcache_free(h);
 	sodium_free(h->rot);
 	sodium_free(h->conf);
 	p11_close(h->p11);

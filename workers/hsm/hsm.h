@@ -22,6 +22,7 @@ struct hsm {
 	struct hsm_conf	*conf;		/* sodium_malloc'd: to open again */
 	int		 reopen_ok;	/* the token worked with it */
 	int64_t		 reopen_at;	/* ms: the last try */
+	struct kcache	*kc;		/* hsm_cache.c */
 };
 
 /* Secrets live in one guarded allocation, wiped when freed. */
@@ -50,6 +51,25 @@ int		 kek_open(struct hsm *, const char *, const char *,
 int		 restored_kek_open(struct hsm *, const char *, uint8_t *);
 #define RESTORED_KEK	"restored"	/* the id in its associated data */
 
+/* hsm_cache.c: the KEK and served keys' material kept open; scratch */
+#define GCM_IV		12
+#define GCM_TAG		16
+#define CT_HEAD		(4 + GCM_IV)
+#define CT_MAX		(CT_HEAD + KMD_CRYPT_MAX + GCM_TAG)
+struct kc_scratch {
+	uint8_t			 in[CT_MAX];
+	uint8_t			 pt[CT_MAX];
+	struct key_crypt	 out;
+};
+void		 kcache_init(struct hsm *);
+void		 kcache_free(struct hsm *);
+void		 kcache_wipe(struct hsm *, const char *);
+void		 kcache_forget(struct hsm *);
+struct kc_scratch *kcache_scratch(struct hsm *);
+const uint8_t	*kcache_kek(struct hsm *, const char *, const char *);
+int		 kcache_material(struct hsm *, const char *, const char *,
+		    const char *, const char *, const uint8_t **, size_t *);
+
 /* hsm_rotkeys.c: rot-keys list, rotate, delete */
 int	hsm_rot_list(struct kchan *, struct kmsg *, void *);
 int	hsm_rewrap(struct kchan *, struct kmsg *, void *);
@@ -69,6 +89,7 @@ int	hsm_join_open(struct kchan *, struct kmsg *, void *);
 int	hsm_key_make(struct kchan *, struct kmsg *, void *);
 int	hsm_key_crypt(struct kchan *, struct kmsg *, void *);
 int	hsm_probe(struct kchan *, struct kmsg *, void *);
+int	hsm_key_forget(struct kchan *, struct kmsg *, void *);
 
 /* hsm_backup.c: backup keys, and the keys of a backup file */
 int	hsm_bk_make(struct kchan *, struct kmsg *, void *);

@@ -17,30 +17,6 @@
 #include "log.h"
 #include "util.h"
 
-#define GCM_IV		12
-#define GCM_TAG		16
-#define CT_HEAD		(4 + GCM_IV)
-
-/* The material of a served key, opened into m (32 bytes); its length. */
-static int
-material_open(struct hsm *h, const char *node_id, const char *wrapped,
-    const char *key_id, const char *sealed, uint8_t *m, size_t *len)
-{
-	uint8_t	*kek;
-	char	 a[128];
-	int	 r = -1;
-
-	if ((kek = sodium_malloc(SEAL_KEYLEN)) == NULL)
-		fatal("%s", __func__);
-	hsm_ad(a, sizeof(a), "key", key_id);
-	if (kek_open(h, node_id, wrapped, kek) == 0 && unseal_hex(kek, a,
-	    sealed, m, 32, len) == 0 && (*len == 16 || *len == 24 ||
-	    *len == 32))
-		r = 0;
-	sodium_free(kek);
-	return r;
-}
-
 static const EVP_CIPHER *
 gcm_cipher(size_t keylen)
 {
@@ -92,34 +68,31 @@ hsm_key_make(struct kchan *ch, struct kmsg *m, void *arg)
 	struct hsm		*h = arg;
 	const struct hsm_key_make *req = (const void *)m->data;
 	struct hsm_key_made	 out;
-	uint8_t			*kek, *mat;
+	const uint8_t		*kek;
+	uint8_t			*mat;
 	char			 a[128];
 	size_t			 len = (size_t)req->size / 8;
-	int			 r;
 
 	if (req->size != 128 && req->size != 192 && req->size != 256)
 		return -1;
 	if (rot_missing(h) != NULL)
 		return hsm_fail(ch, m->hdr.reqid, "%s", rot_missing(h));
-	if ((kek = sodium_malloc(SEAL_KEYLEN)) == NULL ||
-	    (mat = sodium_malloc(32)) == NULL)
-		fatal("%s", __func__);
+	mat = kcache_scratch(h)->pt;
 	memset(&out, 0, sizeof(out));
 	kmd_strlcpy(out.key_id, req->key_id, sizeof(out.key_id));
 	randombytes_buf(mat, len);
 	kcv(mat, len, out.kcv, sizeof(out.kcv));
 	hsm_ad(a, sizeof(a), "key", req->key_id);
-	if ((r = kek_open(h, req->node_id, req->kek_wrapped, kek)) == -1)
+	if ((kek = kcache_kek(h, req->node_id, req->kek_wrapped)) == NULL)
 		hsm_fail(ch, m->hdr.reqid, "the KEK does not unwrap under this"
 		    " node's root-of-trust key");
-	else if ((r = seal_hex(kek, a, mat, len, out.sealed,
-	    sizeof(out.sealed))) == -1 || out.kcv[0] == '\0')
+	else if (seal_hex(kek, a, mat, len, out.sealed,
+	    sizeof(out.sealed)) == -1 || out.kcv[0] == '\0')
 		hsm_fail(ch, m->hdr.reqid, "cannot seal the new key");
 	else
 		kchan_send(ch, IMSG_HSM_KEY_MADE, m->hdr.reqid, -1, &out,
 		    sizeof(out));
-	sodium_free(kek);
-	sodium_free(mat);
+	sodium_memzero(mat, 32);
 	return 0;
 }
 
@@ -129,19 +102,20 @@ hsm_key_crypt(struct kchan *ch, struct kmsg *m, void *arg)
 {
 	struct hsm		*h = arg;
 	const struct hsm_key_crypt *req = (const void *)m->data;
+	struct kc_scratch	*sc;
 	struct key_crypt	*out;
-	uint8_t			*mat, *in, *pt;
-	const size_t		 max = CT_HEAD + KMD_CRYPT_MAX + GCM_TAG;
-	size_t			 klen, inlen;
-	int			 n;
+	const uint8_t		*mat;
+	uint8_t			*in, *pt;
+	const size_t		 max = CT_MAX;
+	size_t			 klen, inlen = 0;
+	int			 n = 0;
 
 	if (rot_missing(h) != NULL)
 		return hsm_fail(ch, m->hdr.reqid, "%s", rot_missing(h));
-	if ((mat = sodium_malloc(32)) == NULL ||
-	    (in = sodium_malloc(max)) == NULL ||
-	    (pt = sodium_malloc(max)) == NULL ||
-	    (out = sodium_malloc(sizeof(*out))) == NULL)
-		fatal("%s", __func__);
+	sc = kcache_scratch(h);
+	in = sc->in;
+	pt = sc->pt;
+	out = &sc->out;
 	memset(out, 0, sizeof(*out));
 	out->decrypt = req->decrypt != 0;
 	if (sodium_base642bin(in, max, req->data, strlen(req->data), NULL,
@@ -154,8 +128,8 @@ hsm_key_crypt(struct kchan *ch, struct kmsg *m, void *arg)
 		    KMD_CRYPT_MAX);
 		goto done;
 	}
-	if (material_open(h, req->node_id, req->kek_wrapped, req->key_id,
-	    req->sealed, mat, &klen) == -1) {
+	if (kcache_material(h, req->node_id, req->kek_wrapped, req->key_id,
+	    req->sealed, &mat, &klen) == -1) {
 		hsm_fail(ch, m->hdr.reqid, "the key's material does not open"
 		    " under the cluster KEK");
 		goto done;
@@ -187,11 +161,20 @@ hsm_key_crypt(struct kchan *ch, struct kmsg *m, void *arg)
 	    sodium_base64_VARIANT_ORIGINAL);
 	kchan_send(ch, IMSG_HSM_KEY_DONE, m->hdr.reqid, -1, out, sizeof(*out));
 done:
-	sodium_free(mat);
-	sodium_free(in);
-	sodium_free(pt);
-	sodium_free(out);
+	sodium_memzero(in, inlen);
+	sodium_memzero(pt, inlen + CT_HEAD + GCM_TAG < max ? inlen + CT_HEAD +
+	    GCM_TAG : max);
+	sodium_memzero(out, sizeof(*out));
 	return 0;
+}
+
+/* A served key was deleted or rotated: no material of a version kept. */
+int
+hsm_key_forget(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	kcache_forget(arg);
+	return kchan_send(ch, IMSG_HSM_KEY_FORGOTTEN, m->hdr.reqid, -1, NULL,
+	    0);
 }
 
 /*
@@ -233,8 +216,11 @@ hsm_probe(struct kchan *ch, struct kmsg *m, void *arg)
 	struct hsm_status	 hs;
 
 	memset(&hs, 0, sizeof(hs));
-	hs.ok = probe_once(h, hs.msg, sizeof(hs.msg)) == 0 ||
-	    (rot_reopen(h) == 0 && probe_once(h, hs.msg, sizeof(hs.msg)) == 0);
+	hs.ok = probe_once(h, hs.msg, sizeof(hs.msg)) == 0;
+	if (!hs.ok && rot_reopen(h) == 0) {
+		kcache_wipe(h, "the HSM token is opened again");
+		hs.ok = probe_once(h, hs.msg, sizeof(hs.msg)) == 0;
+	}
 	if (hs.ok)
 		hs.msg[0] = '\0';
 	return kchan_send(ch, IMSG_HSM_PROBED, m->hdr.reqid, -1, &hs,

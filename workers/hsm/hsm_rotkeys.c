@@ -81,6 +81,7 @@ rewrap(struct hsm *h, struct kchan *ch, uint32_t reqid,
 		    " such software root-of-trust key (rot-keys list)" :
 		    h->hsm ? h->err : "this node has no HSM (hsm in kmd.conf);"
 		    " its keys are software ones (rot-keys list)");
+	kcache_wipe(h, "the KEK is wrapped under another root-of-trust key");
 	if ((kek = sodium_malloc(SEAL_KEYLEN)) == NULL)
 		fatal("%s", __func__);
 	hsm_ad(a, sizeof(a), "kek", req->node_id);
@@ -121,6 +122,7 @@ hsm_rot_grown(struct kchan *ch, struct kmsg *m, void *arg)
 	struct hsm_rewrap	 req;
 
 	memcpy(&req, m->data, sizeof(req));
+	kcache_wipe(h, "the root-of-trust keys changed");
 	if (rot_load(h, m) == -1)
 		return -1;
 	if (h->nrot < 2)
@@ -146,6 +148,7 @@ hsm_rot_delete(struct kchan *ch, struct kmsg *m, void *arg)
 
 	memset(&rs, 0, sizeof(rs));
 	kmd_strlcpy(rs.id, rq->id, sizeof(rs.id));
+	kcache_wipe(h, "a root-of-trust key is deleted");
 	if (soft_key(h, rq->id, &rs.index) != NULL)
 		return kchan_send(ch, IMSG_ROT_ZERO, m->hdr.reqid, -1, &rs,
 		    sizeof(rs));
