@@ -47,6 +47,8 @@ struct pq {
 	PGresult		*last;
 	void			(*on_connect)(struct pq *, void *);
 	void			*arg;
+	pq_notify_cb		 on_notify;	/* LISTEN's notifications */
+	void			*notify_arg;
 };
 
 static void	pq_connect(struct pq *);
@@ -212,6 +214,31 @@ pq_lost(struct pq *db)
 		db->backoff *= 2;
 }
 
+/* The notifications that came (an idle connection is read too). */
+static void
+pq_notified(struct pq *db)
+{
+	PGnotify	*n;
+
+	while ((n = PQnotifies(db->conn)) != NULL) {
+		if (db->on_notify != NULL)
+			db->on_notify(db, n->relname, n->extra, db->notify_arg);
+		PQfreemem(n);
+	}
+}
+
+/*
+ * fn gets each notification of the channels this connection LISTENs to
+ * (the caller sends LISTEN, again from its on_connect: a new connection
+ * listens to nothing, and what was notified while it was down is lost).
+ */
+void
+pq_on_notify(struct pq *db, pq_notify_cb fn, void *arg)
+{
+	db->on_notify = fn;
+	db->notify_arg = arg;
+}
+
 static void
 pq_io(evutil_socket_t fd, short what, void *arg)
 {
@@ -237,6 +264,7 @@ pq_io(evutil_socket_t fd, short what, void *arg)
 		pq_lost(db);
 		return;
 	}
+	pq_notified(db);
 	while (!PQisBusy(db->conn)) {
 		if ((res = PQgetResult(db->conn)) == NULL) {
 			db->inflight = NULL;

@@ -14,6 +14,8 @@ struct event_base;
 struct pq;
 
 typedef void	(*pq_cb)(struct pq *, PGresult *, void *);
+typedef void	(*pq_notify_cb)(struct pq *, const char *, const char *,
+		    void *);
 
 struct pq	*pq_new(struct event_base *, const char *,
 		    void (*)(struct pq *, void *), void *);
@@ -22,6 +24,7 @@ void		 pq_free_later(struct event_base *, struct pq *);
 int		 pq_query(struct pq *, const char *, int, const char *const *,
 		    pq_cb, void *);
 int		 pq_connected(const struct pq *);
+void		 pq_on_notify(struct pq *, pq_notify_cb, void *);
 void		 pq_cancel(struct pq *);
 const char	*pq_error(const struct pq *);
 const char	*pq_why(const struct pq *, const PGresult *);

@@ -370,7 +370,47 @@ static const char v16[] =
     "REVOKE ALL ON FUNCTION kmd_peer_verify_mark(uuid, boolean),\n"
     "  kmd_peer_verify_marks(uuid) FROM PUBLIC;\n"
     "GRANT EXECUTE ON FUNCTION kmd_peer_verify_mark(uuid, boolean),\n"
-    "  kmd_peer_verify_marks(uuid) TO kmd_repl;\n";
+    "  kmd_peer_verify_marks(uuid) TO kmd_repl;\n"
+    /*
+     * The joiner answers key lookups from memory (keycache.c): a change
+     * to a key, made here or applied from another node (ENABLE ALWAYS:
+     * pglogical's apply runs as a replica), notifies channel kmd_keys
+     * with the key's name at commit, '-' first for a delete or a rotate
+     * (the hsm then forgets the material it keeps); a truncation, or a
+     * change of this node's KEK or membership (kmd_local), with '*'.
+     * BEFORE triggers:
+     * pglogical 2.4's apply leaves a relcache reference open for AFTER
+     * row triggers (v4).
+     */
+    "CREATE OR REPLACE FUNCTION kmd_keys_notify() RETURNS trigger\n"
+    "  LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n"
+    "  IF TG_LEVEL = 'STATEMENT' THEN\n"
+    "    PERFORM pg_notify('kmd_keys', '*');\n"
+    "    RETURN NULL;\n"
+    "  ELSIF TG_OP = 'DELETE' THEN\n"
+    "    PERFORM pg_notify('kmd_keys', '-' || OLD.name);\n"
+    "    RETURN OLD;\n"
+    "  END IF;\n"
+    "  PERFORM pg_notify('kmd_keys', CASE WHEN NEW.version > 0 THEN '-'\n"
+    "    ELSE '' END || NEW.name);\n"
+    "  IF TG_OP = 'UPDATE' AND OLD.name <> NEW.name THEN\n"
+    "    PERFORM pg_notify('kmd_keys', OLD.name);\n"
+    "  END IF;\n"
+    "  RETURN NEW;\n"
+    "END $$;\n"
+    "DROP TRIGGER IF EXISTS kmd_keys_notify ON kmd_keys;\n"
+    "CREATE TRIGGER kmd_keys_notify BEFORE INSERT OR UPDATE OR DELETE ON\n"
+    "  kmd_keys FOR EACH ROW EXECUTE FUNCTION kmd_keys_notify();\n"
+    "ALTER TABLE kmd_keys ENABLE ALWAYS TRIGGER kmd_keys_notify;\n"
+    "DROP TRIGGER IF EXISTS kmd_keys_truncated ON kmd_keys;\n"
+    "CREATE TRIGGER kmd_keys_truncated BEFORE TRUNCATE ON kmd_keys\n"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION kmd_keys_notify();\n"
+    "ALTER TABLE kmd_keys ENABLE ALWAYS TRIGGER kmd_keys_truncated;\n"
+    "DROP TRIGGER IF EXISTS kmd_local_notify ON kmd_local;\n"
+    "CREATE TRIGGER kmd_local_notify BEFORE INSERT OR UPDATE OR DELETE OR\n"
+    "  TRUNCATE ON kmd_local FOR EACH STATEMENT EXECUTE FUNCTION\n"
+    "  kmd_keys_notify();\n";
 
 /*
  * Run at every start, once the schema is current.  pglogical's install

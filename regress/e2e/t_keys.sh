@@ -111,6 +111,37 @@ check "keys delete -y" k 1 delete --name=other -y
 check "gone on node 3" wait_for 10 sh -c \
     "! $C ctl 3 keys get --name=other >/dev/null 2>&1"
 
+# Lookups are answered from memory (keycache.c), dropped by the
+# notification each change makes on every node.  A key used on nodes 2
+# and 3, then deleted on node 1: neither encrypts with it any more; made
+# again under its name: both use the new one.  Node 3's connection
+# broken and the key deleted meanwhile (the notification lost): node 3
+# does not encrypt with it either.
+enc_id() { k "$1" encrypt --name="$2" --plaintext=eA== 2>/dev/null | j id; }
+no_enc() { ! k "$1" encrypt --name="$2" --plaintext=eA== >/dev/null 2>&1; }
+k 1 create --name=cached >/dev/null
+check "a key used on nodes 2 and 3" wait_for 10 sh -c "$C ctl 2 keys \
+    encrypt --name=cached --plaintext=eA== >/dev/null && $C ctl 3 keys \
+    encrypt --name=cached --plaintext=eA== >/dev/null"
+k 1 delete --name=cached -y >/dev/null
+check "deleted on node 1: node 2 no longer encrypts with it" \
+    wait_for 5 no_enc 2 cached
+check "... nor node 3" wait_for 5 no_enc 3 cached
+NEWID=$(k 1 create --name=cached | j id)
+check "made again on node 1: nodes 2 and 3 encrypt with the new one" \
+    wait_for 5 sh -c "[ \"\$($C ctl 2 keys encrypt --name=cached \
+    --plaintext=eA== | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"id\"])')\" \
+    = $NEWID ] && [ \"\$($C ctl 3 keys encrypt --name=cached \
+    --plaintext=eA== | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"id\"])')\" \
+    = $NEWID ]"
+check "node 3 encrypts with it" test "$(enc_id 3 cached)" = "$NEWID"
+q 3 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE
+    application_name = 'kmd-keys'" >/dev/null
+k 1 delete --name=cached -y >/dev/null
+check "node 3's keys connection broken, the key deleted meanwhile: node 3
+    refuses it once connected again" wait_for 10 sh -c "$C ctl 3 keys \
+    encrypt --name=cached --plaintext=eA== 2>&1 | grep -q \"no key named\""
+
 # The same name made on two nodes at once: both rows stay (random ids,
 # nothing for pglogical to resolve), every node reads the same one, and
 # what either node encrypted with its own opens everywhere.

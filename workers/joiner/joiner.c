@@ -35,7 +35,7 @@ joiner_open_db(struct joiner *j)
 		 * operations should not wait behind them.
 		 */
 		j->jdb = joiner_conn(j, "kmd-joiner-join", NULL, NULL);
-		j->kdb = joiner_conn(j, "kmd-keys", NULL, NULL);
+		j->kdb = joiner_conn(j, "kmd-keys", keycache_connected, j);
 	}
 	pq_free_later(j->w->base, j->admin);
 	j->admin = NULL;
@@ -139,6 +139,7 @@ joiner_fini(struct worker *w)
 	pq_free(j->jdb);
 	pq_free(j->kdb);
 	keys_free(j);
+	keycache_free();
 	pq_free(j->db);
 	if (j->retry != NULL)
 		event_free(j->retry);

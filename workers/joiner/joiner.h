@@ -198,6 +198,26 @@ int	joiner_bkeys(struct kchan *, struct kmsg *, void *);
 int	joiner_keys(struct kchan *, struct kmsg *, void *);
 void	keys_free(struct joiner *);
 
+/* keycache.c: what an encrypt or decrypt looks up, kept in memory */
+#define ALTS_MAX	4		/* rows of one version, decrypt tries */
+struct key_alt {
+	char		 key_id[KMD_NODEID_MAX];
+	char		 sealed[KMD_MATERIAL_MAX];
+};
+struct key_lookup {
+	struct key_info	 info;
+	char		 node_id[KMD_NODEID_MAX];
+	char		 kek[KMD_WRAPPED_MAX];
+	struct key_alt	 alts[ALTS_MAX];
+	int		 nalts;
+};
+void	 keycache_connected(struct pq *, void *);
+uint64_t keycache_gen(void);
+int	 keycache_get(const char *, int, struct key_lookup *);
+void	 keycache_put(const char *, int, uint64_t, const struct key_lookup *);
+void	 keycache_drop(const char *);
+void	 keycache_free(void);
+
 /* peers.c; a call's exchange waits PEERS_TIMEOUT s */
 #define PEERS_TIMEOUT	10
 uint32_t peers_allow(struct joiner *, const char *,

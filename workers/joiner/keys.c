@@ -31,7 +31,6 @@
 #include "util.h"
 
 #define HSM_WAIT	10		/* seconds for the hsm's answer */
-#define ALTS_MAX	4		/* rows of one version, decrypt tries */
 
 struct kreq {
 	TAILQ_ENTRY(kreq)	 entry;
@@ -43,11 +42,10 @@ struct kreq {
 	char			 key_id[KMD_NODEID_MAX];	/* version's */
 	char			 node_id[KMD_NODEID_MAX];
 	char			 kek[KMD_WRAPPED_MAX];
-	struct {
-		char		 key_id[KMD_NODEID_MAX];
-		char		 sealed[KMD_MATERIAL_MAX];
-	}			 alts[ALTS_MAX];	/* decrypt: the rows */
+	struct key_alt		 alts[ALTS_MAX];	/* decrypt: the rows */
 	int			 nalts, alt;
+	int			 version;	/* asked: -1 the latest */
+	uint64_t		 gen;		/* keycache_gen() when asked */
 };
 
 static const char *const opname[KEYS_OPS] = {
@@ -308,6 +306,7 @@ deleted(struct pq *db, PGresult *res, void *arg)
 	}
 	log_info("keys delete: key '%s' and its %s version(s) deleted",
 	    kr->info.name, PQcmdTuples(res));
+	keycache_drop(kr->info.name);
 	kr_info_done(kr);
 }
 
@@ -351,6 +350,37 @@ crypt_send(struct kreq *kr)
 	to_hsm(kr, IMSG_HSM_KEY_CRYPT, kc, sizeof(*kc), &crypt_ex);
 	sodium_memzero(kc, sizeof(*kc));
 	free(kc);
+}
+
+/* The lookup of an encrypt or decrypt, kept in or taken from the cache. */
+static void
+lookup_keep(struct kreq *kr)
+{
+	struct key_lookup	 kl;
+
+	memset(&kl, 0, sizeof(kl));
+	memcpy(&kl.info, &kr->info, sizeof(kl.info));
+	kmd_strlcpy(kl.node_id, kr->node_id, sizeof(kl.node_id));
+	kmd_strlcpy(kl.kek, kr->kek, sizeof(kl.kek));
+	memcpy(kl.alts, kr->alts, sizeof(kl.alts));
+	kl.nalts = kr->nalts;
+	keycache_put(kr->rq.name, kr->version, kr->gen, &kl);
+}
+
+static int
+lookup_cached(struct kreq *kr)
+{
+	struct key_lookup	 kl;
+
+	if (keycache_get(kr->rq.name, kr->version, &kl) == -1)
+		return -1;
+	memcpy(&kr->info, &kl.info, sizeof(kr->info));
+	kmd_strlcpy(kr->node_id, kl.node_id, sizeof(kr->node_id));
+	kmd_strlcpy(kr->kek, kl.kek, sizeof(kr->kek));
+	memcpy(kr->alts, kl.alts, sizeof(kr->alts));
+	kr->nalts = kl.nalts;
+	crypt_send(kr);
+	return 0;
 }
 
 /* The key looked up: go on with the operation. */
@@ -401,6 +431,7 @@ found(struct pq *db, PGresult *res, void *arg)
 		break;
 	case KEYS_ENCRYPT:
 	case KEYS_DECRYPT:
+		lookup_keep(kr);
 		crypt_send(kr);
 		break;
 	}
@@ -578,10 +609,16 @@ joiner_keys(struct kchan *ch, struct kmsg *m, void *arg)
 	default:
 		p[0] = kr->rq.name;
 		p[1] = NULL;
+		kr->version = -1;
 		if (kr->rq.op == KEYS_DECRYPT) {
-			snprintf(a, sizeof(a), "%d", ct_version(kr->rq.data));
+			kr->version = ct_version(kr->rq.data);
+			snprintf(a, sizeof(a), "%d", kr->version);
 			p[1] = a;
 		}
+		if ((kr->rq.op == KEYS_ENCRYPT || kr->rq.op == KEYS_DECRYPT) &&
+		    lookup_cached(kr) == 0)
+			return 0;
+		kr->gen = keycache_gen();
 		p[2] = kmd_is_uuid(kr->rq.name) ? kr->rq.name : NULL;
 		return pq_query(j->kdb, SQL_LOOKUP, 3, p, found, kr);
 	}
