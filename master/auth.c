@@ -10,6 +10,11 @@
  * role must be at least the one the catalogue gives the request
  * (op_request_role()).  So a compromised api acts only with tokens its
  * callers send it, within their roles.
+ *
+ * A token's signature is verified once: its claims are kept under the
+ * BLAKE2b digest of the whole token (VERIFIED_MAX, direct-mapped, until
+ * the joiner's key changes), and every other check is made again at each
+ * request.  A token that differs in one byte has another digest.
  */
 #include <sodium.h>
 #include <stdlib.h>
@@ -23,6 +28,7 @@
 #define AUTHS_MAX	128	/* tokens sent whose request has not come */
 #define ENDS_MAX	256	/* users changed since the joiner's start */
 #define CLOCK_SLACK	1000	/* ms */
+#define VERIFIED_MAX	64	/* tokens whose signature was verified */
 
 struct auth {
 	unsigned char	 pk[crypto_sign_PUBLICKEYBYTES];
@@ -39,6 +45,11 @@ struct auth {
 	}		 ends[ENDS_MAX];
 	size_t		 nends;
 	int64_t		 floor;		/* ms: tokens older end too */
+	struct {
+		uint8_t			 digest[crypto_generichash_BYTES];
+		struct token_claims	 tc;
+		int			 set;
+	}		 verified[VERIFIED_MAX];
 };
 
 void
@@ -60,6 +71,7 @@ auth_token_key(struct kchan *ch, struct kmsg *m, void *arg)
 	memcpy(au->pk, tk->pk, sizeof(au->pk));
 	au->have_pk = 1;
 	memset(au->a, 0, sizeof(au->a));
+	memset(au->verified, 0, sizeof(au->verified));
 	au->nends = 0;
 	au->floor = 0;
 	return 0;
@@ -87,6 +99,31 @@ auth_user_ended(struct parent *p, const char *name)
 	au->ends[i].at = mono_ms();
 }
 
+/* The claims of a token this node issued, its signature verified once. */
+static int
+token_claims_of(struct auth *au, const char *tok, struct token_claims *tc)
+{
+	uint8_t	 d[crypto_generichash_BYTES];
+	size_t	 k;
+
+	if (!au->have_pk)
+		return -1;
+	crypto_generichash(d, sizeof(d), (const uint8_t *)tok,
+	    strnlen(tok, KMD_TOKEN_MAX), NULL, 0);
+	k = d[0] % VERIFIED_MAX;
+	if (au->verified[k].set &&
+	    sodium_memcmp(au->verified[k].digest, d, sizeof(d)) == 0) {
+		memcpy(tc, &au->verified[k].tc, sizeof(*tc));
+		return 0;
+	}
+	if (token_open(tok, au->pk, tc) == -1)
+		return -1;
+	memcpy(au->verified[k].digest, d, sizeof(d));
+	memcpy(&au->verified[k].tc, tc, sizeof(*tc));
+	au->verified[k].set = 1;
+	return 0;
+}
+
 static int
 token_check(struct parent *p, const char *tok, char *why, size_t len)
 {
@@ -95,7 +132,7 @@ token_check(struct parent *p, const char *tok, char *why, size_t len)
 	int64_t			 now = mono_ms();
 	size_t			 i;
 
-	if (!au->have_pk || token_open(tok, au->pk, &tc) == -1) {
+	if (token_claims_of(au, tok, &tc) == -1) {
 		snprintf(why, len, "the token is not one this node issued");
 		return -1;
 	}
