@@ -9,6 +9,9 @@
 #   encrypt/s       POST /api/v1/crypto/encrypt of 64 bytes: the key looked
 #                   up, the KEK and the material opened, AES-256-GCM;
 #                   and again during a password-guessing run (guess.py)
+#   decrypt/s       POST /api/v1/crypto/decrypt of that ciphertext
+#   GET cluster/s   GET /api/v1/cluster in the same run, with the same
+#                   wrk settings: what the TLS and HTTP path alone serves
 #   memory          resident (RSS) and proportional (PSS) memory of each
 #                   kmd process and of the PostgreSQL instance, idle
 #
@@ -155,6 +158,22 @@ run() {
 	wrk_run "$1-encrypt" "$T/encrypt.lua" crypto/encrypt
 	printf '%-28s %10s %10s\n' "$1: encrypt/s (64 B)" "$RPS" "p99 $P99"
 	table_row "encrypt/s (64 B), $1 RoT" "$RPS (p99 $P99)"
+	enc=$RPS
+	CT=$(ns curl -sk -XPOST -H "Authorization: Bearer $TOKEN" \
+	    -d "{\"id\":\"bench-enc\",\"plaintext\":\"$P64\"}" \
+	    "$URL/crypto/encrypt" | sed -n 's/.*"ciphertext" *: *"\([^"]*\)".*/\1/p')
+	[ -n "$CT" ] || die "$1: no ciphertext"
+	printf 'wrk.method = "POST"\nwrk.body = %s\n' \
+	    "'{\"id\":\"bench-enc\",\"ciphertext\":\"$CT\"}'" >"$T/decrypt.lua"
+	wrk_run "$1-decrypt" "$T/decrypt.lua" crypto/decrypt
+	printf '%-28s %10s %10s\n' "$1: decrypt/s (64 B)" "$RPS" "p99 $P99"
+	table_row "decrypt/s (64 B), $1 RoT" "$RPS (p99 $P99)"
+	printf '' >"$T/get.lua"
+	wrk_run "$1-get" "$T/get.lua" cluster
+	printf '%-28s %10s %10s\n' "$1: GET cluster/s" "$RPS" "p99 $P99"
+	table_row "GET cluster/s beside them, $1 RoT" "$RPS (p99 $P99);\
+ encrypt at $(awk -v e="$enc" -v g="$RPS" 'BEGIN { printf "%.2f", e / g }') x" \
+	    "encrypt >= 0.5 x"
 	[ "$1" = software ] && guessing
 	printf '%-28s %10s\n' "$1: keys made" \
 	    "$($C sql 1 "SELECT count(*) FROM kmd_keys")"
