@@ -160,6 +160,23 @@ node_failed(struct vnode *nd, const char *what, const char *why)
 	log_warnx("%s: %s (%s): %s", verify_what, nd->host, nd->id, nd->err);
 }
 
+/*
+ * A node's answer to a query of the run (arg): its run, or NULL when the
+ * run is gone; *ok whether it answered, the node left out when not.
+ */
+static struct vrun *
+node_answer(void *arg, PGresult *res, enum peer_call what, int *i, int *ok)
+{
+	struct vrun	*v;
+
+	if ((v = run_of(arg, i)) == NULL)
+		return NULL;
+	if (!(*ok = pq_ok(res)))
+		node_failed(&v->nodes[*i], peer_call_what(what), res != NULL ?
+		    pq_why(v->c, res) : pq_error(v->c));
+	return v;
+}
+
 /* One node's answer is in; the last one moves the run on. */
 static void
 answered(struct vrun *v)
@@ -226,15 +243,11 @@ static void
 read_done(struct pq *db, PGresult *res, void *arg)
 {
 	struct vrun	*v;
-	int		 i;
+	int		 i, ok;
 
 	(void)db;
-	if ((v = run_of(arg, &i)) == NULL)
-		return;
-	if (!pq_ok(res))
-		node_failed(&v->nodes[i], peer_call_what(PEER_VERIFY_READ), res != NULL ?
-		    pq_why(v->c, res) : pq_error(v->c));
-	answered(v);
+	if ((v = node_answer(arg, res, PEER_VERIFY_READ, &i, &ok)) != NULL)
+		answered(v);
 }
 
 static void
@@ -379,16 +392,13 @@ static void
 seen_read(struct pq *db, PGresult *res, void *arg)
 {
 	struct vrun	*v;
-	int		 i;
+	int		 i, ok;
 
 	(void)db;
-	if ((v = run_of(arg, &i)) == NULL)
+	if ((v = node_answer(arg, res, PEER_VERIFY_MARKS, &i, &ok)) == NULL)
 		return;
-	if (pq_ok(res) && PQntuples(res) == 1)
+	if (ok && PQntuples(res) == 1)
 		v->nodes[i].seen = atoll(PQgetvalue(res, 0, 1));
-	else
-		node_failed(&v->nodes[i], peer_call_what(PEER_VERIFY_MARKS), res != NULL ?
-		    pq_why(v->c, res) : pq_error(v->c));
 	answered(v);
 }
 
@@ -406,16 +416,12 @@ static void
 mark_done(struct pq *db, PGresult *res, void *arg)
 {
 	struct vrun	*v;
-	int		 i;
+	int		 i, ok;
 
 	(void)db;
-	if ((v = run_of(arg, &i)) == NULL)
+	if ((v = node_answer(arg, res, PEER_VERIFY_MARK, &i, &ok)) == NULL)
 		return;
-	if (pq_ok(res))
-		v->nodes[i].marked = 1;
-	else
-		node_failed(&v->nodes[i], peer_call_what(PEER_VERIFY_MARK), res != NULL ?
-		    pq_why(v->c, res) : pq_error(v->c));
+	v->nodes[i].marked = ok;
 	answered(v);
 }
 
@@ -635,15 +641,11 @@ static void
 linked(struct pq *db, PGresult *res, void *arg)
 {
 	struct vrun	*v;
-	int		 i;
+	int		 i, ok;
 
 	(void)db;
-	if ((v = run_of(arg, &i)) == NULL)
-		return;
-	if (!pq_ok(res))
-		node_failed(&v->nodes[i], peer_call_what(PEER_VERIFY_LINK),
-		    res != NULL ? pq_why(v->c, res) : pq_error(v->c));
-	answered(v);
+	if ((v = node_answer(arg, res, PEER_VERIFY_LINK, &i, &ok)) != NULL)
+		answered(v);
 }
 
 static void
