@@ -48,7 +48,7 @@ check "status has pid, user, uptime, restarts" \
 out=$(ctl cluster frobnicate 2>&1); rc=$?
 check "unknown word exits 1" test $rc -eq 1
 check "unknown word lists choices" \
-    sh -c "echo '$out' | grep -q 'valid choices: info new csr join fulljoin summary delete nodes'"
+    sh -c "echo '$out' | grep -q 'valid choices: info new csr join fulljoin summary delete verify nodes'"
 out=$(ctl cluster n 2>&1); rc=$?
 check "ambiguous word exits 1 and says so" \
     sh -c "[ $rc -eq 1 ] && echo '$out' | grep -q ambiguous"

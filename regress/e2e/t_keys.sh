@@ -111,6 +111,41 @@ check "keys delete -y" k 1 delete --name=other -y
 check "gone on node 3" wait_for 10 sh -c \
     "! $C ctl 3 keys get --name=other >/dev/null 2>&1"
 
+# New versions share commits (keys_batch.c): 8 clients create 20 keys
+# each through node 1 while its PostgreSQL is killed (kill -9) in the
+# middle; every create that was acknowledged is there once it is back.
+for c in 1 2 3 4 5 6 7 8; do
+	(for i in $(seq 1 20); do
+		k 1 create --name="burst-$c-$i" >/dev/null 2>&1 &&
+		    echo "burst-$c-$i" >>"$T/acked.$c"
+	done) &
+done
+sleep 1
+PG=$(pgrep -P "$(cat "$D/node1/kmd.pid")" -x postgres)
+kill -9 "$PG"
+wait
+cat "$T"/acked.* >"$T/acked" 2>/dev/null
+ACKED=$(wc -l <"$T/acked")
+echo "(creates acknowledged: $ACKED of 160)"
+check "node 1's PostgreSQL back" wait_for 60 sh -c \
+    "$C ctl 1 keys get --name=payroll >/dev/null 2>&1"
+check "some creates were acknowledged, around the kill" test "$ACKED" -gt 0
+LIST=$(tr '\n' ',' <"$T/acked" | sed 's/,$//')
+check "every acknowledged create is there" q_is 1 "SELECT count(*) FROM
+    kmd_keys WHERE name = ANY (string_to_array('$LIST', ','))" "$ACKED"
+check "... on every node" wait_for 30 q_all 3 "SELECT count(*) FROM
+    kmd_keys WHERE name = ANY (string_to_array('$LIST', ','))" "$ACKED"
+k 1 create --name=twice >"$T/tw1" 2>&1 & P1=$!
+k 1 create --name=twice >"$T/tw2" 2>&1 & P2=$!
+wait $P1; R1=$?; wait $P2; R2=$?
+check "one name twice at once through node 1: one made, one refused" \
+    test "$((R1 + R2))" = 1
+check "... saying it exists" grep -q "exists already" "$T/tw1" "$T/tw2"
+check "a key named null (an array literal's NULL, quoted)" sh -c \
+    "$C ctl 1 keys create --name=null >/dev/null && $C ctl 2 keys encrypt \
+    --name=null --plaintext=eA== >/dev/null 2>&1 || { sleep 2; $C ctl 2 \
+    keys encrypt --name=null --plaintext=eA== >/dev/null; }"
+
 # Lookups are answered from memory (keycache.c), dropped by the
 # notification each change makes on every node.  A key used on nodes 2
 # and 3, then deleted on node 1: neither encrypts with it any more; made

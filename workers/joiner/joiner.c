@@ -139,6 +139,7 @@ joiner_fini(struct worker *w)
 	pq_free(j->jdb);
 	pq_free(j->kdb);
 	keys_free(j);
+	kbatch_free(j);
 	keycache_free();
 	pq_free(j->db);
 	if (j->retry != NULL)

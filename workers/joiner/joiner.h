@@ -89,6 +89,7 @@ struct joiner {
 	struct users_watch *uw;		/* users.c */
 	unsigned char	 token_sk[64];	/* signs API tokens (users.c) */
 	struct pq	*kdb;		/* served keys, see keys.c */
+	struct kb_list	*kbatch;	/* its batch in flight (keys_batch.c) */
 	char		*peers;		/* the allowed peers last sent */
 	TAILQ_HEAD(, kreq) kreqs;
 };
@@ -198,6 +199,12 @@ int	joiner_bkeys(struct kchan *, struct kmsg *, void *);
 int	joiner_keys(struct kchan *, struct kmsg *, void *);
 void	keys_free(struct joiner *);
 
+/* keys_batch.c: new key versions written in batches of one commit */
+struct kb_list;
+typedef void	(*kbatch_cb)(void *, PGresult *, int, const char *);
+int	kbatch_add(struct joiner *, const char *const [6], kbatch_cb, void *);
+void	kbatch_free(struct joiner *);
+
 /* keycache.c: what an encrypt or decrypt looks up, kept in memory */
 #define ALTS_MAX	4		/* rows of one version, decrypt tries */
 struct key_alt {
@@ -216,6 +223,8 @@ uint64_t keycache_gen(void);
 int	 keycache_get(const char *, int, struct key_lookup *);
 void	 keycache_put(const char *, int, uint64_t, const struct key_lookup *);
 void	 keycache_drop(const char *);
+int	 keycache_local(char *, size_t, char *, size_t);
+void	 keycache_local_put(uint64_t, const char *, const char *);
 void	 keycache_free(void);
 
 /* peers.c; a call's exchange waits PEERS_TIMEOUT s */

@@ -38,6 +38,8 @@ struct kc_slot {
 
 struct keycache {
 	struct kc_slot		 slot[KC_SLOTS];
+	char			 node_id[KMD_NODEID_MAX];	/* kmd_local: */
+	char			 kek[KMD_WRAPPED_MAX];	/* "": not kept */
 	uint64_t		 gen;		/* notifications seen */
 	int			 listening;
 	uint64_t		 hits, misses;
@@ -93,6 +95,8 @@ keycache_drop(const char *name)
 
 	if (kc == NULL)
 		return;
+	if (strcmp(name, "*") == 0)
+		kc->kek[0] = '\0';
 	for (i = 0; i < KC_SLOTS; i++)
 		if (kc->slot[i].ask[0] != '\0' && (strcmp(name, "*") == 0 ||
 		    strcmp(kc->slot[i].kl.info.name, name) == 0))
@@ -180,6 +184,26 @@ keycache_put(const char *name, int version, uint64_t gen,
 	s = slot_of(ask);
 	kmd_strlcpy(s->ask, ask, sizeof(s->ask));
 	memcpy(&s->kl, kl, sizeof(*kl));
+}
+
+/* This node's id and wrapped KEK, when kept: 0. */
+int
+keycache_local(char *node_id, size_t nlen, char *kek, size_t klen)
+{
+	if (kc == NULL || !kc->listening || kc->kek[0] == '\0')
+		return -1;
+	kmd_strlcpy(node_id, kc->node_id, nlen);
+	kmd_strlcpy(kek, kc->kek, klen);
+	return 0;
+}
+
+void
+keycache_local_put(uint64_t gen, const char *node_id, const char *kek)
+{
+	if (kc == NULL || !kc->listening || gen != kc->gen)
+		return;
+	kmd_strlcpy(kc->node_id, node_id, sizeof(kc->node_id));
+	kmd_strlcpy(kc->kek, kek, sizeof(kc->kek));
 }
 
 void

@@ -84,11 +84,6 @@ static const char *const opname[KEYS_OPS] = {
 	" t.n, k.* FROM t LEFT JOIN LATERAL (SELECT " KEY_COLS " FROM f k" \
 	" ORDER BY k.name OFFSET $1 LIMIT $2) k ON true"
 
-/* The one writer (schema v8): NULL when this node has the version. */
-#define SQL_INSERT \
-	"SELECT " SQL_ISO("t") " FROM kmd_key_add($1::uuid, $2, $3::int," \
-	" $4::int, $5, decode($6, 'hex')) t WHERE t IS NOT NULL"
-
 static int
 valid_name(const char *s)
 {
@@ -194,14 +189,17 @@ kr_result(struct kreq *kr, struct pq *db, PGresult *res)
 	return -1;
 }
 
+/* The version's row of its batch (keys_batch.c): -1, the batch failed. */
 static void
-inserted(struct pq *db, PGresult *res, void *arg)
+inserted(void *arg, PGresult *res, int row, const char *why)
 {
 	struct kreq	*kr = arg;
 
-	if (kr_result(kr, db, res) == -1)
+	if (row == -1) {
+		kr_fail(kr, "the node database: %s; nothing was made", why);
 		return;
-	if (PQntuples(res) != 1) {
+	}
+	if (PQgetisnull(res, row, 1)) {
 		if (kr->rq.op == KEYS_CREATE)
 			exists_fail(kr);
 		else
@@ -209,7 +207,7 @@ inserted(struct pq *db, PGresult *res, void *arg)
 			    " another request; try again", kr->info.name);
 		return;
 	}
-	kmd_strlcpy(kr->info.updated, PQgetvalue(res, 0, 0),
+	kmd_strlcpy(kr->info.updated, PQgetvalue(res, row, 1),
 	    sizeof(kr->info.updated));
 	if (kr->rq.op == KEYS_CREATE)
 		kmd_strlcpy(kr->info.created, kr->info.updated,
@@ -244,7 +242,8 @@ key_made(struct kchan *ch, struct kmsg *m, void *arg)
 	p[3] = size;
 	p[4] = km->kcv;
 	p[5] = km->sealed;
-	pq_query(kr->j->kdb, SQL_INSERT, 6, p, inserted, kr);
+	if (kbatch_add(kr->j, p, inserted, kr) == -1)
+		kr_fail(kr, "the hsm worker answered a malformed version");
 }
 
 /* The hsm encrypted or decrypted: the answer. */
@@ -449,12 +448,9 @@ create_checked(struct pq *db, PGresult *res, void *arg)
 		    " create one (cluster new) or join one first");
 		return;
 	}
-	if (strcmp(PQgetvalue(res, 0, 2), "t") == 0) {
-		exists_fail(kr);
-		return;
-	}
 	kmd_strlcpy(kr->node_id, PQgetvalue(res, 0, 0), sizeof(kr->node_id));
 	kmd_strlcpy(kr->kek, PQgetvalue(res, 0, 1), sizeof(kr->kek));
+	keycache_local_put(kr->gen, kr->node_id, kr->kek);
 	version_make(kr);
 }
 
@@ -596,10 +592,15 @@ joiner_keys(struct kchan *ch, struct kmsg *m, void *arg)
 		kr->info.size = kr->rq.size;
 		random_uuid(kr->key_id, sizeof(kr->key_id));
 		kmd_strlcpy(kr->info.id, kr->key_id, sizeof(kr->info.id));
-		p[0] = kr->rq.name;
+		/* kmd_key_add() refuses a name that exists */
+		if (keycache_local(kr->node_id, sizeof(kr->node_id), kr->kek,
+		    sizeof(kr->kek)) == 0) {
+			version_make(kr);
+			return 0;
+		}
+		kr->gen = keycache_gen();
 		return pq_query(j->kdb, "SELECT l.node_id, encode(l.kek_wrapped,"
-		    " 'hex'), EXISTS (SELECT FROM kmd_keys WHERE name = $1) FROM"
-		    " kmd_local l", 1, p, create_checked, kr);
+		    " 'hex') FROM kmd_local l", 0, NULL, create_checked, kr);
 	case KEYS_LIST:
 		snprintf(a, sizeof(a), "%d", kr->rq.skip);
 		snprintf(b, sizeof(b), "%d", kr->rq.limit);
