@@ -377,18 +377,31 @@ static const char v16[] =
      * pglogical's apply runs as a replica), notifies channel kmd_keys
      * with the key's name at commit, '-' first for a delete or a rotate
      * (the hsm then forgets the material it keeps); a truncation, or a
-     * change of this node's KEK or membership (kmd_local), with '*'.
-     * BEFORE triggers:
+     * change of this node's KEK or membership (kmd_local), with '*'; so
+     * does a transaction past its 64th changed row, once, and then no
+     * more (a large load sends no million notifications).  A join's copy
+     * and a restore turn the row trigger off, and on again with the
+     * keys' indexes (workers/joiner/join.h).  BEFORE triggers:
      * pglogical 2.4's apply leaves a relcache reference open for AFTER
      * row triggers (v4).
      */
     "CREATE OR REPLACE FUNCTION kmd_keys_notify() RETURNS trigger\n"
     "  LANGUAGE plpgsql AS $$\n"
+    "DECLARE n text := current_setting('kmd.keys_notified', true);\n"
     "BEGIN\n"
     "  IF TG_LEVEL = 'STATEMENT' THEN\n"
     "    PERFORM pg_notify('kmd_keys', '*');\n"
     "    RETURN NULL;\n"
-    "  ELSIF TG_OP = 'DELETE' THEN\n"
+    "  ELSIF n = 'all' THEN\n"
+    "    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;\n"
+    "  ELSIF coalesce(nullif(n, '')::int, 0) >= 64 THEN\n"
+    "    PERFORM pg_notify('kmd_keys', '*');\n"
+    "    PERFORM set_config('kmd.keys_notified', 'all', true);\n"
+    "    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;\n"
+    "  END IF;\n"
+    "  PERFORM set_config('kmd.keys_notified',\n"
+    "    (coalesce(nullif(n, '')::int, 0) + 1)::text, true);\n"
+    "  IF TG_OP = 'DELETE' THEN\n"
     "    PERFORM pg_notify('kmd_keys', '-' || OLD.name);\n"
     "    RETURN OLD;\n"
     "  END IF;\n"

@@ -176,6 +176,18 @@ k 1 delete --name=cached -y >/dev/null
 check "node 3's keys connection broken, the key deleted meanwhile: node 3
     refuses it once connected again" wait_for 10 sh -c "$C ctl 3 keys \
     encrypt --name=cached --plaintext=eA== 2>&1 | grep -q \"no key named\""
+k 1 create --name=bulk-victim >/dev/null
+check "a key used on node 3" wait_for 10 sh -c "$C ctl 3 keys encrypt \
+    --name=bulk-victim --plaintext=eA== >/dev/null"
+check "one transaction on node 1: 100 keys made, that one deleted" \
+    q_is 1 "WITH w AS (INSERT INTO kmd_keys (key_id, name, version,
+    algorithm, material_sealed) SELECT gen_random_uuid(), 'bulk-' || i, 0,
+    'aes', '\\x01' FROM generate_series(1, 100) i RETURNING 1), d AS
+    (DELETE FROM kmd_keys WHERE name = 'bulk-victim' RETURNING 1) SELECT
+    (SELECT count(*) FROM w) + (SELECT count(*) FROM d)" 101
+check "... past 64 changes one notification for all: node 3 refuses it" \
+    wait_for 10 sh -c "$C ctl 3 keys encrypt --name=bulk-victim \
+    --plaintext=eA== 2>&1 | grep -q \"no key named\""
 
 # The same name made on two nodes at once: both rows stay (random ids,
 # nothing for pglogical to resolve), every node reads the same one, and

@@ -38,12 +38,17 @@
  * key's index, inserted in random order).  Both are built again in one
  * transaction that takes kmd_keys' lock (see sync_polled), and after a
  * kill or an interrupted join, so a node never stays without them.
+ * The copy fires no notification per row either: SQL_KEYS_NOTIFY_OFF
+ * goes with the drop, and the indexes' build turns it on again.
  * SQL_KEYS_INDEXES_ADD may run twice at once (a kill while the build
  * waits): the lock makes the second find them there.
  */
 #define KEYS_BARE_MIN	(128LL * 1024 * 1024)
 #define SQL_KEYS_INDEX_DROP \
 	"DROP INDEX IF EXISTS kmd_keys_name_version"
+/* ... and the keys' notifications (schema step 16), a row at a time */
+#define SQL_KEYS_NOTIFY_OFF \
+	"ALTER TABLE kmd_keys DISABLE TRIGGER kmd_keys_notify"
 #define SQL_KEYS_PKEY_DROP \
 	"ALTER TABLE kmd_keys DROP CONSTRAINT IF EXISTS kmd_keys_pkey"
 #define SQL_KEYS_INDEXES_ADD \
@@ -52,7 +57,8 @@
 	" (SELECT FROM pg_constraint WHERE conrelid = 'kmd_keys'::regclass" \
 	" AND contype = 'p') THEN ALTER TABLE kmd_keys ADD CONSTRAINT" \
 	" kmd_keys_pkey PRIMARY KEY (key_id); END IF; CREATE INDEX IF NOT" \
-	" EXISTS kmd_keys_name_version ON kmd_keys (name, version); END$$"
+	" EXISTS kmd_keys_name_version ON kmd_keys (name, version); ALTER" \
+	" TABLE kmd_keys ENABLE ALWAYS TRIGGER kmd_keys_notify; END$$"
 #define SQL_SUBS_STOP \
 	"SELECT pglogical.alter_subscription_disable(sub_name, true) FROM" \
 	" pglogical.subscription"

@@ -69,7 +69,8 @@ wipe_polled(struct join *jn, PGresult *res)
 	    " pglogical.drop_node(n.node_name, true) FROM pglogical.node n JOIN"
 	    " pglogical.local_node l ON l.node_id = n.node_id; BEGIN; TRUNCATE"
 	    " kmd_cluster, kmd_nodes, kmd_node_health, kmd_users, kmd_keys,"
-	    " kmd_join_markers, kmd_restored_kek; " SQL_KEYS_INDEX_DROP ";"
+	    " kmd_join_markers, kmd_restored_kek; " SQL_KEYS_INDEX_DROP "; "
+	    SQL_KEYS_NOTIFY_OFF ";"
 	    " DELETE FROM kmd_local; COMMIT", 0, NULL, jq_stage_done);
 }
 

@@ -85,8 +85,8 @@ rrun_release(struct jop *op)
 	" kek_wrapped = EXCLUDED.kek_wrapped, backup_id =" \
 	" EXCLUDED.backup_id, restored = now(); END IF;" \
 	" RETURN (SELECT count(*) FROM kmd_keys); END $$;" \
-	" LOCK TABLE kmd_keys, kmd_users IN ACCESS EXCLUSIVE MODE;" \
-	" DELETE FROM kmd_keys; DELETE FROM kmd_users; " \
+	" LOCK TABLE kmd_keys, kmd_users IN ACCESS EXCLUSIVE MODE; " \
+	SQL_KEYS_NOTIFY_OFF "; DELETE FROM kmd_keys; DELETE FROM kmd_users; " \
 	SQL_KEYS_INDEX_DROP "; " SQL_KEYS_PKEY_DROP
 
 static void	next_message(struct rrun *);
