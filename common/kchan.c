@@ -186,6 +186,7 @@ kchan_new(struct event_base *base, int fd, enum proc_id peer,
 		return NULL;
 	}
 	TAILQ_INIT(&ch->calls);
+	ch->pid = (uint32_t)getpid();
 	ch->base = base;
 	ch->peer = peer;
 	ch->handlers = tab;
@@ -242,8 +243,7 @@ kchan_send(struct kchan *ch, uint16_t type, uint32_t reqid, int fd,
 		errno = ENOBUFS;
 		return -1;
 	}
-	if (kbuf_compose(&ch->kb, type, reqid, (uint32_t)getpid(), fd, data,
-	    len) == -1)
+	if (kbuf_compose(&ch->kb, type, reqid, ch->pid, fd, data, len) == -1)
 		return -1;
 	return event_add(ch->wev, NULL);
 }

@@ -80,6 +80,7 @@ struct kchan {
 	uint32_t		 last_call;	/* the last call's id */
 	uint16_t		 errtype;	/* refusals; 0: none */
 	int			 freeing;
+	uint32_t		 pid;		/* ours, in each frame's header */
 };
 
 struct kchan	*kchan_new(struct event_base *, int, enum proc_id,

@@ -45,6 +45,10 @@ for what in rotate delete; do
 	line=$(awk -v w="$what" '$1 == w { print $2 * 1000 }' "$T/out" |
 	    sort -n | awk '{ v[NR] = $1 } END { printf "p50 %.1f ms, max %.1f ms (%d trials)",
 	    v[int((NR + 1) / 2)], v[NR], NR }')
-	printf '%-40s %s\n' "key $what on node 1 -> node 3 encrypts" "$line"
+	case $what in
+	rotate) seen="node 3 encrypts with the new version" ;;
+	*) seen="node 3 refuses it" ;;
+	esac
+	printf '%-28s %s\n' "key $what on node 1" "$line: $seen"
 	table_row "key $what reaches another node's encrypt" "$line" "< 1 s"
 done
