@@ -71,3 +71,33 @@ table_row() {
 	[ -n "${BENCH_TABLE:-}" ] || return 0
 	printf '%s\t%s\t%s\n' "$1" "$2" "${3:-}" >>"$BENCH_TABLE"
 }
+
+# load_keys MB BATCH: rows of kmd_keys inserted on node 1 (q, die: the
+# caller's) until its database holds about MB megabytes, BATCH rows at a
+# time, the last batch cut to what is left by the bytes a row took so
+# far; then VACUUM and CHECKPOINT.  $ROWS: the rows inserted.
+load_keys() {
+	lk_target=$(($1 * 1048576)) ROWS=0 lk_batch=$2
+	lk_size=$(q 1 "SELECT pg_database_size('kmd')") ||
+	    die "node 1: no database size"
+	lk_size0=$lk_size
+	# A row takes about 700 bytes with its share of the indexes.
+	[ $(( (lk_target - lk_size) / 700 + 1 )) -lt "$lk_batch" ] &&
+	    lk_batch=$(( (lk_target - lk_size) / 700 + 1 ))
+	while [ "$lk_size" -lt "$lk_target" ]; do
+		q 1 "INSERT INTO kmd_keys (key_id, name, version, algorithm,
+		    material_sealed) SELECT gen_random_uuid(), 'bulk-' || i, 1,
+		    'aes256', decode(repeat(md5(i::text), 32), 'hex')
+		    FROM generate_series($((ROWS + 1)), $((ROWS + lk_batch))) i" ||
+		    die "node 1: loading kmd_keys failed"
+		ROWS=$((ROWS + lk_batch))
+		lk_size=$(q 1 "SELECT pg_database_size('kmd')") ||
+		    die "node 1: no database size"
+		lk_per=$(( (lk_size - lk_size0) / ROWS ))
+		[ "$lk_per" -gt 0 ] || lk_per=1
+		lk_left=$(( (lk_target - lk_size) / lk_per + 1 ))
+		[ "$lk_left" -lt "$lk_batch" ] && lk_batch=$lk_left
+	done
+	q 1 "VACUUM (ANALYZE) kmd_keys" >/dev/null &&
+	    q 1 "CHECKPOINT" >/dev/null || die "node 1: VACUUM / CHECKPOINT failed"
+}

@@ -62,18 +62,7 @@ $C up 2 >"$T/up.txt" 2>&1 || { cat "$T/up.txt"; die "cluster.sh up 2 failed"; }
 $C ctl 1 cluster new --host=127.0.0.1 --url=https://127.0.0.1:8443 \
     >/dev/null || die "node 1: cluster new failed"
 echo "bench: loading about $BENCH_BACKUP_MB MB of keys into node 1 ..."
-target=$((BENCH_BACKUP_MB * 1048576)) rows=0 batch=100000
-size=$(q 1 "SELECT pg_database_size('kmd')")
-while [ "$size" -lt "$target" ]; do
-	q 1 "INSERT INTO kmd_keys (key_id, name, version, algorithm,
-	    material_sealed) SELECT gen_random_uuid(), 'bulk-' || i, 1,
-	    'aes256', decode(repeat(md5(i::text), 32), 'hex')
-	    FROM generate_series($((rows + 1)), $((rows + batch))) i" ||
-	    die "node 1: loading kmd_keys failed"
-	rows=$((rows + batch))
-	size=$(q 1 "SELECT pg_database_size('kmd')")
-done
-q 1 "VACUUM (ANALYZE) kmd_keys" >/dev/null && q 1 "CHECKPOINT" >/dev/null
+load_keys "$BENCH_BACKUP_MB" 100000
 ROWS=$(q 1 "SELECT count(*) FROM kmd_keys")
 MB=$(( $(q 1 "SELECT pg_database_size('kmd')") / 1048576 ))
 echo "bench: node 1: $ROWS key versions, $MB MB"

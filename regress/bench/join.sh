@@ -228,30 +228,9 @@ $C up 3 >"$T/up-$PHASE.txt" 2>&1 ||
 $C ctl 1 cluster new --host=127.0.0.1 --url=https://127.0.0.1:8443 \
     >/dev/null || die "node 1: cluster new failed"
 
-target=$((BENCH_JOIN_MB * 1048576))
 echo "bench: loading about $BENCH_JOIN_MB MB of keys into node 1 ..."
-size=$(q 1 "SELECT pg_database_size('kmd')") || die "node 1: no database size"
-size0=$size rows=0 batch=$BENCH_BATCH
-# A row takes about 700 bytes with its share of the indexes.
-[ $(( (target - size) / 700 + 1 )) -lt "$batch" ] &&
-    batch=$(( (target - size) / 700 + 1 ))
 t0=$(now)
-while [ "$size" -lt "$target" ]; do
-	q 1 "INSERT INTO kmd_keys (key_id, name, version, algorithm,
-	    material_sealed) SELECT gen_random_uuid(), 'bulk-' || i, 1,
-	    'aes256', decode(repeat(md5(i::text), 32), 'hex')
-	    FROM generate_series($((rows + 1)), $((rows + batch))) i" ||
-	    die "node 1: loading kmd_keys failed"
-	rows=$((rows + batch))
-	size=$(q 1 "SELECT pg_database_size('kmd')") || die "node 1: no database size"
-	# The last batch: about what is left, by the bytes a row took so far.
-	per=$(( (size - size0) / rows ))
-	[ "$per" -gt 0 ] || per=1
-	left=$(( (target - size) / per + 1 ))
-	[ "$left" -lt "$batch" ] && batch=$left
-done
-q 1 "VACUUM (ANALYZE) kmd_keys" >/dev/null && q 1 "CHECKPOINT" >/dev/null ||
-    die "node 1: VACUUM / CHECKPOINT failed"
+load_keys "$BENCH_JOIN_MB" "$BENCH_BATCH"
 ROWS1=$(q 1 "SELECT count(*) FROM kmd_keys")
 DB_BYTES=$(q 1 "SELECT pg_database_size('kmd')")
 KEYS_BYTES=$(q 1 "SELECT pg_total_relation_size('kmd_keys')")
