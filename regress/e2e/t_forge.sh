@@ -73,6 +73,12 @@ check "control: with the admin's own token the frame reaches the joiner" \
     logged "kmd\[joiner\]: cluster nodes create: "
 check "... which refuses it on its merits (no CSR), no refusal by the parent" \
     sh -c "[ \$(grep -c 'api: CTL_NODES_CREATE refused' '$LOG') = 3 ]"
+# the parent keeps the claims of a token it verified, under the digest
+# of the whole token: the altered one, sent now that the genuine one was
+# verified, is refused still
+inject 4246 "$FORGED"
+check "the altered token after the genuine one was verified: refused" \
+    sh -c "[ \$(grep -c 'api: CTL_NODES_CREATE refused: .*not one this node issued' '$LOG') = 2 ]"
 # the same request id again, the token not sent again: one token, one
 # request
 inject 4245
