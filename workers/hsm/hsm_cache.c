@@ -39,7 +39,6 @@ struct kcache {
 	uint8_t			 kek_digest[KC_DIGEST];
 	int			 have_kek;
 	uint64_t		 tick;
-	uint64_t		 hits, misses;
 	struct kc_ent		 ent[KC_SETS][KC_WAYS];
 	struct kc_scratch	 scratch;
 };
@@ -143,7 +142,6 @@ kcache_material(struct hsm *h, const char *node_id, const char *wrapped,
 		if (set[i].len != 0 &&
 		    sodium_memcmp(set[i].digest, d, KC_DIGEST) == 0) {
 			set[i].used = kc->tick;
-			kc->hits++;
 			*mat = set[i].mat;
 			*len = set[i].len;
 			return 0;
@@ -151,7 +149,6 @@ kcache_material(struct hsm *h, const char *node_id, const char *wrapped,
 		if (set[i].used < e->used)
 			e = &set[i];
 	}
-	kc->misses++;
 	hsm_ad(a, sizeof(a), "key", key_id);
 	if (unseal_hex(kek, a, sealed, e->mat, sizeof(e->mat), &n) == -1 ||
 	    (n != 16 && n != 24 && n != 32)) {

@@ -42,7 +42,6 @@ struct keycache {
 	char			 kek[KMD_WRAPPED_MAX];	/* "": not kept */
 	uint64_t		 gen;		/* notifications seen */
 	int			 listening;
-	uint64_t		 hits, misses;
 };
 
 static struct keycache	*kc;
@@ -161,11 +160,8 @@ keycache_get(const char *name, int version, struct key_lookup *kl)
 		return -1;
 	ask_of(ask, sizeof(ask), name, version);
 	s = slot_of(ask);
-	if (strcmp(s->ask, ask) != 0) {
-		kc->misses++;
+	if (strcmp(s->ask, ask) != 0)
 		return -1;
-	}
-	kc->hits++;
 	memcpy(kl, &s->kl, sizeof(*kl));
 	return 0;
 }

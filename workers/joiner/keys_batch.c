@@ -39,7 +39,6 @@ struct kb_item {
 TAILQ_HEAD(kb_list, kb_item);
 
 static struct kb_list	 queued = TAILQ_HEAD_INITIALIZER(queued);
-static int		 in_flight;
 
 static void	kb_flush(struct joiner *);
 
@@ -75,7 +74,6 @@ kb_done(struct pq *db, PGresult *res, void *arg)
 
 	batch = j->kbatch;
 	j->kbatch = NULL;
-	in_flight = 0;
 	if (!ok)
 		log_warnx("keys: a batch of new versions failed: %s",
 		    res != NULL ? pq_why(db, res) : pq_error(db));
@@ -100,7 +98,7 @@ kb_flush(struct joiner *j)
 	const char	*p[KB_FIELDS];
 	int		 i, n = 0;
 
-	if (in_flight || TAILQ_EMPTY(&queued))
+	if (j->kbatch != NULL || TAILQ_EMPTY(&queued))
 		return;
 	if ((batch = malloc(sizeof(*batch))) == NULL)
 		fatal("%s", __func__);
@@ -117,7 +115,6 @@ kb_flush(struct joiner *j)
 		sbuf_add(&col[i], "}");
 		p[i] = col[i].s;
 	}
-	in_flight = 1;
 	j->kbatch = batch;
 	pq_query(j->kdb, SQL_BATCH, KB_FIELDS, p, kb_done, j);
 	for (i = 0; i < KB_FIELDS; i++)
@@ -169,5 +166,4 @@ kbatch_free(struct joiner *j)
 		free(j->kbatch);
 		j->kbatch = NULL;
 	}
-	in_flight = 0;
 }
