@@ -232,7 +232,13 @@ kchan_free(struct kchan *ch)
 	free(ch);
 }
 
-/* Queue a frame; the fd (or -1) is owned by the channel from here on. */
+/*
+ * Queue a frame and write what the socket takes now; the fd (or -1) is
+ * owned by the channel from here on.  Only what is left waits for the
+ * write event: a frame a socket takes at once costs no epoll_ctl.  A
+ * write error is left to the write event, which ends the channel outside
+ * the caller's hands.
+ */
 int
 kchan_send(struct kchan *ch, uint16_t type, uint32_t reqid, int fd,
     const void *data, size_t len)
@@ -245,6 +251,9 @@ kchan_send(struct kchan *ch, uint16_t type, uint32_t reqid, int fd,
 	}
 	if (kbuf_compose(&ch->kb, type, reqid, ch->pid, fd, data, len) == -1)
 		return -1;
+	if (!event_pending(ch->wev, EV_WRITE, NULL) &&
+	    kbuf_flush(&ch->kb) == 1)
+		return 0;
 	return event_add(ch->wev, NULL);
 }
 
