@@ -452,6 +452,61 @@ const char schema_start_sql[] =
     "  EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);\n"
     "END LOOP; END $$;\n";
 
+/*
+ * The heartbeat of its own.  Every fifth of "replmon down-after" the
+ * replmon of a ready node calls kmd_beat(): it stamps this node's row in
+ * kmd_join_markers, under an id derived from the node's (no join's or
+ * verify's), with its clock, committed without waiting for the disk (a
+ * lost beat is only a beat), and answers how long ago each peer was last
+ * heard from.  One small row a node, where the health rows a tick writes
+ * grow with the square of the cluster's size.  Where the row comes in
+ * through replication, a REPLICA trigger notes its arrival in
+ * kmd_peer_seen, as v4's does for the health row; beat says the peer
+ * beats, so its silence is measured against down-after itself (a peer of
+ * an older kmd is heard from only every tick).  A removed node's row
+ * goes with the next beat.
+ */
+static const char v17[] =
+    "ALTER TABLE kmd_peer_seen ADD COLUMN IF NOT EXISTS beat boolean\n"
+    "  NOT NULL DEFAULT false;\n"
+    "CREATE OR REPLACE FUNCTION kmd_beat_id(p_node uuid) RETURNS uuid\n"
+    "  LANGUAGE sql IMMUTABLE\n"
+    "  AS $$ SELECT md5('kmd-beat:' || p_node::text)::uuid $$;\n"
+    "CREATE OR REPLACE FUNCTION kmd_beat_seen() RETURNS trigger\n"
+    "  LANGUAGE plpgsql AS $$ BEGIN\n"
+    "  INSERT INTO kmd_peer_seen VALUES (NEW.origin, NEW.made,\n"
+    "    clock_timestamp(), true) ON CONFLICT (peer) DO UPDATE SET\n"
+    "    peer_clock = EXCLUDED.peer_clock, seen = EXCLUDED.seen,\n"
+    "    beat = true;\n"
+    "  RETURN NEW;\n"
+    "END $$;\n"
+    "DROP TRIGGER IF EXISTS kmd_beat ON kmd_join_markers;\n"
+    "CREATE TRIGGER kmd_beat BEFORE INSERT OR UPDATE ON kmd_join_markers\n"
+    "  FOR EACH ROW WHEN (NEW.join_id = kmd_beat_id(NEW.origin))\n"
+    "  EXECUTE FUNCTION kmd_beat_seen();\n"
+    "ALTER TABLE kmd_join_markers ENABLE REPLICA TRIGGER kmd_beat;\n"
+    "CREATE OR REPLACE FUNCTION kmd_beat() RETURNS TABLE (peer uuid,\n"
+    "  silent_ms bigint) LANGUAGE plpgsql SECURITY DEFINER\n"
+    "  SET search_path = pg_catalog, public AS $$\n"
+    "BEGIN\n"
+    "  IF EXISTS (SELECT FROM kmd_local l JOIN kmd_nodes n ON n.node_id =\n"
+    "      l.node_id WHERE l.join_state IS NULL AND n.state = '"
+    NS_C_READY "') THEN\n"
+    "    PERFORM set_config('synchronous_commit', 'off', true);\n"
+    "    INSERT INTO kmd_join_markers (join_id, origin, made) VALUES\n"
+    "      (kmd_beat_id(kmd_me()), kmd_me(), clock_timestamp())\n"
+    "      ON CONFLICT (join_id, origin) DO UPDATE SET made =\n"
+    "      EXCLUDED.made;\n"
+    "    DELETE FROM kmd_join_markers m WHERE m.join_id =\n"
+    "      kmd_beat_id(m.origin) AND NOT EXISTS (SELECT FROM kmd_nodes n\n"
+    "      WHERE n.node_id = m.origin AND n.state <> '" NS_C_REMOVED "');\n"
+    "  END IF;\n"
+    "  RETURN QUERY SELECT s.peer, (extract(epoch FROM clock_timestamp() -\n"
+    "    s.seen) * 1000)::bigint FROM kmd_peer_seen s WHERE s.beat;\n"
+    "END $$;\n"
+    "REVOKE ALL ON FUNCTION kmd_beat() FROM PUBLIC;\n"
+    "GRANT EXECUTE ON FUNCTION kmd_beat() TO kmd_replmon;\n";
+
 #ifdef KMD_NEXT
 /*
  * make next: this source as the release after it, one step on, whose
@@ -459,7 +514,7 @@ const char schema_start_sql[] =
  * Every name qualified: pglogical runs a queued DDL with an empty
  * search_path.  Idempotent, as every step.
  */
-static const char next_v17[] =
+static const char next_v18[] =
     "ALTER TABLE public.kmd_keys ADD COLUMN IF NOT EXISTS description text;\n"
     "CREATE INDEX IF NOT EXISTS kmd_keys_description ON public.kmd_keys\n"
     "  (description);\n";
@@ -482,8 +537,9 @@ const struct migration schema_migrations[] = {
 	{ 14, schema_v14, NULL },
 	{ 15, v15, NULL },
 	{ 16, v16, NULL },
+	{ 17, v17, NULL },
 #ifdef KMD_NEXT
-	{ 17, "", next_v17 },
+	{ 18, "", next_v18 },
 #endif
 };
 const size_t schema_nmigrations =

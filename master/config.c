@@ -482,7 +482,7 @@ conf_defaults(struct kmd_conf *c)
 	c->api_read_timeout = 10;
 	c->api_login_rate = 20;
 	c->rm_interval = 1000;
-	c->rm_down_after = 2500;
+	c->rm_down_after = 1250;
 	c->alarm_wal_mb = 1024;
 	c->alarm_skew_ms = 2000;
 	c->alarm_cert_days = 30;

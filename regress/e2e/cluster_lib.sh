@@ -53,6 +53,7 @@ peer_says() { has "$(as_peer "$1" "$2" "$3")" "$4"; }
 peer_powerless() {
 	k=$1 m=$2 peer=${3:-peer $1}
 	denied="permission denied\|must be superuser"
+	me=$(q "$m" "SELECT node_id FROM kmd_local")
 	check "$peer on $m: logs in, no superuser" \
 	    peer_says "$k" "$m" "SELECT 'in', rolsuper FROM pg_roles WHERE
 	    rolname = current_user" "^in|f$"
@@ -68,12 +69,13 @@ peer_powerless() {
 	    "SELECT kmd_fence()" "SELECT kmd_join_reap(1)" \
 	    "UPDATE kmd_nodes SET host = host" "DELETE FROM kmd_keys" \
 	    "SELECT * FROM kmd_local" "SELECT * FROM kmd_lease" \
+	    "SELECT * FROM kmd_beat()" \
+	    "INSERT INTO kmd_join_markers VALUES (kmd_beat_id('$me'), '$me')" \
 	    "CREATE TABLE kmd_x ()" "SET ROLE kmd" \
 	    "ALTER ROLE kmd_repl SUPERUSER"; do
 		check "$peer on $m refused: $s" \
 		    peer_says "$k" "$m" "$s" "$denied"
 	done
-	me=$(q "$m" "SELECT node_id FROM kmd_local")
 	check "$peer on $m: takes no lease for another holder" \
 	    peer_says "$k" "$m" "SELECT kmd_lease_take(gen_random_uuid(),
 	    '$me', 'join', '$me', 0, 10, '')" "refused: the caller"

@@ -91,6 +91,10 @@ for u in _kmd_hsm _kmd_api; do
 done
 # pglogical's functions run their effects as a superuser on every node:
 # none is open to replmon's role (PUBLIC had them all).
+check "kmd_replmon writes no heartbeat row but its node's own, through kmd_beat()" \
+    sh -c "as=\$(runuser -u _kmd_replmon -- psql -h $RUN -U kmd_replmon -d kmd -XAtqc \"INSERT INTO kmd_join_markers VALUES (gen_random_uuid(), gen_random_uuid())\" 2>&1); echo \"\$as\" | grep -q 'permission denied'"
+check "... and on a node in no cluster, kmd_beat() stamps nothing" \
+    test "$(as_psql _kmd_replmon kmd_replmon 'SELECT count(*) FROM kmd_beat()')|$(as_psql postgres kmd 'SELECT count(*) FROM kmd_join_markers')" = "0|0"
 check "control: replmon reads what it is granted" \
     sh -c "runuser -u _kmd_replmon -- psql -h $RUN -U kmd_replmon -d kmd -XAtqc 'SELECT count(*) FROM kmd_peer_seen' >/dev/null"
 for f in "pglogical.replicate_ddl_command('SELECT 1')" \

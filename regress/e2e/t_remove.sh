@@ -88,6 +88,8 @@ check "node 3 knows it was removed" \
 check "node 3's certificate is refused by node 1" wait_for 10 cert_refused 3 1
 check "and by node 2" wait_for 10 cert_refused 3 2
 check "node 2's certificate still gets into node 1" test "$(as_node 2 1)" = in
+check "node 3's heartbeat row is gone from nodes 1 and 2" wait_for 10 q_all 2 \
+    "SELECT count(*) FROM kmd_join_markers WHERE origin = '$N3'" 0
 check "writes on node 1 reach node 2" writes 1 100 after-removal
 check "node 2 has them" wait_for 10 q_is 2 "SELECT count(*) FROM kmd_keys WHERE name LIKE 'after-removal-%'" 100
 

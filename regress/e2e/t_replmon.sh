@@ -34,6 +34,49 @@ summary_ok() {
 check "all three nodes ready, on every node" wait_for 15 all_ready
 check "no alarm anywhere (no unknown-slot either)" sh -c "$C ctl 1 alarms list | grep -q '\"total\": 0' &&
     $C ctl 3 alarms list | grep -q '\"total\": 0'"
+# The heartbeat of its own: one small row a node, on every node, each
+# peer's marked as beating where it arrives, and stamped again and again.
+beat_of() { q "$1" "SELECT made FROM kmd_join_markers WHERE join_id = kmd_beat_id('$2')"; }
+check "heartbeats: one row of each node's, on every node" \
+    wait_for 10 q_all 3 "SELECT count(*) FROM kmd_join_markers WHERE join_id =
+    kmd_beat_id(origin)" 3
+check "... each node's two peers beat there" q_all 3 "SELECT count(*) FROM
+    kmd_peer_seen WHERE beat" 2
+B=$(beat_of 1 "$N2")
+beat_moved() { [ "$(beat_of 1 "$N2")" != "$B" ]; }
+check "... node 2's, as node 1 has it, is stamped again" wait_for 5 beat_moved
+check "... nodes answer their own heartbeat's times, not a peer's" \
+    q_is 2 "SELECT count(*) FROM kmd_beat()" 2
+# A peer without the heartbeat (an older kmd, during an upgrade) is heard
+# from only at its ticks: node 1 made deaf to beats, ticking every 2 s,
+# its peers every 3 s (SIGHUP), samples their silence at 0-1, 1-2 and
+# 2-3 s, past its down-after of 1.25 s; it never calls them down, for
+# it gives a peer that does not beat two and a half of its ticks.
+q 1 "ALTER TABLE kmd_join_markers DISABLE TRIGGER kmd_beat;
+    UPDATE kmd_peer_seen SET beat = false" >/dev/null
+for k in 1 2 3; do
+	cp "$D/node$k/kmd.conf" "$T/node$k.conf.0"
+	echo "replmon interval $([ $k = 1 ] && echo 2000 || echo 3000)" \
+	    >>"$D/node$k/kmd.conf"
+	kill -HUP "$(cat "$D/node$k/kmd.pid")"
+done
+never_down() {
+	for i in $(seq 1 24); do
+		s2=$(status 1 "$N2") s3=$(status 1 "$N3")
+		[ "$s2" = r ] && [ "$s3" = r ] || { echo "node 1 sees: $s2 $s3"; return 1; }
+		sleep 0.5
+	done
+}
+check "peers heard only every 3 s: node 1 never calls them down (12 s)" never_down
+check "... none beats, as node 1 has it" q_is 1 "SELECT count(*) FROM
+    kmd_peer_seen WHERE beat" 0
+for k in 1 2 3; do
+	cp "$T/node$k.conf.0" "$D/node$k/kmd.conf"
+	kill -HUP "$(cat "$D/node$k/kmd.pid")"
+done
+q 1 "ALTER TABLE kmd_join_markers ENABLE REPLICA TRIGGER kmd_beat" >/dev/null
+check "... beats heard again" wait_for 10 q_is 1 "SELECT count(*) FROM
+    kmd_peer_seen WHERE beat" 2
 check "summary: the reference's fields, 3 reporters x 3 nodes, all GOOD" \
     wait_for 5 summary_ok 1 3
 check "summary on node 3 too, and every entry GOOD" \

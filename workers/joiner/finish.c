@@ -55,10 +55,11 @@ static const char	finish_what[] = "cluster upgrade finish";
 	" kmd_cluster c USING (cluster_id) JOIN kmd_nodes me ON me.node_id =" \
 	" l.node_id"
 
-/* What a finish that died left: markers of no node's join. */
+/* What a finish that died left: markers of no node's join or beat. */
 #define SQL_OLD_MARKERS \
 	"DELETE FROM kmd_join_markers m WHERE NOT EXISTS (SELECT FROM" \
-	" kmd_nodes n WHERE n.node_id = m.join_id)"
+	" kmd_nodes n WHERE n.node_id = m.join_id) AND m.join_id <>" \
+	" kmd_beat_id(m.origin)"
 
 static void	finish_checked(struct pq *, PGresult *, void *);
 static void	finish_paused(struct pq *, PGresult *, void *);

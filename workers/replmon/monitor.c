@@ -69,7 +69,8 @@
 	"  WHEN x.slot_name = kmd_slot_name(l.node_id, n.node_id) THEN 'peer'" \
 	"  ELSE 'join' END AS kind FROM kmd_nodes n WHERE x.slot_name IN" \
 	"  (kmd_slot_name(l.node_id, n.node_id), " \
-	SQL_CU_SLOT("l.node_id", "n.node_id") ") LIMIT 1) o ON true) AS slots" \
+	SQL_CU_SLOT("l.node_id", "n.node_id") ") LIMIT 1) o ON true) AS slots," \
+	" coalesce(ps.beat, false) AS beat" \
 	" FROM kmd_local l" \
 	" LEFT JOIN kmd_nodes me ON me.node_id = l.node_id" \
 	" LEFT JOIN kmd_nodes p ON p.node_id <> l.node_id" \
@@ -328,6 +329,20 @@ peer_rate(struct peer *p, long long origin, int64_t now)
 }
 
 /*
+ * How long a peer may be silent: down-after for one that beats (beat.c);
+ * one of an older kmd is heard from only at its ticks, every interval,
+ * so it gets two and a half of them at least.
+ */
+static int
+peer_down_after(const struct conf_worker *cw, const struct peer *p)
+{
+	int	 ticks = cw->rm_interval * 5 / 2;
+
+	return p->beats || ticks < cw->rm_down_after ? cw->rm_down_after :
+	    ticks;
+}
+
+/*
  * The peer's alarms: down (silent for silent_ms), too much WAL retained
  * for it, its clock off ours (when sampled, skew_us), its join stalled
  * ("lapsed" or "still", else "").
@@ -339,7 +354,7 @@ peer_alarms(struct monitor *m, const struct peer *p, int down,
 {
 	const struct conf_worker *cw = &m->rm->w->conf;
 
-	if (down && silent_ms >= cw->rm_down_after)
+	if (down && silent_ms >= peer_down_after(cw, p))
 		alarm_want(m, "node-down", p->id, "node %s (%s) is down: nothing"
 		    " received from it for %lld s; it catches up when it"
 		    " returns. If it is gone for good, run: kmctl cluster nodes"
@@ -425,7 +440,7 @@ check_peer(struct monitor *m, PGresult *res, int i, yajl_gen g)
 	long long	 hb_age = -1, retained, origin, skew = 0, skew_us = 0;
 	long long	*skewp = NULL;
 	int64_t		 now = mono_ms(), known;
-	int		 connected, down, blocked, k;
+	int		 connected, down, blocked, k, da;
 
 	if ((p = peer_find(m, PQgetvalue(res, i, 4))) == NULL)
 		return;
@@ -474,8 +489,10 @@ check_peer(struct monitor *m, PGresult *res, int i, yajl_gen g)
 	} else
 		p->ready_since = 0;
 	known = p->ready_since ? now - p->ready_since : 0;
+	p->beats = strcmp(pq_get(res, i, "beat"), "t") == 0;
+	da = peer_down_after(cw, p);
 	down = peer_watch(&p->watch, p->ready_since != 0, peer_down(hb_age,
-	    known, connected, sub, cw->rm_down_after), now, cw->rm_down_after);
+	    known, connected, sub, da), now, da);
 	blocked = p->ready_since != 0 && connected &&
 	    (strcmp(sub, "down") == 0 || strcmp(sub, "disabled") == 0);
 	peer_alarms(m, p, down, (long long)(hb_age < 0 ? known : hb_age),
@@ -720,4 +737,39 @@ monitor_free(struct monitor *m)
 		return;
 	event_free(m->tick);
 	free(m);
+}
+
+/* A tick now, unless one is under way (the heartbeat's wake-up). */
+void
+monitor_tick_now(struct monitor *m)
+{
+	mon_tick(-1, 0, m);
+}
+
+int
+monitor_clustered(const struct monitor *m)
+{
+	return m->clustered;
+}
+
+/*
+ * Whether a peer that beats, silent here for silent_ms, is past
+ * down-after while the last tick still held it up.
+ */
+int
+monitor_overdue(const struct monitor *m, const char *id, long long silent_ms)
+{
+	const struct conf_worker *cw = &m->rm->w->conf;
+	const struct peer	*p;
+	size_t			 i;
+
+	for (i = 0; i < m->npeers; i++) {
+		p = &m->peers[i];
+		if (strcmp(p->id, id) != 0)
+			continue;
+		return p->ready_since != 0 && !p->watch.down &&
+		    silent_ms > cw->rm_down_after &&
+		    mono_ms() - p->ready_since > cw->rm_down_after;
+	}
+	return 0;
 }

@@ -46,6 +46,7 @@ struct peer {
 	int		 nskew, iskew;
 	char		 clock[64];	/* the last heartbeat's clock */
 	struct peer_watch watch;	/* down or up, over time */
+	int		 beats;		/* it beats (beat.c) */
 	char		 sent[192];	/* the view last written ... */
 	int64_t		 sent_at;	/* ... at (mono ms) */
 	/* the last tick's figures, for metrics.c */

@@ -372,6 +372,7 @@ replmon_init(struct worker *w)
 	    " application_name=kmd-replmon", w->conf.pgsock, SCHEMA_DB);
 	rm->db = pq_new(w->base, ci, NULL, NULL);
 	rm->mon = monitor_new(rm);
+	rm->beat = beat_new(rm);
 	return 0;
 }
 
@@ -380,6 +381,7 @@ replmon_fini(struct worker *w)
 {
 	struct replmon	*rm = w->ctx;
 
+	beat_free(rm->beat);
 	monitor_free(rm->mon);
 	pq_free(rm->db);
 	free(rm);
