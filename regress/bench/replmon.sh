@@ -88,6 +88,15 @@ for k in 2 3; do
 	    die "node $k did not join"
 done
 wait_for 30 all_ready || die "the cluster is not ready"
+# every node hears both peers' heartbeats (a node beats from its first
+# tick as a ready member, a moment after the lists call it ready)
+beating() {
+	for k in 1 2 3; do
+		[ "$(sql "$k" "SELECT count(*) FROM kmd_peer_seen WHERE beat")" = 2 ] ||
+		    return 1
+	done
+}
+wait_for 30 beating || die "the nodes do not hear each other's heartbeats"
 N3=$(id_of 3)
 
 # ---- 1. detection -----------------------------------------------------------

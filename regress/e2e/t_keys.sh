@@ -205,6 +205,13 @@ check "every node holds the race's $ROWS row(s)" wait_for 10 \
 kcv_of() { $C ctl "$1" keys get --name=race | j kcv; }
 check "every node reads the same race key" sh -c \
     "[ '$(kcv_of 1)' = '$(kcv_of 2)' ] && [ '$(kcv_of 2)' = '$(kcv_of 3)' ]"
+# each node's cache, warmed by the encrypt above with its own row, was
+# told of the other's when it arrived: all encrypt with the same row
+eid_of() { k "$1" encrypt --name=race --plaintext=eA== | j id; }
+same_race_row() {
+	[ "$(eid_of 1)" = "$(eid_of 2)" ] && [ "$(eid_of 2)" = "$(eid_of 3)" ]
+}
+check "every node encrypts with the same race row" wait_for 10 same_race_row
 check "node 1's ciphertext of the race opens on node 3" sh -c \
     "$C ctl 3 keys decrypt --name=race --ciphertext='$RC1' | grep -q b25l"
 check "node 2's ciphertext of the race opens on node 3" sh -c \

@@ -5,8 +5,9 @@
  * KEK or membership changes.
  *
  * Each such change notifies channel kmd_keys at its commit (the
- * triggers of schema step 16), on every node: those made here and those
- * pglogical applies from another node alike, so a delete or a rotate
+ * triggers of schema steps 16 and 17), on every node: those made here and
+ * those pglogical applies from another node alike (but for a version
+ * of a name no row here has, which no entry can hold), so a delete or a rotate
  * reaches every node's cache as soon as its row does; after a delete or
  * a rotate ('-' before the name) or '*', the hsm worker forgets the
  * material it keeps open too (IMSG_HSM_KEY_FORGET).  The keys
