@@ -518,6 +518,9 @@ static const char v17[] =
      * once (two nodes' creates, each applied here) take turns on a lock
      * of the name, so the second sees the first and notifies: a cache
      * may hold the first while the smallest id decides between them.
+     * Past its 64th row a transaction notifies '*' once, as before, and
+     * takes no more of those locks (a bulk load would fill the lock
+     * table).
      */
     "CREATE OR REPLACE FUNCTION kmd_keys_notify() RETURNS trigger\n"
     "  LANGUAGE plpgsql AS $$\n"
@@ -528,7 +531,13 @@ static const char v17[] =
     "    RETURN NULL;\n"
     "  ELSIF n = 'all' THEN\n"
     "    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;\n"
+    "  ELSIF coalesce(nullif(n, '')::int, 0) >= 64 THEN\n"
+    "    PERFORM pg_notify('kmd_keys', '*');\n"
+    "    PERFORM set_config('kmd.keys_notified', 'all', true);\n"
+    "    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;\n"
     "  END IF;\n"
+    "  PERFORM set_config('kmd.keys_notified',\n"
+    "    (coalesce(nullif(n, '')::int, 0) + 1)::text, true);\n"
     "  IF TG_OP = 'INSERT' THEN\n"
     "    PERFORM pg_advisory_xact_lock(" KMD_KEYNAME_LOCK ",\n"
     "      hashtext(NEW.name));\n"
@@ -537,13 +546,6 @@ static const char v17[] =
     "      RETURN NEW;\n"
     "    END IF;\n"
     "  END IF;\n"
-    "  IF coalesce(nullif(n, '')::int, 0) >= 64 THEN\n"
-    "    PERFORM pg_notify('kmd_keys', '*');\n"
-    "    PERFORM set_config('kmd.keys_notified', 'all', true);\n"
-    "    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;\n"
-    "  END IF;\n"
-    "  PERFORM set_config('kmd.keys_notified',\n"
-    "    (coalesce(nullif(n, '')::int, 0) + 1)::text, true);\n"
     "  IF TG_OP = 'DELETE' THEN\n"
     "    PERFORM pg_notify('kmd_keys', '-' || OLD.name);\n"
     "    RETURN OLD;\n"
