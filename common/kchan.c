@@ -126,6 +126,23 @@ kchan_writecb(evutil_socket_t fd, short ev, void *arg)
 		event_del(ch->wev);
 }
 
+/*
+ * What the callbacks of this pass of the loop queued, written: only what
+ * the socket does not take waits for the write event.  An error is left
+ * to the write event too, which ends the channel outside any caller.
+ */
+static void
+kchan_flushcb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct kchan	*ch = arg;
+
+	(void)fd;
+	(void)ev;
+	if (!event_pending(ch->wev, EV_WRITE, NULL) &&
+	    kbuf_flush(&ch->kb) != 1)
+		event_add(ch->wev, NULL);
+}
+
 static struct kcall *
 kcall_find(const struct kchan *ch, uint32_t id)
 {
@@ -195,7 +212,9 @@ kchan_new(struct event_base *base, int fd, enum proc_id peer,
 	ch->ctx = ctx;
 	ch->rev = event_new(base, fd, EV_READ | EV_PERSIST, kchan_readcb, ch);
 	ch->wev = event_new(base, fd, EV_WRITE | EV_PERSIST, kchan_writecb, ch);
-	if (ch->rev == NULL || ch->wev == NULL || event_add(ch->rev, NULL)) {
+	ch->fev = event_new(base, -1, 0, kchan_flushcb, ch);
+	if (ch->rev == NULL || ch->wev == NULL || ch->fev == NULL ||
+	    event_add(ch->rev, NULL)) {
 		kchan_free(ch);
 		return NULL;
 	}
@@ -227,17 +246,18 @@ kchan_free(struct kchan *ch)
 		event_free(ch->rev);
 	if (ch->wev != NULL)
 		event_free(ch->wev);
+	if (ch->fev != NULL)
+		event_free(ch->fev);
 	close(ch->kb.fd);
 	kbuf_clear(&ch->kb);
 	free(ch);
 }
 
 /*
- * Queue a frame and write what the socket takes now; the fd (or -1) is
- * owned by the channel from here on.  Only what is left waits for the
- * write event: a frame a socket takes at once costs no epoll_ctl.  A
- * write error is left to the write event, which ends the channel outside
- * the caller's hands.
+ * Queue a frame; the fd (or -1) is owned by the channel from here on.
+ * The queue is written once the callback under way has returned
+ * (kchan_flushcb), so that the frames one callback sends go in one
+ * sendmsg, and a socket that takes them costs no epoll_ctl.
  */
 int
 kchan_send(struct kchan *ch, uint16_t type, uint32_t reqid, int fd,
@@ -251,10 +271,9 @@ kchan_send(struct kchan *ch, uint16_t type, uint32_t reqid, int fd,
 	}
 	if (kbuf_compose(&ch->kb, type, reqid, ch->pid, fd, data, len) == -1)
 		return -1;
-	if (!event_pending(ch->wev, EV_WRITE, NULL) &&
-	    kbuf_flush(&ch->kb) == 1)
-		return 0;
-	return event_add(ch->wev, NULL);
+	if (!event_pending(ch->wev, EV_WRITE, NULL))
+		event_active(ch->fev, EV_TIMEOUT, 1);
+	return 0;
 }
 
 int

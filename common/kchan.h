@@ -69,6 +69,7 @@ struct kchan {
 	struct kbuf		 kb;
 	struct event		*rev;
 	struct event		*wev;
+	struct event		*fev;	/* the queue written after this pass */
 	enum proc_id		 peer;
 	const struct kmsg_handler *handlers;
 	size_t			 nhandlers;

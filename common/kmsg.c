@@ -9,6 +9,9 @@
 
 #include "kmsg.h"
 
+/* Frames written by one sendmsg at most. */
+#define KBUF_IOV	64
+
 #define KBUF_INITIAL	(16 * 1024)
 
 int
@@ -284,23 +287,34 @@ kbuf_compose(struct kbuf *kb, uint16_t type, uint32_t reqid, uint32_t pid,
 	return 0;
 }
 
+/*
+ * The frames at the head of the queue in one sendmsg: the first with its
+ * fd, if it has one and none of it has gone yet, and those after it up to
+ * the next that carries an fd (which must lead a message of its own).
+ */
 static ssize_t
-kbuf_send_one(struct kbuf *kb, struct kout *o)
+kbuf_send_some(struct kbuf *kb)
 {
 	union {
 		struct cmsghdr	 hdr;
 		char		 buf[CMSG_SPACE(sizeof(int))];
 	} cmsgbuf;
 	struct msghdr	 mh;
-	struct iovec	 iov;
+	struct iovec	 iov[KBUF_IOV];
 	struct cmsghdr	*c;
+	struct kout	*first = TAILQ_FIRST(&kb->outq), *o;
+	int		 n = 0;
 
 	memset(&mh, 0, sizeof(mh));
-	iov.iov_base = o->buf + o->off;
-	iov.iov_len = o->len - o->off;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	if (o->fd != -1 && o->off == 0) {
+	for (o = first; o != NULL && n < KBUF_IOV; o = TAILQ_NEXT(o, entry)) {
+		if (o != first && o->fd != -1)
+			break;
+		iov[n].iov_base = o->buf + o->off;
+		iov[n++].iov_len = o->len - o->off;
+	}
+	mh.msg_iov = iov;
+	mh.msg_iovlen = n;
+	if (first->fd != -1 && first->off == 0) {
 		memset(&cmsgbuf, 0, sizeof(cmsgbuf));
 		mh.msg_control = cmsgbuf.buf;
 		mh.msg_controllen = sizeof(cmsgbuf.buf);
@@ -308,39 +322,48 @@ kbuf_send_one(struct kbuf *kb, struct kout *o)
 		c->cmsg_level = SOL_SOCKET;
 		c->cmsg_type = SCM_RIGHTS;
 		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &o->fd, sizeof(int));
+		memcpy(CMSG_DATA(c), &first->fd, sizeof(int));
 	}
 	return sendmsg(kb->fd, &mh, MSG_NOSIGNAL);
 }
 
 /*
- * Write what the socket takes.  Returns 1 when the queue is empty, 0 when
- * bytes remain (try again when writable), -1 on error.
+ * Write what the socket takes, as few sendmsg as the fds allow.  Returns
+ * 1 when the queue is empty, 0 when bytes remain (try again when
+ * writable), -1 on error.  A frame's fd went with its first byte: it is
+ * closed here once any of the frame has gone.
  */
 int
 kbuf_flush(struct kbuf *kb)
 {
 	struct kout	*o;
 	ssize_t		 n;
+	size_t		 left;
 
-	while ((o = TAILQ_FIRST(&kb->outq)) != NULL) {
-		if ((n = kbuf_send_one(kb, o)) == -1) {
+	while (TAILQ_FIRST(&kb->outq) != NULL) {
+		if ((n = kbuf_send_some(kb)) == -1) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK ||
 			    errno == EINTR)
 				return 0;
 			return -1;
 		}
-		if (o->fd != -1) {
-			close(o->fd);
-			o->fd = -1;
+		while (n > 0 && (o = TAILQ_FIRST(&kb->outq)) != NULL) {
+			if (o->fd != -1) {
+				close(o->fd);
+				o->fd = -1;
+			}
+			left = o->len - o->off;
+			if ((size_t)n < left) {
+				o->off += n;
+				kb->outlen -= n;
+				break;
+			}
+			n -= left;
+			kb->outlen -= left;
+			TAILQ_REMOVE(&kb->outq, o, entry);
+			explicit_bzero(o->buf, o->len);
+			free(o);
 		}
-		o->off += n;
-		kb->outlen -= n;
-		if (o->off < o->len)
-			continue;
-		TAILQ_REMOVE(&kb->outq, o, entry);
-		explicit_bzero(o->buf, o->len);
-		free(o);
 	}
 	return 1;
 }

@@ -481,6 +481,47 @@ START_TEST(t_fd_order)
 }
 END_TEST
 
+/*
+ * One flush writes frames together, as many as one sendmsg takes, and an
+ * fd only ever leads a message: 200 frames, every 50th with a pipe's
+ * write end, arrive in order, each fd with its own frame.
+ */
+START_TEST(t_flush_many)
+{
+	struct kmsg	 m;
+	uint32_t	 v;
+	int		 i, p[4][2];
+
+	for (i = 0; i < 200; i++) {
+		v = (uint32_t)i;
+		if (i % 50 == 0)
+			mkpipe(p[i / 50]);
+		ck_assert_int_eq(kbuf_compose(&tx, 10, (uint32_t)i, 0,
+		    i % 50 == 0 ? p[i / 50][1] : -1, &v, sizeof(v)), 0);
+	}
+	ck_assert_int_eq(kbuf_flush(&tx), 1);
+	ck_assert_uint_eq(tx.outlen, 0);
+	for (i = 0; i < 200; i++) {
+		pump(&m);
+		ck_assert_uint_eq(m.hdr.reqid, (uint32_t)i);
+		ck_assert_uint_eq(m.datalen, sizeof(v));
+		memcpy(&v, m.data, sizeof(v));
+		ck_assert_uint_eq(v, (uint32_t)i);
+		ck_assert_int_eq(m.fd != -1, i % 50 == 0);
+		if (m.fd != -1)
+			ck_assert_int_eq(write(m.fd, "x", 1), 1);
+		kmsg_closefd(&m);
+	}
+	for (i = 0; i < 4; i++) {
+		char	 c;
+
+		ck_assert_int_eq(read(p[i][0], &c, 1), 1);
+		assert_pipe_eof(p[i][0]);
+		close(p[i][0]);
+	}
+}
+END_TEST
+
 /* kbuf_clear closes fds still queued for sending and fds not claimed. */
 START_TEST(t_clear_closes_fds)
 {
@@ -854,6 +895,7 @@ kmsg_suite(void)
 	tcase_add_test(tc, t_fd_missing);
 	tcase_add_test(tc, t_fd_pass);
 	tcase_add_test(tc, t_fd_order);
+	tcase_add_test(tc, t_flush_many);
 	tcase_add_test(tc, t_clear_closes_fds);
 	tcase_add_test(tc, t_max_payload);
 	tcase_add_test(tc, t_compose_too_big);
