@@ -507,20 +507,19 @@ static const char v17[] =
     "REVOKE ALL ON FUNCTION kmd_beat() FROM PUBLIC;\n"
     "GRANT EXECUTE ON FUNCTION kmd_beat() TO kmd_replmon;\n"
     /*
-     * A key version under a name no row here has (a created key, and
-     * whatever the others made of it since) cannot be in any cache
-     * here: it notifies nothing.  A notification is what a
-     * writer pays for most: PostgreSQL takes one lock for every notifying
-     * transaction of the instance and holds it through the commit's WAL
-     * flush, so that one notification a created key serialized every
-     * commit, pglogical's applies included (3 x 1,000 single-row creates
-     * a second fell 15 s behind).  Versions of one name inserted at
-     * once (two nodes' creates, each applied here) take turns on a lock
-     * of the name, so the second sees the first and notifies: a cache
-     * may hold the first while the smallest id decides between them.
-     * Past its 64th row a transaction notifies '*' once, as before, and
-     * takes no more of those locks (a bulk load would fill the lock
-     * table).
+     * What a key's cache entries need to hear of is a delete, an update,
+     * and a new version of a name that has versions here (a rotate): a
+     * key's first version (0) cannot be in any cache here, nor a version
+     * of a name no row here has, and they notify nothing.  A
+     * notification is what a writer pays for most: PostgreSQL takes one
+     * lock for every notifying transaction of the instance and holds it
+     * through the commit's WAL flush, so one notification a created key
+     * serialized every commit, pglogical's applies included (3 x 1,000
+     * creates a second fell 15 s behind); version 0 fires no trigger at
+     * all (the WHEN), so creates pay nothing.  Of two first versions of
+     * one name made at once on two nodes, a node may keep using the one
+     * it had until its cache entry ends (keycache.c: 10 s); what either
+     * encrypted decrypts everywhere meanwhile.
      */
     "CREATE OR REPLACE FUNCTION kmd_keys_notify() RETURNS trigger\n"
     "  LANGUAGE plpgsql AS $$\n"
@@ -531,6 +530,9 @@ static const char v17[] =
     "    RETURN NULL;\n"
     "  ELSIF n = 'all' THEN\n"
     "    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;\n"
+    "  ELSIF TG_OP = 'INSERT' AND NOT EXISTS (SELECT FROM kmd_keys k\n"
+    "      WHERE k.name = NEW.name) THEN\n"
+    "    RETURN NEW;\n"
     "  ELSIF coalesce(nullif(n, '')::int, 0) >= 64 THEN\n"
     "    PERFORM pg_notify('kmd_keys', '*');\n"
     "    PERFORM set_config('kmd.keys_notified', 'all', true);\n"
@@ -538,14 +540,6 @@ static const char v17[] =
     "  END IF;\n"
     "  PERFORM set_config('kmd.keys_notified',\n"
     "    (coalesce(nullif(n, '')::int, 0) + 1)::text, true);\n"
-    "  IF TG_OP = 'INSERT' THEN\n"
-    "    PERFORM pg_advisory_xact_lock(" KMD_KEYNAME_LOCK ",\n"
-    "      hashtext(NEW.name));\n"
-    "    IF NOT EXISTS (SELECT FROM kmd_keys k WHERE k.name = NEW.name)\n"
-    "    THEN\n"
-    "      RETURN NEW;\n"
-    "    END IF;\n"
-    "  END IF;\n"
     "  IF TG_OP = 'DELETE' THEN\n"
     "    PERFORM pg_notify('kmd_keys', '-' || OLD.name);\n"
     "    RETURN OLD;\n"
@@ -556,7 +550,16 @@ static const char v17[] =
     "    PERFORM pg_notify('kmd_keys', OLD.name);\n"
     "  END IF;\n"
     "  RETURN NEW;\n"
-    "END $$;\n";
+    "END $$;\n"
+    "DROP TRIGGER IF EXISTS kmd_keys_notify ON kmd_keys;\n"
+    "CREATE TRIGGER kmd_keys_notify BEFORE UPDATE OR DELETE ON kmd_keys\n"
+    "  FOR EACH ROW EXECUTE FUNCTION kmd_keys_notify();\n"
+    "ALTER TABLE kmd_keys ENABLE ALWAYS TRIGGER kmd_keys_notify;\n"
+    "DROP TRIGGER IF EXISTS kmd_keys_notify_new ON kmd_keys;\n"
+    "CREATE TRIGGER kmd_keys_notify_new BEFORE INSERT ON kmd_keys\n"
+    "  FOR EACH ROW WHEN (NEW.version > 0)\n"
+    "  EXECUTE FUNCTION kmd_keys_notify();\n"
+    "ALTER TABLE kmd_keys ENABLE ALWAYS TRIGGER kmd_keys_notify_new;\n";
 
 #ifdef KMD_NEXT
 /*

@@ -35,8 +35,6 @@ struct migration {
  */
 #define FINISH_KIND	"upgrade finish"
 #define KMD_PAUSE_LOCK	"7040356"
-/* The first versions of one key name take turns (kmd_keys_notify()). */
-#define KMD_KEYNAME_LOCK	"7040357"
 
 /*
  * How a node reaches a peer's PostgreSQL (host: %s).  A dead peer is

@@ -10,7 +10,8 @@
 #      undone and the cluster waits until every node is ready again (also
 #      timed: the recovery).
 #   2. lag: every node writes BENCH_RATE rows/s (pgbench -R, one row per
-#      transaction) for BENCH_SECS s, and no node may call another down
+#      transaction: a new key's first version, as keys create writes) for
+#      BENCH_SECS s, and no node may call another down
 #      meanwhile (node-down alarms raised, counted on every node).  On each node a REPLICA trigger (bench
 #      only) stamps the arrival of every row applied from another node: lag
 #      = arrival - the row's clock_timestamp() at its origin.  p50, p99 and
@@ -138,7 +139,7 @@ for k in 1 2 3; do
 	    die "bench trigger on node $k"
 done
 cat >"$T/insert.sql" <<'EOF'
-INSERT INTO kmd_keys (key_id, name, version, algorithm, material_sealed, created) VALUES (gen_random_uuid(), gen_random_uuid()::text, 1, 'bench', '\x01', clock_timestamp());
+INSERT INTO kmd_keys (key_id, name, version, algorithm, material_sealed, created) VALUES (gen_random_uuid(), gen_random_uuid()::text, 0, 'bench', '\x01', clock_timestamp());
 EOF
 chmod 644 "$T/insert.sql"
 for k in 1 2 3; do

@@ -48,7 +48,8 @@
 	"DROP INDEX IF EXISTS kmd_keys_name_version"
 /* ... and the keys' notifications (schema step 16), a row at a time */
 #define SQL_KEYS_NOTIFY_OFF \
-	"ALTER TABLE kmd_keys DISABLE TRIGGER kmd_keys_notify"
+	"ALTER TABLE kmd_keys DISABLE TRIGGER kmd_keys_notify, DISABLE" \
+	" TRIGGER kmd_keys_notify_new"
 #define SQL_KEYS_PKEY_DROP \
 	"ALTER TABLE kmd_keys DROP CONSTRAINT IF EXISTS kmd_keys_pkey"
 #define SQL_KEYS_INDEXES_ADD \
@@ -58,7 +59,8 @@
 	" AND contype = 'p') THEN ALTER TABLE kmd_keys ADD CONSTRAINT" \
 	" kmd_keys_pkey PRIMARY KEY (key_id); END IF; CREATE INDEX IF NOT" \
 	" EXISTS kmd_keys_name_version ON kmd_keys (name, version); ALTER" \
-	" TABLE kmd_keys ENABLE ALWAYS TRIGGER kmd_keys_notify; END$$"
+	" TABLE kmd_keys ENABLE ALWAYS TRIGGER kmd_keys_notify, ENABLE" \
+	" ALWAYS TRIGGER kmd_keys_notify_new; END$$"
 #define SQL_SUBS_STOP \
 	"SELECT pglogical.alter_subscription_disable(sub_name, true) FROM" \
 	" pglogical.subscription"

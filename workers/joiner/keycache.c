@@ -6,8 +6,9 @@
  *
  * Each such change notifies channel kmd_keys at its commit (the
  * triggers of schema steps 16 and 17), on every node: those made here and
- * those pglogical applies from another node alike (but for a version
- * of a name no row here has, which no entry can hold), so a delete or a rotate
+ * those pglogical applies from another node alike (but for a key's
+ * first version, and a version of a name no row here has, which no entry
+ * can hold), so a delete or a rotate
  * reaches every node's cache as soon as its row does; after a delete or
  * a rotate ('-' before the name) or '*', the hsm worker forgets the
  * material it keeps open too (IMSG_HSM_KEY_FORGET).  The keys
@@ -19,7 +20,11 @@
  * again (what was notified meanwhile is lost) the cache starts empty.
  *
  * KC_SLOTS entries, direct-mapped by a hash of what was asked: a
- * collision replaces the older one.  The entries hold nothing secret:
+ * collision replaces the older one.  An entry lives KC_TTL_MS: a key's
+ * first version notifies nothing (no entry can hold it), so of two first
+ * versions of one name made on two nodes at once, the one a node kept
+ * gives way to the one every node reads (the smallest id) when its
+ * entry ends.  The entries hold nothing secret:
  * the material is sealed under the KEK, the KEK wrapped under the root
  * of trust, as in the database.
  */
@@ -31,9 +36,11 @@
 #include "util.h"
 
 #define KC_SLOTS	1024
+#define KC_TTL_MS	10000	/* an entry's life: see below */
 
 struct kc_slot {
 	char			 ask[KMD_KEYNAME_MAX + 16];	/* "" empty */
+	int64_t			 at;	/* kept at, mono ms */
 	struct key_lookup	 kl;
 };
 
@@ -161,7 +168,7 @@ keycache_get(const char *name, int version, struct key_lookup *kl)
 		return -1;
 	ask_of(ask, sizeof(ask), name, version);
 	s = slot_of(ask);
-	if (strcmp(s->ask, ask) != 0)
+	if (strcmp(s->ask, ask) != 0 || mono_ms() - s->at > KC_TTL_MS)
 		return -1;
 	memcpy(kl, &s->kl, sizeof(*kl));
 	return 0;
@@ -180,6 +187,7 @@ keycache_put(const char *name, int version, uint64_t gen,
 	ask_of(ask, sizeof(ask), name, version);
 	s = slot_of(ask);
 	kmd_strlcpy(s->ask, ask, sizeof(s->ask));
+	s->at = mono_ms();
 	memcpy(&s->kl, kl, sizeof(*kl));
 }
 
