@@ -150,12 +150,40 @@ stop_kmd
 rm -rf "$T/data"
 printf '9999\n' >"$T/pin"
 write_conf "hsm module \"$MODULE\"" 'hsm token "kmd"' "hsm pin-file \"$T/pin\""
+: >"$LOG"
 start_kmd || finish
 out=$(ctl cluster new --host=127.0.0.1 --url=https://127.0.0.1:8443 2>&1); rc=$?
 check "cluster new with a wrong PIN: refused, says why" \
     refused $rc "$out" "the HSM is unavailable: logging in to token 'kmd': CKR_PIN_INCORRECT"
 LAST='"code": "none"'
 check "and nothing changed" says cluster info
+sleep 6
+check "a wrong PIN: no new try every few seconds (a real token would lock); fix and restart, it says" \
+    sh -c "grep -q \"CKR_PIN_INCORRECT: wrong PIN; check hsm module, token and pin-file in kmd.conf, then restart kmd\" '$LOG' &&
+    ! grep -q 'looking for it again' '$LOG'"
+stop_kmd
+
+# A token not there yet (an HSM that comes up after kmd): looked for
+# again every few seconds; once made, the node uses it, no restart.
+rm -rf "$T/data"
+printf '%s\n' "$PIN" >"$T/pin"
+write_conf "hsm module \"$MODULE\"" 'hsm token "late"' "hsm pin-file \"$T/pin\""
+: >"$LOG"
+start_kmd || finish
+check "a token not there: the log says it is looked for again" \
+    wait_for 10 grep -q "no token labelled 'late'.*looking for it again" "$LOG"
+out=$(ctl cluster new --host=127.0.0.1 --url=https://127.0.0.1:8443 2>&1); rc=$?
+check "... cluster new meanwhile: refused, says why" \
+    refused $rc "$out" "no token labelled 'late'"
+softhsm2-util --init-token --free --label late --pin "$PIN" --so-pin 5678 \
+    >/dev/null || fail "init token late"
+chown -R _kmd_hsm "$T/tokens"
+check "the token made: the node opens it, no restart" \
+    wait_for 20 grep -q "root of trust: key 'kmd-rot' in HSM token 'late'" "$LOG"
+check "... and cluster new works" ctl cluster new --host=127.0.0.1 \
+    --url=https://127.0.0.1:8443
+check "... the KEK sealed by that token" \
+    test "$(sql "SELECT left(encode(kek_wrapped, 'escape'), 4) FROM kmd_local")" = p11:
 stop_kmd
 chmod 644 "$T/pin"
 printf '%s\n' "$PIN" >"$T/pin"
@@ -177,7 +205,10 @@ KMD_CLUSTER_EXTRA=$(hsm_conf kmd1) $C up 2 >/dev/null
 KMD_CLUSTER_EXTRA=$(hsm_conf kmd3) $C up 3 >/dev/null
 check "node 1: cluster new" $C ctl 1 cluster new --host=127.0.0.1 \
     --url=https://127.0.0.1:8443
-$C ctl 2 cluster csr --host=127.0.0.2 >"$T/csr2.json"
+# (node 2 opened the token while node 1, starting beside it, wrote its
+# key there: it may have missed it, and looks again every 5 s)
+check "node 2: cluster csr, its key in the shared token" wait_for 15 sh -c \
+    "$C ctl 2 cluster csr --host=127.0.0.2 >$T/csr2.json"
 field "$T/csr2.json" csr >"$T/n2.csr"
 check "nodes create --shared-hsm-partition" sh -c "$C ctl 1 cluster nodes create \
     --csr=$T/n2.csr --newnodehost=127.0.0.2 --shared-hsm-partition >$T/cred2.json"

@@ -13,6 +13,7 @@
  * parent hands over (key file, token configuration) and the handler
  * table, whose requests the job files answer (see README).
  */
+#include <event2/event.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,35 +33,35 @@ hsm_rot_fd(struct kchan *ch, struct kmsg *m, void *arg)
 }
 
 /*
- * The node's HSM configuration, from the parent (the PIN read from its
- * root-only file): the token is opened now, and again on the next start
- * of this worker when it failed.
+ * Open the configured token, making its key if it has none, and tell the
+ * parent how that went.  A token not there (no token of that label yet:
+ * an HSM that comes up after kmd, or a token another process is writing
+ * at that moment) is looked for again every HSM_REOPEN_MS; once a login
+ * was tried it is not (a wrong PIN, tried again and again, locks a real
+ * token): the operator fixes kmd.conf and restarts.
  */
-static int
-hsm_conf(struct kchan *ch, struct kmsg *m, void *arg)
+static void
+hsm_open(struct hsm *h)
 {
-	struct hsm		*h = arg;
-	struct hsm_conf		*hc = (struct hsm_conf *)m->data;
+	struct hsm_conf		*hc = h->conf;
 	char			 why[300];
 	struct hsm_status	 hs;
+	struct timeval		 tv = { HSM_REOPEN_MS / 1000, 0 };
+	int			 absent;
 
-	if (!TERMINATED(hc->module) || !TERMINATED(hc->token) ||
-	    !TERMINATED(hc->key) || !TERMINATED(hc->pin)) {
-		sodium_memzero(hc, sizeof(*hc));
-		return -1;
-	}
-	h->hsm = 1;
 	p11_close(h->p11);
-	if (h->conf == NULL && (h->conf = sodium_malloc(sizeof(*hc))) == NULL)
-		fatal("%s", __func__);
-	memcpy(h->conf, hc, sizeof(*hc));
 	h->reopen_ok = 0;
 	if ((h->p11 = p11_open(hc->module, hc->token, hc->pin, hc->key, 1, why,
 	    sizeof(why))) == NULL) {
+		absent = strncmp(why, "no token labelled", 17) == 0;
 		snprintf(h->err, sizeof(h->err), "the HSM is unavailable: %s;"
-		    " check hsm module, token and pin-file in kmd.conf, then"
-		    " restart kmd", why);
+		    " %s", why, absent ? "looking for it again every few"
+		    " seconds; check hsm token in kmd.conf" : "check hsm"
+		    " module, token and pin-file in kmd.conf, then restart"
+		    " kmd");
 		log_warnx("%s", h->err);
+		if (absent)
+			evtimer_add(h->retry, &tv);
 	} else {
 		h->reopen_ok = 1;
 		log_info("root of trust: key '%s' in HSM token '%s'", hc->key,
@@ -70,8 +71,40 @@ hsm_conf(struct kchan *ch, struct kmsg *m, void *arg)
 	hs.ok = h->p11 != NULL;
 	if (!hs.ok)
 		kmd_strlcpy(hs.msg, h->err, sizeof(hs.msg));
-	kchan_send(ch, IMSG_HSM_STATUS, 0, -1, &hs, sizeof(hs));
+	kchan_send(h->w->parent, IMSG_HSM_STATUS, 0, -1, &hs, sizeof(hs));
+}
+
+static void
+hsm_retry(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	hsm_open(arg);
+}
+
+/*
+ * The node's HSM configuration, from the parent (the PIN read from its
+ * root-only file): the token is opened now (hsm_open).
+ */
+static int
+hsm_conf(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct hsm		*h = arg;
+	struct hsm_conf		*hc = (struct hsm_conf *)m->data;
+
+	(void)ch;
+	if (!TERMINATED(hc->module) || !TERMINATED(hc->token) ||
+	    !TERMINATED(hc->key) || !TERMINATED(hc->pin)) {
+		sodium_memzero(hc, sizeof(*hc));
+		return -1;
+	}
+	h->hsm = 1;
+	if (h->conf == NULL && (h->conf = sodium_malloc(sizeof(*hc))) == NULL)
+		fatal("%s", __func__);
+	memcpy(h->conf, hc, sizeof(*hc));
 	sodium_memzero(hc, sizeof(*hc));
+	evtimer_del(h->retry);
+	hsm_open(h);
 	return 0;
 }
 
@@ -83,6 +116,9 @@ hsm_init(struct worker *w)
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return -1;
 	kcache_init(h);
+	h->w = w;
+	if ((h->retry = evtimer_new(w->base, hsm_retry, h)) == NULL)
+		fatal("%s", __func__);
 	w->ctx = h;
 	return 0;
 }
@@ -93,6 +129,7 @@ hsm_fini(struct worker *w)
 	struct hsm	*h = w->ctx;
 
 	kcache_free(h);
+	event_free(h->retry);
 	sodium_free(h->rot);
 	sodium_free(h->conf);
 	p11_close(h->p11);

@@ -23,6 +23,8 @@ struct hsm {
 	int		 reopen_ok;	/* the token worked with it */
 	int64_t		 reopen_at;	/* ms: the last try */
 	struct kcache	*kc;		/* hsm_cache.c */
+	struct worker	*w;
+	struct event	*retry;		/* the token not found at start */
 };
 
 /* Secrets live in one guarded allocation, wiped when freed. */
