@@ -274,7 +274,6 @@ backup_sealed(struct joiner *j, const struct kmsg *m)
 	    sizeof(b->h.filekey_sealed));
 	memcpy(b->filekey, hb->filekey, sizeof(b->filekey));
 	sodium_memzero((void *)hb->filekey, sizeof(hb->filekey));
-	b->c = joiner_conn(j, "kmd-backup", NULL, NULL);
 	pq_query(b->c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0,
 	    NULL, jq_ignore, NULL);
 	pq_query(b->c, "SELECT (SELECT version FROM kmd_schema) AS schema,"
@@ -321,13 +320,13 @@ default_made(struct joiner *j, const struct kmsg *m)
 	log_info("backups create: made backup key %s, this node's default;"
 	    " export it (backup-keys export) to restore anywhere else",
 	    bk->id);
-	pq_query(j->db, "INSERT INTO kmd_backup_keys (key_id, origin,"
+	pq_query(b->c, "INSERT INTO kmd_backup_keys (key_id, origin,"
 	    " key_sealed, is_default, description) VALUES ($1::uuid, 'made',"
 	    " decode($2, 'hex'), true, 'the default, made by the first"
 	    " backup')", 2, p, jq_ignore, NULL);
 	kmd_strlcpy(b->rq.backup_key, bk->id, sizeof(b->rq.backup_key));
 	p[0] = bk->id;
-	pq_query(j->db, "SELECT l.node_id, encode(l.kek_wrapped, 'hex') AS"
+	pq_query(b->c, "SELECT l.node_id, encode(l.kek_wrapped, 'hex') AS"
 	    " kek, k.key_id, encode(k.key_sealed, 'hex') AS sealed FROM"
 	    " kmd_local l LEFT JOIN kmd_backup_keys k ON k.key_id::text = $1",
 	    1, p, backup_key_read, b);
@@ -391,8 +390,14 @@ backup_create(struct joiner *j, const struct backup_req *rq)
 	kmd_strlcpy(b->h.info.origin, "made", sizeof(b->h.info.origin));
 	j->op->reply = b;
 	j->op->release = brun_release;
+	/*
+	 * Every read and write of the backup on a connection of its own,
+	 * from the first: the joiner's main one may wait behind a lock (its
+	 * users' watch behind one on kmd_users) for as long as it is held.
+	 */
+	b->c = joiner_conn(j, "kmd-backup", NULL, NULL);
 	p[0] = b->rq.backup_key;
-	pq_query(j->db, "SELECT l.node_id, encode(l.kek_wrapped, 'hex') AS"
+	pq_query(b->c, "SELECT l.node_id, encode(l.kek_wrapped, 'hex') AS"
 	    " kek, k.key_id, encode(k.key_sealed, 'hex') AS sealed FROM"
 	    " kmd_local l LEFT JOIN kmd_backup_keys k ON CASE WHEN $1 = ''"
 	    " THEN k.is_default ELSE k.key_id::text = $1 END", 1, p,
