@@ -305,8 +305,8 @@ wait_for 10 q_is 1 "SELECT count(*) FROM pg_locks WHERE relation =
 NB=$(b 1 list | js total)
 b 1 create --description=killed >"$T/killed.out" 2>&1 &
 HELD=$!
-wait_for 10 q_is 1 "SELECT count(*) FROM pg_stat_activity WHERE
-    application_name = 'kmd-backup' AND wait_event_type = 'Lock'" 1
+check "... the backup's session is open" wait_for 10 q_is 1 "SELECT count(*)
+    FROM pg_stat_activity WHERE application_name = 'kmd-backup'" 1
 kill -9 "$(pgrep -P "$(cat "$D/node1/kmd.pid")" -x 'kmd: joiner')"
 wait "$HELD"; RC=$?
 check "the joiner killed mid-backup: the backup fails (exit 1)" test $RC -eq 1
