@@ -32,6 +32,7 @@ ns "$KMCTL" -s "$D/node1/kmd.sock" --cacert "$D/node2/data/api/api.crt" \
     --newnodeurl=https://127.0.0.2:8443 --newnodeuser=admin \
     --newnodepass=password-of-2 -y >"$T/out2" 2>"$T/err2"; rc=$?
 check "fulljoin from the member's socket: exit 0" test $rc -eq 0
+[ $rc -eq 0 ] || { echo "fulljoin said:"; cat "$T/out2" "$T/err2"; }
 for l in "Attempting to get the CSR from the joining node..." \
     "Finished getting the CSR from the joining node..." \
     "Attempting to get the Certificate and CA Chain from the member node..." \

@@ -64,6 +64,9 @@ check "node 1 shows node 2 killed" wait_for 10 sh -c \
     "[ \"\$(sh regress/cluster.sh sql 1 \"SELECT state FROM kmd_nodes WHERE node_id = '$N2'\")\" = k ]"
 check "... with the reason" q_is 1 "SELECT join_error LIKE
     'no progress for 10 s%' FROM kmd_nodes WHERE node_id = '$N2'" t
+[ "$(q 1 "SELECT join_error LIKE 'no progress for 10 s%' FROM kmd_nodes
+    WHERE node_id = '$N2'")" = t ] || q 1 "SELECT state, join_error FROM
+    kmd_nodes WHERE node_id = '$N2'"
 check "node 1 holds no lease for it" q_is 1 \
     "SELECT count(*) FROM kmd_lease WHERE subject = '$N2'" 0
 unblock
