@@ -330,6 +330,40 @@ static const char v15[] =
     "  restored timestamptz NOT NULL DEFAULT now());\n";
 
 /*
+ * kmd_keys_notify() as steps 16 and 17 define it: step 17 adds one case
+ * between the two (a first version of a name notifies nothing).
+ */
+#define KEYS_NOTIFY_HEAD \
+	"CREATE OR REPLACE FUNCTION kmd_keys_notify() RETURNS trigger\n" \
+	"  LANGUAGE plpgsql AS $$\n" \
+	"DECLARE n text := current_setting('kmd.keys_notified', true);\n" \
+	"BEGIN\n" \
+	"  IF TG_LEVEL = 'STATEMENT' THEN\n" \
+	"    PERFORM pg_notify('kmd_keys', '*');\n" \
+	"    RETURN NULL;\n" \
+	"  ELSIF n = 'all' THEN\n" \
+	"    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;\n"
+#define KEYS_NOTIFY_TAIL \
+	"  ELSIF coalesce(nullif(n, '')::int, 0) >= 64 THEN\n" \
+	"    PERFORM pg_notify('kmd_keys', '*');\n" \
+	"    PERFORM set_config('kmd.keys_notified', 'all', true);\n" \
+	"    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;\n" \
+	"  END IF;\n" \
+	"  PERFORM set_config('kmd.keys_notified',\n" \
+	"    (coalesce(nullif(n, '')::int, 0) + 1)::text, true);\n" \
+	"  IF TG_OP = 'DELETE' THEN\n" \
+	"    PERFORM pg_notify('kmd_keys', '-' || OLD.name);\n" \
+	"    RETURN OLD;\n" \
+	"  END IF;\n" \
+	"  PERFORM pg_notify('kmd_keys', CASE WHEN NEW.version > 0 THEN '-'\n" \
+	"    ELSE '' END || NEW.name);\n" \
+	"  IF TG_OP = 'UPDATE' AND OLD.name <> NEW.name THEN\n" \
+	"    PERFORM pg_notify('kmd_keys', OLD.name);\n" \
+	"  END IF;\n" \
+	"  RETURN NEW;\n" \
+	"END $$;\n"
+
+/*
  * cluster verify (workers/joiner/verify.c): a node's marker, whose
  * arrival on another node says every change this node committed before
  * it has arrived there too (each node subscribes to every other
@@ -385,33 +419,8 @@ static const char v16[] =
      * pglogical 2.4's apply leaves a relcache reference open for AFTER
      * row triggers (v4).
      */
-    "CREATE OR REPLACE FUNCTION kmd_keys_notify() RETURNS trigger\n"
-    "  LANGUAGE plpgsql AS $$\n"
-    "DECLARE n text := current_setting('kmd.keys_notified', true);\n"
-    "BEGIN\n"
-    "  IF TG_LEVEL = 'STATEMENT' THEN\n"
-    "    PERFORM pg_notify('kmd_keys', '*');\n"
-    "    RETURN NULL;\n"
-    "  ELSIF n = 'all' THEN\n"
-    "    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;\n"
-    "  ELSIF coalesce(nullif(n, '')::int, 0) >= 64 THEN\n"
-    "    PERFORM pg_notify('kmd_keys', '*');\n"
-    "    PERFORM set_config('kmd.keys_notified', 'all', true);\n"
-    "    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;\n"
-    "  END IF;\n"
-    "  PERFORM set_config('kmd.keys_notified',\n"
-    "    (coalesce(nullif(n, '')::int, 0) + 1)::text, true);\n"
-    "  IF TG_OP = 'DELETE' THEN\n"
-    "    PERFORM pg_notify('kmd_keys', '-' || OLD.name);\n"
-    "    RETURN OLD;\n"
-    "  END IF;\n"
-    "  PERFORM pg_notify('kmd_keys', CASE WHEN NEW.version > 0 THEN '-'\n"
-    "    ELSE '' END || NEW.name);\n"
-    "  IF TG_OP = 'UPDATE' AND OLD.name <> NEW.name THEN\n"
-    "    PERFORM pg_notify('kmd_keys', OLD.name);\n"
-    "  END IF;\n"
-    "  RETURN NEW;\n"
-    "END $$;\n"
+    KEYS_NOTIFY_HEAD
+    KEYS_NOTIFY_TAIL
     "DROP TRIGGER IF EXISTS kmd_keys_notify ON kmd_keys;\n"
     "CREATE TRIGGER kmd_keys_notify BEFORE INSERT OR UPDATE OR DELETE ON\n"
     "  kmd_keys FOR EACH ROW EXECUTE FUNCTION kmd_keys_notify();\n"
@@ -521,36 +530,11 @@ static const char v17[] =
      * it had until its cache entry ends (keycache.c: 10 s); what either
      * encrypted decrypts everywhere meanwhile.
      */
-    "CREATE OR REPLACE FUNCTION kmd_keys_notify() RETURNS trigger\n"
-    "  LANGUAGE plpgsql AS $$\n"
-    "DECLARE n text := current_setting('kmd.keys_notified', true);\n"
-    "BEGIN\n"
-    "  IF TG_LEVEL = 'STATEMENT' THEN\n"
-    "    PERFORM pg_notify('kmd_keys', '*');\n"
-    "    RETURN NULL;\n"
-    "  ELSIF n = 'all' THEN\n"
-    "    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;\n"
+    KEYS_NOTIFY_HEAD
     "  ELSIF TG_OP = 'INSERT' AND NOT EXISTS (SELECT FROM kmd_keys k\n"
     "      WHERE k.name = NEW.name) THEN\n"
     "    RETURN NEW;\n"
-    "  ELSIF coalesce(nullif(n, '')::int, 0) >= 64 THEN\n"
-    "    PERFORM pg_notify('kmd_keys', '*');\n"
-    "    PERFORM set_config('kmd.keys_notified', 'all', true);\n"
-    "    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;\n"
-    "  END IF;\n"
-    "  PERFORM set_config('kmd.keys_notified',\n"
-    "    (coalesce(nullif(n, '')::int, 0) + 1)::text, true);\n"
-    "  IF TG_OP = 'DELETE' THEN\n"
-    "    PERFORM pg_notify('kmd_keys', '-' || OLD.name);\n"
-    "    RETURN OLD;\n"
-    "  END IF;\n"
-    "  PERFORM pg_notify('kmd_keys', CASE WHEN NEW.version > 0 THEN '-'\n"
-    "    ELSE '' END || NEW.name);\n"
-    "  IF TG_OP = 'UPDATE' AND OLD.name <> NEW.name THEN\n"
-    "    PERFORM pg_notify('kmd_keys', OLD.name);\n"
-    "  END IF;\n"
-    "  RETURN NEW;\n"
-    "END $$;\n"
+    KEYS_NOTIFY_TAIL
     "DROP TRIGGER IF EXISTS kmd_keys_notify ON kmd_keys;\n"
     "CREATE TRIGGER kmd_keys_notify BEFORE UPDATE OR DELETE ON kmd_keys\n"
     "  FOR EACH ROW EXECUTE FUNCTION kmd_keys_notify();\n"
