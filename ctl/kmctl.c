@@ -179,6 +179,7 @@ main(int argc, char *argv[])
 		die("%s: not implemented yet", res.path);
 	if (remote_settings(&res, &rem) == -1)
 		die("%s", rem.err);
+	ctl_timeout = rem.timeout;
 	if ((path = res.socket) == NULL && (path = getenv("KMCTL_SOCKET")) ==
 	    NULL)
 		path = KMCTL_SOCKET;

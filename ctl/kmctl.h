@@ -68,6 +68,7 @@ int	build_user(const struct parse_result *, void *, size_t *);
 int	build_bkeys(const struct parse_result *, void *, size_t *);
 int	build_backups(const struct parse_result *, void *, size_t *);
 void	backup_save(void);
+extern int	 ctl_timeout;	/* seconds kmd may take to answer */
 extern int	 ctl_fd_in;	/* sent with the request; -1: none */
 extern int	 ctl_fd_out;	/* came with the reply; -1: none */
 int	rest_new(const void *, struct rest_req *);

@@ -23,11 +23,13 @@
 /* Preflight lines of a join are printed as they come, once. */
 static int	show_checks = 1;
 
+int		ctl_timeout = KMCTL_TIMEOUT;	/* --timeout, seconds */
+
 static int
 ctl_connect(const char *path)
 {
 	struct sockaddr_un	 sun;
-	struct timeval		 tv = { KMCTL_TIMEOUT, 0 };
+	struct timeval		 tv = { ctl_timeout, 0 };
 	int			 fd;
 
 	memset(&sun, 0, sizeof(sun));
@@ -117,7 +119,7 @@ ctl_call(const char *path, uint16_t type, const void *req, size_t reqlen,
 				continue;
 			if (errno == EAGAIN)
 				die("kmd did not answer within %d s",
-				    KMCTL_TIMEOUT);
+				    ctl_timeout);
 			die("read from kmd: %s", strerror(errno));
 		}
 		if (n == 0 && senderr != 0)
