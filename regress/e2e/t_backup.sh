@@ -295,6 +295,27 @@ wait "$LOCKER" 2>/dev/null
 check "let go, the first backup finishes" wait "$HELD"
 check "... and is listed" sh -c "$C ctl 1 backups list | grep -q '\"description\": \"held\"'"
 
+# The joiner's users' watch reads kmd_users every 2 s on its main
+# connection: held up by a lock there, it gives up rather than hold up
+# what that connection serves next (backups list here).
+q 1 "BEGIN; LOCK TABLE kmd_users IN ACCESS EXCLUSIVE MODE; SELECT
+    pg_sleep(60); COMMIT" >/dev/null 2>&1 &
+LOCKER=$!
+wait_for 10 q_is 1 "SELECT count(*) FROM pg_locks WHERE relation =
+    'kmd_users'::regclass AND mode = 'AccessExclusiveLock' AND granted" 1
+sleep 3
+$C ctl 1 --timeout 5 backups list >"$T/ulist" 2>&1; RC=$?
+check "a lock on the users' table: the joiner still serves (backups list)" \
+    sh -c "[ $RC = 0 ] && grep -q '\"total\"' $T/ulist"
+[ $RC = 0 ] || cat "$T/ulist"
+check "... its users' watch gave up on the lock (no wait of it left)" \
+    q_is 1 "SELECT count(*) FROM pg_stat_activity WHERE application_name =
+    'kmd-joiner' AND wait_event_type = 'Lock' AND now() - query_start >
+    interval '1 s'" 0
+q 1 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query
+    LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()" >/dev/null
+wait "$LOCKER" 2>/dev/null
+
 # The joiner killed mid-backup: no file, no row; a .part left in the
 # directory is gone at the next start.
 q 1 "BEGIN; LOCK TABLE kmd_users IN ACCESS EXCLUSIVE MODE; SELECT

@@ -50,9 +50,14 @@ static const char *const user_cmd[USER_OPS] = {
 #define USERS_WATCH_MS	2000
 #define USERS_MAX	1024
 #define SQL_USER_MARK	"md5(hash || ':' || role)"
+/*
+ * The read gives up on a lock it would wait for (a restore's, a
+ * migration's): it runs on the main connection, whose other work must
+ * not queue behind it; the next tick reads again.
+ */
 #define SQL_USER_MARKS \
-	"SELECT name, " SQL_USER_MARK " FROM kmd_users ORDER BY name" \
-	" LIMIT 1024"
+	"SET LOCAL lock_timeout = '200ms'; SELECT name, " SQL_USER_MARK \
+	" FROM kmd_users ORDER BY name LIMIT 1024"
 
 struct umark {
 	char		 name[KMD_NAME_MAX];
