@@ -134,6 +134,8 @@ extern const struct kmsg_handler parent_worker_handlers[];
 extern const size_t parent_worker_nhandlers;
 
 /* pg.c */
+int	as_db(const struct parent *);
+void	as_root(void);
 int	pg_prepare(struct parent *);
 int	pg_write_conf(const struct parent *);
 int	pg_wal_max_mb(const struct parent *);

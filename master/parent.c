@@ -266,29 +266,43 @@ parent_dirs(struct parent *p)
 	return 0;
 }
 
+/* What is below the top: the top is in the data directory, root's. */
 static int
 rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
-	(void)ftw;
-	if ((flag == FTW_DP ? rmdir(path) : unlink(path)) == -1 &&
-	    errno != ENOENT) {
+	if (ftw->level > 0 && (flag == FTW_DP ? rmdir(path) :
+	    unlink(path)) == -1 && errno != ENOENT) {
 		log_warn("services reset: %s", path);
 		return -1;
 	}
 	return 0;
 }
 
-/* Remove <datadir>/leaf and all below it; it may not exist. */
+/*
+ * Remove <datadir>/leaf and all below it; it may not exist.  pg is the
+ * database user's, who could swap a directory for a link while it is
+ * walked: what is below it goes as that user (pg.c, as_db()).
+ */
 static int
 rm_tree(struct parent *p, const char *leaf)
 {
 	char	 path[PATH_MAX];
+	int	 r, db = strcmp(leaf, "pg") == 0;
 
 	snprintf(path, sizeof(path), "%s/%s", p->conf.datadir, leaf);
 	if (access(path, F_OK) == -1)
 		return 0;
-	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	if (db && as_db(p) == -1)
+		return -1;
+	r = nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	if (db)
+		as_root();
+	if (r == 0 && remove(path) == -1 && errno != ENOENT) {
+		log_warn("services reset: %s", path);
+		r = -1;
+	}
+	return r;
 }
 
 /*

@@ -41,27 +41,88 @@ pg_path(const struct parent *p, char *buf, size_t len, const char *leaf)
 	    leaf);
 }
 
-/* Write a file owned by the database user, atomically. */
+/*
+ * <datadir>/pg belongs to the database user, and whoever runs code as
+ * that user can put a symbolic link anywhere below it.  The parent, root,
+ * therefore makes, reads, renames and removes files there as that user
+ * (its effective ids, and no group of root's): a link then leads nowhere
+ * the database user could not reach itself, and what it makes is that
+ * user's without a chown.  as_root() undoes as_db(); it cannot fail for
+ * a process whose real and saved user id is 0.
+ */
+static gid_t	root_groups[64];
+static int	root_ngroups = -1;
+
+void
+as_root(void)
+{
+	if (seteuid(0) == -1 || setegid(0) == -1 ||
+	    setgroups(root_ngroups, root_groups) == -1)
+		fatal("%s", __func__);
+}
+
+int
+as_db(const struct parent *p)
+{
+	int	 saved;
+
+	if (root_ngroups == -1 && (root_ngroups = getgroups(64,
+	    root_groups)) == -1)
+		fatal("%s: getgroups", __func__);
+	if (setgroups(1, &p->dbgid) == 0 && setegid(p->dbgid) == 0 &&
+	    seteuid(p->dbuid) == 0)
+		return 0;
+	saved = errno;
+	as_root();
+	errno = saved;
+	log_warn("%s: cannot act as the database user", __func__);
+	return -1;
+}
+
+/*
+ * Write a file of the database user's, atomically: a link planted where
+ * the temporary goes is removed, not followed (O_EXCL), and the rename
+ * replaces whatever has the final name.
+ */
 static int
 pg_write(const struct parent *p, const char *leaf, const char *text)
 {
 	char	 path[PATH_MAX], tmp[PATH_MAX + 8];
 	size_t	 len = strlen(text);
-	int	 fd;
+	int	 fd = -1, r = 0;
 
 	pg_path(p, path, sizeof(path), leaf);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) ==
-	    -1 || write(fd, text, len) != (ssize_t)len ||
-	    fchown(fd, p->dbuid, p->dbgid) == -1 || fsync(fd) == -1 ||
-	    close(fd) == -1 || rename(tmp, path) == -1) {
+	if (as_db(p) == -1)
+		return -1;
+	if ((unlink(tmp) == -1 && errno != ENOENT) ||
+	    (fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) == -1 || write(fd, text, len) != (ssize_t)len ||
+	    fsync(fd) == -1 || close(fd) == -1 || rename(tmp, path) == -1) {
 		log_warn("%s: %s", __func__, path);
 		if (fd != -1)
 			close(fd);
 		unlink(tmp);
-		return -1;
+		r = -1;
 	}
-	return 0;
+	as_root();
+	return r;
+}
+
+/* Remove a file of the database user's (a link itself, not its target). */
+static int
+pg_unlink(const struct parent *p, const char *leaf)
+{
+	char	 path[PATH_MAX];
+	int	 r;
+
+	pg_path(p, path, sizeof(path), leaf);
+	if (as_db(p) == -1)
+		return -1;
+	if ((r = unlink(path)) == -1 && errno != ENOENT)
+		log_warn("%s: %s", __func__, path);
+	as_root();
+	return r == -1 && errno != ENOENT ? -1 : 0;
 }
 
 static int
@@ -94,7 +155,13 @@ pg_allowed(const struct parent *p)
 	if ((text = calloc(1, ALLOWED_MAX)) == NULL)
 		return NULL;
 	pg_path(p, path, sizeof(path), "allowed-peers");
-	if ((f = fopen(path, "re")) == NULL)
+	if (as_db(p) == -1) {
+		free(text);
+		return NULL;
+	}
+	f = fopen(path, "re");
+	as_root();
+	if (f == NULL)
 		return text;
 	n = fread(text, 1, ALLOWED_MAX - 1, f);
 	text[n] = '\0';
@@ -112,7 +179,7 @@ int
 pg_peers_allow(struct parent *p, const struct peers_allow *pa, int *ok)
 {
 	struct child	*c = &p->children[PROC_POSTGRES];
-	char		*text, path[PATH_MAX];
+	char		*text;
 	int		 i, r;
 
 	*ok = 0;
@@ -134,8 +201,7 @@ pg_peers_allow(struct parent *p, const struct peers_allow *pa, int *ok)
 		return 0;
 	}
 	/* the deny list an older kmd kept: the allow list replaces it */
-	pg_path(p, path, sizeof(path), "denied-peers");
-	unlink(path);
+	(void)pg_unlink(p, "denied-peers");
 	if (c != NULL && c->pid > 0)
 		kill(c->pid, SIGHUP);
 	log_info("PostgreSQL accepts the certificates of %d node(s);"
@@ -269,17 +335,21 @@ pg_child_setup(const struct parent *p)
 	if (close_range(STDERR_FILENO + 1, ~0U, 0) == -1 || clearenv() != 0)
 		_exit(126);
 
+	if (setgroups(1, &p->dbgid) == -1 || setresgid(p->dbgid, p->dbgid,
+	    p->dbgid) == -1 || setresuid(p->dbuid, p->dbuid, p->dbuid) == -1)
+		_exit(126);
+	/* opened as the database user; a link put in its place goes */
 	pg_path(p, log, sizeof(log), "postgres.log");
-	if ((fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600)) == -1 ||
-	    fchown(fd, p->dbuid, p->dbgid) == -1)
+	if ((fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW,
+	    0600)) == -1 && errno == ELOOP && unlink(log) == 0)
+		fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW,
+		    0600);
+	if (fd == -1)
 		_exit(126);
 	dup2(fd, STDOUT_FILENO);
 	dup2(fd, STDERR_FILENO);
 	if (fd > STDERR_FILENO)
 		close(fd);
-	if (setgroups(1, &p->dbgid) == -1 || setresgid(p->dbgid, p->dbgid,
-	    p->dbgid) == -1 || setresuid(p->dbuid, p->dbuid, p->dbuid) == -1)
-		_exit(126);
 	signal(SIGPIPE, SIG_DFL);
 }
 
@@ -324,18 +394,27 @@ pg_stop_stale(const struct parent *p)
 {
 	struct timespec	 ts = { 0, 100 * 1000 * 1000 };
 	char		 path[PATH_MAX], comm[64] = "";
+	struct stat	 st;
 	FILE		*f;
 	long		 pid = 0;
 	int		 i;
 
 	pg_path(p, path, sizeof(path), "data/postmaster.pid");
-	if ((f = fopen(path, "re")) == NULL)
+	if (as_db(p) == -1)
+		return;
+	f = fopen(path, "re");
+	as_root();
+	if (f == NULL)
 		return;
 	if (fscanf(f, "%ld", &pid) != 1)
 		pid = 0;
 	fclose(f);
+	/* the file is the database user's to write: its process alone */
+	snprintf(path, sizeof(path), "/proc/%ld", pid);
+	if (pid <= 1 || stat(path, &st) == -1 || st.st_uid != p->dbuid)
+		return;
 	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
-	if (pid <= 1 || (f = fopen(path, "re")) == NULL)
+	if ((f = fopen(path, "re")) == NULL)
 		return;
 	if (fgets(comm, sizeof(comm), f) == NULL)
 		comm[0] = '\0';
@@ -350,21 +429,43 @@ pg_stop_stale(const struct parent *p)
 		kill(pid, SIGQUIT);
 }
 
+/*
+ * A directory of the database user's: "" (pg itself) and "run" sit in the
+ * data directory, root's, and are made by root and given away; below pg,
+ * one is made as that user, and a link in its place is replaced.
+ */
 static int
 pg_mkdir(const struct parent *p, const char *leaf, mode_t mode)
 {
 	char	 path[PATH_MAX];
+	int	 fd = -1, below = leaf[0] != '\0' && strcmp(leaf, "run") != 0;
 
-	if (strcmp(leaf, "run") == 0)
+	if (!below && strcmp(leaf, "run") == 0)
 		snprintf(path, sizeof(path), "%s/run", p->conf.datadir);
 	else
 		pg_path(p, path, sizeof(path), leaf);
-	if ((mkdir(path, mode) == -1 && errno != EEXIST) ||
-	    chown(path, p->dbuid, p->dbgid) == -1 || chmod(path, mode) == -1) {
-		log_warn("%s: %s", __func__, path);
+	if (below && as_db(p) == -1)
 		return -1;
-	}
+	if (mkdir(path, mode) == -1 && errno != EEXIST)
+		goto fail;
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1 && below && (errno == ELOOP || errno ==
+	    ENOTDIR) && unlink(path) == 0 && mkdir(path, mode) == 0)
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1 || (!below && fchown(fd, p->dbuid, p->dbgid) == -1) ||
+	    fchmod(fd, mode) == -1)
+		goto fail;
+	close(fd);
+	if (below)
+		as_root();
 	return 0;
+fail:
+	log_warn("%s: %s", __func__, path);
+	if (fd != -1)
+		close(fd);
+	if (below)
+		as_root();
+	return -1;
 }
 
 /* Before the event loop: directories, initdb once, config, stale pm. */
@@ -476,16 +577,12 @@ void
 pg_tls_remove(struct parent *p)
 {
 	struct child	*c = &p->children[PROC_POSTGRES];
-	char		 path[PATH_MAX];
 	const char	*leaf[] = { "data/kmd-tls/server.key",
 			    "data/kmd-tls/server.crt", "data/kmd-tls/ca.crt" };
 	size_t		 i;
 
-	for (i = 0; i < sizeof(leaf) / sizeof(leaf[0]); i++) {
-		pg_path(p, path, sizeof(path), leaf[i]);
-		if (unlink(path) == -1 && errno != ENOENT)
-			log_warn("%s: %s", __func__, path);
-	}
+	for (i = 0; i < sizeof(leaf) / sizeof(leaf[0]); i++)
+		(void)pg_unlink(p, leaf[i]);
 	if (pg_write_conf(p) == -1)
 		log_warn("%s: cannot rewrite PostgreSQL's configuration",
 		    __func__);
