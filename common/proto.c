@@ -250,6 +250,9 @@ static const struct pstr s_user_info[] = {
 };
 static const struct pstr s_user_changed[] = { S(user_changed, name), S_END };
 static const struct pstr s_api_auth[] = { S(api_auth, token), S_END };
+static const struct pstr s_apply_error[] = {
+	S(apply_error, when), S(apply_error, msg), S_END
+};
 
 static const struct pstr *const payload_strings[IMSG_MAX] = {
 	[IMSG_NODES] = s_nodes_query,
@@ -317,6 +320,7 @@ static const struct pstr *const payload_strings[IMSG_MAX] = {
 	[IMSG_USER_INFO] = s_user_info,
 	[IMSG_USER_CHANGED] = s_user_changed,
 	[IMSG_API_AUTH] = s_api_auth,
+	[IMSG_APPLY_ERROR] = s_apply_error,
 };
 
 /*

@@ -77,7 +77,8 @@ enum proc_id {
 	M(HSM_ROT_GROWN)	/* parent -> hsm: struct hsm_rewrap, fd */ \
 	M(USER_CHANGED)		/* joiner -> parent -> api: struct user_changed */ \
 	M(TOKEN_KEY)		/* joiner -> parent: struct token_key */ \
-	M(API_AUTH)		/* api -> parent: struct api_auth */
+	M(API_AUTH)		/* api -> parent: struct api_auth */ \
+	M(APPLY_ERROR)		/* parent -> replmon: struct apply_error */
 
 /*
  * The joiner's calls of the hsm worker, relayed unchanged by the parent:
@@ -329,6 +330,17 @@ struct hsm_conf {
 struct hsm_status {
 	int32_t		 ok;
 	char		 msg[KMD_ERR_MAX];	/* why not, when not ok */
+};
+
+/*
+ * What PostgreSQL logged when a pglogical apply worker failed: its
+ * subscription's id (pglogical.subscription.sub_id), when (ISO 8601,
+ * UTC) and the ERROR's text (master/pglog.c).
+ */
+struct apply_error {
+	uint32_t	 subid;
+	char		 when[32];
+	char		 msg[KMD_ERR_MAX];
 };
 
 /*

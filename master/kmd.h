@@ -88,6 +88,7 @@ struct parent {
 	int			 resetting;	/* services reset under way */
 	struct hsm_status	 hsm_status;	/* the last hsm said */
 	struct auth		*auth;		/* auth.c */
+	struct pglog		*pglog;		/* pglog.c */
 	/*
 	 * Set by parent_main(), so that the lower files call up without
 	 * depending on the upper ones: proc.c gives a worker's channel
@@ -132,6 +133,10 @@ extern const struct kmsg_handler relay_ctl_handlers[];
 extern const size_t relay_ctl_nhandlers;
 extern const struct kmsg_handler parent_worker_handlers[];
 extern const size_t parent_worker_nhandlers;
+
+/* pglog.c: apply workers' errors from PostgreSQL's log, to replmon */
+void	pglog_start(struct parent *);
+void	pglog_stop(struct parent *);
 
 /* pg.c */
 int	as_db(const struct parent *);

@@ -379,6 +379,7 @@ parent_main(struct parent *p)
 	if (control_start(p) == -1)
 		fatalx("%s: control socket events", __func__);
 	proc_start_all(p);
+	pglog_start(p);
 	log_info("kmd %s started, control socket %s", KMD_VERSION,
 	    p->conf.socket);
 	parent_notify("READY=1");
@@ -386,6 +387,7 @@ parent_main(struct parent *p)
 	event_base_dispatch(p->base);
 
 	control_close(p);
+	pglog_stop(p);
 	proc_stop_all(p);
 	for (i = 0; i < 4; i++)
 		event_free(sigev[i]);

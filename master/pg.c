@@ -294,6 +294,7 @@ pg_write_conf(const struct parent *p)
 	    "password_encryption = 'scram-sha-256'\n"
 	    "logging_collector = off\n"
 	    "log_line_prefix = '%%m [%%p] %%q%%u@%%d '\n"
+	    "log_timezone = 'UTC'\n"
 	    "lc_messages = 'C'\n"
 	    "timezone = 'UTC'\n"
 	    "jit = off\n"

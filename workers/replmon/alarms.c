@@ -2,7 +2,8 @@
  * The monitor's alarms: raised while their condition holds, one syslog
  * message when one is raised and one when it clears, stored in the
  * node-local kmd_alarms by the tick's write, and shown in this node's
- * view of a peer as its clusterErrors.
+ * view of a peer as its clusterErrors, with PostgreSQL's words for a
+ * failed apply of its changes.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -139,18 +140,26 @@ gen_error(yajl_gen g, int *any, const char *msg, const char *when)
 	yajl_gen_map_close(g);
 }
 
-/* A node's clusterErrors: the alarms up this tick and extra, or null. */
+/*
+ * A node's clusterErrors: extra, PostgreSQL's words for the failing
+ * apply of its changes here (ae), the alarms up this tick; or null.
+ */
 void
 gen_errors(yajl_gen g, const struct monitor *m, const char *subject,
-    const char *extra)
+    const char *extra, const struct apply_seen *ae)
 {
-	char	 now[ISO_MAX];
+	char	 now[ISO_MAX], msg[KMD_ERR_MAX + 128];
 	size_t	 i;
 	int	 any = 0;
 
 	if (extra != NULL) {
 		iso_now(now, sizeof(now));
 		gen_error(g, &any, extra, now);
+	}
+	if (ae != NULL) {
+		snprintf(msg, sizeof(msg), "applying the changes of node %s"
+		    " here fails: %s", subject, ae->msg);
+		gen_error(g, &any, msg, ae->when);
 	}
 	for (i = 0; i < m->nalarms; i++)
 		if (m->alarms[i].live && strcmp(m->alarms[i].subject,
@@ -189,4 +198,46 @@ gen_alarms(yajl_gen g, const struct monitor *m, enum alarm_state st)
 		yajl_gen_map_close(g);
 	}
 	yajl_gen_array_close(g);
+}
+
+/*
+ * PostgreSQL's words for a failed apply (master/pglog.c): kept by the
+ * subscription's id, shown for a down or blocked peer while they are
+ * younger than APPLY_SEEN_MS (pglogical retries a failed apply every
+ * few seconds, and each failure is told again).
+ */
+#define APPLY_SEEN_MS	60000
+
+void
+monitor_apply_error(struct monitor *m, const struct apply_error *ae)
+{
+	struct apply_seen	*s = &m->applied[0];
+	size_t			 i;
+
+	for (i = 0; i < PEERS_MAX; i++) {
+		if (m->applied[i].subid == ae->subid) {
+			s = &m->applied[i];
+			break;
+		}
+		if (m->applied[i].at < s->at)
+			s = &m->applied[i];
+	}
+	s->subid = ae->subid;
+	s->at = mono_ms();
+	kmd_strlcpy(s->when, ae->when, sizeof(s->when));
+	kmd_strlcpy(s->msg, ae->msg, sizeof(s->msg));
+}
+
+/* What is kept for a subscription (its id in decimal), if want. */
+const struct apply_seen *
+apply_seen_of(const struct monitor *m, int want, const char *id)
+{
+	unsigned long	 subid = strtoul(id, NULL, 10);
+	size_t		 i;
+
+	for (i = 0; want && i < PEERS_MAX; i++)
+		if (m->applied[i].at != 0 && m->applied[i].subid == subid &&
+		    mono_ms() - m->applied[i].at < APPLY_SEEN_MS)
+			return &m->applied[i];
+	return NULL;
 }

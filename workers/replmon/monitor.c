@@ -70,7 +70,9 @@
 	"  ELSE 'join' END AS kind FROM kmd_nodes n WHERE x.slot_name IN" \
 	"  (kmd_slot_name(l.node_id, n.node_id), " \
 	SQL_CU_SLOT("l.node_id", "n.node_id") ") LIMIT 1) o ON true) AS slots," \
-	" coalesce(ps.beat, false) AS beat" \
+	" coalesce(ps.beat, false) AS beat," \
+	" (hashtext(kmd_sub_name(p.node_id, l.node_id))::bigint &" \
+	"  4294967295)::text AS subid" \
 	" FROM kmd_local l" \
 	" LEFT JOIN kmd_nodes me ON me.node_id = l.node_id" \
 	" LEFT JOIN kmd_nodes p ON p.node_id <> l.node_id" \
@@ -209,7 +211,7 @@ peer_find(struct monitor *m, const char *id)
 static void
 gen_decision(yajl_gen g, const struct monitor *m, const char *id,
     const char *code, const char *desc, const char *summary, long long rate,
-    const long long *skew, const char *blocked)
+    const long long *skew, const char *blocked, const struct apply_seen *ae)
 {
 	yajl_gen_map_open(g);
 	json_str(g, "peer");
@@ -219,7 +221,7 @@ gen_decision(yajl_gen g, const struct monitor *m, const char *id,
 	json_str(g, "descr");
 	json_str(g, desc);
 	json_str(g, "errors");
-	gen_errors(g, m, id, blocked);
+	gen_errors(g, m, id, blocked, ae);
 	json_str(g, "summary");
 	json_str(g, summary);
 	json_str(g, "rate");
@@ -299,7 +301,7 @@ check_cert(struct monitor *m, const char *me, const char *pem,
  */
 static int
 view_due(struct monitor *m, struct peer *p, const char *desc,
-    const char *summary, int blocked)
+    const char *summary, int blocked, const struct apply_seen *ae)
 {
 	const struct conf_worker *cw = &m->rm->w->conf;
 	char		 now_view[sizeof(p->sent)];
@@ -308,8 +310,8 @@ view_due(struct monitor *m, struct peer *p, const char *desc,
 	refresh = (int64_t)cw->rm_interval * (int64_t)(m->npeers + 1) / 4;
 	if (refresh < cw->rm_interval)
 		refresh = cw->rm_interval;
-	snprintf(now_view, sizeof(now_view), "%s|%s|%d|%zu", desc, summary,
-	    blocked, m->nalarms);
+	snprintf(now_view, sizeof(now_view), "%s|%s|%d|%zu|%s", desc, summary,
+	    blocked, m->nalarms, ae != NULL ? ae->when : "");
 	if (strcmp(now_view, p->sent) == 0 && now - p->sent_at < refresh)
 		return 0;
 	kmd_strlcpy(p->sent, now_view, sizeof(p->sent));
@@ -356,10 +358,10 @@ peer_alarms(struct monitor *m, const struct peer *p, int down,
 
 	if (down && silent_ms >= peer_down_after(cw, p))
 		alarm_want(m, "node-down", p->id, "node %s (%s) is down: nothing"
-		    " received from it for %lld s; it catches up when it"
+		    " received from it for %.1f s; it catches up when it"
 		    " returns. If it is gone for good, run: kmctl cluster nodes"
 		    " delete --id=%s", p->id, p->host,
-		    silent_ms / 1000, p->id);
+		    (double)silent_ms / 1000.0, p->id);
 	else if (down)		/* heard from, but no stream either way */
 		alarm_want(m, "node-down", p->id, "node %s (%s) is down: no"
 		    " replication connection with it; it catches up when it"
@@ -440,6 +442,7 @@ check_peer(struct monitor *m, PGresult *res, int i, yajl_gen g)
 	long long	 hb_age = -1, retained, origin, skew = 0, skew_us = 0;
 	long long	*skewp = NULL;
 	int64_t		 now = mono_ms(), known;
+	const struct apply_seen *ae;
 	int		 connected, down, blocked, k, da;
 
 	if ((p = peer_find(m, PQgetvalue(res, i, 4))) == NULL)
@@ -507,11 +510,13 @@ check_peer(struct monitor *m, PGresult *res, int i, yajl_gen g)
 		snprintf(why, sizeof(why), "replication from node %s (%s) is"
 		    " blocked: its subscription here is %s while the node is"
 		    " connected; pglogical retries it", p->id, p->host, sub);
-	if (!view_due(m, p, desc, summary, blocked))
+	ae = apply_seen_of(m, down || blocked, pq_get(res, i, "subid"));
+	if (!view_due(m, p, desc, summary, blocked, ae))
 		return;
 	gen_decision(g, m, p->id, code, desc, summary, (long long)p->rate,
-	    skewp, blocked ? why : NULL);
+	    skewp, blocked ? why : NULL, ae);
 }
+
 
 /*
  * When this node itself was held up (its PostgreSQL frozen, the machine
@@ -621,7 +626,7 @@ mon_read_done(struct pq *db, PGresult *res, void *arg)
 	else
 		kmd_strlcpy(summary, "GOOD", sizeof(summary));
 	gen_decision(d, m, me, NS_C_READY, ns_desc(NS_READY), summary, 0,
-	    NULL, NULL);
+	    NULL, NULL, NULL);
 	yajl_gen_array_close(d);
 
 	/* nodes gone from kmd_nodes are forgotten */

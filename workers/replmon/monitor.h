@@ -58,6 +58,14 @@ struct peer {
 	int		 skew_ok;
 };
 
+/* PostgreSQL's words for a subscription's failed apply (IMSG_APPLY_ERROR) */
+struct apply_seen {
+	uint32_t	 subid;
+	int64_t		 at;		/* mono ms it came */
+	char		 when[32];
+	char		 msg[KMD_ERR_MAX];
+};
+
 struct monitor {
 	struct replmon	*rm;
 	struct event	*tick;
@@ -76,6 +84,7 @@ struct monitor {
 	int		 ms;		/* the tick's interval now */
 	long long	 disk_size;	/* bytes, the data directory's ... */
 	long long	 disk_free;	/* ... filesystem; -1: unknown */
+	struct apply_seen applied[PEERS_MAX];
 };
 
 
@@ -86,8 +95,10 @@ void	alarm_want(struct monitor *, const char *, const char *,
 void	alarms_settle(struct monitor *);
 int	alarm_up(struct monitor *, const char *, const char *);
 void	gen_errors(yajl_gen, const struct monitor *, const char *,
-	    const char *);
+	    const char *, const struct apply_seen *);
 void	gen_alarms(yajl_gen, const struct monitor *, enum alarm_state);
+const struct apply_seen *apply_seen_of(const struct monitor *, int,
+	    const char *);
 
 /* slots.c */
 long long wal_alarm_mb(const struct conf_worker *);

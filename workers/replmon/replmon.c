@@ -359,6 +359,18 @@ replmon_hsm_status(struct kchan *ch, struct kmsg *m, void *arg)
 }
 
 static int
+replmon_apply_error(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct replmon		*rm = arg;
+	struct apply_error	 ae;
+
+	(void)ch;
+	memcpy(&ae, m->data, sizeof(ae));
+	monitor_apply_error(rm->mon, &ae);
+	return 0;
+}
+
+static int
 replmon_init(struct worker *w)
 {
 	struct replmon	*rm;
@@ -393,6 +405,8 @@ static const struct kmsg_handler replmon_handlers[] = {
 	REQ_REPLMON(OP_WORKER_ROW)
 	{ IMSG_HSM_STATUS, sizeof(struct hsm_status), FROM(PROC_PARENT),
 	    replmon_hsm_status },
+	{ IMSG_APPLY_ERROR, sizeof(struct apply_error), FROM(PROC_PARENT),
+	    replmon_apply_error },
 };
 
 const struct worker_def replmon_worker = {

@@ -20,6 +20,8 @@ struct replmon {
 struct monitor	*monitor_new(struct replmon *);
 void		 monitor_free(struct monitor *);
 void		 monitor_tick_now(struct monitor *);
+void		 monitor_apply_error(struct monitor *,
+		    const struct apply_error *);
 int		 monitor_clustered(const struct monitor *);
 int		 monitor_overdue(const struct monitor *, const char *,
 		    long long);
