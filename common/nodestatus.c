@@ -25,6 +25,9 @@ static const struct {
 	[NS_UNKNOWN] =		{ NS_C_UNKNOWN,	"unknown" },
 	[NS_PENDING] =		{ NS_C_PENDING,
 			    "pending: credentials issued, not joined yet" },
+	[NS_LOST] =		{ NS_C_LOST,
+			    "lost: its replication slot was let go; it must join"
+			    " again" },
 };
 
 /* The code stored and shown for a state; "u" for one out of range. */

@@ -22,6 +22,7 @@ enum node_status {
 	NS_MIXED,		/* the databases disagree */
 	NS_UNKNOWN,
 	NS_PENDING,		/* credentials issued, no join yet */
+	NS_LOST,		/* its slot here was let go: it must join again */
 	NS_COUNT
 };
 
@@ -39,6 +40,7 @@ enum node_status {
 #define NS_C_MIXED		"x"
 #define NS_C_UNKNOWN		"u"
 #define NS_C_PENDING		"p"
+#define NS_C_LOST		"l"
 
 /* The states of a node that is joining, as an SQL list. */
 #define NS_SQL_JOINING \

@@ -108,6 +108,27 @@ static const char v3[] =
     "GRANT SELECT ON kmd_join_pending TO kmd_replmon;\n";
 
 /*
+ * A node's status as the cluster sees it: its state unless ready, else
+ * what this node and the nodes it sees ready report of it (those codes
+ * of theirs that count: CODES), "x" where they differ.
+ */
+#define NODE_STATUS_VIEW(codes) \
+	"  WITH me AS (SELECT node_id FROM kmd_local),\n" \
+	"  mine AS (SELECT h.peer, h.view #>> '{nodeInfo,status,code}' AS code\n" \
+	"    FROM kmd_node_health h JOIN me ON h.reporter = me.node_id),\n" \
+	"  trusted AS (SELECT node_id AS r FROM me\n" \
+	"    UNION SELECT peer FROM mine WHERE code = 'r'),\n" \
+	"  views AS (SELECT h.peer, h.view #>> '{nodeInfo,status,code}' AS code\n" \
+	"    FROM kmd_node_health h JOIN trusted t ON t.r = h.reporter\n" \
+	"    WHERE h.view #>> '{nodeInfo,status,code}' IN " codes "\n" \
+	"    UNION ALL SELECT node_id, 'r' FROM me)\n" \
+	"  SELECT n.node_id, CASE WHEN n.state <> 'r' THEN n.state ELSE\n" \
+	"    (SELECT CASE count(DISTINCT v.code) WHEN 0 THEN n.state\n" \
+	"      WHEN 1 THEN min(v.code) ELSE 'x' END\n" \
+	"      FROM views v WHERE v.peer = n.node_id) END AS code\n" \
+	"  FROM kmd_nodes n;\n"
+
+/*
  * Monitoring.  A node's replmon rewrites its row about itself in
  * kmd_node_health every tick: that is its heartbeat.  When the row comes
  * in through replication, a REPLICA trigger notes on this node when it
@@ -165,20 +186,7 @@ static const char v4[] =
     "GRANT EXECUTE ON FUNCTION kmd_subs() TO kmd_replmon;\n"
     "GRANT SELECT ON kmd_peer_seen TO kmd_replmon;\n"
     "CREATE VIEW kmd_node_status AS\n"
-    "  WITH me AS (SELECT node_id FROM kmd_local),\n"
-    "  mine AS (SELECT h.peer, h.view #>> '{nodeInfo,status,code}' AS code\n"
-    "    FROM kmd_node_health h JOIN me ON h.reporter = me.node_id),\n"
-    "  trusted AS (SELECT node_id AS r FROM me\n"
-    "    UNION SELECT peer FROM mine WHERE code = 'r'),\n"
-    "  views AS (SELECT h.peer, h.view #>> '{nodeInfo,status,code}' AS code\n"
-    "    FROM kmd_node_health h JOIN trusted t ON t.r = h.reporter\n"
-    "    WHERE h.view #>> '{nodeInfo,status,code}' IN ('r', 'd')\n"
-    "    UNION ALL SELECT node_id, 'r' FROM me)\n"
-    "  SELECT n.node_id, CASE WHEN n.state <> 'r' THEN n.state ELSE\n"
-    "    (SELECT CASE count(DISTINCT v.code) WHEN 0 THEN n.state\n"
-    "      WHEN 1 THEN min(v.code) ELSE 'x' END\n"
-    "      FROM views v WHERE v.peer = n.node_id) END AS code\n"
-    "  FROM kmd_nodes n;\n"
+    NODE_STATUS_VIEW("('r', 'd')")
     "GRANT SELECT ON kmd_node_status TO kmd_replmon;\n";
 
 /* Which root of trust each node keeps the KEK under, for the warning. */
@@ -545,6 +553,15 @@ static const char v17[] =
     "  EXECUTE FUNCTION kmd_keys_notify();\n"
     "ALTER TABLE kmd_keys ENABLE ALWAYS TRIGGER kmd_keys_notify_new;\n";
 
+/*
+ * A peer whose replication slot here PostgreSQL let go (replmon's status
+ * "lost") counts in the nodes' status as down does: a reporter's "l" is
+ * taken, not passed over as a ready one would be.
+ */
+static const char v18[] =
+    "CREATE OR REPLACE VIEW kmd_node_status AS\n"
+    NODE_STATUS_VIEW("('r', 'd', '" NS_C_LOST "')");
+
 #ifdef KMD_NEXT
 /*
  * make next: this source as the release after it, one step on, whose
@@ -552,7 +569,7 @@ static const char v17[] =
  * Every name qualified: pglogical runs a queued DDL with an empty
  * search_path.  Idempotent, as every step.
  */
-static const char next_v18[] =
+static const char next_v19[] =
     "ALTER TABLE public.kmd_keys ADD COLUMN IF NOT EXISTS description text;\n"
     "CREATE INDEX IF NOT EXISTS kmd_keys_description ON public.kmd_keys\n"
     "  (description);\n";
@@ -576,8 +593,9 @@ const struct migration schema_migrations[] = {
 	{ 15, v15, NULL },
 	{ 16, v16, NULL },
 	{ 17, v17, NULL },
+	{ 18, v18, NULL },
 #ifdef KMD_NEXT
-	{ 18, "", next_v18 },
+	{ 19, "", next_v19 },
 #endif
 };
 const size_t schema_nmigrations =

@@ -4,7 +4,8 @@
 # PostgreSQL lets node 1's slot for node 2 go at a checkpoint rather than
 # keep WAL without end, and node 1 raises slot-lost naming node 2 and
 # what to do; its disk is not filled.  Node 2, back but unable to catch
-# up, is removed with --force and the alarm clears.
+# up, shows as lost on node 1 (status "l"), is refused removal without
+# --force, is removed with it, and the alarm clears.
 . regress/e2e/lib.sh
 . regress/e2e/cluster_lib.sh W
 export KMD_CLUSTER_EXTRA='wal max-retained 1'
@@ -34,8 +35,22 @@ check "node 1 raises slot-lost, naming node 2 and what to do" \
     wait_for 20 sh -c "$C ctl 1 alarms list | grep -q 'for node $N2) on this node was lost.*cluster nodes delete --id=$N2 --force) and join it again'"
 $C thaw 2
 # node 2 cannot catch up from node 1 any more (its subscription retries
-# and fails, so node 1 may see it down or flapping): removed with --force,
-# which waits on no drain
+# and fails): node 1 shows it lost, a status of its own
+check "node 1 shows node 2 lost (code l), saying what to do" wait_for 20 \
+    sh -c "$C ctl 1 cluster nodes get --id=$N2 | grep -q '\"code\": \"l\"'"
+check "... its description" sh -c "$C ctl 1 cluster nodes get --id=$N2 |
+    grep -q '\"description\": \"lost: its replication slot was let go; it must join again\"'"
+$C ctl 1 cluster summary >"$T/summary"
+check "... node 1's summary of node 2: BAD, slot lost" \
+    grep -q '"summary": "BAD:its replication slot here was lost"' "$T/summary"
+check "... and its clusterErrors say why and what to do" grep -q \
+    "replication slot for node $N2 (127.0.0.2) was lost: .*delete --id=$N2 --force), run services reset on it and join it again" "$T/summary"
+check "... no node-down alarm beside slot-lost (it is not coming back)" \
+    sh -c "! $C ctl 1 alarms list | grep -q '\"kind\": \"node-down\"'"
+out=$($C ctl 1 cluster nodes delete --id="$N2" -y 2>&1); rc=$?
+check "nodes delete without --force: refused, saying why and what to do" \
+    refused $rc "$out" "cannot catch up: its replication slot on this node was lost.*--force.*services reset"
+# removed with --force, which waits on no drain
 out=$(timeout 60 $C ctl 1 cluster nodes delete --id="$N2" -y --force 2>&1); rc=$?
 check "node 2 removed with --force, at once" test $rc -eq 0
 [ $rc -eq 0 ] || echo "nodes delete said: $out"

@@ -223,6 +223,7 @@ START_TEST(t_nodestatus)
 	ck_assert_str_eq(ns_desc(NS_COUNT), "unknown");
 	ck_assert_str_eq(ns_code(NS_COUNT), "u");
 	ck_assert_int_eq(ns_parse("p"), NS_PENDING);
+	ck_assert_int_eq(ns_parse("l"), NS_LOST);
 	ck_assert_str_eq(ns_node_desc(NS_PENDING, 0),
 	    "pending: credentials issued, not joined yet");
 	ck_assert_str_eq(ns_node_desc(NS_PENDING, 1),

@@ -391,6 +391,14 @@ delete_checked(struct pq *db, PGresult *res, void *arg)
 		    " when its join died, add --force", x, host);
 		return;
 	}
+	if (ns_parse(status) == NS_LOST && !op->force) {
+		op_fail(j, "node %s (%s) cannot catch up: its replication slot"
+		    " on this node was lost.  Stop writing through it, then"
+		    " remove it with --force (what it wrote before reaches this"
+		    " node; what it writes after does not), run services reset"
+		    " on it and join it again", x, host);
+		return;
+	}
 	if (ns_parse(status) != NS_READY && !delete_unforced(state) &&
 	    !op->force) {
 		op_fail(j, "node %s (%s) is not ready (its status: %s): to"

@@ -172,6 +172,25 @@ gen_errors(yajl_gen g, const struct monitor *m, const char *subject,
 		yajl_gen_null(g);
 }
 
+/* The first of a peer's clusterErrors: its slot lost, or it blocked. */
+void
+peer_why(const struct peer *p, const char *sub, int blocked, int lost,
+    char *why, size_t len)
+{
+	why[0] = '\0';
+	if (lost)
+		snprintf(why, len, "this node's replication slot for node %s"
+		    " (%s) was lost: it held more WAL than wal max-retained,"
+		    " and the node cannot catch up from here. Stop writing"
+		    " through it, remove it (kmctl cluster nodes delete --id=%s"
+		    " --force), run services reset on it and join it again",
+		    p->id, p->host, p->id);
+	else if (blocked)
+		snprintf(why, len, "replication from node %s (%s) is"
+		    " blocked: its subscription here is %s while the node is"
+		    " connected; pglogical retries it", p->id, p->host, sub);
+}
+
 /* The alarms to store: raised ($2) or cleared ($3) since the last write. */
 void
 gen_alarms(yajl_gen g, const struct monitor *m, enum alarm_state st)

@@ -70,7 +70,8 @@
 	"  ELSE 'join' END AS kind FROM kmd_nodes n WHERE x.slot_name IN" \
 	"  (kmd_slot_name(l.node_id, n.node_id), " \
 	SQL_CU_SLOT("l.node_id", "n.node_id") ") LIMIT 1) o ON true) AS slots," \
-	" coalesce(ps.beat, false) AS beat," \
+	" coalesce(ps.beat, false) AS beat, coalesce(sl.wal_status, '') AS" \
+	"  slot," \
 	" (hashtext(kmd_sub_name(p.node_id, l.node_id))::bigint &" \
 	"  4294967295)::text AS subid" \
 	" FROM kmd_local l" \
@@ -211,7 +212,8 @@ peer_find(struct monitor *m, const char *id)
 static void
 gen_decision(yajl_gen g, const struct monitor *m, const char *id,
     const char *code, const char *desc, const char *summary, long long rate,
-    const long long *skew, const char *blocked, const struct apply_seen *ae)
+    const long long *skew, int blocked, const char *why,
+    const struct apply_seen *ae)
 {
 	yajl_gen_map_open(g);
 	json_str(g, "peer");
@@ -221,7 +223,7 @@ gen_decision(yajl_gen g, const struct monitor *m, const char *id,
 	json_str(g, "descr");
 	json_str(g, desc);
 	json_str(g, "errors");
-	gen_errors(g, m, id, blocked, ae);
+	gen_errors(g, m, id, why, ae);
 	json_str(g, "summary");
 	json_str(g, summary);
 	json_str(g, "rate");
@@ -232,7 +234,7 @@ gen_decision(yajl_gen g, const struct monitor *m, const char *id,
 	else
 		yajl_gen_null(g);
 	json_str(g, "blocked");
-	yajl_gen_bool(g, blocked != NULL);
+	yajl_gen_bool(g, blocked);
 	yajl_gen_map_close(g);
 }
 
@@ -399,11 +401,14 @@ peer_alarms(struct monitor *m, const struct peer *p, int down,
 /* The peer's summary: GOOD, or BAD and the first reason. */
 static void
 peer_summary(struct monitor *m, const struct peer *p, int down,
-    int blocked, char *summary, size_t len)
+    int blocked, int lost, char *summary, size_t len)
 {
 	const struct conf_worker *cw = &m->rm->w->conf;
 
-	if (down)
+	if (lost)
+		kmd_strlcpy(summary, "BAD:its replication slot here was lost",
+		    len);
+	else if (down)
 		kmd_strlcpy(summary, "BAD:node is inactive", len);
 	else if (blocked)
 		kmd_strlcpy(summary, "BAD:replication from the node is blocked",
@@ -431,6 +436,32 @@ peer_note(struct peer *p, const char *code, int connected, long long retained,
 	p->skew_ok = skew_ok;
 }
 
+/*
+ * A new heartbeat is one more sample of the peer's clock; the delay only
+ * adds, so the largest sample is the closest.  0: no sample yet.
+ */
+static int
+peer_skew(struct peer *p, PGresult *res, int i, long long *skew_us)
+{
+	int	 k;
+
+	if (!PQgetisnull(res, i, 9) &&
+	    strcmp(PQgetvalue(res, i, 9), p->clock) != 0) {
+		kmd_strlcpy(p->clock, PQgetvalue(res, i, 9), sizeof(p->clock));
+		p->skew[p->iskew] = atoll(PQgetvalue(res, i, 8));
+		p->iskew = (p->iskew + 1) % SKEW_SAMPLES;
+		if (p->nskew < SKEW_SAMPLES)
+			p->nskew++;
+	}
+	if (p->nskew == 0)
+		return 0;
+	*skew_us = p->skew[0];
+	for (k = 1; k < p->nskew; k++)
+		if (p->skew[k] > *skew_us)
+			*skew_us = p->skew[k];
+	return 1;
+}
+
 /* One peer's row: its status as seen from here, and its alarms. */
 static void
 check_peer(struct monitor *m, PGresult *res, int i, yajl_gen g)
@@ -438,12 +469,12 @@ check_peer(struct monitor *m, PGresult *res, int i, yajl_gen g)
 	const struct conf_worker *cw = &m->rm->w->conf;
 	struct peer	*p;
 	const char	*state = PQgetvalue(res, i, 5), *sub, *code, *desc;
-	char		 summary[128], why[KMD_ERR_MAX];
+	char		 summary[128], why[1024];
 	long long	 hb_age = -1, retained, origin, skew = 0, skew_us = 0;
 	long long	*skewp = NULL;
 	int64_t		 now = mono_ms(), known;
 	const struct apply_seen *ae;
-	int		 connected, down, blocked, k, da;
+	int		 connected, down, blocked, lost, da;
 
 	if ((p = peer_find(m, PQgetvalue(res, i, 4))) == NULL)
 		return;
@@ -461,21 +492,7 @@ check_peer(struct monitor *m, PGresult *res, int i, yajl_gen g)
 	origin = atoll(PQgetvalue(res, i, 12));
 	retained = atoll(PQgetvalue(res, i, 13));
 
-	/* a new heartbeat: one more sample of the peer's clock */
-	if (!PQgetisnull(res, i, 9) &&
-	    strcmp(PQgetvalue(res, i, 9), p->clock) != 0) {
-		kmd_strlcpy(p->clock, PQgetvalue(res, i, 9), sizeof(p->clock));
-		p->skew[p->iskew] = atoll(PQgetvalue(res, i, 8));
-		p->iskew = (p->iskew + 1) % SKEW_SAMPLES;
-		if (p->nskew < SKEW_SAMPLES)
-			p->nskew++;
-	}
-	/* the delay only adds: the largest sample is the closest */
-	if (p->nskew > 0) {
-		skew_us = p->skew[0];
-		for (k = 1; k < p->nskew; k++)
-			if (p->skew[k] > skew_us)
-				skew_us = p->skew[k];
+	if (peer_skew(p, res, i, &skew_us)) {
 		skew = skew_us / 1000;
 		skewp = &skew;
 	}
@@ -498,23 +515,25 @@ check_peer(struct monitor *m, PGresult *res, int i, yajl_gen g)
 	    known, connected, sub, da), now, da);
 	blocked = p->ready_since != 0 && connected &&
 	    (strcmp(sub, "down") == 0 || strcmp(sub, "disabled") == 0);
-	peer_alarms(m, p, down, (long long)(hb_age < 0 ? known : hb_age),
-	    retained, skewp != NULL, skew_us, pq_get(res, i, "stalled"));
+	lost = p->ready_since != 0 && strcmp(pq_get(res, i, "slot"), "lost") ==
+	    0;
+	/* a lost slot's alarm is slot-lost's (slots.c): no node-down too */
+	peer_alarms(m, p, down && !lost, (long long)(hb_age < 0 ? known :
+	    hb_age), retained, skewp != NULL, skew_us, pq_get(res, i,
+	    "stalled"));
 
-	code = p->ready_since == 0 ? state : down ? NS_C_DOWN : NS_C_READY;
+	code = p->ready_since == 0 ? state : lost ? NS_C_LOST : down ?
+	    NS_C_DOWN : NS_C_READY;
 	peer_note(p, code, connected, retained, hb_age, skew_us, skewp != NULL);
 	desc = ns_node_desc(ns_parse(code), strcmp(PQgetvalue(res, i, 16),
 	    "t") == 0);
-	peer_summary(m, p, down, blocked, summary, sizeof(summary));
-	if (blocked)
-		snprintf(why, sizeof(why), "replication from node %s (%s) is"
-		    " blocked: its subscription here is %s while the node is"
-		    " connected; pglogical retries it", p->id, p->host, sub);
-	ae = apply_seen_of(m, down || blocked, pq_get(res, i, "subid"));
+	peer_summary(m, p, down, blocked, lost, summary, sizeof(summary));
+	peer_why(p, sub, blocked, lost, why, sizeof(why));
+	ae = apply_seen_of(m, down || blocked || lost, pq_get(res, i, "subid"));
 	if (!view_due(m, p, desc, summary, blocked, ae))
 		return;
 	gen_decision(g, m, p->id, code, desc, summary, (long long)p->rate,
-	    skewp, blocked ? why : NULL, ae);
+	    skewp, blocked, why[0] != '\0' ? why : NULL, ae);
 }
 
 
@@ -626,7 +645,7 @@ mon_read_done(struct pq *db, PGresult *res, void *arg)
 	else
 		kmd_strlcpy(summary, "GOOD", sizeof(summary));
 	gen_decision(d, m, me, NS_C_READY, ns_desc(NS_READY), summary, 0,
-	    NULL, NULL, NULL);
+	    NULL, 0, NULL, NULL);
 	yajl_gen_array_close(d);
 
 	/* nodes gone from kmd_nodes are forgotten */
