@@ -24,6 +24,10 @@
 #   regress/cluster.sh thaw K        SIGCONT node K's PostgreSQL
 #   regress/cluster.sh skew K SECS   node K's PostgreSQL clock SECS (+1.5,
 #                                    -5, 0) off; needs KMD_CLUSTER_FAKETIME
+#   regress/cluster.sh fill K [MB]   fill node K's data filesystem up,
+#                                    MB (0) left free; needs
+#                                    KMD_CLUSTER_DISK_MB
+#   regress/cluster.sh unfill K      free what fill took
 #   regress/cluster.sh list          the nodes, their pids and sockets
 #   regress/cluster.sh down          stop everything, remove namespace and files
 #
@@ -36,6 +40,8 @@
 # the kmd.conf of each node started, %K standing for the node's number.
 # KMD_CLUSTER_FAKETIME=1: each node started runs its PostgreSQL under
 # libfaketime (below), so that skew can set its clock.
+# KMD_CLUSTER_DISK_MB=M: each node set up keeps its data directory on a
+# filesystem of its own of M MB (a tmpfs), for fill.
 #
 # Node K's PostgreSQL runs as its own user, kmdpgK: on one loopback every
 # connection leaves from 127.0.0.1, so a partition tells the nodes' traffic
@@ -48,7 +54,7 @@ DIR=${KMD_CLUSTER_DIR:-/tmp/kmd-cluster}
 NS=${KMD_CLUSTER_NS:-kmd-cluster}
 
 die() { echo "cluster.sh: $*" >&2; exit 1; }
-usage() { sed -n '7,28s/^# //p' "$0" >&2; exit 1; }
+usage() { sed -n '7,32s/^# //p' "$0" >&2; exit 1; }
 node_arg() {
 	case ${1:-} in ''|*[!0-9]*) die "give a node number" ;; esac
 	[ -d "$DIR/node$1" ] || die "node $1 is not set up"
@@ -67,6 +73,11 @@ api listen "127.0.0.$k" port 8443
 dbuser "kmdpg$k"
 EOF
 	[ "${KMD_CLUSTER_FAKETIME:-}" = 1 ] && faketime_pgbin "$k"
+	if [ -n "${KMD_CLUSTER_DISK_MB:-}" ] && ! mountpoint -q "$d/data"; then
+		mkdir -p "$d/data"
+		mount -t tmpfs -o "size=${KMD_CLUSTER_DISK_MB}m,mode=0711" \
+		    "kmd-disk-$k" "$d/data" || die "cannot mount node $k's data"
+	fi
 	[ -n "${KMD_CLUSTER_EXTRA:-}" ] &&
 	    printf '%s\n' "$KMD_CLUSTER_EXTRA" | sed "s/%K/$k/g" >> "$d/kmd.conf"
 	id "kmdpg$k" >/dev/null 2>&1 || useradd --system --no-create-home \
@@ -277,6 +288,19 @@ pg_pids() {
 }
 
 # (a backend may end between pgrep and kill: not an error)
+# fill K [MB]: one file takes node K's data filesystem's free space but MB
+cmd_fill() {
+	node_arg "${1:-}"
+	mountpoint -q "$DIR/node$1/data" || die "fill: node $1's data has no filesystem of its own (KMD_CLUSTER_DISK_MB)"
+	avail=$(df -B1 --output=avail "$DIR/node$1/data" | tail -1)
+	take=$((avail - ${2:-0} * 1048576))
+	[ "$take" -gt 0 ] || return 0
+	fallocate -l "$take" "$DIR/node$1/data/fill" ||
+	    dd if=/dev/zero of="$DIR/node$1/data/fill" bs=1M \
+	    count=$((take / 1048576)) 2>/dev/null
+	:
+}
+cmd_unfill() { node_arg "${1:-}"; rm -f "$DIR/node$1/data/fill"; }
 cmd_freeze() { node_arg "${1:-}"; p=$(pg_pids "$1") || exit 1; kill -STOP $p 2>/dev/null; :; }
 cmd_thaw() { node_arg "${1:-}"; p=$(pg_pids "$1") || exit 1; kill -CONT $p 2>/dev/null; :; }
 
@@ -426,6 +450,9 @@ cmd_down() {
 		case $(stat -c %U "$f") in kmdpg[0-9]*) ;; *) continue ;; esac
 		kill -0 "${f##*_}" 2>/dev/null || rm -f "$f"
 	done
+	for d in "$DIR"/node*; do
+		mountpoint -q "$d/data" 2>/dev/null && umount "$d/data"
+	done
 	rm -rf "$DIR"
 	echo "cluster.sh: down"
 }
@@ -442,6 +469,8 @@ bridge) cmd_bridge "$@" ;;
 skew) cmd_skew "$@" ;;
 heal) cmd_heal "$@" ;;
 freeze) cmd_freeze "$@" ;;
+fill) cmd_fill "$@" ;;
+unfill) cmd_unfill "$@" ;;
 thaw) cmd_thaw "$@" ;;
 list) cmd_list ;;
 down) cmd_down ;;

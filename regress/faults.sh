@@ -36,6 +36,11 @@
 #            every member leaves joining; then it is run again and goes
 #            through.  The spare is removed (nodes delete, cluster
 #            delete) for the next episode
+#   disk     node K's data directory, on a filesystem of its own (a
+#            tmpfs of 512 MB for every node, when this kind is drawn
+#            from), filled up to the last byte (cluster.sh fill K): its
+#            writes fail, it raises disk-free, the other nodes go on
+#            acknowledging writes; then the space is freed (unfill)
 #   race     two spares (FAULT_NODES + 1 and + 2) join at once, through
 #            two members or through one: never both under way (one is
 #            refused at once: the lease's holder, or the preflight's "one
@@ -85,7 +90,7 @@ top=$(pwd)
 : "${FAULT_FROM:=1}"
 : "${FAULT_NODES:=3}"
 : "${FAULT_BOUND:=90}"
-ALL_KINDS="cut reject split bridge freeze freeze2 pgkill worker parent skew remove join race"
+ALL_KINDS="cut reject split bridge freeze freeze2 pgkill worker parent skew disk remove join race"
 : "${FAULT_KINDS:=$ALL_KINDS}"
 N=$FAULT_NODES
 S1=$((N + 1)) S2=$((N + 2))	# the spares the join and race kinds join
@@ -156,6 +161,7 @@ plan() {
 	skew)
 		eoff=$(echo +1.5 -1.5 +5 -5 | cut -d' ' -f$((1 + ev % 4)))
 		desc="skew node $ek's clock $eoff s" ;;
+	disk) desc="fill node $ek's data filesystem" ;;
 	remove)
 		# X faulted (F, or K itself), M removes K and sponsors its
 		# join again, F maybe frozen meanwhile
@@ -200,6 +206,9 @@ T=$(mktemp -d /tmp/kmd-faults.XXXXXX) || exit 1
 chmod 755 "$T"
 export KMD KMCTL KMD_CLUSTER_NS="kmd-faults-$$" KMD_CLUSTER_DIR="$T/c" \
     KMD_CLUSTER_FAKETIME=1
+case " $FAULT_KINDS " in
+*" disk "*) export KMD_CLUSTER_DISK_MB=512 ;;
+esac
 C="sh regress/cluster.sh"
 D=$KMD_CLUSTER_DIR
 CREDS_DIR=$T
@@ -297,6 +306,7 @@ inject() {
 	worker) kill -9 "$(pgrep -P "$(pid_of "$ek")" -x "kmd: $r")" ;;
 	parent) kill_parent "$ek" ;;
 	skew) $C skew "$ek" "$eoff" ;;
+	disk) $C fill "$ek" ;;
 	esac
 }
 undo() {
@@ -307,6 +317,7 @@ undo() {
 	freeze2) $C thaw "$ek"; $C thaw "$e2" ;;
 	parent) $C up "$N" >/dev/null 2>&1 ;;
 	skew) $C skew "$ek" 0 ;;
+	disk) $C unfill "$ek" ;;
 	esac
 }
 
@@ -323,6 +334,24 @@ sys.exit(not any(x["kind"] == "clock-skew" and x["active"] and
 	return 1
 }
 iso_now() { date -u +%Y-%m-%dT%H:%M:%S.%6NZ; }
+
+# disk_fault: while node K's disk is full, it raises disk-free (in its
+# log: its database may be down, so that no alarm is stored) and another
+# node's writer goes on acknowledging inserts
+acked_n() { wc -l <"$T/acked.$1" 2>/dev/null || echo 0; }
+disk_fault() {
+	o=$(nth "$ek" 1)
+	before=$(acked_n "$o")
+	if ! wait_for 20 grep -q "alarm: the data directory's filesystem has 0% free" "$D/node$ek/kmd.log"; then
+		fail "episode $i ($desc): node $ek raises disk-free ($replay)"
+		return 1
+	fi
+	if ! wait_for 20 sh -c "[ \$(wc -l <$T/acked.$o) -gt $before ]"; then
+		fail "episode $i ($desc): node $o goes on acknowledging writes ($replay)"
+		return 1
+	fi
+	sleep 3
+}
 
 # remove_episode: the remove kind, from fault to the node ready again
 # cluster delete on node K.  It stops the walsenders of its slots, then
@@ -558,7 +587,10 @@ for i in $(seq "$FAULT_FROM" "$FAULT_EPISODES"); do
 	else
 		since=$(iso_now)
 		inject
-		if [ "$ef" = skew ]; then
+		if [ "$ef" = disk ] && ! disk_fault; then
+			undo
+			break
+		elif [ "$ef" = skew ]; then
 			sleep 6
 			case $eoff in
 			[+-]5) if ! wait_for 20 clock_alarm "$since"; then

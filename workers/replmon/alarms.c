@@ -172,6 +172,31 @@ gen_errors(yajl_gen g, const struct monitor *m, const char *subject,
 		yajl_gen_null(g);
 }
 
+/* The peer's summary: GOOD, or BAD and the first reason. */
+void
+peer_summary(struct monitor *m, const struct peer *p, int down,
+    int blocked, int lost, char *summary, size_t len)
+{
+	const struct conf_worker *cw = &m->rm->w->conf;
+
+	if (lost)
+		kmd_strlcpy(summary, "BAD:its replication slot here was lost",
+		    len);
+	else if (down)
+		kmd_strlcpy(summary, "BAD:node is inactive", len);
+	else if (blocked)
+		kmd_strlcpy(summary, "BAD:replication from the node is blocked",
+		    len);
+	else if (alarm_up(m, "wal-retained", p->id))
+		snprintf(summary, len, "BAD:retained WAL above %d"
+		    " MB", cw->alarm_wal_mb);
+	else if (alarm_up(m, "clock-skew", p->id))
+		snprintf(summary, len, "BAD:clock skew above %d ms",
+		    cw->alarm_skew_ms);
+	else
+		kmd_strlcpy(summary, "GOOD", len);
+}
+
 /* The first of a peer's clusterErrors: its slot lost, or it blocked. */
 void
 peer_why(const struct peer *p, const char *sub, int blocked, int lost,

@@ -398,31 +398,6 @@ peer_alarms(struct monitor *m, const struct peer *p, int down,
 		    p->host, STALL_WARN(cw), cw->join_stall, p->id);
 }
 
-/* The peer's summary: GOOD, or BAD and the first reason. */
-static void
-peer_summary(struct monitor *m, const struct peer *p, int down,
-    int blocked, int lost, char *summary, size_t len)
-{
-	const struct conf_worker *cw = &m->rm->w->conf;
-
-	if (lost)
-		kmd_strlcpy(summary, "BAD:its replication slot here was lost",
-		    len);
-	else if (down)
-		kmd_strlcpy(summary, "BAD:node is inactive", len);
-	else if (blocked)
-		kmd_strlcpy(summary, "BAD:replication from the node is blocked",
-		    len);
-	else if (alarm_up(m, "wal-retained", p->id))
-		snprintf(summary, len, "BAD:retained WAL above %d"
-		    " MB", cw->alarm_wal_mb);
-	else if (alarm_up(m, "clock-skew", p->id))
-		snprintf(summary, len, "BAD:clock skew above %d ms",
-		    cw->alarm_skew_ms);
-	else
-		kmd_strlcpy(summary, "GOOD", len);
-}
-
 /* The tick's figures of a peer, for GET /metrics (metrics.c). */
 static void
 peer_note(struct peer *p, const char *code, int connected, long long retained,
@@ -602,6 +577,8 @@ mon_read_done(struct pq *db, PGresult *res, void *arg)
 	    ns_parse(PQgetvalue(res, 0, 1)) != NS_READY) {
 		m->busy = 0;		/* not clustered, or joining */
 		m->clustered = 0;
+		if (!pq_ok(res) && m->me[0] != '\0')
+			disk_check(m, m->me);
 		return;
 	}
 	me = PQgetvalue(res, 0, 0);
@@ -722,6 +699,9 @@ mon_tick(evutil_socket_t fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	tick_interval(m);
+	/* the database out of reach (its disk full?): the disk still watched */
+	if (!pq_connected(m->rm->db) && m->me[0] != '\0')
+		disk_check(m, m->me);
 	if (m->busy || !pq_connected(m->rm->db))
 		return;
 	m->busy = 1;

@@ -98,6 +98,8 @@ void	gen_errors(yajl_gen, const struct monitor *, const char *,
 	    const char *, const struct apply_seen *);
 void	gen_alarms(yajl_gen, const struct monitor *, enum alarm_state);
 void	peer_why(const struct peer *, const char *, int, int, char *, size_t);
+void	peer_summary(struct monitor *, const struct peer *, int, int, int,
+	    char *, size_t);
 const struct apply_seen *apply_seen_of(const struct monitor *, int,
 	    const char *);
 
