@@ -92,18 +92,20 @@ peer_powerless() {
 	    q_is "$m" "SELECT kmd_epoch()" "$e"
 }
 
-# cluster_of_3: nodes 1..3 up, a cluster made on node 1 (user admin,
-# password secret-password), nodes 2 and 3 joined through node 1
-cluster_of_3() {
-	check "up 3" $C up 3
+# cluster_of N [PASSWORD]: nodes 1..N up, a cluster made on node 1 (with
+# PASSWORD, user admin's password), the others joined through node 1
+cluster_of() {
+	check "up $1" $C up "$1"
 	check "node 1: cluster new" $C ctl 1 cluster new --host=127.0.0.1 \
 	    --url=https://127.0.0.1:8443
-	echo secret-password | $C ctl 1 users set-password --name admin >/dev/null
-	creds 2 1
-	check "node 2 joins" join 2 1 -y --block
-	creds 3 1
-	check "node 3 joins" join 3 1 -y --block
+	[ -z "${2:-}" ] ||
+	    echo "$2" | $C ctl 1 users set-password --name admin >/dev/null
+	for k in $(seq 2 "$1"); do
+		creds "$k" 1
+		check "node $k joins" join "$k" 1 -y --block
+	done
 }
+cluster_of_3() { cluster_of 3 secret-password; }
 
 # stop_node K: node K's kmd stopped (TERM), its pid file gone, so that
 # the next cluster.sh up starts it again (with that KMD)

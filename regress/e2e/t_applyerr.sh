@@ -7,11 +7,7 @@
 # 1 is ready again on node 2, the key arrives and the error is gone.
 . regress/e2e/lib.sh
 . regress/e2e/cluster_lib.sh A
-check "up 2" $C up 2
-check "node 1: cluster new" $C ctl 1 cluster new --host=127.0.0.1 \
-    --url=https://127.0.0.1:8443
-creds 2 1
-check "node 2 joins" join 2 1 -y --block
+cluster_of 2
 N1=$(id_of 1)
 # errors K ID: node K's clusterErrors about node ID, "time message" a line
 errors() {

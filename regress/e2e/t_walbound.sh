@@ -9,11 +9,7 @@
 . regress/e2e/lib.sh
 . regress/e2e/cluster_lib.sh W
 export KMD_CLUSTER_EXTRA='wal max-retained 1'
-check "up 2" $C up 2
-check "node 1: cluster new" $C ctl 1 cluster new --host=127.0.0.1 \
-    --url=https://127.0.0.1:8443
-creds 2 1
-check "node 2 joins" join 2 1 -y --block
+cluster_of 2
 N2=$(id_of 2)
 check "node 1's PostgreSQL bounds a slot at 1 MB" \
     q_is 1 "SHOW max_slot_wal_keep_size" 1MB
