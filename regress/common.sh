@@ -101,3 +101,12 @@ load_keys() {
 	q 1 "VACUUM (ANALYZE) kmd_keys" >/dev/null &&
 	    q 1 "CHECKPOINT" >/dev/null || die "node 1: VACUUM / CHECKPOINT failed"
 }
+
+# stop_node K: node K's kmd stopped (TERM), its pid file gone, so that
+# the next cluster.sh up starts it again (with that KMD)
+stop_node() {
+	p=$(cat "$D/node$1/kmd.pid")
+	kill -TERM "$p"
+	wait_for 30 sh -c "! kill -0 $p 2>/dev/null"
+	rm -f "$D/node$1/kmd.pid"
+}

@@ -41,6 +41,15 @@
 #            from), filled up to the last byte (cluster.sh fill K): its
 #            writes fail, it raises disk-free, the other nodes go on
 #            acknowledging writes; then the space is freed (unfill)
+#   upgrade  the first time: a rolling upgrade to the next release
+#            (KMD_NEXT, make next): every node, spares too, restarted on
+#            it in turn, the writers on; then node X (not M) cut off
+#            (drop or reject) or frozen, and cluster upgrade finish run
+#            on node M: it goes through, or is refused saying why with
+#            nothing changed and every node's writes going on; the fault
+#            ends, and finish is run again if it was refused; every node
+#            at the next schema.  Later draws: node K's kmd stopped
+#            (TERM) and started again
 #   race     two spares (FAULT_NODES + 1 and + 2) join at once, through
 #            two members or through one: never both under way (one is
 #            refused at once: the lease's holder, or the preflight's "one
@@ -72,7 +81,7 @@
 # FAULT_KINDS).  At the end: the ready times, p50 and max, per kind and
 # over all.
 #
-# Environment: KMD, KMCTL; FAULT_EPISODES (50), FAULT_SEED (the time),
+# Environment: KMD, KMCTL, KMD_NEXT (the upgrade kind); FAULT_EPISODES (50), FAULT_SEED (the time),
 # FAULT_FROM (1), FAULT_NODES (3), FAULT_BOUND (90); FAULT_KINDS: the
 # kinds to draw from, such as "skew remove" (default: all of them; a
 # subset draws other episodes from the same seed); FAULT_LIST=1 prints
@@ -90,10 +99,11 @@ top=$(pwd)
 : "${FAULT_FROM:=1}"
 : "${FAULT_NODES:=3}"
 : "${FAULT_BOUND:=90}"
-ALL_KINDS="cut reject split bridge freeze freeze2 pgkill worker parent skew disk remove join race"
+ALL_KINDS="cut reject split bridge freeze freeze2 pgkill worker parent skew disk upgrade remove join race"
 : "${FAULT_KINDS:=$ALL_KINDS}"
 N=$FAULT_NODES
 S1=$((N + 1)) S2=$((N + 2))	# the spares the join and race kinds join
+NEXT=${KMD_NEXT:-$top/build/next/kmd}
 
 die() { echo "check-faults: $*" >&2; exit 1; }
 [ "$N" -ge 3 ] || die "FAULT_NODES: 3 or more"
@@ -162,6 +172,15 @@ plan() {
 		eoff=$(echo +1.5 -1.5 +5 -5 | cut -d' ' -f$((1 + ev % 4)))
 		desc="skew node $ek's clock $eoff s" ;;
 	disk) desc="fill node $ek's data filesystem" ;;
+	upgrade)
+		em=$ek
+		e2=$(nth "$ek" $((1 + eo % (N - 1))))
+		ef2=$(echo cut reject freeze | cut -d' ' -f$((1 + ev % 3)))
+		if [ -n "${UPGRADED:-}" ]; then
+			desc="restart node $ek's kmd (TERM, then start)"
+		else
+			desc="rolling upgrade to the next release, then node $em finishes it while node $e2 is $(echo "cut off|cut off (reject)|frozen" | cut -d'|' -f$((1 + ev % 3)))"
+		fi ;;
 	remove)
 		# X faulted (F, or K itself), M removes K and sponsors its
 		# join again, F maybe frozen meanwhile
@@ -196,6 +215,7 @@ if [ "${FAULT_LIST:-}" = 1 ]; then
 	for i in $(seq "$FAULT_FROM" "$FAULT_EPISODES"); do
 		plan $(pick "$FAULT_SEED" "$i")
 		echo "episode $i: $desc"
+		[ "$ef" = upgrade ] && UPGRADED=1
 	done
 	exit 0
 fi
@@ -229,6 +249,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 q() { $C sql "$1" "$2"; }
+q_is() { [ "$(q "$1" "$2")" = "$3" ]; }
 
 echo "check-faults: $N nodes, seed $FAULT_SEED, episodes $FAULT_FROM..$FAULT_EPISODES, kinds: $FAULT_KINDS"
 case " $FAULT_KINDS " in
@@ -351,6 +372,45 @@ disk_fault() {
 		return 1
 	fi
 	sleep 3
+}
+
+# upgrade_episode: the upgrade kind (see the top), from its start to the
+# upgrade finished; t0 when the last fault ended
+upgrade_episode() {
+	if [ -n "${UPGRADED:-}" ]; then
+		stop_node "$ek"
+		$C up "$UP" >/dev/null 2>&1 ||
+		    { echo "  node $ek did not start again"; return 1; }
+		t0=$(date +%s.%N)
+		return 0
+	fi
+	[ -x "$NEXT" ] || { echo "  no next release at $NEXT (make next)"; return 1; }
+	s0=$(q 1 "SELECT version FROM kmd_schema")
+	export KMD=$NEXT KMCTL=$(dirname "$NEXT")/kmctl
+	for k in $(seq 1 "$UP"); do
+		stop_node "$k"
+		cp "$KMCTL" "$D/node$k/kmctl"
+		$C up "$UP" >/dev/null 2>&1 ||
+		    { echo "  node $k did not start on the next release"; return 1; }
+	done
+	UPGRADED=1
+	wait_for 60 all_ready || { echo "  not every node ready after the rolling restart"; return 1; }
+	fault_on "$e2" "$ef2"
+	sleep 2
+	out=$($C ctl "$em" cluster upgrade finish -y 2>&1); rc=$?
+	[ $rc -eq 0 ] ||
+	    echo "  episode $i: finish with node $e2 $ef2: refused: $(echo "$out" | head -1 | cut -c1-200)"
+	fault_off "$e2" "$ef2"
+	t0=$(date +%s.%N)
+	if [ $rc -ne 0 ]; then
+		wait_for 60 all_ready || { echo "  not every node ready after the fault"; return 1; }
+		out=$($C ctl "$em" cluster upgrade finish -y 2>&1) ||
+		    { echo "  node $em: upgrade finish: $out"; return 1; }
+	fi
+	for k in $(seq 1 "$N"); do
+		wait_for 60 q_is "$k" "SELECT version FROM kmd_schema" $((s0 + 1)) ||
+		    { echo "  node $k: schema $(q "$k" "SELECT version FROM kmd_schema"), not $((s0 + 1))"; return 1; }
+	done
 }
 
 # remove_episode: the remove kind, from fault to the node ready again
@@ -579,7 +639,8 @@ for i in $(seq "$FAULT_FROM" "$FAULT_EPISODES"); do
 	plan $(pick "$FAULT_SEED" "$i")
 	replay="replay: FAULT_SEED=$FAULT_SEED FAULT_FROM=$i FAULT_NODES=$N$( [ "$FAULT_KINDS" != "$ALL_KINDS" ] && echo " FAULT_KINDS=\"$FAULT_KINDS\"")"
 	sleep 1
-	if [ "$ef" = remove ] || [ "$ef" = join ] || [ "$ef" = race ]; then
+	if [ "$ef" = remove ] || [ "$ef" = join ] || [ "$ef" = race ] ||
+	    [ "$ef" = upgrade ]; then
 		if ! "${ef}_episode"; then
 			fail "episode $i ($desc) ($replay)"
 			break

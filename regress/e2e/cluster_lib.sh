@@ -107,14 +107,6 @@ cluster_of() {
 }
 cluster_of_3() { cluster_of 3 secret-password; }
 
-# stop_node K: node K's kmd stopped (TERM), its pid file gone, so that
-# the next cluster.sh up starts it again (with that KMD)
-stop_node() {
-	p=$(cat "$D/node$1/kmd.pid")
-	kill -TERM "$p"
-	wait_for 30 sh -c "! kill -0 $p 2>/dev/null"
-	rm -f "$D/node$1/kmd.pid"
-}
 # upgrade_status K FIELD: a field of node K's cluster upgrade status
 upgrade_status() {
 	$C ctl "$1" cluster upgrade status | python3 -c 'import json,sys
