@@ -231,6 +231,15 @@ check "... and node 3's to node 1" wait_for 30 \
     q_is 1 "SELECT description FROM kmd_keys WHERE name = 'from-next-1'" "set on 3"
 check "upgrade status: no window, every node at the next release" \
     test "$(upgrade_status 2 next)" = "no upgrade under way: every node runs kmd 0.3.0-next at schema $((S + 1))"
+# a node on this (older) kmd cannot join the upgraded cluster
+check "up 5, on kmd $V" $C up 5
+creds 5 1
+out=$(join 5 1 -y --block 2>&1); rc=$?
+check "an older node's join to the upgraded cluster: refused, versions named" \
+    refused $rc "$out" "0.3.0-next"
+[ $rc -eq 1 ] || echo "the join said: $out"
+check "... node 5 is not clustered" sh -c "$C ctl 5 cluster info |
+    grep -q 'not clustered'"
 cp "$T/kmctl-next" "$D/node4/kmctl"
 creds 4 1
 check "node 4, on the next release, joins the upgraded cluster" join 4 1 -y --block
