@@ -733,5 +733,6 @@ const char	*peer_call_name(enum peer_call);
 const char	*peer_call_what(enum peer_call);
 const char	*proc_name(enum proc_id);
 int		 payload_terminated(uint16_t, const void *, size_t);
+int		 reply_last(uint16_t);
 
 #endif

@@ -102,6 +102,11 @@ ctl_call(const char *path, uint16_t type, const void *req, size_t reqlen,
 			if (reply_frame(r, &m) == -1)
 				die("unexpected reply from kmd (%s, %zu bytes)",
 				    imsg_type_name(m.hdr.type), m.datalen);
+			if (reply_last(m.hdr.type)) {
+				kbuf_clear(&kb);
+				close(fd);
+				return;
+			}
 			if (m.hdr.type == IMSG_BACKUP_PROGRESS)
 				fprintf(stderr, "%s: %lld of %lld rows\n",
 				    r->progress.what,

@@ -349,8 +349,7 @@ worker_reply(struct kchan *ch, struct kmsg *m, void *arg)
 		    imsg_type_name(m->hdr.type), proc_name(ch->peer));
 		return 0;
 	}
-	last = m->hdr.type == IMSG_CTL_END || m->hdr.type == IMSG_CTL_ERROR ||
-	    m->hdr.type == IMSG_AUTH_RESULT;
+	last = reply_last(m->hdr.type);
 	/* ... and a download gets the backup's file */
 	if ((to = reply_chan(p, pe->client)) != NULL)
 		kchan_send(to, m->hdr.type, pe->client_reqid, take_fd(m,

@@ -66,7 +66,7 @@ api_listen_msg(struct kchan *ch, struct kmsg *m, void *arg)
 	return r;
 }
 
-/* A reply frame for one of our requests; END, ERROR and AUTH end it. */
+/* A reply frame for one of our requests; the last (reply_last) ends it. */
 static int
 api_reply(struct kchan *ch, struct kmsg *m, void *arg)
 {
@@ -96,8 +96,9 @@ api_reply(struct kchan *ch, struct kmsg *m, void *arg)
 		areq_done(a, r, 0, "kmd sent an unexpected reply");
 		return 0;
 	}
-	if (m->hdr.type == IMSG_AUTH_RESULT)
-		areq_done(a, r, r->r.auth.ok == 1, NULL);
+	if (reply_last(m->hdr.type))
+		areq_done(a, r, m->hdr.type != IMSG_AUTH_RESULT ||
+		    r->r.auth.ok == 1, NULL);
 	return 0;
 }
 

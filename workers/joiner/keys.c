@@ -264,9 +264,9 @@ key_done(struct kchan *ch, struct kmsg *m, void *arg)
 	kmd_strlcpy(kc->id, kr->key_id, sizeof(kc->id));
 	kmd_strlcpy(kc->name, kr->info.name, sizeof(kc->name));
 	kc->version = kr->info.version;
+	/* the answer alone: it ends the request (reply_last) */
 	kchan_send(kr->j->w->parent, IMSG_KEY_CRYPT, kr->reqid, -1, kc,
 	    sizeof(*kc));
-	kchan_send(kr->j->w->parent, IMSG_CTL_END, kr->reqid, -1, NULL, 0);
 	sodium_memzero(kc, sizeof(*kc));
 	kr_free(kr);
 }
