@@ -29,6 +29,7 @@
 
 #define PGLOG_EVERY_MS	1000
 #define PGLOG_READ_MAX	(1024 * 1024)	/* a wake's share; the rest next */
+#define PGLOG_BEHIND_MAX (16 * 1024 * 1024)	/* further behind: skip */
 #define PGLOG_LINE_MAX	2048		/* a longer line is cut there */
 #define PGLOG_PIDS	32		/* pids whose last ERROR is kept */
 
@@ -150,11 +151,22 @@ pglog_read(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
-	/* a log removed (services reset) or cut short: start again */
+	/*
+	 * A log removed (services reset) or cut short: start again.  One
+	 * that grows faster than it is read (a flood of another kind of
+	 * line): its end, so that what is told stays current.
+	 */
 	if (g->fd != -1 && (fstat(g->fd, &st) == -1 || st.st_nlink == 0 ||
 	    st.st_size < lseek(g->fd, 0, SEEK_CUR))) {
 		close(g->fd);
 		g->fd = -1;
+	} else if (g->fd != -1 && st.st_size - lseek(g->fd, 0, SEEK_CUR) >
+	    PGLOG_BEHIND_MAX) {
+		log_warnx("PostgreSQL's log grows faster than it is read for"
+		    " replication errors; %lld bytes of it skipped",
+		    (long long)(st.st_size - lseek(g->fd, 0, SEEK_CUR)));
+		lseek(g->fd, 0, SEEK_END);
+		g->n = 0;
 	}
 	if (g->fd == -1)
 		pglog_open(g);

@@ -27,6 +27,12 @@ WORDS='new row for relation "kmd_keys" violates check constraint "e2e_poison"'
 APPLY="applying the changes of node $N1 here fails: ERROR: $WORDS"
 
 check "control: node 2 shows no error about node 1" no_errors
+# a flood of other lines: the parent skips to the log's end, saying so
+yes '2026-01-01 00:00:00.000 UTC [1] LOG:  a flood of lines' |
+    head -c 17000000 >>"$D/node2/data/pg/postgres.log"
+check "a log grown by 17 MB at once: skipped to its end, and said" \
+    wait_for 10 grep -q "PostgreSQL's log grows faster than it is read.*skipped" \
+    "$D/node2/kmd.log"
 q 2 "ALTER TABLE kmd_keys ADD CONSTRAINT e2e_poison CHECK (name <> 'poison')"
 check "node 1 makes key poison" \
     sh -c "$C ctl 1 keys create --name=poison >/dev/null"
