@@ -148,6 +148,7 @@ pglog_read(evutil_socket_t fd, short ev, void *arg)
 	char		 buf[65536];
 	size_t		 total = 0, i;
 	ssize_t		 r;
+	off_t		 at = 0;
 
 	(void)fd;
 	(void)ev;
@@ -157,14 +158,13 @@ pglog_read(evutil_socket_t fd, short ev, void *arg)
 	 * line): its end, so that what is told stays current.
 	 */
 	if (g->fd != -1 && (fstat(g->fd, &st) == -1 || st.st_nlink == 0 ||
-	    st.st_size < lseek(g->fd, 0, SEEK_CUR))) {
+	    st.st_size < (at = lseek(g->fd, 0, SEEK_CUR)))) {
 		close(g->fd);
 		g->fd = -1;
-	} else if (g->fd != -1 && st.st_size - lseek(g->fd, 0, SEEK_CUR) >
-	    PGLOG_BEHIND_MAX) {
+	} else if (g->fd != -1 && st.st_size - at > PGLOG_BEHIND_MAX) {
 		log_warnx("PostgreSQL's log grows faster than it is read for"
 		    " replication errors; %lld bytes of it skipped",
-		    (long long)(st.st_size - lseek(g->fd, 0, SEEK_CUR)));
+		    (long long)(st.st_size - at));
 		lseek(g->fd, 0, SEEK_END);
 		g->n = 0;
 	}
@@ -184,6 +184,8 @@ pglog_read(evutil_socket_t fd, short ev, void *arg)
 			g->n = 0;
 		}
 	}
+	/* what the server logged is not the parent's to keep */
+	explicit_bzero(buf, total < sizeof(buf) ? total : sizeof(buf));
 }
 
 void
