@@ -11,6 +11,7 @@ CONF=$T/kmd.conf
 LOG=$T/kmd.log
 KPID=
 FAILS=0
+exec 8>&2	# the test's own stderr, which check() hides from commands
 
 cleanup() {
 	if [ -n "$KPID" ]; then
@@ -72,7 +73,8 @@ wpid() { pgrep -P "$KPID" -x "kmd: $1"; }
 # mem_holds|mem_lacks PID STRING...: whether a process's memory (what a
 # core dump of it would hold) has any of the strings
 mem_holds() { [ "$(python3 regress/e2e/memscan.py "$@")" = found ]; }
-mem_lacks() { [ "$(python3 regress/e2e/memscan.py "$@")" = absent ]; }
+# mem_lacks also says, in the test's output, where a copy was found.
+mem_lacks() { [ "$(python3 regress/e2e/memscan.py "$@" 2>&8)" = absent ]; }
 
 # sanitizer reports in kmd's log fail the test
 sanitizer_clean() {

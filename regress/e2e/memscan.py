@@ -4,7 +4,9 @@
     memscan.py PID STRING...
 
 Prints "found" when any STRING is in one of the process's readable
-mappings (and where, on stderr), "absent" otherwise; exits 2 when nothing
+mappings, "absent" otherwise; on stderr, for each copy found, the
+mapping, its offset there and the bytes around it (the string itself
+shown as <S>), to tell which buffer kept it; exits 2 when nothing
 could be read.  The test is root, so it reads /proc/PID/mem of a process
 that is not dumpable.  Mappings over 1 GiB are skipped: a sanitizer's
 shadow memory, which holds no data.
@@ -26,7 +28,7 @@ def main():
         for line in maps:
             f = line.split()
             lo, hi = (int(x, 16) for x in f[0].split("-"))
-            name = f[5] if len(f) > 5 else ""
+            name = f[5] if len(f) > 5 else hex(lo)
             if "r" not in f[1] or hi - lo > BIG or name in (
                     "[vvar]", "[vsyscall]", "[vvar_vclock]"):
                 continue
@@ -39,12 +41,20 @@ def main():
                     break
                 read += len(data)
                 buf = tail + data
-                found += [(n, name or hex(lo)) for n in needles if n in buf]
+                base = at - len(tail)
+                for n in needles:
+                    i = buf.find(n)
+                    while i != -1:
+                        ctx = buf[max(0, i - 48):i + len(n) + 48]
+                        found.append((name, f[1], base + i - lo,
+                                      ctx.replace(n, b"<S>")))
+                        i = buf.find(n, i + 1)
                 tail = buf[-keep:] if keep else b""
     if read == 0:
         sys.exit(f"memscan: nothing readable in process {pid}")
-    for n, where in found:
-        print(f"memscan: {n!r} in {where}", file=sys.stderr)
+    for name, perms, off, ctx in found[:20]:
+        print(f"memscan: in {name} ({perms}) at +{off:#x}: {ctx!r}",
+              file=sys.stderr)
     print("found" if found else "absent")
 
 
