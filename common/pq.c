@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,8 @@ struct pq_req {
 	int			 nparams;
 	char			*params[PQ_PARAMS_MAX];
 	pq_cb			 cb;
+	pq_row_cb		 row;		/* COPY TO STDOUT's rows */
+	pq_feed_cb		 feed;		/* COPY FROM STDIN's data */
 	void			*arg;
 	int64_t			 paused;	/* ms: first refused, or 0 */
 };
@@ -44,6 +47,9 @@ struct pq {
 	char			 err[256];
 	TAILQ_HEAD(, pq_req)	 queue;
 	struct pq_req		*inflight;
+	int			 copying;	/* PGRES_COPY_OUT|IN, or 0 */
+	int			 fed;		/* the feed gave or ended */
+	int			 dead;		/* pq_free_later'd: silent */
 	PGresult		*last;
 	void			(*on_connect)(struct pq *, void *);
 	void			*arg;
@@ -110,13 +116,21 @@ pq_free_cb(evutil_socket_t fd, short ev, void *arg)
 
 /*
  * Free db once the callback under way has returned: a query's callback
- * may end the connection its answer came on.
+ * may end the connection its answer came on.  From now on no callback
+ * of db's is called (their argument may be freed with the caller's
+ * state), not even for what comes in the loop under way.
  */
 void
 pq_free_later(struct event_base *base, struct pq *db)
 {
-	if (db != NULL && event_base_once(base, -1, EV_TIMEOUT, pq_free_cb, db,
-	    NULL) == -1)
+	if (db == NULL)
+		return;
+	db->dead = 1;
+	if (db->ev != NULL)
+		event_del(db->ev);
+	evtimer_del(db->retry);
+	evtimer_del(db->resend);
+	if (event_base_once(base, -1, EV_TIMEOUT, pq_free_cb, db, NULL) == -1)
 		fatalx("%s: event_base_once", __func__);
 }
 
@@ -195,6 +209,7 @@ pq_lost(struct pq *db)
 	}
 	PQfinish(db->conn);
 	db->conn = NULL;
+	db->copying = 0;
 	PQclear(db->last);
 	db->last = NULL;
 	if ((r = db->inflight) != NULL) {
@@ -202,11 +217,13 @@ pq_lost(struct pq *db)
 		r->cb(db, NULL, r->arg);
 		pq_req_free(r);
 	}
-	while ((r = TAILQ_FIRST(&db->queue)) != NULL) {
+	while (!db->dead && (r = TAILQ_FIRST(&db->queue)) != NULL) {
 		TAILQ_REMOVE(&db->queue, r, entry);
 		r->cb(db, NULL, r->arg);
 		pq_req_free(r);
 	}
+	if (db->dead)
+		return;
 	evtimer_del(db->resend);
 	db->held = 0;
 	evtimer_add(db->retry, &tv);
@@ -221,7 +238,7 @@ pq_notified(struct pq *db)
 	PGnotify	*n;
 
 	while ((n = PQnotifies(db->conn)) != NULL) {
-		if (db->on_notify != NULL)
+		if (db->on_notify != NULL && !db->dead)
 			db->on_notify(db, n->relname, n->extra, db->notify_arg);
 		PQfreemem(n);
 	}
@@ -239,12 +256,76 @@ pq_on_notify(struct pq *db, pq_notify_cb fn, void *arg)
 	db->notify_arg = arg;
 }
 
+/*
+ * COPY FROM STDIN under way: once libpq has sent all it holds, the feed
+ * gives more or ends the copy.  -1: the connection was lost.
+ */
+static int
+pq_feed(struct pq *db)
+{
+	struct pq_req	*r = db->inflight;
+	int		 f;
+
+	while (db->copying == PGRES_COPY_IN) {
+		if ((f = PQflush(db->conn)) == -1) {
+			pq_lost(db);
+			return -1;
+		}
+		if (f == 1) {
+			pq_watch(db, EV_READ | EV_WRITE | EV_PERSIST, pq_io);
+			return 0;
+		}
+		db->fed = 0;
+		if (r != NULL && r->feed != NULL)
+			r->feed(db, r->arg);
+		if (db->dead)
+			return -1;
+		if (!db->fed)		/* a feed that gives nothing ends it */
+			pq_copy_end(db, "kmd had no more data for the copy");
+	}
+	if ((f = PQflush(db->conn)) == -1) {
+		pq_lost(db);
+		return -1;
+	}
+	pq_watch(db, f == 1 ? EV_READ | EV_WRITE | EV_PERSIST :
+	    EV_READ | EV_PERSIST, pq_io);
+	return 0;
+}
+
+/* Data for the COPY FROM STDIN under way; -1 when it is not (any more). */
+int
+pq_copy_put(struct pq *db, const void *buf, size_t len)
+{
+	db->fed = 1;
+	if (db->copying != PGRES_COPY_IN)
+		return -1;
+	if (len > INT_MAX || PQputCopyData(db->conn, buf, (int)len) != 1) {
+		/* the server ended it (its error is the result) */
+		db->copying = 0;
+		return -1;
+	}
+	return 0;
+}
+
+/* The COPY FROM STDIN's end: NULL when all was given, else why not. */
+void
+pq_copy_end(struct pq *db, const char *why)
+{
+	db->fed = 1;
+	if (db->copying != PGRES_COPY_IN)
+		return;
+	db->copying = 0;
+	(void)PQputCopyEnd(db->conn, why);	/* a failure is a lost link */
+}
+
 static void
 pq_io(evutil_socket_t fd, short what, void *arg)
 {
 	struct pq	*db = arg;
 	struct pq_req	*r = db->inflight;
 	PGresult	*res;
+	char		*buf;
+	int		 n;
 
 	(void)fd;
 	if (what & EV_WRITE) {
@@ -265,7 +346,30 @@ pq_io(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	pq_notified(db);
-	while (!PQisBusy(db->conn)) {
+	if (db->dead)
+		return;
+	for (;;) {
+		if (db->copying == PGRES_COPY_OUT) {
+			if ((n = PQgetCopyData(db->conn, &buf, 1)) > 0) {
+				if (r != NULL && r->row != NULL)
+					r->row(db, buf, (size_t)n, r->arg);
+				PQfreemem(buf);
+				if (db->dead)
+					return;
+				continue;
+			}
+			if (n == 0)
+				break;
+			db->copying = 0;	/* -1: done; -2: the result says */
+			continue;
+		}
+		if (db->copying == PGRES_COPY_IN) {
+			if (pq_feed(db) == -1 || db->copying == PGRES_COPY_IN)
+				return;
+			continue;
+		}
+		if (PQisBusy(db->conn))
+			break;
 		if ((res = PQgetResult(db->conn)) == NULL) {
 			db->inflight = NULL;
 			if (r != NULL && pq_hold(db, r))
@@ -276,8 +380,15 @@ pq_io(evutil_socket_t fd, short what, void *arg)
 			}
 			PQclear(db->last);
 			db->last = NULL;
-			pq_next(db);
+			if (!db->dead)
+				pq_next(db);
 			return;
+		}
+		if (PQresultStatus(res) == PGRES_COPY_OUT ||
+		    PQresultStatus(res) == PGRES_COPY_IN) {
+			db->copying = PQresultStatus(res);
+			PQclear(res);
+			continue;
 		}
 		PQclear(db->last);	/* keep the last result of a batch */
 		db->last = res;
@@ -342,7 +453,8 @@ pq_poll(evutil_socket_t fd, short what, void *arg)
 		log_debug("database: connected");
 		if (db->on_connect != NULL)
 			db->on_connect(db, db->arg);
-		pq_next(db);
+		if (!db->dead)
+			pq_next(db);
 		break;
 	default:
 		pq_lost(db);
@@ -489,17 +601,13 @@ pq_cancel(struct pq *db)
  * (simple protocol); the callback then sees the last result, or the
  * first error.  Returns -1 (the callback is not called) on bad input.
  */
-int
-pq_query(struct pq *db, const char *sql, int nparams,
-    const char *const *params, pq_cb cb, void *arg)
+static struct pq_req *
+pq_req_new(const char *sql, int nparams, const char *const *params,
+    pq_cb cb, void *arg)
 {
 	struct pq_req	*r;
 	int		 i;
 
-	if (nparams < 0 || nparams > PQ_PARAMS_MAX) {
-		errno = EINVAL;
-		return -1;
-	}
 	if ((r = calloc(1, sizeof(*r))) == NULL ||
 	    (r->sql = strdup(sql)) == NULL)
 		fatal("%s", __func__);
@@ -510,6 +618,46 @@ pq_query(struct pq *db, const char *sql, int nparams,
 	r->nparams = nparams;
 	r->cb = cb;
 	r->arg = arg;
+	return r;
+}
+
+int
+pq_query(struct pq *db, const char *sql, int nparams,
+    const char *const *params, pq_cb cb, void *arg)
+{
+	struct pq_req	*r;
+
+	if (nparams < 0 || nparams > PQ_PARAMS_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	r = pq_req_new(sql, nparams, params, cb, arg);
+	TAILQ_INSERT_TAIL(&db->queue, r, entry);
+	pq_next(db);
+	return 0;
+}
+
+/* A COPY ... TO STDOUT: row gets each row, then cb the result. */
+int
+pq_copy_out(struct pq *db, const char *sql, pq_row_cb row, pq_cb cb,
+    void *arg)
+{
+	struct pq_req	*r = pq_req_new(sql, 0, NULL, cb, arg);
+
+	r->row = row;
+	TAILQ_INSERT_TAIL(&db->queue, r, entry);
+	pq_next(db);
+	return 0;
+}
+
+/* A COPY ... FROM STDIN: feed gives its data, then cb gets the result. */
+int
+pq_copy_in(struct pq *db, const char *sql, pq_feed_cb feed, pq_cb cb,
+    void *arg)
+{
+	struct pq_req	*r = pq_req_new(sql, 0, NULL, cb, arg);
+
+	r->feed = feed;
 	TAILQ_INSERT_TAIL(&db->queue, r, entry);
 	pq_next(db);
 	return 0;

@@ -4,6 +4,12 @@
  * doubling to 4 s) whenever it fails or drops.  A query's callback gets
  * its PGresult (freed after the callback returns), or NULL when the
  * connection failed before an answer.
+ *
+ * COPY: pq_copy_out's row callback gets each row of a COPY ... TO
+ * STDOUT as it comes; pq_copy_in's feed is called whenever libpq has
+ * sent what it was given, and answers with pq_copy_put() (some data) or
+ * pq_copy_end() (all of it, or a reason to abort).  Either way the
+ * query's callback gets the final result ("COPY n", or the error).
  */
 #ifndef KMD_PQ_H
 #define KMD_PQ_H
@@ -16,6 +22,8 @@ struct pq;
 typedef void	(*pq_cb)(struct pq *, PGresult *, void *);
 typedef void	(*pq_notify_cb)(struct pq *, const char *, const char *,
 		    void *);
+typedef void	(*pq_row_cb)(struct pq *, const char *, size_t, void *);
+typedef void	(*pq_feed_cb)(struct pq *, void *);
 
 struct pq	*pq_new(struct event_base *, const char *,
 		    void (*)(struct pq *, void *), void *);
@@ -23,6 +31,12 @@ void		 pq_free(struct pq *);
 void		 pq_free_later(struct event_base *, struct pq *);
 int		 pq_query(struct pq *, const char *, int, const char *const *,
 		    pq_cb, void *);
+int		 pq_copy_out(struct pq *, const char *, pq_row_cb, pq_cb,
+		    void *);
+int		 pq_copy_in(struct pq *, const char *, pq_feed_cb, pq_cb,
+		    void *);
+int		 pq_copy_put(struct pq *, const void *, size_t);
+void		 pq_copy_end(struct pq *, const char *);
 int		 pq_connected(const struct pq *);
 void		 pq_on_notify(struct pq *, pq_notify_cb, void *);
 void		 pq_cancel(struct pq *);

@@ -127,14 +127,15 @@ check "node 3's KEK is sealed in its token" \
 
 # Bad files.  A header altered (its id, its schema, its backup key): each
 # under an id of its own, uploaded now; a byte changed in the stream, and
-# the file cut short: under the backup's own header, each uploaded in
-# turn once the key is imported.
+# the file cut short, its first line saying the older row format (JSON)
+# of the binary rows: under the backup's own header, each uploaded in
+# turn once the key is imported.  A format to come is refused at upload.
 python3 - "$T/b.kmdb" "$T" <<'EOF'
 import json, sys, uuid
 data = open(sys.argv[1], "rb").read()
 magic, rest = data[:12], data[12:]
 line, body = rest.split(b"\n", 1)
-def save(name, head, body):
+def save(name, head, body, magic=magic):
     open(sys.argv[2] + "/" + name + ".kmdb", "wb").write(magic + head + b"\n" + body)
 h = json.loads(line)
 for name in ("renamed", "newer", "lostkey"):
@@ -149,6 +150,8 @@ b = bytearray(body)
 b[len(b) // 2] ^= 1
 save("tampered", line, bytes(b))
 save("truncated", line, body[:len(body) - 40])
+save("oldmagic", line, body, b"KMDBACKUP 1\n")
+save("futuremagic", line, body, b"KMDBACKUP 3\n")
 EOF
 for bad in renamed newer lostkey; do
 	b 3 upload --file="$T/$bad.kmdb" >/dev/null 2>&1
@@ -164,6 +167,9 @@ printf 'not a backup\n' >"$T/junk"
 OUT=$(b 3 upload --file="$T/junk" 2>&1); RC=$?
 check "uploading a file that is no backup: refused" refused $RC "$OUT" \
     "not a kmd backup"
+OUT=$(b 3 upload --file="$T/futuremagic.kmdb" 2>&1); RC=$?
+check "uploading a backup of a format to come: refused" refused $RC "$OUT" \
+    "a backup format this kmd does not read .*upgrade kmd first"
 OUT=$(b 3 restore --id="$ID" -y 2>&1); RC=$?
 check "restore without the backup key: refused, saying to import it" \
     refused $RC "$OUT" "backup key $BKEY, which is not on this node: import it"
@@ -178,9 +184,9 @@ check "import with the passphrase" sh -c \
     "echo 'correct horse battery' | $C ctl 3 backup-keys import --file=$T/bk.json"
 check "... the key is node 3's now, sealed in its token" \
     q_is 3 "SELECT origin || ' ' || left(encode(key_sealed, 'escape'), 4) FROM kmd_backup_keys" "imported p11:"
-for bad in renamed newer lostkey tampered truncated; do
+for bad in renamed newer lostkey tampered truncated oldmagic; do
 	case $bad in
-	tampered|truncated)
+	tampered|truncated|oldmagic)
 		b 3 upload --file="$T/$bad.kmdb" >/dev/null
 		echo "$ID" >"$T/$bad.id" ;;
 	esac
@@ -189,6 +195,7 @@ for bad in renamed newer lostkey tampered truncated; do
 	renamed) want="does not open under this backup key: .* its header was altered" ;;
 	tampered) want="a message does not open: the file was altered" ;;
 	truncated) want="cut short" ;;
+	oldmagic) want="a row format other than its first line's" ;;
 	newer) want="made by a newer kmd" ;;
 	lostkey) want="which is not on this node" ;;
 	esac
@@ -196,7 +203,7 @@ for bad in renamed newer lostkey tampered truncated; do
 	refused $RC "$OUT" "$want" || echo "restore said: $OUT"
 	check "... nothing changed" q_is 3 "SELECT count(*) FROM kmd_keys" "$(cat "$T/k3")"
 	case $bad in
-	tampered|truncated) b 3 delete --id="$ID" -y >/dev/null ;;
+	tampered|truncated|oldmagic) b 3 delete --id="$ID" -y >/dev/null ;;
 	esac
 done
 check "backups upload of the good file" b 3 upload --file="$T/b.kmdb"
@@ -267,6 +274,23 @@ check "... and the old ciphertext decrypts on node 6" \
     test "$(printf '%s' "$OUT" | js plaintext | base64 -d)" = 'salary 1234'
 check "... every key version of the backup is there" \
     q_is 6 "SELECT count(*) FROM kmd_keys" "$NK"
+
+# A backup of format 1 (rows as JSON, made by kmd before binary COPY;
+# regress/e2e/data/backup-v1 says how) restores on today's kmd: node 6
+# is its cluster's only node.
+V1=$PWD/regress/e2e/data/backup-v1
+V1ID=9108e385-5601-421c-a4bd-e852d9dd9496
+V1PASS='format one passphrase'
+check "a format 1 backup's key imports on node 6" sh -c \
+    "echo '$V1PASS' | $C ctl 6 backup-keys import --file='$V1/backup-key.json'"
+check "... its file uploads" $C ctl 6 backups upload --file="$V1/backup.kmdb"
+check "... and restores" $C ctl 6 backups restore --id="$V1ID" -y
+check "... its 3 key versions and its user, nothing else" q_is 6 \
+    "SELECT (SELECT count(*) FROM kmd_keys) || ' ' || (SELECT string_agg(name,
+    ',') FROM kmd_users WHERE name <> 'admin')" "3 bob"
+OUT=$($C ctl 6 keys decrypt --name=format-one --ciphertext="$(cat "$V1/ciphertext")" 2>&1)
+check "... and what it encrypted decrypts" test "$(printf '%s' "$OUT" |
+    js plaintext | base64 -d)" = 'made by a format 1 backup'
 
 # One at a time: a backup held up (a lock on the users' table taken
 # first), a second one and a restore meanwhile are refused; the first

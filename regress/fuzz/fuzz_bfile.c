@@ -1,8 +1,9 @@
 /*
  * libFuzzer target: a backup file as restore and upload read it
  * (workers/joiner/bfile.c): the magic, the header line and its JSON,
- * then the secretstream, under a fixed file key, to its end.  The input
- * is the whole file.  Property: every input is refused with a reason or
+ * then the secretstream, under a fixed file key, to its end; and the
+ * count of binary COPY rows restore takes for its progress, of each
+ * message and of the raw input.  The input is the whole file.  Property: every input is refused with a reason or
  * opens to its FINAL message; never a crash, leak or sanitizer report,
  * and no message larger than the cap is allocated.  KMD_FUZZ_SEEDS=<dir>
  * writes a valid file under that key as the seed.
@@ -80,8 +81,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	lseek(bs.fd, 0, SEEK_SET);
 	if (bfile_read_head(&bs, &h, err, sizeof(err)) == 0 &&
 	    bfile_pull_start(&bs, key, err, sizeof(err)) == 0)
-		while (bfile_pull(&bs, &m, &mlen, err, sizeof(err)) == 1)
+		while (bfile_pull(&bs, &m, &mlen, err, sizeof(err)) == 1) {
+			(void)bfile_copy_rows(m, mlen);
 			free(m);
+		}
+	(void)bfile_copy_rows(data, len);
 	bfile_close(&bs);
 	return 0;
 }

@@ -135,6 +135,36 @@ START_TEST(t_other_key_and_tail)
 }
 END_TEST
 
+/*
+ * Binary COPY data as PostgreSQL gives it: the signature (with an
+ * extension area here), two rows (a NULL field in the second), the
+ * trailer.  Counted whole, and cut anywhere never counts more or reads
+ * past the end.
+ */
+START_TEST(t_copy_rows)
+{
+	static const uint8_t	 d[] = {
+		'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n', 0,
+		0, 0, 0, 0,  0, 0, 0, 2,  0xaa, 0xbb,
+		0, 2,  0, 0, 0, 3, 'a', 'b', 'c',  0, 0, 0, 1, 'x',
+		0, 2,  0xff, 0xff, 0xff, 0xff,  0, 0, 0, 0,
+		0xff, 0xff };
+	size_t			 n;
+	uint8_t			*cut;
+
+	ck_assert_int_eq(bfile_copy_rows(d, sizeof(d)), 2);
+	/* a later batch: rows only */
+	ck_assert_int_eq(bfile_copy_rows(d + 21, sizeof(d) - 21), 2);
+	ck_assert_int_eq(bfile_copy_rows(d, 0), 0);
+	for (n = 0; n < sizeof(d); n++) {
+		ck_assert_ptr_nonnull(cut = malloc(n ? n : 1));
+		memcpy(cut, d, n);
+		ck_assert_int_le(bfile_copy_rows(cut, n), 2);
+		free(cut);
+	}
+}
+END_TEST
+
 Suite *
 bfile_suite(void)
 {
@@ -145,6 +175,7 @@ bfile_suite(void)
 	tcase_add_test(tc, t_truncated);
 	tcase_add_test(tc, t_flipped);
 	tcase_add_test(tc, t_other_key_and_tail);
+	tcase_add_test(tc, t_copy_rows);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

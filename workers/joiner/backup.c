@@ -5,8 +5,9 @@
  * backups create takes a consistent snapshot of the cluster's replicated
  * data, keys with every version and users (not membership, not
  * node-local settings), while the cluster takes writes: one REPEATABLE
- * READ transaction on a connection of its own, read through cursors in
- * batches, each batch streamed into the file as it comes (bfile.c).  The
+ * READ transaction on a connection of its own, each table read with
+ * COPY (binary) and streamed into the file as its rows come, about
+ * BACKUP_MSG_TARGET a message (bfile.c).  The
  * key material goes in as the database stores it, sealed under the KEK;
  * the hsm worker seals the KEK and the file key under the backup key
  * (hsm_backup.c says why).  The file is written as <id>.kmdb.part and
@@ -47,7 +48,8 @@ struct brun {
 	char			 part[KMD_PATH_MAX + 64];
 	char			 path[KMD_PATH_MAX + 64];
 	int			 table;		/* 0: users, 1: keys, 2: done */
-	int64_t			 rows[2];
+	int64_t			 rows[2];	/* what each COPY said */
+	int64_t			 seen;		/* rows so far, for progress */
 	int64_t			 said;		/* ms: the last progress */
 	char			*batch;		/* one message, being built */
 	size_t			 len, cap;
@@ -93,7 +95,7 @@ batch_add(struct brun *b, const char *s, size_t n)
 	return 0;
 }
 
-static void	fetch_next(struct brun *);
+static void	copy_table(struct brun *);
 
 static int
 push(struct brun *b, int final)
@@ -119,7 +121,7 @@ progress(struct brun *b, const char *what)
 	b->said = mono_ms();
 	memset(&bp, 0, sizeof(bp));
 	kmd_strlcpy(bp.what, what, sizeof(bp.what));
-	bp.rows = b->rows[0] + b->rows[1];
+	bp.rows = b->seen;
 	bp.total = b->h.info.keys + b->h.info.users;
 	kchan_send(b->j->w->parent, IMSG_BACKUP_PROGRESS, b->j->op->reqid, -1,
 	    &bp, sizeof(bp));
@@ -166,54 +168,59 @@ fail:
 	op_fail(b->j, "out of memory; nothing was kept");
 }
 
-/* A batch of one table's rows, as JSON text each. */
+/*
+ * A row of the table being copied (the first with COPY's signature
+ * before it, the last COPY's trailer): into the message being built,
+ * which goes into the file once it is BACKUP_MSG_TARGET long.
+ */
 static void
-fetched(struct pq *db, PGresult *res, void *arg)
+copied_row(struct pq *db, const char *row, size_t len, void *arg)
 {
 	struct brun	*b = arg;
-	const char	*t;
-	int		 i;
+	const char	*t = tables[b->table];
 
 	(void)db;
-	if (b->j->op == NULL || b->j->op->reply != b)
+	if ((b->len == 0 && (batch_add(b, t, strlen(t)) == -1 ||
+	    batch_add(b, "\n", 1) == -1)) || batch_add(b, row, len) == -1) {
+		op_fail(b->j, "out of memory; nothing was kept");
 		return;
+	}
+	if (len != 2 || memcmp(row, "\377\377", 2) != 0)
+		b->seen++;
+	if (b->len >= BACKUP_MSG_TARGET && push(b, 0) == 0)
+		progress(b, "backup");
+}
+
+/* A table copied: its last message out, then the next table. */
+static void
+copied(struct pq *db, PGresult *res, void *arg)
+{
+	struct brun	*b = arg;
+
+	(void)db;
 	if (!pq_ok(res)) {
 		op_fail(b->j, "reading the snapshot: %s; nothing was kept",
 		    pq_why(b->c, res));
 		return;
 	}
-	if (PQntuples(res) == 0) {
-		if (++b->table == 2)
-			backup_finish(b);
-		else
-			fetch_next(b);
+	b->rows[b->table] = strtoll(PQcmdTuples(res), NULL, 10);
+	if (b->len > 0 && push(b, 0) == -1)
 		return;
-	}
-	t = tables[b->table];
-	if (batch_add(b, t, strlen(t)) == -1 || batch_add(b, "\n[", 2) == -1)
-		goto oom;
-	for (i = 0; i < PQntuples(res); i++)
-		if ((i > 0 && batch_add(b, ",", 1) == -1) ||
-		    batch_add(b, PQgetvalue(res, i, 0),
-		    (size_t)PQgetlength(res, i, 0)) == -1)
-			goto oom;
-	if (batch_add(b, "]", 1) == -1)
-		goto oom;
-	b->rows[b->table] += PQntuples(res);
-	if (push(b, 0) == -1)
-		return;
-	progress(b, "backup");
-	fetch_next(b);
-	return;
-oom:
-	op_fail(b->j, "out of memory; nothing was kept");
+	if (++b->table == 2)
+		backup_finish(b);
+	else
+		copy_table(b);
 }
 
 static void
-fetch_next(struct brun *b)
+copy_table(struct brun *b)
 {
-	pq_query(b->c, b->table == 0 ? "FETCH " BACKUP_BATCH " FROM bu" :
-	    "FETCH " BACKUP_BATCH " FROM bk", 0, NULL, fetched, b);
+	char	 sql[128];
+
+	snprintf(sql, sizeof(sql), "COPY %s TO STDOUT (FORMAT binary)",
+	    tables[b->table]);
+	b->len = 0;
+	pq_copy_out(b->c, sql, copied_row, copied, b);
 }
 
 /*
@@ -259,7 +266,7 @@ snapshot_read(struct pq *db, PGresult *res, void *arg)
 	log_info("backups create: backup %s: %lld users, %lld key versions",
 	    b->h.info.id, (long long)b->h.info.users,
 	    (long long)b->h.info.keys);
-	fetch_next(b);
+	copy_table(b);
 }
 
 /* The hsm sealed the KEK and the file key: the snapshot begins. */
@@ -279,16 +286,12 @@ backup_sealed(struct joiner *j, const struct kmsg *m)
 	pq_query(b->c, "SELECT (SELECT version FROM kmd_schema) AS schema,"
 	    " (SELECT count(*) FROM kmd_users) AS users, (SELECT count(*)"
 	    " FROM kmd_keys) AS keys, " SQL_ISO("now()") " AS at,"
-	    " json_build_object('tables', (SELECT json_object_agg(table_name,"
+	    " json_build_object('rows', '" BACKUP_ROWS_V2 "', 'tables', (SELECT json_object_agg(table_name,"
 	    " c) FROM (SELECT table_name, json_agg(column_name::text ORDER BY"
 	    " ordinal_position) AS c FROM information_schema.columns WHERE"
 	    " table_schema = 'public' AND table_name IN ('kmd_users',"
 	    " 'kmd_keys') GROUP BY table_name) t))::text AS cols", 0, NULL,
 	    snapshot_read, b);
-	pq_query(b->c, "DECLARE bu NO SCROLL CURSOR FOR SELECT"
-	    " row_to_json(t)::text FROM kmd_users t", 0, NULL, jq_ignore, NULL);
-	pq_query(b->c, "DECLARE bk NO SCROLL CURSOR FOR SELECT"
-	    " row_to_json(t)::text FROM kmd_keys t", 0, NULL, jq_ignore, NULL);
 }
 
 static void

@@ -238,10 +238,20 @@ bfile_read_head(struct bstream *bs, struct bhead *h, char *err,
 	int		 r;
 
 	memset(h, 0, sizeof(*h));
-	if (read_all(bs, magic, sizeof(magic)) != 1 ||
-	    memcmp(magic, BACKUP_MAGIC, sizeof(magic)) != 0)
+	if (read_all(bs, magic, sizeof(magic)) != 1)
 		return fail(err, errlen, "%s", "it is not a kmd backup (no"
-		    " KMDBACKUP 1 at its start)");
+		    " KMDBACKUP at its start)");
+	if (memcmp(magic, BACKUP_MAGIC, sizeof(magic)) == 0)
+		bs->format = 2;
+	else if (memcmp(magic, BACKUP_MAGIC_V1, sizeof(magic)) == 0)
+		bs->format = 1;
+	else if (memcmp(magic, BACKUP_MAGIC, sizeof(magic) - 2) == 0)
+		return fail(err, errlen, "%s", "it is of a backup format this"
+		    " kmd does not read (it reads KMDBACKUP 1 and 2): made by"
+		    " a newer kmd? upgrade kmd first");
+	else
+		return fail(err, errlen, "%s", "it is not a kmd backup (no"
+		    " KMDBACKUP at its start)");
 	if ((bs->line = malloc(BACKUP_HEAD_MAX)) == NULL)
 		return fail(err, errlen, "%s", "out of memory");
 	do {
@@ -336,6 +346,47 @@ bfile_pull(struct bstream *bs, uint8_t **out, size_t *len, char *err,
 	bs->final = tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
 	*len = (size_t)mlen;
 	return 1;
+}
+
+/*
+ * The rows of binary COPY data, counted for progress only (the server
+ * checks the data and counts what it took): the signature and its
+ * extension skipped, then each row's field count and its fields'
+ * lengths walked, bounded by the buffer.
+ */
+int64_t
+bfile_copy_rows(const uint8_t *p, size_t len)
+{
+	size_t		 o = 0;
+	int64_t		 rows = 0;
+	uint32_t	 l;
+	int		 n;
+
+	if (len >= 19 && memcmp(p, "PGCOPY\n\377\r\n\0", 11) == 0) {
+		l = (uint32_t)p[15] << 24 | (uint32_t)p[16] << 16 |
+		    (uint32_t)p[17] << 8 | p[18];
+		o = l > len - 19 ? len : 19 + l;
+	}
+	while (o + 2 <= len) {
+		n = (int16_t)(p[o] << 8 | p[o + 1]);
+		o += 2;
+		if (n < 0)
+			break;
+		for (; n > 0; n--) {	/* a row cut short is not counted */
+			if (o + 4 > len)
+				return rows;
+			l = (uint32_t)p[o] << 24 | (uint32_t)p[o + 1] << 16 |
+			    (uint32_t)p[o + 2] << 8 | p[o + 3];
+			o += 4;
+			if (l == UINT32_MAX)	/* -1: NULL */
+				continue;
+			if (l > len - o)
+				return rows;
+			o += l;
+		}
+		rows++;
+	}
+	return rows;
 }
 
 void

@@ -8,7 +8,9 @@
  * keys again under it).  Other nodes then join it as usual.  Nothing
  * changes unless the whole file opened: one transaction, on a
  * connection of its own, deletes the keys and users and takes the rows
- * in as the stream is read and checked, and commits only after its FINAL
+ * in as the stream is read and checked (format 2: each table's one COPY
+ * FROM STDIN (binary) fed message by message; format 1: each message's
+ * JSON rows in one INSERT), and commits only after its FINAL
  * message, with the counts matching, once a temporary function has
  * adopted the KEK.  Every statement after the first names a temporary
  * object (the rows' type, the function): a connection lost and made
@@ -44,6 +46,14 @@ struct rrun {
 	int64_t			 rows[2];
 	int			 table;		/* the batch in flight's */
 	int64_t			 said;
+	/* format 2: the COPY under way, fed one message at a time */
+	int			 copied[2];	/* a table's COPY was begun */
+	uint8_t			*feed;		/* a message to give it */
+	size_t			 feedlen, feedoff;
+	uint8_t			*next;		/* the one after its end */
+	size_t			 nextlen;
+	int64_t			 fed;		/* rows given, for progress */
+	char			 ferr[KMD_ERR_MAX - 128]; /* the file failed */
 };
 
 static const char *const tables[2] = { "kmd_users", "kmd_keys" };
@@ -58,6 +68,8 @@ rrun_release(struct jop *op)
 	bfile_close(&r->bs);
 	if (r->c != NULL)
 		pq_free_later(r->j->w->base, r->c);
+	free(r->feed);
+	free(r->next);
 	if (r->hb != NULL)
 		sodium_free(r->hb);
 	sodium_memzero(r, sizeof(*r));
@@ -185,11 +197,27 @@ last_message(struct rrun *r, const char *m)
 	    " kmd_restored_kek)) = $1", 1, p, applied, r);
 }
 
+/* At most once a second: how many rows are in. */
+static void
+progress(struct rrun *r, int64_t rows)
+{
+	struct backup_progress	 bp;
+
+	if (mono_ms() - r->said < 1000)
+		return;
+	r->said = mono_ms();
+	memset(&bp, 0, sizeof(bp));
+	kmd_strlcpy(bp.what, "restore", sizeof(bp.what));
+	bp.rows = rows;
+	bp.total = r->h.info.users + r->h.info.keys;
+	kchan_send(r->j->w->parent, IMSG_BACKUP_PROGRESS, r->j->op->reqid, -1,
+	    &bp, sizeof(bp));
+}
+
 static void
 loaded(struct pq *db, PGresult *res, void *arg)
 {
 	struct rrun		*r = arg;
-	struct backup_progress	 bp;
 
 	(void)db;
 	if (!alive(r))
@@ -200,35 +228,43 @@ loaded(struct pq *db, PGresult *res, void *arg)
 	}
 	/* the server parsed the batch: the rows it took are counted */
 	r->rows[r->table] += strtoll(PQcmdTuples(res), NULL, 10);
-	if (mono_ms() - r->said >= 1000) {
-		r->said = mono_ms();
-		memset(&bp, 0, sizeof(bp));
-		kmd_strlcpy(bp.what, "restore", sizeof(bp.what));
-		bp.rows = r->rows[0] + r->rows[1];
-		bp.total = r->h.info.users + r->h.info.keys;
-		kchan_send(r->j->w->parent, IMSG_BACKUP_PROGRESS,
-		    r->j->op->reqid, -1, &bp, sizeof(bp));
-	}
+	progress(r, r->rows[0] + r->rows[1]);
 	next_message(r);
 }
 
-/* A batch: "table\n" then a JSON array of its rows. */
+/*
+ * A batch's table (0 or 1) and where its rows begin, from its "table\n";
+ * -1 when it names none the manifest has.
+ */
+static int
+batch_table(const struct rrun *r, const uint8_t *m, size_t len,
+    size_t *off)
+{
+	const uint8_t	*nl = memchr(m, '\n', len);
+	int		 t;
+
+	if (nl == NULL)
+		return -1;
+	for (t = 0; t < 2; t++)
+		if ((size_t)(nl - m) == strlen(tables[t]) &&
+		    memcmp(m, tables[t], strlen(tables[t])) == 0 &&
+		    r->cols[t][0] != '\0') {
+			*off = (size_t)(nl - m) + 1;
+			return t;
+		}
+	return -1;
+}
+
+/* Format 1: a batch is "table\n" then a JSON array of its rows. */
 static void
 batch(struct rrun *r, char *m, size_t len)
 {
 	char		 sql[4096];
 	const char	*p[1];
-	char		*nl = memchr(m, '\n', len);
+	size_t		 off;
 	int		 t;
 
-	if (nl == NULL) {
-		restore_fail(r, "%s", "a batch names no table");
-		return;
-	}
-	*nl = '\0';
-	for (t = 0; t < 2 && strcmp(m, tables[t]) != 0; t++)
-		;
-	if (t == 2 || r->cols[t][0] == '\0') {
+	if ((t = batch_table(r, (uint8_t *)m, len, &off)) == -1) {
 		restore_fail(r, "a batch is of an unknown table (%.64s)", m);
 		return;
 	}
@@ -236,25 +272,121 @@ batch(struct rrun *r, char *m, size_t len)
 	snprintf(sql, sizeof(sql), "INSERT INTO %s (%s) SELECT %s FROM"
 	    " json_populate_recordset(NULL::pg_temp.r_%s, $1::json)",
 	    tables[t], r->cols[t], r->cols[t], tables[t]);
-	p[0] = nl + 1;
+	p[0] = m + off;
 	pq_query(r->c, sql, 1, p, loaded, r);
+}
+
+static void	dispatch(struct rrun *, uint8_t *, size_t);
+
+/*
+ * The COPY under way wants data: the message in hand, else the next one
+ * of the file if it is of the same table; any other (the next table's,
+ * the FINAL one) ends the COPY and waits for its result.  A file that
+ * fails here aborts the COPY, and copy_done says why.
+ */
+static void
+copy_feed(struct pq *db, void *arg)
+{
+	struct rrun	*r = arg;
+	size_t		 off;
+	int		 n;
+
+	if (r->feed == NULL) {
+		if ((n = bfile_pull(&r->bs, &r->feed, &r->feedlen, r->ferr,
+		    sizeof(r->ferr))) != 1) {
+			if (n == 0)
+				kmd_strlcpy(r->ferr, "it ended without its last"
+				    " message", sizeof(r->ferr));
+			pq_copy_end(db, "the backup file failed");
+			return;
+		}
+		if (r->bs.final || batch_table(r, r->feed, r->feedlen, &off) !=
+		    r->table) {
+			r->next = r->feed;
+			r->nextlen = r->feedlen;
+			r->feed = NULL;
+			pq_copy_end(db, NULL);
+			return;
+		}
+		r->feedoff = off;
+	}
+	r->fed += bfile_copy_rows(r->feed + r->feedoff, r->feedlen - r->feedoff);
+	(void)pq_copy_put(db, r->feed + r->feedoff, r->feedlen - r->feedoff);
+	free(r->feed);
+	r->feed = NULL;
+	progress(r, r->fed);
+}
+
+/* A table's COPY ended: its count, then the message that ended it. */
+static void
+copy_done(struct pq *db, PGresult *res, void *arg)
+{
+	struct rrun	*r = arg;
+	uint8_t		*m = r->next;
+
+	(void)db;
+	r->next = NULL;
+	if (r->ferr[0] != '\0')
+		restore_fail(r, "%s", r->ferr);
+	else if (!pq_ok(res))
+		restore_fail(r, "its rows do not load: %s", pq_why(r->c, res));
+	else {
+		r->rows[r->table] = strtoll(PQcmdTuples(res), NULL, 10);
+		dispatch(r, m, r->nextlen);
+		return;
+	}
+	free(m);
+}
+
+/* Format 2: a table's first batch begins its COPY. */
+static void
+copy_batch(struct rrun *r, uint8_t *m, size_t len)
+{
+	char	 sql[1200];
+	size_t	 off;
+	int	 t;
+
+	if ((t = batch_table(r, m, len, &off)) == -1 || r->copied[t]) {
+		free(m);
+		restore_fail(r, "%s", t == -1 ? "a batch is of an unknown"
+		    " table" : "a table's batches are not together");
+		return;
+	}
+	r->table = t;
+	r->copied[t] = 1;
+	r->feed = m;
+	r->feedlen = len;
+	r->feedoff = off;
+	snprintf(sql, sizeof(sql), "COPY %s (%s) FROM STDIN (FORMAT binary)",
+	    tables[t], r->cols[t]);
+	pq_copy_in(r->c, sql, copy_feed, copy_done, r);
 }
 
 /*
  * The manifest: each table's columns as the backup has them, each one
  * this kmd knows (a backup from an older schema has fewer; the rest
- * take their defaults), quoted for the INSERT.
+ * take their defaults), quoted for the INSERT or the COPY, in the
+ * backup's order (a binary COPY's fields come in it).  Its row format
+ * must be the one the file's first line says (the manifest is sealed,
+ * that line is not).
  */
 static int
 manifest(struct rrun *r, const char *m, const char *known)
 {
 	const char	*path[] = { "tables", NULL, NULL };
-	yajl_val	 root, cols, kn, kc, c;
+	const char	*rp[] = { "rows", NULL };
+	yajl_val	 root, cols, kn, kc, c, rows;
 	size_t		 i, k;
 	int		 t, ok = 1;
 
 	root = yajl_tree_parse(m, NULL, 0);
 	kn = yajl_tree_parse(known, NULL, 0);
+	rows = yajl_tree_get(root, rp, yajl_t_any);
+	if (r->bs.format == 2)
+		ok = rows != NULL && YAJL_IS_STRING(rows) &&
+		    strcmp(json_string(rows), BACKUP_ROWS_V2) == 0;
+	else
+		ok = rows == NULL;
 	for (t = 0; t < 2 && ok; t++) {
 		path[1] = tables[t];
 		cols = yajl_tree_get(root, path, yajl_t_array);
@@ -283,6 +415,25 @@ manifest(struct rrun *r, const char *m, const char *known)
 	return ok ? 0 : -1;
 }
 
+/* A message read (m is the caller's, then this one's to free). */
+static void
+dispatch(struct rrun *r, uint8_t *m, size_t len)
+{
+	if (!r->bs.final && r->bs.format == 2) {
+		copy_batch(r, m, len);
+		return;
+	}
+	/* text: one NUL past its end, for the parsers */
+	if ((m = realloc(m, len + 1)) == NULL)
+		fatal("%s", __func__);
+	m[len] = '\0';
+	if (r->bs.final)
+		last_message(r, (char *)m);
+	else
+		batch(r, (char *)m, len);
+	free(m);
+}
+
 static void
 next_message(struct rrun *r)
 {
@@ -299,15 +450,7 @@ next_message(struct rrun *r)
 		restore_fail(r, "%s", "it ended without its last message");
 		return;
 	}
-	/* each message is text: one NUL past its end, for the parsers */
-	if ((m = realloc(m, len + 1)) == NULL)
-		fatal("%s", __func__);
-	m[len] = '\0';
-	if (r->bs.final)
-		last_message(r, (char *)m);
-	else
-		batch(r, (char *)m, len);
-	free(m);
+	dispatch(r, m, len);
 }
 
 /* The columns kmd knows now; then the manifest, then the batches. */
@@ -340,7 +483,7 @@ known_read(struct pq *db, PGresult *res, void *arg)
 	    -1) {
 		free(m);
 		restore_fail(r, "%s", "its manifest names columns this kmd does"
-		    " not know");
+		    " not know, or a row format other than its first line's");
 		return;
 	}
 	free(m);
