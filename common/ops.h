@@ -287,9 +287,10 @@ enum op_class {
 	    "DELETE", "backups/{id}", build_backups, rest_backups, \
 	    ASK_BACKUPS_DELETE) \
 	X(A_BACKUPS_DOWNLOAD, IMSG_CTL_BACKUPS, P_BACKUP, ROLE_ADMIN, \
-	    OPC_NODE, NULL, NULL, build_backups, NULL, NULL) \
+	    OPC_NODE, "GET", "backups/{id}/file", build_backups, \
+	    rest_backups, NULL) \
 	X(A_BACKUPS_UPLOAD, IMSG_CTL_BACKUPS, P_BACKUP, ROLE_ADMIN, OPC_NODE, \
-	    NULL, NULL, build_backups, NULL, NULL) \
+	    "POST", "backups/upload", build_backups, rest_backups, NULL) \
 	X(A_BACKUPS_RESTORE, IMSG_CTL_BACKUPS, P_BACKUP, ROLE_ADMIN, \
 	    OPC_MEMBERSHIP, "POST", "backups/{id}/restore", build_backups, \
 	    rest_backups, ASK_RESTORE)

@@ -504,6 +504,14 @@ struct hsm_bk {
 	char		 file[KMD_BKFILE_MAX];
 };
 
+/*
+ * The largest backup file REST takes (POST backups/upload): libevent
+ * 2.1's evhttp holds a whole request body in memory before its handler
+ * runs.  kmctl on the node itself passes the open file instead, of any
+ * size.
+ */
+#define BACKUP_UPLOAD_MAX	(256 * 1024 * 1024)
+
 enum backup_op { BACKUP_CREATE, BACKUP_LIST, BACKUP_GET, BACKUP_DELETE,
 	BACKUP_DOWNLOAD, BACKUP_UPLOAD, BACKUP_RESTORE, BACKUP_OPS };
 

@@ -1,9 +1,10 @@
 /*
  * kmctl backups and backup-keys: their typed requests, and the files
- * they move.  A backup file goes between kmctl and kmd as an open file
- * over the control socket (SCM_RIGHTS), never through the API: upload
- * passes the file kmctl opened, download gets the one kmd opened and
- * copies it to --file.
+ * they move.  On the node, a backup file goes between kmctl and kmd as
+ * an open file over the control socket (SCM_RIGHTS): upload passes the
+ * file kmctl opened, download gets the one kmd opened and copies it to
+ * --file.  With --url it is the body of POST backups/upload (at most
+ * BACKUP_UPLOAD_MAX) or of GET backups/{id}/file (remote.c).
  */
 #include <sys/stat.h>
 
@@ -131,7 +132,43 @@ build_backups(const struct parse_result *res, void *buf, size_t *len)
 	return 0;
 }
 
-/* download: the file kmd passed, copied to --file (0600, new). */
+/* download: --file made (new, 0600); its fd. */
+int
+backup_save_open(void)
+{
+	int	 to;
+
+	if ((to = open(save_to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) == -1)
+		die("--file: cannot make %s: %s", save_to, strerror(errno));
+	return to;
+}
+
+/* ... removed: a download is whole or absent */
+void
+backup_save_discard(int to)
+{
+	close(to);
+	unlink(save_to);
+}
+
+/* ... kept once synced, or removed and the reason said (bad). */
+void
+backup_save_close(int to, int bad, const char *why)
+{
+	int	 e = errno;
+
+	if (!bad) {
+		if (fsync(to) == 0 && close(to) == 0)
+			return;
+		e = errno;
+	}
+	backup_save_discard(to);
+	die("--file: %s not kept: %s", save_to, why != NULL ? why :
+	    strerror(e));
+}
+
+/* download: the file kmd passed, copied to --file. */
 void
 backup_save(void)
 {
@@ -143,18 +180,13 @@ backup_save(void)
 		return;
 	if (ctl_fd_out == -1)
 		die("kmd sent no file");
-	if ((to = open(save_to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600)) == -1)
-		die("--file: cannot make %s: %s", save_to, strerror(errno));
+	to = backup_save_open();
 	while (!bad && (n = read(ctl_fd_out, buf, sizeof(buf))) != 0) {
 		if (n == -1 && errno == EINTR)
 			continue;
 		bad = n == -1 || write(to, buf, (size_t)n) != n;
 	}
-	if (bad || fsync(to) == -1 || close(to) == -1) {
-		unlink(save_to);
-		die("--file: cannot write %s: %s", save_to, strerror(errno));
-	}
+	backup_save_close(to, bad, NULL);
 	close(ctl_fd_out);
 	ctl_fd_out = -1;
 }
@@ -222,6 +254,8 @@ rest_backups(const void *req, struct rest_req *rr)
 		return rest_path(rr, "backups", rq->id, "");
 	case BACKUP_RESTORE:
 		return rest_path(rr, "backups", rq->id, "/restore");
+	case BACKUP_DOWNLOAD:
+		return rest_path(rr, "backups", rq->id, "/file");
 	case BACKUP_CREATE:
 		kv[0] = "backupKey";
 		kv[1] = rq->backup_key[0] ? rq->backup_key : NULL;

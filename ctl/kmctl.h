@@ -68,6 +68,9 @@ int	build_user(const struct parse_result *, void *, size_t *);
 int	build_bkeys(const struct parse_result *, void *, size_t *);
 int	build_backups(const struct parse_result *, void *, size_t *);
 void	backup_save(void);
+int	backup_save_open(void);
+void	backup_save_close(int, int, const char *);
+void	backup_save_discard(int);
 extern int	 ctl_timeout;	/* seconds kmd may take to answer */
 extern int	 ctl_fd_in;	/* sent with the request; -1: none */
 extern int	 ctl_fd_out;	/* came with the reply; -1: none */

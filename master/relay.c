@@ -8,9 +8,11 @@
  * (TLS files, the root-of-trust file, pg_ident).  Every table here is
  * made from the operation catalogue (common/ops.h).
  */
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <event2/event.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,6 +290,26 @@ take_fd(struct kmsg *m, int may, enum proc_id from)
 	return fd;
 }
 
+/*
+ * A file the api passes with a backups upload: only the memory file it
+ * wrote the body into, sealed (no one can write, grow or shrink it
+ * any more) and no larger than a REST upload may be.  Whatever else a
+ * compromised api holds does not reach the joiner.
+ */
+static int
+api_file_ok(int fd)
+{
+	struct stat	 st;
+	int		 seals;
+
+	if (fd == -1 || (seals = fcntl(fd, F_GET_SEALS)) == -1 ||
+	    fstat(fd, &st) == -1)
+		return 0;
+	return S_ISREG(st.st_mode) && st.st_size <= BACKUP_UPLOAD_MAX &&
+	    (seals & (F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK)) ==
+	    (F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK);
+}
+
 /* Forward a request to the worker that owns it. */
 static int
 ctl_forward(struct kchan *ch, struct kmsg *m, void *arg)
@@ -315,9 +337,14 @@ ctl_forward(struct kchan *ch, struct kmsg *m, void *arg)
 	pe->client = ch->id;
 	pe->client_reqid = m->hdr.reqid;
 	TAILQ_INSERT_TAIL(&p->pending, pe, entry);
-	/* a local backups upload passes its open file (SCM_RIGHTS) */
+	/*
+	 * backups upload passes its file (SCM_RIGHTS): kmctl's own, or the
+	 * api's sealed memory file of a REST upload; the joiner takes a
+	 * regular file only, and only for an upload
+	 */
 	if (kchan_send(c->ch, r->worker_type, pe->reqid, take_fd(m,
-	    m->hdr.type == IMSG_CTL_BACKUPS && ch->peer == PROC_CTL, ch->peer),
+	    m->hdr.type == IMSG_CTL_BACKUPS && (ch->peer == PROC_CTL ||
+	    (ch->peer == PROC_API && api_file_ok(m->fd))), ch->peer),
 	    m->data, m->datalen) == -1) {
 		log_warn("%s: to %s", __func__, proc_name(r->worker));
 		TAILQ_REMOVE(&p->pending, pe, entry);
@@ -350,11 +377,11 @@ worker_reply(struct kchan *ch, struct kmsg *m, void *arg)
 		return 0;
 	}
 	last = reply_last(m->hdr.type);
-	/* ... and a download gets the backup's file */
+	/* ... and a download gets the backup's file (kmctl, or the api) */
 	if ((to = reply_chan(p, pe->client)) != NULL)
 		kchan_send(to, m->hdr.type, pe->client_reqid, take_fd(m,
-		    m->hdr.type == IMSG_BACKUP_INFO && to->peer == PROC_CTL,
-		    ch->peer),
+		    m->hdr.type == IMSG_BACKUP_INFO && (to->peer == PROC_CTL ||
+		    to->peer == PROC_API), ch->peer),
 		    m->data, m->datalen);
 	if (last) {
 		TAILQ_REMOVE(&p->pending, pe, entry);

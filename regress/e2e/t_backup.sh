@@ -380,7 +380,7 @@ check "backups delete" sh -c "$C ctl 1 backups delete -y \
     --id=\$($C ctl 1 backups list | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"resources\"][0][\"id\"])')"
 check "... 1 left" test "$(b 1 list | js total)" = 1
 # Over REST, with an admin's token (kmctl --url), and refused to a keys
-# user; a file moves over the control socket only.
+# user; the file itself too (GET backups/{id}/file, POST backups/upload).
 echo secret-password | $C ctl 1 users set-password --name admin >/dev/null
 r() {
 	ns "$KMCTL" --url https://127.0.0.1:8443 --user "${RU:-admin}" \
@@ -405,9 +405,77 @@ OUT=$(RU=alice RP=alice-password r backups list 2>&1); RC=$?
 check "--url as a keys user: refused (403), the role named" refused $RC "$OUT" \
     "has the role keys"
 OUT=$(r backups download --id="$RID" --file="$T/rest.kmdb" 2>&1); RC=$?
-check "--url backups download: the control socket only" refused $RC "$OUT" \
-    "local socket only"
-refused $RC "$OUT" "local socket only" || echo "download said: $OUT"
+check "--url backups download" test $RC -eq 0
+[ $RC -eq 0 ] || echo "download said: $OUT"
+check "... prints the backup" has "$OUT" "\"id\": \"$RID\""
+b 1 download --id="$RID" --file="$T/local.kmdb" >/dev/null
+check "... the same bytes as the file kmd keeps" cmp "$T/rest.kmdb" \
+    "$D/node1/data/backups/$RID.kmdb"
+check "... and as a download over the control socket" cmp "$T/rest.kmdb" \
+    "$T/local.kmdb"
+check "... made 0600" test "$(stat -c %a "$T/rest.kmdb")" = 600
+OUT=$(r backups download --id="$RID" --file="$T/rest.kmdb" 2>&1); RC=$?
+check "--url download onto a file that exists: refused" refused $RC "$OUT" \
+    "exists"
+OUT=$(r backups download --id=00000000-0000-4000-8000-000000000009 \
+    --file="$T/none.kmdb" 2>&1); RC=$?
+check "--url download of no such backup: refused" refused $RC "$OUT" \
+    "no backup 00000000-0000-4000-8000-000000000009"
+check "... and no file left" test ! -e "$T/none.kmdb"
+OUT=$(RU=alice RP=alice-password r backups download --id="$RID" \
+    --file="$T/alice.kmdb" 2>&1); RC=$?
+check "--url download as a keys user: refused (403)" refused $RC "$OUT" \
+    "has the role keys"
+check "... no file left" test ! -e "$T/alice.kmdb"
+U1=https://127.0.0.1:8443/api/v1
+check "GET backups/{id}/file without a token: 401" test "$(ns curl -sk \
+    -o /dev/null -w '%{http_code}' "$U1/backups/$RID/file")" = 401
+OUT=$(r backups upload --file="$T/rest.kmdb" 2>&1); RC=$?
+check "--url upload of a backup the node has: refused" refused $RC "$OUT" \
+    "on this node already"
+b 1 delete --id="$RID" -y >/dev/null
+OUT=$(r backups upload --file="$T/rest.kmdb" 2>&1); RC=$?
+check "--url backups upload" test $RC -eq 0
+[ $RC -eq 0 ] || echo "upload said: $OUT"
+check "... listed as uploaded" has "$OUT" '"origin": "uploaded"'
+check "... the same bytes kept" cmp "$T/rest.kmdb" \
+    "$D/node1/data/backups/$RID.kmdb"
+OUT=$(r backups upload --file="$T/junk" 2>&1); RC=$?
+check "--url upload of a file that is no backup: refused" refused $RC \
+    "$OUT" "not a kmd backup"
+OUT=$(RU=alice RP=alice-password r backups upload --file="$T/rest.kmdb" 2>&1)
+RC=$?
+check "--url upload as a keys user: refused (403)" refused $RC "$OUT" \
+    "has the role keys"
+truncate -s 257M "$T/huge.kmdb"
+OUT=$(r backups upload --file="$T/huge.kmdb" 2>&1); RC=$?
+check "--url upload of 257 MB: refused, saying to upload on the node" \
+    refused $RC "$OUT" "takes at most 256 MB: upload it with kmctl on the node"
+# The api holds a body over 1 MB only on a connection an admin was served
+# on: with no token, a keys user's token, or an admin's token on a fresh
+# connection, evhttp refuses it (413) before it is read; after a request
+# with an admin's token on the same connection (curl --next), it reaches
+# the joiner, which checks it.
+head -c 2000000 /dev/urandom >"$T/2mb"
+TOK=$(ns curl -sk -d '{"username":"admin","password":"secret-password"}' \
+    "$U1/auth/tokens" | js token)
+KTOK=$(ns curl -sk -d '{"username":"alice","password":"alice-password"}' \
+    "$U1/auth/tokens" | js token)
+up2() { ns curl -sk -o /dev/null -w '%{http_code}' "$@"; }
+check "2 MB to backups/upload with no token: 413" test "$(up2 \
+    --data-binary @"$T/2mb" "$U1/backups/upload")" = 413
+check "... with a keys user's token, after a request of its own: 413" \
+    test "$(ns curl -sk -o /dev/null -H "Authorization: Bearer $KTOK" \
+    "$U1/keys" --next -sk -o /dev/null -w '%{http_code}' -H "Authorization: \
+Bearer $KTOK" --data-binary @"$T/2mb" "$U1/backups/upload")" = 413
+check "... with an admin's token on a fresh connection: 413" test "$(up2 \
+    -H "Authorization: Bearer $TOK" --data-binary @"$T/2mb" \
+    "$U1/backups/upload")" = 413
+OUT=$(ns curl -sk -o /dev/null -H "Authorization: Bearer $TOK" \
+    "$U1/backups" --next -sk -H "Authorization: Bearer $TOK" \
+    --data-binary @"$T/2mb" "$U1/backups/upload")
+check "... after an admin was served on it: read, and refused by the joiner" \
+    has "$OUT" "not a kmd backup"
 OUT=$(r backups delete --id="$RID" -y 2>&1); RC=$?
 check "--url backups delete" test $RC -eq 0
 [ $RC -eq 0 ] || echo "delete said: $OUT"

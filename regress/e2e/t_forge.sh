@@ -6,7 +6,9 @@
 # why in its log, and no credentials are issued.  The control: the same
 # frame with a real admin token gets through to the joiner.  A viewer's
 # token on a request to set the admin's password; a backups upload with
-# a file descriptor of the api's: the parent passes none from the api.
+# a file descriptor of the api's, or with a sealed memory file larger
+# than an upload may be: the parent passes from the api only a sealed
+# memory file of at most 256 MB (the REST upload's own).
 . regress/e2e/lib.sh
 command -v gdb >/dev/null || { fail "gdb is installed (sh etc/install-deps)"; finish; }
 U=https://127.0.0.1:8443/api/v1
@@ -100,8 +102,7 @@ check "a viewer's token setting the admin's password: refused" \
 check "... the admin's password unchanged" test -n "$(token admin "$PW")"
 
 # a backups upload with a file descriptor of the api's (its stderr),
-# under the admin's real token: the parent passes files from kmctl's
-# socket only
+# under the admin's real token: not a sealed memory file, not passed on
 check "a backup to count" ctl backups create
 B0=$(ctl backups list | grep -c '"id"')
 cmds="-ex 'set \$c = conns_api->w->parent'"
@@ -116,6 +117,23 @@ check "a file sent by the api with a backups upload: the parent closes it" \
     logged "CTL_BACKUPS from api came with a file descriptor, which it may not pass on: closed"
 check "... the joiner had none: upload refused" \
     logged "backups upload: backups upload takes a regular file"
+check "... no backup added" test "$(ctl backups list | grep -c '"id"')" = "$B0"
+# ... a sealed memory file of 300 MB (a real upload's is at most 256;
+# sparse: a byte written at its end)
+cmds="-ex 'set \$c = conns_api->w->parent'"
+cmds="$cmds -ex 'set \$a = (struct api_auth *)calloc(1, sizeof(struct api_auth))'"
+cmds="$cmds -ex 'call (char *)strcpy(\$a->token, \"$(token admin "$PW")\")'"
+cmds="$cmds -ex 'call (int)kchan_send(\$c, IMSG_API_AUTH, 4252, -1, \$a, sizeof(struct api_auth))'"
+cmds="$cmds -ex 'set \$b = (struct backup_req *)calloc(1, sizeof(struct backup_req))'"
+cmds="$cmds -ex 'set \$b->op = BACKUP_UPLOAD'"
+cmds="$cmds -ex 'set \$f = (int)memfd_create(\"x\", 3)'"
+cmds="$cmds -ex 'call (long)lseek(\$f, 314572799, 0)'"
+cmds="$cmds -ex 'call (long)write(\$f, \"x\", 1)'"
+cmds="$cmds -ex 'call (int)fcntl(\$f, 1033, 15)'"
+cmds="$cmds -ex 'call (int)kchan_send(\$c, IMSG_CTL_BACKUPS, 4252, \$f, \$b, sizeof(struct backup_req))'"
+eval "gdb -q -nx -batch -p $API $cmds" >"$T/gdb.upload2" 2>&1
+check "a sealed 300 MB memory file from the api: the parent closes it" \
+    wait_for 5 sh -c "[ \$(grep -c 'CTL_BACKUPS from api came with a file descriptor' '$LOG') = 2 ]"
 check "... no backup added" test "$(ctl backups list | grep -c '"id"')" = "$B0"
 check "the api worker still serves" \
     sh -c "curl -sk -o /dev/null -w '%{http_code}' $U/system/health | grep -q 200"

@@ -31,6 +31,8 @@ areq_done(struct api *a, struct areq *r, int ok, const char *msg)
 {
 	TAILQ_REMOVE(&a->pending, r, entry);
 	http_finish(a, r, ok, msg);
+	if (r->fd != -1)
+		close(r->fd);
 	reply_clear(&r->r);
 	free(r);
 }
@@ -89,6 +91,12 @@ api_reply(struct kchan *ch, struct kmsg *m, void *arg)
 			msg = "kmd sent a malformed error";
 		areq_done(a, r, 0, msg);
 		return 0;
+	}
+	/* backups download: the file comes with its backup's row */
+	if (r->kind == R_DOWNLOAD && m->hdr.type == IMSG_BACKUP_INFO &&
+	    m->fd != -1 && r->fd == -1) {
+		r->fd = m->fd;
+		m->fd = -1;
 	}
 	if (reply_frame(&r->r, m) == -1) {
 		log_warnx("%s: unexpected %s for request %u", __func__,

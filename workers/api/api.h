@@ -26,7 +26,7 @@ enum areq_kind { R_INFO, R_HEALTH, R_NEW, R_NODES, R_NODE, R_STATUS,
 	R_LOGIN, R_CSR, R_CREATE, R_JOIN, R_SUMMARY, R_ALARMS, R_CHANGE,
 	R_ROTKEYS, R_KEYS, R_KEY, R_CRYPT, R_VERSION, R_UPGRADE, R_USERS,
 	R_USER, R_USERDONE, R_METRICS, R_BKEY, R_BKEYS, R_BKEYFILE,
-	R_BACKUP, R_BACKUPS, R_VERIFY };
+	R_BACKUP, R_BACKUPS, R_VERIFY, R_DOWNLOAD };
 
 /* A REST request waiting for the parent's answer. */
 struct areq {
@@ -39,6 +39,7 @@ struct areq {
 	char			 peer[64];
 	struct reply		 r;
 	int			 codes[HEALTH_STATES];	/* R_HEALTH */
+	int			 fd;		/* R_DOWNLOAD: the file */
 };
 
 /* A token the joiner signed for a login here, and what it says. */
@@ -123,6 +124,10 @@ int	query_int(struct evhttp_request *, const char *, int, int, int *,
 struct areq	*api_send(struct api *, struct evhttp_request *,
 		    enum areq_kind, const char *, uint16_t, const void *,
 		    size_t);
+struct areq	*api_send_fd(struct api *, struct evhttp_request *,
+		    enum areq_kind, const char *, uint16_t, int, const void *,
+		    size_t);
+void	conns_admin(struct evhttp_request *);
 
 /* backups.c */
 void	do_bkeys(struct api *, struct evhttp_request *, const char *,

@@ -5,12 +5,24 @@
  *   exported key's JSON), POST backup-keys/import {"file", "passphrase",
  *   "description"};
  *   GET|POST backups {"backupKey", "description"}, GET|DELETE
- *   backups/{id}, POST backups/{id}/restore.
- * A backup's file moves only over the control socket (kmctl backups
- * download|upload): no body here is larger than BODY_MAX.
+ *   backups/{id}, POST backups/{id}/restore;
+ *   GET backups/{id}/file: the file itself (application/octet-stream),
+ *   which the joiner opens and passes here with the backup's row;
+ *   POST backups/upload: a file as the body, up to BACKUP_UPLOAD_MAX
+ *   (conns.c says on which connections), written into an anonymous
+ *   memory file, sealed, that goes to the joiner as kmctl's own file
+ *   would over the control socket: the parent takes only such a file
+ *   from here, and the joiner checks it the same way.
+ * No other body here is larger than BODY_MAX.
  */
-#include <string.h>
+#include <sys/mman.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
 #include <event2/http.h>
 #include <sodium.h>
 
@@ -115,6 +127,46 @@ do_bkeys(struct api *a, struct evhttp_request *req, const char *user,
 	sodium_memzero(&rq, sizeof(rq));
 }
 
+/*
+ * POST backups/upload: the body into a memory file (drained as it is
+ * written, so it is not held twice), which goes with the request.
+ */
+static void
+upload(struct api *a, struct evhttp_request *req, struct backup_req *rq,
+    const char *user, const struct timespec *t0)
+{
+	struct evbuffer	*in = evhttp_request_get_input_buffer(req);
+	int		 fd, n = 0;
+
+	if (evbuffer_get_length(in) == 0) {
+		respond_error(req, 400, "the body must be the backup file", t0,
+		    user);
+		return;
+	}
+	if ((fd = memfd_create("kmd-upload", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING)) == -1) {
+		respond_error(req, 503, "cannot hold the file; try again", t0,
+		    user);
+		return;
+	}
+	while (evbuffer_get_length(in) > 0 &&
+	    (n = evbuffer_write(in, fd)) > 0)
+		;
+	/* sealed: the parent takes no file the api could still change */
+	if (n <= 0 || lseek(fd, 0, SEEK_SET) == -1 || fcntl(fd, F_ADD_SEALS,
+	    F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) == -1) {
+		log_warnx("backups upload: cannot hold the file: %s",
+		    strerror(errno));
+		close(fd);
+		respond_error(req, 503, "cannot hold the file; try again", t0,
+		    user);
+		return;
+	}
+	rq->op = BACKUP_UPLOAD;
+	api_send_fd(a, req, R_BACKUP, user, IMSG_CTL_BACKUPS, fd, rq,
+	    sizeof(*rq));
+}
+
 void
 do_backups(struct api *a, struct evhttp_request *req, const char *user,
     const struct timespec *t0)
@@ -129,7 +181,14 @@ do_backups(struct api *a, struct evhttp_request *req, const char *user,
 	memset(&rq, 0, sizeof(rq));
 	if (strcmp(path, root) == 0)
 		rq.op = cmd == EVHTTP_REQ_POST ? BACKUP_CREATE : BACKUP_LIST;
-	else if (path_id(path, root, "/restore", rq.id, sizeof(rq.id)) == 0)
+	else if (strcmp(path, API "/backups/upload") == 0 &&
+	    cmd == EVHTTP_REQ_POST) {
+		upload(a, req, &rq, user, t0);
+		return;
+	} else if (path_id(path, root, "/file", rq.id, sizeof(rq.id)) == 0) {
+		rq.op = BACKUP_DOWNLOAD;
+		kind = R_DOWNLOAD;
+	} else if (path_id(path, root, "/restore", rq.id, sizeof(rq.id)) == 0)
 		rq.op = BACKUP_RESTORE;
 	else if (path_id(path, root, "", rq.id, sizeof(rq.id)) == 0)
 		rq.op = cmd == EVHTTP_REQ_DELETE ? BACKUP_DELETE : BACKUP_GET;

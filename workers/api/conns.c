@@ -18,6 +18,14 @@
  *     take its time between two requests (a prompt, a slow step on
  *     another node), not within one.
  *   - A failing accept pauses the listener for ACCEPT_PAUSE_MS.
+ *   - A request body may be 1 MB (http.c), except on a connection where
+ *     an admin logged in or was served (conns_admin): there it may be a
+ *     backup file for POST backups/upload, BACKUP_UPLOAD_MAX, and a
+ *     request has ADMIN_READ_S to come whole.  evhttp 2.1 checks a
+ *     body's length against its connection's cap before reading it, and
+ *     has no hook between a request's headers and its body, so no
+ *     client without an admin's token makes the api hold more than 1
+ *     MB per connection.
  * Each kind of line is logged at most once per LOG_EVERY_MS.
  */
 #include <sys/queue.h>
@@ -42,12 +50,14 @@
 
 #define ACCEPT_PAUSE_MS	200
 #define LOG_EVERY_MS	10000
+#define ADMIN_READ_S	600
 
 struct aconn {
 	struct api		*a;		/* NULL: after conns_stop() */
 	struct bufferevent	*bev;
 	struct event		*deadline;
 	int			 idle;		/* between two requests */
+	int			 admin;		/* an admin was served here */
 	LIST_ENTRY(aconn)	 entry;
 };
 
@@ -123,7 +133,8 @@ conn_deadline(evutil_socket_t fd, short ev, void *arg)
 static void
 conn_arm(struct aconn *c)
 {
-	struct timeval	 tv = { c->a->read_timeout, 0 };
+	struct timeval	 tv = { c->admin && c->a->read_timeout < ADMIN_READ_S ?
+			    ADMIN_READ_S : c->a->read_timeout, 0 };
 
 	evtimer_add(c->deadline, &tv);
 }
@@ -219,6 +230,19 @@ void
 conns_idle(struct evhttp_request *req)
 {
 	conn_pause(req, 1);
+}
+
+/* An admin logged in or was served on req's connection: see above. */
+void
+conns_admin(struct evhttp_request *req)
+{
+	struct aconn	*c = conn_of(req);
+
+	if (c == NULL || c->a == NULL || c->admin)
+		return;
+	c->admin = 1;
+	evhttp_connection_set_max_body_size(evhttp_request_get_connection(req),
+	    BACKUP_UPLOAD_MAX);
 }
 
 static void

@@ -605,6 +605,8 @@ http_dispatch(struct evhttp_request *req, void *arg)
 		respond_forbidden(req, t, allowed, &t0);
 		return;
 	}
+	if (t != NULL && t->role >= ROLE_ADMIN)
+		conns_admin(req);
 	a->caller = t;
 	reader_of(op->type)(a, req, t != NULL ? t->user : "", &t0);
 	a->caller = NULL;

@@ -4,6 +4,7 @@
  * counts the routes check.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -275,6 +276,7 @@ static const enum print_what shapes[] = {
 	[R_USERDONE] = P_NONE, [R_METRICS] = P_METRICS, [R_BKEY] = P_BKEY,
 	[R_BKEYS] = P_BKEYS, [R_BKEYFILE] = P_BKEY_FILE,
 	[R_BACKUP] = P_BACKUP, [R_BACKUPS] = P_BACKUPS, [R_VERIFY] = P_VERIFY,
+	[R_DOWNLOAD] = P_BACKUP,
 };
 
 /* A reply without the frames its kind needs is kmd's fault: 500. */
@@ -298,6 +300,8 @@ json_login(struct api *a, struct areq *r, yajl_gen g)
 	if ((pf = peer_fails(a->users, r->user, 0)) != NULL)
 		pf->addr[0] = '\0';
 	token_issue(a, r->user, &r->r.auth);
+	if (role_parse(r->r.auth.role) >= ROLE_ADMIN)
+		conns_admin(r->req);
 	yajl_gen_map_open(g);
 	json_str(g, "token");
 	json_str(g, r->r.auth.token);
@@ -373,6 +377,46 @@ respond_health(struct areq *r, yajl_gen g)
 	respond(r->req, r->codes[r->r.health.state], g, &r->t0, "");
 }
 
+/*
+ * backups download: the backup's file as the body, mapped rather than
+ * read (libevent's file segment, which closes the file once sent).
+ */
+static void
+respond_file(struct evhttp_request *req, struct areq *r)
+{
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	struct evbuffer		*out;
+	struct stat		 st;
+	char			 disp[128];
+	int			 fd;
+
+	if (r->fd == -1 || fstat(r->fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (out = evbuffer_new()) == NULL) {
+		respond_error(req, 500, "kmd sent no backup file", &r->t0,
+		    r->user);
+		return;
+	}
+	fd = r->fd;
+	if (st.st_size > 0)
+		r->fd = -1;		/* the buffer's, even if it fails */
+	if (st.st_size > 0 && evbuffer_add_file(out, fd, 0, st.st_size) ==
+	    -1) {
+		evbuffer_free(out);
+		respond_error(req, 500, "cannot read the backup file", &r->t0,
+		    r->user);
+		return;
+	}
+	snprintf(disp, sizeof(disp), "attachment; filename=\"%s.kmdb\"",
+	    r->r.nbackups > 0 ? r->r.backups[0].id : "backup");
+	evhttp_add_header(h, "Content-Type", "application/octet-stream");
+	evhttp_add_header(h, "Content-Disposition", disp);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	conns_idle(req);
+	evhttp_send_reply(req, 200, "OK", out);
+	log_request(req, 200, r->user, &r->t0);
+	evbuffer_free(out);
+}
+
 /* The parent answered a request: reply to its client. */
 void
 http_finish(struct api *a, struct areq *r, int ok, const char *errmsg)
@@ -423,6 +467,11 @@ http_finish(struct api *a, struct areq *r, int ok, const char *errmsg)
 	if (r->kind == R_METRICS) {
 		yajl_gen_free(g);
 		respond_metrics(req, r->r.text, &r->t0, r->user);
+		return;
+	}
+	if (r->kind == R_DOWNLOAD) {
+		yajl_gen_free(g);
+		respond_file(req, r);
 		return;
 	}
 	if (r->kind == R_USERDONE) {	/* a password set, a user deleted */

@@ -82,6 +82,14 @@ struct areq *
 api_send(struct api *a, struct evhttp_request *req, enum areq_kind kind,
     const char *user, uint16_t type, const void *data, size_t len)
 {
+	return api_send_fd(a, req, kind, user, type, -1, data, len);
+}
+
+/* ... with an open file for the parent (the channel closes fd). */
+struct areq *
+api_send_fd(struct api *a, struct evhttp_request *req, enum areq_kind kind,
+    const char *user, uint16_t type, int fd, const void *data, size_t len)
+{
 	struct areq	*r;
 
 	if (kind == R_NEW || kind == R_CSR || kind == R_CREATE ||
@@ -92,13 +100,14 @@ api_send(struct api *a, struct evhttp_request *req, enum areq_kind kind,
 	clock_gettime(CLOCK_MONOTONIC, &r->t0);
 	r->id = ++a->next_id;
 	r->kind = kind;
+	r->fd = -1;
 	r->req = req;
 	kmd_strlcpy(r->user, user, sizeof(r->user));
 	peer_of(req, r->peer, sizeof(r->peer));
 	TAILQ_INSERT_TAIL(&a->pending, r, entry);
 	if (a->caller != NULL)
 		api_auth(a, r->id);
-	if (kchan_send(a->w->parent, type, r->id, -1, data, len) == -1) {
+	if (kchan_send(a->w->parent, type, r->id, fd, data, len) == -1) {
 		TAILQ_REMOVE(&a->pending, r, entry);
 		respond_error(req, 503, "kmd is busy; try again", &r->t0, user);
 		free(r);
