@@ -621,44 +621,37 @@ pq_req_new(const char *sql, int nparams, const char *const *params,
 	return r;
 }
 
+/* Queue r, and send it if the connection is idle. */
+static int
+pq_enqueue(struct pq *db, struct pq_req *r)
+{
+	TAILQ_INSERT_TAIL(&db->queue, r, entry);
+	pq_next(db);
+	return 0;
+}
+
 int
 pq_query(struct pq *db, const char *sql, int nparams,
     const char *const *params, pq_cb cb, void *arg)
 {
-	struct pq_req	*r;
-
 	if (nparams < 0 || nparams > PQ_PARAMS_MAX) {
 		errno = EINVAL;
 		return -1;
 	}
-	r = pq_req_new(sql, nparams, params, cb, arg);
-	TAILQ_INSERT_TAIL(&db->queue, r, entry);
-	pq_next(db);
-	return 0;
+	return pq_enqueue(db, pq_req_new(sql, nparams, params, cb, arg));
 }
 
-/* A COPY ... TO STDOUT: row gets each row, then cb the result. */
+/*
+ * A COPY: TO STDOUT gives row each row as it comes, FROM STDIN asks feed
+ * for its data (the other NULL); then cb gets the result.
+ */
 int
-pq_copy_out(struct pq *db, const char *sql, pq_row_cb row, pq_cb cb,
-    void *arg)
+pq_copy(struct pq *db, const char *sql, pq_row_cb row, pq_feed_cb feed,
+    pq_cb cb, void *arg)
 {
 	struct pq_req	*r = pq_req_new(sql, 0, NULL, cb, arg);
 
 	r->row = row;
-	TAILQ_INSERT_TAIL(&db->queue, r, entry);
-	pq_next(db);
-	return 0;
-}
-
-/* A COPY ... FROM STDIN: feed gives its data, then cb gets the result. */
-int
-pq_copy_in(struct pq *db, const char *sql, pq_feed_cb feed, pq_cb cb,
-    void *arg)
-{
-	struct pq_req	*r = pq_req_new(sql, 0, NULL, cb, arg);
-
 	r->feed = feed;
-	TAILQ_INSERT_TAIL(&db->queue, r, entry);
-	pq_next(db);
-	return 0;
+	return pq_enqueue(db, r);
 }

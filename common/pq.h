@@ -5,11 +5,12 @@
  * its PGresult (freed after the callback returns), or NULL when the
  * connection failed before an answer.
  *
- * COPY: pq_copy_out's row callback gets each row of a COPY ... TO
- * STDOUT as it comes; pq_copy_in's feed is called whenever libpq has
- * sent what it was given, and answers with pq_copy_put() (some data) or
- * pq_copy_end() (all of it, or a reason to abort).  Either way the
- * query's callback gets the final result ("COPY n", or the error).
+ * COPY: pq_copy's row callback gets each row of a COPY ... TO STDOUT
+ * as it comes; for COPY ... FROM STDIN its feed is called whenever
+ * libpq has sent what it was given, and answers with pq_copy_put()
+ * (some data) or pq_copy_end() (all of it, or a reason to abort).
+ * Either way the query's callback gets the final result ("COPY n", or
+ * the error).
  */
 #ifndef KMD_PQ_H
 #define KMD_PQ_H
@@ -31,10 +32,8 @@ void		 pq_free(struct pq *);
 void		 pq_free_later(struct event_base *, struct pq *);
 int		 pq_query(struct pq *, const char *, int, const char *const *,
 		    pq_cb, void *);
-int		 pq_copy_out(struct pq *, const char *, pq_row_cb, pq_cb,
-		    void *);
-int		 pq_copy_in(struct pq *, const char *, pq_feed_cb, pq_cb,
-		    void *);
+int		 pq_copy(struct pq *, const char *, pq_row_cb, pq_feed_cb,
+		    pq_cb, void *);
 int		 pq_copy_put(struct pq *, const void *, size_t);
 void		 pq_copy_end(struct pq *, const char *);
 int		 pq_connected(const struct pq *);

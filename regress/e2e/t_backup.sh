@@ -219,6 +219,8 @@ check "... a ciphertext made before the backup decrypts on node 3" \
     test "$(printf '%s' "$OUT" | js plaintext | base64 -d)" = 'salary 1234'
 check "... node 3's KEK is the backup's, still sealed in its token" \
     q_is 3 "SELECT left(encode(kek_wrapped, 'escape'), 4) FROM kmd_local" p11:
+check "... and its log says so" grep -q "restored: .*this node's KEK is now the \
+backup's" "$D/node3/kmd.log"
 stop_node 3
 KMD_CLUSTER_EXTRA=$(printf 'hsm module "%s"\nhsm token "kmd3"\nhsm pin-file "%s"' \
     "$MODULE" "$T/pin") $C up 3 >/dev/null
@@ -291,6 +293,28 @@ check "... its 3 key versions and its user, nothing else" q_is 6 \
 OUT=$($C ctl 6 keys decrypt --name=format-one --ciphertext="$(cat "$V1/ciphertext")" 2>&1)
 check "... and what it encrypted decrypts" test "$(printf '%s' "$OUT" |
     js plaintext | base64 -d)" = 'made by a format 1 backup'
+
+# The joiner killed while a restore's COPY is under way (a trigger holds
+# one row back for 8 s): nothing commits, node 6 keeps its keys and KEK.
+q 6 "CREATE FUNCTION e2e_hold() RETURNS trigger LANGUAGE plpgsql AS \$\$
+    BEGIN IF NEW.name = 'payroll' THEN PERFORM pg_sleep(8); END IF; RETURN
+    NEW; END \$\$; CREATE TRIGGER e2e_hold BEFORE INSERT ON kmd_keys FOR
+    EACH ROW EXECUTE FUNCTION e2e_hold()" >/dev/null
+K6=$(q 6 "SELECT count(*) || ' ' || md5(kek_wrapped) FROM kmd_keys, kmd_local
+    GROUP BY kek_wrapped")
+b 6 restore --id="$ID" -y >"$T/r6.out" 2>&1 &
+RESTORER=$!
+check "a restore's COPY under way on node 6" wait_for 20 q_is 6 "SELECT
+    count(*) FROM pg_stat_activity WHERE query LIKE 'COPY kmd_keys %'" 1
+kill -9 "$(pgrep -P "$(cat "$D/node6/kmd.pid")" -x 'kmd: joiner')"
+wait "$RESTORER"; RC=$?
+check "... its joiner killed: the restore fails" test $RC -ne 0
+check "... the COPY's transaction ends" wait_for 30 q_is 6 "SELECT count(*)
+    FROM pg_stat_activity WHERE query LIKE 'COPY kmd_keys %'" 0
+check "... node 6 keeps its keys and its KEK" q_is 6 "SELECT count(*) || ' '
+    || md5(kek_wrapped) FROM kmd_keys, kmd_local GROUP BY kek_wrapped" "$K6"
+q 6 "DROP TRIGGER e2e_hold ON kmd_keys; DROP FUNCTION e2e_hold()" >/dev/null
+check "... the joiner is back" wait_for 40 sh -c "$C ctl 6 version | grep -q schemaVersion"
 
 # One at a time: a backup held up (a lock on the users' table taken
 # first), a second one and a restore meanwhile are refused; the first

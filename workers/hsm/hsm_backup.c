@@ -385,6 +385,9 @@ hsm_backup_open(struct kchan *ch, struct kmsg *m, void *arg)
 		fatal("%s", __func__);
 	memset(out, 0, sizeof(*out));
 	kmd_strlcpy(out->backup_id, req->backup_id, sizeof(out->backup_id));
+	/* the node the answer is for: in a cluster, or in none ("") */
+	kmd_strlcpy(out->node_id, req->node_id, sizeof(out->node_id));
+	kmd_strlcpy(out->cluster_id, req->cluster_id, sizeof(out->cluster_id));
 	if ((why = backup_keys_open(h, req, s, out)) == NULL &&
 	    req->node_id[0] == '\0') {
 		hsm_ad(a, sizeof(a), "kek", RESTORED_KEK);

@@ -220,7 +220,7 @@ copy_table(struct brun *b)
 	snprintf(sql, sizeof(sql), "COPY %s TO STDOUT (FORMAT binary)",
 	    tables[b->table]);
 	b->len = 0;
-	pq_copy_out(b->c, sql, copied_row, copied, b);
+	pq_copy(b->c, sql, copied_row, NULL, copied, b);
 }
 
 /*

@@ -359,7 +359,7 @@ copy_batch(struct rrun *r, uint8_t *m, size_t len)
 	r->feedoff = off;
 	snprintf(sql, sizeof(sql), "COPY %s (%s) FROM STDIN (FORMAT binary)",
 	    tables[t], r->cols[t]);
-	pq_copy_in(r->c, sql, copy_feed, copy_done, r);
+	pq_copy(r->c, sql, NULL, copy_feed, copy_done, r);
 }
 
 /*
