@@ -15,7 +15,12 @@
 #ifdef KMD_NEXT
 #define KMD_VERSION		"0.3.0-next"	/* make next: the release after */
 #else
-#define KMD_VERSION		"0.2.0"
+/*
+ * A release per schema: nodes in an upgrade window are told apart by the
+ * kmd version each runs, so a new schema step comes with a new version
+ * (and moves make prev's PREV, GNUmakefile).  0.2.1: schema 18.
+ */
+#define KMD_VERSION		"0.2.1"
 #endif
 
 /*
