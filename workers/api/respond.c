@@ -93,26 +93,39 @@ log_request(struct evhttp_request *req, int code, const char *user,
 	    req)), code, ms / 1e3);
 }
 
-/* Send a JSON body built by fill (or an error when msg is set). */
-void
-respond(struct evhttp_request *req, int code, yajl_gen g,
-    const struct timespec *t0, const char *user)
+/*
+ * Every answer goes out here: out (freed; NULL: no body) as type, never
+ * cached, the connection idle again, the request logged and counted.
+ */
+static void
+respond_body(struct evhttp_request *req, int code, const char *type,
+    struct evbuffer *out, const struct timespec *t0, const char *user)
 {
-	struct evbuffer		*out = evbuffer_new();
 	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
-	const unsigned char	*buf;
-	size_t			 len;
 
-	yajl_gen_get_buf(g, &buf, &len);
-	if (out != NULL)
-		evbuffer_add(out, buf, len);
-	evhttp_add_header(h, "Content-Type", "application/json");
+	if (type != NULL)
+		evhttp_add_header(h, "Content-Type", type);
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	conns_idle(req);
 	evhttp_send_reply(req, code, code_desc(code), out);
 	log_request(req, code, user, t0);
 	if (out != NULL)
 		evbuffer_free(out);
+}
+
+/* Send a JSON body built by fill (or an error when msg is set). */
+void
+respond(struct evhttp_request *req, int code, yajl_gen g,
+    const struct timespec *t0, const char *user)
+{
+	struct evbuffer		*out = evbuffer_new();
+	const unsigned char	*buf;
+	size_t			 len;
+
+	yajl_gen_get_buf(g, &buf, &len);
+	if (out != NULL)
+		evbuffer_add(out, buf, len);
+	respond_body(req, code, "application/json", out, t0, user);
 	yajl_gen_free(g);
 }
 
@@ -121,11 +134,7 @@ void
 respond_empty(struct evhttp_request *req, int code, const struct timespec *t0,
     const char *user)
 {
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Cache-Control", "no-store");
-	conns_idle(req);
-	evhttp_send_reply(req, code, code_desc(code), NULL);
-	log_request(req, code, user, t0);
+	respond_body(req, code, NULL, NULL, t0, user);
 }
 
 void
@@ -384,7 +393,6 @@ respond_health(struct areq *r, yajl_gen g)
 static void
 respond_file(struct evhttp_request *req, struct areq *r)
 {
-	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
 	struct evbuffer		*out;
 	struct stat		 st;
 	char			 disp[128];
@@ -408,13 +416,10 @@ respond_file(struct evhttp_request *req, struct areq *r)
 	}
 	snprintf(disp, sizeof(disp), "attachment; filename=\"%s.kmdb\"",
 	    r->r.nbackups > 0 ? r->r.backups[0].id : "backup");
-	evhttp_add_header(h, "Content-Type", "application/octet-stream");
-	evhttp_add_header(h, "Content-Disposition", disp);
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	conns_idle(req);
-	evhttp_send_reply(req, 200, "OK", out);
-	log_request(req, 200, r->user, &r->t0);
-	evbuffer_free(out);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Disposition", disp);
+	respond_body(req, 200, "application/octet-stream", out, &r->t0,
+	    r->user);
 }
 
 /* The parent answered a request: reply to its client. */
@@ -488,7 +493,6 @@ void
 respond_metrics(struct evhttp_request *req, const char *text,
     const struct timespec *t0, const char *user)
 {
-	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
 	struct evbuffer		*out = evbuffer_new();
 	char			*buf = NULL;
 	size_t			 len = 0;
@@ -510,11 +514,6 @@ respond_metrics(struct evhttp_request *req, const char *text,
 	}
 	evbuffer_add(out, buf, len);
 	free(buf);
-	evhttp_add_header(h, "Content-Type",
-	    "text/plain; version=0.0.4; charset=utf-8");
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	conns_idle(req);
-	evhttp_send_reply(req, 200, "OK", out);
-	log_request(req, 200, user, t0);
-	evbuffer_free(out);
+	respond_body(req, 200, "text/plain; version=0.0.4; charset=utf-8",
+	    out, t0, user);
 }
