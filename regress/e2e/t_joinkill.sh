@@ -16,13 +16,30 @@ check "node 2 has the bulk rows" \
 
 creds 3 1
 # The joining node's joiner dies mid-join: the join is killed, not stuck.
+# A trigger on node 3 holds the copy at one row for 60 s, so the kill
+# comes while the copy is under way however fast this machine copies:
+# the copy must end with the join (its rows rolled back), not run on and
+# keep the indexes' build waiting behind it.
+q 3 "CREATE FUNCTION e2e_hold() RETURNS trigger LANGUAGE plpgsql AS \$\$
+    BEGIN IF NEW.name = 'bulk-300000' THEN PERFORM pg_sleep(60); END IF;
+    RETURN NEW; END \$\$; CREATE TRIGGER e2e_hold BEFORE INSERT ON kmd_keys
+    FOR EACH ROW EXECUTE FUNCTION e2e_hold(); ALTER TABLE kmd_keys ENABLE
+    ALWAYS TRIGGER e2e_hold" >/dev/null
 join 3 1 -y >/dev/null 2>&1
 check "node 3 reaches the initial sync (first try)" wait_for 30 sh -c "[ \"\$($C ctl 3 cluster info | grep -c 'initial sync')\" = 1 ]"
+check "... its copy held at a row on node 3" wait_for 60 q_is 3 "SELECT
+    count(*) FROM pg_stat_activity WHERE application_name LIKE '%\\_copy'
+    AND wait_event = 'PgSleep'" 1
 kill -9 "$(pgrep -P "$(cat "$D/node3/kmd.pid")" -x 'kmd: joiner')"
 check "the restarted joiner marks the join killed, interrupted" \
     wait_for 20 sh -c "$C ctl 3 cluster info | grep -q '\"error\": \"the join was interrupted'"
+check "... and the copy's backend on node 3 ends with it (not left to finish)" \
+    wait_for 10 q_is 3 "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE '%\\_copy'" 0
 check "the interrupted join's node has kmd_keys' primary key again" \
-    wait_for 10 q_is 3 "SELECT count(*) FROM pg_constraint WHERE conname = 'kmd_keys_pkey'" 1
+    wait_for 30 q_is 3 "SELECT count(*) FROM pg_constraint WHERE conname = 'kmd_keys_pkey'" 1
+check "... and none of the copy's rows (its transaction rolled back)" \
+    q_is 3 "SELECT count(*) FROM kmd_keys" 0
+q 3 "DROP TRIGGER e2e_hold ON kmd_keys; DROP FUNCTION e2e_hold()" >/dev/null
 
 out=$(join 3 1 -y 2>&1); rc=$?
 check "the join again: started" test $rc -eq 0
