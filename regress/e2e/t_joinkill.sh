@@ -39,7 +39,26 @@ check "the interrupted join's node has kmd_keys' primary key again" \
     wait_for 30 q_is 3 "SELECT count(*) FROM pg_constraint WHERE conname = 'kmd_keys_pkey'" 1
 check "... and none of the copy's rows (its transaction rolled back)" \
     q_is 3 "SELECT count(*) FROM kmd_keys" 0
+
+# The member's PostgreSQL frozen while the copy is held: the lease
+# lapses, the join is killed, and its copy ends with it (a copy from a
+# frozen member would otherwise hang on until TCP gives up).
+join 3 1 -y >/dev/null 2>&1
+check "frozen member: node 3's copy held at a row again" wait_for 60 q_is 3 \
+    "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE
+    '%\\_copy' AND wait_event = 'PgSleep'" 1
+$C freeze 1
+check "... node 1's PostgreSQL frozen: node 3's join is killed" \
+    wait_for 40 sh -c "$C ctl 3 cluster info | grep -q '\"code\": \"k\"'"
+check "... and its copy ends with it" wait_for 10 q_is 3 "SELECT count(*) FROM
+    pg_stat_activity WHERE application_name LIKE '%\\_copy'" 0
+check "... node 3 has its primary key again, no copied row" wait_for 30 \
+    q_is 3 "SELECT (SELECT count(*) FROM pg_constraint WHERE conname =
+    'kmd_keys_pkey') || ' ' || (SELECT count(*) FROM kmd_keys)" "1 0"
+$C thaw 1
 q 3 "DROP TRIGGER e2e_hold ON kmd_keys; DROP FUNCTION e2e_hold()" >/dev/null
+check "... node 1 thawed: node 3 shows killed there, not joining" wait_for 30 \
+    sh -c "$C ctl 1 cluster nodes list | grep -q 'killed'"
 
 out=$(join 3 1 -y 2>&1); rc=$?
 check "the join again: started" test $rc -eq 0

@@ -64,6 +64,15 @@
 #define SQL_SUBS_STOP \
 	"SELECT pglogical.alter_subscription_disable(sub_name, true) FROM" \
 	" pglogical.subscription"
+/*
+ * ... and the local backends their initial copies write into, sent after
+ * SQL_SUBS_STOP: an apply worker notes its SIGTERM only between tables,
+ * so a copy would run on to its end (and commit), holding kmd_keys.
+ */
+#define SQL_COPY_END \
+	"SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE" \
+	" datname = current_database() AND pid <> pg_backend_pid() AND" \
+	" application_name LIKE '%\\_copy'"
 /* Workers still running for the subscriptions named like $1. */
 #define SQL_SUBS_WORKERS \
 	"SELECT count(*) AS workers FROM pg_stat_activity a," \

@@ -33,11 +33,12 @@ killed_enter(struct join *jn)
 		    jn->why);
 	jn->reqid = 0;
 	p[0] = jn->why;
-	pq_query(jn->j->jdb, SQL_KEYS_INDEXES_ADD, 0, NULL, jq_ignore, NULL);
 	pq_query(jn->j->jdb, "UPDATE kmd_local SET join_state = '"
 	    NS_C_KILLED "', join_error = $1, join_progress = NULL", 1, p,
 	    jq_ignore, NULL);
+	/* the copy ended first: the indexes' build would wait for it */
 	subs_drop_later(jn->j);
+	pq_query(jn->j->jdb, SQL_KEYS_INDEXES_ADD, 0, NULL, jq_ignore, NULL);
 	/* PEER_KILL: the member's row, each member's subscription here. */
 	p[0] = jn->dsn;
 	p[1] = jn->why;
@@ -81,6 +82,7 @@ subs_drop_later(struct joiner *j)
 	sd->j = j;
 	j->subs_drop = sd;
 	pq_query(j->jdb, SQL_SUBS_STOP, 0, NULL, jq_ignore, NULL);
+	pq_query(j->jdb, SQL_COPY_END, 0, NULL, jq_ignore, NULL);
 	subs_drop_poll(-1, 0, sd);
 }
 

@@ -162,20 +162,12 @@ join_interrupted(struct joiner *j)
 	    " restarted; run cluster join again', join_progress = NULL WHERE"
 	    " join_state IN " NS_SQL_JOINING " RETURNING node_id", 0, NULL,
 	    interrupted_done, NULL);
-	/*
-	 * Its copy would go on, holding a slot on the member: stop it.  The
-	 * apply worker only notes its SIGTERM between tables, so the local
-	 * backend its COPY writes into is ended too: otherwise the indexes'
-	 * build below waits for the whole copy.
-	 */
+	/* Its copy would go on, holding a slot on the member: stop it. */
 	pq_query(j->jdb, "SELECT pglogical.alter_subscription_disable(sub_name,"
 	    " true) FROM pglogical.subscription, kmd_local WHERE join_state ="
 	    " '" NS_C_KILLED "'", 0, NULL, jq_ignore, NULL);
-	pq_query(j->jdb, "SELECT pg_terminate_backend(a.pid, 5000) FROM"
-	    " pg_stat_activity a, kmd_local WHERE join_state = '" NS_C_KILLED
-	    "' AND a.datname = current_database() AND a.pid <>"
-	    " pg_backend_pid() AND a.application_name LIKE '%\\_copy'", 0, NULL,
-	    jq_ignore, NULL);
+	pq_query(j->jdb, SQL_COPY_END " AND EXISTS (SELECT FROM kmd_local WHERE"
+	    " join_state = '" NS_C_KILLED "')", 0, NULL, jq_ignore, NULL);
 	pq_query(j->jdb, SQL_KEYS_INDEXES_ADD, 0, NULL, jq_ignore, NULL);
 }
 
