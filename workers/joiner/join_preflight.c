@@ -281,9 +281,17 @@ preflight_checks(struct join *jn, PGresult *res, char *msg, size_t len)
 	if (nodes + 1 > SIZE_ADVISED && nodes < KMD_NODES_MAX)
 		send_check(jn, "size", 1, "WARNING: %d nodes with this one; "
 		    SIZE_ADVICE, nodes + 1);
+	/*
+	 * Not a refusal: the membership lease (the next stage) refuses this
+	 * join while another is under way, naming it and its node, which
+	 * this count cannot; and a join that died leaves its row joining
+	 * here until its lease lapses, which must not stop the next one.
+	 */
 	joining = atoi(pq_get(res, 0, "joining"));
-	CHECK(joining == 0, "joins", "%d node(s) joining now; one join at a"
-	    " time: wait until it is ready", joining);
+	if (joining > 0)
+		send_check(jn, "joins", 1, "WARNING: %d other node(s) joining"
+		    " now; the membership lease lets one join at a time",
+		    joining);
 	CHECK(ns_parse(pq_get(res, 0, "state")) == NS_READY, "member state",
 	    "the member is %s; join through a ready member",
 	    ns_desc(ns_parse(pq_get(res, 0, "state"))));
