@@ -10,6 +10,7 @@
 
 #include "kchan.h"
 #include "log.h"
+#include "util.h"
 
 struct kcall {
 	TAILQ_ENTRY(kcall)		 entry;
@@ -102,6 +103,7 @@ kchan_readcb(evutil_socket_t fd, short ev, void *arg)
 			return;
 		}
 		kmsg_closefd(&m);	/* unless the handler took it */
+		regs_wipe();		/* what the frame's copies left there */
 	}
 	if (r == -1) {
 		snprintf(err, sizeof(err), "malformed frame from %s: %s",

@@ -102,3 +102,62 @@ kmd_is_uuid(const char *s)
 			return 0;
 	return s[36] == '\0';
 }
+
+/*
+ * The vector registers zeroed.  glibc's memcpy and strlen leave what they
+ * moved in them (on AVX-512 machines in ymm16-31, which little else
+ * touches, so it stays), and a signal's frame writes every register onto
+ * the stack: a core dump then holds a password relayed long before.  A
+ * channel calls this after each frame's handler.  x86-64 only (the
+ * registers and their spilling are its own), and noinline: the clobbers
+ * are the caller-saved registers of a call.
+ */
+__attribute__((noinline)) void
+regs_wipe(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+	static int	 level = -1;
+
+	if (level == -1) {
+		__builtin_cpu_init();
+		level = __builtin_cpu_supports("avx512f") ? 2 :
+		    __builtin_cpu_supports("avx") ? 1 : 0;
+	}
+	/* zmm16-31: no clobbers named, this code is built without AVX-512 */
+	if (level == 2)
+		__asm__ volatile(
+		    "vpxord %%zmm16, %%zmm16, %%zmm16\n\t"
+		    "vpxord %%zmm17, %%zmm17, %%zmm17\n\t"
+		    "vpxord %%zmm18, %%zmm18, %%zmm18\n\t"
+		    "vpxord %%zmm19, %%zmm19, %%zmm19\n\t"
+		    "vpxord %%zmm20, %%zmm20, %%zmm20\n\t"
+		    "vpxord %%zmm21, %%zmm21, %%zmm21\n\t"
+		    "vpxord %%zmm22, %%zmm22, %%zmm22\n\t"
+		    "vpxord %%zmm23, %%zmm23, %%zmm23\n\t"
+		    "vpxord %%zmm24, %%zmm24, %%zmm24\n\t"
+		    "vpxord %%zmm25, %%zmm25, %%zmm25\n\t"
+		    "vpxord %%zmm26, %%zmm26, %%zmm26\n\t"
+		    "vpxord %%zmm27, %%zmm27, %%zmm27\n\t"
+		    "vpxord %%zmm28, %%zmm28, %%zmm28\n\t"
+		    "vpxord %%zmm29, %%zmm29, %%zmm29\n\t"
+		    "vpxord %%zmm30, %%zmm30, %%zmm30\n\t"
+		    "vpxord %%zmm31, %%zmm31, %%zmm31" ::: "memory");
+	if (level >= 1)
+		__asm__ volatile("vzeroall" ::: "xmm0", "xmm1", "xmm2", "xmm3",
+		    "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
+		    "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "memory");
+	else
+		__asm__ volatile(
+		    "pxor %%xmm0, %%xmm0\n\tpxor %%xmm1, %%xmm1\n\t"
+		    "pxor %%xmm2, %%xmm2\n\tpxor %%xmm3, %%xmm3\n\t"
+		    "pxor %%xmm4, %%xmm4\n\tpxor %%xmm5, %%xmm5\n\t"
+		    "pxor %%xmm6, %%xmm6\n\tpxor %%xmm7, %%xmm7\n\t"
+		    "pxor %%xmm8, %%xmm8\n\tpxor %%xmm9, %%xmm9\n\t"
+		    "pxor %%xmm10, %%xmm10\n\tpxor %%xmm11, %%xmm11\n\t"
+		    "pxor %%xmm12, %%xmm12\n\tpxor %%xmm13, %%xmm13\n\t"
+		    "pxor %%xmm14, %%xmm14\n\tpxor %%xmm15, %%xmm15"
+		    ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
+		    "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13",
+		    "xmm14", "xmm15", "memory");
+#endif
+}

@@ -10,6 +10,7 @@ int	 kmd_strfield(char *, size_t, const void *, size_t);
 int	 set_nonblock(int);
 int	 dup_cloexec(int);
 int	 kmd_nodump(void);
+void	 regs_wipe(void);
 int64_t	 mono_now(void);
 int64_t	 mono_ms(void);
 

@@ -112,6 +112,12 @@ OLD=$(js "print(j['token']) or True"); t_old=$(date +%s)
 check "two logins give two tokens" test "$(token)" != "$OLD"
 # The password went through the parent three times (set-password, logins).
 check "the parent's memory holds no password it relayed" mem_lacks "$KPID" "$PW"
+# A signal's frame holds every register, the vector ones the relay's
+# copies went through too: SIGCHLDs (handled, harmless) must not put the
+# password onto the parent's stack.
+for i in 1 2 3 4 5 6 7 8; do kill -CHLD "$KPID"; sleep 0.05; done
+check "... nor after signals, whose frames hold the registers" \
+    mem_lacks "$KPID" "$PW"
 check "wrong password: 401" answers 401 POST auth/tokens \
     -d '{"username":"admin","password":"wrong-Pass-1"}'
 check "wrong password: JSON error" jerr 401 "wrong user name or password"
