@@ -54,8 +54,12 @@ kmsg_lookup(const struct kmsg_handler *tab, size_t n, enum proc_id from,
 		}
 		return &tab[i];
 	}
-	snprintf(err, errlen, "unknown message type %u from %s",
-	    m->hdr.type, proc_name(from));
+	if (strcmp(imsg_type_name(m->hdr.type), "unknown") != 0)
+		snprintf(err, errlen, "unexpected message %s (type %u) from %s",
+		    imsg_type_name(m->hdr.type), m->hdr.type, proc_name(from));
+	else
+		snprintf(err, errlen, "unknown message type %u from %s",
+		    m->hdr.type, proc_name(from));
 	return NULL;
 }
 
@@ -99,6 +103,7 @@ kchan_readcb(evutil_socket_t fd, short ev, void *arg)
 				    imsg_type_name(m.hdr.type),
 				    proc_name(ch->peer));
 			kmsg_closefd(&m);
+			ch->bad = 1;
 			kchan_fail(ch, err);
 			return;
 		}
@@ -108,6 +113,7 @@ kchan_readcb(evutil_socket_t fd, short ev, void *arg)
 	if (r == -1) {
 		snprintf(err, sizeof(err), "malformed frame from %s: %s",
 		    proc_name(ch->peer), strerror(errno));
+		ch->bad = 1;
 		kchan_fail(ch, err);
 	}
 }

@@ -81,6 +81,7 @@ struct kchan {
 	uint32_t		 last_call;	/* the last call's id */
 	uint16_t		 errtype;	/* refusals; 0: none */
 	int			 freeing;
+	int			 bad;	/* closed for the peer's frame, not I/O */
 	uint32_t		 pid;		/* ours, in each frame's header */
 };
 

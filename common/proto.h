@@ -83,14 +83,22 @@ enum proc_id {
 	M(USER_CHANGED)		/* joiner -> parent -> api: struct user_changed */ \
 	M(TOKEN_KEY)		/* joiner -> parent: struct token_key */ \
 	M(API_AUTH)		/* api -> parent: struct api_auth */ \
-	M(APPLY_ERROR)		/* parent -> replmon: struct apply_error */
+	M(APPLY_ERROR)		/* parent -> replmon: struct apply_error */ \
+	M(HSM_LINK)		/* parent -> joiner, hsm: an end of their link (fd) */
 
 /*
- * The joiner's calls of the hsm worker, relayed unchanged by the parent:
+ * The joiner's calls of the hsm worker:
  * X(request, its payload size, reply, its payload size, hsm's handler).
- * An error comes back as HSM_ERROR instead of the reply.
+ * An error comes back as HSM_ERROR instead of the reply.  The keys' calls
+ * (HSM_LINK_CALLS: a key made, an encrypt or decrypt, the cache's
+ * eviction) go over the joiner's own link to the hsm, a socketpair the
+ * parent hands both ends of (HSM_LINK) whenever either starts: they are
+ * what every crypto request waits for, and the parent's two relays of
+ * each were half of its cost.  The rest are relayed unchanged by the
+ * parent (HSM_RELAY_CALLS); some of them make the hsm ask the parent
+ * for more (the TLS files, the root-of-trust file) on the way.
  */
-#define HSM_CALLS(X) \
+#define HSM_RELAY_CALLS(X) \
 	X(HSM_CLUSTER_CREATE, sizeof(struct hsm_create), \
 	    HSM_CLUSTER_CREATED, sizeof(struct hsm_created), hsm_create) \
 	X(HSM_CSR_MAKE, sizeof(struct hsm_csr_make), HSM_CSR_MADE, \
@@ -105,12 +113,7 @@ enum proc_id {
 	    sizeof(struct hsm_rewrap), hsm_rewrap) \
 	X(HSM_ROT_DELETE, sizeof(struct rotkeys_req), HSM_ROT_DELETED, \
 	    sizeof(struct rotkeys_req), hsm_rot_delete) \
-	X(HSM_KEY_MAKE, sizeof(struct hsm_key_make), HSM_KEY_MADE, \
-	    sizeof(struct hsm_key_made), hsm_key_make) \
-	X(HSM_KEY_CRYPT, sizeof(struct hsm_key_crypt), HSM_KEY_DONE, \
-	    sizeof(struct key_crypt), hsm_key_crypt) \
 	X(HSM_PROBE, 0, HSM_PROBED, sizeof(struct hsm_status), hsm_probe) \
-	X(HSM_KEY_FORGET, 0, HSM_KEY_FORGOTTEN, 0, hsm_key_forget) \
 	X(HSM_BK_MAKE, sizeof(struct hsm_bk), HSM_BK_MADE, \
 	    sizeof(struct hsm_bk), hsm_bk_make) \
 	X(HSM_BK_EXPORT, sizeof(struct hsm_bk), HSM_BK_EXPORTED, \
@@ -121,6 +124,13 @@ enum proc_id {
 	    sizeof(struct hsm_backup), hsm_backup_seal) \
 	X(HSM_BACKUP_OPEN, sizeof(struct hsm_backup), HSM_BACKUP_OPENED, \
 	    sizeof(struct hsm_backup), hsm_backup_open)
+#define HSM_LINK_CALLS(X) \
+	X(HSM_KEY_MAKE, sizeof(struct hsm_key_make), HSM_KEY_MADE, \
+	    sizeof(struct hsm_key_made), hsm_key_make) \
+	X(HSM_KEY_CRYPT, sizeof(struct hsm_key_crypt), HSM_KEY_DONE, \
+	    sizeof(struct key_crypt), hsm_key_crypt) \
+	X(HSM_KEY_FORGET, 0, HSM_KEY_FORGOTTEN, 0, hsm_key_forget)
+#define HSM_CALLS(X)	HSM_RELAY_CALLS(X) HSM_LINK_CALLS(X)
 
 #define IMSG_E_MSG(n)			IMSG_##n,
 #define IMSG_E_LOCAL(n, len, from, fn)	IMSG_CTL_##n,

@@ -228,6 +228,32 @@ hsm_send_conf(struct parent *p, struct kchan *ch)
 	sodium_free(hc);
 }
 
+/*
+ * The joiner's link to the hsm (HSM_LINK_CALLS in common/proto.h): each
+ * time either starts, both get an end of a fresh socketpair, and the one
+ * still running lets its old link go.  A call on the old link fails as a
+ * relayed one did when its worker went.
+ */
+static void
+proc_hsm_link(struct parent *p)
+{
+	struct child	*j = proc_child(p, PROC_JOINER);
+	struct child	*h = proc_child(p, PROC_HSM);
+	int		 sv[2];
+
+	if (j == NULL || h == NULL || j->ch == NULL || h->ch == NULL)
+		return;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("%s: socketpair", __func__);
+		return;
+	}
+	if (kchan_send(h->ch, IMSG_HSM_LINK, 0, sv[0], NULL, 0) == -1) {
+		close(sv[1]);
+		log_warn("%s: the hsm's end", __func__);
+	} else if (kchan_send(j->ch, IMSG_HSM_LINK, 0, sv[1], NULL, 0) == -1)
+		log_warn("%s: the joiner's end", __func__);
+}
+
 static void
 proc_spawn(struct child *c)
 {
@@ -306,6 +332,8 @@ proc_spawn(struct child *c)
 		    sizeof(p->hsm_status));
 	if (c->def->id == PROC_API)
 		api_send_conf(p, c->ch);
+	if (c->def->id == PROC_JOINER || c->def->id == PROC_HSM)
+		proc_hsm_link(p);
 	log_info("started %s, pid %d", proc_name(c->def->id), (int)c->pid);
 }
 

@@ -465,7 +465,7 @@ const struct kmsg_handler parent_worker_handlers[] = {
 	LOCAL(H_API_LOCAL)
 	REQUESTS(H_API)
 	REPLIES(H_REPLY)
-	HSM_CALLS(H_HSM)
+	HSM_RELAY_CALLS(H_HSM)
 	{ IMSG_HSM_TLS_INSTALL, sizeof(struct hsm_tls_install),
 	    FROM(PROC_JOINER), worker_relay },
 	{ IMSG_HSM_ERROR, KMSG_VARLEN, FROM(PROC_HSM), worker_relay },

@@ -137,6 +137,82 @@ check "a sealed 300 MB memory file from the api: the parent closes it" \
 check "... no backup added" test "$(ctl backups list | grep -c '"id"')" = "$B0"
 check "the api worker still serves" \
     sh -c "curl -sk -o /dev/null -w '%{http_code}' $U/system/health | grep -q 200"
-check "gdb reached the api process each time" \
+# The joiner's link to the hsm: keys create, encrypt and decrypt go over
+# a socket pair of their own, not through the parent.  One link between
+# the two, made again when either restarts; what a compromised joiner
+# sends on it that is not a keys call, or not of its size, ends the hsm
+# (as a bad frame from the parent would), whose restart brings a new
+# link, and the joiner goes on serving.
+# links: the unix connections from the joiner's sockets to the hsm's
+links() {
+	python3 - "$(wpid joiner)" "$(wpid hsm)" <<'PY'
+import os, re, subprocess, sys
+def inodes(pid):
+    out = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            m = re.match(r"socket:\[(\d+)\]", os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:
+            continue
+        if m:
+            out.add(m.group(1))
+    return out
+j, h = inodes(sys.argv[1]), inodes(sys.argv[2])
+peer = {}
+for line in subprocess.run(["ss", "-xn"], capture_output=True, text=True).stdout.splitlines()[1:]:
+    f = line.split()
+    if len(f) >= 8:
+        peer[f[5]] = f[7]
+print(sum(1 for i in j if peer.get(i) in h))
+PY
+}
+# crypt: a key's encrypt and decrypt round trip on this node
+crypt() {
+	c=$(ctl keys encrypt --name=linked --plaintext="$1" |
+	    python3 -c 'import json,sys; print(json.load(sys.stdin)["ciphertext"])') &&
+	    ctl keys decrypt --name=linked --ciphertext="$c" |
+	    grep -q "\"plaintext\": \"$(printf %s "$1" | base64)\""
+}
+# linked_again OLD ROLE TAG: ROLE runs again, not as pid OLD; one link;
+# encrypt and decrypt (of TAG) work
+linked_again() {
+	_p=$(wpid "$2")
+	[ -n "$_p" ] && [ "$_p" != "$1" ] && [ "$(links)" = 1 ] && crypt "$3"
+}
+check "a key to encrypt with" ctl keys create --name=linked
+check "encrypt and decrypt" crypt before
+check "one link between the joiner and the hsm" test "$(links)" = 1
+# linked TYPE SIZE: inside the joiner, a frame of TYPE and SIZE on its link
+linked() {
+	cmds="-ex 'set \$l = ((struct joiner *)'\''keycache.c'\''::kc_joiner)->hsm'"
+	cmds="$cmds -ex 'set \$b = (char *)calloc(1, 8192)'"
+	cmds="$cmds -ex 'call (int)kchan_send(\$l, $1, 77, -1, \$b, $2)'"
+	eval "gdb -q -nx -batch -p $(wpid joiner) $cmds" >"$T/gdb.link$1" 2>&1
+}
+H0=$(wpid hsm)
+linked IMSG_HSM_CLUSTER_CREATE "sizeof(struct hsm_create)"
+check "a relayed call (cluster create) on the link: the hsm stops on it" \
+    logged "link to the joiner: .*HSM_CLUSTER_CREATE"
+check "... started again: one new link, encrypt and decrypt" \
+    wait_for 30 linked_again "$H0" hsm after-relayed
+H0=$(wpid hsm)
+linked IMSG_HSM_KEY_CRYPT 3
+check "an encrypt of the wrong size on the link: the hsm stops on it" \
+    logged "link to the joiner: .*HSM_KEY_CRYPT"
+check "... started again: one new link, encrypt and decrypt" \
+    wait_for 30 linked_again "$H0" hsm after-size
+J0=$(wpid joiner)
+for i in 1 2 3; do
+	H0=$(wpid hsm)
+	kill -KILL "$H0"
+	wait_for 20 linked_again "$H0" hsm "kill$i"
+done
+check "the hsm killed three times: one link, encrypt and decrypt" \
+    wait_for 20 linked_again "$H0" hsm after-kill
+check "... the joiner kept running through it" test "$(wpid joiner)" = "$J0"
+kill -KILL "$J0"
+check "the joiner killed: one new link, encrypt and decrypt" \
+    wait_for 40 linked_again "$J0" joiner after-joiner
+check "gdb reached the api and joiner processes each time" \
     sh -c "! grep -l 'No symbol\|ptrace: Operation not permitted\|Cannot access' $T/gdb.*"
 finish

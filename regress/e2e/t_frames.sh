@@ -32,7 +32,7 @@ out=$(send 999 0 16 "")
 check "unknown type: error" test "$out" = "unknown message type 999 from kmctl"
 out=$(send 1 0 16 "")
 check "a worker-only message from kmctl is refused" \
-    test "$out" = "unknown message type 1 from kmctl"
+    test "$out" = "unexpected message CONF_WORKER (type 1) from kmctl"
 out=$(send 3 0 4000000 "")
 check "oversize length: error, no allocation" \
     sh -c "echo '$out' | grep -q 'malformed frame from kmctl'"

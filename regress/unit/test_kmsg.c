@@ -791,14 +791,16 @@ START_TEST(t_lookup_unknown)
 
 	ck_assert_ptr_null(lookup(IMSG_CONF_WORKER, 0, PROC_CTL, err,
 	    sizeof(err)));
-	ck_assert_str_eq(err, "unknown message type 1 from kmctl");
+	ck_assert_str_eq(err,
+	    "unexpected message CONF_WORKER (type 1) from kmctl");
 	ck_assert_ptr_null(lookup(999, 0, PROC_PARENT, err, sizeof(err)));
 	ck_assert_str_eq(err, "unknown message type 999 from parent");
 	ck_assert_ptr_null(lookup(IMSG_NONE, 0, PROC_CTL, err, sizeof(err)));
 	ck_assert_ptr_null(kmsg_lookup(tab, 0, PROC_CTL, &(struct kmsg){
 	    .hdr = { .type = IMSG_CTL_STATUS }, .fd = -1 }, err,
 	    sizeof(err)));
-	ck_assert_str_eq(err, "unknown message type 3 from kmctl");
+	ck_assert_str_eq(err,
+	    "unexpected message CTL_STATUS (type 3) from kmctl");
 }
 END_TEST
 

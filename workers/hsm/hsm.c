@@ -108,6 +108,48 @@ hsm_conf(struct kchan *ch, struct kmsg *m, void *arg)
 	return 0;
 }
 
+/*
+ * The joiner's link: the joiner went (the parent starts it again, with a
+ * new link), or sent what it must not, which ends this process as a bad
+ * frame from the parent does (a restart makes a new link for both).
+ */
+static void
+hsm_link_closed(struct kchan *ch, const char *why, void *arg)
+{
+	struct hsm	*h = arg;
+
+	if (ch->bad)
+		fatalx("link to the joiner: %s", why);
+	if (why != NULL)
+		log_warnx("link to the joiner: %s", why);
+	if (h->link == ch)
+		h->link = NULL;
+	kchan_free(ch);
+}
+
+#define HSM_LINK_ROW(q, ql, a, al, fn)	{ IMSG_##q, ql, FROM(PROC_JOINER), fn },
+static const struct kmsg_handler hsm_link_handlers[] = {
+	HSM_LINK_CALLS(HSM_LINK_ROW)
+};
+
+/* The parent's new link to the joiner (it or the joiner started). */
+static int
+hsm_link(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct hsm	*h = arg;
+
+	(void)ch;
+	if (m->fd == -1)
+		return -1;
+	kchan_free(h->link);
+	if ((h->link = kchan_new(h->w->base, m->fd, PROC_JOINER,
+	    hsm_link_handlers, nitems(hsm_link_handlers), hsm_link_closed,
+	    h)) == NULL)
+		fatal("%s", __func__);
+	m->fd = -1;
+	return 0;
+}
+
 static int
 hsm_init(struct worker *w)
 {
@@ -128,6 +170,7 @@ hsm_fini(struct worker *w)
 {
 	struct hsm	*h = w->ctx;
 
+	kchan_free(h->link);
 	kcache_free(h);
 	event_free(h->retry);
 	sodium_free(h->rot);
@@ -142,7 +185,8 @@ static const struct kmsg_handler hsm_handlers[] = {
 	    worker_conf_reload },
 	{ IMSG_HSM_ROT_FD, 0, FROM(PROC_PARENT), hsm_rot_fd },
 	{ IMSG_HSM_CONF, sizeof(struct hsm_conf), FROM(PROC_PARENT), hsm_conf },
-	HSM_CALLS(HSM_ROW)
+	HSM_RELAY_CALLS(HSM_ROW)
+	{ IMSG_HSM_LINK, 0, FROM(PROC_PARENT), hsm_link },
 	{ IMSG_HSM_ROT_GROWN, sizeof(struct hsm_rewrap), FROM(PROC_PARENT),
 	    hsm_rot_grown },
 	{ IMSG_HSM_TLS_INSTALL, sizeof(struct hsm_tls_install),

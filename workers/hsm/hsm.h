@@ -25,6 +25,7 @@ struct hsm {
 	struct kcache	*kc;		/* hsm_cache.c */
 	struct worker	*w;
 	struct event	*retry;		/* the token not found at start */
+	struct kchan	*link;		/* the joiner's keys calls */
 };
 
 /* Secrets live in one guarded allocation, wiped when freed. */

@@ -96,6 +96,54 @@ joiner_hsm_error(struct kchan *ch, struct kmsg *m, void *arg)
 	return kchan_reply(ch, m, arg);
 }
 
+/* The answers on the link to the hsm (HSM_LINK_CALLS). */
+#define JOINER_LINK_ROW(q, ql, a, al, fn) \
+	{ IMSG_##a, al, FROM(PROC_HSM), joiner_hsm_answer },
+static const struct kmsg_handler joiner_link_handlers[] = {
+	HSM_LINK_CALLS(JOINER_LINK_ROW)
+	{ IMSG_HSM_ERROR, KMSG_VARLEN, FROM(PROC_HSM), joiner_hsm_error },
+};
+
+/*
+ * The hsm went (the parent starts it again, with a new link), or sent what
+ * it must not: as from the parent, that ends this process, whose restart
+ * makes a new link too.  The calls on it have failed (kchan_free).
+ */
+static void
+joiner_link_closed(struct kchan *ch, const char *why, void *arg)
+{
+	struct joiner	*j = arg;
+
+	if (ch->bad)
+		fatalx("link to the hsm: %s", why);
+	if (why != NULL)
+		log_warnx("link to the hsm: %s", why);
+	j->hsm = NULL;
+	kchan_free(ch);
+}
+
+/* The parent's new link to the hsm (it or this process started). */
+static int
+joiner_hsm_link(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct joiner	*j = arg;
+	struct kchan	*old = j->hsm;
+
+	(void)ch;
+	if (m->fd == -1)
+		return -1;
+	j->hsm = NULL;
+	kchan_free(old);
+	if ((j->hsm = kchan_new(j->w->base, m->fd, PROC_HSM,
+	    joiner_link_handlers, nitems(joiner_link_handlers),
+	    joiner_link_closed, j)) == NULL)
+		fatal("%s", __func__);
+	m->fd = -1;
+	/* ids never met on an earlier link: a kreq's cancel finds its own */
+	kchan_calls(j->hsm, IMSG_HSM_ERROR, (uint32_t)mono_now() << 12);
+	return 0;
+}
+
 static int
 joiner_init(struct worker *w)
 {
@@ -135,6 +183,7 @@ joiner_fini(struct worker *w)
 	reconcile_free(j);
 	users_watch_free(j);
 	peers_free(j);
+	kchan_free(j->hsm);
 	pq_free(j->admin);
 	pq_free(j->jdb);
 	pq_free(j->kdb);
@@ -148,15 +197,16 @@ joiner_fini(struct worker *w)
 	free(j);
 }
 
-/* The answers to the joiner's calls of the hsm (op.c). */
+/* The answers to the joiner's relayed calls of the hsm (op.c). */
 #define JOINER_ANSWER_ROW(q, ql, a, al, fn) \
 	{ IMSG_##a, al, FROM(PROC_PARENT), joiner_hsm_answer },
 static const struct kmsg_handler joiner_handlers[] = {
 	REQ_JOINER(OP_WORKER_ROW)
 	{ IMSG_CONF_VERBOSE, sizeof(struct conf_reload), FROM(PROC_PARENT),
 	    worker_conf_reload },
-	HSM_CALLS(JOINER_ANSWER_ROW)
+	HSM_RELAY_CALLS(JOINER_ANSWER_ROW)
 	{ IMSG_HSM_ERROR, KMSG_VARLEN, FROM(PROC_PARENT), joiner_hsm_error },
+	{ IMSG_HSM_LINK, 0, FROM(PROC_PARENT), joiner_hsm_link },
 	{ IMSG_TLS_INSTALLED, sizeof(struct tls_result), FROM(PROC_PARENT),
 	    joiner_hsm_answer },
 	{ IMSG_PEERS_ALLOWED, sizeof(struct peers_allowed), FROM(PROC_PARENT),

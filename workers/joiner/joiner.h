@@ -70,6 +70,7 @@ struct joiner {
 	struct pq	*admin;		/* dbname=postgres, until db exists */
 	struct pq	*db;
 	struct pq	*jdb;		/* a join's steps */
+	struct kchan	*hsm;		/* the link: HSM_LINK_CALLS; NULL: none */
 	int		 ready;		/* schema is current */
 	int		 migrating;	/* version being applied */
 	int		 schema;	/* the database's (kmd_schema) */

@@ -118,9 +118,10 @@ notified(struct pq *db, const char *chan, const char *payload, void *arg)
 	if (strcmp(chan, "kmd_keys") != 0)
 		return;
 	kc->gen++;
-	if (*payload == '-' || *payload == '*')
-		kchan_call(kc_joiner->w->parent, IMSG_HSM_KEY_FORGET, -1, NULL,
-		    0, &forget_ex, NULL);
+	/* (no link: the hsm is starting, its cache empty) */
+	if ((*payload == '-' || *payload == '*') && kc_joiner->hsm != NULL)
+		kchan_call(kc_joiner->hsm, IMSG_HSM_KEY_FORGET, -1, NULL, 0,
+		    &forget_ex, NULL);
 	keycache_drop(*payload == '-' ? payload + 1 : payload);
 }
 

@@ -102,7 +102,8 @@ static void
 kr_free(struct kreq *kr)
 {
 	TAILQ_REMOVE(&kr->j->kreqs, kr, entry);
-	kchan_cancel(kr->j->w->parent, kr->call);
+	if (kr->j->hsm != NULL)
+		kchan_cancel(kr->j->hsm, kr->call);
 	sodium_memzero(&kr->rq, sizeof(kr->rq));
 	free(kr);
 }
@@ -155,8 +156,8 @@ static void
 to_hsm(struct kreq *kr, uint16_t type, const void *data, size_t len,
     const struct kchan_exchange *ex)
 {
-	if ((kr->call = kchan_call(kr->j->w->parent, type, -1, data, len, ex,
-	    kr)) == 0)
+	if (kr->j->hsm == NULL || (kr->call = kchan_call(kr->j->hsm, type, -1,
+	    data, len, ex, kr)) == 0)
 		kr_fail(kr, "cannot reach the hsm worker; try again");
 }
 

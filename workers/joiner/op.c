@@ -60,7 +60,7 @@ rot_keys_terminated(const struct hsm_rot_keys *rk)
 }
 
 /*
- * Every answer to the joiner's calls (joiner.c's table, made from
+ * Every answer to the joiner's calls (joiner.c's tables, made from
  * HSM_CALLS), and the parent's TLS result: its size and strings were
  * checked on arrival (kchan), but for the list of root-of-trust keys,
  * whose strings stand under a count; then the channel hands it to the
@@ -86,14 +86,14 @@ op_answered(struct kchan *ch, struct kmsg *m, void *arg)
 	j->op->answer(j, m);
 }
 
-/* Each call of the hsm (HSM_CALLS): its answer's type, for kchan_call. */
+/* Each relayed call of the hsm: its answer's type, for kchan_call. */
 static const struct {
 	uint16_t		 type;
 	struct kchan_exchange	 ex;
 } op_exchanges[] = {
 #define OP_EXCHANGE(q, ql, a, al, fn) \
 	{ IMSG_##q, { IMSG_##a, 0, op_answered, op_hsm_failed } },
-	HSM_CALLS(OP_EXCHANGE)
+	HSM_RELAY_CALLS(OP_EXCHANGE)
 };
 
 /*
