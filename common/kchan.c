@@ -261,6 +261,45 @@ kchan_free(struct kchan *ch)
 	free(ch);
 }
 
+static void
+kchan_link_closed(struct kchan *ch, const char *why, void *arg)
+{
+	(void)arg;
+	if (ch->bad)
+		fatalx("link to the %s: %s", proc_name(ch->peer), why);
+	if (why != NULL)
+		log_warnx("link to the %s: %s", proc_name(ch->peer), why);
+	if (*ch->slot == ch)
+		*ch->slot = NULL;
+	kchan_free(ch);
+}
+
+/*
+ * A link between two workers (the joiner's to the hsm), on the fd the
+ * parent sent with m: *slot becomes a channel on it, the one before
+ * freed (its calls fail).  Closed for the peer's frame, a link ends this
+ * process, as a bad frame from the parent does, and the restart brings
+ * both ends a new one; closed because the peer went, it is let go until
+ * the parent hands out the next.  -1: no fd came.
+ */
+int
+kchan_link(struct kchan **slot, struct event_base *base, struct kmsg *m,
+    enum proc_id peer, const struct kmsg_handler *tab, size_t n, void *ctx)
+{
+	struct kchan	*old = *slot;
+
+	if (m->fd == -1)
+		return -1;
+	*slot = NULL;
+	kchan_free(old);
+	if ((*slot = kchan_new(base, m->fd, peer, tab, n, kchan_link_closed,
+	    ctx)) == NULL)
+		fatal("%s", __func__);
+	(*slot)->slot = slot;
+	m->fd = -1;
+	return 0;
+}
+
 /*
  * Queue a frame; the fd (or -1) is owned by the channel from here on.
  * The queue is written once the callback under way has returned

@@ -82,12 +82,15 @@ struct kchan {
 	uint16_t		 errtype;	/* refusals; 0: none */
 	int			 freeing;
 	int			 bad;	/* closed for the peer's frame, not I/O */
+	struct kchan		**slot;	/* a link: where its owner keeps it */
 	uint32_t		 pid;		/* ours, in each frame's header */
 };
 
 struct kchan	*kchan_new(struct event_base *, int, enum proc_id,
 		    const struct kmsg_handler *, size_t, kchan_closed_cb, void *);
 void		 kchan_free(struct kchan *);
+int		 kchan_link(struct kchan **, struct event_base *, struct kmsg *,
+		    enum proc_id, const struct kmsg_handler *, size_t, void *);
 int		 kchan_send(struct kchan *, uint16_t, uint32_t, int,
 		    const void *, size_t);
 int		 kchan_senderr(struct kchan *, uint32_t, const char *, ...)

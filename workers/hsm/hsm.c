@@ -108,25 +108,6 @@ hsm_conf(struct kchan *ch, struct kmsg *m, void *arg)
 	return 0;
 }
 
-/*
- * The joiner's link: the joiner went (the parent starts it again, with a
- * new link), or sent what it must not, which ends this process as a bad
- * frame from the parent does (a restart makes a new link for both).
- */
-static void
-hsm_link_closed(struct kchan *ch, const char *why, void *arg)
-{
-	struct hsm	*h = arg;
-
-	if (ch->bad)
-		fatalx("link to the joiner: %s", why);
-	if (why != NULL)
-		log_warnx("link to the joiner: %s", why);
-	if (h->link == ch)
-		h->link = NULL;
-	kchan_free(ch);
-}
-
 #define HSM_LINK_ROW(q, ql, a, al, fn)	{ IMSG_##q, ql, FROM(PROC_JOINER), fn },
 static const struct kmsg_handler hsm_link_handlers[] = {
 	HSM_LINK_CALLS(HSM_LINK_ROW)
@@ -139,15 +120,8 @@ hsm_link(struct kchan *ch, struct kmsg *m, void *arg)
 	struct hsm	*h = arg;
 
 	(void)ch;
-	if (m->fd == -1)
-		return -1;
-	kchan_free(h->link);
-	if ((h->link = kchan_new(h->w->base, m->fd, PROC_JOINER,
-	    hsm_link_handlers, nitems(hsm_link_handlers), hsm_link_closed,
-	    h)) == NULL)
-		fatal("%s", __func__);
-	m->fd = -1;
-	return 0;
+	return kchan_link(&h->link, h->w->base, m, PROC_JOINER,
+	    hsm_link_handlers, nitems(hsm_link_handlers), h);
 }
 
 static int

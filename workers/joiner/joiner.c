@@ -104,41 +104,16 @@ static const struct kmsg_handler joiner_link_handlers[] = {
 	{ IMSG_HSM_ERROR, KMSG_VARLEN, FROM(PROC_HSM), joiner_hsm_error },
 };
 
-/*
- * The hsm went (the parent starts it again, with a new link), or sent what
- * it must not: as from the parent, that ends this process, whose restart
- * makes a new link too.  The calls on it have failed (kchan_free).
- */
-static void
-joiner_link_closed(struct kchan *ch, const char *why, void *arg)
-{
-	struct joiner	*j = arg;
-
-	if (ch->bad)
-		fatalx("link to the hsm: %s", why);
-	if (why != NULL)
-		log_warnx("link to the hsm: %s", why);
-	j->hsm = NULL;
-	kchan_free(ch);
-}
-
 /* The parent's new link to the hsm (it or this process started). */
 static int
 joiner_hsm_link(struct kchan *ch, struct kmsg *m, void *arg)
 {
 	struct joiner	*j = arg;
-	struct kchan	*old = j->hsm;
 
 	(void)ch;
-	if (m->fd == -1)
+	if (kchan_link(&j->hsm, j->w->base, m, PROC_HSM, joiner_link_handlers,
+	    nitems(joiner_link_handlers), j) == -1)
 		return -1;
-	j->hsm = NULL;
-	kchan_free(old);
-	if ((j->hsm = kchan_new(j->w->base, m->fd, PROC_HSM,
-	    joiner_link_handlers, nitems(joiner_link_handlers),
-	    joiner_link_closed, j)) == NULL)
-		fatal("%s", __func__);
-	m->fd = -1;
 	/* ids never met on an earlier link: a kreq's cancel finds its own */
 	kchan_calls(j->hsm, IMSG_HSM_ERROR, (uint32_t)mono_now() << 12);
 	return 0;
