@@ -8,8 +8,10 @@
  * 0 set, the software root of trust is passed first as the parent does
  * at start (fixed keys, hsmfix.c); otherwise the worker has none, or
  * only what the input passes itself (frames flagged with an fd get the
- * key file).  No HSM: a configured one fails to open and every request
- * must be refused with its reason.
+ * key file).  Bit 1 set, the input goes to the joiner's link instead
+ * (the keys' calls: a key made, encrypt, decrypt, the cache's eviction),
+ * whose table is the hsm's other one.  No HSM: a configured one fails to
+ * open and every request must be refused with its reason.
  *
  * Properties: no crash, leak or sanitizer report; every answer a
  * well-formed frame; the channel ends (a malformed frame closes it, the
@@ -69,9 +71,9 @@ seeds(void)
 	ONE("node-sign-shared", 1, IMSG_HSM_NODE_SIGN, ns);
 	ONE("join-open", 1, IMSG_HSM_JOIN_OPEN, c->join);
 	ONE("tls-install", 1, IMSG_HSM_TLS_INSTALL, c->tls);
-	ONE("key-make", 1, IMSG_HSM_KEY_MAKE, c->keymake);
-	ONE("encrypt", 1, IMSG_HSM_KEY_CRYPT, c->enc);
-	ONE("decrypt", 1, IMSG_HSM_KEY_CRYPT, c->dec);
+	ONE("key-make", 3, IMSG_HSM_KEY_MAKE, c->keymake);
+	ONE("encrypt", 3, IMSG_HSM_KEY_CRYPT, c->enc);
+	ONE("decrypt", 3, IMSG_HSM_KEY_CRYPT, c->dec);
 	ONE("rewrap", 1, IMSG_HSM_REWRAP, c->rewrap);
 	rw = c->rewrap;
 	rw.to[0] = '\0';
@@ -105,6 +107,8 @@ seeds(void)
 	fz_seed_begin(&s, 1);
 	fz_seed_frame(&s, IMSG_HSM_ROT_LIST, 0, 8, &v, sizeof(v));
 	fz_seed_write(&s, "bad-size");
+	/* on the link: a relayed call, which only the parent may send */
+	ONE("link-relayed", 3, IMSG_HSM_CLUSTER_CREATE, c->create);
 	free(c);
 }
 
@@ -134,7 +138,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	hsmfix_open(&h, data[0] & 1 ? rot : -1);
 	fz_give_fd(h.w.parent, rot);
 	fz_give_fd(h.w.parent, rot);
-	fz_run(h.ours, data + 1, size - 1, NULL, NULL);
+	fz_run(data[0] & 2 ? h.link : h.ours, data + 1, size - 1, NULL, NULL);
 	hsmfix_close(&h);
 	fz_end();
 	return 0;

@@ -11,6 +11,7 @@
 
 #include "cert.h"
 #include "harness.h"
+#include "hsm.h"
 #include "hsmfix.h"
 #include "util.h"
 
@@ -37,12 +38,14 @@ hsmfix_rot(void)
 /*
  * A hsm worker as worker_run() makes it, on the harness's event base
  * (after fz_begin), and the key file passed as the parent does at start
- * unless rot is -1.
+ * unless rot is -1; then the joiner's link, its closing noted as the
+ * parent's channel's is (fz_closed) rather than fatal.
  */
 void
 hsmfix_open(struct hsmfix *h, int rot)
 {
-	int	 fd;
+	struct hsm	*hs;
+	int		 fd, turns = 0;
 
 	memset(h, 0, sizeof(*h));
 	h->w.role = PROC_HSM;
@@ -52,6 +55,14 @@ hsmfix_open(struct hsmfix *h, int rot)
 		abort();
 	if (rot != -1)
 		fz_frame(h->ours, IMSG_HSM_ROT_FD, 0, dup(rot), NULL, 0);
+	h->link = fz_pair(&fd);
+	fz_frame(h->ours, IMSG_HSM_LINK, 0, fd, NULL, 0);
+	hs = h->w.ctx;
+	while (hs->link == NULL && ++turns < 1000)
+		fz_pump();
+	if (hs->link == NULL)
+		abort();
+	hs->link->closed = fz_closed;
 }
 
 void
@@ -68,7 +79,11 @@ hsmfix_get(struct hsmfix *h, uint16_t req, const void *data, size_t len,
 {
 	struct fz_reply	 r;
 
-	if (fz_call(h->ours, req, data, len, &r) == -1 || r.type != type ||
+	int		 link = req == IMSG_HSM_KEY_MAKE ||
+			    req == IMSG_HSM_KEY_CRYPT || req == IMSG_HSM_KEY_FORGET;
+
+	if (fz_call(link ? h->link : h->ours, req, data, len, &r) == -1 ||
+	    r.type != type ||
 	    r.len != outlen) {
 		fprintf(stderr, "fuzz: %s: answered %s: %s\n",
 		    imsg_type_name(req), r.data ? imsg_type_name(r.type) :

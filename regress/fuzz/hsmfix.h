@@ -19,6 +19,7 @@
 struct hsmfix {
 	struct worker		 w;
 	int			 ours;		/* the parent's end */
+	int			 link;		/* the joiner's end of the link */
 };
 
 /* What the real handlers answered, in the order a cluster needs them. */
