@@ -7,7 +7,9 @@
  * joiner's own requests: through the table's checks to kchan_reply(),
  * which hands them to the call waiting under their id (the joiner's
  * channel numbers its calls from 1 here, see setup(); the seeds answer
- * under 1 and 2).  The node database is down (harness.c): queries wait
+ * under 1 and 2; the keys' answers come over the joiner's link to the
+ * hsm, not this channel, which refuses them).  The node database is
+ * down (harness.c): queries wait
  * until the end of the input, then fail, and the clients waiting get
  * their error; so no operation gets as far as its call to the hsm, and
  * the answers meet no call (dropped, or an HSM_ERROR logged).  The
