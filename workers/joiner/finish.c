@@ -109,14 +109,19 @@ finish_resume(struct joiner *j)
 	    1, p, jq_ignore, NULL);
 }
 
-/* Refused or failed before the step was committed: nothing changed. */
+/*
+ * Refused or failed before the step was committed: nothing changed.  A
+ * database error's first line only: its CONTEXT lines (a dblink's whole
+ * query) pushed "nothing was changed" past the message's end.
+ */
 static void
 finish_abort(struct joiner *j, const char *why, const char *detail)
 {
 	if (j->op->paused != 0)
 		finish_resume(j);
-	op_fail(j, "%s%s%s; writes resumed; nothing was changed", why,
-	    detail != NULL ? ": " : "", detail != NULL ? detail : "");
+	op_fail(j, "%s%s%.*s; writes resumed; nothing was changed", why,
+	    detail != NULL ? ": " : "", detail != NULL ?
+	    (int)strcspn(detail, "\n") : 0, detail != NULL ? detail : "");
 }
 
 static void
