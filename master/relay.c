@@ -3,7 +3,8 @@
  * or the api worker) goes to the worker that serves it under a request id
  * the parent assigns, and the worker's reply frames go back to that
  * client until its END or ERROR.  Between workers it carries the joiner's
- * calls of the hsm worker, and it answers the requests that are the
+ * relayed calls of the hsm worker (HSM_RELAY_CALLS; the keys' calls go
+ * over the two workers' own link), and it answers the requests that are the
  * parent's own (status, services reset) and what the workers ask of it
  * (TLS files, the root-of-trust file, pg_ident).  Every table here is
  * made from the operation catalogue (common/ops.h).
