@@ -606,6 +606,7 @@ struct hsm_backup {
 struct nodes_delete {
 	char		 id[KMD_NODEID_MAX];
 	int32_t		 force;		/* 1: even when the node is down */
+	int32_t		 discard;	/* 1: and its writes this node lacks */
 };
 
 /*

@@ -253,6 +253,10 @@ build_delete(const struct parse_result *res, void *buf, size_t *len)
 	memset(nd, 0, sizeof(*nd));
 	node_id(nd->id, sizeof(nd->id), res->flag[F_ID]);
 	nd->force = res->flag[F_FORCE] != NULL;
+	nd->discard = res->flag[F_DISCARD] != NULL;
+	if (nd->discard && !nd->force)
+		die("--discard-unsent goes with --force: it is about a node"
+		    " removed although it cannot catch up");
 	*len = sizeof(*nd);
 	return 0;
 }
@@ -469,8 +473,9 @@ rest_delete(const void *req, struct rest_req *rr)
 	const struct nodes_delete	*nd = req;
 	int				 n;
 
-	n = snprintf(rr->path, sizeof(rr->path), "nodes/%s%s", nd->id,
-	    nd->force ? "?force=1" : "");
+	n = snprintf(rr->path, sizeof(rr->path), "nodes/%s%s%s", nd->id,
+	    nd->force ? "?force=1" : "", nd->discard ? "&discardunsent=1" :
+	    "");
 	return n < 0 || (size_t)n >= sizeof(rr->path) ? -1 : 0;
 }
 

@@ -22,6 +22,7 @@
 
 #include "kmctl.h"
 #include "kmsg.h"
+#include "nodestatus.h"
 #include "output.h"
 #include "parser.h"
 #include "proto.h"
@@ -53,15 +54,20 @@ action_of(const struct parse_result *res)
 
 /*
  * services reset destroys the node's backup keys: say so of each made
- * here and never exported (its only copy), before the question.  Asked
- * in a child, whose errors are its own: a reset must go on when the
- * database that would answer is what is broken.
+ * here and never exported (its only copy), before the question; and the
+ * node's own writes that a peer has not received and never will (its
+ * slot here for that peer lost: the node shows the peer lost), which
+ * `cluster nodes delete --force' on a member names.  Asked in a child,
+ * whose errors are its own: a reset must go on when the database that
+ * would answer is what is broken.
  */
 static void
 reset_warn(const char *path)
 {
 	static struct reply	 r;
 	struct bkey_req		 rq;
+	struct nodes_query	 nq;
+	const char		*me = "ID";
 	size_t			 i;
 	pid_t			 pid;
 	int			 st;
@@ -87,6 +93,22 @@ reset_warn(const char *path)
 			    " exported: the reset destroys its only copy, and"
 			    " the backups made with it can never be restored"
 			    " (backup-keys export first)\n", r.bkeys[i].id);
+	memset(&nq, 0, sizeof(nq));
+	nq.limit = 256;		/* as nodes list asks */
+	ctl_call(path, IMSG_CTL_NODES, &nq, sizeof(nq), &r);
+	for (i = 0; i < r.nnodes; i++)
+		if (r.nodes[i].this_node)
+			me = r.nodes[i].nodeid;
+	for (i = 0; i < r.nnodes; i++)
+		if (!r.nodes[i].this_node && strcmp(r.nodes[i].code,
+		    NS_C_LOST) == 0)
+			printf("kmctl: WARNING: node %s (%s) cannot receive"
+			    " this node's writes any more (its replication"
+			    " slot here was lost): what was written here since"
+			    " exists here only and the reset wipes it; on a"
+			    " member, cluster nodes delete --id=%s --force"
+			    " names it first\n", r.nodes[i].nodeid,
+			    r.nodes[i].host, me);
 	fflush(stdout);
 	_exit(0);
 }

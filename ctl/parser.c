@@ -42,6 +42,7 @@ static const struct {
 	[F_FILE] = { "file", 0, "FILE" },
 	[F_DESCRIPTION] = { "description", 0, "TEXT" },
 	[F_BACKUPKEY] = { "backup-key", 0, "ID" },
+	[F_DISCARD] = { "discard-unsent", 1, NULL },
 };
 
 static const struct {
@@ -72,8 +73,8 @@ static const struct token t_nodes[] = {
 	    FM(F_PUBADDR) | FM(F_SHAREDHSM) | FM(F_OUT),
 	    FM(F_CSR) | FM(F_NEWNODEHOST),
 	    "sign a joining node's CSR (run on a member)" },
-	{ "delete", A_NODES_DELETE, NULL, FM(F_ID) | FM(F_YES) | FM(F_FORCE),
-	    FM(F_ID), "remove another node from the cluster" },
+	{ "delete", A_NODES_DELETE, NULL, FM(F_ID) | FM(F_YES) | FM(F_FORCE) |
+	    FM(F_DISCARD), FM(F_ID), "remove another node from the cluster" },
 	{ NULL, A_NONE, NULL, 0, 0, NULL }
 };
 

@@ -246,6 +246,11 @@ check "GET nodes/{unknown id}: 404" \
     answers 404 GET nodes/00000000-0000-0000-0000-000000000000 -H "$AUTH"
 check "unknown node: JSON error naming the id" \
     jerr 404 "no node 00000000-0000-0000-0000-000000000000"
+check "DELETE nodes/{id}?discardunsent=1 without force=1: 400, saying so" \
+    answers 400 DELETE "nodes/00000000-0000-0000-0000-000000000000?discardunsent=1" -H "$AUTH"
+check "... named" jerr 400 "discardunsent=1 goes with force=1"
+check "DELETE nodes/{id}?force=1&discardunsent=2: 400, named" sh -c \
+    "[ \"\$(curl -sk -X DELETE -o $T/body -w '%{http_code}' -H '$AUTH' '$U/nodes/x?force=1&discardunsent=2')\" = 400 ] && grep -q discardunsent $T/body"
 check "GET cluster/summary: 200 on a node in no cluster" \
     answers 200 GET cluster/summary -H "$AUTH"
 check "cluster/summary: no reporter yet" \

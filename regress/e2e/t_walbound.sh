@@ -5,12 +5,20 @@
 # keep WAL without end, and node 1 raises slot-lost naming node 2 and
 # what to do; its disk is not filled.  Node 2, back but unable to catch
 # up, shows as lost on node 1 (status "l"), is refused removal without
-# --force, is removed with it, and the alarm clears.
+# --force.  Then node 1 is frozen while node 2 writes, so that node 2's
+# slot for node 1 is lost too and a key made on node 2 exists there only:
+# its removal with --force is refused naming that key (and not one both
+# nodes hold); with node 2 out of reach, refused saying so; removed with
+# --force --discard-unsent, and the alarm clears.
 . regress/e2e/lib.sh
 . regress/e2e/cluster_lib.sh W
 export KMD_CLUSTER_EXTRA='wal max-retained 1'
 cluster_of 2
 N2=$(id_of 2)
+N1=$(id_of 1)
+$C ctl 2 keys create --name=both >/dev/null
+check "a key made on node 2 reaches node 1" \
+    wait_for 20 q_is 1 "SELECT count(*) FROM kmd_keys WHERE name = 'both'" 1
 check "node 1's PostgreSQL bounds a slot at 1 MB" \
     q_is 1 "SHOW max_slot_wal_keep_size" 1MB
 slot="kmd_slot_name((SELECT node_id FROM kmd_local), '$N2')"
@@ -46,10 +54,45 @@ check "... no node-down alarm beside slot-lost (it is not coming back)" \
 out=$($C ctl 1 cluster nodes delete --id="$N2" -y 2>&1); rc=$?
 check "nodes delete without --force: refused, saying why and what to do" \
     refused $rc "$out" "cannot catch up: its replication slot on this node was lost.*--force.*services reset"
-# removed with --force, which waits on no drain
+# node 2's own stream cut off as well: node 1 frozen while node 2 writes
+$C freeze 1
+$C ctl 2 keys create --name=only-on-2 >/dev/null
+q 2 "CREATE TABLE filler AS SELECT (SELECT string_agg(md5(random()::text),
+    '')::bytea FROM generate_series(1, 32768)) AS b FROM generate_series(1, 48)
+    " >/dev/null
+q 2 "CHECKPOINT" >/dev/null
+check "node 2's slot for node 1 is lost too" wait_for 20 q_is 2 \
+    "SELECT wal_status FROM pg_replication_slots WHERE slot_name =
+    kmd_slot_name((SELECT node_id FROM kmd_local), '$N1')" lost
+$C thaw 1
+check "node 2 shows node 1 lost in turn" wait_for 20 \
+    sh -c "$C ctl 2 cluster nodes get --id=$N1 | grep -q '\"code\": \"l\"'"
+out=$($C ctl 2 services reset </dev/null 2>&1); rc=$?
+check "services reset on node 2 warns that its writes since exist there only" \
+    refused $rc "$out" "WARNING: node $N1 (127.0.0.1) cannot receive this node's writes any more.*cluster nodes delete --id=$N2 --force names it first"
+check "... and, with no terminal to ask, wipes nothing" \
+    q_is 2 "SELECT count(*) FROM kmd_keys WHERE name = 'only-on-2'" 1
 out=$(timeout 60 $C ctl 1 cluster nodes delete --id="$N2" -y --force 2>&1); rc=$?
-check "node 2 removed with --force, at once" test $rc -eq 0
+check "--force: refused, naming the one write of node 2 that node 1 lacks" \
+    refused $rc "$out" \
+    "node $N2 (127.0.0.2) holds 1 write(s) made there after its stream here stopped, which this node lacks (key only-on-2 version [0-9]*).*--force --discard-unsent"
+[ $rc -eq 1 ] || { echo "nodes delete said: $out"; grep -E "unsent|lacks|asking it|lost here|removed node" "$D"/node1/kmd.log | tail; }
+check "... node 2 is still a member, node 1 still without the key" \
+    q_is 1 "SELECT n.state || count(k.*) FROM kmd_nodes n LEFT JOIN kmd_keys k
+    ON k.name = 'only-on-2' WHERE n.node_id = '$N2' GROUP BY n.state" r0
+out=$($C ctl 1 cluster nodes delete --id="$N2" -y --discard-unsent 2>&1); rc=$?
+check "--discard-unsent without --force: refused" \
+    refused $rc "$out" "discard-unsent goes with --force"
+$C freeze 2
+out=$(timeout 60 $C ctl 1 cluster nodes delete --id="$N2" -y --force 2>&1); rc=$?
+check "node 2 out of reach: --force refused, saying it could not be asked" \
+    refused $rc "$out" "could not be asked .*gone for good, remove it with --force --discard-unsent"
+[ $rc -eq 1 ] || { echo "nodes delete said: $out"; grep -E "unsent|lacks|asking it|lost here|removed node" "$D"/node1/kmd.log | tail; }
+out=$(timeout 60 $C ctl 1 cluster nodes delete --id="$N2" -y --force \
+    --discard-unsent 2>&1); rc=$?
+check "node 2 removed with --force --discard-unsent, at once" test $rc -eq 0
 [ $rc -eq 0 ] || echo "nodes delete said: $out"
+$C thaw 2
 check "... its lost slot is gone from node 1, and the alarm clears" \
     wait_for 20 sh -c "! $C ctl 1 alarms list | grep -q slot-lost"
 check "no sanitizer report in the nodes' logs" nodes_clean

@@ -92,7 +92,8 @@ static const struct {
 	    " [--public-address=A] --csr=FILE|PEM --newnodehost=H"
 	    " [--shared-hsm-partition] [--out=FILE]" },
 	{ { "cluster", "nodes", "delete", "--id", "n2" }, A_NODES_DELETE,
-	    "cluster nodes delete", " --id=ID [--yes] [--force]" },
+	    "cluster nodes delete", " --id=ID [--yes] [--force]"
+	    " [--discard-unsent]" },
 	{ { "services", "reset" }, A_SERVICES_RESET, "services reset",
 	    " [--yes]" },
 	{ { "rot-keys", "list" }, A_ROTKEYS_LIST, "rot-keys list", "" },

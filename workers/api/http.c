@@ -216,7 +216,7 @@ do_nodes(struct api *a, struct evhttp_request *req, const char *user,
 	api_send(a, req, R_NODES, user, IMSG_CTL_NODES, &q, sizeof(q));
 }
 
-/* DELETE nodes/{id}[?force=1] */
+/* DELETE nodes/{id}[?force=1[&discardunsent=1]] */
 static void
 do_node_delete(struct api *a, struct evhttp_request *req, const char *user,
     const struct timespec *t0)
@@ -233,8 +233,15 @@ do_node_delete(struct api *a, struct evhttp_request *req, const char *user,
 		return;
 	}
 	kmd_strlcpy(nd.id, path, sizeof(nd.id));
-	if (query_int(req, "force", 0, 1, &nd.force, err, sizeof(err)) == -1) {
+	if (query_int(req, "force", 0, 1, &nd.force, err, sizeof(err)) == -1 ||
+	    query_int(req, "discardunsent", 0, 1, &nd.discard, err,
+	    sizeof(err)) == -1) {
 		respond_error(req, 400, err, t0, user);
+		return;
+	}
+	if (nd.discard && !nd.force) {
+		respond_error(req, 400, "discardunsent=1 goes with force=1", t0,
+		    user);
 		return;
 	}
 	api_send(a, req, R_CHANGE, user, IMSG_CTL_NODES_DELETE, &nd,

@@ -47,6 +47,8 @@ struct jop {
 	void			*reply;		/* malloc'd, freed with op */
 	int			 failed;	/* an error was sent */
 	int			 force;		/* nodes delete --force */
+	int			 discard;	/* ... --discard-unsent */
+	int			 drain;		/* ... its last writes awaited */
 	int			 pending;	/* ... of a pending node */
 	int			 count;		/* nodes left; polls */
 	int			 idle;		/* polls with no drain moving */
@@ -157,6 +159,8 @@ int	op_busy(struct joiner *, struct kchan *, uint32_t, const char *);
 int	own_host(struct joiner *, struct kchan *, uint32_t, const char *,
 	    const char *, char *, size_t);
 void	sub_restart(struct pq *, const char *, const char *, int);
+/* unsent.c */
+void	unsent_check(struct joiner *, const char *, void (*)(struct joiner *));
 struct pq *joiner_conn(struct joiner *, const char *,
 	    void (*)(struct pq *, void *), void *);
 void	peer_dsn(const char *, char *, size_t);

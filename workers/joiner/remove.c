@@ -287,7 +287,9 @@ reconcile_free(struct joiner *j)
 	"SELECT l.node_id, me.state, n.node_id, n.state," \
 	" coalesce(st.code, n.state), n.host, (SELECT count(*) FROM" \
 	" kmd_nodes WHERE state NOT IN ('" NS_C_REMOVING "', '" \
-	NS_C_REMOVED "', '" NS_C_PENDING "'))" \
+	NS_C_REMOVED "', '" NS_C_PENDING "')), EXISTS (SELECT FROM" \
+	" pg_replication_slots sl WHERE sl.slot_name = kmd_slot_name(" \
+	" l.node_id, n.node_id) AND sl.wal_status = 'lost')" \
 	" FROM kmd_local l JOIN kmd_nodes me ON me.node_id = l.node_id" \
 	" LEFT JOIN kmd_nodes n ON n.node_id::text = $1" \
 	" LEFT JOIN kmd_node_status st ON st.node_id = n.node_id"
@@ -301,6 +303,7 @@ reconcile_free(struct joiner *j)
 	" IS NOT NULL RETURNING node_id"
 
 static void	delete_reply(struct joiner *);
+static void	delete_commit(struct joiner *);
 
 static void
 deleted(struct pq *db, PGresult *res, void *arg)
@@ -351,8 +354,7 @@ delete_checked(struct pq *db, PGresult *res, void *arg)
 {
 	struct joiner	*j = arg;
 	struct jop	*op = j->op;
-	const char	*x, *state, *status, *host, *p[4];
-	char		 e[24];
+	const char	*x, *state, *status, *host;
 
 	(void)db;
 	if (op_result(j, res) == -1)
@@ -394,9 +396,9 @@ delete_checked(struct pq *db, PGresult *res, void *arg)
 	if (ns_parse(status) == NS_LOST && !op->force) {
 		op_fail(j, "node %s (%s) cannot catch up: its replication slot"
 		    " on this node was lost.  Stop writing through it, then"
-		    " remove it with --force (what it wrote before reaches this"
-		    " node; what it writes after does not), run services reset"
-		    " on it and join it again", x, host);
+		    " remove it with --force (its writes this node lacks are"
+		    " named first), run services reset on it and join it"
+		    " again", x, host);
 		return;
 	}
 	if (ns_parse(status) != NS_READY && !delete_unforced(state) &&
@@ -414,9 +416,26 @@ delete_checked(struct pq *db, PGresult *res, void *arg)
 	/* the nodes left, as cluster info counts them: no pending one */
 	op->count = atoi(PQgetvalue(res, 0, 6)) - (op->pending ? 0 : 1);
 	kmd_strlcpy(op->me, PQgetvalue(res, 0, 0), sizeof(op->me));
-	p[0] = x;
 	/* a ready node's last writes are drained; one that is down, not */
-	p[1] = ns_parse(status) == NS_READY ? "true" : "false";
+	op->drain = ns_parse(status) == NS_READY;
+	/* its slot here lost, whatever its status says now (down too) */
+	if ((ns_parse(status) == NS_LOST || strcmp(PQgetvalue(res, 0, 7), "t")
+	    == 0) && !op->discard)
+		unsent_check(j, host, delete_commit);
+	else
+		delete_commit(j);
+}
+
+/* Under the lease, every check passed: the node is marked removed. */
+static void
+delete_commit(struct joiner *j)
+{
+	struct jop	*op = j->op;
+	const char	*p[4];
+	char		 e[24];
+
+	p[0] = op->node_id;
+	p[1] = op->drain ? "true" : "false";
 	p[2] = op->lease->token;
 	snprintf(e, sizeof(e), "%lld", op->epoch + 1);
 	p[3] = e;
@@ -442,6 +461,7 @@ joiner_nodes_delete(struct kchan *ch, struct kmsg *m, void *arg)
 		return 0;
 	kmd_strlcpy(j->op->node_id, nd->id, sizeof(j->op->node_id));
 	j->op->force = nd->force != 0;
+	j->op->discard = nd->discard != 0;
 	/* An id that is no UUID is refused by the checks, named. */
 	op_lease(j, "nodes delete", strlen(nd->id) == 36 && strspn(nd->id,
 	    "0123456789abcdef-") == 36 ? nd->id : NULL, LEASE_MAJORITY_OR_TIE,

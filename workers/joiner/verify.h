@@ -57,5 +57,6 @@ struct sbuf;
 
 void	verify_digest_sql(struct sbuf *);
 int	verify_valid_part(const char *);
+void	verify_unsent_sql(struct sbuf *, struct sbuf *);
 
 #endif
