@@ -6,10 +6,11 @@
 # what to do; its disk is not filled.  Node 2, back but unable to catch
 # up, shows as lost on node 1 (status "l"), is refused removal without
 # --force.  Then node 1 is frozen while node 2 writes, so that node 2's
-# slot for node 1 is lost too and a key made on node 2 exists there only:
-# its removal with --force is refused naming that key (and not one both
-# nodes hold); with node 2 out of reach, refused saying so; removed with
-# --force --discard-unsent, and the alarm clears.
+# slot for node 1 is lost too and a key and a user made on node 2 exist
+# there only: its removal with --force is refused naming them (and not a
+# key both nodes hold, nor a user node 1 made again later); with node 2
+# out of reach, refused saying so; removed with --force
+# --discard-unsent, and the alarm clears.
 . regress/e2e/lib.sh
 . regress/e2e/cluster_lib.sh W
 export KMD_CLUSTER_EXTRA='wal max-retained 1'
@@ -56,7 +57,6 @@ check "nodes delete without --force: refused, saying why and what to do" \
     refused $rc "$out" "cannot catch up: its replication slot on this node was lost.*--force.*services reset"
 # node 2's own stream cut off as well: node 1 frozen while node 2 writes
 $C freeze 1
-$C ctl 2 keys create --name=only-on-2 >/dev/null
 q 2 "CREATE TABLE filler AS SELECT (SELECT string_agg(md5(random()::text),
     '')::bytea FROM generate_series(1, 32768)) AS b FROM generate_series(1, 48)
     " >/dev/null
@@ -64,7 +64,14 @@ q 2 "CHECKPOINT" >/dev/null
 check "node 2's slot for node 1 is lost too" wait_for 20 q_is 2 \
     "SELECT wal_status FROM pg_replication_slots WHERE slot_name =
     kmd_slot_name((SELECT node_id FROM kmd_local), '$N1')" lost
+# written once the slot is gone (before, what node 2 had sent could still
+# be in flight to node 1): these can never reach node 1
+$C ctl 2 keys create --name=only-on-2 >/dev/null
+printf 'only-on-2-pass\n' | $C ctl 2 users create --name=u2 --role=viewer >/dev/null
+printf 'older-on-2-pass\n' | $C ctl 2 users create --name=x --role=viewer >/dev/null
 $C thaw 1
+# a later write of the same row on node 1 wins anyway: not named
+printf 'newer-on-1-pass\n' | $C ctl 1 users create --name=x --role=admin >/dev/null
 check "node 2 shows node 1 lost in turn" wait_for 20 \
     sh -c "$C ctl 2 cluster nodes get --id=$N1 | grep -q '\"code\": \"l\"'"
 out=$($C ctl 2 services reset </dev/null 2>&1); rc=$?
@@ -73,9 +80,9 @@ check "services reset on node 2 warns that its writes since exist there only" \
 check "... and, with no terminal to ask, wipes nothing" \
     q_is 2 "SELECT count(*) FROM kmd_keys WHERE name = 'only-on-2'" 1
 out=$(timeout 60 $C ctl 1 cluster nodes delete --id="$N2" -y --force 2>&1); rc=$?
-check "--force: refused, naming the one write of node 2 that node 1 lacks" \
+check "--force: refused, naming node 2's writes that node 1 lacks, oldest first" \
     refused $rc "$out" \
-    "node $N2 (127.0.0.2) holds 1 write(s) made there after its stream here stopped, which this node lacks (key only-on-2 version [0-9]*).*--force --discard-unsent"
+    "node $N2 (127.0.0.2) holds 2 write(s) made there after its stream here stopped, which this node lacks (key only-on-2 version [0-9]*, user u2).*--force --discard-unsent"
 [ $rc -eq 1 ] || { echo "nodes delete said: $out"; grep -E "unsent|lacks|asking it|lost here|removed node" "$D"/node1/kmd.log | tail; }
 check "... node 2 is still a member, node 1 still without the key" \
     q_is 1 "SELECT n.state || count(k.*) FROM kmd_nodes n LEFT JOIN kmd_keys k
