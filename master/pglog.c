@@ -49,7 +49,11 @@ struct pglog {
 	size_t		 next;		/* the slot taken next */
 };
 
-/* "2026-12-07 11:01:43.626 UTC [7476] " -> when (ISO 8601), pid, rest */
+/*
+ * "2026-12-07 11:01:43.626 UTC [7476] " -> when, pid, rest; when in ISO
+ * 8601 to the microsecond, as every other time kmd shows
+ * ("2026-12-07T11:01:43.626000Z").
+ */
 static const char *
 pglog_prefix(const char *l, char *when, size_t whenlen, long *pid)
 {
@@ -62,7 +66,7 @@ pglog_prefix(const char *l, char *when, size_t whenlen, long *pid)
 	*pid = strtol(b + 2, &e, 10);
 	if (e == b + 2 || *pid <= 0 || e[0] != ']' || e[1] != ' ')
 		return NULL;
-	snprintf(when, whenlen, "%.10sT%.12sZ", l, l + 11);
+	snprintf(when, whenlen, "%.10sT%.12s000Z", l, l + 11);
 	return e + 2;
 }
 
