@@ -54,7 +54,7 @@ kmsg_lookup(const struct kmsg_handler *tab, size_t n, enum proc_id from,
 		}
 		return &tab[i];
 	}
-	if (strcmp(imsg_type_name(m->hdr.type), "unknown") != 0)
+	if (imsg_type_known(m->hdr.type))
 		snprintf(err, errlen, "unexpected message %s (type %u) from %s",
 		    imsg_type_name(m->hdr.type), m->hdr.type, proc_name(from));
 	else

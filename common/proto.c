@@ -10,8 +10,9 @@
 #define NAME_REPLY(n, len, from)	[IMSG_##n] = #n,
 #define NAME_HSM(q, ql, a, al, fn)	[IMSG_##q] = #q, [IMSG_##a] = #a,
 
-const char *
-imsg_type_name(uint16_t type)
+/* A message type's name; NULL: no such type. */
+static const char *
+type_name(uint16_t type)
 {
 	static const char *names[IMSG_MAX] = {
 		MESSAGES_FIRST(NAME_MSG)
@@ -22,9 +23,21 @@ imsg_type_name(uint16_t type)
 		HSM_CALLS(NAME_HSM)
 	};
 
-	if (type >= IMSG_MAX || names[type] == NULL)
-		return "unknown";
-	return names[type];
+	return type < IMSG_MAX ? names[type] : NULL;
+}
+
+const char *
+imsg_type_name(uint16_t type)
+{
+	const char	*n = type_name(type);
+
+	return n != NULL ? n : "unknown";
+}
+
+int
+imsg_type_known(uint16_t type)
+{
+	return type_name(type) != NULL;
 }
 
 #define PEER_NAME(n, by, on, what)	[n] = #n,

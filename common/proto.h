@@ -753,6 +753,7 @@ struct upgrade_info {
 };
 
 const char	*imsg_type_name(uint16_t);
+int		 imsg_type_known(uint16_t);
 const char	*peer_call_name(enum peer_call);
 const char	*peer_call_what(enum peer_call);
 const char	*proc_name(enum proc_id);

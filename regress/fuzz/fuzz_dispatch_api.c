@@ -160,13 +160,14 @@ pending(struct api *a)
 }
 
 /* Requests waiting for replies, and the listening socket to take. */
-static void
-setup(struct worker *w, uint8_t b)
+static int
+setup(struct worker *w, uint8_t b, int ours)
 {
 	(void)b;
 	pending(w->ctx);
 	fz_give_fd(w->parent, lfd);
 	fz_give_fd(w->parent, lfd);
+	return ours;
 }
 
 int

@@ -12,7 +12,8 @@
  * down (harness.c): queries wait
  * until the end of the input, then fail, and the clients waiting get
  * their error; so no operation gets as far as its call to the hsm, and
- * the answers meet no call (dropped, or an HSM_ERROR logged).  The
+ * the answers meet no call (dropped, or an HSM_ERROR logged).  With
+ * bit 1 of the first byte the input goes to the joiner's link instead.  The
  * callbacks past kchan_reply() are tested in regress/unit/test_kchan.c
  * (the routing) and the e2e tests (the operations).
  * The first byte picks the setup: bit 0 set, the database was ready
@@ -105,6 +106,18 @@ seeds_keys(void)
 	fz_seed_begin(&s, 1);
 	fz_seed_frame(&s, IMSG_KEYS, 0, 7, &kq, sizeof(kq));
 	fz_seed_write(&s, "keys-badop");
+
+	/* on the link: the hsm's answers, meeting no call */
+	fz_seed_begin(&s, 3);
+	fz_seed_frame(&s, IMSG_HSM_KEY_MADE, 0, CALL1, &km, sizeof(km));
+	fz_seed_frame(&s, IMSG_HSM_KEY_DONE, 0, CALL1 + 1, &kc, sizeof(kc));
+	fz_seed_frame(&s, IMSG_HSM_KEY_FORGOTTEN, 0, CALL1 + 2, NULL, 0);
+	fz_seed_frame(&s, IMSG_HSM_ERROR, 0, CALL1 + 3, "no", 3);
+	fz_seed_write(&s, "link-answers");
+	/* a relayed call's answer, which only the parent's channel carries */
+	fz_seed_begin(&s, 3);
+	fz_seed_frame(&s, IMSG_HSM_ROT_KEYS, 0, CALL1, NULL, 0);
+	fz_seed_write(&s, "link-relayed");
 }
 
 static void
@@ -213,14 +226,32 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 /*
  * The first byte's low bit: the database was ready, then went.  The
  * calls are numbered from 1 (joiner_init starts them from the clock),
- * so that an input means the same at every run.
+ * so that an input means the same at every run.  Bit 1: the parent
+ * hands the joiner its link to the hsm, and the input goes there, as the
+ * hsm's answers (a frame the link's table refuses closes it, which ends
+ * the run here where it ends the process in kmd).
  */
-static void
-setup(struct worker *w, uint8_t b)
+static int
+setup(struct worker *w, uint8_t b, int ours)
 {
+	struct joiner	*j = w->ctx;
+	size_t		 turns = 0;
+	int		 fd, link;
+
 	kchan_calls(w->parent, IMSG_HSM_ERROR, 0);
 	if (b & 1)
-		ready(w->ctx);
+		ready(j);
+	if (!(b & 2))
+		return ours;
+	link = fz_pair(&fd);
+	fz_frame(ours, IMSG_HSM_LINK, 0, fd, NULL, 0);
+	while (j->hsm == NULL && ++turns < 1000)
+		fz_pump();
+	if (j->hsm == NULL)
+		abort();
+	kchan_calls(j->hsm, IMSG_HSM_ERROR, 0);
+	j->hsm->closed = fz_closed;
+	return link;
 }
 
 int

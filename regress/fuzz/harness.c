@@ -362,23 +362,24 @@ fz_worker_end(struct worker *w, const struct worker_def *def)
 
 /*
  * One input to a worker's real handler table: its first byte goes to
- * setup (the state the worker is put in), the rest is frames.
+ * setup (the state the worker is put in), the rest is frames, into the
+ * channel setup answers (our end of the parent's, or another the worker
+ * was given, such as a link; its closing must end the run, fz_closed).
  */
 int
 fz_worker_input(const struct worker_def *def, const uint8_t *data,
-    size_t size, void (*setup)(struct worker *, uint8_t))
+    size_t size, int (*setup)(struct worker *, uint8_t, int))
 {
 	struct worker	 w;
-	int		 ours;
+	int		 ours, in;
 
 	if (size < 1)
 		return 0;
 	log_setverbose(0);
 	fz_begin();
 	ours = fz_worker(&w, def);
-	if (setup != NULL)
-		setup(&w, data[0]);
-	fz_run(ours, data + 1, size - 1, NULL, NULL);
+	in = setup != NULL ? setup(&w, data[0], ours) : ours;
+	fz_run(in, data + 1, size - 1, NULL, NULL);
 	fz_worker_end(&w, def);
 	fz_end();
 	return 0;

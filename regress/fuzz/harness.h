@@ -60,7 +60,7 @@ int	fz_call(int, uint16_t, const void *, size_t, struct fz_reply *);
 int	fz_worker(struct worker *, const struct worker_def *);
 void	fz_worker_end(struct worker *, const struct worker_def *);
 int	fz_worker_input(const struct worker_def *, const uint8_t *, size_t,
-	    void (*)(struct worker *, uint8_t));
+	    int (*)(struct worker *, uint8_t, int));
 
 void	fz_rng_fixed(void);
 int	fz_seeding(void);

@@ -72,6 +72,19 @@ hsmfix_close(struct hsmfix *h)
 	kchan_free(h->w.parent);
 }
 
+/* The calls the joiner makes over its own link (proto.h's list). */
+#define LINK_CASE(q, ql, a, al, fn)	case IMSG_##q:
+static int
+link_call(uint16_t req)
+{
+	switch (req) {
+	HSM_LINK_CALLS(LINK_CASE)
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /* A request whose answer must be `type`, of exactly outlen bytes. */
 void
 hsmfix_get(struct hsmfix *h, uint16_t req, const void *data, size_t len,
@@ -79,10 +92,8 @@ hsmfix_get(struct hsmfix *h, uint16_t req, const void *data, size_t len,
 {
 	struct fz_reply	 r;
 
-	int		 link = req == IMSG_HSM_KEY_MAKE ||
-			    req == IMSG_HSM_KEY_CRYPT || req == IMSG_HSM_KEY_FORGET;
-
-	if (fz_call(link ? h->link : h->ours, req, data, len, &r) == -1 ||
+	if (fz_call(link_call(req) ? h->link : h->ours, req, data, len, &r) ==
+	    -1 ||
 	    r.type != type ||
 	    r.len != outlen) {
 		fprintf(stderr, "fuzz: %s: answered %s: %s\n",
