@@ -55,14 +55,11 @@ static void
 unsent_unchecked(struct joiner *j, const char *why)
 {
 	struct unsent	*u = j->op->reply;
-	char		 w[KMD_ERR_MAX / 2];
 
-	kmd_strlcpy(w, why, sizeof(w));
-	w[strcspn(w, "\n")] = '\0';
 	op_fail(j, "node %s (%s) could not be asked for the writes made there"
 	    " that this node lacks (%s).  If it is gone for good, remove it"
 	    " with --force --discard-unsent: what it wrote after its stream"
-	    " here stopped is lost with it", j->op->node_id, u->host, w);
+	    " here stopped is lost with it", j->op->node_id, u->host, why);
 }
 
 static void
@@ -83,7 +80,6 @@ unsent_read(struct pq *db, PGresult *res, void *arg)
 	struct joiner	*j = arg;
 	struct jop	*op = j->op;
 	struct unsent	*u;
-	void		(*then)(struct joiner *);
 	char		 list[200];
 	size_t		 at = 0;
 	int		 i, n;
@@ -92,19 +88,15 @@ unsent_read(struct pq *db, PGresult *res, void *arg)
 	if (op == NULL || (u = op->reply) == NULL)
 		return;
 	if (!pq_ok(res)) {
-		unsent_unchecked(j, res != NULL ? PQresultErrorMessage(res) :
-		    pq_error(u->c));
+		unsent_unchecked(j, pq_why(u->c, res));
 		return;
 	}
 	if ((n = PQntuples(res)) == 0) {
 		log_info("cluster nodes delete: node %s (%s) holds no write"
 		    " this node lacks", op->node_id, u->host);
-		then = u->then;
-		unsent_release(op);
-		free(op->reply);
-		op->reply = NULL;
-		op->release = NULL;
-		then(j);
+		/* the connection goes with the operation (unsent_release) */
+		evtimer_del(u->timer);
+		u->then(j);
 		return;
 	}
 	list[0] = '\0';
