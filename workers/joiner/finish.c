@@ -111,17 +111,17 @@ finish_resume(struct joiner *j)
 
 /*
  * Refused or failed before the step was committed: nothing changed.  A
- * database error's first line only: its CONTEXT lines (a dblink's whole
- * query) pushed "nothing was changed" past the message's end.
+ * database error comes as pq_why() gives it, its primary message alone:
+ * its CONTEXT lines (a dblink's whole query) would push "nothing was
+ * changed" past the message's end.
  */
 static void
 finish_abort(struct joiner *j, const char *why, const char *detail)
 {
 	if (j->op->paused != 0)
 		finish_resume(j);
-	op_fail(j, "%s%s%.*s; writes resumed; nothing was changed", why,
-	    detail != NULL ? ": " : "", detail != NULL ?
-	    (int)strcspn(detail, "\n") : 0, detail != NULL ? detail : "");
+	op_fail(j, "%s%s%s; writes resumed; nothing was changed", why,
+	    detail != NULL ? ": " : "", detail != NULL ? detail : "");
 }
 
 static void
@@ -197,7 +197,7 @@ finish_step(struct joiner *j, PGresult *res, const char *what, int rollback)
 		return 1;
 	if (rollback)
 		pq_query(j->jdb, "ROLLBACK", 0, NULL, jq_ignore, NULL);
-	finish_abort(j, what, pq_msg(j, res));
+	finish_abort(j, what, pq_why(j->jdb, res));
 	return 0;
 }
 
@@ -256,12 +256,11 @@ finish_drained(struct pq *db, PGresult *res, void *arg)
 	struct sbuf	 b = { NULL, 0, 0 };
 	const struct migration *m;
 
-	(void)db;
 	if (!finishing(j))
 		return;
 	if (!pq_ok(res) || PQntuples(res) != 1) {
 		finish_abort(j, "waiting for every node's last writes",
-		    pq_msg(j, res));
+		    pq_why(db, res));
 		return;
 	}
 	if (!PQgetisnull(res, 0, 0)) {
@@ -323,7 +322,6 @@ finish_waited(struct pq *db, PGresult *res, void *arg)
 	char		 msg[KMD_ERR_MAX], lag[KMD_ERR_MAX];
 	int		 answered;
 
-	(void)db;
 	if (!finishing(j))
 		return;
 	/* a node out of reach fails the whole query: it may come back */
@@ -340,8 +338,7 @@ finish_waited(struct pq *db, PGresult *res, void *arg)
 			    PQgetvalue(res, 0, 0));
 		else
 			snprintf(lag, sizeof(lag), "a node out of reach: %s",
-			    pq_msg(j, res));
-		lag[strcspn(lag, "\n")] = '\0';
+			    pq_why(db, res));
 		op_fail(j, "schema %d is committed, but not every node has"
 		    " applied it within %d ms (%s): each does as its"
 		    " replication catches up; cluster upgrade status shows"
