@@ -21,6 +21,12 @@
  */
 #define PQ_PAUSE_MS	50
 #define PQ_PAUSE_MAX_MS	30000
+/*
+ * pq_prepared()'s statements are parsed and planned once a connection (a
+ * statement with parameters: once the planner finds its generic plan as
+ * good), not at every sending; PQ_STMTS_MAX of them, then as pq_query().
+ */
+#define PQ_STMTS_MAX	16
 
 struct pq_req {
 	TAILQ_ENTRY(pq_req)	 entry;
@@ -32,6 +38,14 @@ struct pq_req {
 	pq_feed_cb		 feed;		/* COPY FROM STDIN's data */
 	void			*arg;
 	int64_t			 paused;	/* ms: first refused, or 0 */
+	int			 prep;		/* pq_prepared()'s */
+	int			 replanned;	/* sent again once, see pq_stale */
+};
+
+struct pq_stmt {
+	char			*sql;		/* NULL: a free place */
+	char			 name[16];
+	int			 ready;		/* prepared on this connection */
 };
 
 struct pq {
@@ -55,6 +69,9 @@ struct pq {
 	void			*arg;
 	pq_notify_cb		 on_notify;	/* LISTEN's notifications */
 	void			*notify_arg;
+	struct pq_stmt		 stmts[PQ_STMTS_MAX];
+	unsigned		 stmt_seq;	/* names statements */
+	struct pq_stmt		*preparing;	/* its Parse is in flight */
 };
 
 static void	pq_connect(struct pq *);
@@ -191,12 +208,102 @@ pq_watch(struct pq *db, short what, event_callback_fn fn)
 		fatalx("%s: event_new", __func__);
 }
 
+/* The prepared statement of sql on db: found, made, or NULL (no room). */
+static struct pq_stmt *
+pq_stmt(struct pq *db, const char *sql)
+{
+	struct pq_stmt	*free_st = NULL;
+	int		 i;
+
+	for (i = 0; i < PQ_STMTS_MAX; i++) {
+		if (db->stmts[i].sql == NULL) {
+			if (free_st == NULL)
+				free_st = &db->stmts[i];
+		} else if (strcmp(db->stmts[i].sql, sql) == 0)
+			return &db->stmts[i];
+	}
+	if (free_st == NULL)
+		return NULL;
+	if ((free_st->sql = strdup(sql)) == NULL)
+		fatal("%s", __func__);
+	snprintf(free_st->name, sizeof(free_st->name), "kmd_%u",
+	    db->stmt_seq++);
+	free_st->ready = 0;
+	return free_st;
+}
+
+/*
+ * Forget st: prepared again, under a new name, when next used (the old
+ * one, if the server still has it, goes with the connection).
+ */
+static void
+pq_stmt_forget(struct pq_stmt *st)
+{
+	free(st->sql);
+	st->sql = NULL;
+	st->ready = 0;
+}
+
+/* r goes out again, first in the queue; its last answer is dropped. */
+static int
+pq_again(struct pq *db, struct pq_req *r)
+{
+	PQclear(db->last);
+	db->last = NULL;
+	TAILQ_INSERT_HEAD(&db->queue, r, entry);
+	pq_next(db);
+	return 1;
+}
+
+/*
+ * r's prepared statement failed because the server's copy no longer
+ * fits: a table it reads changed the type of what it returns ("cached
+ * plan must not change result type", 0A000), or the statement is gone
+ * (26000).  It is prepared again and r sent once more (1); anything
+ * else is r's answer (0).
+ */
+static int
+pq_stale(struct pq *db, struct pq_req *r)
+{
+	struct pq_stmt	*st;
+	const char	*state;
+
+	state = db->last != NULL ? PQresultErrorField(db->last,
+	    PG_DIAG_SQLSTATE) : NULL;
+	if (!r->prep || r->replanned || state == NULL ||
+	    (strcmp(state, "0A000") != 0 && strcmp(state, "26000") != 0) ||
+	    (st = pq_stmt(db, r->sql)) == NULL)
+		return 0;
+	pq_stmt_forget(st);
+	r->replanned = 1;
+	return pq_again(db, r);
+}
+
+/*
+ * The Parse of r's statement was answered: prepared, r goes out by name
+ * (1); refused, the refusal is r's answer (0).
+ */
+static int
+pq_parsed(struct pq *db, struct pq_req *r)
+{
+	struct pq_stmt	*st = db->preparing;
+
+	db->preparing = NULL;
+	if (!pq_ok(db->last)) {
+		pq_stmt_forget(st);
+		return 0;
+	}
+	st->ready = 1;
+	return pq_again(db, r);
+}
+
 /* The connection is gone: answer everything with NULL, try again later. */
 static void
 pq_lost(struct pq *db)
 {
 	struct timeval	 tv = { db->backoff, 0 };
 	struct pq_req	*r;
+	int		 i;
 
 	kmd_strlcpy(db->err, PQerrorMessage(db->conn), sizeof(db->err));
 	db->err[strcspn(db->err, "\n")] = '\0';
@@ -210,6 +317,9 @@ pq_lost(struct pq *db)
 	PQfinish(db->conn);
 	db->conn = NULL;
 	db->copying = 0;
+	db->preparing = NULL;		/* a new connection has none ready */
+	for (i = 0; i < PQ_STMTS_MAX; i++)
+		db->stmts[i].ready = 0;
 	PQclear(db->last);
 	db->last = NULL;
 	if ((r = db->inflight) != NULL) {
@@ -372,7 +482,10 @@ pq_io(evutil_socket_t fd, short what, void *arg)
 			break;
 		if ((res = PQgetResult(db->conn)) == NULL) {
 			db->inflight = NULL;
-			if (r != NULL && pq_hold(db, r))
+			if (r != NULL && db->preparing != NULL &&
+			    pq_parsed(db, r))
+				return;
+			if (r != NULL && (pq_hold(db, r) || pq_stale(db, r)))
 				return;
 			if (r != NULL) {
 				r->cb(db, db->last, r->arg);
@@ -402,6 +515,7 @@ static void
 pq_next(struct pq *db)
 {
 	struct pq_req	*r;
+	struct pq_stmt	*st;
 	int		 ok = 0;
 
 	if (!db->connected || db->inflight != NULL || db->held ||
@@ -419,7 +533,16 @@ pq_next(struct pq *db)
 	}
 	TAILQ_REMOVE(&db->queue, r, entry);
 	db->inflight = r;
-	if (r->nparams == 0)
+	if (r->prep && (st = pq_stmt(db, r->sql)) != NULL) {
+		if (!st->ready) {
+			db->preparing = st;
+			ok = PQsendPrepare(db->conn, st->name, r->sql,
+			    r->nparams, NULL);
+		} else
+			ok = PQsendQueryPrepared(db->conn, st->name,
+			    r->nparams, (const char *const *)r->params, NULL,
+			    NULL, 0);
+	} else if (r->nparams == 0)
 		ok = PQsendQuery(db->conn, r->sql);
 	else
 		ok = PQsendQueryParams(db->conn, r->sql, r->nparams, NULL,
@@ -558,6 +681,7 @@ void
 pq_free(struct pq *db)
 {
 	struct pq_req	*r;
+	int		 i;
 
 	if (db == NULL)
 		return;
@@ -573,6 +697,8 @@ pq_free(struct pq *db)
 	event_free(db->resend);
 	PQclear(db->last);
 	PQfinish(db->conn);
+	for (i = 0; i < PQ_STMTS_MAX; i++)
+		free(db->stmts[i].sql);
 	free(db->conninfo);
 	free(db);
 }
@@ -639,6 +765,22 @@ pq_query(struct pq *db, const char *sql, int nparams,
 		return -1;
 	}
 	return pq_enqueue(db, pq_req_new(sql, nparams, params, cb, arg));
+}
+
+/* As pq_query(), for one statement sent again and again (see pq.h). */
+int
+pq_prepared(struct pq *db, const char *sql, int nparams,
+    const char *const *params, pq_cb cb, void *arg)
+{
+	struct pq_req	*r;
+
+	if (nparams < 0 || nparams > PQ_PARAMS_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	r = pq_req_new(sql, nparams, params, cb, arg);
+	r->prep = 1;
+	return pq_enqueue(db, r);
 }
 
 /*

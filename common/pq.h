@@ -11,6 +11,10 @@
  * (some data) or pq_copy_end() (all of it, or a reason to abort).
  * Either way the query's callback gets the final result ("COPY n", or
  * the error).
+ *
+ * pq_prepared: as pq_query, for one statement sent again and again; it is
+ * prepared once a connection (parsed and planned once) and then executed
+ * by name.
  */
 #ifndef KMD_PQ_H
 #define KMD_PQ_H
@@ -32,6 +36,8 @@ void		 pq_free(struct pq *);
 void		 pq_free_later(struct event_base *, struct pq *);
 int		 pq_query(struct pq *, const char *, int, const char *const *,
 		    pq_cb, void *);
+int		 pq_prepared(struct pq *, const char *, int,
+		    const char *const *, pq_cb, void *);
 int		 pq_copy(struct pq *, const char *, pq_row_cb, pq_feed_cb,
 		    pq_cb, void *);
 int		 pq_copy_put(struct pq *, const void *, size_t);

@@ -63,6 +63,27 @@ out=$("$KMCTL" --url https://127.0.0.1:8443 --user admin --password "$PW" \
 check "kmctl --url health: exit 0, ready" \
     sh -c "[ $rc -eq 0 ] && echo '$out' | grep -q '\"health\": \"ready\"'"
 
+# ---- the monitor's prepared statements outlive a change of schema ----
+# Its read is prepared once a connection: a column it returns changing
+# type ("cached plan must not change result type") has it prepared
+# again, not failing every tick from then on.
+psq() {
+	runuser -u postgres -- psql -h "$T/data/run" -U kmd -d kmd -XAtqc "$1"
+}
+# ticked_since [TIME]: this node's own view was written (after TIME)
+ticked_since() {
+	[ "$(psq "SELECT count(*) FROM kmd_node_health h, kmd_local l WHERE h.reporter = l.node_id AND h.peer = l.node_id AND h.last_updated > '${1:--infinity}'")" = 1 ]
+}
+check "the monitor writes this node's view" wait_for 10 ticked_since
+for ty in varchar text; do
+	psq "ALTER TABLE kmd_local ALTER COLUMN node_cert TYPE $ty" >/dev/null
+	t0=$(psq "SELECT now()")
+	check "node_cert now $ty: the monitor's next ticks are written" \
+	    wait_for 10 ticked_since "$t0"
+done
+check "... no tick failed on the stale statement" \
+    sh -c "! grep -q 'cached plan must not change result type' '$T/kmd.log'"
+
 # ---- the database frozen: probed, so 503 within seconds ----
 kill -STOP $(pg_all)
 t0=$(date +%s)

@@ -239,7 +239,7 @@ joiner_health(struct kchan *ch, struct kmsg *m, void *arg)
 	h->j = j;
 	h->waiters[h->nwaiters++] = m->hdr.reqid;
 	j->health = h;
-	if (pq_query(j->kdb, SQL_HEALTH, 0, NULL, health_read, h) == -1) {
+	if (pq_prepared(j->kdb, SQL_HEALTH, 0, NULL, health_read, h) == -1) {
 		h->db_done = 1;
 		snprintf(h->db_err, sizeof(h->db_err), "the node database: %s",
 		    pq_error(j->kdb));

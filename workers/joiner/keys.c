@@ -622,7 +622,7 @@ joiner_keys(struct kchan *ch, struct kmsg *m, void *arg)
 			return 0;
 		kr->gen = keycache_gen();
 		p[2] = kmd_is_uuid(kr->rq.name) ? kr->rq.name : NULL;
-		return pq_query(j->kdb, SQL_LOOKUP, 3, p, found, kr);
+		return pq_prepared(j->kdb, SQL_LOOKUP, 3, p, found, kr);
 	}
 }
 

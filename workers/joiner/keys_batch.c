@@ -116,7 +116,7 @@ kb_flush(struct joiner *j)
 		p[i] = col[i].s;
 	}
 	j->kbatch = batch;
-	pq_query(j->kdb, SQL_BATCH, KB_FIELDS, p, kb_done, j);
+	pq_prepared(j->kdb, SQL_BATCH, KB_FIELDS, p, kb_done, j);
 	for (i = 0; i < KB_FIELDS; i++)
 		free(col[i].s);
 }

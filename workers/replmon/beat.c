@@ -76,7 +76,7 @@ beat_send(evutil_socket_t fd, short ev, void *arg)
 	if (b->busy || !monitor_clustered(b->rm->mon) ||
 	    !pq_connected(b->rm->db))
 		return;
-	if (pq_query(b->rm->db, "SELECT peer, silent_ms FROM kmd_beat()", 0,
+	if (pq_prepared(b->rm->db, "SELECT peer, silent_ms FROM kmd_beat()", 0,
 	    NULL, beat_done, b) == 0)
 		b->busy = 1;
 }

@@ -576,7 +576,10 @@ mon_read_done(struct pq *db, PGresult *res, void *arg)
 	size_t		 i;
 	int		 n, days;
 
-	(void)db;
+	if (res != NULL && !pq_ok(res) && !m->read_failed)
+		log_warnx("replmon: reading this node's view: %s",
+		    pq_why(db, res));
+	m->read_failed = res != NULL && !pq_ok(res);
 	if (!pq_ok(res) || PQntuples(res) == 0 ||
 	    !PQgetisnull(res, 0, 3) ||
 	    ns_parse(PQgetvalue(res, 0, 1)) != NS_READY) {
@@ -640,7 +643,8 @@ mon_read_done(struct pq *db, PGresult *res, void *arg)
 	params[0] = gen_text(d);
 	params[1] = gen_text(up);
 	params[2] = gen_text(off);
-	if (pq_query(m->rm->db, SQL_WRITE, 3, params, mon_write_done, m) == -1)
+	if (pq_prepared(m->rm->db, SQL_WRITE, 3, params, mon_write_done,
+	    m) == -1)
 		m->busy = 0;
 	yajl_gen_free(d);
 	yajl_gen_free(up);
@@ -717,7 +721,7 @@ mon_tick(evutil_socket_t fd, short ev, void *arg)
 		m->sent_at = mono_ms();
 		snprintf(still, sizeof(still), "%d",
 		    STALL_WARN(&m->rm->w->conf));
-		r = pq_query(m->rm->db, SQL_READ, 1, p, mon_read_done, m);
+		r = pq_prepared(m->rm->db, SQL_READ, 1, p, mon_read_done, m);
 	}
 	if (r == -1)
 		m->busy = 0;

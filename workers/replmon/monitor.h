@@ -79,6 +79,7 @@ struct monitor {
 	size_t		 nalarms;
 	/* the last tick that ran through, for metrics.c */
 	int		 clustered;	/* ready in a cluster */
+	int		 read_failed;	/* the last read failed (logged once) */
 	char		 me[KMD_NODEID_MAX];
 	int		 cert_days;	/* -1: unknown */
 	int		 ms;		/* the tick's interval now */
