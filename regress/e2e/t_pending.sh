@@ -62,6 +62,8 @@ X="pending: credentials expired"
 # ---- nodes create: node 3 is pending ----
 check "nodes create for node 3 on node 1" creds 3 1
 N3=$(q 3 "SELECT node_id FROM kmd_join_pending")
+check "node 1 accepts its id in pg_ident.conf by the time it answers" \
+    grep -q "^peers $N3 kmd_repl$" "$D/node1/data/pg/data/pg_ident.conf"
 check "node 1 shows node 3 pending, its host and expiry" pend 1 "$N3" "$P"
 check "so does node 2" wait_for 10 pend 2 "$N3" "$P"
 check "nodes list counts it; cluster info's nodeCount does not" sh -c \
@@ -82,11 +84,15 @@ mkdir -p "$TH" && cp "$D/node1/data/pg/data/kmd-tls/ca.crt" "$TH/"
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
     -keyout "$TH/server.key" -subj "/CN=$TID" -out "$TH/r.csr" -addext \
     "1.3.6.1.4.1.57264.42.1=DER:$(openssl rand -hex 32)" 2>/dev/null
-check "nodes create signs a request made outside kmd" sh -c \
-    "$C ctl 1 cluster nodes create --csr=$TH/r.csr \
-    --newnodehost=127.0.0.9 >$TH/cred.json"
+ID1=$D/node1/data/pg/data/pg_ident.conf
+$C ctl 1 cluster nodes create --csr="$TH/r.csr" --newnodehost=127.0.0.9 \
+    >"$TH/cred.json"; rc=$?
+n=$(grep -c "^peers $TID " "$ID1")
+check "nodes create signs a request made outside kmd" test $rc -eq 0
+check "... node 1 accepts its id by the time nodes create answers" \
+    test "$n" = 1
 field "$TH/cred.json" cert >"$TH/server.crt"
-check "node 1 accepts that certificate" wait_for 10 \
+check "node 1 accepts that certificate, once nodes create has answered" \
     peer_says "$TH" 1 "SELECT 'in'" "^in$"
 peer_powerless "$TH" 1 "a pending node's certificate"
 check "... takes the lease for its own join only" peer_says "$TH" 1 \
@@ -98,9 +104,12 @@ check "... no member subscribes to a node not joining" \
 as_peer "$TH" 1 "SELECT kmd_peer_kill('x')" >/dev/null
 check "... its kill leaves its pending row" \
     q_is 1 "SELECT state FROM kmd_nodes WHERE node_id = '$TID'" p
-check "nodes delete revokes it" sh -c \
-    "$C ctl 1 cluster nodes delete --id=$TID -y >/dev/null"
-check "then its certificate is refused" wait_for 10 \
+$C ctl 1 cluster nodes delete --id="$TID" -y >/dev/null; rc=$?
+n=$(grep -c "^peers $TID " "$ID1")
+check "nodes delete revokes it" test $rc -eq 0
+check "... node 1 refuses its id by the time nodes delete answers" \
+    test "$n" = 0
+check "then its certificate is refused, once nodes delete has answered" \
     peer_says "$TH" 1 "SELECT 'in'" "authentication failed"
 out=$(create 2); rc=$?
 check "the same CSR again, on node 2: refused, issued already" \

@@ -44,6 +44,7 @@ static int	create_record(struct joiner *, const struct hsm_node_signed *,
 		    pq_cb);
 static void	create_recorded(struct pq *, PGresult *, void *);
 static void	create_reply(struct joiner *);
+static void	create_accepted(struct joiner *);
 
 static void
 csr_checked(struct pq *db, PGresult *res, void *arg)
@@ -317,7 +318,13 @@ create_recorded(struct pq *db, PGresult *res, void *arg)
 	log_info("signed the certificate of joining node %s (%s): pending"
 	    " until %s", j->op->node_id, j->op->nc.host,
 	    PQgetvalue(res, 0, 1));
-	reconcile_soon(j);	/* this member accepts its certificate now */
+	op_peers(j, create_accepted);	/* this member accepts it now */
+}
+
+/* This node accepts the new node's certificate: the lease goes back. */
+static void
+create_accepted(struct joiner *j)
+{
 	op_lease_end(j, create_reply);
 }
 

@@ -57,6 +57,7 @@ struct jop {
 	long long		 epoch;		/* the epoch it leaves */
 	void			(*release)(struct jop *);	/* at op_end */
 	void			(*leased)(struct joiner *);	/* go on */
+	void			(*then)(struct joiner *);	/* op_peers' */
 	char			 lease_kind[KMD_HOST_MAX + 32];
 	char			 lease_subject[KMD_NODEID_MAX];
 	int			 lease_need;	/* enum lease_need */
@@ -240,6 +241,7 @@ int	peers_allowed(struct joiner *, const struct kmsg *);
 void	peers_forget(struct joiner *);
 int	peers_sent(const struct joiner *, const char *);
 void	peers_free(struct joiner *);
+void	op_peers(struct joiner *, void (*)(struct joiner *));
 
 /* remove.c */
 int	joiner_nodes_delete(struct kchan *, struct kmsg *, void *);

@@ -6,7 +6,10 @@
  * writes pg_ident.conf from it, reloads PostgreSQL and answers
  * (PEERS_ALLOWED).  The reconciler (remove.c) sends it whenever it
  * changes; a join sends it before the members subscribe to the new node
- * (join_complete.c), whose kmd_nodes the initial sync has just filled.
+ * (join_complete.c), whose kmd_nodes the initial sync has just filled;
+ * nodes create and nodes delete send it before they answer (op_peers),
+ * so that the node they ran on accepts a node's new credentials, or
+ * refuses revoked ones, by the time the operator has the answer.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -86,4 +89,76 @@ void
 peers_free(struct joiner *j)
 {
 	peers_forget(j);
+}
+
+static void	op_peers_read(struct pq *, PGresult *, void *);
+static void	op_peers_told(struct kchan *, struct kmsg *, void *);
+static void	op_peers_untold(struct kchan *, enum kchan_end, const char *,
+		    void *);
+
+static const struct kchan_exchange op_peers_ex = {
+	IMSG_PEERS_ALLOWED, PEERS_TIMEOUT, op_peers_told, op_peers_untold
+};
+
+/*
+ * The membership change the operation has just committed, in this node's
+ * pg_ident.conf before then(j) goes on to answer.  then(j) goes on
+ * either way: a failure is logged, and the reconciler sends the list
+ * again within its period.
+ */
+void
+op_peers(struct joiner *j, void (*then)(struct joiner *))
+{
+	j->op->then = then;
+	if (pq_query(j->db, SQL_PEERS_ALLOWED, 0, NULL, op_peers_read, j) ==
+	    -1)
+		then(j);
+}
+
+static void
+op_peers_read(struct pq *db, PGresult *res, void *arg)
+{
+	struct joiner	*j = arg;
+	const char	*ids;
+
+	if (j->op == NULL)
+		return;
+	if (!pq_ok(res) || PQntuples(res) != 1) {
+		log_warnx("%s: the accepted peers not read: %s", j->op->what,
+		    pq_why(db, res));
+		j->op->then(j);
+		return;
+	}
+	ids = PQgetvalue(res, 0, 0);
+	if (peers_sent(j, ids) ||
+	    (j->op->call = peers_allow(j, ids, &op_peers_ex, j)) == 0)
+		j->op->then(j);
+}
+
+static void
+op_peers_told(struct kchan *ch, struct kmsg *m, void *arg)
+{
+	struct joiner	*j = arg;
+
+	(void)ch;
+	j->op->call = 0;
+	if (!peers_allowed(j, m))
+		log_warnx("%s: PostgreSQL's accepted peers were not written;"
+		    " trying again", j->op->what);
+	j->op->then(j);
+}
+
+static void
+op_peers_untold(struct kchan *ch, enum kchan_end end, const char *why,
+    void *arg)
+{
+	struct joiner	*j = arg;
+
+	(void)ch;
+	(void)end;
+	j->op->call = 0;
+	peers_forget(j);
+	log_warnx("%s: the parent did not take the accepted peers (%s);"
+	    " trying again", j->op->what, why);
+	j->op->then(j);
 }

@@ -303,6 +303,7 @@ reconcile_free(struct joiner *j)
 	" IS NOT NULL RETURNING node_id"
 
 static void	delete_reply(struct joiner *);
+static void	delete_refused(struct joiner *);
 static void	delete_commit(struct joiner *);
 
 static void
@@ -326,7 +327,13 @@ deleted(struct pq *db, PGresult *res, void *arg)
 	else
 		log_info("removed node %s from the cluster; every node drops"
 		    " its subscriptions and slots", op->node_id);
-	reconcile_soon(j);
+	op_peers(j, delete_refused);	/* this node refuses it now */
+}
+
+/* This node refuses the node's certificate: the lease goes back. */
+static void
+delete_refused(struct joiner *j)
+{
 	op_lease_end(j, delete_reply);
 }
 
