@@ -208,9 +208,9 @@ pq_watch(struct pq *db, short what, event_callback_fn fn)
 		fatalx("%s: event_new", __func__);
 }
 
-/* The prepared statement of sql on db: found, made, or NULL (no room). */
+/* sql's prepared statement on db: found, or (make) made; else NULL. */
 static struct pq_stmt *
-pq_stmt(struct pq *db, const char *sql)
+pq_stmt(struct pq *db, const char *sql, int make)
 {
 	struct pq_stmt	*free_st = NULL;
 	int		 i;
@@ -222,7 +222,7 @@ pq_stmt(struct pq *db, const char *sql)
 		} else if (strcmp(db->stmts[i].sql, sql) == 0)
 			return &db->stmts[i];
 	}
-	if (free_st == NULL)
+	if (!make || free_st == NULL)
 		return NULL;
 	if ((free_st->sql = strdup(sql)) == NULL)
 		fatal("%s", __func__);
@@ -256,11 +256,9 @@ pq_again(struct pq *db, struct pq_req *r)
 }
 
 /*
- * r's prepared statement failed because the server's copy no longer
- * fits: a table it reads changed the type of what it returns ("cached
- * plan must not change result type", 0A000), or the statement is gone
- * (26000).  It is prepared again and r sent once more (1); anything
- * else is r's answer (0).
+ * r's prepared statement no longer fits ("cached plan must not change
+ * result type", 0A000) or is gone (26000): prepared again, r sent once
+ * more (1).  Anything else is r's answer (0).
  */
 static int
 pq_stale(struct pq *db, struct pq_req *r)
@@ -272,7 +270,7 @@ pq_stale(struct pq *db, struct pq_req *r)
 	    PG_DIAG_SQLSTATE) : NULL;
 	if (!r->prep || r->replanned || state == NULL ||
 	    (strcmp(state, "0A000") != 0 && strcmp(state, "26000") != 0) ||
-	    (st = pq_stmt(db, r->sql)) == NULL)
+	    (st = pq_stmt(db, r->sql, 0)) == NULL)
 		return 0;
 	pq_stmt_forget(st);
 	r->replanned = 1;
@@ -533,7 +531,7 @@ pq_next(struct pq *db)
 	}
 	TAILQ_REMOVE(&db->queue, r, entry);
 	db->inflight = r;
-	if (r->prep && (st = pq_stmt(db, r->sql)) != NULL) {
+	if (r->prep && (st = pq_stmt(db, r->sql, 1)) != NULL) {
 		if (!st->ready) {
 			db->preparing = st;
 			ok = PQsendPrepare(db->conn, st->name, r->sql,
@@ -756,21 +754,9 @@ pq_enqueue(struct pq *db, struct pq_req *r)
 	return 0;
 }
 
-int
-pq_query(struct pq *db, const char *sql, int nparams,
-    const char *const *params, pq_cb cb, void *arg)
-{
-	if (nparams < 0 || nparams > PQ_PARAMS_MAX) {
-		errno = EINVAL;
-		return -1;
-	}
-	return pq_enqueue(db, pq_req_new(sql, nparams, params, cb, arg));
-}
-
-/* As pq_query(), for one statement sent again and again (see pq.h). */
-int
-pq_prepared(struct pq *db, const char *sql, int nparams,
-    const char *const *params, pq_cb cb, void *arg)
+static int
+pq_send(struct pq *db, const char *sql, int nparams,
+    const char *const *params, pq_cb cb, void *arg, int prep)
 {
 	struct pq_req	*r;
 
@@ -779,8 +765,23 @@ pq_prepared(struct pq *db, const char *sql, int nparams,
 		return -1;
 	}
 	r = pq_req_new(sql, nparams, params, cb, arg);
-	r->prep = 1;
+	r->prep = prep;
 	return pq_enqueue(db, r);
+}
+
+int
+pq_query(struct pq *db, const char *sql, int nparams,
+    const char *const *params, pq_cb cb, void *arg)
+{
+	return pq_send(db, sql, nparams, params, cb, arg, 0);
+}
+
+/* As pq_query(), for one statement sent again and again (see pq.h). */
+int
+pq_prepared(struct pq *db, const char *sql, int nparams,
+    const char *const *params, pq_cb cb, void *arg)
+{
+	return pq_send(db, sql, nparams, params, cb, arg, 1);
 }
 
 /*
