@@ -238,6 +238,8 @@ void	 keycache_free(void);
 uint32_t peers_allow(struct joiner *, const char *,
 	    const struct kchan_exchange *, void *);
 int	peers_allowed(struct joiner *, const struct kmsg *);
+int	peers_answered(struct joiner *, const struct kmsg *, const char *);
+void	peers_unanswered(struct joiner *, const char *, const char *);
 void	peers_forget(struct joiner *);
 int	peers_sent(const struct joiner *, const char *);
 void	peers_free(struct joiner *);

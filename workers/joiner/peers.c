@@ -70,6 +70,29 @@ peers_allowed(struct joiner *j, const struct kmsg *m)
 	return 0;
 }
 
+/*
+ * The parent's answer to a list who sent: 1 when PostgreSQL was told;
+ * else logged, and the list is sent again.
+ */
+int
+peers_answered(struct joiner *j, const struct kmsg *m, const char *who)
+{
+	if (peers_allowed(j, m))
+		return 1;
+	log_warnx("%s: PostgreSQL's accepted peers were not written; trying"
+	    " again", who);
+	return 0;
+}
+
+/* No answer from the parent (why): logged, the list is sent again. */
+void
+peers_unanswered(struct joiner *j, const char *who, const char *why)
+{
+	peers_forget(j);
+	log_warnx("%s: the parent did not take the accepted peers (%s); trying"
+	    " again", who, why);
+}
+
 /* The parent may not have the list last sent: send it again. */
 void
 peers_forget(struct joiner *j)
@@ -142,9 +165,7 @@ op_peers_told(struct kchan *ch, struct kmsg *m, void *arg)
 
 	(void)ch;
 	j->op->call = 0;
-	if (!peers_allowed(j, m))
-		log_warnx("%s: PostgreSQL's accepted peers were not written;"
-		    " trying again", j->op->what);
+	(void)peers_answered(j, m, j->op->what);
 	j->op->then(j);
 }
 
@@ -157,8 +178,6 @@ op_peers_untold(struct kchan *ch, enum kchan_end end, const char *why,
 	(void)ch;
 	(void)end;
 	j->op->call = 0;
-	peers_forget(j);
-	log_warnx("%s: the parent did not take the accepted peers (%s);"
-	    " trying again", j->op->what, why);
+	peers_unanswered(j, j->op->what, why);
 	j->op->then(j);
 }

@@ -170,9 +170,7 @@ peers_told(struct kchan *ch, struct kmsg *m, void *arg)
 
 	(void)ch;
 	j->rec->call = 0;
-	if (!peers_allowed(j, m))
-		log_warnx("reconcile: PostgreSQL's accepted peers were not"
-		    " written; trying again");
+	(void)peers_answered(j, m, "reconcile");
 }
 
 static void
@@ -184,9 +182,7 @@ peers_untold(struct kchan *ch, enum kchan_end end, const char *why,
 	(void)ch;
 	(void)end;
 	j->rec->call = 0;
-	peers_forget(j);
-	log_warnx("reconcile: the parent did not take the accepted peers"
-	    " (%s); trying again", why);
+	peers_unanswered(j, "reconcile", why);
 }
 
 /* Down subscriptions: restart each, unless it was restarted lately. */
