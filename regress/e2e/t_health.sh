@@ -81,6 +81,10 @@ for ty in varchar text; do
 	check "node_cert now $ty: the monitor's next ticks are written" \
 	    wait_for 10 ticked_since "$t0"
 done
+psq "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'kmd_replmon'" >/dev/null
+t0=$(psq "SELECT now()")
+check "its connection ended: the ticks go on, prepared on the new one" \
+    wait_for 15 ticked_since "$t0"
 check "... no tick failed on the stale statement" \
     sh -c "! grep -q 'cached plan must not change result type' '$T/kmd.log'"
 
